@@ -1,0 +1,134 @@
+"""The one place that wires ports to implementations and starts the background workers."""
+
+import asyncio
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from orderly.config import Settings, redact
+from orderly.contexts import ContextSpec
+from orderly.messaging.consumer import Consumer, RetryPolicy, RetryWorker
+from orderly.messaging.relay import Relay
+from orderly.messaging.routing import Topology
+from orderly.messaging.transports import Transport, open_transport
+from orderly.ordering.availability import HttpAvailability, LocalAvailability, ProductAvailability
+from orderly.storage import Database, open_database
+from orderly.storage.migrations import migrate
+
+log = structlog.get_logger(__name__)
+
+
+class StartupError(RuntimeError):
+    """Orderly cannot start; the message is one line for the operator."""
+
+
+def context_specs() -> dict[str, ContextSpec]:
+    from orderly.config import ALL_CONTEXTS
+
+    return {
+        name: importlib.import_module(f"orderly.{name}.context").CONTEXT for name in ALL_CONTEXTS
+    }
+
+
+def topology() -> Topology:
+    specs = context_specs().values()
+    return Topology(
+        publishers={t: spec.name for spec in specs for t in spec.publishes},
+        subscriptions=[sub for spec in specs for sub in spec.subscriptions],
+    )
+
+
+async def migrate_all(settings: Settings) -> None:
+    for name in settings.contexts:
+        try:
+            await migrate(settings.database_url, name)
+        except Exception as error:
+            raise StartupError(_unreachable("database", settings.database_url, error)) from None
+
+
+def _unreachable(what: str, url: str, error: BaseException) -> str:
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return f"cannot use the {what} at {redact(url)}: {reason}"
+
+
+async def open_databases(settings: Settings) -> dict[str, Database]:
+    databases: dict[str, Database] = {}
+    try:
+        for name in settings.contexts:
+            databases[name] = await open_database(settings.database_url, name)
+    except Exception as error:
+        for db in databases.values():
+            await db.close()
+        raise StartupError(_unreachable("database", settings.database_url, error)) from None
+    return databases
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    databases: Mapping[str, Database]
+    transport: Transport
+    availability: ProductAvailability | None
+    topology: Topology
+    consumers: dict[str, Consumer] = field(default_factory=dict)
+    relays: dict[str, Relay] = field(default_factory=dict)
+    retry_workers: dict[str, RetryWorker] = field(default_factory=dict)
+    tasks: list["asyncio.Task[Any]"] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, settings: Settings, *, run_migrations: bool = True) -> "Runtime":
+        if run_migrations:
+            await migrate_all(settings)
+        databases = await open_databases(settings)
+        try:
+            transport = await open_transport(settings.broker_url, settings.broker_namespace)
+        except Exception as error:
+            for db in databases.values():
+                await db.close()
+            raise StartupError(_unreachable("broker", settings.broker_url, error)) from None
+        availability: ProductAvailability | None = None
+        if "catalog" in databases:
+            availability = LocalAvailability(databases["catalog"])
+        elif settings.catalog_url:
+            availability = HttpAvailability(settings.catalog_url)
+        runtime = cls(settings, databases, transport, availability, topology())
+        await runtime._start_messaging()
+        return runtime
+
+    async def _start_messaging(self) -> None:
+        settings = self.settings
+        policy = RetryPolicy(settings.retry_max_attempts, settings.retry_base_delay)
+        if settings.consumers_enabled:
+            for sub in self.topology.subscriptions:
+                if sub.context in self.databases:
+                    self.consumers[sub.consumer] = Consumer(sub, self.databases[sub.context], policy)
+        await self.transport.start(
+            self.topology, [(c.subscription, c.deliver) for c in self.consumers.values()]
+        )
+        for name, db in self.databases.items():
+            local = {n: c for n, c in self.consumers.items() if c.subscription.context == name}
+            if local:
+                worker = RetryWorker(db, local, settings.poll_interval)
+                self.retry_workers[name] = worker
+                self.tasks.append(asyncio.create_task(worker.run(), name=f"retries:{name}"))
+            if settings.relay_enabled:
+                relay = Relay(db, self.transport, poll_interval=settings.poll_interval)
+                self.relays[name] = relay
+                self.tasks.append(asyncio.create_task(relay.run(), name=f"relay:{name}"))
+
+    def wake_retries(self) -> None:
+        for worker in self.retry_workers.values():
+            worker.wakeup.set()
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.transport.close()
+        if self.availability is not None:
+            await self.availability.close()
+        for db in self.databases.values():
+            await db.close()

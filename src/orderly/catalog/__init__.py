@@ -1,0 +1,1 @@
+"""Catalog: products, their stock, and the availability check."""

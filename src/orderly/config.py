@@ -1,0 +1,98 @@
+"""Settings, from the environment (`ORDERLY_*`) or a TOML file named by `ORDERLY_CONFIG`."""
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ALL_CONTEXTS = ("catalog", "ordering", "fulfillment")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///var"
+    broker_url: str = ""
+    broker_namespace: str = "orderly"
+    contexts: tuple[str, ...] = ALL_CONTEXTS
+    catalog_url: str = ""
+    relay_enabled: bool = True
+    consumers_enabled: bool = True
+    retry_max_attempts: int = 5
+    retry_base_delay: float = 0.5
+    poll_interval: float = 1.0
+    max_body_bytes: int = 1_048_576
+    host: str = "127.0.0.1"
+    port: int = 8000
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url.startswith("sqlite") and not self.broker_url
+
+    def validate(self) -> "Settings":
+        scheme = urlsplit(self.database_url).scheme
+        if scheme not in {"sqlite", "postgresql", "postgres"}:
+            raise ConfigError(
+                f"ORDERLY_DATABASE_URL: unsupported scheme {scheme!r} (use sqlite:/// or postgresql://)"
+            )
+        if self.broker_url and urlsplit(self.broker_url).scheme not in {"amqp", "amqps"}:
+            raise ConfigError("ORDERLY_BROKER_URL: unsupported scheme (use amqp:// or leave unset)")
+        unknown = set(self.contexts) - set(ALL_CONTEXTS)
+        if unknown:
+            raise ConfigError(f"ORDERLY_CONTEXTS: unknown context(s) {', '.join(sorted(unknown))}")
+        if "ordering" in self.contexts and "catalog" not in self.contexts and not self.catalog_url:
+            raise ConfigError("ORDERLY_CATALOG_URL is required when ordering runs without catalog")
+        if self.retry_max_attempts < 1:
+            raise ConfigError("ORDERLY_RETRY_MAX_ATTEMPTS must be at least 1")
+        return self
+
+
+def _coerce(kind: Any, raw: Any) -> Any:
+    if kind is bool or kind == "bool":
+        return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    if kind is int or kind == "int":
+        return int(raw)
+    if kind is float or kind == "float":
+        return float(raw)
+    if "tuple" in str(kind):
+        items = raw if isinstance(raw, list) else str(raw).split(",")
+        return tuple(item.strip() for item in items if item.strip())
+    return str(raw)
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then the config file, then the environment, then `overrides`."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    config_file = env.get("ORDERLY_CONFIG")
+    if config_file:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"ORDERLY_CONFIG: no such file {config_file}")
+        values.update(tomllib.loads(path.read_text()).get("orderly", {}))
+    for spec in fields(Settings):
+        key = f"ORDERLY_{spec.name.upper()}"
+        if key in env:
+            values[spec.name] = env[key]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    kinds = {spec.name: spec.type for spec in fields(Settings)}
+    try:
+        typed = {name: _coerce(kinds[name], raw) for name, raw in values.items() if name in kinds}
+    except ValueError as error:
+        raise ConfigError(f"bad setting: {error}") from None
+    return Settings(**typed).validate()
+
+
+def redact(url: str) -> str:
+    """A URL fit for logs and error messages: no password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()

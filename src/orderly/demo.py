@@ -1,0 +1,27 @@
+"""Demo data: a small catalog to try the flows with. Loading twice changes nothing."""
+
+from decimal import Decimal
+
+from orderly.catalog.service import NewProduct, SkuTaken, create_product
+from orderly.storage import Database
+
+PRODUCTS = (
+    NewProduct("Amoxicillin 500 mg capsules, 100 ct", "AMOX-500-100", Decimal("42.30"), "Antibiotic, bottle of 100", 850),
+    NewProduct("Ibuprofen 200 mg tablets, 500 ct", "IBU-200-500", Decimal("18.75"), "Analgesic, bottle of 500", 1200),
+    NewProduct("Nitrile exam gloves, M, 100 ct", "GLOVE-NIT-M", Decimal("9.99"), "Powder-free", 400),
+    NewProduct("Digital thermometer", "THERMO-DIG", Decimal("12.50"), "Oral/axillary", 150),
+    NewProduct("Saline nasal spray 45 mL", "SALINE-45", Decimal("4.25"), "Sterile isotonic", 50),
+    NewProduct("Pulse oximeter", "OXI-FINGER", Decimal("29.00"), "Fingertip", 0),
+)
+
+
+async def load_demo(catalog: Database) -> tuple[int, int]:
+    """(created, already there)."""
+    created = existing = 0
+    for product in PRODUCTS:
+        try:
+            await create_product(catalog, product)
+            created += 1
+        except SkuTaken:
+            existing += 1
+    return created, existing

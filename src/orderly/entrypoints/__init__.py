@@ -1,0 +1,1 @@
+"""Ways in: the web app, the CLI."""

@@ -1,0 +1,48 @@
+"""Operator routes: dead letters and the outbox."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from orderly.entrypoints.dependencies import runtime
+from orderly.messaging import deadletters
+from orderly.messaging.relay import outbox_status
+
+Runtime = Annotated[Any, Depends(runtime)]
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+    @api.get("/dead-letters")
+    async def list_dead_letters(
+        run: Runtime, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for db in run.databases.values():
+            found.extend(await deadletters.list_dead_letters(db, limit))
+        found.sort(key=lambda letter: letter["failed_at"], reverse=True)
+        return found[:limit]
+
+    @api.get("/dead-letters/{dead_letter_id}")
+    async def show_dead_letter(dead_letter_id: str, run: Runtime) -> dict[str, Any]:
+        for db in run.databases.values():
+            letter = await deadletters.find_dead_letter(db, dead_letter_id)
+            if letter is not None:
+                return letter
+        raise deadletters.DeadLetterNotFound(f"dead letter {dead_letter_id} does not exist")
+
+    @api.post("/dead-letters/{dead_letter_id}/replay")
+    async def replay_dead_letter(dead_letter_id: str, run: Runtime) -> dict[str, Any]:
+        for db in run.databases.values():
+            if await deadletters.find_dead_letter(db, dead_letter_id) is not None:
+                replayed = await deadletters.replay_dead_letter(db, dead_letter_id)
+                run.wake_retries()
+                return replayed
+        raise deadletters.DeadLetterNotFound(f"dead letter {dead_letter_id} does not exist")
+
+    @api.get("/outbox")
+    async def outbox(run: Runtime) -> list[dict[str, Any]]:
+        return [await outbox_status(db) for db in run.databases.values()]
+
+    return api

@@ -1,0 +1,239 @@
+"""The `orderly` command."""
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orderly.bootstrap import StartupError, migrate_all, open_databases
+from orderly.config import ConfigError, Settings, load_settings, redact
+from orderly.storage import Database
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Orderly order management.", no_args_is_help=True, add_completion=False)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+outbox_app = typer.Typer(help="The transactional outbox.", no_args_is_help=True)
+dead_app = typer.Typer(help="Messages no consumer could handle.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(dead_app, name="dead-letters")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def _run(settings: Settings, work: Callable[[dict[str, Database]], Awaitable[T]]) -> T:
+    async def main() -> T:
+        databases = await open_databases(settings)
+        try:
+            return await work(databases)
+        finally:
+            for db in databases.values():
+                await db.close()
+
+    try:
+        return asyncio.run(main())
+    except StartupError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def _migrate(settings: Settings) -> None:
+    try:
+        asyncio.run(migrate_all(settings))
+    except StartupError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade every context's tables."""
+    settings = _settings()
+    _migrate(settings)
+    console.print(f"migrated {', '.join(settings.contexts)} in {redact(settings.database_url)}")
+
+
+def _preflight(settings: Settings) -> None:
+    """Fail fast, in one line, when the database or the broker cannot be used."""
+    from orderly.messaging.transports import open_transport
+
+    _migrate(settings)
+
+    async def check() -> None:
+        databases = await open_databases(settings)
+        for db in databases.values():
+            await db.close()
+        if settings.broker_url:
+            try:
+                transport = await open_transport(settings.broker_url, settings.broker_namespace)
+            except Exception as error:
+                reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                raise StartupError(
+                    f"cannot use the broker at {redact(settings.broker_url)}: {reason}"
+                ) from None
+            await transport.close()
+
+    try:
+        asyncio.run(check())
+    except StartupError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    contexts: Annotated[
+        str | None, typer.Option(help="Comma-separated contexts to serve (default: all).")
+    ] = None,
+    relay: Annotated[bool, typer.Option(help="Run the outbox relay in this process.")] = True,
+) -> None:
+    """Serve the HTTP API with its consumers, relay and retry workers."""
+    if contexts:
+        os.environ["ORDERLY_CONTEXTS"] = contexts
+    if not relay:
+        os.environ["ORDERLY_RELAY_ENABLED"] = "false"
+    settings = _settings(host=host, port=port)
+    _preflight(settings)
+    mode = "embedded" if settings.embedded else "distributed"
+    transport = redact(settings.broker_url) if settings.broker_url else "in-process"
+    console.print(
+        f"Orderly {mode}: contexts {', '.join(settings.contexts)}; "
+        f"database {redact(settings.database_url)}; transport {transport}; "
+        f"relay {'on' if settings.relay_enabled else 'off'}"
+    )
+    console.print(f"serving http://{settings.host}:{settings.port} (OpenAPI at /docs)")
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        "orderly.entrypoints.web:app_from_env",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        factory=True,
+        workers=1,
+        log_access=False,
+    ).serve()
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load the demo catalog (safe to run again)."""
+    from orderly.demo import load_demo
+
+    settings = _settings()
+    if "catalog" not in settings.contexts:
+        errors.print("[red]error:[/red] demo data goes to the catalog context, which is not configured")
+        raise typer.Exit(2)
+    _migrate(settings)
+    created, existing = _run(settings, lambda dbs: load_demo(dbs["catalog"]))
+    console.print(f"demo catalog: {created} product(s) created, {existing} already there")
+
+
+@outbox_app.command("status")
+def outbox_status_command() -> None:
+    """Messages waiting in each context's outbox."""
+    from orderly.messaging.relay import outbox_status
+
+    settings = _settings()
+
+    async def work(dbs: dict[str, Database]) -> list[dict[str, Any]]:
+        return [await outbox_status(db) for db in dbs.values()]
+
+    table = Table("context", "pending", "published", "oldest pending")
+    for row in _run(settings, work):
+        table.add_row(
+            str(row["context"]), str(row["pending"]), str(row["published"]), str(row["oldest_pending"] or "-")
+        )
+    console.print(table)
+
+
+@dead_app.command("list")
+def dead_letters_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 100) -> None:
+    """Dead letters, newest first."""
+    from orderly.messaging.deadletters import list_dead_letters
+
+    settings = _settings()
+
+    async def work(dbs: dict[str, Database]) -> list[dict[str, Any]]:
+        return [letter for db in dbs.values() for letter in await list_dead_letters(db, limit)]
+
+    table = Table("id", "context", "consumer", "type", "attempts", "failed at", "replayed at", "error")
+    for letter in _run(settings, work):
+        table.add_row(
+            letter["id"],
+            letter["context"],
+            letter["consumer"],
+            letter["type"],
+            str(letter["attempts"]),
+            str(letter["failed_at"]),
+            str(letter["replayed_at"] or "-"),
+            letter["error"][:80],
+        )
+    console.print(table)
+
+
+@dead_app.command("show")
+def dead_letters_show(dead_letter_id: str) -> None:
+    """One dead letter with its message."""
+    from orderly.messaging.deadletters import find_dead_letter
+
+    settings = _settings()
+
+    async def work(dbs: dict[str, Database]) -> dict[str, Any] | None:
+        for db in dbs.values():
+            letter = await find_dead_letter(db, dead_letter_id)
+            if letter is not None:
+                return letter
+        return None
+
+    letter = _run(settings, work)
+    if letter is None:
+        errors.print(f"[red]error:[/red] dead letter {dead_letter_id} does not exist")
+        raise typer.Exit(1)
+    console.print_json(data=letter, default=str)
+
+
+@dead_app.command("replay")
+def dead_letters_replay(dead_letter_id: str) -> None:
+    """Hand a dead letter back to its consumer; the running service retries it at once."""
+    from orderly.kernel.errors import OrderlyError
+    from orderly.messaging.deadletters import find_dead_letter, replay_dead_letter
+
+    settings = _settings()
+
+    async def work(dbs: dict[str, Database]) -> dict[str, Any] | None:
+        for db in dbs.values():
+            if await find_dead_letter(db, dead_letter_id) is not None:
+                return await replay_dead_letter(db, dead_letter_id)
+        return None
+
+    try:
+        replayed = _run(settings, work)
+    except OrderlyError as error:
+        errors.print(f"[red]error:[/red] {error.detail}")
+        raise typer.Exit(1) from None
+    if replayed is None:
+        errors.print(f"[red]error:[/red] dead letter {dead_letter_id} does not exist")
+        raise typer.Exit(1)
+    console.print(f"replayed {dead_letter_id} to {replayed['consumer']}")
+
+
+def main() -> None:
+    app()

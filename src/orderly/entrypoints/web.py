@@ -1,0 +1,50 @@
+"""The ASGI application: every context's routes over one runtime."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from orderly import __version__
+from orderly.bootstrap import Runtime, context_specs
+from orderly.config import Settings, load_settings
+from orderly.entrypoints import admin, problems
+from orderly.observability import configure_logging
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await Runtime.start(settings)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="Orderly",
+        version=__version__,
+        summary="Event-driven order management",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.add_middleware(problems.BodyLimit, limit=settings.max_body_bytes)
+    specs = context_specs()
+    for name in settings.contexts:
+        app.include_router(specs[name].router())
+    app.include_router(admin.router())
+
+    @app.get("/health", tags=["health"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory the HTTP server calls in each worker."""
+    configure_logging()
+    return create_app()

@@ -1,0 +1,1 @@
+"""Fulfillment: shipments, carriers, tracking and delivery."""

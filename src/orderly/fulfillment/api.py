@@ -1,0 +1,68 @@
+"""Fulfillment REST routes: seed 001's delivery API."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from orderly.entrypoints.dependencies import database
+from orderly.fulfillment import service
+from orderly.storage import Database
+
+Fulfillment = Annotated[Database, Depends(database("fulfillment"))]
+
+
+class ShipIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    tracking_number: str = Field(min_length=1, max_length=64)
+    carrier: str = Field(min_length=1, max_length=64)
+
+
+class DeliverIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    delivered_at: AwareDatetime | None = None
+    delivery_location: str = Field(min_length=1, max_length=200)
+
+
+class ShipmentOut(BaseModel):
+    id: str
+    order_id: str
+    status: str
+    items: list[dict[str, Any]]
+    shipping_address: dict[str, Any]
+    tracking_number: str | None
+    carrier: str | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    delivery_location: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1/shipments", tags=["fulfillment"])
+
+    @api.get("", response_model=list[ShipmentOut])
+    async def find_shipments(
+        db: Fulfillment,
+        order_id: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[dict[str, Any]]:
+        return await service.find_shipments(db, order_id, limit)
+
+    @api.get("/{shipment_id}", response_model=ShipmentOut)
+    async def get_shipment(shipment_id: str, db: Fulfillment) -> dict[str, Any]:
+        return await service.get_shipment(db, shipment_id)
+
+    @api.post("/{shipment_id}/ship", response_model=ShipmentOut)
+    async def ship(shipment_id: str, body: ShipIn, db: Fulfillment) -> dict[str, Any]:
+        return await service.ship(db, shipment_id, body.tracking_number, body.carrier)
+
+    @api.post("/{shipment_id}/deliver", response_model=ShipmentOut)
+    async def deliver(shipment_id: str, body: DeliverIn, db: Fulfillment) -> dict[str, Any]:
+        return await service.deliver(db, shipment_id, body.delivered_at, body.delivery_location)
+
+    return api

@@ -1,0 +1,142 @@
+"""Fulfillment commands: a shipment per order, shipped and delivered by the carrier's word."""
+
+from datetime import datetime
+from typing import Any
+
+from orderly.fulfillment.domain import ShipmentStatus, advance
+from orderly.fulfillment.messages import ORDER_STATUS_UPDATED, SOURCE
+from orderly.kernel.clock import iso_z, utcnow
+from orderly.kernel.errors import Conflict, NotFound
+from orderly.kernel.ids import new_id
+from orderly.messaging import Envelope, emit, new_message
+from orderly.storage import Database, Row, Tx, sql
+
+_COLUMNS = (
+    "id, order_id, status, items, shipping_address, tracking_number, carrier,"
+    " shipped_at, delivered_at, delivery_location, created_at, updated_at"
+)
+_INSERT = sql(
+    "INSERT INTO shipments (id, order_id, status, items, shipping_address, created_at, updated_at)"
+    " VALUES (:id, :order_id, :status, :items, :shipping_address, :at, :at)"
+    " ON CONFLICT (order_id) DO NOTHING"
+)
+_GET = sql(f"SELECT {_COLUMNS} FROM shipments WHERE id = :id")
+_BY_ORDER = sql(f"SELECT {_COLUMNS} FROM shipments WHERE order_id = :order_id")
+_LIST = sql(f"SELECT {_COLUMNS} FROM shipments ORDER BY created_at DESC, id LIMIT :limit")
+_SHIP = sql(
+    "UPDATE shipments SET status = :status, tracking_number = :tracking_number,"
+    " carrier = :carrier, shipped_at = :at, updated_at = :at WHERE id = :id AND status = :expected"
+)
+_DELIVER = sql(
+    "UPDATE shipments SET status = :status, delivered_at = :delivered_at,"
+    " delivery_location = :delivery_location, updated_at = :at WHERE id = :id AND status = :expected"
+)
+
+
+class ShipmentNotFound(NotFound):
+    code = "shipment_not_found"
+    title = "Shipment not found"
+
+
+def _view(row: Row) -> dict[str, Any]:
+    return dict(row)
+
+
+async def create_shipment_on_order_created(tx: Tx, message: Envelope) -> None:
+    data = message.data
+    await tx.execute(
+        _INSERT,
+        {
+            "id": new_id(),
+            "order_id": data["order_id"],
+            "status": ShipmentStatus.PENDING_SHIPMENT.value,
+            "items": data["items"],
+            "shipping_address": data.get("shipping_address") or {},
+            "at": utcnow(),
+        },
+    )
+
+
+async def find_shipments(db: Database, order_id: str | None, limit: int) -> list[dict[str, Any]]:
+    if order_id is not None:
+        rows = await db.read(lambda tx: tx.fetch_all(_BY_ORDER, {"order_id": order_id}))
+    else:
+        rows = await db.read(lambda tx: tx.fetch_all(_LIST, {"limit": limit}))
+    return [_view(row) for row in rows]
+
+
+async def get_shipment(db: Database, shipment_id: str) -> dict[str, Any]:
+    row = await db.read(lambda tx: tx.fetch_one(_GET, {"id": shipment_id}))
+    if row is None:
+        raise ShipmentNotFound(f"shipment {shipment_id} does not exist")
+    return _view(row)
+
+
+async def ship(db: Database, shipment_id: str, tracking_number: str, carrier: str) -> dict[str, Any]:
+    async def work(tx: Tx) -> dict[str, Any]:
+        shipment = await _load(tx, shipment_id)
+        new = advance(shipment["status"], ShipmentStatus.SHIPPED)
+        await _update(
+            tx,
+            _SHIP,
+            shipment,
+            {"tracking_number": tracking_number, "carrier": carrier, "status": new.value},
+        )
+        await _report(
+            tx, shipment, new, {"tracking_number": tracking_number, "carrier": carrier}
+        )
+        return _view(await _load(tx, shipment_id))
+
+    return await db.transaction(work)
+
+
+async def deliver(
+    db: Database, shipment_id: str, delivered_at: datetime | None, delivery_location: str
+) -> dict[str, Any]:
+    async def work(tx: Tx) -> dict[str, Any]:
+        shipment = await _load(tx, shipment_id)
+        new = advance(shipment["status"], ShipmentStatus.DELIVERED)
+        when = delivered_at or utcnow()
+        await _update(
+            tx,
+            _DELIVER,
+            shipment,
+            {"delivered_at": when, "delivery_location": delivery_location, "status": new.value},
+        )
+        await _report(
+            tx, shipment, new, {"delivered_at": iso_z(when), "delivery_location": delivery_location}
+        )
+        return _view(await _load(tx, shipment_id))
+
+    return await db.transaction(work)
+
+
+async def _load(tx: Tx, shipment_id: str) -> Row:
+    row = await tx.fetch_one(_GET, {"id": shipment_id})
+    if row is None:
+        raise ShipmentNotFound(f"shipment {shipment_id} does not exist")
+    return row
+
+
+async def _update(tx: Tx, stmt: Any, shipment: Row, values: dict[str, Any]) -> None:
+    changed = await tx.execute(
+        stmt, {**values, "id": shipment["id"], "expected": shipment["status"], "at": utcnow()}
+    )
+    if not changed:
+        raise Conflict(f"shipment {shipment['id']} changed concurrently; try again")
+
+
+async def _report(
+    tx: Tx, shipment: Row, new: ShipmentStatus, extra: dict[str, Any]
+) -> None:
+    """Seed 001's `order.status_updated` event, field for field."""
+    data = {
+        "order_id": shipment["order_id"],
+        "previous_status": shipment["status"],
+        "current_status": new.value,
+        **extra,
+    }
+    await emit(
+        tx,
+        new_message(ORDER_STATUS_UPDATED, data, source=SOURCE, aggregate_id=shipment["order_id"]),
+    )

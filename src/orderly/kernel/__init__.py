@@ -1,0 +1,1 @@
+"""Ids, time and errors shared by every context; no I/O."""

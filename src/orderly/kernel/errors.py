@@ -1,0 +1,53 @@
+"""Errors that reach a caller as RFC 9457 problems with a stable code."""
+
+from typing import Any
+
+
+class OrderlyError(Exception):
+    """A refusal the caller can act on: `code` is stable, `status` is the HTTP status."""
+
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class NotFound(OrderlyError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(OrderlyError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Unprocessable(OrderlyError):
+    status = 422
+    code = "validation_failed"
+    title = "Request is not valid"
+
+
+class Unavailable(OrderlyError):
+    status = 503
+    code = "dependency_unavailable"
+    title = "A service this request needs is unavailable"
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, **extensions: Any
+) -> dict[str, Any]:
+    return {
+        "type": f"https://orderly.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extensions,
+    }

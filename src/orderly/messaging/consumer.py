@@ -1,0 +1,205 @@
+"""Consuming: inbox, handler effects and retry bookkeeping commit together.
+
+A message a handler fails on is not held by the transport: its delivery is acknowledged once a
+retry record is committed, and the retry worker tries it again later with exponential backoff
+and jitter. After `max_attempts` the message moves to the dead-letter store, from which an
+operator replays it. The inbox makes every redelivery and replay take effect at most once.
+"""
+
+import asyncio
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from orderly.kernel.clock import utcnow
+from orderly.kernel.ids import new_id
+from orderly.messaging.envelope import Envelope, decode_envelope, encode_envelope
+from orderly.messaging.routing import Subscription
+from orderly.messaging.sequencing import KeyedSequencer
+from orderly.storage import Database, Row, Tx, sql
+
+log = structlog.get_logger(__name__)
+
+_INBOX_INSERT = sql(
+    "INSERT INTO inbox (consumer, message_id, processed_at) VALUES (:consumer, :message_id, :at)"
+    " ON CONFLICT DO NOTHING"
+)
+_RETRY_INSERT = sql(
+    "INSERT INTO message_retries"
+    " (id, consumer, message_id, type, envelope, attempts, next_attempt_at, last_error, created_at)"
+    " VALUES (:id, :consumer, :message_id, :type, :envelope, :attempts, :due, :error, :at)"
+    " ON CONFLICT (consumer, message_id) DO NOTHING"
+)
+_RETRY_DELETE = sql("DELETE FROM message_retries WHERE id = :id")
+_RETRY_RESCHEDULE = sql(
+    "UPDATE message_retries SET attempts = :attempts, next_attempt_at = :due, last_error = :error"
+    " WHERE id = :id"
+)
+_RETRIES_DUE = sql(
+    "SELECT id, consumer, envelope, attempts FROM message_retries"
+    " WHERE next_attempt_at <= :now ORDER BY next_attempt_at LIMIT :limit"
+)
+_NEXT_DUE = sql("SELECT MIN(next_attempt_at) AS due FROM message_retries")
+_DEAD_LETTER_INSERT = sql(
+    "INSERT INTO dead_letters (id, consumer, message_id, type, envelope, attempts, error, failed_at)"
+    " VALUES (:id, :consumer, :message_id, :type, :envelope, :attempts, :error, :at)"
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 60.0
+
+    def delay(self, attempts: int) -> timedelta:
+        """Exponential backoff with jitter: half fixed, half random."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
+        return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
+
+
+def describe(error: BaseException) -> str:
+    """What is kept of an error: its type and message, cut short."""
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+class Consumer:
+    """One subscription served in this process, bound to its context's database."""
+
+    def __init__(self, subscription: Subscription, db: Database, policy: RetryPolicy) -> None:
+        self.subscription = subscription
+        self.name = subscription.consumer
+        self.db = db
+        self.policy = policy
+        self._sequencer = KeyedSequencer()
+        self.on_retry_scheduled: list[asyncio.Event] = []
+
+    async def deliver(self, message: Envelope) -> None:
+        """Called by the transport; returns once the outcome is committed."""
+        await self._sequencer.run(message.aggregate_id or message.id, lambda: self._first(message))
+
+    async def _first(self, message: Envelope) -> None:
+        try:
+            await self.db.transaction(lambda tx: self.handle(tx, message))
+        except Exception as error:
+            log.warning("handler failed", consumer=self.name, message_id=message.id, error=describe(error))
+            await self.db.transaction(lambda tx: self._record_failure(tx, message, error))
+            for event in self.on_retry_scheduled:
+                event.set()
+
+    async def handle(self, tx: Tx, message: Envelope, retry_id: str | None = None) -> None:
+        if retry_id is not None:
+            await tx.execute(_RETRY_DELETE, {"id": retry_id})
+        fresh = await tx.execute(
+            _INBOX_INSERT, {"consumer": self.name, "message_id": message.id, "at": utcnow()}
+        )
+        if fresh:
+            await self.subscription.handler(tx, message)
+
+    async def _record_failure(self, tx: Tx, message: Envelope, error: BaseException) -> None:
+        if self.policy.max_attempts <= 1:
+            await dead_letter(tx, self.name, message, 1, describe(error))
+            return
+        now = utcnow()
+        await tx.execute(
+            _RETRY_INSERT,
+            {
+                "id": new_id(),
+                "consumer": self.name,
+                "message_id": message.id,
+                "type": message.type,
+                "envelope": encode_envelope(message).decode(),
+                "attempts": 1,
+                "due": now + self.policy.delay(1),
+                "error": describe(error),
+                "at": now,
+            },
+        )
+
+    async def retry(self, row: Row) -> None:
+        message = decode_envelope(row["envelope"])
+        try:
+            await self.db.transaction(lambda tx: self.handle(tx, message, retry_id=row["id"]))
+        except Exception as error:
+            attempts = int(row["attempts"]) + 1
+            log.warning("retry failed", consumer=self.name, message_id=message.id, attempts=attempts)
+            await self.db.transaction(lambda tx: self._reschedule(tx, row, message, attempts, error))
+
+    async def _reschedule(
+        self, tx: Tx, row: Row, message: Envelope, attempts: int, error: BaseException
+    ) -> None:
+        if attempts >= self.policy.max_attempts:
+            await tx.execute(_RETRY_DELETE, {"id": row["id"]})
+            await dead_letter(tx, self.name, message, attempts, describe(error))
+            return
+        await tx.execute(
+            _RETRY_RESCHEDULE,
+            {
+                "id": row["id"],
+                "attempts": attempts,
+                "due": utcnow() + self.policy.delay(attempts),
+                "error": describe(error),
+            },
+        )
+
+
+async def dead_letter(tx: Tx, consumer: str, message: Envelope, attempts: int, error: str) -> None:
+    log.error("message dead-lettered", consumer=consumer, message_id=message.id, type=message.type)
+    await tx.execute(
+        _DEAD_LETTER_INSERT,
+        {
+            "id": new_id(),
+            "consumer": consumer,
+            "message_id": message.id,
+            "type": message.type,
+            "envelope": encode_envelope(message).decode(),
+            "attempts": attempts,
+            "error": error,
+            "at": utcnow(),
+        },
+    )
+
+
+class RetryWorker:
+    """Retries the due failed deliveries of one database's consumers."""
+
+    def __init__(self, db: Database, consumers: dict[str, Consumer], poll_interval: float) -> None:
+        self.db = db
+        self.consumers = consumers
+        self.poll_interval = poll_interval
+        self.wakeup = asyncio.Event()
+        for consumer in consumers.values():
+            consumer.on_retry_scheduled.append(self.wakeup)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+                timeout = await self._until_next_due()
+            except Exception as error:
+                log.error("retry worker failed", database=self.db.name, error=describe(error))
+                timeout = self.poll_interval
+            self.wakeup.clear()
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    async def run_once(self) -> int:
+        rows = await self.db.read(
+            lambda tx: tx.fetch_all(_RETRIES_DUE, {"now": utcnow(), "limit": 100})
+        )
+        local = [row for row in rows if row["consumer"] in self.consumers]
+        await asyncio.gather(*(self.consumers[row["consumer"]].retry(row) for row in local))
+        return len(local)
+
+    async def _until_next_due(self) -> float:
+        row = await self.db.read(lambda tx: tx.fetch_one(_NEXT_DUE))
+        if row is None or row["due"] is None:
+            return self.poll_interval
+        due = row["due"]
+        if isinstance(due, str):  # SQLite does not type aggregates
+            due = datetime.fromisoformat(due)
+        return max(0.0, min(self.poll_interval, (due - utcnow()).total_seconds()))

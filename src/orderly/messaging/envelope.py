@@ -1,0 +1,109 @@
+"""The envelope every message travels in, and its wire codec.
+
+On the wire the body is exactly the seeds' event shape (`event_id`, `event_type`, `timestamp`,
+`source`, `data`); the rest of the envelope (schema version, correlation and causation ids,
+trace context, aggregate id) travels in transport headers.
+"""
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from orderly.kernel.clock import iso_z, utcnow
+from orderly.kernel.ids import new_event_id
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    type: str
+    source: str
+    occurred_at: datetime
+    data: dict[str, Any]
+    aggregate_id: str = ""
+    schema_version: int = 1
+    correlation_id: str = ""
+    causation_id: str = ""
+    traceparent: str = ""
+
+    def headers(self) -> dict[str, str | int]:
+        return {
+            "schema_version": self.schema_version,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "traceparent": self.traceparent,
+            "aggregate_id": self.aggregate_id,
+        }
+
+
+class _Body(msgspec.Struct, frozen=True):
+    event_id: str
+    event_type: str
+    timestamp: str
+    source: str
+    data: dict[str, Any]
+
+
+_encoder = msgspec.json.Encoder()
+_body_decoder = msgspec.json.Decoder(_Body)
+_envelope_decoder = msgspec.json.Decoder(Envelope)
+
+
+def new_message(
+    type: str,
+    data: dict[str, Any],
+    *,
+    source: str,
+    aggregate_id: str = "",
+    cause: Envelope | None = None,
+) -> Envelope:
+    """A new message; one caused by another inherits its correlation id."""
+    event_id = new_event_id()
+    return Envelope(
+        id=event_id,
+        type=type,
+        source=source,
+        occurred_at=utcnow(),
+        data=data,
+        aggregate_id=aggregate_id,
+        correlation_id=(cause.correlation_id or cause.id) if cause else event_id,
+        causation_id=cause.id if cause else "",
+        traceparent=cause.traceparent if cause else "",
+    )
+
+
+def encode_body(message: Envelope) -> bytes:
+    return _encoder.encode(
+        _Body(
+            event_id=message.id,
+            event_type=message.type,
+            timestamp=iso_z(message.occurred_at),
+            source=message.source,
+            data=message.data,
+        )
+    )
+
+
+def decode_body(body: bytes, headers: dict[str, Any]) -> Envelope:
+    parsed = _body_decoder.decode(body)
+    return Envelope(
+        id=parsed.event_id,
+        type=parsed.event_type,
+        source=parsed.source,
+        occurred_at=datetime.fromisoformat(parsed.timestamp),
+        data=parsed.data,
+        aggregate_id=str(headers.get("aggregate_id") or ""),
+        schema_version=int(headers.get("schema_version") or 1),
+        correlation_id=str(headers.get("correlation_id") or ""),
+        causation_id=str(headers.get("causation_id") or ""),
+        traceparent=str(headers.get("traceparent") or ""),
+    )
+
+
+def encode_envelope(message: Envelope) -> bytes:
+    """The whole envelope, as kept in the outbox, retry and dead-letter tables."""
+    return _encoder.encode(message)
+
+
+def decode_envelope(raw: bytes | str) -> Envelope:
+    return _envelope_decoder.decode(raw)

@@ -1,0 +1,109 @@
+"""The relay: publishes committed outbox rows and marks them sent.
+
+Woken after every commit that wrote to the outbox, and polling as a fallback (another
+process may have written, or a publish may have failed). On PostgreSQL a batch is claimed
+with `FOR UPDATE SKIP LOCKED`, so any number of relays can share one outbox; on SQLite one
+process owns each database file.
+"""
+
+import asyncio
+from collections.abc import Sequence
+
+import structlog
+
+from orderly.kernel.clock import utcnow
+from orderly.messaging.consumer import describe
+from orderly.messaging.envelope import Envelope, decode_envelope
+from orderly.messaging.transports import Transport
+from orderly.storage import Database, Row, Tx, sql
+
+log = structlog.get_logger(__name__)
+
+_PENDING = sql(
+    "SELECT id, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT :limit"
+)
+_CLAIM = sql(
+    "SELECT id, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT :limit"
+    " FOR UPDATE SKIP LOCKED"
+)
+_MARK_ONE = sql("UPDATE outbox SET published_at = :at WHERE id = :id")
+_MARK_MANY_PG = sql("UPDATE outbox SET published_at = :at WHERE id = ANY(:ids)")
+_STATUS = sql(
+    "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL"
+)
+_PUBLISHED = sql("SELECT COUNT(*) AS published FROM outbox WHERE published_at IS NOT NULL")
+
+
+class Relay:
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.context = db.name
+        self.transport = transport
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self._wakeup = asyncio.Event()
+        db.on_commit(self._wakeup.set)
+
+    async def run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                published = await self.publish_once()
+            except Exception as error:
+                log.error("relay publish failed", context=self.context, error=describe(error))
+                published = 0
+            if published >= self.batch_size:
+                continue
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+            except TimeoutError:
+                pass
+
+    async def publish_once(self) -> int:
+        """Publish one batch; the number of messages it held."""
+        if self.db.dialect == "postgresql":
+            return await self.db.transaction(self._claim_and_publish)
+        rows = await self.db.read(
+            lambda tx: tx.fetch_all(_PENDING, {"limit": self.batch_size})
+        )
+        if not rows:
+            return 0
+        await self.transport.publish(self.context, _messages(rows))
+        at = utcnow()
+        await self.db.transaction(
+            lambda tx: tx.execute_many(_MARK_ONE, [{"at": at, "id": row["id"]} for row in rows])
+        )
+        return len(rows)
+
+    async def _claim_and_publish(self, tx: Tx) -> int:
+        rows = await tx.fetch_all(_CLAIM, {"limit": self.batch_size})
+        if rows:
+            await self.transport.publish(self.context, _messages(rows))
+            await tx.execute(_MARK_MANY_PG, {"at": utcnow(), "ids": [row["id"] for row in rows]})
+        return len(rows)
+
+
+def _messages(rows: Sequence[Row]) -> list[Envelope]:
+    return [decode_envelope(row["envelope"]) for row in rows]
+
+
+async def outbox_status(db: Database) -> dict[str, object]:
+    async def work(tx: Tx) -> dict[str, object]:
+        pending = await tx.fetch_one(_STATUS)
+        published = await tx.fetch_one(_PUBLISHED)
+        assert pending is not None and published is not None
+        return {
+            "context": db.name,
+            "pending": int(pending["pending"]),
+            "published": int(published["published"]),
+            "oldest_pending": pending["oldest"],
+        }
+
+    return await db.read(work)

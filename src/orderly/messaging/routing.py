@@ -1,0 +1,34 @@
+"""Who publishes which message type, and who consumes it."""
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from orderly.messaging.envelope import Envelope
+from orderly.storage import Tx
+
+Handler = Callable[[Tx, Envelope], Awaitable[None]]
+Delivery = Callable[[Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer: `handler` runs in `context`'s database for each message of `types`."""
+
+    consumer: str
+    context: str
+    types: tuple[str, ...]
+    handler: Handler = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Every context's published types and every subscription, whether served here or not."""
+
+    publishers: Mapping[str, str]
+    subscriptions: Sequence[Subscription]
+
+    def publisher_of(self, message_type: str) -> str:
+        try:
+            return self.publishers[message_type]
+        except KeyError:
+            raise LookupError(f"no context publishes {message_type!r}") from None

@@ -1,0 +1,38 @@
+"""In-process transport: the relay hands each outbox batch straight to the consumers.
+
+A batch counts as published only once every consumer has committed its effects (or its
+retry record), so an outbox row is marked sent only after its delivery is durable: a crash
+at any point redelivers from the outbox, and the consumers' inboxes drop the duplicates.
+"""
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+
+from orderly.messaging.envelope import Envelope
+from orderly.messaging.routing import Delivery, Subscription, Topology
+
+
+class InProcessTransport:
+    def __init__(self) -> None:
+        self._by_type: dict[str, list[Delivery]] = defaultdict(list)
+
+    async def start(self, topology: Topology, local: Sequence[tuple[Subscription, Delivery]]) -> None:
+        for subscription, deliver in local:
+            for message_type in subscription.types:
+                self._by_type[message_type].append(deliver)
+
+    async def publish(self, context: str, messages: Sequence[Envelope]) -> None:
+        deliveries = [
+            deliver(message) for message in messages for deliver in self._by_type.get(message.type, ())
+        ]
+        if len(deliveries) == 1:
+            await deliveries[0]
+            return
+        outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def close(self) -> None:
+        self._by_type.clear()

@@ -1,0 +1,150 @@
+"""RabbitMQ through aio-pika.
+
+One durable topic exchange per publishing context (`<ns>.<context>`), routing key = the
+message type. One quorum queue per consumer (`<ns>.<consumer>`), bound to the types it takes,
+with a delivery limit and a dead-letter exchange for messages no consumer can even decode.
+Publishing waits for publisher confirms; consuming acks only after the consumer's
+transaction committed. Every process declares the whole topology, so a message is never
+published before the queues of consumers that are not running yet exist.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractRobustConnection,
+)
+
+from orderly.messaging.envelope import Envelope, decode_body, encode_body
+from orderly.messaging.routing import Delivery, Subscription, Topology
+
+log = structlog.get_logger(__name__)
+
+PREFETCH = 256
+DELIVERY_LIMIT = 20
+
+
+class RabbitMqTransport:
+    def __init__(self, connection: AbstractRobustConnection, namespace: str) -> None:
+        self._connection = connection
+        self._ns = namespace
+        self._publish_channel: AbstractChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
+        self._consume_channels: list[AbstractChannel] = []
+
+    @classmethod
+    async def connect(cls, url: str, namespace: str) -> "RabbitMqTransport":
+        return cls(await aio_pika.connect_robust(url), namespace)
+
+    def queue_name(self, consumer: str) -> str:
+        return f"{self._ns}.{consumer}"
+
+    def exchange_name(self, context: str) -> str:
+        return f"{self._ns}.{context}"
+
+    async def start(self, topology: Topology, local: Sequence[tuple[Subscription, Delivery]]) -> None:
+        channel = await self._connection.channel(publisher_confirms=True, on_return_raises=False)
+        channel.return_callbacks.add(self._on_return)
+        self._publish_channel = channel
+        dead_letters = await channel.declare_exchange(
+            f"{self._ns}.dead-letter", aio_pika.ExchangeType.FANOUT, durable=True
+        )
+        parked = await channel.declare_queue(
+            f"{self._ns}.dead-letter", durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await parked.bind(dead_letters)
+        for context in sorted(set(topology.publishers.values())):
+            self._exchanges[context] = await channel.declare_exchange(
+                self.exchange_name(context), aio_pika.ExchangeType.TOPIC, durable=True
+            )
+        for subscription in topology.subscriptions:
+            queue = await channel.declare_queue(
+                self.queue_name(subscription.consumer),
+                durable=True,
+                arguments={
+                    "x-queue-type": "quorum",
+                    "x-dead-letter-exchange": dead_letters.name,
+                    "x-delivery-limit": DELIVERY_LIMIT,
+                },
+            )
+            for message_type in subscription.types:
+                exchange = self._exchanges[topology.publisher_of(message_type)]
+                await queue.bind(exchange, routing_key=message_type)
+        for subscription, deliver in local:
+            await self._consume(subscription, deliver)
+
+    async def _consume(self, subscription: Subscription, deliver: Delivery) -> None:
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=PREFETCH)
+        self._consume_channels.append(channel)
+        queue = await channel.get_queue(self.queue_name(subscription.consumer), ensure=False)
+
+        async def on_message(incoming: AbstractIncomingMessage) -> None:
+            try:
+                message = decode_body(incoming.body, dict(incoming.headers or {}))
+            except Exception:
+                log.error("undecodable message parked", consumer=subscription.consumer)
+                await incoming.reject(requeue=False)
+                return
+            try:
+                await deliver(message)
+            except Exception as error:
+                log.warning(
+                    "delivery failed, requeued",
+                    consumer=subscription.consumer,
+                    message_id=message.id,
+                    error=type(error).__name__,
+                )
+                await incoming.nack(requeue=True)
+                return
+            await incoming.ack()
+
+        await queue.consume(on_message)
+
+    def _on_return(self, _channel: Any, message: AbstractIncomingMessage) -> None:
+        # Every consumer's queue is declared before anything is published, so a returned
+        # message is one no consumer subscribes to (such as `user.created` today).
+        log.debug("message had no subscriber", type=message.type, message_id=message.message_id)
+
+    async def publish(self, context: str, messages: Sequence[Envelope]) -> None:
+        exchange = self._exchanges[context]
+        await asyncio.gather(
+            *(
+                exchange.publish(
+                    aio_pika.Message(
+                        body=encode_body(message),
+                        headers=message.headers(),
+                        message_id=message.id,
+                        type=message.type,
+                        content_type="application/json",
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        timestamp=message.occurred_at,
+                    ),
+                    routing_key=message.type,
+                    mandatory=True,
+                )
+                for message in messages
+            )
+        )
+
+    async def delete_topology(self, topology: Topology) -> None:
+        """Remove every queue and exchange of this namespace (for tests and teardown)."""
+        channel = await self._connection.channel()
+        for subscription in topology.subscriptions:
+            await channel.queue_delete(self.queue_name(subscription.consumer))
+        for context in set(topology.publishers.values()):
+            await channel.exchange_delete(self.exchange_name(context))
+        await channel.queue_delete(f"{self._ns}.dead-letter")
+        await channel.exchange_delete(f"{self._ns}.dead-letter")
+        await channel.close()
+
+    async def close(self) -> None:
+        for channel in self._consume_channels:
+            await channel.close()
+        await self._connection.close()

@@ -1,0 +1,1 @@
+"""Ordering: orders, their lines and history, and the checkout flows."""

@@ -1,0 +1,106 @@
+"""Ordering REST routes: the sales API of seed 001."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from orderly.entrypoints.dependencies import database, runtime
+from orderly.ordering import service
+from orderly.ordering.availability import ProductAvailability
+from orderly.ordering.domain import Line
+from orderly.storage import Database
+
+Ordering = Annotated[Database, Depends(database("ordering"))]
+
+MAX_UNITS = 1_000_000
+
+
+def availability_port(run: Annotated[Any, Depends(runtime)]) -> ProductAvailability:
+    port: ProductAvailability = run.availability
+    return port
+
+
+class OrderLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
+
+
+class ShippingAddress(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(default="", max_length=200)
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str = Field(default="", max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    state: str = Field(default="", max_length=100)
+    postal_code: str = Field(min_length=1, max_length=20)
+    country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[OrderLineIn] = Field(min_length=1, max_length=500)
+    shipping_address: ShippingAddress
+
+
+class OrderCreated(BaseModel):
+    order_id: str
+    status: str
+
+
+class HistoryEntry(BaseModel):
+    status: str
+    at: datetime
+    details: dict[str, Any]
+
+
+class OrderItem(BaseModel):
+    product_id: str
+    quantity: int
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    status: str
+    items: list[OrderItem]
+    shipping_address: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    history: list[HistoryEntry]
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1/orders", tags=["ordering"])
+
+    @api.post("", status_code=201, response_model=OrderCreated)
+    async def place_order(
+        body: OrderIn,
+        response: Response,
+        db: Ordering,
+        availability: Annotated[ProductAvailability, Depends(availability_port)],
+        idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    ) -> dict[str, Any]:
+        placed = await service.place_order(
+            db,
+            availability,
+            service.PlaceOrder(
+                lines=[Line(item.product_id, item.quantity) for item in body.items],
+                shipping_address=body.shipping_address.model_dump(),
+                idempotency_key=idempotency_key,
+            ),
+        )
+        if placed.replayed:
+            response.status_code = 200
+            response.headers["Idempotent-Replayed"] = "true"
+        return placed.response
+
+    @api.get("/{order_id}", response_model=OrderOut)
+    async def get_order(order_id: str, db: Ordering) -> dict[str, Any]:
+        return await service.get_order(db, order_id)
+
+    return api

@@ -1,0 +1,7 @@
+"""Ordering's public messages."""
+
+SOURCE = "sales-service"
+
+ORDER_CREATED = "order.created"
+
+PUBLISHES = (ORDER_CREATED,)

@@ -1,0 +1,68 @@
+"""The database port every context's store is written against."""
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
+from orderly.storage.statements import Statement
+
+T = TypeVar("T")
+Row = Mapping[str, Any]
+Params = Mapping[str, Any]
+
+
+class Tx(Protocol):
+    """A transaction: statements run in it commit together or not at all."""
+
+    wrote_outbox: bool
+
+    async def execute(self, stmt: Statement, params: Params | None = None) -> int:
+        """Run a statement; the number of rows it changed."""
+        ...
+
+    async def execute_many(self, stmt: Statement, rows: Sequence[Params]) -> None: ...
+
+    async def fetch_one(self, stmt: Statement, params: Params | None = None) -> Row | None: ...
+
+    async def fetch_all(self, stmt: Statement, params: Params | None = None) -> list[Row]: ...
+
+
+Work = Callable[[Tx], Awaitable[T]]
+
+
+class Database(Protocol):
+    """One context's database."""
+
+    name: str
+    dialect: str
+
+    async def transaction(self, work: Work[T]) -> T:
+        """Run `work` in a write transaction; return its result once it is durably committed.
+
+        `work` touches only this database: it must not wait on the network, since on SQLite it
+        shares a commit with other units of work.
+        """
+        ...
+
+    async def read(self, work: Work[T]) -> T:
+        """Run `work` on a consistent read-only snapshot."""
+        ...
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every commit that wrote to the outbox."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+async def open_database(url: str, name: str) -> Database:
+    """Open context `name`'s database from a `sqlite:///dir` or `postgresql://` URL."""
+    if url.startswith("sqlite"):
+        from orderly.storage.sqlite import SqliteDatabase, sqlite_path
+
+        db: Database = await SqliteDatabase.open(sqlite_path(url, name), name)
+        return db
+    if url.startswith(("postgresql://", "postgres://")):
+        from orderly.storage.postgres import PostgresDatabase
+
+        return await PostgresDatabase.open(url, name)
+    raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}")

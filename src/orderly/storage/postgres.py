@@ -1,0 +1,95 @@
+"""PostgreSQL over asyncpg: one pool per context, each context in its own schema."""
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import asyncpg
+import orjson
+
+from orderly.storage.database import Params, Row, Work
+from orderly.storage.statements import Statement, positional
+
+T = TypeVar("T")
+
+
+def _rowcount(status: str) -> int:
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(
+            kind,
+            encoder=lambda value: orjson.dumps(value).decode(),
+            decoder=orjson.loads,
+            schema="pg_catalog",
+        )
+
+
+class PostgresTx:
+    __slots__ = ("_conn", "wrote_outbox")
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+        self.wrote_outbox = False
+
+    async def execute(self, stmt: Statement, params: Params | None = None) -> int:
+        text, names = stmt.compiled("postgresql")
+        status: str = await self._conn.execute(text, *positional(names, params))
+        return _rowcount(status)
+
+    async def execute_many(self, stmt: Statement, rows: Sequence[Params]) -> None:
+        text, names = stmt.compiled("postgresql")
+        await self._conn.executemany(text, [positional(names, row) for row in rows])
+
+    async def fetch_one(self, stmt: Statement, params: Params | None = None) -> Row | None:
+        text, names = stmt.compiled("postgresql")
+        record = await self._conn.fetchrow(text, *positional(names, params))
+        return None if record is None else dict(record)
+
+    async def fetch_all(self, stmt: Statement, params: Params | None = None) -> list[Row]:
+        text, names = stmt.compiled("postgresql")
+        return [dict(r) for r in await self._conn.fetch(text, *positional(names, params))]
+
+
+class PostgresDatabase:
+    dialect = "postgresql"
+
+    def __init__(self, name: str, pool: "asyncpg.Pool[Any]") -> None:
+        self.name = name
+        self._pool = pool
+        self._listeners: list[Callable[[], None]] = []
+
+    @classmethod
+    async def open(cls, url: str, name: str, *, max_size: int = 10) -> "PostgresDatabase":
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=1,
+            max_size=max_size,
+            init=_init_connection,
+            server_settings={"search_path": name, "synchronous_commit": "on"},
+        )
+        return cls(name, pool)
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    async def transaction(self, work: Work[T]) -> T:
+        async with self._pool.acquire() as conn, conn.transaction():
+            tx = PostgresTx(conn)
+            result = await work(tx)
+        if tx.wrote_outbox:
+            for listener in self._listeners:
+                listener()
+        return result
+
+    async def read(self, work: Work[T]) -> T:
+        async with (
+            self._pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            return await work(PostgresTx(conn))
+
+    async def close(self) -> None:
+        await self._pool.close()

@@ -1,0 +1,199 @@
+"""SQLite: one writer connection that folds concurrent units of work into one commit.
+
+Every acknowledged unit of work is on disk (`synchronous=FULL`, WAL). Throughput comes from
+group commit: units that arrive while a commit is being flushed wait for the next one, and
+each batch pays for a single fsync. Each unit runs inside its own SAVEPOINT, so a unit that
+fails rolls back alone while the rest of its batch commits.
+"""
+
+import asyncio
+import sqlite3
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from orderly.storage.database import Params, Row, Work
+from orderly.storage.statements import Statement
+
+T = TypeVar("T")
+
+MAX_BATCH = 512
+
+sqlite3.register_adapter(datetime, lambda moment: moment.isoformat(timespec="microseconds"))
+sqlite3.register_adapter(dict, lambda value: orjson.dumps(value).decode())
+sqlite3.register_adapter(list, lambda value: orjson.dumps(value).decode())
+sqlite3.register_converter("DATETIME", lambda raw: datetime.fromisoformat(raw.decode()))
+sqlite3.register_converter("JSON", orjson.loads)
+sqlite3.register_converter("BOOLEAN", lambda raw: raw != b"0")
+
+
+def sqlite_path(url: str, name: str) -> Path:
+    """`sqlite:///var` keeps each context in `var/<name>.db`."""
+    directory = url.removeprefix("sqlite:").removeprefix("//").removeprefix("/") or "var"
+    if url.startswith("sqlite:////"):
+        directory = "/" + directory
+    return Path(directory) / f"{name}.db"
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path,
+        isolation_level=None,
+        check_same_thread=False,
+        detect_types=sqlite3.PARSE_DECLTYPES,
+        cached_statements=512,
+    )
+    conn.row_factory = _dict_row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+class SqliteTx:
+    __slots__ = ("_conn", "wrote_outbox")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.wrote_outbox = False
+
+    async def execute(self, stmt: Statement, params: Params | None = None) -> int:
+        return self._conn.execute(stmt.compiled("sqlite")[0], params or {}).rowcount
+
+    async def execute_many(self, stmt: Statement, rows: Sequence[Params]) -> None:
+        self._conn.executemany(stmt.compiled("sqlite")[0], rows)
+
+    async def fetch_one(self, stmt: Statement, params: Params | None = None) -> Row | None:
+        row: Row | None = self._conn.execute(stmt.compiled("sqlite")[0], params or {}).fetchone()
+        return row
+
+    async def fetch_all(self, stmt: Statement, params: Params | None = None) -> list[Row]:
+        return self._conn.execute(stmt.compiled("sqlite")[0], params or {}).fetchall()
+
+
+class _Unit:
+    __slots__ = ("future", "work")
+
+    def __init__(self, work: Work[Any], future: asyncio.Future[Any]) -> None:
+        self.work = work
+        self.future = future
+
+
+class SqliteDatabase:
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, name: str, writer: sqlite3.Connection) -> None:
+        self.name = name
+        self.path = path
+        self._writer = writer
+        self._readers: deque[sqlite3.Connection] = deque()
+        self._pending: deque[_Unit] = deque()
+        self._wake = asyncio.Event()
+        self._listeners: list[Callable[[], None]] = []
+        self._closed = False
+        self._task = asyncio.create_task(self._write_loop(), name=f"sqlite-writer:{name}")
+
+    @classmethod
+    async def open(cls, path: Path, name: str) -> "SqliteDatabase":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(path, name, _connect(path))
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    async def transaction(self, work: Work[T]) -> T:
+        if self._closed:
+            raise RuntimeError(f"database {self.name} is closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Unit(work, future))
+        self._wake.set()
+        return await future
+
+    async def read(self, work: Work[T]) -> T:
+        conn = self._readers.pop() if self._readers else _connect(self.path)
+        try:
+            conn.execute("BEGIN")
+            try:
+                return await work(SqliteTx(conn))
+            finally:
+                conn.execute("COMMIT")
+        finally:
+            self._readers.append(conn)
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = [self._pending.popleft() for _ in range(min(MAX_BATCH, len(self._pending)))]
+                try:
+                    await self._commit_batch(batch)
+                except Exception as error:  # BEGIN failed, or the connection broke
+                    if self._writer.in_transaction:
+                        self._writer.execute("ROLLBACK")
+                    for unit in batch:
+                        if not unit.future.done():
+                            unit.future.set_exception(error)
+            if self._closed:
+                return
+
+    async def _commit_batch(self, batch: list[_Unit]) -> None:
+        conn = self._writer
+        solo = len(batch) == 1
+        done: list[tuple[_Unit, Any]] = []
+        wrote_outbox = False
+        conn.execute("BEGIN IMMEDIATE")
+        for unit in batch:
+            if unit.future.cancelled():
+                continue
+            tx = SqliteTx(conn)
+            if not solo:
+                conn.execute("SAVEPOINT unit")
+            try:
+                result = await unit.work(tx)
+            except Exception as error:
+                conn.execute("ROLLBACK" if solo else "ROLLBACK TO unit")
+                if not solo:
+                    conn.execute("RELEASE unit")
+                unit.future.set_exception(error)
+                if solo:
+                    return
+                continue
+            if not solo:
+                conn.execute("RELEASE unit")
+            wrote_outbox = wrote_outbox or tx.wrote_outbox
+            done.append((unit, result))
+        try:
+            await asyncio.to_thread(conn.execute, "COMMIT")
+        except Exception as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for unit, _ in done:
+                if not unit.future.done():
+                    unit.future.set_exception(error)
+            return
+        for unit, result in done:
+            if not unit.future.done():
+                unit.future.set_result(result)
+        if wrote_outbox:
+            for listener in self._listeners:
+                listener()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        await self._task
+        self._writer.close()
+        while self._readers:
+            self._readers.pop().close()
