@@ -25,6 +25,6 @@ class InvalidTransition(Conflict):
 def advance(current: str, wanted: ShipmentStatus) -> ShipmentStatus:
     if _NEXT.get(ShipmentStatus(current)) is not wanted:
         raise InvalidTransition(
-            f"a {current} shipment cannot become {wanted.value}", status=current
+            f"a {current} shipment cannot become {wanted.value}", shipment_status=current
         )
     return wanted

@@ -43,6 +43,9 @@ class Unavailable(OrderlyError):
 def problem(
     status: int, code: str, title: str, detail: str, **extensions: Any
 ) -> dict[str, Any]:
+    reserved = {"type", "title", "status", "detail", "code"} & extensions.keys()
+    if reserved:
+        raise ValueError(f"problem extensions may not override {sorted(reserved)}")
     return {
         "type": f"https://orderly.dev/problems/{code}",
         "title": title,

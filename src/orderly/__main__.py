@@ -1,0 +1,5 @@
+"""`python -m orderly` is the `orderly` command."""
+
+from orderly.entrypoints.cli import main
+
+main()

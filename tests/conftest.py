@@ -1,0 +1,81 @@
+"""Backends for the contract and end-to-end suites: each test gets its own database and namespace."""
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.services import AMQP_URL, broker_up, create_pg_database, drop_pg_database, postgres_up, unique
+
+DISTRIBUTED_UP = postgres_up() and broker_up()
+CI = os.environ.get("CI", "").lower() == "true"
+
+needs_services = pytest.mark.skipif(
+    not DISTRIBUTED_UP and not CI, reason="PostgreSQL and RabbitMQ are not running on 127.0.0.1"
+)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where one test's data and messages live."""
+
+    name: str
+    database_url: str
+    broker_url: str
+    namespace: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            "ORDERLY_DATABASE_URL": self.database_url,
+            "ORDERLY_BROKER_URL": self.broker_url,
+            "ORDERLY_BROKER_NAMESPACE": self.namespace,
+        }
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("embedded", id="sqlite+inprocess"),
+        pytest.param("distributed", id="postgres+rabbitmq", marks=[needs_services, pytest.mark.distributed]),
+    ]
+)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "embedded":
+        yield Backend("embedded", f"sqlite:///{tmp_path / 'var'}", "", unique("t"))
+        return
+    url = await create_pg_database()
+    namespace = unique("t")
+    try:
+        yield Backend("distributed", url, AMQP_URL, namespace)
+    finally:
+        await drop_pg_database(url)
+        await _delete_namespace(namespace)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgres", marks=[needs_services, pytest.mark.distributed]),
+    ]
+)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'var'}"
+        return
+    url = await create_pg_database()
+    try:
+        yield url
+    finally:
+        await drop_pg_database(url)
+
+
+async def _delete_namespace(namespace: str) -> None:
+    from orderly.bootstrap import topology
+    from orderly.messaging.transports.rabbitmq import RabbitMqTransport
+
+    transport = await RabbitMqTransport.connect(AMQP_URL, namespace)
+    try:
+        await transport.delete_topology(topology())
+    finally:
+        await transport.close()

@@ -1,0 +1,126 @@
+"""The Database port behaves the same on SQLite and PostgreSQL."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from orderly.messaging import emit, new_message
+from orderly.storage import Database, Tx, open_database, sql
+from orderly.storage.migrations import migrate
+
+CREATE = sql("CREATE TABLE IF NOT EXISTS probes (id VARCHAR(36) PRIMARY KEY, n INTEGER NOT NULL)")
+INSERT = sql("INSERT INTO probes (id, n) VALUES (:id, :n)")
+COUNT = sql("SELECT COUNT(*) AS n FROM probes")
+GET = sql("SELECT id, n FROM probes WHERE id = :id")
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    await migrate(database_url, "ordering")
+    database = await open_database(database_url, "ordering")
+    await database.transaction(lambda tx: tx.execute(CREATE))
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def count(db: Database) -> int:
+    row = await db.read(lambda tx: tx.fetch_one(COUNT))
+    assert row is not None
+    return int(row["n"])
+
+
+async def test_committed_work_is_visible_and_returns_its_result(db: Database) -> None:
+    async def work(tx: Tx) -> str:
+        await tx.execute(INSERT, {"id": "a", "n": 1})
+        return "done"
+
+    assert await db.transaction(work) == "done"
+    row = await db.read(lambda tx: tx.fetch_one(GET, {"id": "a"}))
+    assert row == {"id": "a", "n": 1}
+
+
+async def test_failed_work_leaves_nothing_behind(db: Database) -> None:
+    async def work(tx: Tx) -> None:
+        await tx.execute(INSERT, {"id": "a", "n": 1})
+        await emit(tx, new_message("test.pinged", {}, source="test"))
+        raise Boom
+
+    with pytest.raises(Boom):
+        await db.transaction(work)
+    assert await count(db) == 0
+    outbox = await db.read(lambda tx: tx.fetch_one(sql("SELECT COUNT(*) AS n FROM outbox")))
+    assert outbox is not None and outbox["n"] == 0
+
+
+async def test_concurrent_units_commit_independently(db: Database) -> None:
+    # given 200 concurrent units of work, every seventh of which fails
+    async def unit(i: int) -> int:
+        async def work(tx: Tx) -> int:
+            await tx.execute(INSERT, {"id": f"u{i}", "n": i})
+            if i % 7 == 0:
+                raise Boom(i)
+            return i
+
+        return await db.transaction(work)
+
+    outcomes = await asyncio.gather(*(unit(i) for i in range(200)), return_exceptions=True)
+    # then each failure is its own and every other unit committed
+    failed = [o for o in outcomes if isinstance(o, Boom)]
+    assert len(failed) == len([i for i in range(200) if i % 7 == 0])
+    assert await count(db) == 200 - len(failed)
+
+
+async def test_unique_violation_fails_only_that_unit(db: Database) -> None:
+    await db.transaction(lambda tx: tx.execute(INSERT, {"id": "dup", "n": 1}))
+    outcomes = await asyncio.gather(
+        db.transaction(lambda tx: tx.execute(INSERT, {"id": "dup", "n": 2})),
+        db.transaction(lambda tx: tx.execute(INSERT, {"id": "other", "n": 3})),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[0], Exception)
+    assert outcomes[1] == 1
+    assert await count(db) == 2
+
+
+async def test_commit_listeners_hear_only_outbox_writes(db: Database) -> None:
+    heard: list[str] = []
+    db.on_commit(lambda: heard.append("commit"))
+    await db.transaction(lambda tx: tx.execute(INSERT, {"id": "quiet", "n": 1}))
+    assert heard == []
+
+    async def loud(tx: Tx) -> None:
+        await emit(tx, new_message("test.pinged", {"x": 1}, source="test"))
+
+    await db.transaction(loud)
+    assert heard == ["commit"]
+
+
+async def test_json_and_aware_datetimes_round_trip(db: Database) -> None:
+    moment = datetime(2024, 1, 15, 14, 30, 0, 123456, tzinfo=UTC)
+    address = {"line1": "1 Main", "nested": {"n": [1, 2]}}
+
+    async def work(tx: Tx) -> None:
+        await tx.execute(
+            sql(
+                "INSERT INTO orders (id, status, shipping_address, created_at, updated_at, version)"
+                " VALUES ('o1', 'PENDING_SHIPMENT', :address, :at, :at, 1)"
+            ),
+            {"address": address, "at": moment},
+        )
+
+    await db.transaction(work)
+    row = await db.read(
+        lambda tx: tx.fetch_one(sql("SELECT shipping_address, created_at FROM orders WHERE id = 'o1'"))
+    )
+    assert row is not None
+    assert row["shipping_address"] == address
+    assert row["created_at"] == moment
+    assert row["created_at"].tzinfo is not None

@@ -1,0 +1,159 @@
+"""Outbox → transport → inbox, with retries and dead letters, on both runtime modes."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from orderly.messaging import Envelope, emit, new_message
+from orderly.messaging.consumer import Consumer, RetryPolicy, RetryWorker
+from orderly.messaging.deadletters import AlreadyReplayed, list_dead_letters, replay_dead_letter
+from orderly.messaging.relay import Relay, outbox_status
+from orderly.messaging.routing import Subscription, Topology
+from orderly.messaging.transports import Transport, open_transport
+from orderly.storage import Database, Tx, open_database, sql
+from orderly.storage.migrations import migrate
+from tests.conftest import Backend
+from tests.waiting import eventually
+
+PINGED = "test.pinged"
+CONSUMER = "fulfillment.test_record_ping"
+CREATE_EFFECTS = sql("CREATE TABLE IF NOT EXISTS test_effects (message_id VARCHAR(64) NOT NULL, n INTEGER NOT NULL)")
+INSERT_EFFECT = sql("INSERT INTO test_effects (message_id, n) VALUES (:message_id, :n)")
+EFFECTS = sql("SELECT message_id, n FROM test_effects")
+
+
+@dataclass
+class Harness:
+    producer: Database
+    consumer_db: Database
+    transport: Transport
+    topology: Topology
+    failing: set[int] = field(default_factory=set)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    relay: Relay | None = None
+
+    async def record(self, tx: Tx, message: Envelope) -> None:
+        n = int(message.data["n"])
+        if n in self.failing:
+            raise RuntimeError(f"handler refuses {n}")
+        await tx.execute(INSERT_EFFECT, {"message_id": message.id, "n": n})
+
+    def start_relay(self) -> None:
+        self.relay = Relay(self.producer, self.transport, batch_size=100, poll_interval=0.1)
+        self.tasks.append(asyncio.create_task(self.relay.run()))
+
+    async def ping(self, n: int, aggregate: str = "") -> Envelope:
+        message = new_message(PINGED, {"n": n}, source="test", aggregate_id=aggregate or f"a{n}")
+
+        async def work(tx: Tx) -> None:
+            await emit(tx, message)
+
+        await self.producer.transaction(work)
+        return message
+
+    async def effects(self) -> list[tuple[str, int]]:
+        rows = await self.consumer_db.read(lambda tx: tx.fetch_all(EFFECTS))
+        return [(row["message_id"], row["n"]) for row in rows]
+
+
+@pytest.fixture
+async def harness(backend: Backend) -> AsyncIterator[Harness]:
+    for context in ("catalog", "fulfillment"):
+        await migrate(backend.database_url, context)
+    producer = await open_database(backend.database_url, "catalog")
+    consumer_db = await open_database(backend.database_url, "fulfillment")
+    await consumer_db.transaction(lambda tx: tx.execute(CREATE_EFFECTS))
+    transport = await open_transport(backend.broker_url, backend.namespace)
+    h = Harness(producer, consumer_db, transport, Topology({PINGED: "catalog"}, []))
+    subscription = Subscription(CONSUMER, "fulfillment", (PINGED,), h.record)
+    h.topology = Topology({PINGED: "catalog"}, [subscription])
+    consumer = Consumer(subscription, consumer_db, RetryPolicy(max_attempts=3, base_delay=0.02))
+    await transport.start(h.topology, [(subscription, consumer.deliver)])
+    h.tasks.append(asyncio.create_task(RetryWorker(consumer_db, {CONSUMER: consumer}, 0.1).run()))
+    try:
+        yield h
+    finally:
+        for task in h.tasks:
+            task.cancel()
+        await asyncio.gather(*h.tasks, return_exceptions=True)
+        if hasattr(transport, "delete_topology"):
+            await transport.delete_topology(h.topology)
+        await transport.close()
+        await producer.close()
+        await consumer_db.close()
+
+
+async def test_every_committed_message_is_delivered_once(harness: Harness) -> None:
+    harness.start_relay()
+    sent = await asyncio.gather(*(harness.ping(n) for n in range(300)))
+
+    async def all_handled() -> list[tuple[str, int]] | None:
+        effects = await harness.effects()
+        return effects if len(effects) >= 300 else None
+
+    effects = await eventually(all_handled)
+    assert sorted(effects, key=lambda e: e[1]) == [(m.id, n) for n, m in enumerate(sent)]
+    status = await eventually(
+        lambda: _when(outbox_status(harness.producer), lambda s: s["pending"] == 0)
+    )
+    assert status["published"] == 300
+
+
+async def test_the_same_message_delivered_twice_has_one_effect(harness: Harness) -> None:
+    message = new_message(PINGED, {"n": 7}, source="test", aggregate_id="order-1")
+    marker = new_message(PINGED, {"n": 8}, source="test", aggregate_id="order-1")
+    # when the transport delivers one message twice (as at-least-once delivery may)
+    await harness.transport.publish("catalog", [message])
+    await harness.transport.publish("catalog", [message])
+    await harness.transport.publish("catalog", [marker])
+    # then, once the marker behind them in the same aggregate is handled, there is one effect
+    effects = await eventually(
+        lambda: _when(harness.effects(), lambda e: any(n == 8 for _, n in e))
+    )
+    assert sorted(effects, key=lambda e: e[1]) == [(message.id, 7), (marker.id, 8)]
+
+
+async def test_a_message_committed_before_the_relay_died_goes_out_after_restart(
+    harness: Harness,
+) -> None:
+    # given messages committed while no relay runs (it crashed between commit and publish)
+    sent = [await harness.ping(n) for n in range(3)]
+    assert (await outbox_status(harness.producer))["pending"] == 3
+    assert await harness.effects() == []
+    # when a relay starts again
+    harness.start_relay()
+    # then each is delivered, once
+    effects = await eventually(lambda: _when(harness.effects(), lambda e: len(e) >= 3))
+    assert sorted(effects, key=lambda e: e[1]) == [(m.id, n) for n, m in enumerate(sent)]
+
+
+async def test_a_message_that_always_fails_is_dead_lettered_then_replayed_once(
+    harness: Harness,
+) -> None:
+    harness.start_relay()
+    harness.failing.add(13)
+    poison = await harness.ping(13)
+    healthy = await harness.ping(14)
+    # then the healthy message is not held up, and the poison lands in dead letters after 3 tries
+    letters = await eventually(lambda: _when(list_dead_letters(harness.consumer_db), bool))
+    assert [(letter["message_id"], letter["attempts"], letter["consumer"]) for letter in letters] == [
+        (poison.id, 3, CONSUMER)
+    ]
+    assert "handler refuses 13" in letters[0]["error"]
+    assert await harness.effects() == [(healthy.id, 14)]
+    # when the handler is fixed and the dead letter replayed
+    harness.failing.clear()
+    await replay_dead_letter(harness.consumer_db, letters[0]["id"])
+    effects = await eventually(lambda: _when(harness.effects(), lambda e: len(e) >= 2))
+    assert sorted(effects, key=lambda e: e[1]) == [(poison.id, 13), (healthy.id, 14)]
+    # and a second replay is refused rather than applied twice
+    with pytest.raises(AlreadyReplayed):
+        await replay_dead_letter(harness.consumer_db, letters[0]["id"])
+
+
+async def _when(value: Any, predicate: Any) -> Any:
+    result = await value
+    return result if predicate(result) else None

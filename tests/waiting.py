@@ -1,0 +1,20 @@
+"""Waiting on a condition with a deadline, never for a fixed time."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 15.0) -> T:
+    """Poll `check` until it returns something truthy; fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
