@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.dependencies import database, runtime
@@ -64,6 +64,13 @@ class OrderItem(BaseModel):
     quantity: int
 
 
+class OrderSummary(BaseModel):
+    order_id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
 class OrderOut(BaseModel):
     order_id: str
     status: str
@@ -98,6 +105,14 @@ def router() -> APIRouter:
             response.status_code = 200
             response.headers["Idempotent-Replayed"] = "true"
         return placed.response
+
+    @api.get("", response_model=list[OrderSummary])
+    async def list_orders(
+        db: Ordering,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[dict[str, Any]]:
+        return await service.list_orders(db, limit, offset)
 
     @api.get("/{order_id}", response_model=OrderOut)
     async def get_order(order_id: str, db: Ordering) -> dict[str, Any]:

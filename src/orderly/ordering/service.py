@@ -141,6 +141,16 @@ async def get_order(db: Database, order_id: str) -> dict[str, Any]:
     return await db.read(work)
 
 
+async def list_orders(db: Database, limit: int, offset: int) -> list[dict[str, Any]]:
+    rows = await db.read(
+        lambda tx: tx.fetch_all(store.LIST_ORDERS, {"limit": limit, "offset": offset})
+    )
+    return [
+        {"order_id": r["id"], "status": r["status"], "created_at": r["created_at"], "updated_at": r["updated_at"]}
+        for r in rows
+    ]
+
+
 async def apply_status_update_on_order_status_updated(tx: Tx, message: Envelope) -> None:
     """Delivery reported progress (seed 001 `order.status_updated`): move the order forward."""
     data = message.data

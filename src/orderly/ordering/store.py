@@ -17,6 +17,10 @@ INSERT_HISTORY = sql(
 GET_ORDER = sql(
     "SELECT id, status, shipping_address, created_at, updated_at, version FROM orders WHERE id = :id"
 )
+LIST_ORDERS = sql(
+    "SELECT id, status, created_at, updated_at FROM orders"
+    " ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset"
+)
 GET_ITEMS = sql(
     "SELECT product_id, quantity FROM order_items WHERE order_id = :id ORDER BY line_no"
 )

@@ -1,0 +1,143 @@
+"""Seed 001 end to end over HTTP: availability first, order, shipment, SHIPPED, DELIVERED."""
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import Backend
+from tests.e2e.conftest import Deployment, deploy
+from tests.waiting import eventually
+
+ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
+
+
+async def create_product(client: httpx.AsyncClient, sku: str, stock: int) -> str:
+    response = await client.post(
+        "/api/v1/products",
+        json={"name": f"Product {sku}", "sku": sku, "price": "49.99", "description": "", "stock": stock},
+    )
+    assert response.status_code == 201, response.text
+    product_id: str = response.json()["id"]
+    return product_id
+
+
+async def order_status(client: httpx.AsyncClient, order_id: str, wanted: str) -> dict[str, Any] | None:
+    order: dict[str, Any] = (await client.get(f"/api/v1/orders/{order_id}")).json()
+    return order if order["status"] == wanted else None
+
+
+async def test_seed_001_sales_flow(deployment: Deployment) -> None:
+    catalog = deployment.catalog.client()
+    sales = deployment.ordering.client()
+    delivery = deployment.fulfillment.client()
+    p456 = await create_product(catalog, "P-456", 150)
+    p789 = await create_product(catalog, "P-789", 50)
+
+    # availability check: exactly seed 001's request and response
+    check = await catalog.post(
+        "/api/v1/products/check-availability",
+        json={"items": [{"product_id": p456, "quantity": 2}, {"product_id": p789, "quantity": 1}]},
+    )
+    assert check.status_code == 200
+    assert check.json() == {
+        "all_available": True,
+        "items": [
+            {"product_id": p456, "requested": 2, "available": 150, "is_available": True},
+            {"product_id": p789, "requested": 1, "available": 50, "is_available": True},
+        ],
+    }
+
+    # an order with a short item is refused before any order exists
+    refused = await sales.post(
+        "/api/v1/orders",
+        json={"items": [{"product_id": p456, "quantity": 2}, {"product_id": p789, "quantity": 51}], "shipping_address": ADDRESS},
+    )
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "insufficient_stock"
+    assert refused.json()["items"] == [
+        {"product_id": p789, "requested": 51, "available": 50, "is_available": False}
+    ]
+    assert (await sales.get("/api/v1/orders")).json() == []
+
+    # an available order is created PENDING_SHIPMENT
+    placed = await sales.post(
+        "/api/v1/orders",
+        json={"items": [{"product_id": p456, "quantity": 2}, {"product_id": p789, "quantity": 1}], "shipping_address": ADDRESS},
+    )
+    assert placed.status_code == 201, placed.text
+    body = placed.json()
+    assert set(body) == {"order_id", "status"} and body["status"] == "PENDING_SHIPMENT"
+    order_id = body["order_id"]
+
+    # delivery consumed order.created and made a shipment
+    async def shipment() -> dict[str, Any] | None:
+        found: list[dict[str, Any]] = (await delivery.get("/api/v1/shipments", params={"order_id": order_id})).json()
+        return found[0] if found else None
+
+    shipped_for = await eventually(shipment)
+    assert shipped_for["status"] == "PENDING_SHIPMENT"
+    assert shipped_for["items"] == [{"product_id": p456, "quantity": 2}, {"product_id": p789, "quantity": 1}]
+
+    # and the catalog allocated the units
+    async def allocated() -> bool:
+        product = (await catalog.get(f"/api/v1/products/{p456}")).json()
+        return bool(product["available"] == 148)
+
+    await eventually(allocated)
+
+    # ship, then deliver: the order follows
+    ship = await delivery.post(
+        f"/api/v1/shipments/{shipped_for['id']}/ship", json={"tracking_number": "TRK123456789", "carrier": "FedEx"}
+    )
+    assert ship.status_code == 200 and ship.json()["status"] == "SHIPPED"
+    await eventually(lambda: order_status(sales, order_id, "SHIPPED"))
+    deliver = await delivery.post(
+        f"/api/v1/shipments/{shipped_for['id']}/deliver",
+        json={"delivered_at": "2024-01-17T16:45:00Z", "delivery_location": "Front door"},
+    )
+    assert deliver.status_code == 200
+    order = await eventually(lambda: order_status(sales, order_id, "DELIVERED"))
+    assert [entry["status"] for entry in order["history"]] == ["PENDING_SHIPMENT", "SHIPPED", "DELIVERED"]
+    assert order["history"][1]["details"]["tracking_number"] == "TRK123456789"
+    assert order["history"][2]["details"]["delivery_location"] == "Front door"
+
+    # a shipment cannot be delivered twice
+    again = await delivery.post(
+        f"/api/v1/shipments/{shipped_for['id']}/deliver", json={"delivery_location": "Porch"}
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "invalid_shipment_transition"
+
+
+async def test_an_order_committed_before_a_crash_is_delivered_after_restart(
+    backend: Backend, tmp_path: Path
+) -> None:
+    # given the sales process commits an order but dies before its relay publishes anything
+    deployed = deploy(backend, tmp_path, ordering_relay=False)
+    try:
+        product = await create_product(deployed.catalog.client(), "CRASH-1", 10)
+        placed = await deployed.ordering.client().post(
+            "/api/v1/orders",
+            json={"items": [{"product_id": product, "quantity": 3}], "shipping_address": ADDRESS},
+        )
+        assert placed.status_code == 201
+        order_id = placed.json()["order_id"]
+        outbox = (await deployed.ordering.client().get("/api/v1/admin/outbox")).json()
+        assert {row["context"]: row["pending"] for row in outbox}["ordering"] == 1
+        deployed.ordering.kill()
+        # when it restarts with its relay
+        deployed.ordering.start(relay=True).wait_ready()
+
+        # then the order still reaches delivery, exactly once
+        async def shipments() -> list[dict[str, Any]] | None:
+            found: list[dict[str, Any]] = (
+                await deployed.fulfillment.client().get("/api/v1/shipments", params={"order_id": order_id})
+            ).json()
+            return found or None
+
+        assert len(await eventually(shipments)) == 1
+    finally:
+        for server in deployed.servers:
+            server.stop()
