@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,14 +35,9 @@ class Backend:
         }
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("embedded", id="sqlite+inprocess"),
-        pytest.param("distributed", id="postgres+rabbitmq", marks=[needs_services, pytest.mark.distributed]),
-    ]
-)
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    if request.param == "embedded":
+@asynccontextmanager
+async def make_backend(kind: str, tmp_path: Path) -> AsyncIterator[Backend]:
+    if kind == "embedded":
         yield Backend("embedded", f"sqlite:///{tmp_path / 'var'}", "", unique("t"))
         return
     url = await create_pg_database()
@@ -51,6 +47,23 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     finally:
         await drop_pg_database(url)
         await _delete_namespace(namespace)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("embedded", id="sqlite+inprocess"),
+        pytest.param("distributed", id="postgres+rabbitmq", marks=[needs_services, pytest.mark.distributed]),
+    ]
+)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    async with make_backend(request.param, tmp_path) as made:
+        yield made
+
+
+@pytest.fixture
+async def distributed_backend(tmp_path: Path) -> AsyncIterator[Backend]:
+    async with make_backend("distributed", tmp_path) as made:
+        yield made
 
 
 @pytest.fixture(

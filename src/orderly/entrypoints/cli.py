@@ -1,6 +1,7 @@
 """The `orderly` command."""
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
@@ -69,8 +70,11 @@ def migrate() -> None:
 
 def _preflight(settings: Settings) -> None:
     """Fail fast, in one line, when the database or the broker cannot be used."""
-    from orderly.messaging.transports import open_transport
+    import aio_pika
 
+    # The broker clients log each failed connect; the one line below says it all.
+    for noisy in ("aiormq", "aio_pika"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     _migrate(settings)
 
     async def check() -> None:
@@ -79,13 +83,13 @@ def _preflight(settings: Settings) -> None:
             await db.close()
         if settings.broker_url:
             try:
-                transport = await open_transport(settings.broker_url, settings.broker_namespace)
+                connection = await aio_pika.connect(settings.broker_url, timeout=10)
             except Exception as error:
                 reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
                 raise StartupError(
                     f"cannot use the broker at {redact(settings.broker_url)}: {reason}"
                 ) from None
-            await transport.close()
+            await connection.close()
 
     try:
         asyncio.run(check())

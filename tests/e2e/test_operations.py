@@ -1,0 +1,141 @@
+"""Operators see and replay dead letters over HTTP and the CLI, and read the outbox."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from orderly.fulfillment.messages import ORDER_STATUS_UPDATED, SOURCE
+from orderly.messaging import emit, new_message
+from orderly.storage import Tx, open_database
+from tests.e2e.server import Server
+from tests.waiting import eventually
+
+CONSUMER = "ordering.apply_status_update_on_order_status_updated"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    env = {
+        "ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'var'}",
+        "ORDERLY_BROKER_URL": "",
+        "ORDERLY_RETRY_MAX_ATTEMPTS": "2",
+    }
+    running = Server(env, tmp_path).start().wait_ready()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **{k: v for k, v in server.env.items() if k.startswith("ORDERLY_")}, "COLUMNS": "250"}
+    return subprocess.run(
+        [sys.executable, "-m", "orderly", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+async def publish_status_for_missing_order(server: Server) -> str:
+    """A delivery event about an order sales never had: its handler can only fail."""
+    db = await open_database(server.env["ORDERLY_DATABASE_URL"], "fulfillment")
+    message = new_message(
+        ORDER_STATUS_UPDATED,
+        {"order_id": "ghost-order", "previous_status": "PENDING_SHIPMENT", "current_status": "SHIPPED",
+         "tracking_number": "T1", "carrier": "UPS"},
+        source=SOURCE,
+        aggregate_id="ghost-order",
+    )
+
+    async def work(tx: Tx) -> None:
+        await emit(tx, message)
+
+    try:
+        await db.transaction(work)
+    finally:
+        await db.close()
+    return message.id
+
+
+async def dead_letters(client: httpx.AsyncClient, count: int) -> list[dict[str, Any]] | None:
+    found: list[dict[str, Any]] = (await client.get("/api/v1/admin/dead-letters")).json()
+    return found if len(found) >= count else None
+
+
+async def test_dead_letters_are_listed_shown_and_replayed(server: Server) -> None:
+    client = server.client()
+    message_id = await publish_status_for_missing_order(server)
+
+    # the failing message is tried twice, then dead-lettered
+    [letter] = await eventually(lambda: dead_letters(client, 1))
+    assert (letter["consumer"], letter["message_id"], letter["attempts"]) == (CONSUMER, message_id, 2)
+    assert letter["error"].startswith("OrderNotFound")
+    shown = (await client.get(f"/api/v1/admin/dead-letters/{letter['id']}")).json()
+    assert shown["message"]["data"]["order_id"] == "ghost-order"
+    assert shown["message"]["event_type"] == ORDER_STATUS_UPDATED
+
+    listed = cli(server, "dead-letters", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert letter["id"] in listed.stdout
+    shown_cli = cli(server, "dead-letters", "show", letter["id"])
+    assert shown_cli.returncode == 0 and "ghost-order" in shown_cli.stdout
+
+    # replaying a still-broken message tries it again and dead-letters it anew
+    replayed = await client.post(f"/api/v1/admin/dead-letters/{letter['id']}/replay")
+    assert replayed.status_code == 200 and replayed.json()["replayed_at"]
+    letters = await eventually(lambda: dead_letters(client, 2))
+    newest = letters[0]
+    assert newest["id"] != letter["id"] and newest["message_id"] == message_id
+
+    # a dead letter is replayed once; unknown ids are 404
+    again = await client.post(f"/api/v1/admin/dead-letters/{letter['id']}/replay")
+    assert again.status_code == 409 and again.json()["code"] == "dead_letter_already_replayed"
+    missing = await client.post("/api/v1/admin/dead-letters/nope/replay")
+    assert missing.status_code == 404 and missing.json()["code"] == "dead_letter_not_found"
+
+    # the CLI replays too, and the running server retries at its next poll
+    by_cli = cli(server, "dead-letters", "replay", newest["id"])
+    assert by_cli.returncode == 0, by_cli.stderr
+    await eventually(lambda: dead_letters(client, 3))
+    assert cli(server, "dead-letters", "replay", newest["id"]).returncode == 1
+
+
+def test_outbox_status_reports_each_context(server: Server) -> None:
+    result = cli(server, "outbox", "status")
+    assert result.returncode == 0, result.stderr
+    for context in ("catalog", "ordering", "fulfillment"):
+        assert context in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param({"ORDERLY_DATABASE_URL": "mysql://x/y"}, "unsupported scheme 'mysql'", id="bad-database-scheme"),
+        pytest.param({"ORDERLY_BROKER_URL": "kafka://x"}, "ORDERLY_BROKER_URL: unsupported scheme", id="bad-broker-scheme"),
+        pytest.param(
+            {"ORDERLY_DATABASE_URL": "postgresql://postgres:secret@127.0.0.1:1/nowhere"},
+            "cannot use the database at postgresql://postgres:***@127.0.0.1:1/nowhere",
+            id="unreachable-database",
+        ),
+        pytest.param(
+            {"ORDERLY_BROKER_URL": "amqp://guest:guest@127.0.0.1:1/"},
+            "cannot use the broker at amqp://guest:***@127.0.0.1:1/",
+            id="unreachable-broker",
+        ),
+    ],
+)
+def test_bad_configuration_fails_at_startup_in_one_line(tmp_path: Path, env: dict[str, str], message: str) -> None:
+    full = {**os.environ, "ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'var'}", **env, "COLUMNS": "400"}
+    result = subprocess.run(
+        [sys.executable, "-m", "orderly", "serve", "--port", "1"],
+        env=full, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert "secret" not in result.stderr + result.stdout
