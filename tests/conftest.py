@@ -1,4 +1,4 @@
-"""Backends for the contract and end-to-end suites: each test gets its own database and namespace."""
+"""Backends for the contract and end-to-end suites: a database and namespace per test."""
 
 import os
 from collections.abc import AsyncIterator
@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import AMQP_URL, broker_up, create_pg_database, drop_pg_database, postgres_up, unique
+from tests.services import (
+    AMQP_URL,
+    broker_up,
+    create_pg_database,
+    drop_pg_database,
+    postgres_up,
+    unique,
+)
 
 DISTRIBUTED_UP = postgres_up() and broker_up()
 CI = os.environ.get("CI", "").lower() == "true"
@@ -52,7 +59,9 @@ async def make_backend(kind: str, tmp_path: Path) -> AsyncIterator[Backend]:
 @pytest.fixture(
     params=[
         pytest.param("embedded", id="sqlite+inprocess"),
-        pytest.param("distributed", id="postgres+rabbitmq", marks=[needs_services, pytest.mark.distributed]),
+        pytest.param(
+            "distributed", id="postgres+rabbitmq", marks=[needs_services, pytest.mark.distributed]
+        ),
     ]
 )
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:

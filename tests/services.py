@@ -4,7 +4,9 @@ import os
 import socket
 import uuid
 
-PG_ADMIN_URL = os.environ.get("ORDERLY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "ORDERLY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 AMQP_URL = os.environ.get("ORDERLY_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/")
 
 

@@ -7,14 +7,15 @@ from tests.services import broker_up, postgres_up
 
 
 def main() -> int:
-    missing = [name for name, up in (("PostgreSQL", postgres_up()), ("RabbitMQ", broker_up())) if not up]
+    checks = (("PostgreSQL", postgres_up()), ("RabbitMQ", broker_up()))
+    missing = " and ".join(name for name, up in checks if not up)
     if not missing:
-        print("services: PostgreSQL and RabbitMQ are up; running the embedded and distributed suites")
+        print("services: PostgreSQL and RabbitMQ are up; running embedded and distributed suites")
         return 0
     if os.environ.get("CI", "").lower() == "true":
-        print(f"services: {' and '.join(missing)} not reachable on 127.0.0.1, and CI=true requires them")
+        print(f"services: {missing} down on 127.0.0.1, and CI=true requires them")
         return 1
-    print(f"services: {' and '.join(missing)} not reachable on 127.0.0.1; running the embedded suite only")
+    print(f"services: {missing} down on 127.0.0.1; running the embedded suite only")
     return 0
 
 

@@ -8,13 +8,13 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 15.0) -> T:
+async def eventually(check: Callable[[], Awaitable[T | None]], within: float = 15.0) -> T:
     """Poll `check` until it returns something truthy; fail at the deadline."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     last: T | None = None
     while time.monotonic() < deadline:
         last = await check()
         if last:
             return last
         await asyncio.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+    raise AssertionError(f"condition not met within {within}s (last value: {last!r})")

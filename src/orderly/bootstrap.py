@@ -104,7 +104,9 @@ class Runtime:
         if settings.consumers_enabled:
             for sub in self.topology.subscriptions:
                 if sub.context in self.databases:
-                    self.consumers[sub.consumer] = Consumer(sub, self.databases[sub.context], policy)
+                    self.consumers[sub.consumer] = Consumer(
+                        sub, self.databases[sub.context], policy
+                    )
         await self.transport.start(
             self.topology, [(c.subscription, c.deliver) for c in self.consumers.values()]
         )

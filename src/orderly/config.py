@@ -55,7 +55,9 @@ class Settings:
 
 def _coerce(kind: Any, raw: Any) -> Any:
     if kind is bool or kind == "bool":
-        return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        return (
+            raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        )
     if kind is int or kind == "int":
         return int(raw)
     if kind is float or kind == "float":

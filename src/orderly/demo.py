@@ -6,9 +6,23 @@ from orderly.catalog.service import NewProduct, SkuTaken, create_product
 from orderly.storage import Database
 
 PRODUCTS = (
-    NewProduct("Amoxicillin 500 mg capsules, 100 ct", "AMOX-500-100", Decimal("42.30"), "Antibiotic, bottle of 100", 850),
-    NewProduct("Ibuprofen 200 mg tablets, 500 ct", "IBU-200-500", Decimal("18.75"), "Analgesic, bottle of 500", 1200),
-    NewProduct("Nitrile exam gloves, M, 100 ct", "GLOVE-NIT-M", Decimal("9.99"), "Powder-free", 400),
+    NewProduct(
+        "Amoxicillin 500 mg capsules, 100 ct",
+        "AMOX-500-100",
+        Decimal("42.30"),
+        "Antibiotic, bottle of 100",
+        850,
+    ),
+    NewProduct(
+        "Ibuprofen 200 mg tablets, 500 ct",
+        "IBU-200-500",
+        Decimal("18.75"),
+        "Analgesic, bottle of 500",
+        1200,
+    ),
+    NewProduct(
+        "Nitrile exam gloves, M, 100 ct", "GLOVE-NIT-M", Decimal("9.99"), "Powder-free", 400
+    ),
     NewProduct("Digital thermometer", "THERMO-DIG", Decimal("12.50"), "Oral/axillary", 150),
     NewProduct("Saline nasal spray 45 mL", "SALINE-45", Decimal("4.25"), "Sterile isotonic", 50),
     NewProduct("Pulse oximeter", "OXI-FINGER", Decimal("29.00"), "Fingertip", 0),

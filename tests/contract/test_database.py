@@ -57,7 +57,8 @@ async def test_failed_work_leaves_nothing_behind(db: Database) -> None:
         await db.transaction(work)
     assert await count(db) == 0
     outbox = await db.read(lambda tx: tx.fetch_one(sql("SELECT COUNT(*) AS n FROM outbox")))
-    assert outbox is not None and outbox["n"] == 0
+    assert outbox is not None
+    assert outbox["n"] == 0
 
 
 async def test_concurrent_units_commit_independently(db: Database) -> None:
@@ -118,7 +119,9 @@ async def test_json_and_aware_datetimes_round_trip(db: Database) -> None:
 
     await db.transaction(work)
     row = await db.read(
-        lambda tx: tx.fetch_one(sql("SELECT shipping_address, created_at FROM orders WHERE id = 'o1'"))
+        lambda tx: tx.fetch_one(
+            sql("SELECT shipping_address, created_at FROM orders WHERE id = 'o1'")
+        )
     )
     assert row is not None
     assert row["shipping_address"] == address

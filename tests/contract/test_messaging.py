@@ -20,7 +20,9 @@ from tests.waiting import eventually
 
 PINGED = "test.pinged"
 CONSUMER = "fulfillment.test_record_ping"
-CREATE_EFFECTS = sql("CREATE TABLE IF NOT EXISTS test_effects (message_id VARCHAR(64) NOT NULL, n INTEGER NOT NULL)")
+CREATE_EFFECTS = sql(
+    "CREATE TABLE IF NOT EXISTS test_effects (message_id VARCHAR(64) NOT NULL, n INTEGER NOT NULL)"
+)
 INSERT_EFFECT = sql("INSERT INTO test_effects (message_id, n) VALUES (:message_id, :n)")
 EFFECTS = sql("SELECT message_id, n FROM test_effects")
 
@@ -139,9 +141,9 @@ async def test_a_message_that_always_fails_is_dead_lettered_then_replayed_once(
     healthy = await harness.ping(14)
     # then the healthy message is not held up, and the poison lands in dead letters after 3 tries
     letters = await eventually(lambda: _when(list_dead_letters(harness.consumer_db), bool))
-    assert [(letter["message_id"], letter["attempts"], letter["consumer"]) for letter in letters] == [
-        (poison.id, 3, CONSUMER)
-    ]
+    assert [
+        (letter["message_id"], letter["attempts"], letter["consumer"]) for letter in letters
+    ] == [(poison.id, 3, CONSUMER)]
     assert "handler refuses 13" in letters[0]["error"]
     assert await harness.effects() == [(healthy.id, 14)]
     # when the handler is fixed and the dead letter replayed

@@ -19,7 +19,9 @@ class Deployment:
 
     @property
     def servers(self) -> list[Server]:
-        unique: dict[int, Server] = {id(s): s for s in (self.catalog, self.ordering, self.fulfillment)}
+        unique: dict[int, Server] = {
+            id(s): s for s in (self.catalog, self.ordering, self.fulfillment)
+        }
         return list(unique.values())
 
 
@@ -31,7 +33,10 @@ def deploy(backend: Backend, log_dir: Path, *, ordering_relay: bool = True) -> D
     else:
         catalog = Server(env, log_dir, contexts="catalog")
         ordering = Server(
-            {**env, "ORDERLY_CATALOG_URL": catalog.url}, log_dir, contexts="ordering", relay=ordering_relay
+            {**env, "ORDERLY_CATALOG_URL": catalog.url},
+            log_dir,
+            contexts="ordering",
+            relay=ordering_relay,
         )
         fulfillment = Server(env, log_dir, contexts="fulfillment")
         deployment = Deployment(backend, catalog, ordering, fulfillment)

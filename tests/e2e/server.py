@@ -19,7 +19,9 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, env: dict[str, str], log_dir: Path, *, contexts: str = "", relay: bool = True) -> None:
+    def __init__(
+        self, env: dict[str, str], log_dir: Path, *, contexts: str = "", relay: bool = True
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {

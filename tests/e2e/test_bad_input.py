@@ -15,7 +15,9 @@ ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("bad-input")
-    running = Server({"ORDERLY_DATABASE_URL": f"sqlite:///{tmp / 'var'}", "ORDERLY_BROKER_URL": ""}, tmp)
+    running = Server(
+        {"ORDERLY_DATABASE_URL": f"sqlite:///{tmp / 'var'}", "ORDERLY_BROKER_URL": ""}, tmp
+    )
     running.start().wait_ready()
     try:
         yield running
@@ -58,19 +60,66 @@ def problem_of(response: httpx.Response, status: int, code: str) -> dict[str, An
 @pytest.mark.parametrize(
     ("make_items", "status", "code"),
     [
-        pytest.param(lambda p: [{"product_id": "no-such-product", "quantity": 1}], 422, "unknown_product", id="unknown-product"),
-        pytest.param(lambda p: [{"product_id": p, "quantity": 0}], 422, "validation_failed", id="zero-quantity"),
-        pytest.param(lambda p: [{"product_id": p, "quantity": -3}], 422, "validation_failed", id="negative-quantity"),
-        pytest.param(lambda p: [{"product_id": p, "quantity": 10**30}], 422, "validation_failed", id="absurd-quantity"),
-        pytest.param(lambda p: [{"product_id": p, "quantity": "2"}], 422, "validation_failed", id="quantity-as-string"),
-        pytest.param(lambda p: [{"product_id": p, "quantity": 1.5}], 422, "validation_failed", id="fractional-quantity"),
-        pytest.param(lambda p: [{"product_id": p, "quantity": 1}, {"product_id": p, "quantity": 2}], 422, "duplicate_product", id="duplicate-product"),
+        pytest.param(
+            lambda p: [{"product_id": "no-such-product", "quantity": 1}],
+            422,
+            "unknown_product",
+            id="unknown-product",
+        ),
+        pytest.param(
+            lambda p: [{"product_id": p, "quantity": 0}],
+            422,
+            "validation_failed",
+            id="zero-quantity",
+        ),
+        pytest.param(
+            lambda p: [{"product_id": p, "quantity": -3}],
+            422,
+            "validation_failed",
+            id="negative-quantity",
+        ),
+        pytest.param(
+            lambda p: [{"product_id": p, "quantity": 10**30}],
+            422,
+            "validation_failed",
+            id="absurd-quantity",
+        ),
+        pytest.param(
+            lambda p: [{"product_id": p, "quantity": "2"}],
+            422,
+            "validation_failed",
+            id="quantity-as-string",
+        ),
+        pytest.param(
+            lambda p: [{"product_id": p, "quantity": 1.5}],
+            422,
+            "validation_failed",
+            id="fractional-quantity",
+        ),
+        pytest.param(
+            lambda p: [{"product_id": p, "quantity": 1}, {"product_id": p, "quantity": 2}],
+            422,
+            "duplicate_product",
+            id="duplicate-product",
+        ),
         pytest.param(lambda p: [], 422, "validation_failed", id="no-items"),
-        pytest.param(lambda p: [{"product_id": p, "quantity": 1, "price": 0}], 422, "validation_failed", id="unknown-field"),
-        pytest.param(lambda p: [{"product_id": p, "quantity": 11}], 400, "insufficient_stock", id="more-than-stock"),
+        pytest.param(
+            lambda p: [{"product_id": p, "quantity": 1, "price": 0}],
+            422,
+            "validation_failed",
+            id="unknown-field",
+        ),
+        pytest.param(
+            lambda p: [{"product_id": p, "quantity": 11}],
+            400,
+            "insufficient_stock",
+            id="more-than-stock",
+        ),
     ],
 )
-def test_bad_order_lines_are_refused(server: Server, product: str, make_items: Any, status: int, code: str) -> None:
+def test_bad_order_lines_are_refused(
+    server: Server, product: str, make_items: Any, status: int, code: str
+) -> None:
     response = httpx.post(f"{server.url}/api/v1/orders", json=order(make_items(product)))
     problem_of(response, status, code)
     nothing_written(server)
@@ -78,7 +127,9 @@ def test_bad_order_lines_are_refused(server: Server, product: str, make_items: A
 
 def test_malformed_json_is_refused(server: Server) -> None:
     response = httpx.post(
-        f"{server.url}/api/v1/orders", content=b'{"items": [', headers={"content-type": "application/json"}
+        f"{server.url}/api/v1/orders",
+        content=b'{"items": [',
+        headers={"content-type": "application/json"},
     )
     problem_of(response, 400, "malformed_json")
     nothing_written(server)
@@ -86,9 +137,13 @@ def test_malformed_json_is_refused(server: Server) -> None:
 
 def test_a_missing_or_bad_address_is_refused(server: Server, product: str) -> None:
     items = [{"product_id": product, "quantity": 1}]
-    problem_of(httpx.post(f"{server.url}/api/v1/orders", json={"items": items}), 422, "validation_failed")
+    problem_of(
+        httpx.post(f"{server.url}/api/v1/orders", json={"items": items}), 422, "validation_failed"
+    )
     bad = {**ADDRESS, "country": "United States"}
-    problem_of(httpx.post(f"{server.url}/api/v1/orders", json=order(items, bad)), 422, "validation_failed")
+    problem_of(
+        httpx.post(f"{server.url}/api/v1/orders", json=order(items, bad)), 422, "validation_failed"
+    )
     nothing_written(server)
 
 
@@ -103,7 +158,9 @@ def test_an_oversized_body_is_refused(server: Server, product: str) -> None:
         yield b'"}'
 
     chunked = httpx.post(
-        f"{server.url}/api/v1/orders", content=chunks(), headers={"content-type": "application/json"}
+        f"{server.url}/api/v1/orders",
+        content=chunks(),
+        headers={"content-type": "application/json"},
     )
     problem_of(chunked, 413, "payload_too_large")
     nothing_written(server)
@@ -119,7 +176,12 @@ def test_an_unknown_order_or_shipment_is_404(server: Server) -> None:
 def test_check_availability_refuses_unknown_products(server: Server, product: str) -> None:
     response = httpx.post(
         f"{server.url}/api/v1/products/check-availability",
-        json={"items": [{"product_id": product, "quantity": 1}, {"product_id": "ghost", "quantity": 1}]},
+        json={
+            "items": [
+                {"product_id": product, "quantity": 1},
+                {"product_id": "ghost", "quantity": 1},
+            ]
+        },
     )
     assert problem_of(response, 404, "product_not_found")["product_ids"] == ["ghost"]
 
@@ -135,7 +197,9 @@ def test_check_availability_refuses_unknown_products(server: Server, product: st
         pytest.param({"name": ""}, 422, "validation_failed", id="empty-name"),
     ],
 )
-def test_bad_products_are_refused(server: Server, changes: dict[str, Any], status: int, code: str) -> None:
+def test_bad_products_are_refused(
+    server: Server, changes: dict[str, Any], status: int, code: str
+) -> None:
     before = httpx.get(f"{server.url}/api/v1/products").json()
     body = {"name": "Thermometer", "sku": unique("TH"), "price": "12.50", "stock": 5, **changes}
     problem_of(httpx.post(f"{server.url}/api/v1/products", json=body), status, code)

@@ -34,9 +34,17 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **{k: v for k, v in server.env.items() if k.startswith("ORDERLY_")}, "COLUMNS": "250"}
+    env = {
+        **os.environ,
+        **{k: v for k, v in server.env.items() if k.startswith("ORDERLY_")},
+        "COLUMNS": "250",
+    }
     return subprocess.run(
-        [sys.executable, "-m", "orderly", *args], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "orderly", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -45,8 +53,13 @@ async def publish_status_for_missing_order(server: Server) -> str:
     db = await open_database(server.env["ORDERLY_DATABASE_URL"], "fulfillment")
     message = new_message(
         ORDER_STATUS_UPDATED,
-        {"order_id": "ghost-order", "previous_status": "PENDING_SHIPMENT", "current_status": "SHIPPED",
-         "tracking_number": "T1", "carrier": "UPS"},
+        {
+            "order_id": "ghost-order",
+            "previous_status": "PENDING_SHIPMENT",
+            "current_status": "SHIPPED",
+            "tracking_number": "T1",
+            "carrier": "UPS",
+        },
         source=SOURCE,
         aggregate_id="ghost-order",
     )
@@ -72,7 +85,11 @@ async def test_dead_letters_are_listed_shown_and_replayed(server: Server) -> Non
 
     # the failing message is tried twice, then dead-lettered
     [letter] = await eventually(lambda: dead_letters(client, 1))
-    assert (letter["consumer"], letter["message_id"], letter["attempts"]) == (CONSUMER, message_id, 2)
+    assert (letter["consumer"], letter["message_id"], letter["attempts"]) == (
+        CONSUMER,
+        message_id,
+        2,
+    )
     assert letter["error"].startswith("OrderNotFound")
     shown = (await client.get(f"/api/v1/admin/dead-letters/{letter['id']}")).json()
     assert shown["message"]["data"]["order_id"] == "ghost-order"
@@ -82,20 +99,25 @@ async def test_dead_letters_are_listed_shown_and_replayed(server: Server) -> Non
     assert listed.returncode == 0, listed.stderr
     assert letter["id"] in listed.stdout
     shown_cli = cli(server, "dead-letters", "show", letter["id"])
-    assert shown_cli.returncode == 0 and "ghost-order" in shown_cli.stdout
+    assert shown_cli.returncode == 0
+    assert "ghost-order" in shown_cli.stdout
 
     # replaying a still-broken message tries it again and dead-letters it anew
     replayed = await client.post(f"/api/v1/admin/dead-letters/{letter['id']}/replay")
-    assert replayed.status_code == 200 and replayed.json()["replayed_at"]
+    assert replayed.status_code == 200
+    assert replayed.json()["replayed_at"]
     letters = await eventually(lambda: dead_letters(client, 2))
     newest = letters[0]
-    assert newest["id"] != letter["id"] and newest["message_id"] == message_id
+    assert newest["id"] != letter["id"]
+    assert newest["message_id"] == message_id
 
     # a dead letter is replayed once; unknown ids are 404
     again = await client.post(f"/api/v1/admin/dead-letters/{letter['id']}/replay")
-    assert again.status_code == 409 and again.json()["code"] == "dead_letter_already_replayed"
+    assert again.status_code == 409
+    assert again.json()["code"] == "dead_letter_already_replayed"
     missing = await client.post("/api/v1/admin/dead-letters/nope/replay")
-    assert missing.status_code == 404 and missing.json()["code"] == "dead_letter_not_found"
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "dead_letter_not_found"
 
     # the CLI replays too, and the running server retries at its next poll
     by_cli = cli(server, "dead-letters", "replay", newest["id"])
@@ -114,8 +136,16 @@ def test_outbox_status_reports_each_context(server: Server) -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        pytest.param({"ORDERLY_DATABASE_URL": "mysql://x/y"}, "unsupported scheme 'mysql'", id="bad-database-scheme"),
-        pytest.param({"ORDERLY_BROKER_URL": "kafka://x"}, "ORDERLY_BROKER_URL: unsupported scheme", id="bad-broker-scheme"),
+        pytest.param(
+            {"ORDERLY_DATABASE_URL": "mysql://x/y"},
+            "unsupported scheme 'mysql'",
+            id="bad-database-scheme",
+        ),
+        pytest.param(
+            {"ORDERLY_BROKER_URL": "kafka://x"},
+            "ORDERLY_BROKER_URL: unsupported scheme",
+            id="bad-broker-scheme",
+        ),
         pytest.param(
             {"ORDERLY_DATABASE_URL": "postgresql://postgres:secret@127.0.0.1:1/nowhere"},
             "cannot use the database at postgresql://postgres:***@127.0.0.1:1/nowhere",
@@ -128,11 +158,21 @@ def test_outbox_status_reports_each_context(server: Server) -> None:
         ),
     ],
 )
-def test_bad_configuration_fails_at_startup_in_one_line(tmp_path: Path, env: dict[str, str], message: str) -> None:
-    full = {**os.environ, "ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'var'}", **env, "COLUMNS": "400"}
+def test_bad_configuration_fails_at_startup_in_one_line(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    full = {
+        **os.environ,
+        "ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'var'}",
+        **env,
+        "COLUMNS": "400",
+    }
     result = subprocess.run(
         [sys.executable, "-m", "orderly", "serve", "--port", "1"],
-        env=full, capture_output=True, text=True, timeout=60,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]

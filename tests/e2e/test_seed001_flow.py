@@ -15,14 +15,22 @@ ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", 
 async def create_product(client: httpx.AsyncClient, sku: str, stock: int) -> str:
     response = await client.post(
         "/api/v1/products",
-        json={"name": f"Product {sku}", "sku": sku, "price": "49.99", "description": "", "stock": stock},
+        json={
+            "name": f"Product {sku}",
+            "sku": sku,
+            "price": "49.99",
+            "description": "",
+            "stock": stock,
+        },
     )
     assert response.status_code == 201, response.text
     product_id: str = response.json()["id"]
     return product_id
 
 
-async def order_status(client: httpx.AsyncClient, order_id: str, wanted: str) -> dict[str, Any] | None:
+async def order_status(
+    client: httpx.AsyncClient, order_id: str, wanted: str
+) -> dict[str, Any] | None:
     order: dict[str, Any] = (await client.get(f"/api/v1/orders/{order_id}")).json()
     return order if order["status"] == wanted else None
 
@@ -51,7 +59,10 @@ async def test_seed_001_sales_flow(deployment: Deployment) -> None:
     # an order with a short item is refused before any order exists
     refused = await sales.post(
         "/api/v1/orders",
-        json={"items": [{"product_id": p456, "quantity": 2}, {"product_id": p789, "quantity": 51}], "shipping_address": ADDRESS},
+        json={
+            "items": [{"product_id": p456, "quantity": 2}, {"product_id": p789, "quantity": 51}],
+            "shipping_address": ADDRESS,
+        },
     )
     assert refused.status_code == 400
     assert refused.headers["content-type"] == "application/problem+json"
@@ -64,21 +75,30 @@ async def test_seed_001_sales_flow(deployment: Deployment) -> None:
     # an available order is created PENDING_SHIPMENT
     placed = await sales.post(
         "/api/v1/orders",
-        json={"items": [{"product_id": p456, "quantity": 2}, {"product_id": p789, "quantity": 1}], "shipping_address": ADDRESS},
+        json={
+            "items": [{"product_id": p456, "quantity": 2}, {"product_id": p789, "quantity": 1}],
+            "shipping_address": ADDRESS,
+        },
     )
     assert placed.status_code == 201, placed.text
     body = placed.json()
-    assert set(body) == {"order_id", "status"} and body["status"] == "PENDING_SHIPMENT"
+    assert set(body) == {"order_id", "status"}
+    assert body["status"] == "PENDING_SHIPMENT"
     order_id = body["order_id"]
 
     # delivery consumed order.created and made a shipment
     async def shipment() -> dict[str, Any] | None:
-        found: list[dict[str, Any]] = (await delivery.get("/api/v1/shipments", params={"order_id": order_id})).json()
+        found: list[dict[str, Any]] = (
+            await delivery.get("/api/v1/shipments", params={"order_id": order_id})
+        ).json()
         return found[0] if found else None
 
     shipped_for = await eventually(shipment)
     assert shipped_for["status"] == "PENDING_SHIPMENT"
-    assert shipped_for["items"] == [{"product_id": p456, "quantity": 2}, {"product_id": p789, "quantity": 1}]
+    assert shipped_for["items"] == [
+        {"product_id": p456, "quantity": 2},
+        {"product_id": p789, "quantity": 1},
+    ]
 
     # and the catalog allocated the units
     async def allocated() -> bool:
@@ -89,9 +109,11 @@ async def test_seed_001_sales_flow(deployment: Deployment) -> None:
 
     # ship, then deliver: the order follows
     ship = await delivery.post(
-        f"/api/v1/shipments/{shipped_for['id']}/ship", json={"tracking_number": "TRK123456789", "carrier": "FedEx"}
+        f"/api/v1/shipments/{shipped_for['id']}/ship",
+        json={"tracking_number": "TRK123456789", "carrier": "FedEx"},
     )
-    assert ship.status_code == 200 and ship.json()["status"] == "SHIPPED"
+    assert ship.status_code == 200
+    assert ship.json()["status"] == "SHIPPED"
     await eventually(lambda: order_status(sales, order_id, "SHIPPED"))
     deliver = await delivery.post(
         f"/api/v1/shipments/{shipped_for['id']}/deliver",
@@ -99,7 +121,11 @@ async def test_seed_001_sales_flow(deployment: Deployment) -> None:
     )
     assert deliver.status_code == 200
     order = await eventually(lambda: order_status(sales, order_id, "DELIVERED"))
-    assert [entry["status"] for entry in order["history"]] == ["PENDING_SHIPMENT", "SHIPPED", "DELIVERED"]
+    assert [entry["status"] for entry in order["history"]] == [
+        "PENDING_SHIPMENT",
+        "SHIPPED",
+        "DELIVERED",
+    ]
     assert order["history"][1]["details"]["tracking_number"] == "TRK123456789"
     assert order["history"][2]["details"]["delivery_location"] == "Front door"
 
@@ -133,7 +159,9 @@ async def test_an_order_committed_before_a_crash_is_delivered_after_restart(
         # then the order still reaches delivery, exactly once
         async def shipments() -> list[dict[str, Any]] | None:
             found: list[dict[str, Any]] = (
-                await deployed.fulfillment.client().get("/api/v1/shipments", params={"order_id": order_id})
+                await deployed.fulfillment.client().get(
+                    "/api/v1/shipments", params={"order_id": order_id}
+                )
             ).json()
             return found or None
 

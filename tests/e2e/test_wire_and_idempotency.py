@@ -42,7 +42,8 @@ async def test_status_updates_on_the_wire_are_seed_001_events(
         # when an order ships and is delivered
         product = await create_product(deployed.catalog.client(), "WIRE-1", 5)
         placed = await deployed.ordering.client().post(
-            "/api/v1/orders", json={"items": [{"product_id": product, "quantity": 1}], "shipping_address": ADDRESS}
+            "/api/v1/orders",
+            json={"items": [{"product_id": product, "quantity": 1}], "shipping_address": ADDRESS},
         )
         order_id = placed.json()["order_id"]
         delivery = deployed.fulfillment.client()
@@ -52,7 +53,10 @@ async def test_status_updates_on_the_wire_are_seed_001_events(
             return found[0]["id"] if found else None
 
         shipment = await eventually(shipment_id)
-        await delivery.post(f"/api/v1/shipments/{shipment}/ship", json={"tracking_number": "TRK123456789", "carrier": "FedEx"})
+        await delivery.post(
+            f"/api/v1/shipments/{shipment}/ship",
+            json={"tracking_number": "TRK123456789", "carrier": "FedEx"},
+        )
         await delivery.post(
             f"/api/v1/shipments/{shipment}/deliver",
             json={"delivered_at": "2024-01-17T16:45:00Z", "delivery_location": "Front door"},
@@ -90,13 +94,17 @@ async def test_status_updates_on_the_wire_are_seed_001_events(
             server.stop()
 
 
-async def test_concurrent_double_submits_with_one_key_make_one_order(deployment: Deployment) -> None:
+async def test_concurrent_double_submits_with_one_key_make_one_order(
+    deployment: Deployment,
+) -> None:
     product = await create_product(deployment.catalog.client(), "IDEM-1", 100)
     sales = deployment.ordering.client()
     body = {"items": [{"product_id": product, "quantity": 4}], "shipping_address": ADDRESS}
     headers = {"Idempotency-Key": "checkout-7f3a"}
 
-    responses = await asyncio.gather(*(sales.post("/api/v1/orders", json=body, headers=headers) for _ in range(8)))
+    responses = await asyncio.gather(
+        *(sales.post("/api/v1/orders", json=body, headers=headers) for _ in range(8))
+    )
 
     assert {r.status_code for r in responses} <= {200, 201}
     assert [r.status_code for r in responses].count(201) == 1
@@ -104,7 +112,10 @@ async def test_concurrent_double_submits_with_one_key_make_one_order(deployment:
     assert len((await sales.get("/api/v1/orders")).json()) == 1
     # the same key for a different order is refused
     other = await sales.post(
-        "/api/v1/orders", json={**body, "items": [{"product_id": product, "quantity": 5}]}, headers=headers
+        "/api/v1/orders",
+        json={**body, "items": [{"product_id": product, "quantity": 5}]},
+        headers=headers,
     )
-    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
     assert len((await sales.get("/api/v1/orders")).json()) == 1

@@ -66,12 +66,19 @@ async def create_product(db: Database, new: NewProduct) -> dict[str, Any]:
         )
         if not inserted:
             raise SkuTaken(f"a product with SKU {new.sku!r} already exists", sku=new.sku)
-        await tx.execute(store.INSERT_STOCK, {"product_id": product_id, "on_hand": new.stock, "at": now})
+        await tx.execute(
+            store.INSERT_STOCK, {"product_id": product_id, "on_hand": new.stock, "at": now}
+        )
         await emit(
             tx,
             new_message(
                 PRODUCT_CREATED,
-                {"productId": product_id, "name": new.name, "sku": new.sku, "price": str(new.price)},
+                {
+                    "productId": product_id,
+                    "name": new.name,
+                    "sku": new.sku,
+                    "price": str(new.price),
+                },
                 source=SOURCE,
                 aggregate_id=product_id,
             ),

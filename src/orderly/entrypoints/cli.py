@@ -143,7 +143,9 @@ def demo_load() -> None:
 
     settings = _settings()
     if "catalog" not in settings.contexts:
-        errors.print("[red]error:[/red] demo data goes to the catalog context, which is not configured")
+        errors.print(
+            "[red]error:[/red] demo data goes to the catalog context, which is not configured"
+        )
         raise typer.Exit(2)
     _migrate(settings)
     created, existing = _run(settings, lambda dbs: load_demo(dbs["catalog"]))
@@ -163,7 +165,10 @@ def outbox_status_command() -> None:
     table = Table("context", "pending", "published", "oldest pending")
     for row in _run(settings, work):
         table.add_row(
-            str(row["context"]), str(row["pending"]), str(row["published"]), str(row["oldest_pending"] or "-")
+            str(row["context"]),
+            str(row["pending"]),
+            str(row["published"]),
+            str(row["oldest_pending"] or "-"),
         )
     console.print(table)
 
@@ -178,7 +183,9 @@ def dead_letters_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 100
     async def work(dbs: dict[str, Database]) -> list[dict[str, Any]]:
         return [letter for db in dbs.values() for letter in await list_dead_letters(db, limit)]
 
-    table = Table("id", "context", "consumer", "type", "attempts", "failed at", "replayed at", "error")
+    table = Table(
+        "id", "context", "consumer", "type", "attempts", "failed at", "replayed at", "error"
+    )
     for letter in _run(settings, work):
         table.add_row(
             letter["id"],

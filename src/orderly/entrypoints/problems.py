@@ -38,9 +38,15 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
         for e in error.errors()
     ]
     if any(e["type"] == "json_invalid" for e in errors):
-        return problem_response(400, "malformed_json", "Malformed JSON", "the body is not valid JSON")
+        return problem_response(
+            400, "malformed_json", "Malformed JSON", "the body is not valid JSON"
+        )
     return problem_response(
-        422, "validation_failed", "Request is not valid", "the request failed validation", errors=errors
+        422,
+        "validation_failed",
+        "Request is not valid",
+        "the request failed validation",
+        errors=errors,
     )
 
 
@@ -52,7 +58,9 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error", path=request.url.path, error_type=type(error).__name__)
-    return problem_response(500, "internal_error", "Internal error", "the request could not be completed")
+    return problem_response(
+        500, "internal_error", "Internal error", "the request could not be completed"
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -114,4 +122,3 @@ class BodyLimit:
             413, "payload_too_large", "Payload too large", f"the body exceeds {self.limit} bytes"
         )
         await response(scope, receive, send)
-

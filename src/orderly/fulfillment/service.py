@@ -29,7 +29,8 @@ _SHIP = sql(
 )
 _DELIVER = sql(
     "UPDATE shipments SET status = :status, delivered_at = :delivered_at,"
-    " delivery_location = :delivery_location, updated_at = :at WHERE id = :id AND status = :expected"
+    " delivery_location = :delivery_location, updated_at = :at"
+    " WHERE id = :id AND status = :expected"
 )
 
 
@@ -72,7 +73,9 @@ async def get_shipment(db: Database, shipment_id: str) -> dict[str, Any]:
     return _view(row)
 
 
-async def ship(db: Database, shipment_id: str, tracking_number: str, carrier: str) -> dict[str, Any]:
+async def ship(
+    db: Database, shipment_id: str, tracking_number: str, carrier: str
+) -> dict[str, Any]:
     async def work(tx: Tx) -> dict[str, Any]:
         shipment = await _load(tx, shipment_id)
         new = advance(shipment["status"], ShipmentStatus.SHIPPED)
@@ -82,9 +85,7 @@ async def ship(db: Database, shipment_id: str, tracking_number: str, carrier: st
             shipment,
             {"tracking_number": tracking_number, "carrier": carrier, "status": new.value},
         )
-        await _report(
-            tx, shipment, new, {"tracking_number": tracking_number, "carrier": carrier}
-        )
+        await _report(tx, shipment, new, {"tracking_number": tracking_number, "carrier": carrier})
         return _view(await _load(tx, shipment_id))
 
     return await db.transaction(work)
@@ -126,9 +127,7 @@ async def _update(tx: Tx, stmt: Any, shipment: Row, values: dict[str, Any]) -> N
         raise Conflict(f"shipment {shipment['id']} changed concurrently; try again")
 
 
-async def _report(
-    tx: Tx, shipment: Row, new: ShipmentStatus, extra: dict[str, Any]
-) -> None:
+async def _report(tx: Tx, shipment: Row, new: ShipmentStatus, extra: dict[str, Any]) -> None:
     """Seed 001's `order.status_updated` event, field for field."""
     data = {
         "order_id": shipment["order_id"],

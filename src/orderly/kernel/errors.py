@@ -40,9 +40,7 @@ class Unavailable(OrderlyError):
     title = "A service this request needs is unavailable"
 
 
-def problem(
-    status: int, code: str, title: str, detail: str, **extensions: Any
-) -> dict[str, Any]:
+def problem(status: int, code: str, title: str, detail: str, **extensions: Any) -> dict[str, Any]:
     reserved = {"type", "title", "status", "detail", "code"} & extensions.keys()
     if reserved:
         raise ValueError(f"problem extensions may not override {sorted(reserved)}")

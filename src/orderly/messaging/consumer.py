@@ -7,6 +7,7 @@ operator replays it. The inbox makes every redelivery and replay take effect at 
 """
 
 import asyncio
+import contextlib
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,7 +44,8 @@ _RETRIES_DUE = sql(
 )
 _NEXT_DUE = sql("SELECT MIN(next_attempt_at) AS due FROM message_retries")
 _DEAD_LETTER_INSERT = sql(
-    "INSERT INTO dead_letters (id, consumer, message_id, type, envelope, attempts, error, failed_at)"
+    "INSERT INTO dead_letters"
+    " (id, consumer, message_id, type, envelope, attempts, error, failed_at)"
     " VALUES (:id, :consumer, :message_id, :type, :envelope, :attempts, :error, :at)"
 )
 
@@ -83,11 +85,15 @@ class Consumer:
     async def _first(self, message: Envelope) -> None:
         try:
             await self.db.transaction(lambda tx: self.handle(tx, message))
+            return
         except Exception as error:
-            log.warning("handler failed", consumer=self.name, message_id=message.id, error=describe(error))
-            await self.db.transaction(lambda tx: self._record_failure(tx, message, error))
-            for event in self.on_retry_scheduled:
-                event.set()
+            failure = error
+        log.warning(
+            "handler failed", consumer=self.name, message_id=message.id, error=describe(failure)
+        )
+        await self.db.transaction(lambda tx: self._record_failure(tx, message, failure))
+        for event in self.on_retry_scheduled:
+            event.set()
 
     async def handle(self, tx: Tx, message: Envelope, retry_id: str | None = None) -> None:
         if retry_id is not None:
@@ -122,10 +128,12 @@ class Consumer:
         message = decode_envelope(row["envelope"])
         try:
             await self.db.transaction(lambda tx: self.handle(tx, message, retry_id=row["id"]))
+            return
         except Exception as error:
-            attempts = int(row["attempts"]) + 1
-            log.warning("retry failed", consumer=self.name, message_id=message.id, attempts=attempts)
-            await self.db.transaction(lambda tx: self._reschedule(tx, row, message, attempts, error))
+            failure = error
+        attempts = int(row["attempts"]) + 1
+        log.warning("retry failed", consumer=self.name, message_id=message.id, attempts=attempts)
+        await self.db.transaction(lambda tx: self._reschedule(tx, row, message, attempts, failure))
 
     async def _reschedule(
         self, tx: Tx, row: Row, message: Envelope, attempts: int, error: BaseException
@@ -182,10 +190,8 @@ class RetryWorker:
                 log.error("retry worker failed", database=self.db.name, error=describe(error))
                 timeout = self.poll_interval
             self.wakeup.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), timeout)
-            except TimeoutError:
-                pass
 
     async def run_once(self) -> int:
         rows = await self.db.read(
@@ -202,4 +208,5 @@ class RetryWorker:
         due = row["due"]
         if isinstance(due, str):  # SQLite does not type aggregates
             due = datetime.fromisoformat(due)
-        return max(0.0, min(self.poll_interval, (due - utcnow()).total_seconds()))
+        wait: float = (due - utcnow()).total_seconds()
+        return max(0.0, min(self.poll_interval, wait))

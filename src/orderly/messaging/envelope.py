@@ -26,7 +26,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     causation_id: str = ""
     traceparent: str = ""
 
-    def headers(self) -> dict[str, str | int]:
+    def headers(self) -> dict[str, Any]:
         return {
             "schema_version": self.schema_version,
             "correlation_id": self.correlation_id,

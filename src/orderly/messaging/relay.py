@@ -7,6 +7,7 @@ process owns each database file.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 import structlog
@@ -61,18 +62,14 @@ class Relay:
                 published = 0
             if published >= self.batch_size:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
-            except TimeoutError:
-                pass
 
     async def publish_once(self) -> int:
         """Publish one batch; the number of messages it held."""
         if self.db.dialect == "postgresql":
             return await self.db.transaction(self._claim_and_publish)
-        rows = await self.db.read(
-            lambda tx: tx.fetch_all(_PENDING, {"limit": self.batch_size})
-        )
+        rows = await self.db.read(lambda tx: tx.fetch_all(_PENDING, {"limit": self.batch_size}))
         if not rows:
             return 0
         await self.transport.publish(self.context, _messages(rows))
@@ -98,7 +95,8 @@ async def outbox_status(db: Database) -> dict[str, object]:
     async def work(tx: Tx) -> dict[str, object]:
         pending = await tx.fetch_one(_STATUS)
         published = await tx.fetch_one(_PUBLISHED)
-        assert pending is not None and published is not None
+        assert pending is not None
+        assert published is not None
         return {
             "context": db.name,
             "pending": int(pending["pending"]),

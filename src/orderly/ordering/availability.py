@@ -54,7 +54,9 @@ class HttpAvailability:
             raise Unavailable(f"catalog is unreachable ({type(error).__name__})") from None
         if response.status_code == 404:
             problem = response.json()
-            raise UnknownProduct(problem.get("detail", "unknown product"), product_ids=problem.get("product_ids", []))
+            raise UnknownProduct(
+                problem.get("detail", "unknown product"), product_ids=problem.get("product_ids", [])
+            )
         if response.status_code != 200:
             raise Unavailable(f"catalog answered {response.status_code}")
         report: AvailabilityReport = response.json()

@@ -35,7 +35,10 @@ class PlaceOrder:
 
     def fingerprint(self) -> str:
         canonical = orjson.dumps(
-            {"lines": [[l.product_id, l.quantity] for l in self.lines], "to": self.shipping_address},
+            {
+                "lines": [[line.product_id, line.quantity] for line in self.lines],
+                "to": self.shipping_address,
+            },
             option=orjson.OPT_SORT_KEYS,
         )
         return hashlib.sha256(canonical).hexdigest()
@@ -81,7 +84,12 @@ async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
     if cmd.idempotency_key:
         claimed = await tx.execute(
             store.CLAIM_IDEMPOTENCY_KEY,
-            {"key": cmd.idempotency_key, "fingerprint": cmd.fingerprint(), "response": response, "at": now},
+            {
+                "key": cmd.idempotency_key,
+                "fingerprint": cmd.fingerprint(),
+                "response": response,
+                "at": now,
+            },
         )
         if not claimed:  # a concurrent request with the same key won
             earlier = await _earlier_response(tx, cmd)
@@ -89,17 +97,28 @@ async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
             return Placed(earlier, replayed=True)
     await tx.execute(
         store.INSERT_ORDER,
-        {"id": order_id, "status": status.value, "shipping_address": cmd.shipping_address, "at": now},
+        {
+            "id": order_id,
+            "status": status.value,
+            "shipping_address": cmd.shipping_address,
+            "at": now,
+        },
     )
     await tx.execute_many(
         store.INSERT_ITEM,
         [
-            {"order_id": order_id, "line_no": n, "product_id": line.product_id, "quantity": line.quantity}
+            {
+                "order_id": order_id,
+                "line_no": n,
+                "product_id": line.product_id,
+                "quantity": line.quantity,
+            }
             for n, line in enumerate(cmd.lines, start=1)
         ],
     )
     await tx.execute(
-        store.INSERT_HISTORY, {"order_id": order_id, "status": status.value, "details": {}, "at": now}
+        store.INSERT_HISTORY,
+        {"order_id": order_id, "status": status.value, "details": {}, "at": now},
     )
     items = [{"product_id": line.product_id, "quantity": line.quantity} for line in cmd.lines]
     await emit(
@@ -146,7 +165,12 @@ async def list_orders(db: Database, limit: int, offset: int) -> list[dict[str, A
         lambda tx: tx.fetch_all(store.LIST_ORDERS, {"limit": limit, "offset": offset})
     )
     return [
-        {"order_id": r["id"], "status": r["status"], "created_at": r["created_at"], "updated_at": r["updated_at"]}
+        {
+            "order_id": r["id"],
+            "status": r["status"],
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+        }
         for r in rows
     ]
 
@@ -170,5 +194,6 @@ async def apply_status_update_on_order_status_updated(tx: Tx, message: Envelope)
     details = {k: v for k, v in data.items() if k not in {"order_id", "current_status"}}
     details["event_id"] = message.id
     await tx.execute(
-        store.INSERT_HISTORY, {"order_id": order["id"], "status": new.value, "details": details, "at": now}
+        store.INSERT_HISTORY,
+        {"order_id": order["id"], "status": new.value, "details": details, "at": now},
     )

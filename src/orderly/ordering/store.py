@@ -15,7 +15,8 @@ INSERT_HISTORY = sql(
     " VALUES (:order_id, :status, :details, :at)"
 )
 GET_ORDER = sql(
-    "SELECT id, status, shipping_address, created_at, updated_at, version FROM orders WHERE id = :id"
+    "SELECT id, status, shipping_address, created_at, updated_at, version"
+    " FROM orders WHERE id = :id"
 )
 LIST_ORDERS = sql(
     "SELECT id, status, created_at, updated_at FROM orders"
@@ -24,9 +25,7 @@ LIST_ORDERS = sql(
 GET_ITEMS = sql(
     "SELECT product_id, quantity FROM order_items WHERE order_id = :id ORDER BY line_no"
 )
-GET_HISTORY = sql(
-    "SELECT status, details, at FROM order_history WHERE order_id = :id ORDER BY id"
-)
+GET_HISTORY = sql("SELECT status, details, at FROM order_history WHERE order_id = :id ORDER BY id")
 UPDATE_STATUS = sql(
     "UPDATE orders SET status = :status, updated_at = :at, version = version + 1"
     " WHERE id = :id AND version = :version"

@@ -10,7 +10,7 @@ from sqlalchemy.sql.elements import ClauseElement
 
 _DIALECTS = {
     "sqlite": sqlite.dialect(paramstyle="named"),
-    "postgresql": asyncpg.dialect(),
+    "postgresql": asyncpg.dialect(),  # type: ignore[no-untyped-call]
 }
 
 

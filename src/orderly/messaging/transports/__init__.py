@@ -8,7 +8,9 @@ from orderly.messaging.routing import Delivery, Subscription, Topology
 
 
 class Transport(Protocol):
-    async def start(self, topology: Topology, local: Sequence[tuple[Subscription, Delivery]]) -> None:
+    async def start(
+        self, topology: Topology, local: Sequence[tuple[Subscription, Delivery]]
+    ) -> None:
         """Declare `topology` and start delivering to the `local` consumers."""
         ...
 

@@ -17,14 +17,18 @@ class InProcessTransport:
     def __init__(self) -> None:
         self._by_type: dict[str, list[Delivery]] = defaultdict(list)
 
-    async def start(self, topology: Topology, local: Sequence[tuple[Subscription, Delivery]]) -> None:
+    async def start(
+        self, topology: Topology, local: Sequence[tuple[Subscription, Delivery]]
+    ) -> None:
         for subscription, deliver in local:
             for message_type in subscription.types:
                 self._by_type[message_type].append(deliver)
 
     async def publish(self, context: str, messages: Sequence[Envelope]) -> None:
         deliveries = [
-            deliver(message) for message in messages for deliver in self._by_type.get(message.type, ())
+            deliver(message)
+            for message in messages
+            for deliver in self._by_type.get(message.type, ())
         ]
         if len(deliveries) == 1:
             await deliveries[0]

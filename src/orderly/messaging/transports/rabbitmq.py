@@ -48,7 +48,9 @@ class RabbitMqTransport:
     def exchange_name(self, context: str) -> str:
         return f"{self._ns}.{context}"
 
-    async def start(self, topology: Topology, local: Sequence[tuple[Subscription, Delivery]]) -> None:
+    async def start(
+        self, topology: Topology, local: Sequence[tuple[Subscription, Delivery]]
+    ) -> None:
         channel = await self._connection.channel(publisher_confirms=True, on_return_raises=False)
         channel.return_callbacks.add(self._on_return)
         self._publish_channel = channel
@@ -119,7 +121,7 @@ class RabbitMqTransport:
                 exchange.publish(
                     aio_pika.Message(
                         body=encode_body(message),
-                        headers=message.headers(),
+                        headers=dict(message.headers()),
                         message_id=message.id,
                         type=message.type,
                         content_type="application/json",

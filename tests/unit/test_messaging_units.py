@@ -1,0 +1,112 @@
+"""Envelope wire format, retry backoff, per-key sequencing, settings."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from orderly.config import ConfigError, load_settings, redact
+from orderly.messaging.consumer import RetryPolicy
+from orderly.messaging.envelope import Envelope, decode_body, encode_body, new_message
+from orderly.messaging.sequencing import KeyedSequencer
+
+
+def test_the_body_on_the_wire_is_seed_001s_event_shape() -> None:
+    message = Envelope(
+        id="evt_shipped_123",
+        type="order.status_updated",
+        source="delivery-service",
+        occurred_at=datetime(2024, 1, 15, 14, 30, tzinfo=UTC),
+        data={
+            "order_id": "550e8400-e29b-41d4-a716-446655440000",
+            "previous_status": "PENDING_SHIPMENT",
+            "current_status": "SHIPPED",
+            "tracking_number": "TRK123456789",
+            "carrier": "FedEx",
+        },
+        aggregate_id="550e8400-e29b-41d4-a716-446655440000",
+        correlation_id="corr-1",
+    )
+    assert orjson.loads(encode_body(message)) == {
+        "event_id": "evt_shipped_123",
+        "event_type": "order.status_updated",
+        "timestamp": "2024-01-15T14:30:00Z",
+        "source": "delivery-service",
+        "data": message.data,
+    }
+    assert decode_body(encode_body(message), message.headers()) == message
+
+
+def test_a_caused_message_keeps_the_correlation() -> None:
+    first = new_message("order.created", {}, source="sales-service")
+    second = new_message("inventory.reserved", {}, source="product-service", cause=first)
+    third = new_message("order.confirmed", {}, source="sales-service", cause=second)
+    assert first.correlation_id == first.id
+    assert third.correlation_id == first.id
+    assert third.causation_id == second.id
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 5, 12])
+def test_backoff_grows_with_jitter_and_a_ceiling(attempt: int) -> None:
+    policy = RetryPolicy(max_attempts=5, base_delay=0.5, max_delay=10)
+    ceiling = min(10, 0.5 * 2 ** (attempt - 1))
+    delays = {policy.delay(attempt) for _ in range(50)}
+    assert all(timedelta(seconds=ceiling / 2) <= d <= timedelta(seconds=ceiling) for d in delays)
+    assert len(delays) > 1
+
+
+async def test_one_key_runs_in_order_while_keys_interleave() -> None:
+    sequencer = KeyedSequencer()
+    seen: list[str] = []
+    gate = asyncio.Event()
+
+    async def step(label: str, wait: bool) -> None:
+        if wait:
+            await gate.wait()
+        seen.append(label)
+
+    first = asyncio.create_task(sequencer.run("a", lambda: step("a1", True)))
+    second = asyncio.create_task(sequencer.run("a", lambda: step("a2", False)))
+    other = asyncio.create_task(sequencer.run("b", lambda: step("b1", False)))
+    await other
+    assert seen == ["b1"]  # a2 waits behind a1, b1 does not
+    gate.set()
+    await asyncio.gather(first, second)
+    assert seen == ["b1", "a1", "a2"]
+
+
+def test_settings_come_from_file_then_environment(tmp_path: Path) -> None:
+    config = tmp_path / "orderly.toml"
+    config.write_text(
+        '[orderly]\ndatabase_url = "sqlite:///data"\nport = 9000\ncontexts = ["catalog"]\n'
+    )
+    settings = load_settings({"ORDERLY_CONFIG": str(config), "ORDERLY_PORT": "9100"})
+    assert settings.database_url == "sqlite:///data"
+    assert settings.port == 9100
+    assert settings.contexts == ("catalog",)
+    assert settings.embedded
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        pytest.param({"ORDERLY_DATABASE_URL": "mongodb://x"}, "unsupported scheme", id="database"),
+        pytest.param({"ORDERLY_BROKER_URL": "kafka://x"}, "ORDERLY_BROKER_URL", id="broker"),
+        pytest.param({"ORDERLY_CONTEXTS": "catalog,billing"}, "billing", id="context"),
+        pytest.param({"ORDERLY_CONTEXTS": "ordering"}, "ORDERLY_CATALOG_URL", id="ordering-alone"),
+        pytest.param({"ORDERLY_PORT": "eighty"}, "bad setting", id="port"),
+        pytest.param({"ORDERLY_CONFIG": "/no/such/file.toml"}, "no such file", id="config-file"),
+    ],
+)
+def test_bad_settings_are_refused_in_one_line(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(env)
+    assert fragment in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_redact_hides_passwords() -> None:
+    assert redact("amqp://guest:hunter2@host:5672/") == "amqp://guest:***@host:5672/"
+    assert redact("postgresql://postgres@127.0.0.1/db") == "postgresql://postgres@127.0.0.1/db"
