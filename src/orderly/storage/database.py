@@ -38,8 +38,10 @@ class Database(Protocol):
     async def transaction(self, work: Work[T]) -> T:
         """Run `work` in a write transaction; return its result once it is durably committed.
 
-        `work` touches only this database: it must not wait on the network, since on SQLite it
-        shares a commit with other units of work.
+        `work` touches only this database and has no effect outside it: it must not wait on
+        the network, since on SQLite it shares a commit with other units of work, and it may
+        run more than once (its effects rolled back in between) when a unit it shares a commit
+        with fails.
         """
         ...
 

@@ -148,30 +148,23 @@ class SqliteDatabase:
 
     async def _commit_batch(self, batch: list[_Unit]) -> None:
         conn = self._writer
-        solo = len(batch) == 1
-        done: list[tuple[_Unit, Any]] = []
-        wrote_outbox = False
+        live = [unit for unit in batch if not unit.future.cancelled()]
         conn.execute("BEGIN IMMEDIATE")
-        for unit in batch:
-            if unit.future.cancelled():
-                continue
-            tx = SqliteTx(conn)
-            if not solo:
-                conn.execute("SAVEPOINT unit")
-            try:
-                result = await unit.work(tx)
-            except Exception as error:
-                conn.execute("ROLLBACK" if solo else "ROLLBACK TO unit")
-                if not solo:
-                    conn.execute("RELEASE unit")
+        outcomes, failure = await self._run_units(live, isolated=False)
+        if failure is not None and len(live) == 1:
+            conn.execute("ROLLBACK")
+            live[0].future.set_exception(failure)
+            return
+        if failure is not None:
+            # A unit failed: undo the whole batch and run it again, each unit in a savepoint,
+            # so the failure stays its own. Failures are rare; the fast path pays nothing.
+            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            outcomes, _ = await self._run_units(live, isolated=True)
+        done = [(unit, result) for unit, result, error in outcomes if error is None]
+        for unit, _, error in outcomes:
+            if error is not None:
                 unit.future.set_exception(error)
-                if solo:
-                    return
-                continue
-            if not solo:
-                conn.execute("RELEASE unit")
-            wrote_outbox = wrote_outbox or tx.wrote_outbox
-            done.append((unit, result))
         try:
             await asyncio.to_thread(conn.execute, "COMMIT")
         except Exception as error:
@@ -181,12 +174,38 @@ class SqliteDatabase:
                 if not unit.future.done():
                     unit.future.set_exception(error)
             return
-        for unit, result in done:
+        wrote_outbox = False
+        for unit, (result, tx_wrote) in done:
+            wrote_outbox = wrote_outbox or tx_wrote
             if not unit.future.done():
                 unit.future.set_result(result)
         if wrote_outbox:
             for listener in self._listeners:
                 listener()
+
+    async def _run_units(
+        self, units: list[_Unit], *, isolated: bool
+    ) -> tuple[list[tuple[_Unit, Any, Exception | None]], Exception | None]:
+        """Run each unit. Without isolation, stop at the first failure and return it."""
+        conn = self._writer
+        outcomes: list[tuple[_Unit, Any, Exception | None]] = []
+        for unit in units:
+            tx = SqliteTx(conn)
+            if isolated:
+                conn.execute("SAVEPOINT unit")
+            try:
+                result = await unit.work(tx)
+            except Exception as error:
+                if not isolated:
+                    return outcomes, error
+                conn.execute("ROLLBACK TO unit")
+                conn.execute("RELEASE unit")
+                outcomes.append((unit, None, error))
+                continue
+            if isolated:
+                conn.execute("RELEASE unit")
+            outcomes.append((unit, (result, tx.wrote_outbox), None))
+        return outcomes, None
 
     async def close(self) -> None:
         if self._closed:

@@ -137,6 +137,9 @@ class RabbitMqTransport:
 
     async def delete_topology(self, topology: Topology) -> None:
         """Remove every queue and exchange of this namespace (for tests and teardown)."""
+        for consuming in self._consume_channels:
+            await consuming.close()
+        self._consume_channels.clear()
         channel = await self._connection.channel()
         for subscription in topology.subscriptions:
             await channel.queue_delete(self.queue_name(subscription.consumer))

@@ -1,0 +1,105 @@
+"""`make bench`: Orderly's throughput next to a peer and the raw limit, measured in one run.
+
+Every figure goes to bench/results/latest.json as {name, value, unit, compared_to, reference,
+ratio}. The machines are shared and noisy: read the ratios, not the absolute numbers.
+"""
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench import http, kernel, raw
+from tests.services import broker_up, postgres_up
+
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+
+
+class Report:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, name: str, value: float, unit: str, compared_to: str, reference: float) -> None:
+        ratio = value / reference if reference else 0.0
+        self.rows.append(
+            {
+                "name": name,
+                "value": round(value, 1),
+                "unit": unit,
+                "compared_to": compared_to,
+                "reference": round(reference, 1),
+                "ratio": round(ratio, 3),
+            }
+        )
+        print(
+            f"  {name:<52} {value:>10,.0f} {unit:<10} vs {compared_to:<44}"
+            f" {reference:>10,.0f}  ratio {ratio:5.2f}",
+            flush=True,
+        )
+
+
+async def main() -> int:
+    messages = int(os.environ.get("BENCH_MESSAGES", "20000"))
+    orders = int(os.environ.get("BENCH_ORDERS", "2000"))
+    report = Report()
+    services = postgres_up() and broker_up()
+
+    print("messaging kernel: outbox -> transport -> inbox, full durability", flush=True)
+    sqlite_limit = raw.sqlite_commits(3000)
+    grouped = raw.sqlite_grouped_commits(messages)
+    embedded = await kernel.throughput("sqlite", "", messages)
+    report.add(
+        "kernel sqlite+in-process",
+        embedded,
+        "msg/s",
+        "raw sqlite3 1 commit/tx, sync=FULL",
+        sqlite_limit,
+    )
+    report.add(
+        "kernel sqlite+in-process",
+        embedded,
+        "msg/s",
+        "raw sqlite3 500 rows/commit, sync=FULL",
+        grouped,
+    )
+    if services:
+        amqp_limit = await raw.aio_pika_round_trip(messages // 2)
+        pg_limit = await raw.asyncpg_commits(5000, concurrency=32)
+        distributed = await kernel.throughput("postgresql", raw.AMQP_URL, messages // 2)
+        report.add(
+            "kernel postgres+rabbitmq",
+            distributed,
+            "msg/s",
+            "raw aio-pika publish+consume (confirms)",
+            amqp_limit,
+        )
+        report.add(
+            "kernel postgres+rabbitmq",
+            distributed,
+            "msg/s",
+            "raw asyncpg 1 commit/tx, 32 concurrent",
+            pg_limit,
+        )
+    else:
+        print("  (PostgreSQL or RabbitMQ not running: distributed figures skipped)")
+
+    print("seed 001 end to end over HTTP (order accepted -> shipment created)", flush=True)
+    flow, health = await http.seed001_orders(orders)
+    report.add(
+        "seed 001 orders, embedded, 32 clients",
+        flow,
+        "orders/s",
+        "GET /health on the same server",
+        health,
+    )
+
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report.rows, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

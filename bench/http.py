@@ -1,0 +1,79 @@
+"""Seed 001 through a real embedded server: orders accepted and handed on to delivery."""
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+
+from tests.e2e.server import Server
+
+CLIENTS = 32
+ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
+
+Request = Callable[[aiohttp.ClientSession], Awaitable[None]]
+
+
+async def _hammer(session: aiohttp.ClientSession, total: int, request: Request) -> float:
+    remaining = total
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await request(session)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+    return total / (time.perf_counter() - started)
+
+
+async def _health(session: aiohttp.ClientSession) -> None:
+    async with session.get("/health") as response:
+        response.raise_for_status()
+        await response.read()
+
+
+async def _published(session: aiohttp.ClientSession) -> int:
+    async with session.get("/api/v1/admin/outbox") as response:
+        rows = await response.json()
+    return sum(int(row["published"]) for row in rows if row["context"] == "ordering")
+
+
+async def seed001_orders(orders: int) -> tuple[float, float]:
+    """(orders/s accepted and consumed by delivery and catalog, GET /health req/s), one server."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            "ORDERLY_DATABASE_URL": f"sqlite:///{tmp}/var",
+            "ORDERLY_BROKER_URL": "",
+            "ORDERLY_LOG_LEVEL": "WARNING",
+        }
+        server = Server(env, Path(tmp)).start().wait_ready()
+        try:
+            connector = aiohttp.TCPConnector(limit=CLIENTS)
+            async with aiohttp.ClientSession(server.url, connector=connector) as session:
+                health = await _hammer(session, orders * 2, _health)
+                product = {"name": "Bench", "sku": "BENCH-1", "price": "1.00", "stock": orders * 10}
+                async with session.post("/api/v1/products", json=product) as response:
+                    product_id = (await response.json())["id"]
+                body = {
+                    "items": [{"product_id": product_id, "quantity": 1}],
+                    "shipping_address": ADDRESS,
+                }
+
+                async def place(s: aiohttp.ClientSession) -> None:
+                    async with s.post("/api/v1/orders", json=body) as response:
+                        response.raise_for_status()
+                        await response.read()
+
+                started = time.perf_counter()
+                await _hammer(session, orders, place)
+                # published is marked only once every in-process consumer has committed
+                while await _published(session) < orders:
+                    await asyncio.sleep(0.005)
+                flow = orders / (time.perf_counter() - started)
+        finally:
+            server.stop()
+    return flow, health

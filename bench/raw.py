@@ -1,0 +1,121 @@
+"""The raw limits: what the bare libraries do on this machine, with the same durability."""
+
+import asyncio
+import sqlite3
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from tests.services import AMQP_URL, create_pg_database, drop_pg_database
+
+__all__ = ["AMQP_URL", "aio_pika_round_trip", "asyncpg_commits", "sqlite_commits"]
+
+
+def _sqlite(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+    return conn
+
+
+def sqlite_commits(n: int) -> float:
+    """Plain sqlite3, one small transaction per commit, WAL + synchronous=FULL."""
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = _sqlite(Path(tmp) / "raw.db")
+        started = time.perf_counter()
+        for i in range(n):
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO t (body) VALUES (?)", (f"message {i}",))
+            conn.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        conn.close()
+    return n / elapsed
+
+
+def sqlite_grouped_commits(n: int, batch: int = 500) -> float:
+    """Plain sqlite3 rows/s when `batch` rows share a commit: the ceiling group commit aims at."""
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = _sqlite(Path(tmp) / "raw.db")
+        started = time.perf_counter()
+        for start in range(0, n, batch):
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT INTO t (body) VALUES (?)",
+                [(f"message {i}",) for i in range(start, start + batch)],
+            )
+            conn.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        conn.close()
+    return n / elapsed
+
+
+async def aio_pika_round_trip(n: int, window: int = 100) -> float:
+    """aio-pika alone: persistent publishes with confirms in windows, consumed with acks."""
+    import aio_pika
+
+    connection = await aio_pika.connect_robust(AMQP_URL)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        name = f"bench.raw.{uuid.uuid4().hex[:8]}"
+        queue = await channel.declare_queue(
+            name, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        consumer_channel = await connection.channel()
+        await consumer_channel.set_qos(prefetch_count=256)
+        consumer_queue = await consumer_channel.get_queue(name, ensure=False)
+        done = asyncio.Event()
+        received = 0
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal received
+            await message.ack()
+            received += 1
+            if received >= n:
+                done.set()
+
+        await consumer_queue.consume(on_message)
+        body = b'{"event_type": "bench", "data": {}}'
+        started = time.perf_counter()
+        for start in range(0, n, window):
+            await asyncio.gather(
+                *(
+                    channel.default_exchange.publish(
+                        aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                        routing_key=name,
+                    )
+                    for _ in range(min(window, n - start))
+                )
+            )
+        await done.wait()
+        elapsed = time.perf_counter() - started
+        await queue.delete(if_unused=False, if_empty=False)
+    finally:
+        await connection.close()
+    return n / elapsed
+
+
+async def asyncpg_commits(n: int, concurrency: int) -> float:
+    """asyncpg alone: one-row transactions from `concurrency` tasks, synchronous_commit=on."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    url = await create_pg_database()
+    try:
+        pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
+        await pool.execute("CREATE TABLE t (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL)")
+        per_task = n // concurrency
+
+        async def worker() -> None:
+            async with pool.acquire() as conn:
+                for i in range(per_task):
+                    async with conn.transaction():
+                        await conn.execute("INSERT INTO t (body) VALUES ($1)", f"message {i}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+        await pool.close()
+    finally:
+        await drop_pg_database(url)
+    return per_task * concurrency / elapsed
