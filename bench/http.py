@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.e2e.server import Server
+from tests.waiting import eventually
 
 CLIENTS = 32
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
@@ -42,6 +43,10 @@ async def _published(session: aiohttp.ClientSession) -> int:
     return sum(int(row["published"]) for row in rows if row["context"] == "ordering")
 
 
+async def _all_published(session: aiohttp.ClientSession, orders: int) -> bool:
+    return await _published(session) >= orders
+
+
 async def seed001_orders(orders: int) -> tuple[float, float]:
     """(orders/s accepted and consumed by delivery and catalog, GET /health req/s), one server."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,8 +76,7 @@ async def seed001_orders(orders: int) -> tuple[float, float]:
                 started = time.perf_counter()
                 await _hammer(session, orders, place)
                 # published is marked only once every in-process consumer has committed
-                while await _published(session) < orders:
-                    await asyncio.sleep(0.005)
+                await eventually(lambda: _all_published(session, orders), within=600)
                 flow = orders / (time.perf_counter() - started)
         finally:
             server.stop()
