@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from fastapi import APIRouter
 
 from orderly.messaging.routing import Subscription
@@ -15,3 +16,5 @@ class ContextSpec:
     publishes: tuple[str, ...]
     subscriptions: tuple[Subscription, ...]
     router: Callable[[], APIRouter]
+    tables: sa.MetaData
+    """The context's own tables, which its migrations must produce (besides messaging's)."""

@@ -1,6 +1,6 @@
 """How catalog plugs into a running Orderly."""
 
-from orderly.catalog import api, messages, service
+from orderly.catalog import api, messages, service, store
 from orderly.contexts import ContextSpec
 from orderly.messaging.routing import Subscription
 from orderly.ordering.messages import ORDER_CREATED
@@ -18,4 +18,5 @@ CONTEXT = ContextSpec(
         ),
     ),
     router=api.router,
+    tables=store.metadata,
 )

@@ -1,7 +1,7 @@
 """How fulfillment plugs into a running Orderly."""
 
 from orderly.contexts import ContextSpec
-from orderly.fulfillment import api, messages, service
+from orderly.fulfillment import api, messages, service, store
 from orderly.messaging.routing import Subscription
 from orderly.ordering.messages import ORDER_CREATED
 
@@ -18,4 +18,5 @@ CONTEXT = ContextSpec(
         ),
     ),
     router=api.router,
+    tables=store.metadata,
 )

@@ -3,35 +3,14 @@
 from datetime import datetime
 from typing import Any
 
+from orderly.fulfillment import store
 from orderly.fulfillment.domain import ShipmentStatus, advance
 from orderly.fulfillment.messages import ORDER_STATUS_UPDATED, SOURCE
 from orderly.kernel.clock import iso_z, utcnow
 from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
 from orderly.messaging import Envelope, emit, new_message
-from orderly.storage import Database, Row, Tx, sql
-
-_COLUMNS = (
-    "id, order_id, status, items, shipping_address, tracking_number, carrier,"
-    " shipped_at, delivered_at, delivery_location, created_at, updated_at"
-)
-_INSERT = sql(
-    "INSERT INTO shipments (id, order_id, status, items, shipping_address, created_at, updated_at)"
-    " VALUES (:id, :order_id, :status, :items, :shipping_address, :at, :at)"
-    " ON CONFLICT (order_id) DO NOTHING"
-)
-_GET = sql(f"SELECT {_COLUMNS} FROM shipments WHERE id = :id")
-_BY_ORDER = sql(f"SELECT {_COLUMNS} FROM shipments WHERE order_id = :order_id")
-_LIST = sql(f"SELECT {_COLUMNS} FROM shipments ORDER BY created_at DESC, id LIMIT :limit")
-_SHIP = sql(
-    "UPDATE shipments SET status = :status, tracking_number = :tracking_number,"
-    " carrier = :carrier, shipped_at = :at, updated_at = :at WHERE id = :id AND status = :expected"
-)
-_DELIVER = sql(
-    "UPDATE shipments SET status = :status, delivered_at = :delivered_at,"
-    " delivery_location = :delivery_location, updated_at = :at"
-    " WHERE id = :id AND status = :expected"
-)
+from orderly.storage import Database, Row, Tx
 
 
 class ShipmentNotFound(NotFound):
@@ -46,7 +25,7 @@ def _view(row: Row) -> dict[str, Any]:
 async def create_shipment_on_order_created(tx: Tx, message: Envelope) -> None:
     data = message.data
     await tx.execute(
-        _INSERT,
+        store.INSERT,
         {
             "id": new_id(),
             "order_id": data["order_id"],
@@ -60,14 +39,14 @@ async def create_shipment_on_order_created(tx: Tx, message: Envelope) -> None:
 
 async def find_shipments(db: Database, order_id: str | None, limit: int) -> list[dict[str, Any]]:
     if order_id is not None:
-        rows = await db.read(lambda tx: tx.fetch_all(_BY_ORDER, {"order_id": order_id}))
+        rows = await db.read(lambda tx: tx.fetch_all(store.BY_ORDER, {"order_id": order_id}))
     else:
-        rows = await db.read(lambda tx: tx.fetch_all(_LIST, {"limit": limit}))
+        rows = await db.read(lambda tx: tx.fetch_all(store.LIST, {"limit": limit}))
     return [_view(row) for row in rows]
 
 
 async def get_shipment(db: Database, shipment_id: str) -> dict[str, Any]:
-    row = await db.read(lambda tx: tx.fetch_one(_GET, {"id": shipment_id}))
+    row = await db.read(lambda tx: tx.fetch_one(store.GET, {"id": shipment_id}))
     if row is None:
         raise ShipmentNotFound(f"shipment {shipment_id} does not exist")
     return _view(row)
@@ -81,7 +60,7 @@ async def ship(
         new = advance(shipment["status"], ShipmentStatus.SHIPPED)
         await _update(
             tx,
-            _SHIP,
+            store.SHIP,
             shipment,
             {"tracking_number": tracking_number, "carrier": carrier, "status": new.value},
         )
@@ -100,7 +79,7 @@ async def deliver(
         when = delivered_at or utcnow()
         await _update(
             tx,
-            _DELIVER,
+            store.DELIVER,
             shipment,
             {"delivered_at": when, "delivery_location": delivery_location, "status": new.value},
         )
@@ -113,7 +92,7 @@ async def deliver(
 
 
 async def _load(tx: Tx, shipment_id: str) -> Row:
-    row = await tx.fetch_one(_GET, {"id": shipment_id})
+    row = await tx.fetch_one(store.GET, {"id": shipment_id})
     if row is None:
         raise ShipmentNotFound(f"shipment {shipment_id} does not exist")
     return row

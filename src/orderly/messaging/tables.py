@@ -56,6 +56,16 @@ dead_letters = sa.Table(
 )
 
 
+sa.Index(
+    "outbox_unpublished",
+    outbox.c.id,
+    sqlite_where=sa.text("published_at IS NULL"),
+    postgresql_where=sa.text("published_at IS NULL"),
+)
+sa.Index("message_retries_due", message_retries.c.next_attempt_at)
+sa.Index("dead_letters_failed_at", dead_letters.c.failed_at)
+
+
 def create_messaging_tables() -> None:
     """Migration step shared by every context's first revision. Frozen: change by a new revision."""
     from alembic import op

@@ -3,7 +3,7 @@
 from orderly.contexts import ContextSpec
 from orderly.fulfillment.messages import ORDER_STATUS_UPDATED
 from orderly.messaging.routing import Subscription
-from orderly.ordering import api, messages, service
+from orderly.ordering import api, messages, service, store
 
 CONTEXT = ContextSpec(
     name="ordering",
@@ -18,4 +18,5 @@ CONTEXT = ContextSpec(
         ),
     ),
     router=api.router,
+    tables=store.metadata,
 )

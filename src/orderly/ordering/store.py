@@ -1,6 +1,51 @@
 """Ordering tables and queries."""
 
+import sqlalchemy as sa
+
+from orderly.messaging.tables import BigId
 from orderly.storage import sql
+
+metadata = sa.MetaData()
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("shipping_address", sa.JSON(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+)
+
+order_items = sa.Table(
+    "order_items",
+    metadata,
+    sa.Column("order_id", sa.String(36), sa.ForeignKey("orders.id"), primary_key=True),
+    sa.Column("line_no", sa.Integer(), primary_key=True),
+    sa.Column("product_id", sa.String(64), nullable=False),
+    sa.Column("quantity", sa.BigInteger(), nullable=False),
+)
+
+order_history = sa.Table(
+    "order_history",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(36), sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("details", sa.JSON(), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("order_history_order", "order_id", "id"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("response", sa.JSON(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
 
 INSERT_ORDER = sql(
     "INSERT INTO orders (id, status, shipping_address, created_at, updated_at, version)"

@@ -1,0 +1,46 @@
+"""Fulfillment tables and queries."""
+
+import sqlalchemy as sa
+
+from orderly.storage import sql
+
+metadata = sa.MetaData()
+
+shipments = sa.Table(
+    "shipments",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("order_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("items", sa.JSON(), nullable=False),
+    sa.Column("shipping_address", sa.JSON(), nullable=False),
+    sa.Column("tracking_number", sa.String(64)),
+    sa.Column("carrier", sa.String(64)),
+    sa.Column("shipped_at", sa.DateTime(timezone=True)),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("delivery_location", sa.String(200)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+COLUMNS = (
+    "id, order_id, status, items, shipping_address, tracking_number, carrier,"
+    " shipped_at, delivered_at, delivery_location, created_at, updated_at"
+)
+INSERT = sql(
+    "INSERT INTO shipments (id, order_id, status, items, shipping_address, created_at, updated_at)"
+    " VALUES (:id, :order_id, :status, :items, :shipping_address, :at, :at)"
+    " ON CONFLICT (order_id) DO NOTHING"
+)
+GET = sql(f"SELECT {COLUMNS} FROM shipments WHERE id = :id")
+BY_ORDER = sql(f"SELECT {COLUMNS} FROM shipments WHERE order_id = :order_id")
+LIST = sql(f"SELECT {COLUMNS} FROM shipments ORDER BY created_at DESC, id LIMIT :limit")
+SHIP = sql(
+    "UPDATE shipments SET status = :status, tracking_number = :tracking_number,"
+    " carrier = :carrier, shipped_at = :at, updated_at = :at WHERE id = :id AND status = :expected"
+)
+DELIVER = sql(
+    "UPDATE shipments SET status = :status, delivered_at = :delivered_at,"
+    " delivery_location = :delivery_location, updated_at = :at"
+    " WHERE id = :id AND status = :expected"
+)
