@@ -21,21 +21,30 @@ class Report:
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
 
-    def add(self, name: str, value: float, unit: str, compared_to: str, reference: float) -> None:
+    def add(
+        self,
+        name: str,
+        value: float,
+        unit: str,
+        against: str,
+        reference: float,
+        *,
+        kind: str = "limit",
+    ) -> None:
+        """One figure beside `reference`: the raw `limit` of the layer beneath, or a `peer`."""
         ratio = value / reference if reference else 0.0
         self.rows.append(
             {
                 "name": name,
                 "value": round(value, 1),
                 "unit": unit,
-                "compared_to": compared_to,
-                "reference": round(reference, 1),
+                kind: {"name": against, "value": round(reference, 1)},
                 "ratio": round(ratio, 3),
             }
         )
         print(
-            f"  {name:<52} {value:>10,.0f} {unit:<10} vs {compared_to:<44}"
-            f" {reference:>10,.0f}  ratio {ratio:5.2f}",
+            f"  {name:<40} {value:>9,.0f} {unit:<9} vs {kind} {against:<46}"
+            f" {reference:>9,.0f}  ratio {ratio:5.2f}",
             flush=True,
         )
 
@@ -54,14 +63,14 @@ async def main() -> int:
         "kernel sqlite+in-process",
         embedded,
         "msg/s",
-        "raw sqlite3 1 commit/tx, sync=FULL",
+        "sqlite3, 1 commit per tx, sync=FULL",
         sqlite_limit,
     )
     report.add(
         "kernel sqlite+in-process",
         embedded,
         "msg/s",
-        "raw sqlite3 500 rows/commit, sync=FULL",
+        "sqlite3, 500 rows per commit, sync=FULL",
         grouped,
     )
     if services:
@@ -72,14 +81,14 @@ async def main() -> int:
             "kernel postgres+rabbitmq",
             distributed,
             "msg/s",
-            "raw aio-pika publish+consume (confirms)",
+            "aio-pika publish (confirms) + consume",
             amqp_limit,
         )
         report.add(
             "kernel postgres+rabbitmq",
             distributed,
             "msg/s",
-            "raw asyncpg 1 commit/tx, 32 concurrent",
+            "asyncpg, 1 commit per tx, 32 concurrent",
             pg_limit,
         )
     else:

@@ -80,6 +80,7 @@ async def _run(url: str, broker_url: str, n: int) -> float:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await relay.settle()
         if hasattr(transport, "delete_topology"):
             await transport.delete_topology(topology)
         await transport.close()

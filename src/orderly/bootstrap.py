@@ -129,6 +129,8 @@ class Runtime:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        for relay in self.relays.values():
+            await relay.settle()
         await self.transport.close()
         if self.availability is not None:
             await self.availability.close()

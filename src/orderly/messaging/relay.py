@@ -20,8 +20,9 @@ from orderly.storage import Database, Row, Tx, sql
 
 log = structlog.get_logger(__name__)
 
-_PENDING = sql(
-    "SELECT id, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT :limit"
+_PENDING_AFTER = sql(
+    "SELECT id, envelope FROM outbox WHERE published_at IS NULL AND id > :after"
+    " ORDER BY id LIMIT :limit"
 )
 _CLAIM = sql(
     "SELECT id, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT :limit"
@@ -50,6 +51,8 @@ class Relay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self._wakeup = asyncio.Event()
+        self._after = 0
+        self._marking: list[asyncio.Task[None]] = []
         db.on_commit(self._wakeup.set)
 
     async def run(self) -> None:
@@ -60,6 +63,7 @@ class Relay:
             except Exception as error:
                 log.error("relay publish failed", context=self.context, error=describe(error))
                 published = 0
+            self._marking = [task for task in self._marking if not task.done()]
             if published >= self.batch_size:
                 continue
             with contextlib.suppress(TimeoutError):
@@ -69,15 +73,42 @@ class Relay:
         """Publish one batch; the number of messages it held."""
         if self.db.dialect == "postgresql":
             return await self.db.transaction(self._claim_and_publish)
-        rows = await self.db.read(lambda tx: tx.fetch_all(_PENDING, {"limit": self.batch_size}))
+        return await self._publish_pipelined()
+
+    async def _publish_pipelined(self) -> int:
+        """SQLite: publish the next batch while the previous one is still being marked.
+
+        With one writer per file, a row becomes visible only after every smaller id did, so a
+        cursor over ids never skips a row. If marking fails the cursor goes back to the start
+        and the unmarked rows go out again; consumers' inboxes drop the duplicates.
+        """
+        params = {"after": self._after, "limit": self.batch_size}
+        rows = await self.db.read(lambda tx: tx.fetch_all(_PENDING_AFTER, params))
         if not rows:
             return 0
         await self.transport.publish(self.context, _messages(rows))
-        at = utcnow()
-        await self.db.transaction(
-            lambda tx: tx.execute_many(_MARK_ONE, [{"at": at, "id": row["id"]} for row in rows])
-        )
+        self._after = int(rows[-1]["id"])
+        self._marking.append(asyncio.create_task(self._mark([int(row["id"]) for row in rows])))
+        if len(self._marking) > 4:
+            await self._marking.pop(0)
         return len(rows)
+
+    async def settle(self) -> None:
+        """Wait for batches still being marked (on shutdown, after `run` was cancelled)."""
+        await asyncio.gather(*self._marking, return_exceptions=True)
+        self._marking.clear()
+
+    async def _mark(self, ids: list[int]) -> None:
+        at = utcnow()
+        try:
+            await self.db.transaction(
+                lambda tx: tx.execute_many(_MARK_ONE, [{"at": at, "id": i} for i in ids])
+            )
+        except Exception as error:
+            log.error(
+                "relay could not mark a batch sent", context=self.context, error=describe(error)
+            )
+            self._after = 0
 
     async def _claim_and_publish(self, tx: Tx) -> int:
         rows = await tx.fetch_all(_CLAIM, {"limit": self.batch_size})

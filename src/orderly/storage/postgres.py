@@ -27,6 +27,12 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset query on release: Orderly keeps no session state (no LISTEN,
+    advisory locks or SET) beyond the pool's own settings, and the query costs a round trip
+    per transaction."""
+
+
 class PostgresTx:
     __slots__ = ("_conn", "wrote_outbox")
 
@@ -68,6 +74,7 @@ class PostgresDatabase:
             min_size=1,
             max_size=max_size,
             init=_init_connection,
+            reset=_keep_session,
             server_settings={"search_path": name, "synchronous_commit": "on"},
         )
         return cls(name, pool)
