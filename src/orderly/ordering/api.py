@@ -17,7 +17,7 @@ Ordering = Annotated[Database, Depends(database("ordering"))]
 MAX_UNITS = 1_000_000
 
 
-def availability_port(run: Annotated[Any, Depends(runtime)]) -> ProductAvailability:
+async def availability_port(run: Annotated[Any, Depends(runtime)]) -> ProductAvailability:
     port: ProductAvailability = run.availability
     return port
 
