@@ -1,9 +1,10 @@
-"""Structured JSON logs."""
+"""Structured JSON logs and Prometheus metrics."""
 
 import logging
 import os
 
 import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 
 def configure_logging() -> None:
@@ -19,3 +20,21 @@ def configure_logging() -> None:
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
     )
+
+
+# Metrics: counted where the event happens, served at /metrics.
+MESSAGES_PUBLISHED = Counter(
+    "orderly_messages_published_total", "Messages the relay handed to the transport", ["context"]
+)
+MESSAGES_CONSUMED = Counter(
+    "orderly_messages_consumed_total",
+    "Deliveries by outcome: handled, duplicate, retry_scheduled, dead_lettered",
+    ["consumer", "outcome"],
+)
+RELAY_BATCH_SECONDS = Histogram(
+    "orderly_relay_batch_seconds", "Time to publish one outbox batch", ["context"]
+)
+
+
+def metrics_response() -> tuple[bytes, str]:
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -74,6 +74,18 @@ async def publish_status_for_missing_order(server: Server) -> str:
     return message.id
 
 
+def metric(exposition: str, name: str, **labels: str) -> float:
+    """One sample's value from Prometheus text exposition."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in exposition.splitlines():
+        if line.startswith(f"{name}{{"):
+            sample, value = line.rsplit(" ", 1)
+            found = ",".join(sorted(sample[len(name) + 1 : -1].split(",")))
+            if found == wanted:
+                return float(value)
+    raise AssertionError(f"no sample {name}{{{wanted}}}")
+
+
 async def dead_letters(client: httpx.AsyncClient, count: int) -> list[dict[str, Any]] | None:
     found: list[dict[str, Any]] = (await client.get("/api/v1/admin/dead-letters")).json()
     return found if len(found) >= count else None
@@ -94,6 +106,21 @@ async def test_dead_letters_are_listed_shown_and_replayed(server: Server) -> Non
     shown = (await client.get(f"/api/v1/admin/dead-letters/{letter['id']}")).json()
     assert shown["message"]["data"]["order_id"] == "ghost-order"
     assert shown["message"]["event_type"] == ORDER_STATUS_UPDATED
+
+    metrics = (await client.get("/metrics")).text
+    assert (
+        metric(
+            metrics, "orderly_messages_consumed_total", consumer=CONSUMER, outcome="retry_scheduled"
+        )
+        == 1
+    )
+    assert (
+        metric(
+            metrics, "orderly_messages_consumed_total", consumer=CONSUMER, outcome="dead_lettered"
+        )
+        == 1
+    )
+    assert metric(metrics, "orderly_messages_published_total", context="fulfillment") == 1
 
     listed = cli(server, "dead-letters", "list")
     assert listed.returncode == 0, listed.stderr

@@ -3,13 +3,13 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from orderly import __version__
 from orderly.bootstrap import Runtime, context_specs
 from orderly.config import Settings, load_settings
 from orderly.entrypoints import admin, problems
-from orderly.observability import configure_logging
+from orderly.observability import configure_logging, metrics_response
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,6 +40,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def metrics() -> Response:
+        body, content_type = metrics_response()
+        return Response(body, media_type=content_type)
 
     return app
 

@@ -19,6 +19,7 @@ from orderly.kernel.ids import new_id
 from orderly.messaging.envelope import Envelope, decode_envelope, encode_envelope
 from orderly.messaging.routing import Subscription
 from orderly.messaging.sequencing import KeyedSequencer
+from orderly.observability import MESSAGES_CONSUMED
 from orderly.storage import Database, Row, Tx, sql
 
 log = structlog.get_logger(__name__)
@@ -84,18 +85,21 @@ class Consumer:
 
     async def _first(self, message: Envelope) -> None:
         try:
-            await self.db.transaction(lambda tx: self.handle(tx, message))
+            fresh = await self.db.transaction(lambda tx: self.handle(tx, message))
+            MESSAGES_CONSUMED.labels(self.name, "handled" if fresh else "duplicate").inc()
             return
         except Exception as error:
             failure = error
         log.warning(
             "handler failed", consumer=self.name, message_id=message.id, error=describe(failure)
         )
-        await self.db.transaction(lambda tx: self._record_failure(tx, message, failure))
+        outcome = await self.db.transaction(lambda tx: self._record_failure(tx, message, failure))
+        MESSAGES_CONSUMED.labels(self.name, outcome).inc()
         for event in self.on_retry_scheduled:
             event.set()
 
-    async def handle(self, tx: Tx, message: Envelope, retry_id: str | None = None) -> None:
+    async def handle(self, tx: Tx, message: Envelope, retry_id: str | None = None) -> bool:
+        """Run the handler unless the inbox has seen `message`; whether it ran."""
         if retry_id is not None:
             await tx.execute(_RETRY_DELETE, {"id": retry_id})
         fresh = await tx.execute(
@@ -103,11 +107,12 @@ class Consumer:
         )
         if fresh:
             await self.subscription.handler(tx, message)
+        return bool(fresh)
 
-    async def _record_failure(self, tx: Tx, message: Envelope, error: BaseException) -> None:
+    async def _record_failure(self, tx: Tx, message: Envelope, error: BaseException) -> str:
         if self.policy.max_attempts <= 1:
             await dead_letter(tx, self.name, message, 1, describe(error))
-            return
+            return "dead_lettered"
         now = utcnow()
         await tx.execute(
             _RETRY_INSERT,
@@ -123,25 +128,32 @@ class Consumer:
                 "at": now,
             },
         )
+        return "retry_scheduled"
 
     async def retry(self, row: Row) -> None:
         message = decode_envelope(row["envelope"])
         try:
-            await self.db.transaction(lambda tx: self.handle(tx, message, retry_id=row["id"]))
+            fresh = await self.db.transaction(
+                lambda tx: self.handle(tx, message, retry_id=row["id"])
+            )
+            MESSAGES_CONSUMED.labels(self.name, "handled" if fresh else "duplicate").inc()
             return
         except Exception as error:
             failure = error
         attempts = int(row["attempts"]) + 1
         log.warning("retry failed", consumer=self.name, message_id=message.id, attempts=attempts)
-        await self.db.transaction(lambda tx: self._reschedule(tx, row, message, attempts, failure))
+        outcome = await self.db.transaction(
+            lambda tx: self._reschedule(tx, row, message, attempts, failure)
+        )
+        MESSAGES_CONSUMED.labels(self.name, outcome).inc()
 
     async def _reschedule(
         self, tx: Tx, row: Row, message: Envelope, attempts: int, error: BaseException
-    ) -> None:
+    ) -> str:
         if attempts >= self.policy.max_attempts:
             await tx.execute(_RETRY_DELETE, {"id": row["id"]})
             await dead_letter(tx, self.name, message, attempts, describe(error))
-            return
+            return "dead_lettered"
         await tx.execute(
             _RETRY_RESCHEDULE,
             {
@@ -151,6 +163,7 @@ class Consumer:
                 "error": describe(error),
             },
         )
+        return "retry_scheduled"
 
 
 async def dead_letter(tx: Tx, consumer: str, message: Envelope, attempts: int, error: str) -> None:

@@ -16,6 +16,7 @@ from orderly.kernel.clock import utcnow
 from orderly.messaging.consumer import describe
 from orderly.messaging.envelope import Envelope, decode_envelope
 from orderly.messaging.transports import Transport
+from orderly.observability import MESSAGES_PUBLISHED, RELAY_BATCH_SECONDS
 from orderly.storage import Database, Row, Tx, sql
 
 log = structlog.get_logger(__name__)
@@ -71,9 +72,13 @@ class Relay:
 
     async def publish_once(self) -> int:
         """Publish one batch; the number of messages it held."""
-        if self.db.dialect == "postgresql":
-            return await self.db.transaction(self._claim_and_publish)
-        return await self._publish_pipelined()
+        with RELAY_BATCH_SECONDS.labels(self.context).time():
+            if self.db.dialect == "postgresql":
+                published = await self.db.transaction(self._claim_and_publish)
+            else:
+                published = await self._publish_pipelined()
+        MESSAGES_PUBLISHED.labels(self.context).inc(published)
+        return published
 
     async def _publish_pipelined(self) -> int:
         """SQLite: publish the next batch while the previous one is still being marked.
