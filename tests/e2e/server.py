@@ -28,7 +28,7 @@ class Server:
             **os.environ,
             "ORDERLY_RETRY_BASE_DELAY": "0.05",
             "ORDERLY_POLL_INTERVAL": "0.2",
-            "ORDERLY_LOG_LEVEL": "WARNING",
+            "ORDERLY_LOG_LEVEL": "INFO",
             **env,
         }
         if contexts:

@@ -28,6 +28,9 @@ log = structlog.get_logger(__name__)
 
 PREFETCH = 256
 DELIVERY_LIMIT = 20
+# A confirm that never comes (the connection dropped after the publish went out) must not
+# stall the relay: past this, the batch counts as failed and goes out again.
+PUBLISH_TIMEOUT = 10.0
 
 
 class RabbitMqTransport:
@@ -69,11 +72,7 @@ class RabbitMqTransport:
             queue = await channel.declare_queue(
                 self.queue_name(subscription.consumer),
                 durable=True,
-                arguments={
-                    "x-queue-type": "quorum",
-                    "x-dead-letter-exchange": dead_letters.name,
-                    "x-delivery-limit": DELIVERY_LIMIT,
-                },
+                arguments=self._queue_arguments(),
             )
             for message_type in subscription.types:
                 exchange = self._exchanges[topology.publisher_of(message_type)]
@@ -85,7 +84,11 @@ class RabbitMqTransport:
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=PREFETCH)
         self._consume_channels.append(channel)
-        queue = await channel.get_queue(self.queue_name(subscription.consumer), ensure=False)
+        # Declared (not merely looked up) on this channel so that the robust channel
+        # re-declares it and resumes consuming after a reconnect.
+        queue = await channel.declare_queue(
+            self.queue_name(subscription.consumer), durable=True, arguments=self._queue_arguments()
+        )
 
         async def on_message(incoming: AbstractIncomingMessage) -> None:
             try:
@@ -109,6 +112,13 @@ class RabbitMqTransport:
 
         await queue.consume(on_message)
 
+    def _queue_arguments(self) -> dict[str, Any]:
+        return {
+            "x-queue-type": "quorum",
+            "x-dead-letter-exchange": f"{self._ns}.dead-letter",
+            "x-delivery-limit": DELIVERY_LIMIT,
+        }
+
     def _on_return(self, _channel: Any, message: AbstractIncomingMessage) -> None:
         # Every consumer's queue is declared before anything is published, so a returned
         # message is one no consumer subscribes to (such as `user.created` today).
@@ -116,6 +126,10 @@ class RabbitMqTransport:
 
     async def publish(self, context: str, messages: Sequence[Envelope]) -> None:
         exchange = self._exchanges[context]
+        async with asyncio.timeout(PUBLISH_TIMEOUT):
+            await self._publish_all(exchange, messages)
+
+    async def _publish_all(self, exchange: AbstractExchange, messages: Sequence[Envelope]) -> None:
         await asyncio.gather(
             *(
                 exchange.publish(
