@@ -12,6 +12,7 @@ from orderly.messaging.consumer import Consumer, RetryPolicy
 from orderly.messaging.relay import Relay
 from orderly.messaging.routing import Subscription, Topology
 from orderly.messaging.transports import open_transport
+from orderly.messaging.transports.rabbitmq import delete_topology
 from orderly.storage import Tx, open_database
 from orderly.storage.migrations import migrate
 from tests.services import create_pg_database, drop_pg_database
@@ -40,7 +41,8 @@ async def _run(url: str, broker_url: str, n: int) -> float:
         await migrate(url, context)
     producer = await open_database(url, "catalog")
     consumer_db = await open_database(url, "fulfillment")
-    transport = await open_transport(broker_url, f"bench_{uuid.uuid4().hex[:8]}")
+    namespace = f"bench_{uuid.uuid4().hex[:8]}"
+    transport = await open_transport(broker_url, namespace)
     subscription = Subscription("fulfillment.bench_noop", "fulfillment", ("bench.pinged",), _noop)
     topology = Topology({"bench.pinged": "catalog"}, [subscription])
     consumer = Consumer(subscription, consumer_db, RetryPolicy())
@@ -81,9 +83,9 @@ async def _run(url: str, broker_url: str, n: int) -> float:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await relay.settle()
-        if hasattr(transport, "delete_topology"):
-            await transport.delete_topology(topology)
         await transport.close()
+        if broker_url:
+            await delete_topology(broker_url, namespace, topology)
         await producer.close()
         await consumer_db.close()
     return n / elapsed

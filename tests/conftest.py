@@ -94,10 +94,6 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 async def _delete_namespace(namespace: str) -> None:
     from orderly.bootstrap import topology
-    from orderly.messaging.transports.rabbitmq import RabbitMqTransport
+    from orderly.messaging.transports.rabbitmq import delete_topology
 
-    transport = await RabbitMqTransport.connect(AMQP_URL, namespace)
-    try:
-        await transport.delete_topology(topology())
-    finally:
-        await transport.close()
+    await delete_topology(AMQP_URL, namespace, topology())

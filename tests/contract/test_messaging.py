@@ -13,6 +13,7 @@ from orderly.messaging.deadletters import AlreadyReplayed, list_dead_letters, re
 from orderly.messaging.relay import Relay, outbox_status
 from orderly.messaging.routing import Subscription, Topology
 from orderly.messaging.transports import Transport, open_transport
+from orderly.messaging.transports.rabbitmq import delete_topology
 from orderly.storage import Database, Tx, open_database, sql
 from orderly.storage.migrations import migrate
 from tests.conftest import Backend
@@ -81,9 +82,9 @@ async def harness(backend: Backend) -> AsyncIterator[Harness]:
         for task in h.tasks:
             task.cancel()
         await asyncio.gather(*h.tasks, return_exceptions=True)
-        if hasattr(transport, "delete_topology"):
-            await transport.delete_topology(h.topology)
         await transport.close()
+        if backend.broker_url:
+            await delete_topology(backend.broker_url, backend.namespace, h.topology)
         await producer.close()
         await consumer_db.close()
 

@@ -1,6 +1,5 @@
 """Envelope wire format, retry backoff, per-key sequencing, settings."""
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 from orderly.config import ConfigError, load_settings, redact
 from orderly.messaging.consumer import RetryPolicy
 from orderly.messaging.envelope import Envelope, decode_body, encode_body, new_message
-from orderly.messaging.sequencing import KeyedSequencer
 
 
 def test_the_body_on_the_wire_is_seed_001s_event_shape() -> None:
@@ -55,26 +53,6 @@ def test_backoff_grows_with_jitter_and_a_ceiling(attempt: int) -> None:
     delays = {policy.delay(attempt) for _ in range(50)}
     assert all(timedelta(seconds=ceiling / 2) <= d <= timedelta(seconds=ceiling) for d in delays)
     assert len(delays) > 1
-
-
-async def test_one_key_runs_in_order_while_keys_interleave() -> None:
-    sequencer = KeyedSequencer()
-    seen: list[str] = []
-    gate = asyncio.Event()
-
-    async def step(label: str, wait: bool) -> None:
-        if wait:
-            await gate.wait()
-        seen.append(label)
-
-    first = asyncio.create_task(sequencer.run("a", lambda: step("a1", True)))
-    second = asyncio.create_task(sequencer.run("a", lambda: step("a2", False)))
-    other = asyncio.create_task(sequencer.run("b", lambda: step("b1", False)))
-    await other
-    assert seen == ["b1"]  # a2 waits behind a1, b1 does not
-    gate.set()
-    await asyncio.gather(first, second)
-    assert seen == ["b1", "a1", "a2"]
 
 
 def test_settings_come_from_file_then_environment(tmp_path: Path) -> None:

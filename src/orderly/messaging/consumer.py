@@ -9,8 +9,10 @@ operator replays it. The inbox makes every redelivery and replay take effect at 
 import asyncio
 import contextlib
 import random
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import structlog
 
@@ -18,7 +20,6 @@ from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
 from orderly.messaging.envelope import Envelope, decode_envelope, encode_envelope
 from orderly.messaging.routing import Subscription
-from orderly.messaging.sequencing import KeyedSequencer
 from orderly.observability import MESSAGES_CONSUMED
 from orderly.storage import Database, Row, Tx, sql
 
@@ -51,6 +52,9 @@ _DEAD_LETTER_INSERT = sql(
 )
 
 
+BATCH = 256
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 5
@@ -76,12 +80,51 @@ class Consumer:
         self.name = subscription.consumer
         self.db = db
         self.policy = policy
-        self._sequencer = KeyedSequencer()
         self.on_retry_scheduled: list[asyncio.Event] = []
+        self._waiting: deque[tuple[Envelope, asyncio.Future[None]]] = deque()
+        self._draining: asyncio.Task[None] | None = None
 
     async def deliver(self, message: Envelope) -> None:
         """Called by the transport; returns once the outcome is committed."""
-        await self._sequencer.run(message.aggregate_id or message.id, lambda: self._first(message))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((message, done))
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.create_task(self._drain(), name=f"consumer:{self.name}")
+        await done
+
+    async def _drain(self) -> None:
+        """Handle waiting deliveries in arrival order, many per transaction.
+
+        One batch at a time keeps the messages of an aggregate in order. If any message in a
+        batch fails, the batch is undone and each message is handled in a transaction of its
+        own, so only the failing one goes to the retry queue.
+        """
+        while self._waiting:
+            batch = [self._waiting.popleft() for _ in range(min(BATCH, len(self._waiting)))]
+            messages = [message for message, _ in batch]
+            try:
+                fresh = await self.db.transaction(partial(self._handle_all, messages=messages))
+            except Exception:
+                await self._one_by_one(batch)
+                continue
+            for (_, done), ran in zip(batch, fresh, strict=True):
+                MESSAGES_CONSUMED.labels(self.name, "handled" if ran else "duplicate").inc()
+                if not done.done():
+                    done.set_result(None)
+
+    async def _handle_all(self, tx: Tx, messages: list[Envelope]) -> list[bool]:
+        return [await self.handle(tx, message) for message in messages]
+
+    async def _one_by_one(self, batch: list[tuple[Envelope, asyncio.Future[None]]]) -> None:
+        for message, done in batch:
+            try:
+                await self._first(message)
+            except Exception as error:  # not even the retry record could be written
+                if not done.done():
+                    done.set_exception(error)
+                continue
+            if not done.done():
+                done.set_result(None)
 
     async def _first(self, message: Envelope) -> None:
         try:

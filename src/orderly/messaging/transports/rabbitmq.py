@@ -33,6 +33,14 @@ DELIVERY_LIMIT = 20
 PUBLISH_TIMEOUT = 10.0
 
 
+def queue_name(namespace: str, consumer: str) -> str:
+    return f"{namespace}.{consumer}"
+
+
+def exchange_name(namespace: str, context: str) -> str:
+    return f"{namespace}.{context}"
+
+
 class RabbitMqTransport:
     def __init__(self, connection: AbstractRobustConnection, namespace: str) -> None:
         self._connection = connection
@@ -46,10 +54,10 @@ class RabbitMqTransport:
         return cls(await aio_pika.connect_robust(url), namespace)
 
     def queue_name(self, consumer: str) -> str:
-        return f"{self._ns}.{consumer}"
+        return queue_name(self._ns, consumer)
 
     def exchange_name(self, context: str) -> str:
-        return f"{self._ns}.{context}"
+        return exchange_name(self._ns, context)
 
     async def start(
         self, topology: Topology, local: Sequence[tuple[Subscription, Delivery]]
@@ -149,21 +157,22 @@ class RabbitMqTransport:
             )
         )
 
-    async def delete_topology(self, topology: Topology) -> None:
-        """Remove every queue and exchange of this namespace (for tests and teardown)."""
-        for consuming in self._consume_channels:
-            await consuming.close()
-        self._consume_channels.clear()
-        channel = await self._connection.channel()
-        for subscription in topology.subscriptions:
-            await channel.queue_delete(self.queue_name(subscription.consumer))
-        for context in set(topology.publishers.values()):
-            await channel.exchange_delete(self.exchange_name(context))
-        await channel.queue_delete(f"{self._ns}.dead-letter")
-        await channel.exchange_delete(f"{self._ns}.dead-letter")
-        await channel.close()
-
     async def close(self) -> None:
         for channel in self._consume_channels:
             await channel.close()
         await self._connection.close()
+
+
+async def delete_topology(url: str, namespace: str, topology: Topology) -> None:
+    """Remove every queue and exchange of `namespace` (for tests and teardown)."""
+    connection = await aio_pika.connect(url)
+    try:
+        channel = await connection.channel()
+        for subscription in topology.subscriptions:
+            await channel.queue_delete(queue_name(namespace, subscription.consumer))
+        for context in set(topology.publishers.values()):
+            await channel.exchange_delete(exchange_name(namespace, context))
+        await channel.queue_delete(f"{namespace}.dead-letter")
+        await channel.exchange_delete(f"{namespace}.dead-letter")
+    finally:
+        await connection.close()
