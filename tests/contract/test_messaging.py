@@ -160,3 +160,17 @@ async def test_a_message_that_always_fails_is_dead_lettered_then_replayed_once(
 async def _when(value: Any, predicate: Any) -> Any:
     result = await value
     return result if predicate(result) else None
+
+
+async def test_a_failing_message_does_not_take_its_batch_down(harness: Harness) -> None:
+    # given one poisoned message among healthy ones, handed over together
+    harness.failing.add(50)
+    batch = [
+        new_message(PINGED, {"n": n}, source="test", aggregate_id=f"b{n}") for n in range(48, 53)
+    ]
+    await harness.transport.publish("catalog", batch)
+    # then every healthy message takes effect, and only the poisoned one is dead-lettered
+    effects = await eventually(lambda: _when(harness.effects(), lambda e: len(e) >= 4))
+    assert sorted(n for _, n in effects) == [48, 49, 51, 52]
+    letters = await eventually(lambda: _when(list_dead_letters(harness.consumer_db), bool))
+    assert [letter["message_id"] for letter in letters] == [batch[2].id]
