@@ -88,3 +88,12 @@ def test_bad_settings_are_refused_in_one_line(env: dict[str, str], fragment: str
 def test_redact_hides_passwords() -> None:
     assert redact("amqp://guest:hunter2@host:5672/") == "amqp://guest:***@host:5672/"
     assert redact("postgresql://postgres@127.0.0.1/db") == "postgresql://postgres@127.0.0.1/db"
+
+
+def test_message_ids_are_unique_and_roughly_time_ordered() -> None:
+    from orderly.kernel.ids import new_event_id
+
+    ids = [new_event_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 36 and i.startswith("evt_") for i in ids)
+    assert ids[0][4:16] <= ids[-1][4:16]
