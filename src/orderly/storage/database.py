@@ -3,11 +3,19 @@
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+from orderly.kernel.errors import Unavailable
 from orderly.storage.statements import Statement
 
 T = TypeVar("T")
 Row = Mapping[str, Any]
 Params = Mapping[str, Any]
+
+
+class StorageUnavailable(Unavailable):
+    """The database cannot be reached; nothing was written. Safe to try again."""
+
+    code = "database_unavailable"
+    title = "Database unavailable"
 
 
 class Tx(Protocol):

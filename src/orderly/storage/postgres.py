@@ -6,10 +6,18 @@ from typing import Any, TypeVar
 import asyncpg  # type: ignore[import-untyped]
 import orjson
 
-from orderly.storage.database import Params, Row, Work
+from orderly.storage.database import Params, Row, StorageUnavailable, Work
 from orderly.storage.statements import Statement, positional
 
 T = TypeVar("T")
+
+
+# Errors that mean the server is gone or going, not that the statement was wrong.
+_UNREACHABLE = (
+    OSError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
 
 
 def _rowcount(status: str) -> int:
@@ -83,20 +91,26 @@ class PostgresDatabase:
         self._listeners.append(listener)
 
     async def transaction(self, work: Work[T]) -> T:
-        async with self._pool.acquire() as conn, conn.transaction():
-            tx = PostgresTx(conn)
-            result = await work(tx)
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                tx = PostgresTx(conn)
+                result = await work(tx)
+        except _UNREACHABLE as error:
+            raise StorageUnavailable(f"database {self.name} is unreachable") from error
         if tx.wrote_outbox:
             for listener in self._listeners:
                 listener()
         return result
 
     async def read(self, work: Work[T]) -> T:
-        async with (
-            self._pool.acquire() as conn,
-            conn.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            return await work(PostgresTx(conn))
+        try:
+            async with (
+                self._pool.acquire() as conn,
+                conn.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                return await work(PostgresTx(conn))
+        except _UNREACHABLE as error:
+            raise StorageUnavailable(f"database {self.name} is unreachable") from error
 
     async def close(self) -> None:
         await self._pool.close()
