@@ -206,3 +206,23 @@ def test_bad_configuration_fails_at_startup_in_one_line(
     assert len(lines) == 1, result.stderr
     assert message in lines[0]
     assert "secret" not in result.stderr + result.stdout
+
+
+def test_migrate_and_demo_load_can_run_again_without_changing_anything(tmp_path: Path) -> None:
+    env = {**os.environ, "ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'var'}", "COLUMNS": "200"}
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "orderly", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "migrated catalog, ordering, fulfillment" in run("migrate")
+    assert "6 product(s) created, 0 already there" in run("demo", "load")
+    assert "migrated" in run("migrate")
+    assert "0 product(s) created, 6 already there" in run("demo", "load")
