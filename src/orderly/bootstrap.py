@@ -10,6 +10,7 @@ import structlog
 
 from orderly.config import Settings, redact
 from orderly.contexts import ContextSpec
+from orderly.identity.tokens import KeyRing, TokenService, TokenSettings
 from orderly.messaging.consumer import Consumer, RetryPolicy, RetryWorker
 from orderly.messaging.relay import Relay
 from orderly.messaging.routing import Topology
@@ -23,6 +24,15 @@ log = structlog.get_logger(__name__)
 
 class StartupError(RuntimeError):
     """Orderly cannot start; the message is one line for the operator."""
+
+
+def token_settings(settings: Settings) -> TokenSettings:
+    return TokenSettings(
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+        access_ttl=settings.access_token_ttl,
+        refresh_ttl=settings.refresh_token_ttl,
+    )
 
 
 def context_specs() -> dict[str, ContextSpec]:
@@ -73,6 +83,7 @@ class Runtime:
     transport: Transport
     availability: ProductAvailability | None
     topology: Topology
+    tokens: TokenService | None = None
     consumers: dict[str, Consumer] = field(default_factory=dict)
     relays: dict[str, Relay] = field(default_factory=dict)
     retry_workers: dict[str, RetryWorker] = field(default_factory=dict)
@@ -95,6 +106,10 @@ class Runtime:
         elif settings.catalog_url:
             availability = HttpAvailability(settings.catalog_url)
         runtime = cls(settings, databases, transport, availability, topology())
+        if "identity" in databases:
+            keys = KeyRing(databases["identity"])
+            await keys.load()
+            runtime.tokens = TokenService(keys, token_settings(settings))
         await runtime._start_messaging()
         return runtime
 

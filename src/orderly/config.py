@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ALL_CONTEXTS = ("catalog", "ordering", "fulfillment")
+ALL_CONTEXTS = ("identity", "catalog", "ordering", "fulfillment")
 
 
 class ConfigError(ValueError):
@@ -27,6 +27,10 @@ class Settings:
     retry_base_delay: float = 0.5
     poll_interval: float = 1.0
     max_body_bytes: int = 1_048_576
+    token_issuer: str = "orderly"
+    token_audience: str = "orderly-api"
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 24 * 3600
     host: str = "127.0.0.1"
     port: int = 8000
     extra: dict[str, Any] = field(default_factory=dict, compare=False)

@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from orderly.bootstrap import context_specs
+from orderly.config import ALL_CONTEXTS
 from orderly.messaging import tables as messaging_tables
 from orderly.storage.migrations import migrate
 from orderly.storage.sqlite import sqlite_path
@@ -30,7 +31,7 @@ def differences(connection: sa.Connection, context: str) -> list[object]:
     ]
 
 
-@pytest.mark.parametrize("context", ["catalog", "ordering", "fulfillment"])
+@pytest.mark.parametrize("context", ALL_CONTEXTS)
 async def test_migrations_match_the_declared_tables(database_url: str, context: str) -> None:
     await migrate(database_url, context)
     await migrate(database_url, context)  # running it again changes nothing

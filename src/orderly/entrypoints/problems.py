@@ -1,5 +1,6 @@
 """Every error leaves as RFC 9457 `application/problem+json` with a stable `code`."""
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -20,15 +21,22 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_la
 
 
 def problem_response(
-    status: int, code: str, title: str, detail: str, **extensions: Any
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
 ) -> JSONResponse:
     body = problem(status, code, title, detail, **jsonable_encoder(extensions))
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 async def _orderly_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, OrderlyError)
-    return problem_response(error.status, error.code, error.title, error.detail, **error.extensions)
+    return problem_response(
+        error.status, error.code, error.title, error.detail, error.headers, **error.extensions
+    )
 
 
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:

@@ -1,6 +1,7 @@
 """Errors that reach a caller as RFC 9457 problems with a stable code."""
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 
 class OrderlyError(Exception):
@@ -9,6 +10,7 @@ class OrderlyError(Exception):
     status = 400
     code = "bad_request"
     title = "Bad request"
+    headers: ClassVar[Mapping[str, str] | None] = None
 
     def __init__(self, detail: str, **extensions: Any) -> None:
         super().__init__(detail)
@@ -32,6 +34,13 @@ class Unprocessable(OrderlyError):
     status = 422
     code = "validation_failed"
     title = "Request is not valid"
+
+
+class Unauthorized(OrderlyError):
+    status = 401
+    code = "authentication_required"
+    title = "Authentication required"
+    headers: ClassVar[Mapping[str, str] | None] = {"WWW-Authenticate": "Bearer"}
 
 
 class Unavailable(OrderlyError):

@@ -1,0 +1,1 @@
+"""Identity: users, organisations, sessions, signing keys and the tokens they sign."""

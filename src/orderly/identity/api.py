@@ -1,0 +1,106 @@
+"""Identity REST routes: seed 002's auth endpoints, users, and the published signing keys."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from orderly.entrypoints.auth import Caller
+from orderly.entrypoints.dependencies import database, runtime
+from orderly.identity import service
+from orderly.identity.domain import MAX_PASSWORD
+from orderly.storage import Database
+
+Identity = Annotated[Database, Depends(database("identity"))]
+Runtime = Annotated[Any, Depends(runtime)]
+
+
+class RegisterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: EmailStr = Field(max_length=320)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD)
+    firstName: str = Field(min_length=1, max_length=100)  # noqa: N815 - seed 002's field names
+    lastName: str = Field(min_length=1, max_length=100)  # noqa: N815
+
+
+class Registered(BaseModel):
+    userId: str  # noqa: N815
+    email: str
+    token: str
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD)
+
+
+class Tokens(BaseModel):
+    token: str
+    refreshToken: str  # noqa: N815
+    expiresIn: int  # noqa: N815
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refreshToken: str = Field(min_length=1, max_length=200)  # noqa: N815
+
+
+class UserOut(BaseModel):
+    userId: str  # noqa: N815
+    email: str
+    firstName: str  # noqa: N815
+    lastName: str  # noqa: N815
+    roles: list[str]
+    organisationId: str | None  # noqa: N815
+
+
+def router() -> APIRouter:
+    api = APIRouter(tags=["identity"])
+
+    @api.post("/api/v1/auth/register", status_code=201, response_model=Registered)
+    async def register(body: RegisterIn, db: Identity, run: Runtime) -> dict[str, Any]:
+        registration = service.Registration(
+            body.email, body.password, body.firstName, body.lastName
+        )
+        return await service.register(db, run.tokens, registration)
+
+    @api.post("/api/v1/auth/login", response_model=Tokens)
+    async def login(body: LoginIn, db: Identity, run: Runtime) -> dict[str, Any]:
+        return await service.login(db, run.tokens, body.email, body.password)
+
+    @api.post("/api/v1/auth/refresh", response_model=Tokens)
+    async def refresh(body: RefreshIn, db: Identity, run: Runtime) -> dict[str, Any]:
+        return await service.refresh(db, run.tokens, body.refreshToken)
+
+    @api.post("/api/v1/auth/logout", status_code=204)
+    async def logout(caller: Caller, db: Identity) -> Response:
+        await service.logout(db, caller)
+        return Response(status_code=204)
+
+    @api.get("/api/v1/users/{user_id}", response_model=UserOut)
+    async def get_user(user_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
+        return await service.get_user(db, caller, user_id)
+
+    @api.get("/.well-known/jwks.json", tags=["health"])
+    async def jwks(run: Runtime) -> dict[str, Any]:
+        keys: dict[str, Any] = run.tokens.keys.jwks()
+        return keys
+
+    @api.get("/.well-known/openid-configuration", tags=["health"])
+    async def discovery(request: Request, run: Runtime) -> dict[str, Any]:
+        base = str(request.base_url).rstrip("/")
+        return {
+            "issuer": run.tokens.settings.issuer,
+            "jwks_uri": f"{base}/.well-known/jwks.json",
+            "token_endpoint": f"{base}/api/v1/auth/login",
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+        }
+
+    return api

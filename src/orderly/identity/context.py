@@ -1,0 +1,13 @@
+"""How identity plugs into a running Orderly."""
+
+from orderly.contexts import ContextSpec
+from orderly.identity import api, messages, store
+
+CONTEXT = ContextSpec(
+    name="identity",
+    source=messages.SOURCE,
+    publishes=messages.PUBLISHES,
+    subscriptions=(),
+    router=api.router,
+    tables=store.metadata,
+)

@@ -1,0 +1,204 @@
+"""Identity commands: register, log in, refresh, log out; and the user read model."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from orderly.identity import domain, store
+from orderly.identity.messages import SOURCE, USER_CREATED
+from orderly.identity.passwords import hash_password, verify_password
+from orderly.identity.tokens import TokenService, new_refresh_token, refresh_hash
+from orderly.kernel.clock import utcnow
+from orderly.kernel.errors import Conflict, NotFound, OrderlyError
+from orderly.kernel.ids import new_id
+from orderly.messaging import emit, new_message
+from orderly.storage import Database, Row, Tx
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    title = "E-mail already registered"
+
+
+class InvalidCredentials(OrderlyError):
+    status = 401
+    code = "invalid_credentials"
+    title = "Wrong e-mail or password"
+
+
+class InvalidRefreshToken(OrderlyError):
+    status = 401
+    code = "invalid_refresh_token"
+    title = "Refresh token not valid"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    title = "User not found"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, from a verified access token and a live session."""
+
+    user_id: str
+    session_id: str
+    roles: tuple[str, ...]
+    account: str | None = None
+
+    @property
+    def is_operator(self) -> bool:
+        return domain.Role.OPERATOR in self.roles
+
+
+@dataclass(frozen=True)
+class Registration:
+    email: str
+    password: str
+    first_name: str
+    last_name: str
+    roles: tuple[str, ...] = (domain.Role.CUSTOMER,)
+
+
+async def register(db: Database, tokens: TokenService, new: Registration) -> dict[str, Any]:
+    """Seed 002 flow 1: store the user with a hashed password, publish, answer with a token."""
+    email = domain.normalise_email(new.email)
+    domain.check_password(new.password, email=email)
+    password_hash = await hash_password(new.password)
+    user_id, session_id = new_id(), new_id()
+
+    async def work(tx: Tx) -> None:
+        now = utcnow()
+        inserted = await tx.execute(
+            store.INSERT_USER,
+            {
+                "id": user_id,
+                "email": email,
+                "password_hash": password_hash,
+                "first_name": new.first_name,
+                "last_name": new.last_name,
+                "roles": list(new.roles),
+                "at": now,
+            },
+        )
+        if not inserted:
+            raise EmailTaken("this e-mail is already registered")
+        await tx.execute(store.INSERT_SESSION, {"id": session_id, "user_id": user_id, "at": now})
+        data = {
+            "userId": user_id,
+            "email": email,
+            "firstName": new.first_name,
+            "lastName": new.last_name,
+        }
+        await emit(tx, new_message(USER_CREATED, data, source=SOURCE, aggregate_id=user_id))
+
+    await db.transaction(work)
+    token = tokens.issue(user_id, session_id, list(new.roles))
+    return {"userId": user_id, "email": email, "token": token}
+
+
+async def login(db: Database, tokens: TokenService, email: str, password: str) -> dict[str, Any]:
+    """The same refusal, in about the same time, whether or not the e-mail exists."""
+    user = await db.read(
+        lambda tx: tx.fetch_one(store.USER_BY_EMAIL, {"email": domain.normalise_email(email)})
+    )
+    matches = await verify_password(user["password_hash"] if user else None, password)
+    if user is None or not matches or user["disabled_at"] is not None:
+        raise InvalidCredentials("the e-mail or the password is wrong")
+    return await _open_session(db, tokens, user)
+
+
+async def _open_session(db: Database, tokens: TokenService, user: Row) -> dict[str, Any]:
+    session_id = new_id()
+    refresh, refresh_digest = new_refresh_token()
+
+    async def work(tx: Tx) -> None:
+        now = utcnow()
+        await tx.execute(store.INSERT_SESSION, {"id": session_id, "user_id": user["id"], "at": now})
+        await _store_refresh(tx, tokens, session_id, refresh_digest)
+
+    await db.transaction(work)
+    return _token_answer(tokens, user, session_id, refresh)
+
+
+async def _store_refresh(tx: Tx, tokens: TokenService, session_id: str, digest: str) -> None:
+    now = utcnow()
+    await tx.execute(
+        store.INSERT_REFRESH,
+        {
+            "token_hash": digest,
+            "session_id": session_id,
+            "at": now,
+            "expires_at": now + timedelta(seconds=tokens.settings.refresh_ttl),
+        },
+    )
+
+
+def _token_answer(tokens: TokenService, user: Row, session_id: str, refresh: str) -> dict[str, Any]:
+    return {
+        "token": tokens.issue(user["id"], session_id, list(user["roles"])),
+        "refreshToken": refresh,
+        "expiresIn": tokens.settings.access_ttl,
+    }
+
+
+async def refresh(db: Database, tokens: TokenService, refresh_token: str) -> dict[str, Any]:
+    """Rotate: each refresh token works once; presenting a used one revokes its whole family."""
+    digest = refresh_hash(refresh_token)
+    replacement, replacement_digest = new_refresh_token()
+
+    async def work(tx: Tx) -> Row | str:
+        row = await tx.fetch_one(store.REFRESH_BY_HASH, {"token_hash": digest})
+        now = utcnow()
+        if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
+            return "invalid"
+        if not await tx.execute(store.USE_REFRESH, {"token_hash": digest, "at": now}):
+            await tx.execute(
+                store.REVOKE_SESSION,
+                {"id": row["session_id"], "at": now, "reason": "refresh_reuse"},
+            )
+            return "reused"
+        user = await tx.fetch_one(store.USER_BY_ID, {"id": row["user_id"]})
+        if user is None or user["disabled_at"] is not None:
+            return "invalid"
+        await _store_refresh(tx, tokens, row["session_id"], replacement_digest)
+        return {**user, "session_id": row["session_id"]}
+
+    outcome = await db.transaction(work)
+    if outcome == "reused":
+        raise InvalidRefreshToken("this refresh token was already used; the session is revoked")
+    if isinstance(outcome, str):
+        raise InvalidRefreshToken("the refresh token is unknown, expired or revoked")
+    return _token_answer(tokens, outcome, outcome["session_id"], replacement)
+
+
+async def logout(db: Database, principal: Principal) -> None:
+    async def work(tx: Tx) -> None:
+        await tx.execute(
+            store.REVOKE_SESSION, {"id": principal.session_id, "at": utcnow(), "reason": "logout"}
+        )
+
+    await db.transaction(work)
+
+
+async def session_is_live(db: Database, session_id: str) -> bool:
+    row = await db.read(lambda tx: tx.fetch_one(store.SESSION_STATE, {"id": session_id}))
+    return row is not None and row["revoked_at"] is None and row["disabled_at"] is None
+
+
+async def get_user(db: Database, principal: Principal, user_id: str) -> dict[str, Any]:
+    """A user sees itself; an operator sees anyone; anyone else is told there is no such user."""
+    if principal.user_id != user_id and not principal.is_operator:
+        raise UserNotFound(f"user {user_id} does not exist")
+    row = await db.read(lambda tx: tx.fetch_one(store.USER_BY_ID, {"id": user_id}))
+    if row is None:
+        raise UserNotFound(f"user {user_id} does not exist")
+    return {
+        "userId": row["id"],
+        "email": row["email"],
+        "firstName": row["first_name"],
+        "lastName": row["last_name"],
+        "roles": row["roles"],
+        "organisationId": row["organisation_id"],
+        "createdAt": row["created_at"],
+    }

@@ -1,0 +1,92 @@
+"""Identity tables and queries."""
+
+import sqlalchemy as sa
+
+from orderly.storage import sql
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("first_name", sa.String(100), nullable=False),
+    sa.Column("last_name", sa.String(100), nullable=False),
+    sa.Column("roles", sa.JSON(), nullable=False),
+    sa.Column("organisation_id", sa.String(36)),
+    sa.Column("disabled_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked_reason", sa.String(64)),
+    sa.Index("sessions_user", "user_id"),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("session_id", sa.String(36), sa.ForeignKey("sessions.id"), nullable=False),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("private_pem", sa.Text(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("retired_at", sa.DateTime(timezone=True)),
+)
+
+INSERT_USER = sql(
+    "INSERT INTO users (id, email, password_hash, first_name, last_name, roles, created_at,"
+    " updated_at) VALUES (:id, :email, :password_hash, :first_name, :last_name, :roles, :at, :at)"
+    " ON CONFLICT (email) DO NOTHING"
+)
+USER_COLUMNS = (
+    "SELECT id, email, password_hash, first_name, last_name, roles, organisation_id,"
+    " disabled_at, created_at FROM users"
+)
+USER_BY_EMAIL = sql(f"{USER_COLUMNS} WHERE email = :email")
+USER_BY_ID = sql(f"{USER_COLUMNS} WHERE id = :id")
+INSERT_SESSION = sql("INSERT INTO sessions (id, user_id, created_at) VALUES (:id, :user_id, :at)")
+REVOKE_SESSION = sql(
+    "UPDATE sessions SET revoked_at = :at, revoked_reason = :reason"
+    " WHERE id = :id AND revoked_at IS NULL"
+)
+SESSION_STATE = sql(
+    "SELECT s.revoked_at, u.disabled_at FROM sessions s JOIN users u ON u.id = s.user_id"
+    " WHERE s.id = :id"
+)
+INSERT_REFRESH = sql(
+    "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)"
+    " VALUES (:token_hash, :session_id, :at, :expires_at)"
+)
+REFRESH_BY_HASH = sql(
+    "SELECT r.token_hash, r.session_id, r.expires_at, r.used_at, s.revoked_at, s.user_id"
+    " FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = :token_hash"
+)
+USE_REFRESH = sql(
+    "UPDATE refresh_tokens SET used_at = :at WHERE token_hash = :token_hash AND used_at IS NULL"
+)
+ACTIVE_KEYS = sql(
+    "SELECT kid, private_pem, created_at FROM signing_keys WHERE retired_at IS NULL"
+    " ORDER BY created_at DESC, kid"
+)
+ALL_KEYS = sql("SELECT kid, private_pem, created_at, retired_at FROM signing_keys")
+INSERT_KEY = sql(
+    "INSERT INTO signing_keys (kid, private_pem, created_at) VALUES (:kid, :private_pem, :at)"
+)
