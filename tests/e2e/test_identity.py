@@ -1,0 +1,305 @@
+"""Identity over HTTP: register, log in, refresh, log out, and a corpus of forged tokens."""
+
+import base64
+import hashlib
+import hmac
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.e2e.server import Server
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("identity")
+    running = Server(
+        {"ORDERLY_DATABASE_URL": f"sqlite:///{tmp / 'var'}", "ORDERLY_BROKER_URL": ""}, tmp
+    )
+    running.start().wait_ready()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def register(server: Server, password: str = PASSWORD) -> dict[str, Any]:
+    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+    body = {"email": email, "password": password, "firstName": "Ada", "lastName": "Lovelace"}
+    response = httpx.post(f"{server.url}/api/v1/auth/register", json=body)
+    assert response.status_code == 201, response.text
+    registered: dict[str, Any] = response.json()
+    return registered
+
+
+def login(server: Server, email: str, password: str = PASSWORD) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/api/v1/auth/login", json={"email": email, "password": password}
+    )
+
+
+def me(server: Server, user_id: str, token: str) -> httpx.Response:
+    return httpx.get(
+        f"{server.url}/api/v1/users/{user_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+def test_register_then_login_then_the_token_works(server: Server) -> None:
+    registered = register(server)
+    assert set(registered) == {"userId", "email", "token"}
+    assert (
+        me(server, registered["userId"], registered["token"]).json()["email"] == registered["email"]
+    )
+    logged_in = login(server, registered["email"])
+    assert logged_in.status_code == 200
+    tokens = logged_in.json()
+    assert set(tokens) == {"token", "refreshToken", "expiresIn"}
+    assert tokens["expiresIn"] == 900
+    profile = me(server, registered["userId"], tokens["token"]).json()
+    assert (profile["firstName"], profile["lastName"], profile["roles"]) == (
+        "Ada",
+        "Lovelace",
+        ["customer"],
+    )
+    outbox = {row["context"]: row for row in httpx.get(f"{server.url}/api/v1/admin/outbox").json()}
+    assert outbox["identity"]["pending"] + outbox["identity"]["published"] >= 1
+
+
+def test_login_does_not_reveal_whether_an_email_exists(server: Server) -> None:
+    registered = register(server)
+    wrong_password = login(server, registered["email"], "not the password at all")
+    unknown_email = login(
+        server, f"nobody-{uuid.uuid4().hex}@example.com", "not the password at all"
+    )
+    assert wrong_password.status_code == unknown_email.status_code == 401
+    assert wrong_password.json() == unknown_email.json()
+    assert wrong_password.json()["code"] == "invalid_credentials"
+
+
+def test_a_password_over_72_bytes_works_and_weak_ones_are_refused(server: Server) -> None:
+    long_password = "ñandú-" * 20  # 160 bytes in UTF-8, past bcrypt's 72
+    registered = register(server, long_password)
+    assert login(server, registered["email"], long_password).status_code == 200
+    assert login(server, registered["email"], long_password[:-1]).status_code == 401
+    for weak in ["short", "qwertyuiop", "aaaaaaaaaaaaaaaa"]:
+        body = {
+            "email": f"w{uuid.uuid4().hex[:8]}@example.com",
+            "password": weak,
+            "firstName": "W",
+            "lastName": "K",
+        }
+        response = httpx.post(f"{server.url}/api/v1/auth/register", json=body)
+        assert response.status_code == 422
+        assert response.json()["code"] == "weak_password"
+
+
+def test_an_email_registers_once(server: Server) -> None:
+    registered = register(server)
+    body = {
+        "email": registered["email"].upper(),
+        "password": PASSWORD,
+        "firstName": "A",
+        "lastName": "B",
+    }
+    response = httpx.post(f"{server.url}/api/v1/auth/register", json=body)
+    assert response.status_code == 409
+    assert response.json()["code"] == "email_taken"
+
+
+def test_refresh_tokens_rotate_and_a_reused_one_revokes_the_session(server: Server) -> None:
+    registered = register(server)
+    first = login(server, registered["email"]).json()
+    second = httpx.post(
+        f"{server.url}/api/v1/auth/refresh", json={"refreshToken": first["refreshToken"]}
+    )
+    assert second.status_code == 200
+    rotated = second.json()
+    assert rotated["refreshToken"] != first["refreshToken"]
+    assert me(server, registered["userId"], rotated["token"]).status_code == 200
+    # replaying the first refresh token is theft or a bug: the whole session ends
+    replay = httpx.post(
+        f"{server.url}/api/v1/auth/refresh", json={"refreshToken": first["refreshToken"]}
+    )
+    assert replay.status_code == 401
+    assert replay.json()["code"] == "invalid_refresh_token"
+    after = httpx.post(
+        f"{server.url}/api/v1/auth/refresh", json={"refreshToken": rotated["refreshToken"]}
+    )
+    assert after.status_code == 401
+    assert me(server, registered["userId"], rotated["token"]).status_code == 401
+
+
+def test_after_logout_the_token_stops_working(server: Server) -> None:
+    registered = register(server)
+    tokens = login(server, registered["email"]).json()
+    bearer = {"Authorization": f"Bearer {tokens['token']}"}
+    assert httpx.post(f"{server.url}/api/v1/auth/logout", headers=bearer).status_code == 204
+    assert me(server, registered["userId"], tokens["token"]).status_code == 401
+    refresh = httpx.post(
+        f"{server.url}/api/v1/auth/refresh", json={"refreshToken": tokens["refreshToken"]}
+    )
+    assert refresh.status_code == 401
+    # another session of the same user is untouched
+    assert me(server, registered["userId"], registered["token"]).status_code == 200
+
+
+def test_a_user_cannot_read_another_user(server: Server) -> None:
+    alice, bob = register(server), register(server)
+    response = me(server, bob["userId"], alice["token"])
+    assert response.status_code == 404
+    assert response.json()["code"] == "user_not_found"
+
+
+def test_jwks_verifies_issued_tokens(server: Server) -> None:
+    registered = register(server)
+    keys = httpx.get(f"{server.url}/.well-known/jwks.json").json()["keys"]
+    kid = jwt.get_unverified_header(registered["token"])["kid"]
+    [jwk] = [key for key in keys if key["kid"] == kid]
+    assert (jwk["kty"], jwk["crv"], jwk["alg"], jwk["use"]) == ("EC", "P-256", "ES256", "sig")
+    assert "d" not in jwk  # never the private part
+    public = jwt.PyJWK(jwk).key
+    claims = jwt.decode(registered["token"], public, algorithms=["ES256"], audience="orderly-api")
+    assert claims["sub"] == registered["userId"]
+    discovery = httpx.get(f"{server.url}/.well-known/openid-configuration").json()
+    assert discovery["jwks_uri"].endswith("/.well-known/jwks.json")
+
+
+# -- forged tokens ---------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
+    return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+
+
+@pytest.fixture(scope="module")
+def signer(server: Server) -> tuple[str, ec.EllipticCurvePrivateKey]:
+    """The server's own signing key, read from its database, to forge well-signed bad tokens."""
+    path = Path(server.env["ORDERLY_DATABASE_URL"].removeprefix("sqlite:///")) / "identity.db"
+    register(server)  # make sure a key exists
+    with sqlite3.connect(path) as conn:
+        kid, pem = conn.execute("SELECT kid, private_pem FROM signing_keys").fetchone()
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return kid, key
+
+
+def _claims(registered: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    real = jwt.decode(registered["token"], options={"verify_signature": False})
+    return {**real, **changes}
+
+
+Forgery = Callable[[dict[str, Any], tuple[str, ec.EllipticCurvePrivateKey]], str]
+
+
+def _signed(changes: dict[str, Any], drop: tuple[str, ...] = ()) -> Forgery:
+    def forge(registered: dict[str, Any], signer: tuple[str, ec.EllipticCurvePrivateKey]) -> str:
+        kid, key = signer
+        claims = {k: v for k, v in _claims(registered, **changes).items() if k not in drop}
+        return jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
+
+    return forge
+
+
+def _unknown_key(registered: dict[str, Any], signer: tuple[str, ec.EllipticCurvePrivateKey]) -> str:
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    return jwt.encode(_claims(registered), stranger, algorithm="ES256", headers={"kid": signer[0]})
+
+
+def _alg_none(registered: dict[str, Any], signer: tuple[str, ec.EllipticCurvePrivateKey]) -> str:
+    return _unsigned({"alg": "none", "typ": "JWT", "kid": signer[0]}, _claims(registered)) + "."
+
+
+def _hs256_with_public_key(
+    registered: dict[str, Any], signer: tuple[str, ec.EllipticCurvePrivateKey]
+) -> str:
+    public_pem = (
+        signer[1]
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    head = _unsigned({"alg": "HS256", "typ": "JWT", "kid": signer[0]}, _claims(registered))
+    signature = hmac.new(public_pem, head.encode(), hashlib.sha256).digest()
+    return f"{head}.{_b64(signature)}"
+
+
+def _kid(value: str) -> Forgery:
+    def forge(registered: dict[str, Any], signer: tuple[str, ec.EllipticCurvePrivateKey]) -> str:
+        return jwt.encode(_claims(registered), signer[1], algorithm="ES256", headers={"kid": value})
+
+    return forge
+
+
+def _foreign_jku(registered: dict[str, Any], signer: tuple[str, ec.EllipticCurvePrivateKey]) -> str:
+    attacker = ec.generate_private_key(ec.SECP256R1())
+    headers = {
+        "kid": "attacker",
+        "jku": "http://127.0.0.1:9/jwks.json",
+        "x5u": "http://127.0.0.1:9/cert",
+    }
+    return jwt.encode(_claims(registered), attacker, algorithm="ES256", headers=headers)
+
+
+def _refresh_as_access(
+    registered: dict[str, Any], signer: tuple[str, ec.EllipticCurvePrivateKey]
+) -> str:
+    return str(registered["refreshToken"])
+
+
+FORGERIES: dict[str, Forgery] = {
+    "expired": _signed({"exp": int(time.time()) - 60, "iat": int(time.time()) - 1000}),
+    "future-nbf": _signed({"nbf": int(time.time()) + 3600}),
+    "unknown-key": _unknown_key,
+    "alg-none": _alg_none,
+    "hs256-with-public-key": _hs256_with_public_key,
+    "kid-path": _kid("../../../../etc/passwd"),
+    "kid-sql": _kid("' OR '1'='1' --"),
+    "jku-and-x5u-elsewhere": _foreign_jku,
+    "wrong-audience": _signed({"aud": "someone-else"}),
+    "wrong-issuer": _signed({"iss": "https://evil.example"}),
+    "not-an-access-token": _signed({"typ": "refresh"}),
+    "no-session": _signed({}, drop=("sid",)),
+    "refresh-token-as-access-token": _refresh_as_access,
+}
+
+
+@pytest.mark.parametrize("forgery", list(FORGERIES), ids=list(FORGERIES))
+def test_forged_tokens_get_401(
+    server: Server, signer: tuple[str, ec.EllipticCurvePrivateKey], forgery: str
+) -> None:
+    registered = register(server)
+    registered["refreshToken"] = login(server, registered["email"]).json()["refreshToken"]
+    token = FORGERIES[forgery](registered, signer)
+    response = me(server, registered["userId"], token)
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    # the genuine token still works: the refusal is about the forgery
+    assert me(server, registered["userId"], registered["token"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["", "Bearer", "Basic dXNlcjpwYXNz", "Bearer not.a.jwt", "Bearer " + "a" * 5000],
+    ids=["missing", "empty-bearer", "basic", "garbage", "huge"],
+)
+def test_missing_or_malformed_authorization_gets_401(server: Server, authorization: str) -> None:
+    registered = register(server)
+    headers = {"Authorization": authorization} if authorization else {}
+    response = httpx.get(f"{server.url}/api/v1/users/{registered['userId']}", headers=headers)
+    assert response.status_code == 401
