@@ -1,5 +1,6 @@
 """Demo data: a small catalog to try the flows with. Loading twice changes nothing."""
 
+import contextlib
 from decimal import Decimal
 
 from orderly.catalog.service import NewProduct, SkuTaken, create_product
@@ -27,6 +28,24 @@ PRODUCTS = (
     NewProduct("Saline nasal spray 45 mL", "SALINE-45", Decimal("4.25"), "Sterile isotonic", 50),
     NewProduct("Pulse oximeter", "OXI-FINGER", Decimal("29.00"), "Fingertip", 0),
 )
+
+
+DEMO_PASSWORD = "orderly-demo-2026"
+DEMO_OPERATOR = "operator@orderly.example"
+DEMO_CUSTOMER = "customer@orderly.example"
+
+
+async def load_demo_users(identity: Database) -> None:
+    """An operator and a B2C customer, both with DEMO_PASSWORD."""
+    from orderly.identity.domain import Role
+    from orderly.identity.service import EmailTaken, Registration, create_operator, register_user
+
+    await create_operator(identity, DEMO_OPERATOR, DEMO_PASSWORD)
+    with contextlib.suppress(EmailTaken):
+        await register_user(
+            identity,
+            Registration(DEMO_CUSTOMER, DEMO_PASSWORD, "Casey", "Customer", (Role.CUSTOMER,)),
+        )
 
 
 async def load_demo(catalog: Database) -> tuple[int, int]:

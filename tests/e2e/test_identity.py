@@ -4,7 +4,10 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -303,3 +306,76 @@ def test_missing_or_malformed_authorization_gets_401(server: Server, authorizati
     headers = {"Authorization": authorization} if authorization else {}
     response = httpx.get(f"{server.url}/api/v1/users/{registered['userId']}", headers=headers)
     assert response.status_code == 401
+
+
+def test_repeated_failed_logins_are_throttled_and_audited(tmp_path: Path) -> None:
+    isolated = Server(
+        {"ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'var'}", "ORDERLY_BROKER_URL": ""},
+        tmp_path,
+    )
+    isolated.start().wait_ready()
+    try:
+        registered = register(isolated)
+        for _ in range(5):
+            assert login(isolated, registered["email"], "wrong password here").status_code == 401
+        # then even the right password is refused for now, with a hint of when to come back
+        locked = login(isolated, registered["email"])
+        assert locked.status_code == 429
+        assert locked.json()["code"] == "too_many_attempts"
+        assert 1 <= int(locked.headers["retry-after"]) <= 301
+        # another e-mail from the same address is not locked by these five
+        other = register(isolated)
+        assert login(isolated, other["email"]).status_code == 200
+        with sqlite3.connect(tmp_path / "var" / "identity.db") as conn:
+            audited = conn.execute(
+                "SELECT outcome, COUNT(*) FROM auth_events WHERE email = ? GROUP BY outcome",
+                (registered["email"],),
+            ).fetchall()
+        assert dict(audited) == {"failure": 5}
+    finally:
+        isolated.stop()
+
+
+def test_an_operator_disables_a_user_and_its_tokens_stop_working(tmp_path: Path) -> None:
+    env = {"ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'var'}", "ORDERLY_BROKER_URL": ""}
+    for _ in range(2):  # creating an operator is safe to repeat
+        created = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "orderly",
+                "users",
+                "create-operator",
+                "ops@example.com",
+                "--password",
+                "operator password 1",
+            ],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert created.returncode == 0, created.stderr
+    isolated = Server(env, tmp_path).start().wait_ready()
+    try:
+        operator = login(isolated, "ops@example.com", "operator password 1").json()["token"]
+        customer = register(isolated)
+        # a customer may not disable anyone, itself included
+        refused = httpx.post(
+            f"{isolated.url}/api/v1/users/{customer['userId']}/disable",
+            headers={"Authorization": f"Bearer {customer['token']}"},
+        )
+        assert refused.status_code == 404
+        assert me(isolated, customer["userId"], customer["token"]).status_code == 200
+        # an operator sees anyone, and disables
+        assert me(isolated, customer["userId"], operator).json()["email"] == customer["email"]
+        disabled = httpx.post(
+            f"{isolated.url}/api/v1/users/{customer['userId']}/disable",
+            headers={"Authorization": f"Bearer {operator}"},
+        )
+        assert disabled.status_code == 200
+        assert disabled.json()["disabled"] is True
+        assert me(isolated, customer["userId"], customer["token"]).status_code == 401
+        assert login(isolated, customer["email"]).status_code == 401
+    finally:
+        isolated.stop()

@@ -23,6 +23,8 @@ dead_app = typer.Typer(help="Messages no consumer could handle.", no_args_is_hel
 app.add_typer(demo_app, name="demo")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(dead_app, name="dead-letters")
+users_app = typer.Typer(help="Users.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 console = Console()
 errors = Console(stderr=True)
@@ -138,8 +140,8 @@ def serve(
 
 @demo_app.command("load")
 def demo_load() -> None:
-    """Load the demo catalog (safe to run again)."""
-    from orderly.demo import load_demo
+    """Load the demo catalog and demo users (safe to run again)."""
+    from orderly.demo import DEMO_CUSTOMER, DEMO_OPERATOR, DEMO_PASSWORD, load_demo, load_demo_users
 
     settings = _settings()
     if "catalog" not in settings.contexts:
@@ -150,6 +152,12 @@ def demo_load() -> None:
     _migrate(settings)
     created, existing = _run(settings, lambda dbs: load_demo(dbs["catalog"]))
     console.print(f"demo catalog: {created} product(s) created, {existing} already there")
+    if "identity" in settings.contexts:
+        _run(settings, lambda dbs: load_demo_users(dbs["identity"]))
+        console.print(
+            f"demo users: {DEMO_OPERATOR} (operator) and {DEMO_CUSTOMER} (customer),"
+            f" password {DEMO_PASSWORD}"
+        )
 
 
 @outbox_app.command("status")
@@ -244,6 +252,30 @@ def dead_letters_replay(dead_letter_id: str) -> None:
         errors.print(f"[red]error:[/red] dead letter {dead_letter_id} does not exist")
         raise typer.Exit(1)
     console.print(f"replayed {dead_letter_id} to {replayed['consumer']}")
+
+
+@users_app.command("create-operator")
+def users_create_operator(
+    email: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="The password.")],
+) -> None:
+    """Create an operator, or make an existing user one with this password (safe to repeat)."""
+    from orderly.identity.service import create_operator
+    from orderly.kernel.errors import OrderlyError
+
+    settings = _settings()
+    if "identity" not in settings.contexts:
+        errors.print(
+            "[red]error:[/red] users live in the identity context, which is not configured"
+        )
+        raise typer.Exit(2)
+    _migrate(settings)
+    try:
+        created = _run(settings, lambda dbs: create_operator(dbs["identity"], email, password))
+    except OrderlyError as error:
+        errors.print(f"[red]error:[/red] {error.detail}")
+        raise typer.Exit(1) from None
+    console.print(f"operator {email} {'created' if created else 'updated'}")
 
 
 def main() -> None:

@@ -35,7 +35,12 @@ def problem_response(
 async def _orderly_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, OrderlyError)
     return problem_response(
-        error.status, error.code, error.title, error.detail, error.headers, **error.extensions
+        error.status,
+        error.code,
+        error.title,
+        error.detail,
+        error.response_headers,
+        **error.extensions,
     )
 
 

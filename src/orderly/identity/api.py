@@ -56,6 +56,7 @@ class UserOut(BaseModel):
     lastName: str  # noqa: N815
     roles: list[str]
     organisationId: str | None  # noqa: N815
+    disabled: bool
 
 
 def router() -> APIRouter:
@@ -69,8 +70,9 @@ def router() -> APIRouter:
         return await service.register(db, run.tokens, registration)
 
     @api.post("/api/v1/auth/login", response_model=Tokens)
-    async def login(body: LoginIn, db: Identity, run: Runtime) -> dict[str, Any]:
-        return await service.login(db, run.tokens, body.email, body.password)
+    async def login(body: LoginIn, request: Request, db: Identity, run: Runtime) -> dict[str, Any]:
+        client = request.client.host if request.client else ""
+        return await service.login(db, run.tokens, body.email, body.password, client)
 
     @api.post("/api/v1/auth/refresh", response_model=Tokens)
     async def refresh(body: RefreshIn, db: Identity, run: Runtime) -> dict[str, Any]:
@@ -84,6 +86,10 @@ def router() -> APIRouter:
     @api.get("/api/v1/users/{user_id}", response_model=UserOut)
     async def get_user(user_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
         return await service.get_user(db, caller, user_id)
+
+    @api.post("/api/v1/users/{user_id}/disable", response_model=UserOut)
+    async def disable_user(user_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
+        return await service.disable_user(db, caller, user_id)
 
     @api.get("/.well-known/jwks.json", tags=["health"])
     async def jwks(run: Runtime) -> dict[str, Any]:

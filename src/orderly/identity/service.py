@@ -1,7 +1,7 @@
 """Identity commands: register, log in, refresh, log out; and the user read model."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from orderly.identity import domain, store
@@ -62,6 +62,15 @@ class Registration:
 
 async def register(db: Database, tokens: TokenService, new: Registration) -> dict[str, Any]:
     """Seed 002 flow 1: store the user with a hashed password, publish, answer with a token."""
+    user_id, session_id, email = await register_user(db, new)
+    token = tokens.issue(user_id, session_id, list(new.roles))
+    return {"userId": user_id, "email": email, "token": token}
+
+
+async def register_user(db: Database, new: Registration) -> tuple[str, str, str]:
+    """Store a new user and its first session, and publish `user.created`.
+
+    (user id, session id, normalised e-mail)."""
     email = domain.normalise_email(new.email)
     domain.check_password(new.password, email=email)
     password_hash = await hash_password(new.password)
@@ -93,19 +102,70 @@ async def register(db: Database, tokens: TokenService, new: Registration) -> dic
         await emit(tx, new_message(USER_CREATED, data, source=SOURCE, aggregate_id=user_id))
 
     await db.transaction(work)
-    token = tokens.issue(user_id, session_id, list(new.roles))
-    return {"userId": user_id, "email": email, "token": token}
+    return user_id, session_id, email
 
 
-async def login(db: Database, tokens: TokenService, email: str, password: str) -> dict[str, Any]:
+class TooManyAttempts(OrderlyError):
+    status = 429
+    code = "too_many_attempts"
+    title = "Too many failed attempts"
+
+
+# Brute force: this many failures for one e-mail, or from one client address, within the
+# window lock further attempts out until the oldest failure leaves the window. A client may
+# fail more often than one e-mail may be failed on: offices share an address.
+MAX_FAILURES_PER_EMAIL = 5
+MAX_FAILURES_PER_CLIENT = 30
+FAILURE_WINDOW = timedelta(minutes=5)
+
+
+async def login(
+    db: Database, tokens: TokenService, email: str, password: str, client: str = ""
+) -> dict[str, Any]:
     """The same refusal, in about the same time, whether or not the e-mail exists."""
-    user = await db.read(
-        lambda tx: tx.fetch_one(store.USER_BY_EMAIL, {"email": domain.normalise_email(email)})
-    )
+    email = domain.normalise_email(email)
+    await _throttle(db, email, client)
+    user = await db.read(lambda tx: tx.fetch_one(store.USER_BY_EMAIL, {"email": email}))
     matches = await verify_password(user["password_hash"] if user else None, password)
     if user is None or not matches or user["disabled_at"] is not None:
+        await _audit(db, "login", "failure", email, client)
         raise InvalidCredentials("the e-mail or the password is wrong")
+    await _audit(db, "login", "success", email, client)
     return await _open_session(db, tokens, user)
+
+
+async def _throttle(db: Database, email: str, client: str) -> None:
+    now = utcnow()
+    params = {"since": now - FAILURE_WINDOW, "email": email, "client": client or "-"}
+    row = await db.read(lambda tx: tx.fetch_one(store.RECENT_FAILURES, params))
+    if row is None or (
+        int(row["by_email"] or 0) < MAX_FAILURES_PER_EMAIL
+        and int(row["by_client"] or 0) < MAX_FAILURES_PER_CLIENT
+    ):
+        return
+    oldest = row["oldest"]
+    if isinstance(oldest, str):  # SQLite does not type aggregates
+        oldest = datetime.fromisoformat(oldest)
+    wait = max(1, int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1)
+    raise TooManyAttempts(
+        "too many failed attempts; try again later", retry_after=wait
+    ).with_headers({"Retry-After": str(wait)})
+
+
+async def _audit(db: Database, kind: str, outcome: str, email: str, client: str) -> None:
+    event = {
+        "id": new_id(),
+        "kind": kind,
+        "outcome": outcome,
+        "email": email,
+        "client": client or "-",
+        "at": utcnow(),
+    }
+
+    async def work(tx: Tx) -> None:
+        await tx.execute(store.INSERT_AUTH_EVENT, event)
+
+    await db.transaction(work)
 
 
 async def _open_session(db: Database, tokens: TokenService, user: Row) -> dict[str, Any]:
@@ -181,6 +241,55 @@ async def logout(db: Database, principal: Principal) -> None:
     await db.transaction(work)
 
 
+async def create_operator(db: Database, email: str, password: str) -> bool:
+    """Make `email` an operator with `password`; True if the user was new. Safe to repeat."""
+    email = domain.normalise_email(email)
+    domain.check_password(password, email=email)
+    password_hash = await hash_password(password)
+    roles = [domain.Role.OPERATOR.value]
+
+    async def work(tx: Tx) -> bool:
+        now = utcnow()
+        params = {
+            "id": new_id(),
+            "email": email,
+            "password_hash": password_hash,
+            "first_name": "Operator",
+            "last_name": "",
+            "roles": roles,
+            "at": now,
+        }
+        if await tx.execute(store.INSERT_USER, params):
+            return True
+        row = await tx.fetch_one(store.USER_BY_EMAIL, {"email": email})
+        assert row is not None
+        await tx.execute(
+            store.MAKE_OPERATOR,
+            {"id": row["id"], "roles": roles, "password_hash": password_hash, "at": now},
+        )
+        return False
+
+    return await db.transaction(work)
+
+
+async def disable_user(db: Database, principal: Principal, user_id: str) -> dict[str, Any]:
+    """Operators only: the user can no longer log in, and every session of theirs ends now."""
+    if not principal.is_operator:
+        raise UserNotFound(f"user {user_id} does not exist")
+
+    async def work(tx: Tx) -> None:
+        now = utcnow()
+        if await tx.fetch_one(store.USER_BY_ID, {"id": user_id}) is None:
+            raise UserNotFound(f"user {user_id} does not exist")
+        await tx.execute(store.DISABLE_USER, {"id": user_id, "at": now})
+        await tx.execute(
+            store.REVOKE_USER_SESSIONS, {"user_id": user_id, "at": now, "reason": "disabled"}
+        )
+
+    await db.transaction(work)
+    return await get_user(db, principal, user_id)
+
+
 async def session_is_live(db: Database, session_id: str) -> bool:
     row = await db.read(lambda tx: tx.fetch_one(store.SESSION_STATE, {"id": session_id}))
     return row is not None and row["revoked_at"] is None and row["disabled_at"] is None
@@ -200,5 +309,6 @@ async def get_user(db: Database, principal: Principal, user_id: str) -> dict[str
         "lastName": row["last_name"],
         "roles": row["roles"],
         "organisationId": row["organisation_id"],
+        "disabled": row["disabled_at"] is not None,
         "createdAt": row["created_at"],
     }

@@ -90,3 +90,38 @@ ALL_KEYS = sql("SELECT kid, private_pem, created_at, retired_at FROM signing_key
 INSERT_KEY = sql(
     "INSERT INTO signing_keys (kid, private_pem, created_at) VALUES (:kid, :private_pem, :at)"
 )
+
+auth_events = sa.Table(
+    "auth_events",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("client", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("auth_events_email_at", "email", "at"),
+    sa.Index("auth_events_client_at", "client", "at"),
+)
+
+DISABLE_USER = sql(
+    "UPDATE users SET disabled_at = :at, updated_at = :at WHERE id = :id AND disabled_at IS NULL"
+)
+REVOKE_USER_SESSIONS = sql(
+    "UPDATE sessions SET revoked_at = :at, revoked_reason = :reason"
+    " WHERE user_id = :user_id AND revoked_at IS NULL"
+)
+MAKE_OPERATOR = sql(
+    "UPDATE users SET roles = :roles, password_hash = :password_hash, disabled_at = NULL,"
+    " updated_at = :at WHERE id = :id"
+)
+INSERT_AUTH_EVENT = sql(
+    "INSERT INTO auth_events (id, kind, outcome, email, client, at)"
+    " VALUES (:id, :kind, :outcome, :email, :client, :at)"
+)
+RECENT_FAILURES = sql(
+    "SELECT SUM(CASE WHEN email = :email THEN 1 ELSE 0 END) AS by_email,"
+    " SUM(CASE WHEN client = :client THEN 1 ELSE 0 END) AS by_client, MIN(at) AS oldest"
+    " FROM auth_events"
+    " WHERE outcome = 'failure' AND at > :since AND (email = :email OR client = :client)"
+)

@@ -16,6 +16,11 @@ class OrderlyError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extensions = extensions
+        self.response_headers: dict[str, str] = dict(self.headers or {})
+
+    def with_headers(self, headers: Mapping[str, str]) -> "OrderlyError":
+        self.response_headers.update(headers)
+        return self
 
 
 class NotFound(OrderlyError):
