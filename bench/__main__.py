@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import http, kernel, raw
+from bench import http, kernel, raw, tokens
 from tests.services import broker_up, postgres_up
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -95,12 +95,30 @@ async def main() -> int:
         print("  (PostgreSQL or RabbitMQ not running: distributed figures skipped)")
 
     print("seed 001 end to end over HTTP (order accepted -> shipment created)", flush=True)
-    flow, health = await http.seed001_orders(orders)
+    flow, health, authenticated = await http.seed001_orders(orders)
     report.add(
         "seed 001 orders, embedded, 32 clients",
         flow,
         "orders/s",
         "GET /health on the same server",
+        health,
+    )
+
+    print("authentication", flush=True)
+    verified, raw_decode = await tokens.verifications(5000)
+    report.add(
+        "token verifications (ES256 + claims)",
+        verified,
+        "tokens/s",
+        "PyJWT decode alone",
+        raw_decode,
+        kind="peer",
+    )
+    report.add(
+        "authenticated no-op GET /api/v1/auth/session",
+        authenticated,
+        "req/s",
+        "unauthenticated GET /health, same server",
         health,
     )
 

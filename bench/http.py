@@ -37,31 +37,47 @@ async def _health(session: aiohttp.ClientSession) -> None:
         await response.read()
 
 
-async def _published(session: aiohttp.ClientSession) -> int:
-    async with session.get("/api/v1/admin/outbox") as response:
+async def _published(session: aiohttp.ClientSession, operator: dict[str, str]) -> int:
+    async with session.get("/api/v1/admin/outbox", headers=operator) as response:
         rows = await response.json()
     return sum(int(row["published"]) for row in rows if row["context"] == "ordering")
 
 
-async def _all_published(session: aiohttp.ClientSession, orders: int) -> bool:
-    return await _published(session) >= orders
+async def _all_published(
+    session: aiohttp.ClientSession, orders: int, operator: dict[str, str]
+) -> bool:
+    return await _published(session, operator) >= orders
 
 
-async def seed001_orders(orders: int) -> tuple[float, float]:
-    """(orders/s accepted and consumed by delivery and catalog, GET /health req/s), one server."""
+async def seed001_orders(orders: int) -> tuple[float, float, float]:
+    """Against one embedded server: (orders/s accepted and consumed by delivery and catalog,
+    GET /health req/s, authenticated GET /api/v1/auth/session req/s)."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             "ORDERLY_DATABASE_URL": f"sqlite:///{tmp}/var",
             "ORDERLY_BROKER_URL": "",
             "ORDERLY_LOG_LEVEL": "WARNING",
         }
-        server = Server(env, Path(tmp)).start().wait_ready()
+        server = Server(env, Path(tmp))
+        server.create_operator()
+        server.start().wait_ready()
         try:
+            operator = {"Authorization": f"Bearer {server.login()}"}
+            customer = {"Authorization": f"Bearer {server.register_customer()['token']}"}
             connector = aiohttp.TCPConnector(limit=CLIENTS)
             async with aiohttp.ClientSession(server.url, connector=connector) as session:
                 health = await _hammer(session, orders * 2, _health)
+
+                async def whoami(s: aiohttp.ClientSession) -> None:
+                    async with s.get("/api/v1/auth/session", headers=customer) as response:
+                        response.raise_for_status()
+                        await response.read()
+
+                authenticated = await _hammer(session, orders * 2, whoami)
                 product = {"name": "Bench", "sku": "BENCH-1", "price": "1.00", "stock": orders * 10}
-                async with session.post("/api/v1/products", json=product) as response:
+                async with session.post(
+                    "/api/v1/products", json=product, headers=operator
+                ) as response:
                     product_id = (await response.json())["id"]
                 body = {
                     "items": [{"product_id": product_id, "quantity": 1}],
@@ -69,15 +85,15 @@ async def seed001_orders(orders: int) -> tuple[float, float]:
                 }
 
                 async def place(s: aiohttp.ClientSession) -> None:
-                    async with s.post("/api/v1/orders", json=body) as response:
+                    async with s.post("/api/v1/orders", json=body, headers=customer) as response:
                         response.raise_for_status()
                         await response.read()
 
                 started = time.perf_counter()
                 await _hammer(session, orders, place)
                 # published is marked only once every in-process consumer has committed
-                await eventually(lambda: _all_published(session, orders), within=600)
+                await eventually(lambda: _all_published(session, orders, operator), within=600)
                 flow = orders / (time.perf_counter() - started)
         finally:
             server.stop()
-    return flow, health
+    return flow, health, authenticated

@@ -10,6 +10,7 @@ import structlog
 
 from orderly.config import Settings, redact
 from orderly.contexts import ContextSpec
+from orderly.identity.authenticator import Authenticator, LocalAuthenticator, RemoteAuthenticator
 from orderly.identity.tokens import KeyRing, TokenService, TokenSettings
 from orderly.messaging.consumer import Consumer, RetryPolicy, RetryWorker
 from orderly.messaging.relay import Relay
@@ -76,6 +77,18 @@ async def open_databases(settings: Settings) -> dict[str, Database]:
     return databases
 
 
+async def _identity_ports(
+    settings: Settings, databases: Mapping[str, Database]
+) -> tuple[TokenService | None, Authenticator]:
+    """Issue and check tokens here when identity is local; otherwise ask identity's service."""
+    if "identity" not in databases:
+        return None, RemoteAuthenticator(settings.identity_url)
+    keys = KeyRing(databases["identity"])
+    await keys.load()
+    tokens = TokenService(keys, token_settings(settings))
+    return tokens, LocalAuthenticator(tokens, databases["identity"])
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -83,6 +96,7 @@ class Runtime:
     transport: Transport
     availability: ProductAvailability | None
     topology: Topology
+    authenticator: Authenticator
     tokens: TokenService | None = None
     consumers: dict[str, Consumer] = field(default_factory=dict)
     relays: dict[str, Relay] = field(default_factory=dict)
@@ -105,11 +119,10 @@ class Runtime:
             availability = LocalAvailability(databases["catalog"])
         elif settings.catalog_url:
             availability = HttpAvailability(settings.catalog_url)
-        runtime = cls(settings, databases, transport, availability, topology())
-        if "identity" in databases:
-            keys = KeyRing(databases["identity"])
-            await keys.load()
-            runtime.tokens = TokenService(keys, token_settings(settings))
+        tokens, authenticator = await _identity_ports(settings, databases)
+        runtime = cls(
+            settings, databases, transport, availability, topology(), authenticator, tokens
+        )
         await runtime._start_messaging()
         return runtime
 
@@ -149,5 +162,6 @@ class Runtime:
         await self.transport.close()
         if self.availability is not None:
             await self.availability.close()
+        await self.authenticator.close()
         for db in self.databases.values():
             await db.close()

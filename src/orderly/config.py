@@ -21,6 +21,7 @@ class Settings:
     broker_namespace: str = "orderly"
     contexts: tuple[str, ...] = ALL_CONTEXTS
     catalog_url: str = ""
+    identity_url: str = ""
     relay_enabled: bool = True
     consumers_enabled: bool = True
     retry_max_attempts: int = 5
@@ -52,6 +53,8 @@ class Settings:
             raise ConfigError(f"ORDERLY_CONTEXTS: unknown context(s) {', '.join(sorted(unknown))}")
         if "ordering" in self.contexts and "catalog" not in self.contexts and not self.catalog_url:
             raise ConfigError("ORDERLY_CATALOG_URL is required when ordering runs without catalog")
+        if "identity" not in self.contexts and not self.identity_url:
+            raise ConfigError("ORDERLY_IDENTITY_URL is required when identity runs elsewhere")
         if self.retry_max_attempts < 1:
             raise ConfigError("ORDERLY_RETRY_MAX_ATTEMPTS must be at least 1")
         return self

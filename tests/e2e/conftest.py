@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,24 +14,32 @@ from tests.e2e.server import Server
 @dataclass
 class Deployment:
     backend: Backend
+    identity: Server
     catalog: Server
     ordering: Server
     fulfillment: Server
+    operator_token: str = ""
 
     @property
     def servers(self) -> list[Server]:
-        unique: dict[int, Server] = {
-            id(s): s for s in (self.catalog, self.ordering, self.fulfillment)
-        }
+        every = (self.identity, self.catalog, self.ordering, self.fulfillment)
+        unique: dict[int, Server] = {id(s): s for s in every}
         return list(unique.values())
+
+    def customer(self) -> dict[str, Any]:
+        """A newly registered customer: {userId, email, token}."""
+        return self.identity.register_customer()
 
 
 def deploy(backend: Backend, log_dir: Path, *, ordering_relay: bool = True) -> Deployment:
+    """Start the servers, with an operator created beforehand and logged in after."""
     env = backend.env()
     if backend.name == "embedded":
         server = Server(env, log_dir, relay=ordering_relay)
-        deployment = Deployment(backend, server, server, server)
+        deployment = Deployment(backend, server, server, server, server)
     else:
+        identity = Server(env, log_dir, contexts="identity")
+        env = {**env, "ORDERLY_IDENTITY_URL": identity.url}
         catalog = Server(env, log_dir, contexts="catalog")
         ordering = Server(
             {**env, "ORDERLY_CATALOG_URL": catalog.url},
@@ -39,11 +48,13 @@ def deploy(backend: Backend, log_dir: Path, *, ordering_relay: bool = True) -> D
             relay=ordering_relay,
         )
         fulfillment = Server(env, log_dir, contexts="fulfillment")
-        deployment = Deployment(backend, catalog, ordering, fulfillment)
+        deployment = Deployment(backend, identity, catalog, ordering, fulfillment)
+    deployment.identity.create_operator()
     for server in deployment.servers:
         server.start()
     for server in deployment.servers:
         server.wait_ready()
+    deployment.operator_token = deployment.identity.login()
     return deployment
 
 

@@ -6,10 +6,15 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+OPERATOR_EMAIL = "operator@example.com"
+OPERATOR_PASSWORD = "warehouse keys 2026"
+CUSTOMER_PASSWORD = "customer password 1"
 
 
 def free_port() -> int:
@@ -81,5 +86,44 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def client(self, **kwargs: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=10, **kwargs)
+    def client(self, token: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.url, timeout=10, headers=headers, **kwargs)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The `orderly` command against this server's configuration."""
+        return subprocess.run(
+            [sys.executable, "-m", "orderly", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def create_operator(
+        self, email: str = OPERATOR_EMAIL, password: str = OPERATOR_PASSWORD
+    ) -> None:
+        result = self.cli("users", "create-operator", email, "--password", password)
+        assert result.returncode == 0, result.stderr
+
+    def login(self, email: str = OPERATOR_EMAIL, password: str = OPERATOR_PASSWORD) -> str:
+        response = httpx.post(
+            f"{self.url}/api/v1/auth/login", json={"email": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["token"]
+        return token
+
+    def register_customer(self) -> dict[str, Any]:
+        """A new customer: {userId, email, token}."""
+        email = f"customer-{uuid.uuid4().hex[:12]}@example.com"
+        body = {
+            "email": email,
+            "password": CUSTOMER_PASSWORD,
+            "firstName": "Casey",
+            "lastName": "Buyer",
+        }
+        response = httpx.post(f"{self.url}/api/v1/auth/register", json=body)
+        assert response.status_code == 201, response.text
+        registered: dict[str, Any] = response.json()
+        return registered

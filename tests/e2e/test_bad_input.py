@@ -18,6 +18,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = Server(
         {"ORDERLY_DATABASE_URL": f"sqlite:///{tmp / 'var'}", "ORDERLY_BROKER_URL": ""}, tmp
     )
+    running.create_operator()
     running.start().wait_ready()
     try:
         yield running
@@ -26,9 +27,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def product(server: Server) -> str:
-    response = httpx.post(
-        f"{server.url}/api/v1/products",
+def op(server: Server) -> Iterator[httpx.Client]:
+    """An operator: keeps the catalog, sees every order."""
+    with httpx.Client(base_url=server.url, headers=bearer(server.login())) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def buyer(server: Server) -> Iterator[httpx.Client]:
+    """A customer placing orders."""
+    token = server.register_customer()["token"]
+    with httpx.Client(base_url=server.url, headers=bearer(token)) as client:
+        yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def product(op: httpx.Client) -> str:
+    response = op.post(
+        "/api/v1/products",
         json={"name": "Gloves", "sku": unique("GLV"), "price": "9.99", "stock": 10},
     )
     assert response.status_code == 201
@@ -40,11 +60,11 @@ def order(items: Any, address: Any = ADDRESS) -> dict[str, Any]:
     return {"items": items, "shipping_address": address}
 
 
-def nothing_written(server: Server) -> None:
-    assert httpx.get(f"{server.url}/api/v1/orders").json() == []
-    outbox = {row["context"]: row for row in httpx.get(f"{server.url}/api/v1/admin/outbox").json()}
+def nothing_written(op: httpx.Client) -> None:
+    assert op.get("/api/v1/orders").json() == []
+    outbox = {row["context"]: row for row in op.get("/api/v1/admin/outbox").json()}
     assert outbox["ordering"]["pending"] + outbox["ordering"]["published"] == 0
-    assert httpx.get(f"{server.url}/api/v1/shipments").json() == []
+    assert op.get("/api/v1/shipments").json() == []
 
 
 def problem_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -118,38 +138,36 @@ def problem_of(response: httpx.Response, status: int, code: str) -> dict[str, An
     ],
 )
 def test_bad_order_lines_are_refused(
-    server: Server, product: str, make_items: Any, status: int, code: str
+    op: httpx.Client, buyer: httpx.Client, product: str, make_items: Any, status: int, code: str
 ) -> None:
-    response = httpx.post(f"{server.url}/api/v1/orders", json=order(make_items(product)))
+    response = buyer.post("/api/v1/orders", json=order(make_items(product)))
     problem_of(response, status, code)
-    nothing_written(server)
+    nothing_written(op)
 
 
-def test_malformed_json_is_refused(server: Server) -> None:
-    response = httpx.post(
-        f"{server.url}/api/v1/orders",
+def test_malformed_json_is_refused(op: httpx.Client, buyer: httpx.Client) -> None:
+    response = buyer.post(
+        "/api/v1/orders",
         content=b'{"items": [',
         headers={"content-type": "application/json"},
     )
     problem_of(response, 400, "malformed_json")
-    nothing_written(server)
+    nothing_written(op)
 
 
-def test_a_missing_or_bad_address_is_refused(server: Server, product: str) -> None:
+def test_a_missing_or_bad_address_is_refused(
+    op: httpx.Client, buyer: httpx.Client, product: str
+) -> None:
     items = [{"product_id": product, "quantity": 1}]
-    problem_of(
-        httpx.post(f"{server.url}/api/v1/orders", json={"items": items}), 422, "validation_failed"
-    )
+    problem_of(buyer.post("/api/v1/orders", json={"items": items}), 422, "validation_failed")
     bad = {**ADDRESS, "country": "United States"}
-    problem_of(
-        httpx.post(f"{server.url}/api/v1/orders", json=order(items, bad)), 422, "validation_failed"
-    )
-    nothing_written(server)
+    problem_of(buyer.post("/api/v1/orders", json=order(items, bad)), 422, "validation_failed")
+    nothing_written(op)
 
 
-def test_an_oversized_body_is_refused(server: Server, product: str) -> None:
+def test_an_oversized_body_is_refused(op: httpx.Client, buyer: httpx.Client, product: str) -> None:
     huge = order([{"product_id": product, "quantity": 1}], {**ADDRESS, "line2": "x" * 2_000_000})
-    problem_of(httpx.post(f"{server.url}/api/v1/orders", json=huge), 413, "payload_too_large")
+    problem_of(buyer.post("/api/v1/orders", json=huge), 413, "payload_too_large")
 
     def chunks() -> Iterator[bytes]:
         yield b'{"items": [], "pad": "'
@@ -157,25 +175,27 @@ def test_an_oversized_body_is_refused(server: Server, product: str) -> None:
             yield b"y" * 65536
         yield b'"}'
 
-    chunked = httpx.post(
-        f"{server.url}/api/v1/orders",
+    chunked = buyer.post(
+        "/api/v1/orders",
         content=chunks(),
         headers={"content-type": "application/json"},
     )
     problem_of(chunked, 413, "payload_too_large")
-    nothing_written(server)
+    nothing_written(op)
 
 
-def test_an_unknown_order_or_shipment_is_404(server: Server) -> None:
-    problem_of(httpx.get(f"{server.url}/api/v1/orders/nope"), 404, "order_not_found")
-    problem_of(httpx.get(f"{server.url}/api/v1/shipments/nope"), 404, "shipment_not_found")
-    problem_of(httpx.get(f"{server.url}/api/v1/products/nope"), 404, "product_not_found")
-    problem_of(httpx.get(f"{server.url}/api/v1/no-such-route"), 404, "not_found")
+def test_an_unknown_order_or_shipment_is_404(op: httpx.Client, buyer: httpx.Client) -> None:
+    problem_of(op.get("/api/v1/orders/nope"), 404, "order_not_found")
+    problem_of(op.get("/api/v1/shipments/nope"), 404, "shipment_not_found")
+    problem_of(op.get("/api/v1/products/nope"), 404, "product_not_found")
+    problem_of(op.get("/api/v1/no-such-route"), 404, "not_found")
 
 
-def test_check_availability_refuses_unknown_products(server: Server, product: str) -> None:
-    response = httpx.post(
-        f"{server.url}/api/v1/products/check-availability",
+def test_check_availability_refuses_unknown_products(
+    op: httpx.Client, buyer: httpx.Client, product: str
+) -> None:
+    response = op.post(
+        "/api/v1/products/check-availability",
         json={
             "items": [
                 {"product_id": product, "quantity": 1},
@@ -198,17 +218,17 @@ def test_check_availability_refuses_unknown_products(server: Server, product: st
     ],
 )
 def test_bad_products_are_refused(
-    server: Server, changes: dict[str, Any], status: int, code: str
+    op: httpx.Client, changes: dict[str, Any], status: int, code: str
 ) -> None:
-    before = httpx.get(f"{server.url}/api/v1/products").json()
+    before = op.get("/api/v1/products").json()
     body = {"name": "Thermometer", "sku": unique("TH"), "price": "12.50", "stock": 5, **changes}
-    problem_of(httpx.post(f"{server.url}/api/v1/products", json=body), status, code)
-    assert httpx.get(f"{server.url}/api/v1/products").json() == before
+    problem_of(op.post("/api/v1/products", json=body), status, code)
+    assert op.get("/api/v1/products").json() == before
 
 
-def test_a_taken_sku_is_a_conflict(server: Server) -> None:
+def test_a_taken_sku_is_a_conflict(op: httpx.Client, buyer: httpx.Client) -> None:
     body = {"name": "Spray", "sku": unique("SPR"), "price": "4.25", "stock": 5}
-    assert httpx.post(f"{server.url}/api/v1/products", json=body).status_code == 201
-    before = httpx.get(f"{server.url}/api/v1/products").json()
-    problem_of(httpx.post(f"{server.url}/api/v1/products", json=body), 409, "sku_taken")
-    assert httpx.get(f"{server.url}/api/v1/products").json() == before
+    assert op.post("/api/v1/products", json=body).status_code == 201
+    before = op.get("/api/v1/products").json()
+    problem_of(op.post("/api/v1/products", json=body), 409, "sku_taken")
+    assert op.get("/api/v1/products").json() == before

@@ -34,8 +34,11 @@ async def test_orders_placed_while_the_broker_is_down_are_delivered_after(
 ) -> None:
     deployed = deploy(distributed_backend, tmp_path)
     try:
-        product = await create_product(deployed.catalog.client(), "OUTAGE-1", 20)
-        sales = deployed.ordering.client()
+        customer = deployed.customer()["token"]
+        product = await create_product(
+            deployed.catalog.client(deployed.operator_token), "OUTAGE-1", 20
+        )
+        sales = deployed.ordering.client(customer)
         # given the broker is down
         rabbitmqctl("stop_app")
         # when orders are placed, they are accepted and wait in the outbox
@@ -50,7 +53,8 @@ async def test_orders_placed_while_the_broker_is_down_are_delivered_after(
             )
             assert placed.status_code == 201
             order_ids.append(placed.json()["order_id"])
-        outbox = {row["context"]: row for row in (await sales.get("/api/v1/admin/outbox")).json()}
+        admin = deployed.ordering.client(deployed.operator_token)
+        outbox = {row["context"]: row for row in (await admin.get("/api/v1/admin/outbox")).json()}
         assert outbox["ordering"]["pending"] == 3
         # and once the broker is back
         rabbitmqctl("start_app")
@@ -59,7 +63,7 @@ async def test_orders_placed_while_the_broker_is_down_are_delivered_after(
         # then every order reaches delivery, once
         async def shipments() -> list[dict[str, Any]] | None:
             found: list[dict[str, Any]] = (
-                await deployed.fulfillment.client().get("/api/v1/shipments")
+                await deployed.fulfillment.client(customer).get("/api/v1/shipments")
             ).json()
             return found if len(found) >= 3 else None
 

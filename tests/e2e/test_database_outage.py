@@ -40,24 +40,29 @@ async def test_orders_are_refused_while_the_database_is_down_and_accepted_after(
 ) -> None:
     deployed = deploy(distributed_backend, tmp_path)
     try:
-        product = await create_product(deployed.catalog.client(), "PGDOWN-1", 20)
-        sales = deployed.ordering.client()
+        customer = deployed.customer()["token"]
+        product = await create_product(
+            deployed.catalog.client(deployed.operator_token), "PGDOWN-1", 20
+        )
+        sales = deployed.ordering.client(customer)
         body = {"items": [{"product_id": product, "quantity": 1}], "shipping_address": ADDRESS}
         # given the database is down
         postgres("stop")
-        # then each service answers with a retryable problem, not a 500
-        for response, code in [
-            (
-                await deployed.catalog.client().get(f"/api/v1/products/{product}"),
-                "database_unavailable",
-            ),
-            (await sales.get("/api/v1/orders"), "database_unavailable"),
-            # ordering asks catalog first, and says which dependency failed it
-            (await sales.post("/api/v1/orders", json=body), "dependency_unavailable"),
+        # then identity, whose own database is down, says so
+        session = await deployed.identity.client(customer).get("/api/v1/auth/session")
+        assert session.status_code == 503
+        assert session.json()["code"] == "database_unavailable"
+        # and every other service answers with a retryable problem too, never a 500: it names
+        # its own database, or the dependency that failed it (identity checking the token,
+        # catalog checking availability)
+        for response in [
+            await deployed.catalog.client(customer).get(f"/api/v1/products/{product}"),
+            await sales.get("/api/v1/orders"),
+            await sales.post("/api/v1/orders", json=body),
         ]:
             assert response.status_code == 503
             assert response.headers["content-type"] == "application/problem+json"
-            assert response.json()["code"] == code
+            assert response.json()["code"] in {"database_unavailable", "dependency_unavailable"}
         # and once it is back, orders go through and reach delivery
         postgres("start")
 
@@ -69,7 +74,7 @@ async def test_orders_are_refused_while_the_database_is_down_and_accepted_after(
 
         async def shipment() -> list[dict[str, Any]] | None:
             found: list[dict[str, Any]] = (
-                await deployed.fulfillment.client().get(
+                await deployed.fulfillment.client(customer).get(
                     "/api/v1/shipments", params={"order_id": order["order_id"]}
                 )
             ).json()

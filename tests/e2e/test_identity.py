@@ -31,6 +31,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = Server(
         {"ORDERLY_DATABASE_URL": f"sqlite:///{tmp / 'var'}", "ORDERLY_BROKER_URL": ""}, tmp
     )
+    running.create_operator()
     running.start().wait_ready()
     try:
         yield running
@@ -76,7 +77,9 @@ def test_register_then_login_then_the_token_works(server: Server) -> None:
         "Lovelace",
         ["customer"],
     )
-    outbox = {row["context"]: row for row in httpx.get(f"{server.url}/api/v1/admin/outbox").json()}
+    operator = {"Authorization": f"Bearer {server.login()}"}
+    outbox = httpx.get(f"{server.url}/api/v1/admin/outbox", headers=operator).json()
+    outbox = {row["context"]: row for row in outbox}
     assert outbox["identity"]["pending"] + outbox["identity"]["published"] >= 1
 
 

@@ -26,7 +26,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
         "ORDERLY_BROKER_URL": "",
         "ORDERLY_RETRY_MAX_ATTEMPTS": "2",
     }
-    running = Server(env, tmp_path).start().wait_ready()
+    running = Server(env, tmp_path)
+    running.create_operator()
+    running.start().wait_ready()
     try:
         yield running
     finally:
@@ -92,7 +94,7 @@ async def dead_letters(client: httpx.AsyncClient, count: int) -> list[dict[str, 
 
 
 async def test_dead_letters_are_listed_shown_and_replayed(server: Server) -> None:
-    client = server.client()
+    client = server.client(server.login())
     message_id = await publish_status_for_missing_order(server)
 
     # the failing message is tried twice, then dead-lettered

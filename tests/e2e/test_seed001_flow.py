@@ -36,14 +36,17 @@ async def order_status(
 
 
 async def test_seed_001_sales_flow(deployment: Deployment) -> None:
-    catalog = deployment.catalog.client()
-    sales = deployment.ordering.client()
-    delivery = deployment.fulfillment.client()
+    # operators keep the catalog and run the warehouse; a customer buys and follows the order
+    customer = deployment.customer()["token"]
+    catalog = deployment.catalog.client(deployment.operator_token)
+    sales = deployment.ordering.client(customer)
+    delivery = deployment.fulfillment.client(customer)
+    warehouse = deployment.fulfillment.client(deployment.operator_token)
     p456 = await create_product(catalog, "P-456", 150)
     p789 = await create_product(catalog, "P-789", 50)
 
     # availability check: exactly seed 001's request and response
-    check = await catalog.post(
+    check = await deployment.catalog.client(customer).post(
         "/api/v1/products/check-availability",
         json={"items": [{"product_id": p456, "quantity": 2}, {"product_id": p789, "quantity": 1}]},
     )
@@ -108,14 +111,14 @@ async def test_seed_001_sales_flow(deployment: Deployment) -> None:
     await eventually(allocated)
 
     # ship, then deliver: the order follows
-    ship = await delivery.post(
+    ship = await warehouse.post(
         f"/api/v1/shipments/{shipped_for['id']}/ship",
         json={"tracking_number": "TRK123456789", "carrier": "FedEx"},
     )
     assert ship.status_code == 200
     assert ship.json()["status"] == "SHIPPED"
     await eventually(lambda: order_status(sales, order_id, "SHIPPED"))
-    deliver = await delivery.post(
+    deliver = await warehouse.post(
         f"/api/v1/shipments/{shipped_for['id']}/deliver",
         json={"delivered_at": "2024-01-17T16:45:00Z", "delivery_location": "Front door"},
     )
@@ -130,7 +133,7 @@ async def test_seed_001_sales_flow(deployment: Deployment) -> None:
     assert order["history"][2]["details"]["delivery_location"] == "Front door"
 
     # a shipment cannot be delivered twice
-    again = await delivery.post(
+    again = await warehouse.post(
         f"/api/v1/shipments/{shipped_for['id']}/deliver", json={"delivery_location": "Porch"}
     )
     assert again.status_code == 409
@@ -143,14 +146,19 @@ async def test_an_order_committed_before_a_crash_is_delivered_after_restart(
     # given the sales process commits an order but dies before its relay publishes anything
     deployed = deploy(backend, tmp_path, ordering_relay=False)
     try:
-        product = await create_product(deployed.catalog.client(), "CRASH-1", 10)
-        placed = await deployed.ordering.client().post(
+        customer = deployed.customer()["token"]
+        product = await create_product(
+            deployed.catalog.client(deployed.operator_token), "CRASH-1", 10
+        )
+        placed = await deployed.ordering.client(customer).post(
             "/api/v1/orders",
             json={"items": [{"product_id": product, "quantity": 3}], "shipping_address": ADDRESS},
         )
         assert placed.status_code == 201
         order_id = placed.json()["order_id"]
-        outbox = (await deployed.ordering.client().get("/api/v1/admin/outbox")).json()
+        outbox = (
+            await deployed.ordering.client(deployed.operator_token).get("/api/v1/admin/outbox")
+        ).json()
         assert {row["context"]: row["pending"] for row in outbox}["ordering"] == 1
         deployed.ordering.kill()
         # when it restarts with its relay
@@ -159,7 +167,7 @@ async def test_an_order_committed_before_a_crash_is_delivered_after_restart(
         # then the order still reaches delivery, exactly once
         async def shipments() -> list[dict[str, Any]] | None:
             found: list[dict[str, Any]] = (
-                await deployed.fulfillment.client().get(
+                await deployed.fulfillment.client(customer).get(
                     "/api/v1/shipments", params={"order_id": order_id}
                 )
             ).json()

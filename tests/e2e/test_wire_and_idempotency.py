@@ -40,24 +40,28 @@ async def test_status_updates_on_the_wire_are_seed_001_events(
         await tap.consume(keep)
 
         # when an order ships and is delivered
-        product = await create_product(deployed.catalog.client(), "WIRE-1", 5)
-        placed = await deployed.ordering.client().post(
+        customer = deployed.customer()["token"]
+        product = await create_product(
+            deployed.catalog.client(deployed.operator_token), "WIRE-1", 5
+        )
+        placed = await deployed.ordering.client(customer).post(
             "/api/v1/orders",
             json={"items": [{"product_id": product, "quantity": 1}], "shipping_address": ADDRESS},
         )
         order_id = placed.json()["order_id"]
-        delivery = deployed.fulfillment.client()
+        delivery = deployed.fulfillment.client(customer)
+        warehouse = deployed.fulfillment.client(deployed.operator_token)
 
         async def shipment_id() -> str | None:
             found = (await delivery.get("/api/v1/shipments", params={"order_id": order_id})).json()
             return found[0]["id"] if found else None
 
         shipment = await eventually(shipment_id)
-        await delivery.post(
+        await warehouse.post(
             f"/api/v1/shipments/{shipment}/ship",
             json={"tracking_number": "TRK123456789", "carrier": "FedEx"},
         )
-        await delivery.post(
+        await warehouse.post(
             f"/api/v1/shipments/{shipment}/deliver",
             json={"delivered_at": "2024-01-17T16:45:00Z", "delivery_location": "Front door"},
         )
@@ -97,8 +101,10 @@ async def test_status_updates_on_the_wire_are_seed_001_events(
 async def test_concurrent_double_submits_with_one_key_make_one_order(
     deployment: Deployment,
 ) -> None:
-    product = await create_product(deployment.catalog.client(), "IDEM-1", 100)
-    sales = deployment.ordering.client()
+    product = await create_product(
+        deployment.catalog.client(deployment.operator_token), "IDEM-1", 100
+    )
+    sales = deployment.ordering.client(deployment.customer()["token"])
     body = {"items": [{"product_id": product, "quantity": 4}], "shipping_address": ADDRESS}
     headers = {"Idempotency-Key": "checkout-7f3a"}
 
@@ -110,6 +116,11 @@ async def test_concurrent_double_submits_with_one_key_make_one_order(
     assert [r.status_code for r in responses].count(201) == 1
     assert len({r.json()["order_id"] for r in responses}) == 1
     assert len((await sales.get("/api/v1/orders")).json()) == 1
+    # another customer's identical key is its own, and places its own order
+    other = deployment.ordering.client(deployment.customer()["token"])
+    theirs = await other.post("/api/v1/orders", json=body, headers=headers)
+    assert theirs.status_code == 201
+    assert theirs.json()["order_id"] != responses[0].json()["order_id"]
     # the same key for a different order is refused
     other = await sales.post(
         "/api/v1/orders",

@@ -59,6 +59,7 @@ def test_settings_come_from_file_then_environment(tmp_path: Path) -> None:
     config = tmp_path / "orderly.toml"
     config.write_text(
         '[orderly]\ndatabase_url = "sqlite:///data"\nport = 9000\ncontexts = ["catalog"]\n'
+        'identity_url = "http://127.0.0.1:3003"\n'
     )
     settings = load_settings({"ORDERLY_CONFIG": str(config), "ORDERLY_PORT": "9100"})
     assert settings.database_url == "sqlite:///data"

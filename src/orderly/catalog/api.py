@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.catalog import service
+from orderly.entrypoints.auth import Operator
 from orderly.entrypoints.dependencies import database
 from orderly.storage import Database
 
@@ -65,7 +66,7 @@ def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1/products", tags=["catalog"])
 
     @api.post("", status_code=201, response_model=ProductOut)
-    async def create_product(body: ProductIn, db: Catalog) -> dict[str, Any]:
+    async def create_product(body: ProductIn, db: Catalog, _: Operator) -> dict[str, Any]:
         return await service.create_product(db, service.NewProduct(**body.model_dump()))
 
     @api.get("", response_model=list[ProductOut])

@@ -3,12 +3,13 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 
 from orderly import __version__
 from orderly.bootstrap import Runtime, context_specs
 from orderly.config import Settings, load_settings
 from orderly.entrypoints import admin, problems
+from orderly.entrypoints.auth import Operator, operator, principal
 from orderly.observability import configure_logging, metrics_response
 
 
@@ -32,17 +33,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(problems.BodyLimit, limit=settings.max_body_bytes)
+    # The gateway: every context's routes need a valid token, and admin routes an operator.
+    # Identity guards its own routes one by one, since login and registration are open.
     specs = context_specs()
     for name in settings.contexts:
-        app.include_router(specs[name].router())
-    app.include_router(admin.router())
+        guard = [] if name == "identity" else [Depends(principal)]
+        app.include_router(specs[name].router(), dependencies=guard)
+    app.include_router(admin.router(), dependencies=[Depends(operator)])
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(_: Operator) -> Response:
         body, content_type = metrics_response()
         return Response(body, media_type=content_type)
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database
 from orderly.fulfillment import service
 from orderly.storage import Database
@@ -48,21 +49,24 @@ def router() -> APIRouter:
     @api.get("", response_model=list[ShipmentOut])
     async def find_shipments(
         db: Fulfillment,
+        caller: Caller,
         order_id: Annotated[str | None, Query(max_length=64)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> list[dict[str, Any]]:
-        return await service.find_shipments(db, order_id, limit)
+        return await service.find_shipments(db, caller, order_id, limit)
 
     @api.get("/{shipment_id}", response_model=ShipmentOut)
-    async def get_shipment(shipment_id: str, db: Fulfillment) -> dict[str, Any]:
-        return await service.get_shipment(db, shipment_id)
+    async def get_shipment(shipment_id: str, db: Fulfillment, caller: Caller) -> dict[str, Any]:
+        return await service.get_shipment(db, caller, shipment_id)
 
     @api.post("/{shipment_id}/ship", response_model=ShipmentOut)
-    async def ship(shipment_id: str, body: ShipIn, db: Fulfillment) -> dict[str, Any]:
+    async def ship(shipment_id: str, body: ShipIn, db: Fulfillment, _: Operator) -> dict[str, Any]:
         return await service.ship(db, shipment_id, body.tracking_number, body.carrier)
 
     @api.post("/{shipment_id}/deliver", response_model=ShipmentOut)
-    async def deliver(shipment_id: str, body: DeliverIn, db: Fulfillment) -> dict[str, Any]:
+    async def deliver(
+        shipment_id: str, body: DeliverIn, db: Fulfillment, _: Operator
+    ) -> dict[str, Any]:
         return await service.deliver(db, shipment_id, body.delivered_at, body.delivery_location)
 
     return api

@@ -9,6 +9,7 @@ from orderly.fulfillment.messages import ORDER_STATUS_UPDATED, SOURCE
 from orderly.kernel.clock import iso_z, utcnow
 from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
+from orderly.kernel.principal import Principal
 from orderly.messaging import Envelope, emit, new_message
 from orderly.storage import Database, Row, Tx
 
@@ -32,22 +33,30 @@ async def create_shipment_on_order_created(tx: Tx, message: Envelope) -> None:
             "status": ShipmentStatus.PENDING_SHIPMENT.value,
             "items": data["items"],
             "shipping_address": data.get("shipping_address") or {},
+            "owner_id": data.get("customer_id"),
+            "account_id": data.get("account_id"),
             "at": utcnow(),
         },
     )
 
 
-async def find_shipments(db: Database, order_id: str | None, limit: int) -> list[dict[str, Any]]:
+async def find_shipments(
+    db: Database, caller: Principal, order_id: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """The caller's shipments (an operator's: all), optionally those of one order."""
     if order_id is not None:
         rows = await db.read(lambda tx: tx.fetch_all(store.BY_ORDER, {"order_id": order_id}))
-    else:
+    elif caller.is_operator:
         rows = await db.read(lambda tx: tx.fetch_all(store.LIST, {"limit": limit}))
-    return [_view(row) for row in rows]
+    else:
+        mine = {"owner_id": caller.user_id, "account_id": caller.account, "limit": limit}
+        rows = await db.read(lambda tx: tx.fetch_all(store.LIST_OWN, mine))
+    return [_view(row) for row in rows if caller.may_see(row["owner_id"], row["account_id"])]
 
 
-async def get_shipment(db: Database, shipment_id: str) -> dict[str, Any]:
+async def get_shipment(db: Database, caller: Principal, shipment_id: str) -> dict[str, Any]:
     row = await db.read(lambda tx: tx.fetch_one(store.GET, {"id": shipment_id}))
-    if row is None:
+    if row is None or not caller.may_see(row["owner_id"], row["account_id"]):
         raise ShipmentNotFound(f"shipment {shipment_id} does not exist")
     return _view(row)
 

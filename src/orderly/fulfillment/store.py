@@ -21,20 +21,29 @@ shipments = sa.Table(
     sa.Column("delivery_location", sa.String(200)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("owner_id", sa.String(36)),
+    sa.Column("account_id", sa.String(36)),
+    sa.Index("shipments_owner", "owner_id", "created_at"),
 )
 
 COLUMNS = (
     "id, order_id, status, items, shipping_address, tracking_number, carrier,"
-    " shipped_at, delivered_at, delivery_location, created_at, updated_at"
+    " shipped_at, delivered_at, delivery_location, created_at, updated_at, owner_id, account_id"
 )
 INSERT = sql(
-    "INSERT INTO shipments (id, order_id, status, items, shipping_address, created_at, updated_at)"
-    " VALUES (:id, :order_id, :status, :items, :shipping_address, :at, :at)"
+    "INSERT INTO shipments (id, order_id, status, items, shipping_address, created_at,"
+    " updated_at, owner_id, account_id)"
+    " VALUES (:id, :order_id, :status, :items, :shipping_address, :at, :at, :owner_id, :account_id)"
     " ON CONFLICT (order_id) DO NOTHING"
 )
 GET = sql(f"SELECT {COLUMNS} FROM shipments WHERE id = :id")
 BY_ORDER = sql(f"SELECT {COLUMNS} FROM shipments WHERE order_id = :order_id")
 LIST = sql(f"SELECT {COLUMNS} FROM shipments ORDER BY created_at DESC, id LIMIT :limit")
+LIST_OWN = sql(
+    f"SELECT {COLUMNS} FROM shipments"
+    " WHERE owner_id = :owner_id OR (account_id IS NOT NULL AND account_id = :account_id)"
+    " ORDER BY created_at DESC, id LIMIT :limit"
+)
 SHIP = sql(
     "UPDATE shipments SET status = :status, tracking_number = :tracking_number,"
     " carrier = :carrier, shipped_at = :at, updated_at = :at WHERE id = :id AND status = :expected"

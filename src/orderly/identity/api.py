@@ -49,6 +49,13 @@ class RefreshIn(BaseModel):
     refreshToken: str = Field(min_length=1, max_length=200)  # noqa: N815
 
 
+class SessionOut(BaseModel):
+    userId: str  # noqa: N815
+    sessionId: str  # noqa: N815
+    roles: list[str]
+    account: str | None
+
+
 class UserOut(BaseModel):
     userId: str  # noqa: N815
     email: str
@@ -82,6 +89,16 @@ def router() -> APIRouter:
     async def logout(caller: Caller, db: Identity) -> Response:
         await service.logout(db, caller)
         return Response(status_code=204)
+
+    @api.get("/api/v1/auth/session", response_model=SessionOut)
+    async def session(caller: Caller) -> dict[str, Any]:
+        """Who the bearer token speaks for: other services of a deployment ask this."""
+        return {
+            "userId": caller.user_id,
+            "sessionId": caller.session_id,
+            "roles": list(caller.roles),
+            "account": caller.account,
+        }
 
     @api.get("/api/v1/users/{user_id}", response_model=UserOut)
     async def get_user(user_id: str, caller: Caller, db: Identity) -> dict[str, Any]:

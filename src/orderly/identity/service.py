@@ -11,6 +11,7 @@ from orderly.identity.tokens import TokenService, new_refresh_token, refresh_has
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound, OrderlyError
 from orderly.kernel.ids import new_id
+from orderly.kernel.principal import Principal
 from orderly.messaging import emit, new_message
 from orderly.storage import Database, Row, Tx
 
@@ -35,20 +36,6 @@ class InvalidRefreshToken(OrderlyError):
 class UserNotFound(NotFound):
     code = "user_not_found"
     title = "User not found"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling, from a verified access token and a live session."""
-
-    user_id: str
-    session_id: str
-    roles: tuple[str, ...]
-    account: str | None = None
-
-    @property
-    def is_operator(self) -> bool:
-        return domain.Role.OPERATOR in self.roles
 
 
 @dataclass(frozen=True)

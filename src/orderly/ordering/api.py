@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from orderly.entrypoints.auth import Caller
 from orderly.entrypoints.dependencies import database, runtime
 from orderly.ordering import service
 from orderly.ordering.availability import ProductAvailability
@@ -89,6 +90,7 @@ def router() -> APIRouter:
         body: OrderIn,
         response: Response,
         db: Ordering,
+        caller: Caller,
         availability: Annotated[ProductAvailability, Depends(availability_port)],
         idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     ) -> dict[str, Any]:
@@ -98,6 +100,7 @@ def router() -> APIRouter:
             service.PlaceOrder(
                 lines=[Line(item.product_id, item.quantity) for item in body.items],
                 shipping_address=body.shipping_address.model_dump(),
+                owner=caller,
                 idempotency_key=idempotency_key,
             ),
         )
@@ -109,13 +112,14 @@ def router() -> APIRouter:
     @api.get("", response_model=list[OrderSummary])
     async def list_orders(
         db: Ordering,
+        caller: Caller,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> list[dict[str, Any]]:
-        return await service.list_orders(db, limit, offset)
+        return await service.list_orders(db, caller, limit, offset)
 
     @api.get("/{order_id}", response_model=OrderOut)
-    async def get_order(order_id: str, db: Ordering) -> dict[str, Any]:
-        return await service.get_order(db, order_id)
+    async def get_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
+        return await service.get_order(db, caller, order_id)
 
     return api

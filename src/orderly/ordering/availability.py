@@ -15,7 +15,9 @@ class UnknownProduct(Unprocessable):
 
 
 class ProductAvailability(Protocol):
-    async def check(self, requested: list[tuple[str, int]]) -> AvailabilityReport:
+    async def check(
+        self, requested: list[tuple[str, int]], *, token: str = ""
+    ) -> AvailabilityReport:
         """Seed 001's report; raises `UnknownProduct` for products that do not exist."""
         ...
 
@@ -28,7 +30,9 @@ class LocalAvailability:
     def __init__(self, catalog: Database) -> None:
         self._catalog = catalog
 
-    async def check(self, requested: list[tuple[str, int]]) -> AvailabilityReport:
+    async def check(
+        self, requested: list[tuple[str, int]], *, token: str = ""
+    ) -> AvailabilityReport:
         from orderly.catalog.service import ProductNotFound, check_availability
 
         try:
@@ -46,10 +50,16 @@ class HttpAvailability:
     def __init__(self, base_url: str, timeout: float = 5.0) -> None:
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
 
-    async def check(self, requested: list[tuple[str, int]]) -> AvailabilityReport:
+    async def check(
+        self, requested: list[tuple[str, int]], *, token: str = ""
+    ) -> AvailabilityReport:
+        """Asked with the caller's own token: catalog sees who is asking."""
         body = {"items": [{"product_id": pid, "quantity": qty} for pid, qty in requested]}
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
-            response = await self._client.post("/api/v1/products/check-availability", json=body)
+            response = await self._client.post(
+                "/api/v1/products/check-availability", json=body, headers=headers
+            )
         except httpx.HTTPError as error:
             raise Unavailable(f"catalog is unreachable ({type(error).__name__})") from None
         if response.status_code == 404:

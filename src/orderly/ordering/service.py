@@ -9,6 +9,7 @@ import orjson
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import NotFound, Unprocessable
 from orderly.kernel.ids import new_id
+from orderly.kernel.principal import Principal
 from orderly.messaging import Envelope, emit, new_message
 from orderly.ordering import domain, store
 from orderly.ordering.availability import ProductAvailability
@@ -31,7 +32,13 @@ class IdempotencyKeyReused(Unprocessable):
 class PlaceOrder:
     lines: list[Line]
     shipping_address: dict[str, Any]
+    owner: Principal
     idempotency_key: str | None = None
+
+    @property
+    def scoped_key(self) -> str | None:
+        """Idempotency keys are the caller's own: the same key from two users never collides."""
+        return f"{self.owner.user_id}:{self.idempotency_key}" if self.idempotency_key else None
 
     def fingerprint(self) -> str:
         canonical = orjson.dumps(
@@ -53,11 +60,13 @@ class Placed:
 async def place_order(db: Database, availability: ProductAvailability, cmd: PlaceOrder) -> Placed:
     """Seed 001: check availability first; only if every line is available, create the order."""
     domain.check_lines(cmd.lines)
-    if cmd.idempotency_key:
+    if cmd.scoped_key:
         earlier = await db.read(lambda tx: _earlier_response(tx, cmd))
         if earlier is not None:
             return Placed(earlier, replayed=True)
-    report = await availability.check([(line.product_id, line.quantity) for line in cmd.lines])
+    report = await availability.check(
+        [(line.product_id, line.quantity) for line in cmd.lines], token=cmd.owner.token
+    )
     short = [item for item in report["items"] if not item["is_available"]]
     if short:
         raise InsufficientStock(
@@ -67,7 +76,7 @@ async def place_order(db: Database, availability: ProductAvailability, cmd: Plac
 
 
 async def _earlier_response(tx: Tx, cmd: PlaceOrder) -> dict[str, Any] | None:
-    row = await tx.fetch_one(store.GET_IDEMPOTENCY_KEY, {"key": cmd.idempotency_key})
+    row = await tx.fetch_one(store.GET_IDEMPOTENCY_KEY, {"key": cmd.scoped_key})
     if row is None:
         return None
     if row["fingerprint"] != cmd.fingerprint():
@@ -81,11 +90,11 @@ async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
     status = OrderStatus.PENDING_SHIPMENT
     response = {"order_id": order_id, "status": status.value}
     now = utcnow()
-    if cmd.idempotency_key:
+    if cmd.scoped_key:
         claimed = await tx.execute(
             store.CLAIM_IDEMPOTENCY_KEY,
             {
-                "key": cmd.idempotency_key,
+                "key": cmd.scoped_key,
                 "fingerprint": cmd.fingerprint(),
                 "response": response,
                 "at": now,
@@ -102,6 +111,8 @@ async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
             "status": status.value,
             "shipping_address": cmd.shipping_address,
             "at": now,
+            "owner_id": cmd.owner.user_id,
+            "account_id": cmd.owner.account,
         },
     )
     await tx.execute_many(
@@ -130,6 +141,8 @@ async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
                 "status": status.value,
                 "items": items,
                 "shipping_address": cmd.shipping_address,
+                "customer_id": cmd.owner.user_id,
+                "account_id": cmd.owner.account,
             },
             source=SOURCE,
             aggregate_id=order_id,
@@ -138,10 +151,12 @@ async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
     return Placed(response, replayed=False)
 
 
-async def get_order(db: Database, order_id: str) -> dict[str, Any]:
+async def get_order(db: Database, caller: Principal, order_id: str) -> dict[str, Any]:
+    """An order its owner (or account, or an operator) may see; to anyone else it does not exist."""
+
     async def work(tx: Tx) -> dict[str, Any]:
         order = await tx.fetch_one(store.GET_ORDER, {"id": order_id})
-        if order is None:
+        if order is None or not caller.may_see(order["owner_id"], order["account_id"]):
             raise OrderNotFound(f"order {order_id} does not exist")
         items = await tx.fetch_all(store.GET_ITEMS, {"id": order_id})
         history = await tx.fetch_all(store.GET_HISTORY, {"id": order_id})
@@ -160,10 +175,15 @@ async def get_order(db: Database, order_id: str) -> dict[str, Any]:
     return await db.read(work)
 
 
-async def list_orders(db: Database, limit: int, offset: int) -> list[dict[str, Any]]:
-    rows = await db.read(
-        lambda tx: tx.fetch_all(store.LIST_ORDERS, {"limit": limit, "offset": offset})
-    )
+async def list_orders(
+    db: Database, caller: Principal, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    page = {"limit": limit, "offset": offset}
+    if caller.is_operator:
+        rows = await db.read(lambda tx: tx.fetch_all(store.LIST_ORDERS, page))
+    else:
+        mine = {**page, "owner_id": caller.user_id, "account_id": caller.account}
+        rows = await db.read(lambda tx: tx.fetch_all(store.LIST_OWN_ORDERS, mine))
     return [
         {
             "order_id": r["id"],

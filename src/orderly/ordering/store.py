@@ -16,6 +16,10 @@ orders = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("owner_id", sa.String(36)),
+    sa.Column("account_id", sa.String(36)),
+    sa.Index("orders_owner", "owner_id", "created_at"),
+    sa.Index("orders_account", "account_id", "created_at"),
 )
 
 order_items = sa.Table(
@@ -48,8 +52,9 @@ idempotency_keys = sa.Table(
 )
 
 INSERT_ORDER = sql(
-    "INSERT INTO orders (id, status, shipping_address, created_at, updated_at, version)"
-    " VALUES (:id, :status, :shipping_address, :at, :at, 1)"
+    "INSERT INTO orders"
+    " (id, status, shipping_address, created_at, updated_at, version, owner_id, account_id)"
+    " VALUES (:id, :status, :shipping_address, :at, :at, 1, :owner_id, :account_id)"
 )
 INSERT_ITEM = sql(
     "INSERT INTO order_items (order_id, line_no, product_id, quantity)"
@@ -60,11 +65,16 @@ INSERT_HISTORY = sql(
     " VALUES (:order_id, :status, :details, :at)"
 )
 GET_ORDER = sql(
-    "SELECT id, status, shipping_address, created_at, updated_at, version"
+    "SELECT id, status, shipping_address, created_at, updated_at, version, owner_id, account_id"
     " FROM orders WHERE id = :id"
 )
 LIST_ORDERS = sql(
     "SELECT id, status, created_at, updated_at FROM orders"
+    " ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset"
+)
+LIST_OWN_ORDERS = sql(
+    "SELECT id, status, created_at, updated_at FROM orders"
+    " WHERE owner_id = :owner_id OR (account_id IS NOT NULL AND account_id = :account_id)"
     " ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset"
 )
 GET_ITEMS = sql(

@@ -1,0 +1,27 @@
+"""Who is calling: the identity every authorisation rule is written against."""
+
+from dataclasses import dataclass, field
+
+OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """From a verified access token and a live session."""
+
+    user_id: str
+    session_id: str
+    roles: tuple[str, ...]
+    account: str | None = None
+    # The bearer token itself, to call other services on the caller's behalf; never printed.
+    token: str = field(default="", repr=False, compare=False)
+
+    @property
+    def is_operator(self) -> bool:
+        return OPERATOR in self.roles
+
+    def may_see(self, owner_id: str | None, account_id: str | None) -> bool:
+        """Its own resources, its account's, or, for an operator, everything."""
+        if self.is_operator or owner_id == self.user_id:
+            return True
+        return self.account is not None and account_id == self.account

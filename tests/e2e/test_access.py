@@ -1,0 +1,136 @@
+"""Access over the whole route table: who may call what, and whose data they can reach.
+
+Both tests walk the routes the server itself publishes in its OpenAPI document, so a new
+route is checked the day it appears: one that needs no token must be listed in OPEN, and one
+that takes an id must say which resource it reaches in RESOURCE_PARAMS.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.server import Server
+from tests.e2e.test_seed001_flow import ADDRESS
+from tests.services import unique
+from tests.waiting import eventually
+
+OPEN = {
+    ("GET", "/health"),
+    ("GET", "/.well-known/jwks.json"),
+    ("GET", "/.well-known/openid-configuration"),
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),
+}
+# Shared by every account: reading them is allowed to all.
+SHARED = {("GET", "/api/v1/products/{product_id}")}
+# The caller's own session, not anybody's resource.
+OWN = {("POST", "/api/v1/auth/logout"), ("GET", "/api/v1/auth/session")}
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/shipments/{shipment_id}/ship"): {"tracking_number": "T1", "carrier": "UPS"},
+    ("POST", "/api/v1/shipments/{shipment_id}/deliver"): {"delivery_location": "Porch"},
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp: Path = tmp_path_factory.mktemp("access")
+    running = Server(
+        {"ORDERLY_DATABASE_URL": f"sqlite:///{tmp / 'var'}", "ORDERLY_BROKER_URL": ""}, tmp
+    )
+    running.create_operator()
+    running.start().wait_ready()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def routes(server: Server) -> list[tuple[str, str]]:
+    spec = httpx.get(f"{server.url}/openapi.json").json()
+    found = [(method.upper(), path) for path, item in spec["paths"].items() for method in item]
+    return sorted([*found, ("GET", "/metrics")])
+
+
+def test_every_route_but_the_open_ones_needs_a_token(server: Server) -> None:
+    checked = 0
+    for method, path in routes(server):
+        if (method, path) in OPEN:
+            continue
+        url = server.url + path.replace("{", "").replace("}", "")
+        response = httpx.request(method, url, json={})
+        assert response.status_code == 401, f"{method} {path} answered {response.status_code}"
+        assert response.json()["code"] == "authentication_required"
+        checked += 1
+    assert checked >= 15
+
+
+async def test_another_account_cannot_reach_a_customers_resources(server: Server) -> None:
+    operator = server.client(server.login())
+    alice = server.register_customer()
+    bob = server.register_customer()
+    # given alice has an order with its shipment
+    product = await operator.post(
+        "/api/v1/products", json={"name": "P", "sku": unique("ACL"), "price": "1.00", "stock": 9}
+    )
+    order = await server.client(alice["token"]).post(
+        "/api/v1/orders",
+        json={
+            "items": [{"product_id": product.json()["id"], "quantity": 1}],
+            "shipping_address": ADDRESS,
+        },
+    )
+    assert order.status_code == 201
+    order_id = order.json()["order_id"]
+
+    async def shipment() -> dict[str, Any] | None:
+        found = (await operator.get("/api/v1/shipments", params={"order_id": order_id})).json()
+        return found[0] if found else None
+
+    shipment_id = (await eventually(shipment))["id"]
+    resources = {
+        "order_id": order_id,
+        "shipment_id": shipment_id,
+        "user_id": alice["userId"],
+        "product_id": product.json()["id"],
+        "dead_letter_id": "any",
+    }
+    before = await snapshot(operator, order_id, shipment_id, alice["userId"])
+
+    # when bob tries every route on alice's ids, or lists what he can see
+    intruder = server.client(bob["token"])
+    tried = 0
+    for method, path in routes(server):
+        if (method, path) in OPEN | OWN:
+            continue
+        params = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+        unknown = set(params) - resources.keys()
+        assert not unknown, f"{method} {path}: say which resource {unknown} reaches"
+        url = path.format(**resources)
+        response = await intruder.request(method, url, json=BODIES.get((method, path)))
+        if (method, path) in SHARED:
+            assert response.status_code == 200
+        elif params:
+            assert response.status_code in {403, 404}, f"{method} {path}: {response.status_code}"
+        elif method == "GET" and response.status_code == 200:
+            # a list shows bob only his own things
+            for secret in (order_id, shipment_id, alice["userId"]):
+                assert secret not in response.text, f"{method} {path} shows alice's {secret}"
+        tried += 1
+    assert tried >= 10
+
+    # then nothing of alice's changed
+    assert await snapshot(operator, order_id, shipment_id, alice["userId"]) == before
+
+
+async def snapshot(
+    operator: httpx.AsyncClient, order_id: str, shipment_id: str, user_id: str
+) -> Any:
+    return (
+        (await operator.get(f"/api/v1/orders/{order_id}")).json(),
+        (await operator.get(f"/api/v1/shipments/{shipment_id}")).json(),
+        (await operator.get(f"/api/v1/users/{user_id}")).json(),
+    )
