@@ -1,4 +1,7 @@
-"""Token verification: Orderly's TokenService next to PyJWT's bare decode of the same token."""
+"""Token verification: Orderly's TokenService next to PyJWT's bare decode.
+
+Each token is verified once, so the figure is the full ES256 check; a token seen before is
+served from TokenService's cache of verified tokens and costs next to nothing."""
 
 import tempfile
 import time
@@ -21,14 +24,14 @@ async def verifications(n: int) -> tuple[float, float]:
             await keys.load()
             settings = TokenSettings("orderly", "orderly-api", 900, 3600)
             service = TokenService(keys, settings)
-            token = service.issue("user-1", "session-1", ["customer"])
+            issued = [await service.issue(f"user-{i}", f"s-{i}", ["customer"]) for i in range(n)]
             started = time.perf_counter()
-            for _ in range(n):
+            for token in issued:
                 await service.verify(token)
             ours = n / (time.perf_counter() - started)
             public = keys.signing[1].public_key()
             started = time.perf_counter()
-            for _ in range(n):
+            for token in issued:
                 jwt.decode(token, public, algorithms=["ES256"], audience="orderly-api")
             raw = n / (time.perf_counter() - started)
         finally:

@@ -382,3 +382,24 @@ def test_an_operator_disables_a_user_and_its_tokens_stop_working(tmp_path: Path)
         assert login(isolated, customer["email"]).status_code == 401
     finally:
         isolated.stop()
+
+
+def test_a_token_keeps_working_when_the_signing_key_rotates(server: Server) -> None:
+    registered = register(server)
+    old_kid = jwt.get_unverified_header(registered["token"])["kid"]
+    rotated = server.cli("keys", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    # the old token still verifies: its key stays published until it is retired
+    assert me(server, registered["userId"], registered["token"]).status_code == 200
+    # and the server signs new tokens with the new key once it rereads its keys (seconds)
+    deadline = time.monotonic() + 20
+    fresh = login(server, registered["email"]).json()["token"]
+    while jwt.get_unverified_header(fresh)["kid"] == old_kid and time.monotonic() < deadline:
+        fresh = login(server, registered["email"]).json()["token"]
+    new_kid = jwt.get_unverified_header(fresh)["kid"]
+    assert new_kid != old_kid
+    assert me(server, registered["userId"], fresh).status_code == 200
+    published = {
+        key["kid"] for key in httpx.get(f"{server.url}/.well-known/jwks.json").json()["keys"]
+    }
+    assert {old_kid, new_kid} <= published

@@ -278,5 +278,23 @@ def users_create_operator(
     console.print(f"operator {email} {'created' if created else 'updated'}")
 
 
+keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Sign new tokens with a new key; tokens signed before stay valid until they expire."""
+    from orderly.identity.tokens import KeyRing
+
+    settings = _settings()
+    if "identity" not in settings.contexts:
+        errors.print("[red]error:[/red] keys live in the identity context, which is not configured")
+        raise typer.Exit(2)
+    _migrate(settings)
+    kid = _run(settings, lambda dbs: KeyRing(dbs["identity"]).rotate())
+    console.print(f"signing with key {kid}; servers pick it up within seconds")
+
+
 def main() -> None:
     app()

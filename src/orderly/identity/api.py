@@ -110,7 +110,7 @@ def router() -> APIRouter:
 
     @api.get("/.well-known/jwks.json", tags=["health"])
     async def jwks(run: Runtime) -> dict[str, Any]:
-        keys: dict[str, Any] = run.tokens.keys.jwks()
+        keys: dict[str, Any] = await run.tokens.keys.published()
         return keys
 
     @api.get("/.well-known/openid-configuration", tags=["health"])

@@ -50,7 +50,7 @@ class Registration:
 async def register(db: Database, tokens: TokenService, new: Registration) -> dict[str, Any]:
     """Seed 002 flow 1: store the user with a hashed password, publish, answer with a token."""
     user_id, session_id, email = await register_user(db, new)
-    token = tokens.issue(user_id, session_id, list(new.roles))
+    token = await tokens.issue(user_id, session_id, list(new.roles))
     return {"userId": user_id, "email": email, "token": token}
 
 
@@ -165,7 +165,7 @@ async def _open_session(db: Database, tokens: TokenService, user: Row) -> dict[s
         await _store_refresh(tx, tokens, session_id, refresh_digest)
 
     await db.transaction(work)
-    return _token_answer(tokens, user, session_id, refresh)
+    return await _token_answer(tokens, user, session_id, refresh)
 
 
 async def _store_refresh(tx: Tx, tokens: TokenService, session_id: str, digest: str) -> None:
@@ -181,9 +181,11 @@ async def _store_refresh(tx: Tx, tokens: TokenService, session_id: str, digest: 
     )
 
 
-def _token_answer(tokens: TokenService, user: Row, session_id: str, refresh: str) -> dict[str, Any]:
+async def _token_answer(
+    tokens: TokenService, user: Row, session_id: str, refresh: str
+) -> dict[str, Any]:
     return {
-        "token": tokens.issue(user["id"], session_id, list(user["roles"])),
+        "token": await tokens.issue(user["id"], session_id, list(user["roles"])),
         "refreshToken": refresh,
         "expiresIn": tokens.settings.access_ttl,
     }
@@ -216,7 +218,7 @@ async def refresh(db: Database, tokens: TokenService, refresh_token: str) -> dic
         raise InvalidRefreshToken("this refresh token was already used; the session is revoked")
     if isinstance(outcome, str):
         raise InvalidRefreshToken("the refresh token is unknown, expired or revoked")
-    return _token_answer(tokens, outcome, outcome["session_id"], replacement)
+    return await _token_answer(tokens, outcome, outcome["session_id"], replacement)
 
 
 async def logout(db: Database, principal: Principal) -> None:

@@ -99,12 +99,21 @@ class KeyRing:
         assert self._signing is not None, "KeyRing.load() was not awaited"
         return self._signing
 
+    async def refresh_if_stale(self) -> None:
+        """Pick up a rotation made by another process (`orderly keys rotate`)."""
+        if time.monotonic() - self._loaded_at > _RELOAD_AFTER:
+            await self.load()
+
     async def public_key(self, kid: str) -> ec.EllipticCurvePublicKey | None:
         key = self._public.get(kid)
         if key is None and time.monotonic() - self._loaded_at > _RELOAD_AFTER:
             await self.load()  # another process may have rotated
             key = self._public.get(kid)
         return key
+
+    async def published(self) -> dict[str, list[dict[str, Any]]]:
+        await self.refresh_if_stale()
+        return self.jwks()
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         keys = []
@@ -114,12 +123,20 @@ class KeyRing:
         return {"keys": keys}
 
 
+_VERIFIED_LIMIT = 100_000
+
+
 class TokenService:
     def __init__(self, keys: KeyRing, settings: TokenSettings) -> None:
         self.keys = keys
         self.settings = settings
+        # Byte-identical tokens already verified, with their expiry: a client sends the same
+        # token many times, and the ES256 check is most of what authentication costs. Only
+        # the signature work is skipped; expiry is checked on every use.
+        self._verified: dict[str, dict[str, Any]] = {}
 
-    def issue(self, user_id: str, session_id: str, roles: list[str], **claims: Any) -> str:
+    async def issue(self, user_id: str, session_id: str, roles: list[str], **claims: Any) -> str:
+        await self.keys.refresh_if_stale()
         kid, key = self.keys.signing
         now = int(time.time())
         payload = {
@@ -139,6 +156,18 @@ class TokenService:
 
     async def verify(self, token: str) -> dict[str, Any]:
         """The claims of a valid access token; `InvalidToken` for anything else."""
+        known = self._verified.get(token)
+        if known is not None:
+            if known["exp"] > time.time():
+                return known
+            del self._verified[token]
+        claims = await self._verify_signed(token)
+        if len(self._verified) >= _VERIFIED_LIMIT:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    async def _verify_signed(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
