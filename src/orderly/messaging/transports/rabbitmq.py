@@ -158,8 +158,9 @@ class RabbitMqTransport:
         )
 
     async def close(self) -> None:
-        for channel in self._consume_channels:
-            await channel.close()
+        # Closing the connection closes its channels; closing a robust channel on its own
+        # first makes aio-pika try to reopen it while the connection goes away.
+        self._consume_channels.clear()
         await self._connection.close()
 
 
