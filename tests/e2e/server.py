@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +129,17 @@ class Server:
         assert response.status_code == 201, response.text
         registered: dict[str, Any] = response.json()
         return registered
+
+
+@contextmanager
+def embedded(tmp: Path, **env: str) -> Iterator[Server]:
+    """A running embedded server on its own SQLite files, with an operator made beforehand."""
+    server = Server(
+        {"ORDERLY_DATABASE_URL": f"sqlite:///{tmp / 'var'}", "ORDERLY_BROKER_URL": "", **env}, tmp
+    )
+    server.create_operator()
+    server.start().wait_ready()
+    try:
+        yield server
+    finally:
+        server.stop()

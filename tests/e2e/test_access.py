@@ -6,13 +6,12 @@ that takes an id must say which resource it reaches in RESOURCE_PARAMS.
 """
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.server import Server
+from tests.e2e.server import Server, embedded
 from tests.e2e.test_seed001_flow import ADDRESS
 from tests.services import unique
 from tests.waiting import eventually
@@ -37,16 +36,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp: Path = tmp_path_factory.mktemp("access")
-    running = Server(
-        {"ORDERLY_DATABASE_URL": f"sqlite:///{tmp / 'var'}", "ORDERLY_BROKER_URL": ""}, tmp
-    )
-    running.create_operator()
-    running.start().wait_ready()
-    try:
+    with embedded(tmp_path_factory.mktemp("access")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def routes(server: Server) -> list[tuple[str, str]]:

@@ -20,23 +20,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.e2e.server import Server
+from tests.e2e.server import Server, embedded
 
 PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("identity")
-    running = Server(
-        {"ORDERLY_DATABASE_URL": f"sqlite:///{tmp / 'var'}", "ORDERLY_BROKER_URL": ""}, tmp
-    )
-    running.create_operator()
-    running.start().wait_ready()
-    try:
+    with embedded(tmp_path_factory.mktemp("identity")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def register(server: Server, password: str = PASSWORD) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 from orderly.fulfillment.messages import ORDER_STATUS_UPDATED, SOURCE
 from orderly.messaging import emit, new_message
 from orderly.storage import Tx, open_database
-from tests.e2e.server import Server
+from tests.e2e.server import Server, embedded
 from tests.waiting import eventually
 
 CONSUMER = "ordering.apply_status_update_on_order_status_updated"
@@ -21,18 +21,8 @@ CONSUMER = "ordering.apply_status_update_on_order_status_updated"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    env = {
-        "ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'var'}",
-        "ORDERLY_BROKER_URL": "",
-        "ORDERLY_RETRY_MAX_ATTEMPTS": "2",
-    }
-    running = Server(env, tmp_path)
-    running.create_operator()
-    running.start().wait_ready()
-    try:
+    with embedded(tmp_path, ORDERLY_RETRY_MAX_ATTEMPTS="2") as running:
         yield running
-    finally:
-        running.stop()
 
 
 def cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
