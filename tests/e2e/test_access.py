@@ -29,6 +29,12 @@ SHARED = {("GET", "/api/v1/products/{product_id}")}
 # The caller's own session, not anybody's resource.
 OWN = {("POST", "/api/v1/auth/logout"), ("GET", "/api/v1/auth/session")}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/users/{user_id}/addresses"): {
+        "line1": "9 Elm St",
+        "city": "Shelbyville",
+        "postal_code": "54321",
+        "country": "US",
+    },
     ("POST", "/api/v1/shipments/{shipment_id}/ship"): {"tracking_number": "T1", "carrier": "UPS"},
     ("POST", "/api/v1/shipments/{shipment_id}/deliver"): {"delivery_location": "Porch"},
 }
@@ -82,7 +88,13 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
         return found[0] if found else None
 
     shipment_id = (await eventually(shipment))["id"]
+    home = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
+    saved = await server.client(alice["token"]).post(
+        f"/api/v1/users/{alice['userId']}/addresses", json=home
+    )
+    assert saved.status_code == 201
     resources = {
+        "address_id": saved.json()["addressId"],
         "order_id": order_id,
         "shipment_id": shipment_id,
         "user_id": alice["userId"],
@@ -124,4 +136,5 @@ async def snapshot(
         (await operator.get(f"/api/v1/orders/{order_id}")).json(),
         (await operator.get(f"/api/v1/shipments/{shipment_id}")).json(),
         (await operator.get(f"/api/v1/users/{user_id}")).json(),
+        (await operator.get(f"/api/v1/users/{user_id}/addresses")).json(),
     )

@@ -395,3 +395,54 @@ def test_a_token_keeps_working_when_the_signing_key_rotates(server: Server) -> N
         key["kid"] for key in httpx.get(f"{server.url}/.well-known/jwks.json").json()["keys"]
     }
     assert {old_kid, new_kid} <= published
+
+
+def test_saved_addresses_belong_to_their_user(server: Server) -> None:
+    alice, bob = register(server), register(server)
+    mine = {"Authorization": f"Bearer {alice['token']}"}
+    home = {
+        "label": "Home",
+        "line1": "1 Main St",
+        "city": "Springfield",
+        "postal_code": "12345",
+        "country": "US",
+    }
+    saved = httpx.post(
+        f"{server.url}/api/v1/users/{alice['userId']}/addresses", json=home, headers=mine
+    )
+    assert saved.status_code == 201
+    address_id = saved.json()["addressId"]
+    listed = httpx.get(
+        f"{server.url}/api/v1/users/{alice['userId']}/addresses", headers=mine
+    ).json()
+    assert [(a["addressId"], a["label"], a["city"]) for a in listed] == [
+        (address_id, "Home", "Springfield")
+    ]
+    one = httpx.get(
+        f"{server.url}/api/v1/users/{alice['userId']}/addresses/{address_id}", headers=mine
+    )
+    assert one.json()["postal_code"] == "12345"
+    # bob can neither read nor add to alice's book, nor read it through his own id
+    theirs = {"Authorization": f"Bearer {bob['token']}"}
+    for response in [
+        httpx.get(f"{server.url}/api/v1/users/{alice['userId']}/addresses", headers=theirs),
+        httpx.post(
+            f"{server.url}/api/v1/users/{alice['userId']}/addresses", json=home, headers=theirs
+        ),
+        httpx.get(
+            f"{server.url}/api/v1/users/{bob['userId']}/addresses/{address_id}", headers=theirs
+        ),
+    ]:
+        assert response.status_code == 404
+    assert (
+        len(
+            httpx.get(f"{server.url}/api/v1/users/{alice['userId']}/addresses", headers=mine).json()
+        )
+        == 1
+    )
+    bad = httpx.post(
+        f"{server.url}/api/v1/users/{alice['userId']}/addresses",
+        json={**home, "country": "USA"},
+        headers=mine,
+    )
+    assert bad.status_code == 422

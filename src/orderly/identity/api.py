@@ -49,6 +49,31 @@ class RefreshIn(BaseModel):
     refreshToken: str = Field(min_length=1, max_length=200)  # noqa: N815
 
 
+class AddressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    label: str = Field(default="", max_length=100)
+    name: str = Field(default="", max_length=200)
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str = Field(default="", max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    state: str = Field(default="", max_length=100)
+    postal_code: str = Field(min_length=1, max_length=20)
+    country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
+
+
+class AddressOut(BaseModel):
+    addressId: str  # noqa: N815
+    label: str
+    name: str
+    line1: str
+    line2: str
+    city: str
+    state: str
+    postal_code: str
+    country: str
+
+
 class SessionOut(BaseModel):
     userId: str  # noqa: N815
     sessionId: str  # noqa: N815
@@ -103,6 +128,23 @@ def router() -> APIRouter:
     @api.get("/api/v1/users/{user_id}", response_model=UserOut)
     async def get_user(user_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
         return await service.get_user(db, caller, user_id)
+
+    @api.get("/api/v1/users/{user_id}/addresses", response_model=list[AddressOut])
+    async def list_addresses(user_id: str, caller: Caller, db: Identity) -> list[dict[str, Any]]:
+        return await service.list_addresses(db, caller, user_id)
+
+    @api.post("/api/v1/users/{user_id}/addresses", status_code=201, response_model=AddressOut)
+    async def save_address(
+        user_id: str, body: AddressIn, caller: Caller, db: Identity
+    ) -> dict[str, Any]:
+        address = body.model_dump(exclude={"label"})
+        return await service.save_address(db, caller, user_id, body.label, address)
+
+    @api.get("/api/v1/users/{user_id}/addresses/{address_id}", response_model=AddressOut)
+    async def get_address(
+        user_id: str, address_id: str, caller: Caller, db: Identity
+    ) -> dict[str, Any]:
+        return await service.get_address(db, caller, user_id, address_id)
 
     @api.post("/api/v1/users/{user_id}/disable", response_model=UserOut)
     async def disable_user(user_id: str, caller: Caller, db: Identity) -> dict[str, Any]:

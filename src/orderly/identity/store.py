@@ -125,3 +125,27 @@ RECENT_FAILURES = sql(
     " FROM auth_events"
     " WHERE outcome = 'failure' AND at > :since AND (email = :email OR client = :client)"
 )
+
+addresses = sa.Table(
+    "addresses",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("label", sa.String(100), nullable=False),
+    sa.Column("address", sa.JSON(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("addresses_user", "user_id", "created_at"),
+)
+
+INSERT_ADDRESS = sql(
+    "INSERT INTO addresses (id, user_id, label, address, created_at)"
+    " VALUES (:id, :user_id, :label, :address, :at)"
+)
+USER_ADDRESSES = sql(
+    "SELECT id, label, address, created_at FROM addresses WHERE user_id = :user_id"
+    " ORDER BY created_at, id"
+)
+USER_ADDRESS = sql(
+    "SELECT id, label, address, created_at FROM addresses WHERE user_id = :user_id AND id = :id"
+)
+COUNT_ADDRESSES = sql("SELECT COUNT(*) AS n FROM addresses WHERE user_id = :user_id")
