@@ -23,6 +23,7 @@ OPEN = {
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/mfa/verify"),
 }
 # Shared by every account: reading them is allowed to all.
 SHARED = {("GET", "/api/v1/products/{product_id}")}

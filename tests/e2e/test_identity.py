@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import jwt
+import pyotp
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -446,3 +447,80 @@ def test_saved_addresses_belong_to_their_user(server: Server) -> None:
         headers=mine,
     )
     assert bad.status_code == 422
+
+
+def test_mfa_login_takes_a_code_and_each_code_works_once(tmp_path: Path) -> None:
+    with embedded(tmp_path) as first:
+        alice = register(first)
+        mine = {"Authorization": f"Bearer {alice['token']}"}
+        enrolment = httpx.post(f"{first.url}/api/v1/auth/mfa/enrol", headers=mine).json()
+        assert enrolment["provisioningUri"].startswith("otpauth://totp/")
+        totp = pyotp.TOTP(enrolment["secret"])
+        wrong = httpx.post(
+            f"{first.url}/api/v1/auth/mfa/activate", json={"code": "000000"}, headers=mine
+        )
+        assert wrong.status_code == 401
+        activated = httpx.post(
+            f"{first.url}/api/v1/auth/mfa/activate", json={"code": totp.now()}, headers=mine
+        )
+        assert activated.status_code == 200
+        recovery = activated.json()["recoveryCodes"]
+        assert len(set(recovery)) == 10
+
+        # a password alone no longer logs in: it opens a challenge, which is no token
+        challenge = login(first, alice["email"]).json()
+        assert challenge["mfaRequired"] is True
+        assert set(challenge) == {"mfaRequired", "mfaToken"}
+        assert me(first, alice["userId"], challenge["mfaToken"]).status_code == 401
+
+        # the code that activated MFA is spent; the next step's code logs in
+        spent = httpx.post(
+            f"{first.url}/api/v1/auth/mfa/verify",
+            json={"mfaToken": challenge["mfaToken"], "code": totp.now()},
+        )
+        assert spent.status_code == 401
+        code = totp.at(time.time() + 30)
+        accepted = httpx.post(
+            f"{first.url}/api/v1/auth/mfa/verify",
+            json={"mfaToken": challenge["mfaToken"], "code": code},
+        )
+        assert accepted.status_code == 200
+        assert me(first, alice["userId"], accepted.json()["token"]).status_code == 200
+
+        # a second process of the same deployment refuses the same code
+        second = Server(first.env, tmp_path).start().wait_ready()
+        try:
+            again = login(second, alice["email"]).json()
+            replay = httpx.post(
+                f"{second.url}/api/v1/auth/mfa/verify",
+                json={"mfaToken": again["mfaToken"], "code": code},
+            )
+            assert replay.status_code == 401
+            assert replay.json()["code"] == "invalid_mfa_code"
+            # a recovery code works, once
+            by_recovery = httpx.post(
+                f"{second.url}/api/v1/auth/mfa/verify",
+                json={"mfaToken": again["mfaToken"], "code": recovery[0]},
+            )
+            assert by_recovery.status_code == 200
+            third = login(second, alice["email"]).json()
+            reused = httpx.post(
+                f"{second.url}/api/v1/auth/mfa/verify",
+                json={"mfaToken": third["mfaToken"], "code": recovery[0]},
+            )
+            assert reused.status_code == 401
+        finally:
+            second.stop()
+
+        # guessing codes for a challenge is throttled
+        guessed = login(first, alice["email"]).json()
+        answers = [
+            httpx.post(
+                f"{first.url}/api/v1/auth/mfa/verify",
+                json={"mfaToken": guessed["mfaToken"], "code": f"{n:06d}"},
+            )
+            for n in range(6)
+        ]
+        assert [a.status_code for a in answers[:5]] == [401] * 5
+        assert answers[5].status_code == 429
+        assert int(answers[5].headers["retry-after"]) >= 1

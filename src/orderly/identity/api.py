@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from orderly.entrypoints.auth import Caller
 from orderly.entrypoints.dependencies import database, runtime
-from orderly.identity import service
+from orderly.identity import mfa, service
 from orderly.identity.domain import MAX_PASSWORD
 from orderly.storage import Database
 
@@ -41,6 +41,34 @@ class Tokens(BaseModel):
     token: str
     refreshToken: str  # noqa: N815
     expiresIn: int  # noqa: N815
+
+
+class MfaRequired(BaseModel):
+    mfaRequired: bool  # noqa: N815
+    mfaToken: str  # noqa: N815
+
+
+class MfaVerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mfaToken: str = Field(min_length=1, max_length=200)  # noqa: N815
+    code: str = Field(min_length=1, max_length=32)
+
+
+class MfaCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=32)
+
+
+class MfaEnrolment(BaseModel):
+    secret: str
+    provisioningUri: str  # noqa: N815
+
+
+class MfaActivated(BaseModel):
+    enabled: bool
+    recoveryCodes: list[str]  # noqa: N815
 
 
 class RefreshIn(BaseModel):
@@ -101,10 +129,26 @@ def router() -> APIRouter:
         )
         return await service.register(db, run.tokens, registration)
 
-    @api.post("/api/v1/auth/login", response_model=Tokens)
+    @api.post("/api/v1/auth/login", response_model=Tokens | MfaRequired)
     async def login(body: LoginIn, request: Request, db: Identity, run: Runtime) -> dict[str, Any]:
         client = request.client.host if request.client else ""
         return await service.login(db, run.tokens, body.email, body.password, client)
+
+    @api.post("/api/v1/auth/mfa/verify", response_model=Tokens)
+    async def mfa_verify(
+        body: MfaVerifyIn, request: Request, db: Identity, run: Runtime
+    ) -> dict[str, Any]:
+        client = request.client.host if request.client else ""
+        return await service.complete_mfa_login(db, run.tokens, body.mfaToken, body.code, client)
+
+    @api.post("/api/v1/auth/mfa/enrol", response_model=MfaEnrolment)
+    async def mfa_enrol(caller: Caller, db: Identity) -> dict[str, Any]:
+        user = await service.get_user(db, caller, caller.user_id)
+        return await mfa.enrol(db, caller, user["email"])
+
+    @api.post("/api/v1/auth/mfa/activate", response_model=MfaActivated)
+    async def mfa_activate(body: MfaCodeIn, caller: Caller, db: Identity) -> dict[str, Any]:
+        return await mfa.activate(db, caller, body.code)
 
     @api.post("/api/v1/auth/refresh", response_model=Tokens)
     async def refresh(body: RefreshIn, db: Identity, run: Runtime) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from orderly.identity import domain, store
+from orderly.identity import domain, mfa, store
 from orderly.identity.messages import SOURCE, USER_CREATED
 from orderly.identity.passwords import hash_password, verify_password
 from orderly.identity.tokens import TokenService, new_refresh_token, refresh_hash
@@ -118,6 +118,25 @@ async def login(
         await _audit(db, "login", "failure", email, client)
         raise InvalidCredentials("the e-mail or the password is wrong")
     await _audit(db, "login", "success", email, client)
+    if await mfa.enabled(db, user["id"]):
+        return {"mfaRequired": True, "mfaToken": await mfa.open_challenge(db, user["id"])}
+    return await _open_session(db, tokens, user)
+
+
+async def complete_mfa_login(
+    db: Database, tokens: TokenService, mfa_token: str, code: str, client: str = ""
+) -> dict[str, Any]:
+    """Second step of a login with MFA: a TOTP code (or a recovery code) for the challenge."""
+    subject = f"mfa:{mfa.digest_prefix(mfa_token)}"
+    await _throttle(db, subject, client)
+    user_id = await db.transaction(lambda tx: mfa.answer_challenge(tx, mfa_token, code))
+    if user_id is None:
+        await _audit(db, "mfa", "failure", subject, client)
+        raise mfa.InvalidMfaCode("the code is wrong, expired or already used")
+    await _audit(db, "mfa", "success", subject, client)
+    user = await db.read(lambda tx: tx.fetch_one(store.USER_BY_ID, {"id": user_id}))
+    if user is None or user["disabled_at"] is not None:
+        raise InvalidCredentials("the account cannot log in")
     return await _open_session(db, tokens, user)
 
 

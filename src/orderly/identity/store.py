@@ -149,3 +149,66 @@ USER_ADDRESS = sql(
     "SELECT id, label, address, created_at FROM addresses WHERE user_id = :user_id AND id = :id"
 )
 COUNT_ADDRESSES = sql("SELECT COUNT(*) AS n FROM addresses WHERE user_id = :user_id")
+
+mfa_factors = sa.Table(
+    "mfa_factors",
+    metadata,
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("secret", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("enabled_at", sa.DateTime(timezone=True)),
+)
+
+mfa_recovery_codes = sa.Table(
+    "mfa_recovery_codes",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+)
+
+mfa_spent_codes = sa.Table(
+    "mfa_spent_codes",
+    metadata,
+    sa.Column("user_id", sa.String(36), primary_key=True),
+    sa.Column("timestep", sa.BigInteger(), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+mfa_challenges = sa.Table(
+    "mfa_challenges",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+)
+
+UPSERT_FACTOR = sql(
+    "INSERT INTO mfa_factors (user_id, secret, created_at) VALUES (:user_id, :secret, :at)"
+    " ON CONFLICT (user_id) DO UPDATE SET secret = :secret, created_at = :at, enabled_at = NULL"
+)
+FACTOR = sql("SELECT secret, enabled_at FROM mfa_factors WHERE user_id = :user_id")
+ENABLE_FACTOR = sql("UPDATE mfa_factors SET enabled_at = :at WHERE user_id = :user_id")
+DELETE_RECOVERY = sql("DELETE FROM mfa_recovery_codes WHERE user_id = :user_id")
+INSERT_RECOVERY = sql(
+    "INSERT INTO mfa_recovery_codes (code_hash, user_id) VALUES (:code_hash, :user_id)"
+)
+USE_RECOVERY = sql(
+    "UPDATE mfa_recovery_codes SET used_at = :at"
+    " WHERE code_hash = :code_hash AND user_id = :user_id AND used_at IS NULL"
+)
+SPEND_CODE = sql(
+    "INSERT INTO mfa_spent_codes (user_id, timestep, at) VALUES (:user_id, :timestep, :at)"
+    " ON CONFLICT DO NOTHING"
+)
+INSERT_CHALLENGE = sql(
+    "INSERT INTO mfa_challenges (token_hash, user_id, expires_at)"
+    " VALUES (:token_hash, :user_id, :expires_at)"
+)
+CHALLENGE = sql(
+    "SELECT user_id, expires_at, used_at FROM mfa_challenges WHERE token_hash = :token_hash"
+)
+USE_CHALLENGE = sql(
+    "UPDATE mfa_challenges SET used_at = :at WHERE token_hash = :token_hash AND used_at IS NULL"
+)
