@@ -278,6 +278,60 @@ def users_create_operator(
     console.print(f"operator {email} {'created' if created else 'updated'}")
 
 
+accounts_app = typer.Typer(help="B2B pharmacy accounts.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    account_id: Annotated[str, typer.Option("--id", help="Account number, like PH-45678.")],
+    name: Annotated[str, typer.Option(help="The pharmacy's name.")],
+    dea: Annotated[str, typer.Option(help="DEA registration number (check digit verified).")],
+    dea_expires: Annotated[str, typer.Option(help="DEA registration expiry, YYYY-MM-DD.")],
+    state_licence: Annotated[str, typer.Option(help="State pharmacy licence.")],
+    admin_email: Annotated[str, typer.Option(help="E-mail of the account admin.")],
+    admin_password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="The account admin's password.")
+    ],
+    segment: Annotated[str, typer.Option(help="independent, chain, hospital, ...")] = "independent",
+    dea_schedules: Annotated[str, typer.Option(help="Comma-separated, e.g. 2,2N,3,3N,4,5.")] = "",
+    id_340b: Annotated[
+        str | None, typer.Option("--340b-id", help="340B covered-entity ID.")
+    ] = None,
+    schedule_ii: Annotated[bool, typer.Option(help="May order Schedule II (CSOS).")] = False,
+) -> None:
+    """Create a B2B account with its DEA data and an account admin (safe to repeat)."""
+    from orderly.identity.service import NewAccount, create_account
+    from orderly.kernel.errors import OrderlyError
+
+    settings = _settings()
+    if "identity" not in settings.contexts:
+        errors.print(
+            "[red]error:[/red] accounts live in the identity context, which is not configured"
+        )
+        raise typer.Exit(2)
+    _migrate(settings)
+    new = NewAccount(
+        account_id=account_id,
+        name=name,
+        segment=segment,
+        dea_number=dea,
+        dea_schedules=[s.strip() for s in dea_schedules.split(",") if s.strip()],
+        dea_expires_on=dea_expires,
+        state_licence=state_licence,
+        id_340b=id_340b,
+        can_order_schedule_ii=schedule_ii,
+        admin_email=admin_email,
+        admin_password=admin_password,
+    )
+    try:
+        created = _run(settings, lambda dbs: create_account(dbs["identity"], new))
+    except (OrderlyError, ValueError) as error:
+        errors.print(f"[red]error:[/red] {getattr(error, 'detail', error)}")
+        raise typer.Exit(1) from None
+    console.print(f"account {account_id} {'created' if created else 'already exists'}")
+
+
 keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

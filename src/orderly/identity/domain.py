@@ -1,5 +1,7 @@
 """Identity rules: e-mail addresses, password policy, roles."""
 
+import re
+from datetime import date
 from enum import StrEnum
 
 from orderly.kernel.errors import Unprocessable
@@ -77,3 +79,47 @@ def check_password(password: str, *, email: str = "") -> None:
     local = normalise_email(email).split("@", 1)[0]
     if len(local) >= 4 and local in lowered:
         raise WeakPassword("a password may not contain the e-mail address")
+
+
+class Segment(StrEnum):
+    INDEPENDENT = "independent"
+    CHAIN = "chain"
+    HOSPITAL = "hospital"
+    CLINIC = "clinic"
+    LONG_TERM_CARE = "long_term_care"
+
+
+DEA_SCHEDULES = frozenset({"2", "2N", "3", "3N", "4", "5"})
+_DEA_SHAPE = re.compile(r"^[A-Z][A-Z9]\d{7}$")
+_ACCOUNT_SHAPE = re.compile(r"^PH-\d{5}$")
+
+
+class InvalidAccount(Unprocessable):
+    code = "invalid_account"
+    title = "Account data is not valid"
+
+
+def dea_number_valid(number: str) -> bool:
+    """Shape and check digit: (d1+d3+d5) + 2*(d2+d4+d6) ends in d7. Not proof of registration."""
+    if not _DEA_SHAPE.match(number):
+        return False
+    d = [int(c) for c in number[2:]]
+    return (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6]
+
+
+def check_account(account_id: str, dea_number: str, schedules: list[str], expires_on: str) -> None:
+    if not _ACCOUNT_SHAPE.match(account_id):
+        raise InvalidAccount("an account id looks like PH-45678")
+    if not dea_number_valid(dea_number):
+        raise InvalidAccount(f"{dea_number!r} is not a valid DEA registration number")
+    unknown = sorted(set(schedules) - DEA_SCHEDULES)
+    if unknown:
+        raise InvalidAccount(f"unknown DEA schedules: {', '.join(unknown)}")
+    try:
+        date.fromisoformat(expires_on)
+    except ValueError:
+        raise InvalidAccount("the DEA expiry is a date, YYYY-MM-DD") from None
+
+
+def dea_active(expires_on: str, today: date) -> bool:
+    return date.fromisoformat(expires_on) >= today

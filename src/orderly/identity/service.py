@@ -184,7 +184,7 @@ async def _open_session(db: Database, tokens: TokenService, user: Row) -> dict[s
         await _store_refresh(tx, tokens, session_id, refresh_digest)
 
     await db.transaction(work)
-    return await _token_answer(tokens, user, session_id, refresh)
+    return await _token_answer(db, tokens, user, session_id, refresh)
 
 
 async def _store_refresh(tx: Tx, tokens: TokenService, session_id: str, digest: str) -> None:
@@ -201,10 +201,11 @@ async def _store_refresh(tx: Tx, tokens: TokenService, session_id: str, digest: 
 
 
 async def _token_answer(
-    tokens: TokenService, user: Row, session_id: str, refresh: str
+    db: Database, tokens: TokenService, user: Row, session_id: str, refresh: str
 ) -> dict[str, Any]:
+    claims = await account_claims(db, user["organisation_id"])
     return {
-        "token": await tokens.issue(user["id"], session_id, list(user["roles"])),
+        "token": await tokens.issue(user["id"], session_id, list(user["roles"]), **claims),
         "refreshToken": refresh,
         "expiresIn": tokens.settings.access_ttl,
     }
@@ -237,7 +238,7 @@ async def refresh(db: Database, tokens: TokenService, refresh_token: str) -> dic
         raise InvalidRefreshToken("this refresh token was already used; the session is revoked")
     if isinstance(outcome, str):
         raise InvalidRefreshToken("the refresh token is unknown, expired or revoked")
-    return await _token_answer(tokens, outcome, outcome["session_id"], replacement)
+    return await _token_answer(db, tokens, outcome, outcome["session_id"], replacement)
 
 
 async def logout(db: Database, principal: Principal) -> None:
@@ -380,3 +381,79 @@ async def get_address(
     if row is None:
         raise AddressNotFound(f"address {address_id} does not exist")
     return _address_view(row)
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A B2B pharmacy account and its first user, the account admin."""
+
+    account_id: str
+    name: str
+    segment: str
+    dea_number: str
+    dea_schedules: list[str]
+    dea_expires_on: str
+    state_licence: str
+    id_340b: str | None
+    can_order_schedule_ii: bool
+    admin_email: str
+    admin_password: str
+
+
+async def create_account(db: Database, new: NewAccount) -> bool:
+    """The account and its admin; False if the account already exists (nothing changes)."""
+    domain.check_account(new.account_id, new.dea_number, new.dea_schedules, new.dea_expires_on)
+    domain.Segment(new.segment)
+    email = domain.normalise_email(new.admin_email)
+    domain.check_password(new.admin_password, email=email)
+    password_hash = await hash_password(new.admin_password)
+    user_id = new_id()
+
+    async def work(tx: Tx) -> bool:
+        now = utcnow()
+        account = {
+            "id": new.account_id,
+            "name": new.name,
+            "segment": new.segment,
+            "dea_number": new.dea_number,
+            "dea_schedules": new.dea_schedules,
+            "dea_expires_on": new.dea_expires_on,
+            "state_licence": new.state_licence,
+            "id_340b": new.id_340b,
+            "can_order_schedule_ii": new.can_order_schedule_ii,
+            "at": now,
+        }
+        if not await tx.execute(store.INSERT_ORGANISATION, account):
+            return False
+        admin = {
+            "id": user_id,
+            "email": email,
+            "password_hash": password_hash,
+            "first_name": "Account",
+            "last_name": "Admin",
+            "roles": [domain.Role.ACCOUNT_ADMIN.value, domain.Role.BUYER.value],
+            "at": now,
+        }
+        if not await tx.execute(store.INSERT_USER, admin):
+            raise EmailTaken("this e-mail is already registered")
+        join = {"id": user_id, "organisation_id": new.account_id, "at": now}
+        await tx.execute(store.JOIN_ORGANISATION, join)
+        return True
+
+    return await db.transaction(work)
+
+
+async def account_claims(db: Database, organisation_id: str | None) -> dict[str, Any]:
+    """Seed 000's account claims, read from the identity store when the token is issued."""
+    if organisation_id is None:
+        return {}
+    org = await db.read(lambda tx: tx.fetch_one(store.ORGANISATION, {"id": organisation_id}))
+    if org is None:
+        return {}
+    return {
+        "account": org["id"],
+        "segment": org["segment"],
+        "dea_active": domain.dea_active(org["dea_expires_on"], utcnow().date()),
+        "340b": org["id_340b"] is not None,
+        "can_order_schedule_II": bool(org["can_order_schedule_ii"]),
+    }

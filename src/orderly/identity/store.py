@@ -212,3 +212,32 @@ CHALLENGE = sql(
 USE_CHALLENGE = sql(
     "UPDATE mfa_challenges SET used_at = :at WHERE token_hash = :token_hash AND used_at IS NULL"
 )
+
+organisations = sa.Table(
+    "organisations",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("segment", sa.String(32), nullable=False),
+    sa.Column("dea_number", sa.String(9), nullable=False),
+    sa.Column("dea_schedules", sa.JSON(), nullable=False),
+    sa.Column("dea_expires_on", sa.String(10), nullable=False),
+    sa.Column("state_licence", sa.String(64), nullable=False),
+    sa.Column("id_340b", sa.String(32)),
+    sa.Column("can_order_schedule_ii", sa.Boolean(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+INSERT_ORGANISATION = sql(
+    "INSERT INTO organisations (id, name, segment, dea_number, dea_schedules, dea_expires_on,"
+    " state_licence, id_340b, can_order_schedule_ii, created_at)"
+    " VALUES (:id, :name, :segment, :dea_number, :dea_schedules, :dea_expires_on,"
+    " :state_licence, :id_340b, :can_order_schedule_ii, :at) ON CONFLICT (id) DO NOTHING"
+)
+ORGANISATION = sql(
+    "SELECT id, name, segment, dea_number, dea_schedules, dea_expires_on, state_licence,"
+    " id_340b, can_order_schedule_ii FROM organisations WHERE id = :id"
+)
+JOIN_ORGANISATION = sql(
+    "UPDATE users SET organisation_id = :organisation_id, updated_at = :at WHERE id = :id"
+)
