@@ -57,10 +57,11 @@ async def migrate_all(settings: Settings) -> None:
         try:
             await migrate(settings.database_url, name)
         except Exception as error:
-            raise StartupError(_unreachable("database", settings.database_url, error)) from None
+            raise StartupError(unreachable("database", settings.database_url, error)) from None
 
 
-def _unreachable(what: str, url: str, error: BaseException) -> str:
+def unreachable(what: str, url: str, error: BaseException) -> str:
+    """One line for the operator: what could not be used, where (no password), and why."""
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
     return f"cannot use the {what} at {redact(url)}: {reason}"
 
@@ -73,7 +74,7 @@ async def open_databases(settings: Settings) -> dict[str, Database]:
     except Exception as error:
         for db in databases.values():
             await db.close()
-        raise StartupError(_unreachable("database", settings.database_url, error)) from None
+        raise StartupError(unreachable("database", settings.database_url, error)) from None
     return databases
 
 
@@ -113,7 +114,7 @@ class Runtime:
         except Exception as error:
             for db in databases.values():
                 await db.close()
-            raise StartupError(_unreachable("broker", settings.broker_url, error)) from None
+            raise StartupError(unreachable("broker", settings.broker_url, error)) from None
         availability: ProductAvailability | None = None
         if "catalog" in databases:
             availability = LocalAvailability(databases["catalog"])

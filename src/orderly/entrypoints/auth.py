@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from orderly.entrypoints.dependencies import runtime
-from orderly.identity.service import UserNotFound
 from orderly.kernel.errors import NotFound, Unauthorized
 from orderly.kernel.principal import Principal
 
@@ -34,4 +33,4 @@ async def operator(caller: Annotated[Principal, Depends(principal)]) -> Principa
 Caller = Annotated[Principal, Depends(principal)]
 Operator = Annotated[Principal, Depends(operator)]
 
-__all__ = ["Caller", "Operator", "UserNotFound", "operator", "principal"]
+__all__ = ["Caller", "Operator", "operator", "principal"]

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from orderly.bootstrap import StartupError, migrate_all, open_databases
+from orderly.bootstrap import StartupError, migrate_all, open_databases, unreachable
 from orderly.config import ConfigError, Settings, load_settings, redact
 from orderly.storage import Database
 
@@ -36,6 +36,18 @@ def _settings(**overrides: Any) -> Settings:
     except ConfigError as error:
         errors.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None
+
+
+def _context_settings(context: str, what: str) -> Settings:
+    """Settings for a command that works in `context`'s database, migrated first."""
+    settings = _settings()
+    if context not in settings.contexts:
+        errors.print(
+            f"[red]error:[/red] {what} live in the {context} context, which is not configured"
+        )
+        raise typer.Exit(2)
+    _migrate(settings)
+    return settings
 
 
 def _run(settings: Settings, work: Callable[[dict[str, Database]], Awaitable[T]]) -> T:
@@ -87,10 +99,7 @@ def _preflight(settings: Settings) -> None:
             try:
                 connection = await aio_pika.connect(settings.broker_url, timeout=10)
             except Exception as error:
-                reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-                raise StartupError(
-                    f"cannot use the broker at {redact(settings.broker_url)}: {reason}"
-                ) from None
+                raise StartupError(unreachable("broker", settings.broker_url, error)) from None
             await connection.close()
 
     try:
@@ -116,6 +125,8 @@ def serve(
         os.environ["ORDERLY_RELAY_ENABLED"] = "false"
     settings = _settings(host=host, port=port)
     _preflight(settings)
+    # the preflight migrated; the server's worker need not do it again
+    os.environ["ORDERLY_MIGRATE_ON_START"] = "false"
     mode = "embedded" if settings.embedded else "distributed"
     transport = redact(settings.broker_url) if settings.broker_url else "in-process"
     console.print(
@@ -143,13 +154,7 @@ def demo_load() -> None:
     """Load the demo catalog and demo users (safe to run again)."""
     from orderly.demo import DEMO_CUSTOMER, DEMO_OPERATOR, DEMO_PASSWORD, load_demo, load_demo_users
 
-    settings = _settings()
-    if "catalog" not in settings.contexts:
-        errors.print(
-            "[red]error:[/red] demo data goes to the catalog context, which is not configured"
-        )
-        raise typer.Exit(2)
-    _migrate(settings)
+    settings = _context_settings("catalog", "demo products")
     created, existing = _run(settings, lambda dbs: load_demo(dbs["catalog"]))
     console.print(f"demo catalog: {created} product(s) created, {existing} already there")
     if "identity" in settings.contexts:
@@ -263,13 +268,7 @@ def users_create_operator(
     from orderly.identity.service import create_operator
     from orderly.kernel.errors import OrderlyError
 
-    settings = _settings()
-    if "identity" not in settings.contexts:
-        errors.print(
-            "[red]error:[/red] users live in the identity context, which is not configured"
-        )
-        raise typer.Exit(2)
-    _migrate(settings)
+    settings = _context_settings("identity", "users")
     try:
         created = _run(settings, lambda dbs: create_operator(dbs["identity"], email, password))
     except OrderlyError as error:
@@ -304,13 +303,7 @@ def accounts_create(
     from orderly.identity.service import NewAccount, create_account
     from orderly.kernel.errors import OrderlyError
 
-    settings = _settings()
-    if "identity" not in settings.contexts:
-        errors.print(
-            "[red]error:[/red] accounts live in the identity context, which is not configured"
-        )
-        raise typer.Exit(2)
-    _migrate(settings)
+    settings = _context_settings("identity", "accounts")
     new = NewAccount(
         account_id=account_id,
         name=name,
@@ -341,11 +334,7 @@ def keys_rotate() -> None:
     """Sign new tokens with a new key; tokens signed before stay valid until they expire."""
     from orderly.identity.tokens import KeyRing
 
-    settings = _settings()
-    if "identity" not in settings.contexts:
-        errors.print("[red]error:[/red] keys live in the identity context, which is not configured")
-        raise typer.Exit(2)
-    _migrate(settings)
+    settings = _context_settings("identity", "keys")
     kid = _run(settings, lambda dbs: KeyRing(dbs["identity"]).rotate())
     console.print(f"signing with key {kid}; servers pick it up within seconds")
 
