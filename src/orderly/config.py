@@ -23,6 +23,7 @@ class Settings:
     catalog_url: str = ""
     identity_url: str = ""
     relay_enabled: bool = True
+    migrate_on_start: bool = True
     consumers_enabled: bool = True
     retry_max_attempts: int = 5
     retry_base_delay: float = 0.5
