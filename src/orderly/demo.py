@@ -33,6 +33,8 @@ PRODUCTS = (
 DEMO_PASSWORD = "orderly-demo-2026"
 DEMO_OPERATOR = "operator@orderly.example"
 DEMO_CUSTOMER = "customer@orderly.example"
+DEMO_PHARMACY = "PH-45678"
+DEMO_PHARMACIST = "pharmacist@orderly.example"
 
 
 async def load_demo_users(identity: Database) -> None:
@@ -46,6 +48,33 @@ async def load_demo_users(identity: Database) -> None:
             identity,
             Registration(DEMO_CUSTOMER, DEMO_PASSWORD, "Casey", "Customer", (Role.CUSTOMER,)),
         )
+
+
+async def load_demo_pharmacy(identity: Database) -> None:
+    """A B2B pharmacy whose admin (and buyer) has a second factor already in force.
+
+    Its TOTP secret is made here, at random, and kept only in the identity database:
+    `orderly demo mfa-code` prints the current code, or the provisioning URI for an app."""
+    from orderly.identity import mfa
+    from orderly.identity.service import NewAccount, create_account
+
+    await create_account(
+        identity,
+        NewAccount(
+            account_id=DEMO_PHARMACY,
+            name="Main Street Pharmacy",
+            segment="independent",
+            dea_number="AP5836727",
+            dea_schedules=["2", "2N", "3", "3N", "4", "5"],
+            dea_expires_on="2028-06-30",
+            state_licence="PA-RP-001234",
+            id_340b=None,
+            can_order_schedule_ii=True,
+            admin_email=DEMO_PHARMACIST,
+            admin_password=DEMO_PASSWORD,
+        ),
+    )
+    await mfa.seed(identity, DEMO_PHARMACIST)
 
 
 async def load_demo(catalog: Database) -> tuple[int, int]:

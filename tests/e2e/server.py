@@ -108,6 +108,16 @@ class Server:
         result = self.cli("users", "create-operator", email, "--password", password)
         assert result.returncode == 0, result.stderr
 
+    def create_account(self, account_id: str, admin_email: str, password: str) -> None:
+        """A B2B pharmacy account (DEA number from the pharma rules' worked example)."""
+        result = self.cli(
+            *("accounts", "create", "--id", account_id, "--name", f"Pharmacy {account_id}"),
+            *("--dea", "AP5836727", "--dea-expires", "2099-12-31"),
+            *("--dea-schedules", "2,2N,3,3N,4,5", "--state-licence", "PA-RP-001234"),
+            *("--schedule-ii", "--admin-email", admin_email, "--admin-password", password),
+        )
+        assert result.returncode == 0, result.stderr
+
     def login(self, email: str = OPERATOR_EMAIL, password: str = OPERATOR_PASSWORD) -> str:
         response = httpx.post(
             f"{self.url}/api/v1/auth/login", json={"email": email, "password": password}

@@ -29,6 +29,12 @@ OPEN = {
 SHARED = {("GET", "/api/v1/products/{product_id}")}
 # The caller's own session, not anybody's resource.
 OWN = {("POST", "/api/v1/auth/logout"), ("GET", "/api/v1/auth/session")}
+# What a B2B user's token is good for before it has set up its second factor.
+ENROLMENT = {
+    *OWN,
+    ("POST", "/api/v1/auth/mfa/enrol"),
+    ("POST", "/api/v1/auth/mfa/activate"),
+}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/users/{user_id}/addresses"): {
         "line1": "9 Elm St",
@@ -38,6 +44,13 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/shipments/{shipment_id}/ship"): {"tracking_number": "T1", "carrier": "UPS"},
     ("POST", "/api/v1/shipments/{shipment_id}/deliver"): {"delivery_location": "Porch"},
+    ("POST", "/api/v1/accounts/{account_id}/users"): {
+        "email": "intruder@example.com",
+        "password": "intruder password 1",
+        "firstName": "I",
+        "lastName": "N",
+        "roles": ["account_admin"],
+    },
 }
 
 
@@ -94,7 +107,9 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
         f"/api/v1/users/{alice['userId']}/addresses", json=home
     )
     assert saved.status_code == 201
+    server.create_account("PH-24680", "admin@access.example", "pharmacy counter 24")
     resources = {
+        "account_id": "PH-24680",
         "address_id": saved.json()["addressId"],
         "order_id": order_id,
         "shipment_id": shipment_id,
@@ -103,6 +118,7 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
         "dead_letter_id": "any",
     }
     before = await snapshot(operator, order_id, shipment_id, alice["userId"])
+    members = (await operator.get("/api/v1/accounts/PH-24680/users")).json()
 
     # when bob tries every route on alice's ids, or lists what he can see
     intruder = server.client(bob["token"])
@@ -128,6 +144,29 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
 
     # then nothing of alice's changed
     assert await snapshot(operator, order_id, shipment_id, alice["userId"]) == before
+    assert (await operator.get("/api/v1/accounts/PH-24680/users")).json() == members
+
+
+def test_an_enrolment_only_token_reaches_nothing_but_mfa_setup(server: Server) -> None:
+    server.create_account("PH-13579", "admin@enrolment.example", "pharmacy counter 24")
+    answer = httpx.post(
+        f"{server.url}/api/v1/auth/login",
+        json={"email": "admin@enrolment.example", "password": "pharmacy counter 24"},
+    ).json()
+    assert answer["mfaEnrolmentRequired"] is True
+    headers = {"Authorization": f"Bearer {answer['token']}"}
+    checked = 0
+    for method, path in routes(server):
+        if (method, path) in OPEN | ENROLMENT:
+            continue
+        url = server.url + path.replace("{", "").replace("}", "")
+        response = httpx.request(method, url, json={}, headers=headers)
+        assert response.status_code == 403, f"{method} {path} answered {response.status_code}"
+        assert response.json()["code"] == "mfa_enrolment_required"
+        checked += 1
+    assert checked >= 15
+    session = httpx.get(f"{server.url}/api/v1/auth/session", headers=headers)
+    assert session.status_code == 200
 
 
 async def snapshot(

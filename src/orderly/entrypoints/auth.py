@@ -1,18 +1,26 @@
 """The gateway: the one place that turns a bearer token into a `Principal`."""
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from fastapi import Depends, Request
 
 from orderly.entrypoints.dependencies import runtime
-from orderly.kernel.errors import NotFound, Unauthorized
+from orderly.kernel.errors import NotFound, OrderlyError, Unauthorized
 from orderly.kernel.principal import Principal
 
 MAX_TOKEN = 4096
 
 
-async def principal(request: Request) -> Principal:
+class MfaEnrolmentRequired(OrderlyError):
+    status = 403
+    code = "mfa_enrolment_required"
+    title = "Set up a second factor first"
+    headers: ClassVar = {"WWW-Authenticate": 'Bearer error="insufficient_scope"'}
+
+
+async def any_principal(request: Request) -> Principal:
+    """The caller, whatever its token allows; routes take `Caller` or `Enrolling` instead."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
@@ -23,6 +31,16 @@ async def principal(request: Request) -> Principal:
     return replace(caller, token=token)
 
 
+async def principal(caller: Annotated[Principal, Depends(any_principal)]) -> Principal:
+    """A caller with a full session: an enrolment-only token is refused here."""
+    if caller.enrolment_only:
+        raise MfaEnrolmentRequired(
+            "this account must use a second factor: POST /api/v1/auth/mfa/enrol, then"
+            " /api/v1/auth/mfa/activate"
+        )
+    return caller
+
+
 async def operator(caller: Annotated[Principal, Depends(principal)]) -> Principal:
     """Operators only; anyone else is told the thing does not exist."""
     if not caller.is_operator:
@@ -31,6 +49,8 @@ async def operator(caller: Annotated[Principal, Depends(principal)]) -> Principa
 
 
 Caller = Annotated[Principal, Depends(principal)]
+# Also admits a token that only lets its holder set up MFA (and log out).
+Enrolling = Annotated[Principal, Depends(any_principal)]
 Operator = Annotated[Principal, Depends(operator)]
 
-__all__ = ["Caller", "Operator", "operator", "principal"]
+__all__ = ["Caller", "Enrolling", "Operator", "any_principal", "operator", "principal"]

@@ -152,17 +152,43 @@ def serve(
 @demo_app.command("load")
 def demo_load() -> None:
     """Load the demo catalog and demo users (safe to run again)."""
-    from orderly.demo import DEMO_CUSTOMER, DEMO_OPERATOR, DEMO_PASSWORD, load_demo, load_demo_users
+    from orderly.demo import (
+        DEMO_CUSTOMER,
+        DEMO_OPERATOR,
+        DEMO_PASSWORD,
+        DEMO_PHARMACIST,
+        load_demo,
+        load_demo_pharmacy,
+        load_demo_users,
+    )
 
     settings = _context_settings("catalog", "demo products")
     created, existing = _run(settings, lambda dbs: load_demo(dbs["catalog"]))
     console.print(f"demo catalog: {created} product(s) created, {existing} already there")
     if "identity" in settings.contexts:
         _run(settings, lambda dbs: load_demo_users(dbs["identity"]))
+        _run(settings, lambda dbs: load_demo_pharmacy(dbs["identity"]))
         console.print(
-            f"demo users: {DEMO_OPERATOR} (operator) and {DEMO_CUSTOMER} (customer),"
+            f"demo users: {DEMO_OPERATOR} (operator), {DEMO_CUSTOMER} (customer) and"
+            f" {DEMO_PHARMACIST} (pharmacy buyer with MFA: `orderly demo mfa-code`),"
             f" password {DEMO_PASSWORD}"
         )
+
+
+@demo_app.command("mfa-code")
+def demo_mfa_code(
+    uri: Annotated[bool, typer.Option(help="Print the URI for an authenticator app.")] = False,
+) -> None:
+    """The demo pharmacist's current TOTP code (it changes every 30 seconds)."""
+    from orderly.demo import DEMO_PHARMACIST
+    from orderly.identity import mfa
+
+    settings = _context_settings("identity", "demo users")
+    found = _run(settings, lambda dbs: mfa.current(dbs["identity"], DEMO_PHARMACIST))
+    if found is None:
+        errors.print("[red]error:[/red] no demo pharmacist: run `orderly demo load` first")
+        raise typer.Exit(1)
+    console.print(found[1] if uri else found[0])
 
 
 @outbox_app.command("status")

@@ -1,11 +1,11 @@
 """Identity REST routes: seed 002's auth endpoints, users, and the published signing keys."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from orderly.entrypoints.auth import Caller
+from orderly.entrypoints.auth import Caller, Enrolling
 from orderly.entrypoints.dependencies import database, runtime
 from orderly.identity import mfa, service
 from orderly.identity.domain import MAX_PASSWORD
@@ -48,6 +48,14 @@ class MfaRequired(BaseModel):
     mfaToken: str  # noqa: N815
 
 
+class MfaEnrolmentRequired(BaseModel):
+    """A B2B user without a second factor: `token` only reaches the MFA enrolment routes."""
+
+    mfaEnrolmentRequired: bool  # noqa: N815
+    token: str
+    expiresIn: int  # noqa: N815
+
+
 class MfaVerifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -69,6 +77,10 @@ class MfaEnrolment(BaseModel):
 class MfaActivated(BaseModel):
     enabled: bool
     recoveryCodes: list[str]  # noqa: N815
+    # When the caller held an enrolment-only token: its full session, from now on.
+    token: str | None = None
+    refreshToken: str | None = None  # noqa: N815
+    expiresIn: int | None = None  # noqa: N815
 
 
 class RefreshIn(BaseModel):
@@ -107,6 +119,7 @@ class SessionOut(BaseModel):
     sessionId: str  # noqa: N815
     roles: list[str]
     account: str | None
+    enrolmentOnly: bool  # noqa: N815
 
 
 class UserOut(BaseModel):
@@ -119,6 +132,23 @@ class UserOut(BaseModel):
     disabled: bool
 
 
+class AccountOut(BaseModel):
+    accountId: str  # noqa: N815
+    name: str
+    segment: str
+    deaNumber: str  # noqa: N815
+    deaSchedules: list[str]  # noqa: N815
+    deaExpiresOn: str  # noqa: N815
+    deaActive: bool  # noqa: N815
+    stateLicence: str  # noqa: N815
+    id340b: str | None
+    canOrderScheduleII: bool  # noqa: N815
+
+
+class MemberIn(RegisterIn):
+    roles: list[Literal["buyer", "approver", "account_admin"]] = Field(min_length=1, max_length=3)
+
+
 def router() -> APIRouter:
     api = APIRouter(tags=["identity"])
 
@@ -129,7 +159,7 @@ def router() -> APIRouter:
         )
         return await service.register(db, run.tokens, registration)
 
-    @api.post("/api/v1/auth/login", response_model=Tokens | MfaRequired)
+    @api.post("/api/v1/auth/login", response_model=Tokens | MfaRequired | MfaEnrolmentRequired)
     async def login(body: LoginIn, request: Request, db: Identity, run: Runtime) -> dict[str, Any]:
         client = request.client.host if request.client else ""
         return await service.login(db, run.tokens, body.email, body.password, client)
@@ -142,31 +172,36 @@ def router() -> APIRouter:
         return await service.complete_mfa_login(db, run.tokens, body.mfaToken, body.code, client)
 
     @api.post("/api/v1/auth/mfa/enrol", response_model=MfaEnrolment)
-    async def mfa_enrol(caller: Caller, db: Identity) -> dict[str, Any]:
+    async def mfa_enrol(caller: Enrolling, db: Identity) -> dict[str, Any]:
         user = await service.get_user(db, caller, caller.user_id)
         return await mfa.enrol(db, caller, user["email"])
 
-    @api.post("/api/v1/auth/mfa/activate", response_model=MfaActivated)
-    async def mfa_activate(body: MfaCodeIn, caller: Caller, db: Identity) -> dict[str, Any]:
-        return await mfa.activate(db, caller, body.code)
+    @api.post(
+        "/api/v1/auth/mfa/activate", response_model=MfaActivated, response_model_exclude_none=True
+    )
+    async def mfa_activate(
+        body: MfaCodeIn, caller: Enrolling, db: Identity, run: Runtime
+    ) -> dict[str, Any]:
+        return await service.activate_mfa(db, run.tokens, caller, body.code)
 
     @api.post("/api/v1/auth/refresh", response_model=Tokens)
     async def refresh(body: RefreshIn, db: Identity, run: Runtime) -> dict[str, Any]:
         return await service.refresh(db, run.tokens, body.refreshToken)
 
     @api.post("/api/v1/auth/logout", status_code=204)
-    async def logout(caller: Caller, db: Identity) -> Response:
+    async def logout(caller: Enrolling, db: Identity) -> Response:
         await service.logout(db, caller)
         return Response(status_code=204)
 
     @api.get("/api/v1/auth/session", response_model=SessionOut)
-    async def session(caller: Caller) -> dict[str, Any]:
+    async def session(caller: Enrolling) -> dict[str, Any]:
         """Who the bearer token speaks for: other services of a deployment ask this."""
         return {
             "userId": caller.user_id,
             "sessionId": caller.session_id,
             "roles": list(caller.roles),
             "account": caller.account,
+            "enrolmentOnly": caller.enrolment_only,
         }
 
     @api.get("/api/v1/users/{user_id}", response_model=UserOut)
@@ -193,6 +228,23 @@ def router() -> APIRouter:
     @api.post("/api/v1/users/{user_id}/disable", response_model=UserOut)
     async def disable_user(user_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
         return await service.disable_user(db, caller, user_id)
+
+    @api.get("/api/v1/accounts/{account_id}", response_model=AccountOut)
+    async def get_account(account_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
+        return await service.get_account(db, caller, account_id)
+
+    @api.get("/api/v1/accounts/{account_id}/users", response_model=list[UserOut])
+    async def list_members(account_id: str, caller: Caller, db: Identity) -> list[dict[str, Any]]:
+        return await service.list_members(db, caller, account_id)
+
+    @api.post("/api/v1/accounts/{account_id}/users", status_code=201, response_model=UserOut)
+    async def add_member(
+        account_id: str, body: MemberIn, caller: Caller, db: Identity
+    ) -> dict[str, Any]:
+        member = service.Registration(
+            body.email, body.password, body.firstName, body.lastName, tuple(body.roles)
+        )
+        return await service.add_member(db, caller, account_id, member)
 
     @api.get("/.well-known/jwks.json", tags=["health"])
     async def jwks(run: Runtime) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Protocol
 import httpx
 
 from orderly.identity.service import session_is_live
-from orderly.identity.tokens import InvalidToken, TokenService
+from orderly.identity.tokens import ENROLMENT_SCOPE, InvalidToken, TokenService
 from orderly.kernel.errors import Unavailable
 from orderly.kernel.principal import Principal
 from orderly.storage import Database
@@ -42,6 +42,7 @@ class LocalAuthenticator:
             session_id=claims["sid"],
             roles=tuple(claims.get("roles") or ()),
             account=claims.get("account"),
+            enrolment_only=claims.get("scope") == ENROLMENT_SCOPE,
         )
 
     async def close(self) -> None:
@@ -79,6 +80,7 @@ class RemoteAuthenticator:
             session_id=body["sessionId"],
             roles=tuple(body["roles"]),
             account=body.get("account"),
+            enrolment_only=bool(body.get("enrolmentOnly")),
         )
         self._remember(token, principal, now)
         return principal

@@ -32,6 +32,11 @@ class InvalidMfaCode(OrderlyError):
     title = "Second factor not accepted"
 
 
+class MfaAlreadyEnabled(Conflict):
+    code = "mfa_already_enabled"
+    title = "Second factor already in force"
+
+
 class MfaNotEnrolled(Conflict):
     code = "mfa_not_enrolled"
     title = "No second factor to activate"
@@ -51,6 +56,9 @@ async def enrol(db: Database, caller: Principal, email: str) -> dict[str, Any]:
     secret = pyotp.random_base32()
 
     async def work(tx: Tx) -> None:
+        factor = await tx.fetch_one(store.FACTOR, {"user_id": caller.user_id})
+        if factor is not None and factor["enabled_at"] is not None:
+            raise MfaAlreadyEnabled("a second factor is already in force for this user")
         params = {"user_id": caller.user_id, "secret": secret, "at": utcnow()}
         await tx.execute(store.UPSERT_FACTOR, params)
 
@@ -136,3 +144,34 @@ async def spend_totp(tx: Tx, user_id: str, secret: str, code: str) -> bool:
 async def _spend_recovery(tx: Tx, user_id: str, code: str) -> bool:
     params = {"code_hash": _digest(code.strip().lower()), "user_id": user_id, "at": utcnow()}
     return bool(await tx.execute(store.USE_RECOVERY, params))
+
+
+async def seed(db: Database, email: str) -> None:
+    """Give `email` a factor in force with a new random secret, unless it has one (demo data)."""
+
+    async def work(tx: Tx) -> None:
+        user = await tx.fetch_one(store.USER_BY_EMAIL, {"email": email})
+        assert user is not None, f"no user {email}"
+        factor = await tx.fetch_one(store.FACTOR, {"user_id": user["id"]})
+        if factor is not None and factor["enabled_at"] is not None:
+            return
+        now = utcnow()
+        params = {"user_id": user["id"], "secret": pyotp.random_base32(), "at": now}
+        await tx.execute(store.UPSERT_FACTOR, params)
+        await tx.execute(store.ENABLE_FACTOR, {"user_id": user["id"], "at": now})
+
+    await db.transaction(work)
+
+
+async def current(db: Database, email: str) -> tuple[str, str] | None:
+    """(the code of this moment, the provisioning URI) of `email`'s factor, if it has one."""
+
+    async def work(tx: Tx) -> tuple[str, str] | None:
+        user = await tx.fetch_one(store.USER_BY_EMAIL, {"email": email})
+        factor = await tx.fetch_one(store.FACTOR, {"user_id": user["id"]}) if user else None
+        if factor is None:
+            return None
+        totp = pyotp.TOTP(factor["secret"])
+        return totp.now(), totp.provisioning_uri(name=email, issuer_name=ISSUER)
+
+    return await db.read(work)

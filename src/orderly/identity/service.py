@@ -7,7 +7,13 @@ from typing import Any
 from orderly.identity import domain, mfa, store
 from orderly.identity.messages import SOURCE, USER_CREATED
 from orderly.identity.passwords import hash_password, verify_password
-from orderly.identity.tokens import TokenService, new_refresh_token, refresh_hash
+from orderly.identity.tokens import (
+    ENROLMENT_SCOPE,
+    ENROLMENT_TTL,
+    TokenService,
+    new_refresh_token,
+    refresh_hash,
+)
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound, OrderlyError
 from orderly.kernel.ids import new_id
@@ -45,6 +51,7 @@ class Registration:
     first_name: str
     last_name: str
     roles: tuple[str, ...] = (domain.Role.CUSTOMER,)
+    organisation_id: str | None = None
 
 
 async def register(db: Database, tokens: TokenService, new: Registration) -> dict[str, Any]:
@@ -79,17 +86,19 @@ async def register_user(db: Database, new: Registration) -> tuple[str, str, str]
         )
         if not inserted:
             raise EmailTaken("this e-mail is already registered")
+        if new.organisation_id is not None:
+            join = {"id": user_id, "organisation_id": new.organisation_id, "at": now}
+            await tx.execute(store.JOIN_ORGANISATION, join)
         await tx.execute(store.INSERT_SESSION, {"id": session_id, "user_id": user_id, "at": now})
-        data = {
-            "userId": user_id,
-            "email": email,
-            "firstName": new.first_name,
-            "lastName": new.last_name,
-        }
-        await emit(tx, new_message(USER_CREATED, data, source=SOURCE, aggregate_id=user_id))
+        await _user_created(tx, user_id, email, new.first_name, new.last_name)
 
     await db.transaction(work)
     return user_id, session_id, email
+
+
+async def _user_created(tx: Tx, user_id: str, email: str, first: str, last: str) -> None:
+    data = {"userId": user_id, "email": email, "firstName": first, "lastName": last}
+    await emit(tx, new_message(USER_CREATED, data, source=SOURCE, aggregate_id=user_id))
 
 
 class TooManyAttempts(OrderlyError):
@@ -120,7 +129,42 @@ async def login(
     await _audit(db, "login", "success", email, client)
     if await mfa.enabled(db, user["id"]):
         return {"mfaRequired": True, "mfaToken": await mfa.open_challenge(db, user["id"])}
+    if user["organisation_id"] is not None:
+        return await _open_enrolment_session(db, tokens, user)
     return await _open_session(db, tokens, user)
+
+
+async def _open_enrolment_session(db: Database, tokens: TokenService, user: Row) -> dict[str, Any]:
+    """A B2B user without a second factor: a short session good only for setting one up."""
+    session_id = new_id()
+
+    async def work(tx: Tx) -> None:
+        await tx.execute(
+            store.INSERT_SESSION, {"id": session_id, "user_id": user["id"], "at": utcnow()}
+        )
+
+    await db.transaction(work)
+    token = await tokens.issue(user["id"], session_id, [], ttl=ENROLMENT_TTL, scope=ENROLMENT_SCOPE)
+    return {"mfaEnrolmentRequired": True, "token": token, "expiresIn": ENROLMENT_TTL}
+
+
+async def activate_mfa(
+    db: Database, tokens: TokenService, caller: Principal, code: str
+) -> dict[str, Any]:
+    """Put the enrolled factor in force. Finishing a B2B user's enrolment trades the
+    enrolment-only session for a full one: the password and a fresh code were both shown."""
+    activated = await mfa.activate(db, caller, code)
+    if not caller.enrolment_only:
+        return activated
+    await db.transaction(
+        lambda tx: tx.execute(
+            store.REVOKE_SESSION, {"id": caller.session_id, "at": utcnow(), "reason": "enrolled"}
+        )
+    )
+    user = await db.read(lambda tx: tx.fetch_one(store.USER_BY_ID, {"id": caller.user_id}))
+    if user is None or user["disabled_at"] is not None:
+        raise InvalidCredentials("the account cannot log in")
+    return {**activated, **await _open_session(db, tokens, user)}
 
 
 async def complete_mfa_login(
@@ -259,8 +303,9 @@ async def create_operator(db: Database, email: str, password: str) -> bool:
 
     async def work(tx: Tx) -> bool:
         now = utcnow()
+        user_id = new_id()
         params = {
-            "id": new_id(),
+            "id": user_id,
             "email": email,
             "password_hash": password_hash,
             "first_name": "Operator",
@@ -269,6 +314,7 @@ async def create_operator(db: Database, email: str, password: str) -> bool:
             "at": now,
         }
         if await tx.execute(store.INSERT_USER, params):
+            await _user_created(tx, user_id, email, "Operator", "")
             return True
         row = await tx.fetch_one(store.USER_BY_EMAIL, {"email": email})
         assert row is not None
@@ -311,6 +357,10 @@ async def get_user(db: Database, principal: Principal, user_id: str) -> dict[str
     row = await db.read(lambda tx: tx.fetch_one(store.USER_BY_ID, {"id": user_id}))
     if row is None:
         raise UserNotFound(f"user {user_id} does not exist")
+    return _user_view(row)
+
+
+def _user_view(row: Row) -> dict[str, Any]:
     return {
         "userId": row["id"],
         "email": row["email"],
@@ -438,6 +488,7 @@ async def create_account(db: Database, new: NewAccount) -> bool:
             raise EmailTaken("this e-mail is already registered")
         join = {"id": user_id, "organisation_id": new.account_id, "at": now}
         await tx.execute(store.JOIN_ORGANISATION, join)
+        await _user_created(tx, user_id, email, "Account", "Admin")
         return True
 
     return await db.transaction(work)
@@ -457,3 +508,90 @@ async def account_claims(db: Database, organisation_id: str | None) -> dict[str,
         "340b": org["id_340b"] is not None,
         "can_order_schedule_II": bool(org["can_order_schedule_ii"]),
     }
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    title = "Account not found"
+
+
+class NotAccountAdmin(OrderlyError):
+    status = 403
+    code = "not_account_admin"
+    title = "Only the account's admins may do this"
+
+
+MEMBER_ROLES = frozenset({domain.Role.BUYER, domain.Role.APPROVER, domain.Role.ACCOUNT_ADMIN})
+
+
+async def _member(db: Database, caller: Principal, account_id: str) -> Row | None:
+    """The caller's user row as the identity store has it now, if it belongs to the account.
+
+    Token claims are hints: membership and roles are re-read here for every account action."""
+    if caller.is_operator:
+        return None
+    row = await db.read(lambda tx: tx.fetch_one(store.USER_BY_ID, {"id": caller.user_id}))
+    if row is None or row["disabled_at"] is not None or row["organisation_id"] != account_id:
+        raise AccountNotFound(f"account {account_id} does not exist")
+    return row
+
+
+def _account_view(org: Row) -> dict[str, Any]:
+    return {
+        "accountId": org["id"],
+        "name": org["name"],
+        "segment": org["segment"],
+        "deaNumber": org["dea_number"],
+        "deaSchedules": org["dea_schedules"],
+        "deaExpiresOn": org["dea_expires_on"],
+        "deaActive": domain.dea_active(org["dea_expires_on"], utcnow().date()),
+        "stateLicence": org["state_licence"],
+        "id340b": org["id_340b"],
+        "canOrderScheduleII": bool(org["can_order_schedule_ii"]),
+    }
+
+
+async def get_account(db: Database, caller: Principal, account_id: str) -> dict[str, Any]:
+    """Its members and operators see an account; to anyone else it does not exist."""
+    await _member(db, caller, account_id)
+    org = await db.read(lambda tx: tx.fetch_one(store.ORGANISATION, {"id": account_id}))
+    if org is None:
+        raise AccountNotFound(f"account {account_id} does not exist")
+    return _account_view(org)
+
+
+async def list_members(db: Database, caller: Principal, account_id: str) -> list[dict[str, Any]]:
+    await get_account(db, caller, account_id)
+    rows = await db.read(
+        lambda tx: tx.fetch_all(store.ORGANISATION_USERS, {"organisation_id": account_id})
+    )
+    return [_user_view(row) for row in rows]
+
+
+async def add_member(
+    db: Database, caller: Principal, account_id: str, new: Registration
+) -> dict[str, Any]:
+    """An account admin (or an operator) adds a buyer, an approver or another admin.
+
+    The new member's first login asks it to set up its second factor."""
+    me = await _member(db, caller, account_id)
+    if me is not None and domain.Role.ACCOUNT_ADMIN not in me["roles"]:
+        raise NotAccountAdmin("only an account admin adds users to the account")
+    roles = set(new.roles)
+    if not roles or not roles <= MEMBER_ROLES:
+        allowed = ", ".join(sorted(MEMBER_ROLES))
+        raise domain.InvalidAccount(f"a member's roles are one or more of: {allowed}")
+    if await db.read(lambda tx: tx.fetch_one(store.ORGANISATION, {"id": account_id})) is None:
+        raise AccountNotFound(f"account {account_id} does not exist")
+    member = Registration(
+        new.email,
+        new.password,
+        new.first_name,
+        new.last_name,
+        tuple(sorted(roles)),
+        organisation_id=account_id,
+    )
+    user_id, _, _ = await register_user(db, member)
+    row = await db.read(lambda tx: tx.fetch_one(store.USER_BY_ID, {"id": user_id}))
+    assert row is not None
+    return _user_view(row)

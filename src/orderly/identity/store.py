@@ -241,3 +241,6 @@ ORGANISATION = sql(
 JOIN_ORGANISATION = sql(
     "UPDATE users SET organisation_id = :organisation_id, updated_at = :at WHERE id = :id"
 )
+ORGANISATION_USERS = sql(
+    f"{USER_COLUMNS} WHERE organisation_id = :organisation_id ORDER BY created_at, id"
+)

@@ -24,6 +24,9 @@ from orderly.kernel.ids import new_id
 from orderly.storage import Database, Tx
 
 ALGORITHM = "ES256"
+# The `scope` of a token that only lets a B2B user set up its second factor.
+ENROLMENT_SCOPE = "mfa_enrolment"
+ENROLMENT_TTL = 600
 _RELOAD_AFTER = 5.0  # seconds between key reloads triggered by an unknown `kid`
 
 
@@ -135,7 +138,9 @@ class TokenService:
         # the signature work is skipped; expiry is checked on every use.
         self._verified: dict[str, dict[str, Any]] = {}
 
-    async def issue(self, user_id: str, session_id: str, roles: list[str], **claims: Any) -> str:
+    async def issue(
+        self, user_id: str, session_id: str, roles: list[str], ttl: int = 0, **claims: Any
+    ) -> str:
         await self.keys.refresh_if_stale()
         kid, key = self.keys.signing
         now = int(time.time())
@@ -145,7 +150,7 @@ class TokenService:
             "sub": user_id,
             "iat": now,
             "nbf": now,
-            "exp": now + self.settings.access_ttl,
+            "exp": now + (ttl or self.settings.access_ttl),
             "jti": new_id(),
             "sid": session_id,
             "typ": "access",

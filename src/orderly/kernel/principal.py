@@ -13,6 +13,8 @@ class Principal:
     session_id: str
     roles: tuple[str, ...]
     account: str | None = None
+    # A B2B user who has not yet set up a second factor holds a token good for that alone.
+    enrolment_only: bool = False
     # The bearer token itself, to call other services on the caller's behalf; never printed.
     token: str = field(default="", repr=False, compare=False)
 
