@@ -10,9 +10,16 @@ import structlog
 
 from orderly.config import Settings, redact
 from orderly.contexts import ContextSpec
-from orderly.identity.authenticator import Authenticator, LocalAuthenticator, RemoteAuthenticator
+from orderly.identity.authenticator import (
+    Authenticator,
+    LocalAuthenticator,
+    RemoteAuthenticator,
+    on_revocation,
+)
+from orderly.identity.messages import REVOCATIONS
 from orderly.identity.tokens import KeyRing, TokenService, TokenSettings
 from orderly.messaging.consumer import Consumer, RetryPolicy, RetryWorker
+from orderly.messaging.envelope import Envelope
 from orderly.messaging.relay import Relay
 from orderly.messaging.routing import Topology
 from orderly.messaging.transports import Transport, open_transport
@@ -139,6 +146,12 @@ class Runtime:
         await self.transport.start(
             self.topology, [(c.subscription, c.deliver) for c in self.consumers.values()]
         )
+        authenticator = self.authenticator
+
+        async def revoked(message: Envelope) -> None:
+            await on_revocation(authenticator, message)
+
+        await self.transport.listen("identity", REVOCATIONS, revoked)
         for name, db in self.databases.items():
             local = {n: c for n, c in self.consumers.items() if c.subscription.context == name}
             if local:

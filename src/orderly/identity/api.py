@@ -120,6 +120,7 @@ class SessionOut(BaseModel):
     roles: list[str]
     account: str | None
     enrolmentOnly: bool  # noqa: N815
+    expiresAt: int  # noqa: N815
 
 
 class UserOut(BaseModel):
@@ -182,15 +183,23 @@ def router() -> APIRouter:
     async def mfa_activate(
         body: MfaCodeIn, caller: Enrolling, db: Identity, run: Runtime
     ) -> dict[str, Any]:
-        return await service.activate_mfa(db, run.tokens, caller, body.code)
+        activated = await service.activate_mfa(db, run.tokens, caller, body.code)
+        if caller.enrolment_only:
+            run.authenticator.forget(session_id=caller.session_id)
+        return activated
 
     @api.post("/api/v1/auth/refresh", response_model=Tokens)
     async def refresh(body: RefreshIn, db: Identity, run: Runtime) -> dict[str, Any]:
-        return await service.refresh(db, run.tokens, body.refreshToken)
+        try:
+            return await service.refresh(db, run.tokens, body.refreshToken)
+        except service.RefreshTokenReused as reused:
+            run.authenticator.forget(session_id=reused.session_id)
+            raise
 
     @api.post("/api/v1/auth/logout", status_code=204)
-    async def logout(caller: Enrolling, db: Identity) -> Response:
+    async def logout(caller: Enrolling, db: Identity, run: Runtime) -> Response:
         await service.logout(db, caller)
+        run.authenticator.forget(session_id=caller.session_id)
         return Response(status_code=204)
 
     @api.get("/api/v1/auth/session", response_model=SessionOut)
@@ -202,6 +211,7 @@ def router() -> APIRouter:
             "roles": list(caller.roles),
             "account": caller.account,
             "enrolmentOnly": caller.enrolment_only,
+            "expiresAt": caller.expires_at,
         }
 
     @api.get("/api/v1/users/{user_id}", response_model=UserOut)
@@ -226,8 +236,12 @@ def router() -> APIRouter:
         return await service.get_address(db, caller, user_id, address_id)
 
     @api.post("/api/v1/users/{user_id}/disable", response_model=UserOut)
-    async def disable_user(user_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
-        return await service.disable_user(db, caller, user_id)
+    async def disable_user(
+        user_id: str, caller: Caller, db: Identity, run: Runtime
+    ) -> dict[str, Any]:
+        disabled = await service.disable_user(db, caller, user_id)
+        run.authenticator.forget(user_id=user_id)
+        return disabled
 
     @api.get("/api/v1/accounts/{account_id}", response_model=AccountOut)
     async def get_account(account_id: str, caller: Caller, db: Identity) -> dict[str, Any]:

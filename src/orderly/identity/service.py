@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orderly.identity import domain, mfa, store
-from orderly.identity.messages import SOURCE, USER_CREATED
+from orderly.identity.messages import SESSION_REVOKED, SOURCE, USER_CREATED, USER_DISABLED
 from orderly.identity.passwords import hash_password, verify_password
 from orderly.identity.tokens import (
     ENROLMENT_SCOPE,
@@ -37,6 +37,14 @@ class InvalidRefreshToken(OrderlyError):
     status = 401
     code = "invalid_refresh_token"
     title = "Refresh token not valid"
+
+
+class RefreshTokenReused(InvalidRefreshToken):
+    """The session `session_id` was revoked because an old refresh token came back."""
+
+    def __init__(self, detail: str, session_id: str) -> None:
+        super().__init__(detail)
+        self.session_id = session_id
 
 
 class UserNotFound(NotFound):
@@ -157,9 +165,7 @@ async def activate_mfa(
     if not caller.enrolment_only:
         return activated
     await db.transaction(
-        lambda tx: tx.execute(
-            store.REVOKE_SESSION, {"id": caller.session_id, "at": utcnow(), "reason": "enrolled"}
-        )
+        lambda tx: _revoke_session(tx, caller.session_id, caller.user_id, "enrolled")
     )
     user = await db.read(lambda tx: tx.fetch_one(store.USER_BY_ID, {"id": caller.user_id}))
     if user is None or user["disabled_at"] is not None:
@@ -260,17 +266,14 @@ async def refresh(db: Database, tokens: TokenService, refresh_token: str) -> dic
     digest = refresh_hash(refresh_token)
     replacement, replacement_digest = new_refresh_token()
 
-    async def work(tx: Tx) -> Row | str:
+    async def work(tx: Tx) -> Row | tuple[str, str] | str:
         row = await tx.fetch_one(store.REFRESH_BY_HASH, {"token_hash": digest})
         now = utcnow()
         if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
             return "invalid"
         if not await tx.execute(store.USE_REFRESH, {"token_hash": digest, "at": now}):
-            await tx.execute(
-                store.REVOKE_SESSION,
-                {"id": row["session_id"], "at": now, "reason": "refresh_reuse"},
-            )
-            return "reused"
+            await _revoke_session(tx, row["session_id"], row["user_id"], "refresh_reuse")
+            return ("reused", row["session_id"])
         user = await tx.fetch_one(store.USER_BY_ID, {"id": row["user_id"]})
         if user is None or user["disabled_at"] is not None:
             return "invalid"
@@ -278,20 +281,27 @@ async def refresh(db: Database, tokens: TokenService, refresh_token: str) -> dic
         return {**user, "session_id": row["session_id"]}
 
     outcome = await db.transaction(work)
-    if outcome == "reused":
-        raise InvalidRefreshToken("this refresh token was already used; the session is revoked")
+    if isinstance(outcome, tuple):
+        raise RefreshTokenReused(
+            "this refresh token was already used; the session is revoked", outcome[1]
+        )
     if isinstance(outcome, str):
         raise InvalidRefreshToken("the refresh token is unknown, expired or revoked")
     return await _token_answer(db, tokens, outcome, outcome["session_id"], replacement)
 
 
 async def logout(db: Database, principal: Principal) -> None:
-    async def work(tx: Tx) -> None:
-        await tx.execute(
-            store.REVOKE_SESSION, {"id": principal.session_id, "at": utcnow(), "reason": "logout"}
-        )
+    await db.transaction(
+        lambda tx: _revoke_session(tx, principal.session_id, principal.user_id, "logout")
+    )
 
-    await db.transaction(work)
+
+async def _revoke_session(tx: Tx, session_id: str, user_id: str, reason: str) -> None:
+    """End a session and tell every process that checks tokens (`session.revoked`)."""
+    params = {"id": session_id, "at": utcnow(), "reason": reason}
+    if await tx.execute(store.REVOKE_SESSION, params):
+        data = {"sessionId": session_id, "userId": user_id, "reason": reason}
+        await emit(tx, new_message(SESSION_REVOKED, data, source=SOURCE, aggregate_id=user_id))
 
 
 async def create_operator(db: Database, email: str, password: str) -> bool:
@@ -336,7 +346,9 @@ async def disable_user(db: Database, principal: Principal, user_id: str) -> dict
         now = utcnow()
         if await tx.fetch_one(store.USER_BY_ID, {"id": user_id}) is None:
             raise UserNotFound(f"user {user_id} does not exist")
-        await tx.execute(store.DISABLE_USER, {"id": user_id, "at": now})
+        if await tx.execute(store.DISABLE_USER, {"id": user_id, "at": now}):
+            data = {"userId": user_id}
+            await emit(tx, new_message(USER_DISABLED, data, source=SOURCE, aggregate_id=user_id))
         await tx.execute(
             store.REVOKE_USER_SESSIONS, {"user_id": user_id, "at": now, "reason": "disabled"}
         )

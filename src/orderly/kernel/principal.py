@@ -15,6 +15,8 @@ class Principal:
     account: str | None = None
     # A B2B user who has not yet set up a second factor holds a token good for that alone.
     enrolment_only: bool = False
+    # When the token expires (seconds since the epoch): nothing may cache the caller longer.
+    expires_at: int = 0
     # The bearer token itself, to call other services on the caller's behalf; never printed.
     token: str = field(default="", repr=False, compare=False)
 

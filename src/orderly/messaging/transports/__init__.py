@@ -18,6 +18,13 @@ class Transport(Protocol):
         """Return once every message is safely handed over; raise if any was not."""
         ...
 
+    async def listen(self, context: str, types: Sequence[str], callback: Delivery) -> None:
+        """Also hand this process every later message of `types` that `context` publishes.
+
+        Best effort and per process (every listening process gets each message): for news
+        such as a revoked session, which needs no inbox and no retry."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -9,8 +9,12 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 
+import structlog
+
 from orderly.messaging.envelope import Envelope
 from orderly.messaging.routing import Delivery, Subscription, Topology
+
+log = structlog.get_logger(__name__)
 
 
 class InProcessTransport:
@@ -23,6 +27,16 @@ class InProcessTransport:
         for subscription, deliver in local:
             for message_type in subscription.types:
                 self._by_type[message_type].append(deliver)
+
+    async def listen(self, context: str, types: Sequence[str], callback: Delivery) -> None:
+        async def best_effort(message: Envelope) -> None:
+            try:
+                await callback(message)
+            except Exception as error:
+                log.warning("listener failed", type=message.type, error=type(error).__name__)
+
+        for message_type in types:
+            self._by_type[message_type].append(best_effort)
 
     async def publish(self, context: str, messages: Sequence[Envelope]) -> None:
         deliveries = [

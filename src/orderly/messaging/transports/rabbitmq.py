@@ -9,6 +9,7 @@ published before the queues of consumers that are not running yet exist.
 """
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -119,6 +120,28 @@ class RabbitMqTransport:
             await incoming.ack()
 
         await queue.consume(on_message)
+
+    async def listen(self, context: str, types: Sequence[str], callback: Delivery) -> None:
+        # A queue of this process's own, gone with its connection; redeclared and rebound by
+        # the robust channel after a reconnect. Messages published meanwhile are missed.
+        channel = await self._connection.channel()
+        self._consume_channels.append(channel)
+        exchange = await channel.declare_exchange(
+            self.exchange_name(context), aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        queue = await channel.declare_queue(
+            f"{self._ns}.listen.{context}.{uuid.uuid4().hex[:12]}", exclusive=True, auto_delete=True
+        )
+        for message_type in types:
+            await queue.bind(exchange, routing_key=message_type)
+
+        async def on_message(incoming: AbstractIncomingMessage) -> None:
+            try:
+                await callback(decode_body(incoming.body, dict(incoming.headers or {})))
+            except Exception as error:
+                log.warning("listener failed", type=incoming.type, error=type(error).__name__)
+
+        await queue.consume(on_message, no_ack=True)
 
     def _queue_arguments(self) -> dict[str, Any]:
         return {
