@@ -16,6 +16,7 @@ from orderly.identity.authenticator import (
     RemoteAuthenticator,
     on_revocation,
 )
+from orderly.identity.external import ExternalAuthenticator, ExternalIssuer
 from orderly.identity.messages import REVOCATIONS
 from orderly.identity.tokens import KeyRing, TokenService, TokenSettings
 from orderly.messaging.consumer import Consumer, RetryPolicy, RetryWorker
@@ -88,12 +89,18 @@ async def open_databases(settings: Settings) -> dict[str, Database]:
 async def _identity_ports(
     settings: Settings, databases: Mapping[str, Database]
 ) -> tuple[TokenService | None, Authenticator]:
-    """Issue and check tokens here when identity is local; otherwise ask identity's service."""
-    if "identity" not in databases:
+    """Issue and check tokens here when identity is local; otherwise ask identity's service.
+
+    With an external issuer configured, every process checks tokens against its keys."""
+    tokens: TokenService | None = None
+    if "identity" in databases:
+        keys = KeyRing(databases["identity"])
+        await keys.load()
+        tokens = TokenService(keys, token_settings(settings))
+    if settings.external_issuer:
+        return tokens, ExternalAuthenticator(ExternalIssuer.from_settings(settings))
+    if tokens is None:
         return None, RemoteAuthenticator(settings.identity_url)
-    keys = KeyRing(databases["identity"])
-    await keys.load()
-    tokens = TokenService(keys, token_settings(settings))
     return tokens, LocalAuthenticator(tokens, databases["identity"])
 
 

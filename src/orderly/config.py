@@ -8,6 +8,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ALL_CONTEXTS = ("identity", "catalog", "ordering", "fulfillment")
+# Signature algorithms an external issuer may use: public-key ones only.
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 
 
 class ConfigError(ValueError):
@@ -33,6 +37,15 @@ class Settings:
     token_audience: str = "orderly-api"
     access_token_ttl: int = 900
     refresh_token_ttl: int = 30 * 24 * 3600
+    # An external OpenID Connect issuer whose tokens the gateway trusts instead of its own.
+    external_issuer: str = ""
+    external_jwks_url: str = ""
+    external_audience: str = ""
+    external_roles_claim: str = "roles"
+    external_role_map: str = ""
+    external_account_claim: str = "account"
+    external_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    external_trust_mfa: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -56,9 +69,28 @@ class Settings:
             raise ConfigError("ORDERLY_CATALOG_URL is required when ordering runs without catalog")
         if "identity" not in self.contexts and not self.identity_url:
             raise ConfigError("ORDERLY_IDENTITY_URL is required when identity runs elsewhere")
+        if self.external_issuer:
+            self._validate_external()
         if self.retry_max_attempts < 1:
             raise ConfigError("ORDERLY_RETRY_MAX_ATTEMPTS must be at least 1")
         return self
+
+    def _validate_external(self) -> None:
+        for name, url in (
+            ("ORDERLY_EXTERNAL_ISSUER", self.external_issuer),
+            ("ORDERLY_EXTERNAL_JWKS_URL", self.external_jwks_url),
+        ):
+            if url and urlsplit(url).scheme not in {"https", "http"}:
+                raise ConfigError(f"{name}: an http(s) URL")
+        weak = set(self.external_algorithms) - ASYMMETRIC_ALGORITHMS
+        if weak or not self.external_algorithms:
+            raise ConfigError(
+                "ORDERLY_EXTERNAL_ALGORITHMS: public-key algorithms only"
+                f" ({', '.join(sorted(ASYMMETRIC_ALGORITHMS))})"
+            )
+        pairs = [item for item in self.external_role_map.split(",") if item.strip()]
+        if any(":" not in pair for pair in pairs):
+            raise ConfigError("ORDERLY_EXTERNAL_ROLE_MAP: idp-role:orderly-role, comma-separated")
 
 
 def _coerce(kind: Any, raw: Any) -> Any:

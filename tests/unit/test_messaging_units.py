@@ -77,6 +77,22 @@ def test_settings_come_from_file_then_environment(tmp_path: Path) -> None:
         pytest.param({"ORDERLY_CONTEXTS": "ordering"}, "ORDERLY_CATALOG_URL", id="ordering-alone"),
         pytest.param({"ORDERLY_PORT": "eighty"}, "bad setting", id="port"),
         pytest.param({"ORDERLY_CONFIG": "/no/such/file.toml"}, "no such file", id="config-file"),
+        pytest.param(
+            {"ORDERLY_EXTERNAL_ISSUER": "https://k.x", "ORDERLY_EXTERNAL_ALGORITHMS": "HS256"},
+            "public-key algorithms only",
+            id="external-hmac",
+        ),
+        pytest.param(
+            {"ORDERLY_EXTERNAL_ISSUER": "https://k.x", "ORDERLY_EXTERNAL_ALGORITHMS": "none"},
+            "public-key algorithms only",
+            id="external-none",
+        ),
+        pytest.param({"ORDERLY_EXTERNAL_ISSUER": "kc.example"}, "http(s) URL", id="external-url"),
+        pytest.param(
+            {"ORDERLY_EXTERNAL_ISSUER": "https://kc.example", "ORDERLY_EXTERNAL_ROLE_MAP": "admin"},
+            "ORDERLY_EXTERNAL_ROLE_MAP",
+            id="external-role-map",
+        ),
     ],
 )
 def test_bad_settings_are_refused_in_one_line(env: dict[str, str], fragment: str) -> None:

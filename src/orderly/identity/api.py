@@ -9,6 +9,7 @@ from orderly.entrypoints.auth import Caller, Enrolling
 from orderly.entrypoints.dependencies import database, runtime
 from orderly.identity import mfa, service
 from orderly.identity.domain import MAX_PASSWORD
+from orderly.kernel.errors import OrderlyError
 from orderly.storage import Database
 
 Identity = Annotated[Database, Depends(database("identity"))]
@@ -150,35 +151,58 @@ class MemberIn(RegisterIn):
     roles: list[Literal["buyer", "approver", "account_admin"]] = Field(min_length=1, max_length=3)
 
 
+class ExternalSignIn(OrderlyError):
+    status = 403
+    code = "external_sign_in"
+    title = "Sign in with the configured identity provider"
+
+
+async def own_sign_in(run: Runtime) -> None:
+    """Orderly's own sign-in, which an external issuer replaces."""
+    if run.settings.external_issuer:
+        raise ExternalSignIn(f"this deployment signs in at {run.settings.external_issuer}")
+
+
 def router() -> APIRouter:
     api = APIRouter(tags=["identity"])
 
-    @api.post("/api/v1/auth/register", status_code=201, response_model=Registered)
+    local = [Depends(own_sign_in)]
+
+    @api.post(
+        "/api/v1/auth/register", status_code=201, response_model=Registered, dependencies=local
+    )
     async def register(body: RegisterIn, db: Identity, run: Runtime) -> dict[str, Any]:
         registration = service.Registration(
             body.email, body.password, body.firstName, body.lastName
         )
         return await service.register(db, run.tokens, registration)
 
-    @api.post("/api/v1/auth/login", response_model=Tokens | MfaRequired | MfaEnrolmentRequired)
+    @api.post(
+        "/api/v1/auth/login",
+        response_model=Tokens | MfaRequired | MfaEnrolmentRequired,
+        dependencies=local,
+    )
     async def login(body: LoginIn, request: Request, db: Identity, run: Runtime) -> dict[str, Any]:
         client = request.client.host if request.client else ""
         return await service.login(db, run.tokens, body.email, body.password, client)
 
-    @api.post("/api/v1/auth/mfa/verify", response_model=Tokens)
+    @api.post("/api/v1/auth/mfa/verify", response_model=Tokens, dependencies=local)
     async def mfa_verify(
         body: MfaVerifyIn, request: Request, db: Identity, run: Runtime
     ) -> dict[str, Any]:
         client = request.client.host if request.client else ""
         return await service.complete_mfa_login(db, run.tokens, body.mfaToken, body.code, client)
 
-    @api.post("/api/v1/auth/mfa/enrol", response_model=MfaEnrolment)
+    @api.post("/api/v1/auth/mfa/enrol", response_model=MfaEnrolment, dependencies=local)
     async def mfa_enrol(caller: Enrolling, db: Identity) -> dict[str, Any]:
         user = await service.get_user(db, caller, caller.user_id)
         return await mfa.enrol(db, caller, user["email"])
 
     @api.post(
-        "/api/v1/auth/mfa/activate", response_model=MfaActivated, response_model_exclude_none=True
+        "/api/v1/auth/mfa/activate",
+        response_model=MfaActivated,
+        response_model_exclude_none=True,
+        dependencies=local,
     )
     async def mfa_activate(
         body: MfaCodeIn, caller: Enrolling, db: Identity, run: Runtime
@@ -188,7 +212,7 @@ def router() -> APIRouter:
             run.authenticator.forget(session_id=caller.session_id)
         return activated
 
-    @api.post("/api/v1/auth/refresh", response_model=Tokens)
+    @api.post("/api/v1/auth/refresh", response_model=Tokens, dependencies=local)
     async def refresh(body: RefreshIn, db: Identity, run: Runtime) -> dict[str, Any]:
         try:
             return await service.refresh(db, run.tokens, body.refreshToken)
