@@ -87,6 +87,30 @@ def test_login_does_not_reveal_whether_an_email_exists(server: Server) -> None:
     assert wrong_password.json()["code"] == "invalid_credentials"
 
 
+def test_login_takes_about_as_long_for_an_unknown_email(tmp_path: Path) -> None:
+    """A wrong password costs an argon2 verify; an unknown e-mail must cost one too.
+
+    Compared with each other in the same run, interleaved, on a server of its own (so the
+    per-address throttle is not reached); skipping the verify would make the unknown e-mail
+    answer many times faster."""
+    rounds = 9
+    with embedded(tmp_path) as own:
+        emails = [register(own)["email"] for _ in range(rounds)]
+        with httpx.Client(base_url=own.url) as client:
+            known: list[float] = []
+            unknown: list[float] = []
+            for email in emails:
+                for sample, who in ((known, email), (unknown, f"x{uuid.uuid4().hex}@example.com")):
+                    started = time.perf_counter()
+                    answer = client.post(
+                        "/api/v1/auth/login", json={"email": who, "password": "wrong password 9"}
+                    )
+                    sample.append(time.perf_counter() - started)
+                    assert answer.status_code == 401
+    ratio = sorted(unknown)[rounds // 2] / sorted(known)[rounds // 2]
+    assert 0.5 < ratio < 2.0, f"median unknown/known login time {ratio:.2f}"
+
+
 def test_a_password_over_72_bytes_works_and_weak_ones_are_refused(server: Server) -> None:
     long_password = "ñandú-" * 20  # 160 bytes in UTF-8, past bcrypt's 72
     registered = register(server, long_password)
