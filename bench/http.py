@@ -12,6 +12,7 @@ from tests.e2e.server import Server
 from tests.waiting import eventually
 
 CLIENTS = 32
+ROUNDS = 3
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 
 Request = Callable[[aiohttp.ClientSession], Awaitable[None]]
@@ -66,14 +67,17 @@ async def seed001_orders(orders: int) -> tuple[float, float, float]:
             customer = {"Authorization": f"Bearer {server.register_customer()['token']}"}
             connector = aiohttp.TCPConnector(limit=CLIENTS)
             async with aiohttp.ClientSession(server.url, connector=connector) as session:
-                health = await _hammer(session, orders * 2, _health)
 
                 async def whoami(s: aiohttp.ClientSession) -> None:
                     async with s.get("/api/v1/auth/session", headers=customer) as response:
                         response.raise_for_status()
                         await response.read()
 
-                authenticated = await _hammer(session, orders * 2, whoami)
+                # Interleaved rounds, best of each: the machine's noise hits both alike.
+                health = authenticated = 0.0
+                for _ in range(ROUNDS):
+                    health = max(health, await _hammer(session, orders, _health))
+                    authenticated = max(authenticated, await _hammer(session, orders, whoami))
                 product = {"name": "Bench", "sku": "BENCH-1", "price": "1.00", "stock": orders * 10}
                 async with session.post(
                     "/api/v1/products", json=product, headers=operator
