@@ -25,6 +25,7 @@ from orderly.messaging.relay import Relay
 from orderly.messaging.routing import Topology
 from orderly.messaging.transports import Transport, open_transport
 from orderly.ordering.availability import HttpAvailability, LocalAvailability, ProductAvailability
+from orderly.ordering.buyers import AccountStanding, HttpStanding, LocalStanding
 from orderly.storage import Database, open_database
 from orderly.storage.migrations import migrate
 
@@ -113,6 +114,7 @@ class Runtime:
     topology: Topology
     authenticator: Authenticator
     tokens: TokenService | None = None
+    standing: AccountStanding | None = None
     consumers: dict[str, Consumer] = field(default_factory=dict)
     relays: dict[str, Relay] = field(default_factory=dict)
     retry_workers: dict[str, RetryWorker] = field(default_factory=dict)
@@ -135,8 +137,20 @@ class Runtime:
         elif settings.catalog_url:
             availability = HttpAvailability(settings.catalog_url)
         tokens, authenticator = await _identity_ports(settings, databases)
+        standing: AccountStanding | None = None
+        if "ordering" in databases and "identity" in databases:
+            standing = LocalStanding(databases["identity"])
+        elif "ordering" in databases and settings.identity_url:
+            standing = HttpStanding(settings.identity_url)
         runtime = cls(
-            settings, databases, transport, availability, topology(), authenticator, tokens
+            settings,
+            databases,
+            transport,
+            availability,
+            topology(),
+            authenticator,
+            tokens,
+            standing,
         )
         await runtime._start_messaging()
         return runtime
@@ -184,5 +198,7 @@ class Runtime:
         if self.availability is not None:
             await self.availability.close()
         await self.authenticator.close()
+        if self.standing is not None:
+            await self.standing.close()
         for db in self.databases.values():
             await db.close()

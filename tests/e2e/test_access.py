@@ -44,6 +44,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/shipments/{shipment_id}/ship"): {"tracking_number": "T1", "carrier": "UPS"},
     ("POST", "/api/v1/shipments/{shipment_id}/deliver"): {"delivery_location": "Porch"},
+    ("PUT", "/api/v1/accounts/{account_id}/users/{user_id}/roles"): {"roles": ["account_admin"]},
     ("POST", "/api/v1/accounts/{account_id}/users"): {
         "email": "intruder@example.com",
         "password": "intruder password 1",

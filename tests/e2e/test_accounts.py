@@ -10,6 +10,7 @@ import httpx
 import jwt
 import pytest
 
+from tests.e2e.conftest import Deployment
 from tests.e2e.server import Server, embedded
 from tests.e2e.test_seed001_flow import ADDRESS
 from tests.e2e.totp import Authenticator
@@ -261,3 +262,61 @@ def test_the_demo_pharmacist_logs_in_with_a_code_from_the_cli(tmp_path: Path) ->
         assert claims["account"] == "PH-45678"
         uri = server.cli("demo", "mfa-code", "--uri").stdout.strip()
         assert uri.startswith("otpauth://totp/Orderly:pharmacist%40orderly.example?secret=")
+
+
+async def test_an_order_rereads_the_buyers_standing_not_its_token(deployment: Deployment) -> None:
+    identity = deployment.identity
+    account_id, admin_email = new_account(identity)
+    admin = identity.client(enrolled(identity, admin_email)[0]["token"])
+    added = await admin.post(
+        f"/api/v1/accounts/{account_id}/users",
+        json={
+            "email": f"buyer-{uuid.uuid4().hex[:8]}@pharmacy.example",
+            "password": PASSWORD,
+            "firstName": "Bea",
+            "lastName": "Buyer",
+            "roles": ["buyer"],
+        },
+    )
+    assert added.status_code == 201, added.text
+    buyer_id = added.json()["userId"]
+    token = enrolled(identity, added.json()["email"])[0]["token"]
+    assert jwt.decode(token, options={"verify_signature": False})["roles"] == ["buyer"]
+    operator = deployment.catalog.client(deployment.operator_token)
+    product = await operator.post(
+        "/api/v1/products", json={"name": "P", "sku": unique("STD"), "price": "3.00", "stock": 9}
+    )
+    order = {
+        "items": [{"product_id": product.json()["id"], "quantity": 1}],
+        "shipping_address": ADDRESS,
+    }
+    buyer = deployment.ordering.client(token)
+    assert (await buyer.post("/api/v1/orders", json=order)).status_code == 201
+
+    # the admin takes the buyer role away: the same token, still saying "buyer", cannot order
+    roles = f"/api/v1/accounts/{account_id}/users/{buyer_id}/roles"
+    changed = await admin.put(roles, json={"roles": ["approver"]})
+    assert changed.status_code == 200
+    assert changed.json()["roles"] == ["approver"]
+    refused = await buyer.post("/api/v1/orders", json=order)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "not_a_buyer"
+    assert len((await buyer.get("/api/v1/orders")).json()) == 1
+    assert (await admin.put(roles, json={"roles": ["buyer"]})).status_code == 200
+    assert (await buyer.post("/api/v1/orders", json=order)).status_code == 201
+
+    # an account keeps an admin, and an admin changes only its own account's members
+    members = (await admin.get(f"/api/v1/accounts/{account_id}/users")).json()
+    admin_id = next(m["userId"] for m in members if m["email"] == admin_email)
+    last = await admin.put(
+        f"/api/v1/accounts/{account_id}/users/{admin_id}/roles", json={"roles": ["buyer"]}
+    )
+    assert last.status_code == 409
+    assert last.json()["code"] == "last_account_admin"
+    outsider = identity.register_customer()
+    stranger = await admin.put(
+        f"/api/v1/accounts/{account_id}/users/{outsider['userId']}/roles",
+        json={"roles": ["buyer"]},
+    )
+    assert stranger.status_code == 404
+    assert (await admin.put(roles, json={"roles": ["operator"]})).status_code == 422

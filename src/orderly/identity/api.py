@@ -147,8 +147,17 @@ class AccountOut(BaseModel):
     canOrderScheduleII: bool  # noqa: N815
 
 
+MemberRole = Literal["buyer", "approver", "account_admin"]
+
+
+class RolesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[MemberRole] = Field(min_length=1, max_length=3)
+
+
 class MemberIn(RegisterIn):
-    roles: list[Literal["buyer", "approver", "account_admin"]] = Field(min_length=1, max_length=3)
+    roles: list[MemberRole] = Field(min_length=1, max_length=3)
 
 
 class ExternalSignIn(OrderlyError):
@@ -283,6 +292,12 @@ def router() -> APIRouter:
             body.email, body.password, body.firstName, body.lastName, tuple(body.roles)
         )
         return await service.add_member(db, caller, account_id, member)
+
+    @api.put("/api/v1/accounts/{account_id}/users/{user_id}/roles", response_model=UserOut)
+    async def set_member_roles(
+        account_id: str, user_id: str, body: RolesIn, caller: Caller, db: Identity
+    ) -> dict[str, Any]:
+        return await service.set_member_roles(db, caller, account_id, user_id, list(body.roles))
 
     @api.get("/.well-known/jwks.json", tags=["health"])
     async def jwks(run: Runtime) -> dict[str, Any]:

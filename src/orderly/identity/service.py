@@ -607,3 +607,43 @@ async def add_member(
     row = await db.read(lambda tx: tx.fetch_one(store.USER_BY_ID, {"id": user_id}))
     assert row is not None
     return _user_view(row)
+
+
+class LastAccountAdmin(Conflict):
+    code = "last_account_admin"
+    title = "An account keeps at least one admin"
+
+
+async def set_member_roles(
+    db: Database, caller: Principal, account_id: str, user_id: str, roles: list[str]
+) -> dict[str, Any]:
+    """An account admin (or an operator) changes what a member may do; takes effect at the
+    member's next order, whatever its token says, since orders re-read it."""
+    me = await _member(db, caller, account_id)
+    if me is not None and domain.Role.ACCOUNT_ADMIN not in me["roles"]:
+        raise NotAccountAdmin("only an account admin changes members' roles")
+    wanted = sorted(set(roles))
+    if not wanted or not set(wanted) <= MEMBER_ROLES:
+        allowed = ", ".join(sorted(MEMBER_ROLES))
+        raise domain.InvalidAccount(f"a member's roles are one or more of: {allowed}")
+
+    async def work(tx: Tx) -> Row:
+        member = await tx.fetch_one(store.USER_BY_ID, {"id": user_id})
+        if member is None or member["organisation_id"] != account_id:
+            raise UserNotFound(f"user {user_id} is not a member of account {account_id}")
+        if domain.Role.ACCOUNT_ADMIN in member["roles"] and domain.Role.ACCOUNT_ADMIN not in wanted:
+            members = await tx.fetch_all(store.ORGANISATION_USERS, {"organisation_id": account_id})
+            admins = [
+                m
+                for m in members
+                if domain.Role.ACCOUNT_ADMIN in m["roles"] and m["disabled_at"] is None
+            ]
+            if len(admins) <= 1:
+                raise LastAccountAdmin("the account would be left without an admin")
+        params = {"id": user_id, "roles": wanted, "at": utcnow()}
+        await tx.execute(store.SET_ROLES, params)
+        updated = await tx.fetch_one(store.USER_BY_ID, {"id": user_id})
+        assert updated is not None
+        return updated
+
+    return _user_view(await db.transaction(work))

@@ -244,3 +244,4 @@ JOIN_ORGANISATION = sql(
 ORGANISATION_USERS = sql(
     f"{USER_COLUMNS} WHERE organisation_id = :organisation_id ORDER BY created_at, id"
 )
+SET_ROLES = sql("UPDATE users SET roles = :roles, updated_at = :at WHERE id = :id")

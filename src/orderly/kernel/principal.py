@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 OPERATOR = "operator"
+BUYER = "buyer"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from orderly.entrypoints.auth import Caller
 from orderly.entrypoints.dependencies import database, runtime
 from orderly.ordering import service
 from orderly.ordering.availability import ProductAvailability
+from orderly.ordering.buyers import AccountStanding
 from orderly.ordering.domain import Line
 from orderly.storage import Database
 
@@ -20,6 +21,11 @@ MAX_UNITS = 1_000_000
 
 async def availability_port(run: Annotated[Any, Depends(runtime)]) -> ProductAvailability:
     port: ProductAvailability = run.availability
+    return port
+
+
+async def standing_port(run: Annotated[Any, Depends(runtime)]) -> AccountStanding | None:
+    port: AccountStanding | None = run.standing
     return port
 
 
@@ -92,6 +98,7 @@ def router() -> APIRouter:
         db: Ordering,
         caller: Caller,
         availability: Annotated[ProductAvailability, Depends(availability_port)],
+        standing: Annotated[AccountStanding | None, Depends(standing_port)],
         idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     ) -> dict[str, Any]:
         placed = await service.place_order(
@@ -103,6 +110,7 @@ def router() -> APIRouter:
                 owner=caller,
                 idempotency_key=idempotency_key,
             ),
+            standing,
         )
         if placed.replayed:
             response.status_code = 200

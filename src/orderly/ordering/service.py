@@ -7,12 +7,13 @@ from typing import Any
 import orjson
 
 from orderly.kernel.clock import utcnow
-from orderly.kernel.errors import NotFound, Unprocessable
+from orderly.kernel.errors import NotFound, Unavailable, Unprocessable
 from orderly.kernel.ids import new_id
-from orderly.kernel.principal import Principal
+from orderly.kernel.principal import BUYER, Principal
 from orderly.messaging import Envelope, emit, new_message
 from orderly.ordering import domain, store
 from orderly.ordering.availability import ProductAvailability
+from orderly.ordering.buyers import AccountStanding, NotABuyer
 from orderly.ordering.domain import InsufficientStock, Line, OrderStatus
 from orderly.ordering.messages import ORDER_CREATED, SOURCE
 from orderly.storage import Database, Tx
@@ -57,9 +58,18 @@ class Placed:
     replayed: bool
 
 
-async def place_order(db: Database, availability: ProductAvailability, cmd: PlaceOrder) -> Placed:
-    """Seed 001: check availability first; only if every line is available, create the order."""
+async def place_order(
+    db: Database,
+    availability: ProductAvailability,
+    cmd: PlaceOrder,
+    standing: AccountStanding | None = None,
+) -> Placed:
+    """Seed 001: check availability first; only if every line is available, create the order.
+
+    A B2B member must still be one of its account's buyers, as identity says now."""
     domain.check_lines(cmd.lines)
+    if cmd.owner.account is not None:
+        await _check_buyer(standing, cmd.owner)
     if cmd.scoped_key:
         earlier = await db.read(lambda tx: _earlier_response(tx, cmd))
         if earlier is not None:
@@ -73,6 +83,14 @@ async def place_order(db: Database, availability: ProductAvailability, cmd: Plac
             f"{len(short)} product(s) are not available in the quantity requested", items=short
         )
     return await db.transaction(lambda tx: _create(tx, cmd))
+
+
+async def _check_buyer(standing: AccountStanding | None, caller: Principal) -> None:
+    if standing is None:
+        raise Unavailable("identity is not configured for this process")
+    now = await standing.of(caller)
+    if now.disabled or now.account != caller.account or BUYER not in now.roles:
+        raise NotABuyer(f"{caller.user_id} may not place orders for account {caller.account}")
 
 
 async def _earlier_response(tx: Tx, cmd: PlaceOrder) -> dict[str, Any] | None:

@@ -1,0 +1,122 @@
+"""The port ordering asks before a B2B member orders: what the identity store says now.
+
+A token's claims are hints from when it was issued. Whether the caller still belongs to
+the account, may still buy for it, and what the account's DEA registration allows are read
+from identity at the moment an order is placed.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from orderly.kernel.errors import OrderlyError, Unavailable
+from orderly.kernel.principal import Principal
+from orderly.storage import Database
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A caller's membership and its account's standing, as identity has them now."""
+
+    account: str | None
+    roles: tuple[str, ...]
+    disabled: bool = False
+    dea_active: bool = False
+    can_order_schedule_ii: bool = False
+    is_340b: bool = False
+
+    @classmethod
+    def of(cls, caller: Principal, user: dict[str, Any] | None) -> "Standing":
+        """From identity's user view; a user identity does not keep (an external issuer's)
+        is what its token says."""
+        if user is None:
+            return cls(account=caller.account, roles=caller.roles)
+        return cls(
+            account=user["organisationId"], roles=tuple(user["roles"]), disabled=user["disabled"]
+        )
+
+    def with_account(self, account: dict[str, Any] | None) -> "Standing":
+        if account is None:
+            return Standing(account=None, roles=self.roles, disabled=self.disabled)
+        return Standing(
+            account=self.account,
+            roles=self.roles,
+            disabled=self.disabled,
+            dea_active=account["deaActive"],
+            can_order_schedule_ii=account["canOrderScheduleII"],
+            is_340b=account["id340b"] is not None,
+        )
+
+
+class AccountStanding(Protocol):
+    async def of(self, caller: Principal) -> Standing: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalStanding:
+    """Identity in this process: read its store."""
+
+    def __init__(self, identity: Database) -> None:
+        self._identity = identity
+
+    async def of(self, caller: Principal) -> Standing:
+        from orderly.identity import service
+
+        try:
+            user: dict[str, Any] | None = await service.get_user(
+                self._identity, caller, caller.user_id
+            )
+        except service.UserNotFound:
+            user = None
+        standing = Standing.of(caller, user)
+        if standing.account is None:
+            return standing
+        try:
+            account = await service.get_account(self._identity, caller, standing.account)
+        except service.AccountNotFound:
+            account = None
+        return standing.with_account(account)
+
+    async def close(self) -> None:
+        return None
+
+
+class HttpStanding:
+    """Identity as its own service: the caller's user and account, asked with its own token."""
+
+    def __init__(self, base_url: str, timeout: float = 5.0) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+
+    async def of(self, caller: Principal) -> Standing:
+        user = await self._get(f"/api/v1/users/{caller.user_id}", caller)
+        standing = Standing.of(caller, user)
+        if standing.account is None:
+            return standing
+        return standing.with_account(
+            await self._get(f"/api/v1/accounts/{standing.account}", caller)
+        )
+
+    async def _get(self, path: str, caller: Principal) -> dict[str, Any] | None:
+        try:
+            response = await self._client.get(
+                path, headers={"Authorization": f"Bearer {caller.token}"}
+            )
+        except httpx.HTTPError as error:
+            raise Unavailable(f"identity is unreachable ({type(error).__name__})") from None
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise Unavailable(f"identity answered {response.status_code}")
+        found: dict[str, Any] = response.json()
+        return found
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+class NotABuyer(OrderlyError):
+    status = 403
+    code = "not_a_buyer"
+    title = "Only the account's buyers place its orders"
