@@ -473,6 +473,19 @@ def test_saved_addresses_belong_to_their_user(server: Server) -> None:
         headers=mine,
     )
     assert bad.status_code == 422
+    # bob cannot delete it, even through his own id; alice can, once
+    one_url = f"{server.url}/api/v1/users/{alice['userId']}/addresses/{address_id}"
+    assert httpx.delete(one_url, headers=theirs).status_code == 404
+    assert (
+        httpx.delete(
+            f"{server.url}/api/v1/users/{bob['userId']}/addresses/{address_id}", headers=theirs
+        ).status_code
+        == 404
+    )
+    assert httpx.get(one_url, headers=mine).status_code == 200
+    assert httpx.delete(one_url, headers=mine).status_code == 204
+    assert httpx.delete(one_url, headers=mine).status_code == 404
+    assert httpx.get(one_url, headers=mine).status_code == 404
 
 
 def test_mfa_login_takes_a_code_and_each_code_works_once(tmp_path: Path) -> None:

@@ -268,6 +268,13 @@ def router() -> APIRouter:
     ) -> dict[str, Any]:
         return await service.get_address(db, caller, user_id, address_id)
 
+    @api.delete("/api/v1/users/{user_id}/addresses/{address_id}", status_code=204)
+    async def delete_address(
+        user_id: str, address_id: str, caller: Caller, db: Identity
+    ) -> Response:
+        await service.delete_address(db, caller, user_id, address_id)
+        return Response(status_code=204)
+
     @api.post("/api/v1/users/{user_id}/disable", response_model=UserOut)
     async def disable_user(
         user_id: str, caller: Caller, db: Identity, run: Runtime

@@ -445,6 +445,17 @@ async def get_address(
     return _address_view(row)
 
 
+async def delete_address(db: Database, principal: Principal, user_id: str, address_id: str) -> None:
+    _own_user(principal, user_id)
+    params = {"user_id": user_id, "id": address_id}
+
+    async def work(tx: Tx) -> int:
+        return await tx.execute(store.DELETE_ADDRESS, params)
+
+    if not await db.transaction(work):
+        raise AddressNotFound(f"address {address_id} does not exist")
+
+
 @dataclass(frozen=True)
 class NewAccount:
     """A B2B pharmacy account and its first user, the account admin."""

@@ -148,6 +148,7 @@ USER_ADDRESSES = sql(
 USER_ADDRESS = sql(
     "SELECT id, label, address, created_at FROM addresses WHERE user_id = :user_id AND id = :id"
 )
+DELETE_ADDRESS = sql("DELETE FROM addresses WHERE user_id = :user_id AND id = :id")
 COUNT_ADDRESSES = sql("SELECT COUNT(*) AS n FROM addresses WHERE user_id = :user_id")
 
 mfa_factors = sa.Table(
