@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from orderly.identity.authenticator import SESSION_CACHE_SECONDS
 from tests.conftest import Backend, needs_services
 from tests.e2e.conftest import deploy
 from tests.e2e.test_seed001_flow import ADDRESS, create_product
@@ -69,6 +70,17 @@ async def test_orders_placed_while_the_broker_is_down_are_delivered_after(
 
         found = await eventually(shipments, within=90)
         assert sorted(s["order_id"] for s in found) == sorted(order_ids)
+
+        # and revocations are pushed again: each process's own queue came back with the broker
+        late = deployed.customer()["token"]
+        assert (await deployed.ordering.client(late).get("/api/v1/orders")).status_code == 200
+        assert (await deployed.identity.client(late).post("/api/v1/auth/logout")).status_code == 204
+
+        async def refused() -> bool:
+            response = await deployed.ordering.client(late).get("/api/v1/orders")
+            return response.status_code == 401
+
+        await eventually(refused, within=SESSION_CACHE_SECONDS / 3)
     finally:
         for server in deployed.servers:
             server.stop()
