@@ -1,5 +1,6 @@
 """Identity commands: register, log in, refresh, log out; and the user read model."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -547,6 +548,15 @@ class NotAccountAdmin(OrderlyError):
 MEMBER_ROLES = frozenset({domain.Role.BUYER, domain.Role.APPROVER, domain.Role.ACCOUNT_ADMIN})
 
 
+def _member_roles(roles: Sequence[str]) -> list[str]:
+    """Sorted, without repeats; only roles a member of an account can have, at least one."""
+    wanted = sorted(set(roles))
+    if not wanted or not set(wanted) <= MEMBER_ROLES:
+        allowed = ", ".join(sorted(MEMBER_ROLES))
+        raise domain.InvalidAccount(f"a member's roles are one or more of: {allowed}")
+    return wanted
+
+
 async def _member(db: Database, caller: Principal, account_id: str) -> Row | None:
     """The caller's user row as the identity store has it now, if it belongs to the account.
 
@@ -600,10 +610,7 @@ async def add_member(
     me = await _member(db, caller, account_id)
     if me is not None and domain.Role.ACCOUNT_ADMIN not in me["roles"]:
         raise NotAccountAdmin("only an account admin adds users to the account")
-    roles = set(new.roles)
-    if not roles or not roles <= MEMBER_ROLES:
-        allowed = ", ".join(sorted(MEMBER_ROLES))
-        raise domain.InvalidAccount(f"a member's roles are one or more of: {allowed}")
+    roles = _member_roles(new.roles)
     if await db.read(lambda tx: tx.fetch_one(store.ORGANISATION, {"id": account_id})) is None:
         raise AccountNotFound(f"account {account_id} does not exist")
     member = Registration(
@@ -611,7 +618,7 @@ async def add_member(
         new.password,
         new.first_name,
         new.last_name,
-        tuple(sorted(roles)),
+        tuple(roles),
         organisation_id=account_id,
     )
     user_id, _, _ = await register_user(db, member)
@@ -633,10 +640,7 @@ async def set_member_roles(
     me = await _member(db, caller, account_id)
     if me is not None and domain.Role.ACCOUNT_ADMIN not in me["roles"]:
         raise NotAccountAdmin("only an account admin changes members' roles")
-    wanted = sorted(set(roles))
-    if not wanted or not set(wanted) <= MEMBER_ROLES:
-        allowed = ", ".join(sorted(MEMBER_ROLES))
-        raise domain.InvalidAccount(f"a member's roles are one or more of: {allowed}")
+    wanted = _member_roles(roles)
 
     async def work(tx: Tx) -> Row:
         member = await tx.fetch_one(store.USER_BY_ID, {"id": user_id})
