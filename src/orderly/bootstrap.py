@@ -132,10 +132,10 @@ class Runtime:
                 await db.close()
             raise StartupError(unreachable("broker", settings.broker_url, error)) from None
         availability: ProductAvailability | None = None
-        if "catalog" in databases:
-            availability = LocalAvailability(databases["catalog"])
-        elif settings.catalog_url:
-            availability = HttpAvailability(settings.catalog_url)
+        if "inventory" in databases:
+            availability = LocalAvailability(databases["inventory"])
+        elif settings.inventory_url:
+            availability = HttpAvailability(settings.inventory_url)
         tokens, authenticator = await _identity_ports(settings, databases)
         standing: AccountStanding | None = None
         if "ordering" in databases and "identity" in databases:
@@ -173,7 +173,14 @@ class Runtime:
             await on_revocation(authenticator, message)
 
         await self.transport.listen("identity", REVOCATIONS, revoked)
+        specs = context_specs()
         for name, db in self.databases.items():
+            for worker_loop in specs[name].workers:
+                self.tasks.append(
+                    asyncio.create_task(
+                        worker_loop(db, settings.sweep_interval), name=f"worker:{name}"
+                    )
+                )
             local = {n: c for n, c in self.consumers.items() if c.subscription.context == name}
             if local:
                 worker = RetryWorker(db, local, settings.poll_interval)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ALL_CONTEXTS = ("identity", "catalog", "ordering", "fulfillment")
+ALL_CONTEXTS = ("identity", "catalog", "inventory", "ordering", "fulfillment")
 # Signature algorithms an external issuer may use: public-key ones only.
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -24,7 +24,7 @@ class Settings:
     broker_url: str = ""
     broker_namespace: str = "orderly"
     contexts: tuple[str, ...] = ALL_CONTEXTS
-    catalog_url: str = ""
+    inventory_url: str = ""
     identity_url: str = ""
     relay_enabled: bool = True
     migrate_on_start: bool = True
@@ -32,6 +32,8 @@ class Settings:
     retry_max_attempts: int = 5
     retry_base_delay: float = 0.5
     poll_interval: float = 1.0
+    # Seconds between sweeps of expired soft reservations (and other periodic upkeep).
+    sweep_interval: float = 5.0
     max_body_bytes: int = 1_048_576
     token_issuer: str = "orderly"
     token_audience: str = "orderly-api"
@@ -65,8 +67,14 @@ class Settings:
         unknown = set(self.contexts) - set(ALL_CONTEXTS)
         if unknown:
             raise ConfigError(f"ORDERLY_CONTEXTS: unknown context(s) {', '.join(sorted(unknown))}")
-        if "ordering" in self.contexts and "catalog" not in self.contexts and not self.catalog_url:
-            raise ConfigError("ORDERLY_CATALOG_URL is required when ordering runs without catalog")
+        if (
+            "ordering" in self.contexts
+            and "inventory" not in self.contexts
+            and not self.inventory_url
+        ):
+            raise ConfigError(
+                "ORDERLY_INVENTORY_URL is required when ordering runs without inventory"
+            )
         if "identity" not in self.contexts and not self.identity_url:
             raise ConfigError("ORDERLY_IDENTITY_URL is required when identity runs elsewhere")
         if self.external_issuer:

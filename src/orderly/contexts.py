@@ -1,12 +1,18 @@
 """What a bounded context contributes to a running Orderly: tables, messages, routes."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter
 
 from orderly.messaging.routing import Subscription
+from orderly.storage import Database
+
+# A background loop of a context: given its database and a period in seconds, runs until
+# cancelled.
+Worker = Callable[[Database, float], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -18,3 +24,4 @@ class ContextSpec:
     router: Callable[[], APIRouter]
     tables: sa.MetaData
     """The context's own tables, which its migrations must produce (besides messaging's)."""
+    workers: tuple[Worker, ...] = ()

@@ -16,13 +16,14 @@ class Deployment:
     backend: Backend
     identity: Server
     catalog: Server
+    inventory: Server
     ordering: Server
     fulfillment: Server
     operator_token: str = ""
 
     @property
     def servers(self) -> list[Server]:
-        every = (self.identity, self.catalog, self.ordering, self.fulfillment)
+        every = (self.identity, self.catalog, self.inventory, self.ordering, self.fulfillment)
         unique: dict[int, Server] = {id(s): s for s in every}
         return list(unique.values())
 
@@ -31,24 +32,24 @@ class Deployment:
         return self.identity.register_customer()
 
 
-def deploy(backend: Backend, log_dir: Path, *, ordering_relay: bool = True) -> Deployment:
+def deploy(backend: Backend, log_dir: Path) -> Deployment:
     """Start the servers, with an operator created beforehand and logged in after."""
     env = backend.env()
     if backend.name == "embedded":
-        server = Server(env, log_dir, relay=ordering_relay)
-        deployment = Deployment(backend, server, server, server, server)
+        server = Server(env, log_dir)
+        deployment = Deployment(backend, server, server, server, server, server)
     else:
         identity = Server(env, log_dir, contexts="identity")
         env = {**env, "ORDERLY_IDENTITY_URL": identity.url}
         catalog = Server(env, log_dir, contexts="catalog")
+        inventory = Server(env, log_dir, contexts="inventory")
         ordering = Server(
-            {**env, "ORDERLY_CATALOG_URL": catalog.url},
+            {**env, "ORDERLY_INVENTORY_URL": inventory.url},
             log_dir,
             contexts="ordering",
-            relay=ordering_relay,
         )
         fulfillment = Server(env, log_dir, contexts="fulfillment")
-        deployment = Deployment(backend, identity, catalog, ordering, fulfillment)
+        deployment = Deployment(backend, identity, catalog, inventory, ordering, fulfillment)
     deployment.identity.create_operator()
     for server in deployment.servers:
         server.start()

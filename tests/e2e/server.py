@@ -153,3 +153,19 @@ def embedded(tmp: Path, **env: str) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+async def stocked(client: httpx.AsyncClient, product_id: str, units: int) -> None:
+    """Wait until inventory, told of a new product by `product.created`, holds its stock.
+
+    `client` talks to the process serving inventory, with any valid token."""
+    from tests.waiting import eventually
+
+    async def holds() -> bool:
+        response = await client.post(
+            "/api/v1/products/check-availability",
+            json={"items": [{"product_id": product_id, "quantity": max(units, 1)}]},
+        )
+        return response.status_code == 200 and (units == 0 or response.json()["all_available"])
+
+    await eventually(holds)

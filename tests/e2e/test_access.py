@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.server import Server, embedded
+from tests.e2e.server import Server, embedded, stocked
 from tests.e2e.test_seed001_flow import ADDRESS
 from tests.services import unique
 from tests.waiting import eventually
@@ -26,7 +26,10 @@ OPEN = {
     ("POST", "/api/v1/auth/mfa/verify"),
 }
 # Shared by every account: reading them is allowed to all.
-SHARED = {("GET", "/api/v1/products/{product_id}")}
+SHARED = {
+    ("GET", "/api/v1/products/{product_id}"),
+    ("GET", "/api/v1/inventory/{product_id}"),  # ATP only: lots are for operators
+}
 # The caller's own session, not anybody's resource.
 OWN = {("POST", "/api/v1/auth/logout"), ("GET", "/api/v1/auth/session")}
 # What a B2B user's token is good for before it has set up its second factor.
@@ -45,6 +48,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/shipments/{shipment_id}/ship"): {"tracking_number": "T1", "carrier": "UPS"},
     ("POST", "/api/v1/shipments/{shipment_id}/deliver"): {"delivery_location": "Porch"},
     ("PUT", "/api/v1/accounts/{account_id}/users/{user_id}/roles"): {"roles": ["account_admin"]},
+    ("POST", "/api/v1/inventory/{product_id}/receipts"): {"quantity": 5, "lot": "L1"},
+    ("PUT", "/api/v1/inventory/{product_id}/safety-stock/{dc}"): {"units": 1},
     ("POST", "/api/v1/accounts/{account_id}/users"): {
         "email": "intruder@example.com",
         "password": "intruder password 1",
@@ -88,6 +93,7 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
     product = await operator.post(
         "/api/v1/products", json={"name": "P", "sku": unique("ACL"), "price": "1.00", "stock": 9}
     )
+    await stocked(operator, product.json()["id"], 9)
     order = await server.client(alice["token"]).post(
         "/api/v1/orders",
         json={
@@ -117,6 +123,8 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
         "user_id": alice["userId"],
         "product_id": product.json()["id"],
         "dead_letter_id": "any",
+        "lot_id": "any",
+        "dc": "MAIN",
     }
     before = await snapshot(operator, order_id, shipment_id, alice["userId"])
     members = (await operator.get("/api/v1/accounts/PH-24680/users")).json()

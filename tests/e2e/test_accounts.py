@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.server import Server, embedded
+from tests.e2e.server import Server, embedded, stocked
 from tests.e2e.test_seed001_flow import ADDRESS
 from tests.e2e.totp import Authenticator
 from tests.services import unique
@@ -220,6 +220,7 @@ async def test_an_account_admin_adds_members_who_share_the_accounts_orders(serve
     product = await operator.post(
         "/api/v1/products", json={"name": "P", "sku": unique("B2B"), "price": "3.00", "stock": 5}
     )
+    await stocked(operator, product.json()["id"], 5)
     placed = await as_buyer.post(
         "/api/v1/orders",
         json={
@@ -286,6 +287,7 @@ async def test_an_order_rereads_the_buyers_standing_not_its_token(deployment: De
     product = await operator.post(
         "/api/v1/products", json={"name": "P", "sku": unique("STD"), "price": "3.00", "stock": 9}
     )
+    await stocked(deployment.inventory.client(deployment.operator_token), product.json()["id"], 9)
     order = {
         "items": [{"product_id": product.json()["id"], "quantity": 1}],
         "shipping_address": ADDRESS,

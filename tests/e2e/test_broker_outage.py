@@ -36,9 +36,7 @@ async def test_orders_placed_while_the_broker_is_down_are_delivered_after(
     deployed = deploy(distributed_backend, tmp_path)
     try:
         customer = deployed.customer()["token"]
-        product = await create_product(
-            deployed.catalog.client(deployed.operator_token), "OUTAGE-1", 20
-        )
+        product = await create_product(deployed, "OUTAGE-1", 20)
         sales = deployed.ordering.client(customer)
         # given the broker is down
         rabbitmqctl("stop_app")

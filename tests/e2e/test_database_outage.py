@@ -41,9 +41,7 @@ async def test_orders_are_refused_while_the_database_is_down_and_accepted_after(
     deployed = deploy(distributed_backend, tmp_path)
     try:
         customer = deployed.customer()["token"]
-        product = await create_product(
-            deployed.catalog.client(deployed.operator_token), "PGDOWN-1", 20
-        )
+        product = await create_product(deployed, "PGDOWN-1", 20)
         sales = deployed.ordering.client(customer)
         body = {"items": [{"product_id": product, "quantity": 1}], "shipping_address": ADDRESS}
         # given the database is down

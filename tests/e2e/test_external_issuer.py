@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.e2e.server import Server, embedded, free_port
+from tests.e2e.server import Server, embedded, free_port, stocked
 from tests.e2e.test_seed001_flow import ADDRESS
 from tests.services import unique
 from tests.waiting import eventually
@@ -133,6 +133,7 @@ async def test_the_issuers_tokens_work_with_their_claims_mapped(
         "/api/v1/products", json={"name": "P", "sku": unique("EXT"), "price": "2.00", "stock": 5}
     )
     assert product.status_code == 201, product.text
+    await stocked(operator, product.json()["id"], 5)
 
     # a user without any mapped role is a customer, known by the issuer's subject
     customer_token = issuer.token(sub="kc-alice")

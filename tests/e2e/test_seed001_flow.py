@@ -7,12 +7,15 @@ import httpx
 
 from tests.conftest import Backend
 from tests.e2e.conftest import Deployment, deploy
+from tests.e2e.server import stocked
 from tests.waiting import eventually
 
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 
 
-async def create_product(client: httpx.AsyncClient, sku: str, stock: int) -> str:
+async def create_product(deployed: Deployment, sku: str, stock: int) -> str:
+    """An operator creates a product with its stock; inventory holds it when this returns."""
+    client = deployed.catalog.client(deployed.operator_token)
     response = await client.post(
         "/api/v1/products",
         json={
@@ -25,6 +28,7 @@ async def create_product(client: httpx.AsyncClient, sku: str, stock: int) -> str
     )
     assert response.status_code == 201, response.text
     product_id: str = response.json()["id"]
+    await stocked(deployed.inventory.client(deployed.operator_token), product_id, stock)
     return product_id
 
 
@@ -38,15 +42,14 @@ async def order_status(
 async def test_seed_001_sales_flow(deployment: Deployment) -> None:
     # operators keep the catalog and run the warehouse; a customer buys and follows the order
     customer = deployment.customer()["token"]
-    catalog = deployment.catalog.client(deployment.operator_token)
     sales = deployment.ordering.client(customer)
     delivery = deployment.fulfillment.client(customer)
     warehouse = deployment.fulfillment.client(deployment.operator_token)
-    p456 = await create_product(catalog, "P-456", 150)
-    p789 = await create_product(catalog, "P-789", 50)
+    p456 = await create_product(deployment, "P-456", 150)
+    p789 = await create_product(deployment, "P-789", 50)
 
     # availability check: exactly seed 001's request and response
-    check = await deployment.catalog.client(customer).post(
+    check = await deployment.inventory.client(customer).post(
         "/api/v1/products/check-availability",
         json={"items": [{"product_id": p456, "quantity": 2}, {"product_id": p789, "quantity": 1}]},
     )
@@ -103,10 +106,12 @@ async def test_seed_001_sales_flow(deployment: Deployment) -> None:
         {"product_id": p789, "quantity": 1},
     ]
 
-    # and the catalog allocated the units
+    # and inventory reserved the units (first-expiry-first-out, from the initial lot)
+    stock = deployment.inventory.client(deployment.operator_token)
+
     async def allocated() -> bool:
-        product = (await catalog.get(f"/api/v1/products/{p456}")).json()
-        return bool(product["available"] == 148)
+        position = (await stock.get(f"/api/v1/inventory/{p456}")).json()
+        return bool(position["atp"] == 148 and position["dcs"][0]["hard_reserved"] == 2)
 
     await eventually(allocated)
 
@@ -144,12 +149,12 @@ async def test_an_order_committed_before_a_crash_is_delivered_after_restart(
     backend: Backend, tmp_path: Path
 ) -> None:
     # given the sales process commits an order but dies before its relay publishes anything
-    deployed = deploy(backend, tmp_path, ordering_relay=False)
+    deployed = deploy(backend, tmp_path)
     try:
         customer = deployed.customer()["token"]
-        product = await create_product(
-            deployed.catalog.client(deployed.operator_token), "CRASH-1", 10
-        )
+        product = await create_product(deployed, "CRASH-1", 10)
+        deployed.ordering.stop()
+        deployed.ordering.start(relay=False).wait_ready()
         placed = await deployed.ordering.client(customer).post(
             "/api/v1/orders",
             json={"items": [{"product_id": product, "quantity": 3}], "shipping_address": ADDRESS},

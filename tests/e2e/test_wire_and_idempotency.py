@@ -41,9 +41,7 @@ async def test_status_updates_on_the_wire_are_seed_001_events(
 
         # when an order ships and is delivered
         customer = deployed.customer()["token"]
-        product = await create_product(
-            deployed.catalog.client(deployed.operator_token), "WIRE-1", 5
-        )
+        product = await create_product(deployed, "WIRE-1", 5)
         placed = await deployed.ordering.client(customer).post(
             "/api/v1/orders",
             json={"items": [{"product_id": product, "quantity": 1}], "shipping_address": ADDRESS},
@@ -101,9 +99,7 @@ async def test_status_updates_on_the_wire_are_seed_001_events(
 async def test_concurrent_double_submits_with_one_key_make_one_order(
     deployment: Deployment,
 ) -> None:
-    product = await create_product(
-        deployment.catalog.client(deployment.operator_token), "IDEM-1", 100
-    )
+    product = await create_product(deployment, "IDEM-1", 100)
     sales = deployment.ordering.client(deployment.customer()["token"])
     body = {"items": [{"product_id": product, "quantity": 4}], "shipping_address": ADDRESS}
     headers = {"Idempotency-Key": "checkout-7f3a"}

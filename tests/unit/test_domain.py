@@ -2,7 +2,7 @@
 
 import pytest
 
-from orderly.catalog.domain import availability_report, to_cents
+from orderly.catalog.domain import to_cents
 from orderly.fulfillment.domain import InvalidTransition, ShipmentStatus, advance
 from orderly.ordering.domain import (
     DuplicateProduct,
@@ -49,25 +49,6 @@ def test_shipments_advance_one_step_at_a_time() -> None:
     ]:
         with pytest.raises(InvalidTransition):
             advance(current, wanted)
-
-
-def test_availability_report_matches_seed_001() -> None:
-    report = availability_report(
-        [("product_456", 2), ("product_789", 1)],
-        {"product_456": (150, 0), "product_789": (0, 0)},
-    )
-    assert report == {
-        "all_available": False,
-        "items": [
-            {"product_id": "product_456", "requested": 2, "available": 150, "is_available": True},
-            {"product_id": "product_789", "requested": 1, "available": 0, "is_available": False},
-        ],
-    }
-
-
-def test_oversold_stock_reports_zero_available() -> None:
-    report = availability_report([("p", 1)], {"p": (5, 7)})
-    assert report["items"][0]["available"] == 0
 
 
 def test_prices_become_whole_cents() -> None:

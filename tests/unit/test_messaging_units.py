@@ -74,7 +74,9 @@ def test_settings_come_from_file_then_environment(tmp_path: Path) -> None:
         pytest.param({"ORDERLY_DATABASE_URL": "mongodb://x"}, "unsupported scheme", id="database"),
         pytest.param({"ORDERLY_BROKER_URL": "kafka://x"}, "ORDERLY_BROKER_URL", id="broker"),
         pytest.param({"ORDERLY_CONTEXTS": "catalog,billing"}, "billing", id="context"),
-        pytest.param({"ORDERLY_CONTEXTS": "ordering"}, "ORDERLY_CATALOG_URL", id="ordering-alone"),
+        pytest.param(
+            {"ORDERLY_CONTEXTS": "ordering"}, "ORDERLY_INVENTORY_URL", id="ordering-alone"
+        ),
         pytest.param({"ORDERLY_PORT": "eighty"}, "bad setting", id="port"),
         pytest.param({"ORDERLY_CONFIG": "/no/such/file.toml"}, "no such file", id="config-file"),
         pytest.param(

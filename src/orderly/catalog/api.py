@@ -1,4 +1,4 @@
-"""Catalog REST routes: products and seed 001's availability check."""
+"""Catalog REST routes: products."""
 
 from decimal import Decimal
 from typing import Annotated, Any
@@ -32,34 +32,6 @@ class ProductOut(BaseModel):
     name: str
     description: str
     price: float
-    stock: int
-    allocated: int
-    available: int
-
-
-class AvailabilityItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    product_id: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
-
-
-class AvailabilityIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    items: list[AvailabilityItemIn] = Field(min_length=1, max_length=500)
-
-
-class AvailabilityLineOut(BaseModel):
-    product_id: str
-    requested: int
-    available: int
-    is_available: bool
-
-
-class AvailabilityOut(BaseModel):
-    all_available: bool
-    items: list[AvailabilityLineOut]
 
 
 def router() -> APIRouter:
@@ -76,12 +48,6 @@ def router() -> APIRouter:
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> list[dict[str, Any]]:
         return await service.list_products(db, limit, offset)
-
-    @api.post("/check-availability", response_model=AvailabilityOut)
-    async def check_availability(body: AvailabilityIn, db: Catalog) -> Any:
-        return await service.check_availability(
-            db, [(item.product_id, item.quantity) for item in body.items]
-        )
 
     @api.get("/{product_id}", response_model=ProductOut)
     async def get_product(product_id: str, db: Catalog) -> dict[str, Any]:

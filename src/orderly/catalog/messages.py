@@ -1,21 +1,8 @@
-"""Catalog's public messages and the availability report other contexts rely on."""
-
-from typing import TypedDict
+"""Catalog's public messages."""
 
 SOURCE = "product-service"
 
+# seed 002: {productId, name, sku, price}, plus initialStock for inventory
 PRODUCT_CREATED = "product.created"
 
 PUBLISHES = (PRODUCT_CREATED,)
-
-
-class AvailabilityLine(TypedDict):
-    product_id: str
-    requested: int
-    available: int
-    is_available: bool
-
-
-class AvailabilityReport(TypedDict):
-    all_available: bool
-    items: list[AvailabilityLine]

@@ -5,11 +5,11 @@ from decimal import Decimal
 from typing import Any
 
 from orderly.catalog import domain, store
-from orderly.catalog.messages import PRODUCT_CREATED, SOURCE, AvailabilityReport
+from orderly.catalog.messages import PRODUCT_CREATED, SOURCE
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
-from orderly.messaging import Envelope, emit, new_message
+from orderly.messaging import emit, new_message
 from orderly.storage import Database, Row, Tx
 
 
@@ -39,9 +39,6 @@ def product_view(row: Row) -> dict[str, Any]:
         "name": row["name"],
         "description": row["description"],
         "price": domain.from_cents(row["price_cents"]),
-        "stock": row["on_hand"],
-        "allocated": row["allocated"],
-        "available": domain.available(row["on_hand"], row["allocated"]),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
@@ -66,9 +63,6 @@ async def create_product(db: Database, new: NewProduct) -> dict[str, Any]:
         )
         if not inserted:
             raise SkuTaken(f"a product with SKU {new.sku!r} already exists", sku=new.sku)
-        await tx.execute(
-            store.INSERT_STOCK, {"product_id": product_id, "on_hand": new.stock, "at": now}
-        )
         await emit(
             tx,
             new_message(
@@ -78,6 +72,8 @@ async def create_product(db: Database, new: NewProduct) -> dict[str, Any]:
                     "name": new.name,
                     "sku": new.sku,
                     "price": str(new.price),
+                    # seed 002 creates a product with its inventory: inventory receives this
+                    "initialStock": new.stock,
                 },
                 source=SOURCE,
                 aggregate_id=product_id,
@@ -102,31 +98,3 @@ async def list_products(db: Database, limit: int, offset: int) -> list[dict[str,
         lambda tx: tx.fetch_all(store.LIST_PRODUCTS, {"limit": limit, "offset": offset})
     )
     return [product_view(row) for row in rows]
-
-
-async def check_availability(db: Database, requested: list[tuple[str, int]]) -> AvailabilityReport:
-    """Seed 001's availability check; unknown products are refused, not reported as zero."""
-
-    async def work(tx: Tx) -> dict[str, tuple[int, int]]:
-        found: dict[str, tuple[int, int]] = {}
-        for product_id in {product_id for product_id, _ in requested}:
-            row = await tx.fetch_one(store.GET_STOCK, {"id": product_id})
-            if row is not None:
-                found[product_id] = (row["on_hand"], row["allocated"])
-        return found
-
-    stock = await db.read(work)
-    missing = sorted({product_id for product_id, _ in requested} - stock.keys())
-    if missing:
-        raise ProductNotFound(f"unknown product(s): {', '.join(missing)}", product_ids=missing)
-    return domain.availability_report(requested, stock)
-
-
-async def allocate_stock_on_order_created(tx: Tx, message: Envelope) -> None:
-    """An accepted order takes its units out of what can still be promised."""
-    now = utcnow()
-    for item in message.data["items"]:
-        await tx.execute(
-            store.ALLOCATE,
-            {"product_id": item["product_id"], "quantity": int(item["quantity"]), "at": now},
-        )

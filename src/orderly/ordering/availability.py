@@ -4,7 +4,7 @@ from typing import Protocol
 
 import httpx
 
-from orderly.catalog.messages import AvailabilityReport
+from orderly.inventory.messages import AvailabilityReport
 from orderly.kernel.errors import Unavailable, Unprocessable
 from orderly.storage import Database
 
@@ -25,18 +25,18 @@ class ProductAvailability(Protocol):
 
 
 class LocalAvailability:
-    """Catalog in the same process: ask its read-only query directly."""
+    """Inventory in the same process: ask its read-only query directly."""
 
-    def __init__(self, catalog: Database) -> None:
-        self._catalog = catalog
+    def __init__(self, inventory: Database) -> None:
+        self._inventory = inventory
 
     async def check(
         self, requested: list[tuple[str, int]], *, token: str = ""
     ) -> AvailabilityReport:
-        from orderly.catalog.service import ProductNotFound, check_availability
+        from orderly.inventory.service import ProductNotFound, check_availability
 
         try:
-            return await check_availability(self._catalog, requested)
+            return await check_availability(self._inventory, requested)
         except ProductNotFound as error:
             raise UnknownProduct(error.detail, **error.extensions) from None
 
@@ -45,7 +45,7 @@ class LocalAvailability:
 
 
 class HttpAvailability:
-    """Catalog as its own service: `POST /api/v1/products/check-availability`."""
+    """Inventory as its own service: `POST /api/v1/products/check-availability`."""
 
     def __init__(self, base_url: str, timeout: float = 5.0) -> None:
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
@@ -53,7 +53,7 @@ class HttpAvailability:
     async def check(
         self, requested: list[tuple[str, int]], *, token: str = ""
     ) -> AvailabilityReport:
-        """Asked with the caller's own token: catalog sees who is asking."""
+        """Asked with the caller's own token: inventory sees who is asking."""
         body = {"items": [{"product_id": pid, "quantity": qty} for pid, qty in requested]}
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
@@ -61,14 +61,14 @@ class HttpAvailability:
                 "/api/v1/products/check-availability", json=body, headers=headers
             )
         except httpx.HTTPError as error:
-            raise Unavailable(f"catalog is unreachable ({type(error).__name__})") from None
+            raise Unavailable(f"inventory is unreachable ({type(error).__name__})") from None
         if response.status_code == 404:
             problem = response.json()
             raise UnknownProduct(
                 problem.get("detail", "unknown product"), product_ids=problem.get("product_ids", [])
             )
         if response.status_code != 200:
-            raise Unavailable(f"catalog answered {response.status_code}")
+            raise Unavailable(f"inventory answered {response.status_code}")
         report: AvailabilityReport = response.json()
         return report
 

@@ -1,0 +1,127 @@
+"""Inventory REST routes: seed 001's availability check, stock positions, receipts, lots."""
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from orderly.entrypoints.auth import Caller, Operator
+from orderly.entrypoints.dependencies import database
+from orderly.inventory import service
+from orderly.inventory.domain import DEFAULT_DC, LotStatus
+from orderly.storage import Database
+
+Inventory = Annotated[Database, Depends(database("inventory"))]
+
+MAX_UNITS = 1_000_000_000
+
+
+class AvailabilityItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
+
+
+class AvailabilityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[AvailabilityItemIn] = Field(min_length=1, max_length=500)
+
+
+class AvailabilityLineOut(BaseModel):
+    product_id: str
+    requested: int
+    available: int
+    is_available: bool
+
+
+class AvailabilityOut(BaseModel):
+    all_available: bool
+    items: list[AvailabilityLineOut]
+
+
+class ReceiptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
+    lot: str = Field(min_length=1, max_length=20)
+    expires_on: date | None = None
+    dc: str = Field(default=DEFAULT_DC, min_length=1, max_length=32)
+
+
+class SafetyStockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    units: int = Field(ge=0, le=MAX_UNITS, strict=True)
+
+
+class LotOut(BaseModel):
+    lot_id: str
+    dc: str
+    lot: str
+    expires_on: str | None
+    status: str
+    on_hand: int
+    reserved: int
+
+
+class DcOut(BaseModel):
+    dc: str
+    on_hand: int
+    hard_reserved: int
+    soft_reserved: int
+    blocked: int
+    safety_stock: int
+    atp: int
+
+
+class PositionOut(BaseModel):
+    product_id: str
+    atp: int
+    dcs: list[DcOut]
+    lots: list[LotOut] | None = None
+
+
+def router() -> APIRouter:
+    api = APIRouter(tags=["inventory"])
+
+    @api.post("/api/v1/products/check-availability", response_model=AvailabilityOut)
+    async def check_availability(body: AvailabilityIn, db: Inventory) -> Any:
+        """Seed 001: is every line available now? Unknown products answer 404."""
+        return await service.check_availability(
+            db, [(item.product_id, item.quantity) for item in body.items]
+        )
+
+    @api.get(
+        "/api/v1/inventory/{product_id}",
+        response_model=PositionOut,
+        response_model_exclude_none=True,
+    )
+    async def get_position(product_id: str, db: Inventory, caller: Caller) -> dict[str, Any]:
+        """ATP per distribution centre; operators also see the lots."""
+        return await service.position(db, product_id, with_lots=caller.is_operator)
+
+    @api.post("/api/v1/inventory/{product_id}/receipts", status_code=201, response_model=LotOut)
+    async def receive(
+        product_id: str, body: ReceiptIn, db: Inventory, _: Operator
+    ) -> dict[str, Any]:
+        receipt = service.Receipt(product_id, body.quantity, body.lot, body.expires_on, body.dc)
+        return await service.receive(db, receipt)
+
+    @api.put("/api/v1/inventory/{product_id}/safety-stock/{dc}", response_model=PositionOut)
+    async def set_safety_stock(
+        product_id: str, dc: str, body: SafetyStockIn, db: Inventory, _: Operator
+    ) -> dict[str, Any]:
+        return await service.set_safety_stock(db, product_id, dc, body.units)
+
+    @api.post("/api/v1/inventory/lots/{lot_id}/quarantine", response_model=LotOut)
+    async def quarantine(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
+        return await service.set_lot_status(db, lot_id, LotStatus.QUARANTINED)
+
+    @api.post("/api/v1/inventory/lots/{lot_id}/release", response_model=LotOut)
+    async def release_lot(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
+        return await service.set_lot_status(db, lot_id, LotStatus.RELEASED)
+
+    return api

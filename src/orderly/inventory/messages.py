@@ -1,0 +1,27 @@
+"""Inventory's public messages, and seed 001's availability report other contexts rely on."""
+
+from typing import TypedDict
+
+SOURCE = "inventory-service"
+
+# Seed 002: the answer to order.created. {orderId, items: [{productId, quantity, dc,
+# lots: [{lot, quantity, expiresOn}]}]}
+INVENTORY_RESERVED = "inventory.reserved"
+# {orderId, items: [{productId, requested, available}]}: nothing was reserved.
+INVENTORY_INSUFFICIENT = "inventory.insufficient"
+# {reference, reason, items: [{productId, quantity}]}: units given back (cancel, expiry, undo).
+INVENTORY_RELEASED = "inventory.released"
+
+PUBLISHES = (INVENTORY_RESERVED, INVENTORY_INSUFFICIENT, INVENTORY_RELEASED)
+
+
+class AvailabilityLine(TypedDict):
+    product_id: str
+    requested: int
+    available: int
+    is_available: bool
+
+
+class AvailabilityReport(TypedDict):
+    all_available: bool
+    items: list[AvailabilityLine]

@@ -1,0 +1,600 @@
+"""Inventory commands, the queries other contexts may call, and its message handlers.
+
+Every command that changes a product's stock or reservations first locks the product's
+`inventory_items` row (`LOCK_ITEM`), then reads and decides: concurrent reservations of one
+product are serialised, on PostgreSQL as on SQLite, and ATP can never be promised twice.
+Reservation commands are idempotent per (reference, line): a repeat answers what the first
+did and changes nothing.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from orderly.inventory import domain, store
+from orderly.inventory.domain import DEFAULT_DC, Kind, Lot, LotStatus
+from orderly.inventory.messages import (
+    INVENTORY_INSUFFICIENT,
+    INVENTORY_RELEASED,
+    INVENTORY_RESERVED,
+    SOURCE,
+    AvailabilityLine,
+    AvailabilityReport,
+)
+from orderly.kernel.clock import utcnow
+from orderly.kernel.errors import Conflict, NotFound
+from orderly.kernel.ids import new_id
+from orderly.messaging import Envelope, emit, new_message
+from orderly.storage import Database, Row, Tx
+
+log = structlog.get_logger(__name__)
+
+INITIAL_LOT = "INITIAL"
+SOFT_TTL = timedelta(minutes=15)
+_SWEEP_BATCH = 500
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+    title = "Product not found"
+
+
+class LotNotFound(NotFound):
+    code = "lot_not_found"
+    title = "Lot not found"
+
+
+class LotMismatch(Conflict):
+    code = "lot_mismatch"
+    title = "Lot number already received with another expiry"
+
+
+def _lot(row: Row) -> Lot:
+    expires = row["expires_on"]
+    return Lot(
+        id=row["id"],
+        dc=row["dc"],
+        lot_number=row["lot_number"],
+        expires_on=date.fromisoformat(expires) if expires else None,
+        received_at=str(row["received_at"]),
+        on_hand=int(row["on_hand"]),
+        reserved=int(row["reserved"]),
+        status=row["status"],
+    )
+
+
+def _lot_view(lot: Lot) -> dict[str, Any]:
+    return {
+        "lot_id": lot.id,
+        "dc": lot.dc,
+        "lot": lot.lot_number,
+        "expires_on": lot.expires_on.isoformat() if lot.expires_on else None,
+        "status": lot.status,
+        "on_hand": lot.on_hand,
+        "reserved": lot.reserved,
+    }
+
+
+@dataclass
+class _Stock:
+    """A product's lots, live soft reservations and safety stock, read under its lock."""
+
+    lots: list[Lot]
+    soft: list[Row]
+    safety: dict[str, int]
+
+    def dcs(self) -> list[str]:
+        return sorted({lot.dc for lot in self.lots} | set(self.safety))
+
+    def atp(self, dc: str, today: date, shelf_life_days: int = 0, ignore: str = "") -> int:
+        soft = sum(int(r["quantity"]) for r in self.soft if r["dc"] == dc and r["id"] != ignore)
+        lots = [lot for lot in self.lots if lot.dc == dc]
+        return domain.atp(lots, soft, self.safety.get(dc, 0), today, shelf_life_days)
+
+    def total_atp(self, today: date) -> int:
+        return sum(self.atp(dc, today) for dc in self.dcs())
+
+    def take(self, allocation: Sequence[tuple[Lot, int]]) -> None:
+        """Count `allocation` as reserved, so later lines of one order see it."""
+        taken = {lot.id: n for lot, n in allocation}
+        self.lots = [
+            replace(lot, reserved=lot.reserved + taken[lot.id]) if lot.id in taken else lot
+            for lot in self.lots
+        ]
+
+
+async def _lock(tx: Tx, product_id: str) -> bool:
+    return bool(await tx.execute(store.LOCK_ITEM, {"product_id": product_id}))
+
+
+async def _stock(tx: Tx, product_id: str, now: datetime) -> _Stock:
+    lots = [_lot(r) for r in await tx.fetch_all(store.PRODUCT_LOTS, {"product_id": product_id})]
+    soft = await tx.fetch_all(store.LIVE_SOFT, {"product_id": product_id, "now": now})
+    safety = {
+        r["dc"]: int(r["units"])
+        for r in await tx.fetch_all(store.SAFETY_STOCK, {"product_id": product_id})
+    }
+    return _Stock(lots, soft, safety)
+
+
+# -- products and receipts -----------------------------------------------------------------
+
+
+async def add_item_on_product_created(tx: Tx, message: Envelope) -> None:
+    """Catalog made a product: inventory knows it from now on, with its initial stock
+    (seed 002's product creation with inventory) as a lot without expiry in the main DC."""
+    data = message.data
+    product_id = str(data["productId"])
+    now = utcnow()
+    await tx.execute(store.INSERT_ITEM, {"product_id": product_id, "sku": data["sku"], "at": now})
+    initial = int(data.get("initialStock") or 0)
+    if initial > 0:
+        await _receive(tx, product_id, DEFAULT_DC, INITIAL_LOT, None, initial, now)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    product_id: str
+    quantity: int
+    lot: str
+    expires_on: date | None
+    dc: str = DEFAULT_DC
+
+
+async def receive(db: Database, receipt: Receipt) -> dict[str, Any]:
+    """Goods in: add to a lot of the product in a DC (made on its first receipt)."""
+    domain.check_dc(receipt.dc)
+    domain.check_lot(receipt.lot)
+
+    async def work(tx: Tx) -> Lot:
+        if not await _lock(tx, receipt.product_id):
+            raise ProductNotFound(f"product {receipt.product_id} is not stocked")
+        return await _receive(
+            tx,
+            receipt.product_id,
+            receipt.dc,
+            receipt.lot,
+            receipt.expires_on,
+            receipt.quantity,
+            utcnow(),
+        )
+
+    return _lot_view(await db.transaction(work))
+
+
+async def _receive(
+    tx: Tx,
+    product_id: str,
+    dc: str,
+    lot_number: str,
+    expires_on: date | None,
+    quantity: int,
+    now: datetime,
+) -> Lot:
+    key = {"product_id": product_id, "dc": dc, "lot_number": lot_number}
+    row = await tx.fetch_one(store.LOT_BY_NUMBER, key)
+    expiry = expires_on.isoformat() if expires_on else None
+    if row is None:
+        lot_id = new_id()
+        params = {**key, "id": lot_id, "expires_on": expiry, "quantity": quantity, "at": now}
+        await tx.execute(store.INSERT_LOT, params)
+    else:
+        if row["expires_on"] != expiry:
+            raise LotMismatch(f"lot {lot_number} in {dc} expires on {row['expires_on']}")
+        lot_id = row["id"]
+        await tx.execute(store.ADD_TO_LOT, {"id": lot_id, "quantity": quantity})
+    found = await tx.fetch_one(store.LOT, {"id": lot_id})
+    assert found is not None
+    return _lot(found)
+
+
+async def set_lot_status(db: Database, lot_id: str, status: LotStatus) -> dict[str, Any]:
+    """Quarantine a lot (its units stop being available) or release it again."""
+
+    async def work(tx: Tx) -> Lot:
+        row = await tx.fetch_one(store.LOT, {"id": lot_id})
+        if row is None or not await _lock(tx, row["product_id"]):
+            raise LotNotFound(f"lot {lot_id} does not exist")
+        await tx.execute(store.SET_LOT_STATUS, {"id": lot_id, "status": status.value})
+        return replace(_lot(row), status=status.value)
+
+    return _lot_view(await db.transaction(work))
+
+
+async def set_safety_stock(db: Database, product_id: str, dc: str, units: int) -> dict[str, Any]:
+    domain.check_dc(dc)
+
+    async def work(tx: Tx) -> None:
+        if not await _lock(tx, product_id):
+            raise ProductNotFound(f"product {product_id} is not stocked")
+        params = {"product_id": product_id, "dc": dc, "units": units}
+        await tx.execute(store.SET_SAFETY_STOCK, params)
+
+    await db.transaction(work)
+    return await position(db, product_id)
+
+
+# -- queries ------------------------------------------------------------------------------
+
+
+async def position(db: Database, product_id: str, *, with_lots: bool = True) -> dict[str, Any]:
+    """ATP per DC and in all, with the lots behind it."""
+    now = utcnow()
+
+    async def work(tx: Tx) -> _Stock | None:
+        if await tx.fetch_one(store.ITEM, {"product_id": product_id}) is None:
+            return None
+        return await _stock(tx, product_id, now)
+
+    stock = await db.read(work)
+    if stock is None:
+        raise ProductNotFound(f"product {product_id} is not stocked", product_ids=[product_id])
+    today = now.date()
+    dcs = []
+    for dc in stock.dcs():
+        lots = [lot for lot in stock.lots if lot.dc == dc]
+        dcs.append(
+            {
+                "dc": dc,
+                "on_hand": sum(lot.on_hand for lot in lots),
+                "hard_reserved": sum(lot.reserved for lot in lots),
+                "soft_reserved": sum(int(r["quantity"]) for r in stock.soft if r["dc"] == dc),
+                "blocked": sum(lot.on_hand for lot in lots if not lot.usable(today)),
+                "safety_stock": stock.safety.get(dc, 0),
+                "atp": stock.atp(dc, today),
+            }
+        )
+    view: dict[str, Any] = {"product_id": product_id, "atp": stock.total_atp(today), "dcs": dcs}
+    if with_lots:
+        view["lots"] = [_lot_view(lot) for lot in stock.lots]
+    return view
+
+
+async def check_availability(db: Database, requested: list[tuple[str, int]]) -> AvailabilityReport:
+    """Seed 001's availability check, on ATP; unknown products are refused, not reported as 0."""
+    now = utcnow()
+    wanted = sorted({product_id for product_id, _ in requested})
+
+    async def work(tx: Tx) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for product_id in wanted:
+            if await tx.fetch_one(store.ITEM, {"product_id": product_id}) is not None:
+                found[product_id] = (await _stock(tx, product_id, now)).total_atp(now.date())
+        return found
+
+    atp = await db.read(work)
+    missing = [product_id for product_id in wanted if product_id not in atp]
+    if missing:
+        raise ProductNotFound(f"unknown product(s): {', '.join(missing)}", product_ids=missing)
+    lines: list[AvailabilityLine] = [
+        {
+            "product_id": product_id,
+            "requested": quantity,
+            "available": atp[product_id],
+            "is_available": atp[product_id] >= quantity,
+        }
+        for product_id, quantity in requested
+    ]
+    return {"all_available": all(line["is_available"] for line in lines), "items": lines}
+
+
+# -- reservations -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    line: str
+    product_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reserved: bool
+    items: list[dict[str, Any]]
+
+
+async def hard_reserve(
+    tx: Tx,
+    reference: str,
+    lines: Sequence[Line],
+    *,
+    shelf_life_days: int = 0,
+    soft_reference: str = "",
+) -> Outcome:
+    """Reserve every line from one DC each, lots first-expiry-first-out, or nothing at all.
+
+    A soft reservation the same customer holds under `soft_reference` (its cart) counts as
+    available to it, and is converted: released as the hard one takes its place."""
+    existing = await _existing_hard(tx, reference, lines)
+    if existing is not None:
+        return existing
+    now = utcnow()
+    today = now.date()
+    products = sorted({line.product_id for line in lines})
+    stocks: dict[str, _Stock] = {}
+    for product_id in products:  # locks in a fixed order: no deadlocks between orders
+        if await _lock(tx, product_id):
+            stocks[product_id] = await _stock(tx, product_id, now)
+    plan: list[tuple[Line, str, list[tuple[Lot, int]], str]] = []
+    short: list[dict[str, Any]] = []
+    for line in lines:
+        stock = stocks.get(line.product_id)
+        own = _own_soft(stock, soft_reference, line.product_id) if stock else None
+        chosen = _choose(stock, line, today, shelf_life_days, own) if stock else None
+        if chosen is None:
+            available = (
+                sum(
+                    stock.atp(dc, today, shelf_life_days, own["id"] if own else "")
+                    for dc in stock.dcs()
+                )
+                if stock
+                else 0
+            )
+            short.append(
+                {"productId": line.product_id, "requested": line.quantity, "available": available}
+            )
+            continue
+        dc, allocation = chosen
+        assert stock is not None
+        stock.take(allocation)
+        plan.append((line, dc, allocation, own["id"] if own else ""))
+    if short:
+        return Outcome(False, short)
+    items = []
+    for line, dc, allocation, soft_id in plan:
+        if soft_id:
+            await tx.execute(
+                store.SET_RESERVATION_STATUS, {"id": soft_id, "status": "converted", "at": now}
+            )
+        reservation_id = new_id()
+        await tx.execute(
+            store.INSERT_RESERVATION,
+            {
+                "id": reservation_id,
+                "reference": reference,
+                "line": line.line,
+                "kind": Kind.HARD.value,
+                "product_id": line.product_id,
+                "dc": dc,
+                "quantity": line.quantity,
+                "expires_at": None,
+                "at": now,
+            },
+        )
+        for lot, units in allocation:
+            await tx.execute(store.RESERVE_LOT, {"id": lot.id, "quantity": units})
+            await tx.execute(
+                store.INSERT_ALLOCATION,
+                {"reservation_id": reservation_id, "lot_id": lot.id, "quantity": units},
+            )
+        items.append(_reserved_item(line.product_id, line.quantity, dc, allocation))
+    return Outcome(True, items)
+
+
+def _own_soft(stock: _Stock, soft_reference: str, product_id: str) -> Row | None:
+    if not soft_reference:
+        return None
+    return next(
+        (r for r in stock.soft if r["reference"] == soft_reference and r["line"] == product_id),
+        None,
+    )
+
+
+def _choose(
+    stock: _Stock, line: Line, today: date, shelf_life_days: int, own: Row | None
+) -> tuple[str, list[tuple[Lot, int]]] | None:
+    """The first DC (its own soft reservation's first) that can fill the whole line."""
+    dcs = stock.dcs()
+    if own is not None:
+        dcs = sorted(dcs, key=lambda dc: dc != own["dc"])
+    for dc in dcs:
+        ignore = own["id"] if own is not None and own["dc"] == dc else ""
+        if stock.atp(dc, today, shelf_life_days, ignore) < line.quantity:
+            continue
+        lots = [lot for lot in stock.lots if lot.dc == dc]
+        allocation = domain.fefo(lots, line.quantity, today, shelf_life_days)
+        if allocation is not None:
+            return dc, allocation
+    return None
+
+
+def _reserved_item(
+    product_id: str, quantity: int, dc: str, allocation: Sequence[tuple[Lot, int]]
+) -> dict[str, Any]:
+    return {
+        "productId": product_id,
+        "quantity": quantity,
+        "dc": dc,
+        "lots": [
+            {
+                "lot": lot.lot_number,
+                "quantity": units,
+                "expiresOn": lot.expires_on.isoformat() if lot.expires_on else None,
+            }
+            for lot, units in allocation
+        ],
+    }
+
+
+async def _existing_hard(tx: Tx, reference: str, lines: Sequence[Line]) -> Outcome | None:
+    """The answer already given for this reference, if its lines were reserved before."""
+    rows = await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": reference})
+    hard = {r["line"]: r for r in rows if r["kind"] == Kind.HARD}
+    if not hard:
+        return None
+    items = []
+    for line in lines:
+        row = hard.get(line.line)
+        if row is None:
+            continue
+        allocated = await tx.fetch_all(store.RESERVATION_ALLOCATIONS, {"reservation_id": row["id"]})
+        items.append(
+            {
+                "productId": row["product_id"],
+                "quantity": int(row["quantity"]),
+                "dc": row["dc"],
+                "lots": [
+                    {
+                        "lot": a["lot_number"],
+                        "quantity": int(a["quantity"]),
+                        "expiresOn": a["expires_on"],
+                    }
+                    for a in allocated
+                ],
+            }
+        )
+    return Outcome(True, items)
+
+
+async def soft_reserve(
+    tx: Tx, reference: str, product_id: str, quantity: int, ttl: timedelta = SOFT_TTL
+) -> bool:
+    """Hold `quantity` of a product for a cart line until `ttl` runs out (0 lets it go).
+
+    Sets the line's hold to `quantity`; False (and no hold) if ATP does not cover it."""
+    now = utcnow()
+    if not await _lock(tx, product_id):
+        raise ProductNotFound(f"product {product_id} is not stocked", product_ids=[product_id])
+    current = await tx.fetch_one(
+        store.RESERVATION, {"reference": reference, "line": product_id, "kind": Kind.SOFT.value}
+    )
+    if quantity == 0:
+        if current is not None:
+            await tx.execute(
+                store.SET_RESERVATION_STATUS, {"id": current["id"], "status": "released", "at": now}
+            )
+        return True
+    stock = await _stock(tx, product_id, now)
+    today = now.date()
+    ignore = current["id"] if current is not None else ""
+    dc = next((d for d in stock.dcs() if stock.atp(d, today, 0, ignore) >= quantity), None)
+    if dc is None:
+        if current is not None:
+            await tx.execute(
+                store.SET_RESERVATION_STATUS, {"id": current["id"], "status": "released", "at": now}
+            )
+        return False
+    params = {"quantity": quantity, "dc": dc, "expires_at": now + ttl, "at": now}
+    if current is None:
+        await tx.execute(
+            store.INSERT_RESERVATION,
+            {
+                **params,
+                "id": new_id(),
+                "reference": reference,
+                "line": product_id,
+                "kind": Kind.SOFT.value,
+                "product_id": product_id,
+            },
+        )
+    else:
+        await tx.execute(store.RENEW_SOFT, {**params, "id": current["id"]})
+    return True
+
+
+async def release(tx: Tx, reference: str, reason: str) -> list[dict[str, Any]]:
+    """Give back every live reservation under `reference` (idempotent); what was given back."""
+    now = utcnow()
+    rows = await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": reference})
+    released = []
+    for row in rows:
+        if row["status"] != "live" or not await _lock(tx, row["product_id"]):
+            continue
+        changed = await tx.execute(
+            store.SET_RESERVATION_STATUS, {"id": row["id"], "status": "released", "at": now}
+        )
+        if not changed:
+            continue
+        if row["kind"] == Kind.HARD:
+            for a in await tx.fetch_all(
+                store.RESERVATION_ALLOCATIONS, {"reservation_id": row["id"]}
+            ):
+                await tx.execute(
+                    store.RESERVE_LOT, {"id": a["lot_id"], "quantity": -int(a["quantity"])}
+                )
+        released.append({"productId": row["product_id"], "quantity": int(row["quantity"])})
+    if released:
+        data = {"reference": reference, "reason": reason, "items": released}
+        await emit(tx, new_message(INVENTORY_RELEASED, data, source=SOURCE, aggregate_id=reference))
+    return released
+
+
+async def pick(tx: Tx, reference: str) -> int:
+    """The order's units left the shelves: on-hand falls by the lots its reservations hold."""
+    now = utcnow()
+    picked = 0
+    for row in await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": reference}):
+        if row["kind"] != Kind.HARD or row["status"] != "live":
+            continue
+        await _lock(tx, row["product_id"])
+        if not await tx.execute(
+            store.SET_RESERVATION_STATUS, {"id": row["id"], "status": "picked", "at": now}
+        ):
+            continue
+        for a in await tx.fetch_all(store.RESERVATION_ALLOCATIONS, {"reservation_id": row["id"]}):
+            await tx.execute(store.PICK_LOT, {"id": a["lot_id"], "quantity": int(a["quantity"])})
+            picked += int(a["quantity"])
+    return picked
+
+
+async def sweeper(db: Database, interval: float) -> None:
+    """Run `sweep_expired` every `interval` seconds, for as long as the process runs."""
+    while True:
+        try:
+            while await sweep_expired(db) == _SWEEP_BATCH:
+                pass
+        except Exception as error:  # the next round tries again; a sweep is bookkeeping only
+            log.warning("sweep of expired soft reservations failed", error=type(error).__name__)
+        await asyncio.sleep(interval)
+
+
+async def sweep_expired(db: Database) -> int:
+    """Mark soft reservations past their time as expired (ATP stopped counting them already)."""
+
+    async def work(tx: Tx) -> int:
+        now = utcnow()
+        rows = await tx.fetch_all(store.EXPIRED_SOFT, {"now": now, "limit": _SWEEP_BATCH})
+        for row in rows:
+            await tx.execute(
+                store.SET_RESERVATION_STATUS, {"id": row["id"], "status": "expired", "at": now}
+            )
+            data = {
+                "reference": row["reference"],
+                "reason": "expired",
+                "items": [{"productId": row["product_id"], "quantity": int(row["quantity"])}],
+            }
+            await emit(
+                tx,
+                new_message(INVENTORY_RELEASED, data, source=SOURCE, aggregate_id=row["reference"]),
+            )
+        return len(rows)
+
+    return await db.transaction(work)
+
+
+# -- handlers -----------------------------------------------------------------------------
+
+
+async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
+    """Seed 002 step 2: reserve every item of a new order, or report it short."""
+    data = message.data
+    order_id = str(data["order_id"])
+    lines = [
+        Line(str(n), str(item["product_id"]), int(item["quantity"]))
+        for n, item in enumerate(data["items"], start=1)
+    ]
+    outcome = await hard_reserve(tx, order_id, lines)
+    kind = INVENTORY_RESERVED if outcome.reserved else INVENTORY_INSUFFICIENT
+    body = {"orderId": order_id, "items": outcome.items}
+    await emit(tx, new_message(kind, body, source=SOURCE, aggregate_id=order_id))
+
+
+async def pick_on_order_shipped(tx: Tx, message: Envelope) -> None:
+    """Until the warehouse reports picks, a shipped order is a picked one."""
+    if message.data.get("current_status") == "SHIPPED":
+        await pick(tx, str(message.data["order_id"]))

@@ -1,0 +1,142 @@
+"""Inventory tables and queries."""
+
+import sqlalchemy as sa
+
+from orderly.storage import sql
+
+metadata = sa.MetaData()
+
+# One row per product inventory knows of. Every change to a product's stock or reservations
+# first bumps its `version`: on PostgreSQL that row lock serialises them per product, so a
+# decision read after it sees every earlier commit (SQLite has one writer anyway).
+items = sa.Table(
+    "inventory_items",
+    metadata,
+    sa.Column("product_id", sa.String(36), primary_key=True),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("version", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+safety_stock = sa.Table(
+    "safety_stock",
+    metadata,
+    sa.Column("product_id", sa.String(36), primary_key=True),
+    sa.Column("dc", sa.String(32), primary_key=True),
+    sa.Column("units", sa.BigInteger(), nullable=False),
+)
+
+lots = sa.Table(
+    "lots",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("product_id", sa.String(36), nullable=False),
+    sa.Column("dc", sa.String(32), nullable=False),
+    sa.Column("lot_number", sa.String(20), nullable=False),
+    sa.Column("expires_on", sa.String(10)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("on_hand", sa.BigInteger(), nullable=False),
+    sa.Column("reserved", sa.BigInteger(), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("product_id", "dc", "lot_number", name="lots_product_dc_lot"),
+)
+
+reservations = sa.Table(
+    "reservations",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("reference", sa.String(64), nullable=False),
+    sa.Column("line", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("product_id", sa.String(36), nullable=False),
+    sa.Column("dc", sa.String(32), nullable=False),
+    sa.Column("quantity", sa.BigInteger(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("reference", "line", "kind", name="reservations_command"),
+    sa.Index("reservations_live", "product_id", "status", "kind"),
+)
+
+allocations = sa.Table(
+    "allocations",
+    metadata,
+    sa.Column("reservation_id", sa.String(36), primary_key=True),
+    sa.Column("lot_id", sa.String(36), primary_key=True),
+    sa.Column("quantity", sa.BigInteger(), nullable=False),
+)
+
+INSERT_ITEM = sql(
+    "INSERT INTO inventory_items (product_id, sku, version, created_at)"
+    " VALUES (:product_id, :sku, 0, :at) ON CONFLICT (product_id) DO NOTHING"
+)
+LOCK_ITEM = sql("UPDATE inventory_items SET version = version + 1 WHERE product_id = :product_id")
+ITEM = sql("SELECT product_id, sku FROM inventory_items WHERE product_id = :product_id")
+
+_LOT_COLUMNS = (
+    "SELECT id, product_id, dc, lot_number, expires_on, status, on_hand, reserved, received_at"
+    " FROM lots"
+)
+PRODUCT_LOTS = sql(f"{_LOT_COLUMNS} WHERE product_id = :product_id ORDER BY dc, lot_number")
+LOT = sql(f"{_LOT_COLUMNS} WHERE id = :id")
+LOT_BY_NUMBER = sql(
+    f"{_LOT_COLUMNS} WHERE product_id = :product_id AND dc = :dc AND lot_number = :lot_number"
+)
+INSERT_LOT = sql(
+    "INSERT INTO lots (id, product_id, dc, lot_number, expires_on, status, on_hand, reserved,"
+    " received_at) VALUES (:id, :product_id, :dc, :lot_number, :expires_on, 'released',"
+    " :quantity, 0, :at)"
+)
+ADD_TO_LOT = sql("UPDATE lots SET on_hand = on_hand + :quantity WHERE id = :id")
+SET_LOT_STATUS = sql("UPDATE lots SET status = :status WHERE id = :id")
+RESERVE_LOT = sql("UPDATE lots SET reserved = reserved + :quantity WHERE id = :id")
+PICK_LOT = sql(
+    "UPDATE lots SET on_hand = on_hand - :quantity, reserved = reserved - :quantity WHERE id = :id"
+)
+
+SAFETY_STOCK = sql("SELECT dc, units FROM safety_stock WHERE product_id = :product_id")
+SET_SAFETY_STOCK = sql(
+    "INSERT INTO safety_stock (product_id, dc, units) VALUES (:product_id, :dc, :units)"
+    " ON CONFLICT (product_id, dc) DO UPDATE SET units = :units"
+)
+
+_RESERVATION_COLUMNS = (
+    "SELECT id, reference, line, kind, product_id, dc, quantity, status, expires_at, created_at"
+    " FROM reservations"
+)
+LIVE_SOFT = sql(
+    "SELECT id, reference, line, dc, quantity FROM reservations"
+    " WHERE product_id = :product_id AND kind = 'soft' AND status = 'live' AND expires_at > :now"
+)
+RESERVATION = sql(
+    f"{_RESERVATION_COLUMNS} WHERE reference = :reference AND line = :line AND kind = :kind"
+)
+REFERENCE_RESERVATIONS = sql(
+    f"{_RESERVATION_COLUMNS} WHERE reference = :reference ORDER BY line, kind"
+)
+INSERT_RESERVATION = sql(
+    "INSERT INTO reservations (id, reference, line, kind, product_id, dc, quantity, status,"
+    " expires_at, created_at, updated_at) VALUES (:id, :reference, :line, :kind, :product_id,"
+    " :dc, :quantity, 'live', :expires_at, :at, :at)"
+)
+RENEW_SOFT = sql(
+    "UPDATE reservations SET quantity = :quantity, dc = :dc, status = 'live',"
+    " expires_at = :expires_at, updated_at = :at WHERE id = :id"
+)
+SET_RESERVATION_STATUS = sql(
+    "UPDATE reservations SET status = :status, updated_at = :at WHERE id = :id AND status = 'live'"
+)
+EXPIRED_SOFT = sql(
+    "SELECT id, reference, line, product_id, quantity FROM reservations"
+    " WHERE kind = 'soft' AND status = 'live' AND expires_at <= :now LIMIT :limit"
+)
+INSERT_ALLOCATION = sql(
+    "INSERT INTO allocations (reservation_id, lot_id, quantity)"
+    " VALUES (:reservation_id, :lot_id, :quantity)"
+)
+RESERVATION_ALLOCATIONS = sql(
+    "SELECT a.lot_id, a.quantity, l.lot_number, l.expires_on FROM allocations a"
+    " JOIN lots l ON l.id = a.lot_id WHERE a.reservation_id = :reservation_id"
+    " ORDER BY l.expires_on, l.lot_number"
+)
