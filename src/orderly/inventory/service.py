@@ -422,11 +422,18 @@ def _reserved_item(
 
 
 async def _existing_hard(tx: Tx, reference: str, lines: Sequence[Line]) -> Outcome | None:
-    """The answer already given for this reference, if its lines were reserved before."""
+    """What this reference's reservation is now, if it was made before: the same answer while
+    it holds (or was picked); once released, it is not made again."""
     rows = await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": reference})
     hard = {r["line"]: r for r in rows if r["kind"] == Kind.HARD}
     if not hard:
         return None
+    if any(r["status"] == "released" for r in hard.values()):
+        gone = [
+            {"productId": r["product_id"], "requested": int(r["quantity"]), "available": 0}
+            for r in hard.values()
+        ]
+        return Outcome(False, gone)
     items = []
     for line in lines:
         row = hard.get(line.line)
