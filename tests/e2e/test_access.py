@@ -49,6 +49,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/shipments/{shipment_id}/deliver"): {"delivery_location": "Porch"},
     ("PUT", "/api/v1/accounts/{account_id}/users/{user_id}/roles"): {"roles": ["account_admin"]},
     ("POST", "/api/v1/inventory/{product_id}/receipts"): {"quantity": 5, "lot": "L1"},
+    ("PATCH", "/api/v1/products/{product_id}"): {"name": "Renamed by an intruder"},
     ("PUT", "/api/v1/inventory/{product_id}/safety-stock/{dc}"): {"units": 1},
     ("POST", "/api/v1/accounts/{account_id}/users"): {
         "email": "intruder@example.com",

@@ -1,10 +1,18 @@
 """Catalog REST routes: products."""
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)
 
 from orderly.catalog import service
 from orderly.entrypoints.auth import Operator
@@ -16,14 +24,48 @@ Catalog = Annotated[Database, Depends(database("catalog"))]
 MAX_UNITS = 1_000_000_000
 
 
+Schedule = Literal["CII", "CIII", "CIV", "CV"]
+Attribute = StrictStr | StrictInt | StrictFloat | StrictBool
+Price = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), decimal_places=2)]
+
+
 class ProductIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=200)
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
-    price: Decimal = Field(ge=0, le=Decimal("1000000000"), decimal_places=2)
+    price: Price
     description: str = Field(default="", max_length=10_000)
     stock: int = Field(default=0, ge=0, le=MAX_UNITS, strict=True)
+    ndc: str | None = Field(
+        default=None, max_length=13, description="As assigned: 4-4-2, 5-3-2, 5-4-1"
+    )
+    strength: str = Field(default="", max_length=100)
+    dosage_form: str = Field(default="", max_length=100)
+    dea_schedule: Schedule | None = None
+    pack_size: str = Field(default="", max_length=200)
+    manufacturer: str = Field(default="", max_length=200)
+    attributes: dict[Annotated[str, Field(max_length=64)], Attribute] = Field(
+        default_factory=dict, max_length=50
+    )
+
+
+class ProductPatch(BaseModel):
+    """Any of these; what is left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    price: Price | None = None
+    strength: str | None = Field(default=None, max_length=100)
+    dosage_form: str | None = Field(default=None, max_length=100)
+    dea_schedule: Schedule | None = None
+    pack_size: str | None = Field(default=None, max_length=200)
+    manufacturer: str | None = Field(default=None, max_length=200)
+    attributes: dict[Annotated[str, Field(max_length=64)], Attribute] | None = Field(
+        default=None, max_length=50
+    )
 
 
 class ProductOut(BaseModel):
@@ -32,6 +74,15 @@ class ProductOut(BaseModel):
     name: str
     description: str
     price: float
+    ndc: str | None
+    ndc11: str | None
+    gtin: str | None
+    strength: str
+    dosage_form: str
+    dea_schedule: str | None
+    pack_size: str
+    manufacturer: str
+    attributes: dict[str, Any]
 
 
 def router() -> APIRouter:
@@ -44,10 +95,23 @@ def router() -> APIRouter:
     @api.get("", response_model=list[ProductOut])
     async def list_products(
         db: Catalog,
+        q: Annotated[str, Query(max_length=200, description="NDC, GTIN, barcode or words")] = "",
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     ) -> list[dict[str, Any]]:
-        return await service.list_products(db, limit, offset)
+        return await service.list_products(db, limit, offset, q)
+
+    @api.patch("/{product_id}", response_model=ProductOut)
+    async def update_product(
+        product_id: str, body: ProductPatch, db: Catalog, _: Operator
+    ) -> dict[str, Any]:
+        # null clears the DEA schedule; for any other field it means "leave it"
+        changes = {
+            k: v
+            for k, v in body.model_dump(exclude_unset=True).items()
+            if v is not None or k == "dea_schedule"
+        }
+        return await service.update_product(db, product_id, changes)
 
     @api.get("/{product_id}", response_model=ProductOut)
     async def get_product(product_id: str, db: Catalog) -> dict[str, Any]:

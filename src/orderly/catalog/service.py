@@ -1,11 +1,12 @@
 """Catalog commands and the read-only queries other contexts may call."""
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from orderly.catalog import domain, store
-from orderly.catalog.messages import PRODUCT_CREATED, SOURCE
+from orderly.catalog import domain, ndc, store
+from orderly.catalog.messages import PRODUCT_CREATED, PRODUCT_UPDATED, SOURCE
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
@@ -16,6 +17,11 @@ from orderly.storage import Database, Row, Tx
 class SkuTaken(Conflict):
     code = "sku_taken"
     title = "SKU already in use"
+
+
+class NdcTaken(Conflict):
+    code = "ndc_taken"
+    title = "NDC already in the catalog"
 
 
 class ProductNotFound(NotFound):
@@ -30,6 +36,27 @@ class NewProduct:
     price: Decimal
     description: str
     stock: int
+    ndc: str | None = None
+    strength: str = ""
+    dosage_form: str = ""
+    dea_schedule: str | None = None
+    pack_size: str = ""
+    manufacturer: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+# What an operator may change after creation; the SKU and the NDC are the product's identity.
+EDITABLE = (
+    "name",
+    "description",
+    "price",
+    "strength",
+    "dosage_form",
+    "dea_schedule",
+    "pack_size",
+    "manufacturer",
+    "attributes",
+)
 
 
 def product_view(row: Row) -> dict[str, Any]:
@@ -39,51 +66,133 @@ def product_view(row: Row) -> dict[str, Any]:
         "name": row["name"],
         "description": row["description"],
         "price": domain.from_cents(row["price_cents"]),
+        "ndc": row["ndc"],
+        "ndc11": row["ndc11"],
+        "gtin": row["gtin"],
+        "strength": row["strength"],
+        "dosage_form": row["dosage_form"],
+        "dea_schedule": row["dea_schedule"],
+        "pack_size": row["pack_size"],
+        "manufacturer": row["manufacturer"],
+        "attributes": row["attributes"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
 
 
+def terms(product: NewProduct) -> set[str]:
+    """The words search finds a product by."""
+    text = " ".join((product.name, product.manufacturer, product.dosage_form, product.sku))
+    return {word[:64] for word in re.findall(r"[a-z0-9]+", text.lower())}
+
+
+def _row(product_id: str, product: NewProduct, now: Any) -> dict[str, Any]:
+    identifier = ndc.parse(product.ndc) if product.ndc else None
+    return {
+        "id": product_id,
+        "sku": product.sku,
+        "name": product.name,
+        "description": product.description,
+        "price_cents": domain.to_cents(product.price),
+        "ndc": identifier.assigned if identifier else None,
+        "ndc11": identifier.ndc11 if identifier else None,
+        "ndc_digits": identifier.digits if identifier else None,
+        "gtin": identifier.gtin if identifier else None,
+        "strength": product.strength,
+        "dosage_form": product.dosage_form,
+        "dea_schedule": product.dea_schedule,
+        "pack_size": product.pack_size,
+        "manufacturer": product.manufacturer,
+        "attributes": product.attributes,
+        "at": now,
+    }
+
+
+async def _index(tx: Tx, product_id: str, product: NewProduct) -> None:
+    await tx.execute(store.DELETE_TERMS, {"product_id": product_id})
+    await tx.execute_many(
+        store.INSERT_TERM, [{"term": t, "product_id": product_id} for t in sorted(terms(product))]
+    )
+
+
 async def create_product(db: Database, new: NewProduct) -> dict[str, Any]:
     product_id = new_id()
+    domain.check_schedule(new.dea_schedule)
+    row = _row(product_id, new, utcnow())
 
     async def work(tx: Tx) -> dict[str, Any]:
-        now = utcnow()
-        cents = domain.to_cents(new.price)
-        inserted = await tx.execute(
-            store.INSERT_PRODUCT,
-            {
-                "id": product_id,
-                "sku": new.sku,
-                "name": new.name,
-                "description": new.description,
-                "price_cents": cents,
-                "at": now,
-            },
-        )
-        if not inserted:
-            raise SkuTaken(f"a product with SKU {new.sku!r} already exists", sku=new.sku)
-        await emit(
-            tx,
-            new_message(
-                PRODUCT_CREATED,
-                {
-                    "productId": product_id,
-                    "name": new.name,
-                    "sku": new.sku,
-                    "price": str(new.price),
-                    # seed 002 creates a product with its inventory: inventory receives this
-                    "initialStock": new.stock,
-                },
-                source=SOURCE,
-                aggregate_id=product_id,
-            ),
-        )
-        row = await tx.fetch_one(store.GET_PRODUCT, {"id": product_id})
-        assert row is not None
-        return product_view(row)
+        if not await tx.execute(store.INSERT_PRODUCT, row):
+            if await tx.fetch_one(store.BY_SKU, {"sku": new.sku}) is not None:
+                raise SkuTaken(f"a product with SKU {new.sku!r} already exists", sku=new.sku)
+            raise NdcTaken(f"NDC {row['ndc']} is already in the catalog", ndc=row["ndc"])
+        await _index(tx, product_id, new)
+        data = {
+            "productId": product_id,
+            "name": new.name,
+            "sku": new.sku,
+            "price": str(new.price),
+            "ndc": row["ndc"],
+            "ndc11": row["ndc11"],
+            "deaSchedule": new.dea_schedule,
+            # seed 002 creates a product with its inventory: inventory receives this
+            "initialStock": new.stock,
+        }
+        await emit(tx, new_message(PRODUCT_CREATED, data, source=SOURCE, aggregate_id=product_id))
+        created = await tx.fetch_one(store.GET_PRODUCT, {"id": product_id})
+        assert created is not None
+        return product_view(created)
 
     return await db.transaction(work)
+
+
+async def update_product(db: Database, product_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change what may change; publish `product.updated` with the fields that did."""
+    unknown = set(changes) - set(EDITABLE)
+    assert not unknown, unknown
+    if "dea_schedule" in changes:
+        domain.check_schedule(changes["dea_schedule"])
+
+    async def work(tx: Tx) -> dict[str, Any]:
+        row = await tx.fetch_one(store.GET_PRODUCT, {"id": product_id})
+        if row is None:
+            raise ProductNotFound(f"product {product_id} does not exist", product_ids=[product_id])
+        current = product_view(row)
+        changed = {k: v for k, v in changes.items() if current[k] != v}
+        if not changed:
+            return current
+        merged = {**current, **changed}
+        updated = NewProduct(
+            name=merged["name"],
+            sku=merged["sku"],
+            price=Decimal(merged["price"]),
+            description=merged["description"],
+            stock=0,
+            strength=merged["strength"],
+            dosage_form=merged["dosage_form"],
+            dea_schedule=merged["dea_schedule"],
+            pack_size=merged["pack_size"],
+            manufacturer=merged["manufacturer"],
+            attributes=merged["attributes"],
+        )
+        params = _row(product_id, replace(updated, ndc=None), utcnow())
+        await tx.execute(store.UPDATE_PRODUCT, params)
+        await _index(tx, product_id, updated)
+        data = {"productId": product_id, **{_camel(k): _wire(v) for k, v in changed.items()}}
+        await emit(tx, new_message(PRODUCT_UPDATED, data, source=SOURCE, aggregate_id=product_id))
+        fresh = await tx.fetch_one(store.GET_PRODUCT, {"id": product_id})
+        assert fresh is not None
+        return product_view(fresh)
+
+    return await db.transaction(work)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _wire(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
 
 
 async def get_product(db: Database, product_id: str) -> dict[str, Any]:
@@ -93,8 +202,31 @@ async def get_product(db: Database, product_id: str) -> dict[str, Any]:
     return product_view(row)
 
 
-async def list_products(db: Database, limit: int, offset: int) -> list[dict[str, Any]]:
+async def list_products(
+    db: Database, limit: int, offset: int, query: str = ""
+) -> list[dict[str, Any]]:
+    """All products, or those a search finds: by NDC in any form, GTIN or scanned barcode;
+    otherwise by words, each the start of a word of the name, manufacturer, form or SKU."""
+    query = query.strip()
+    if not query:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        rows = await db.read(lambda tx: tx.fetch_all(store.LIST_PRODUCTS, params))
+        return [product_view(row) for row in rows]
+    keys = ndc.search_keys(query)
+    if keys is not None:
+        stmt = store.SEARCH_NDC11 if keys.ndc11 else store.SEARCH_DIGITS
+        key = next(iter(keys.ndc11 or keys.digits))
+        rows = await db.read(lambda tx: tx.fetch_all(stmt, {"key": key}))
+        return [product_view(row) for row in rows[offset : offset + limit]]
+    words = sorted(set(re.findall(r"[a-z0-9]+", query.lower())), key=len, reverse=True)
+    words = [w[:64] for w in words[: store.MAX_WORDS]]
+    if not words:
+        return []
+    bounds = {f"lo{n}": w for n, w in enumerate(words)} | {
+        f"hi{n}": w + "{" for n, w in enumerate(words)
+    }
+    stmt = store.SEARCH_WORDS[len(words)]
     rows = await db.read(
-        lambda tx: tx.fetch_all(store.LIST_PRODUCTS, {"limit": limit, "offset": offset})
+        lambda tx: tx.fetch_all(stmt, {**bounds, "limit": limit, "offset": offset})
     )
     return [product_view(row) for row in rows]

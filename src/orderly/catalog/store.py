@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from orderly.storage import sql
+from orderly.storage.statements import Statement
 
 metadata = sa.MetaData()
 
@@ -16,16 +17,72 @@ products = sa.Table(
     sa.Column("price_cents", sa.BigInteger(), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ndc", sa.String(12)),
+    sa.Column("ndc11", sa.String(11)),
+    sa.Column("ndc_digits", sa.String(10)),
+    sa.Column("gtin", sa.String(14)),
+    sa.Column("strength", sa.String(100), nullable=False, server_default=""),
+    sa.Column("dosage_form", sa.String(100), nullable=False, server_default=""),
+    sa.Column("dea_schedule", sa.String(4)),
+    sa.Column("pack_size", sa.String(200), nullable=False, server_default=""),
+    sa.Column("manufacturer", sa.String(200), nullable=False, server_default=""),
+    sa.Column("attributes", sa.JSON(), nullable=False, server_default="{}"),
+    sa.UniqueConstraint("ndc11", name="products_ndc11_key"),
+    sa.Index("products_ndc_digits", "ndc_digits"),
+    sa.Index("products_name", "name", "id"),
+)
+
+# Words of a product's name, manufacturer, form and SKU, for prefix search. Byte order ("C")
+# on PostgreSQL, as SQLite compares, so a prefix is a range of the index.
+TERM = sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql")
+product_terms = sa.Table(
+    "product_terms",
+    metadata,
+    sa.Column("term", TERM, primary_key=True),
+    sa.Column("product_id", sa.String(36), primary_key=True),
 )
 
 INSERT_PRODUCT = sql(
-    "INSERT INTO products (id, sku, name, description, price_cents, created_at, updated_at)"
-    " VALUES (:id, :sku, :name, :description, :price_cents, :at, :at)"
-    " ON CONFLICT (sku) DO NOTHING"
+    "INSERT INTO products (id, sku, name, description, price_cents, created_at, updated_at,"
+    " ndc, ndc11, ndc_digits, gtin, strength, dosage_form, dea_schedule, pack_size,"
+    " manufacturer, attributes)"
+    " VALUES (:id, :sku, :name, :description, :price_cents, :at, :at, :ndc, :ndc11,"
+    " :ndc_digits, :gtin, :strength, :dosage_form, :dea_schedule, :pack_size, :manufacturer,"
+    " :attributes) ON CONFLICT DO NOTHING"
+)
+UPDATE_PRODUCT = sql(
+    "UPDATE products SET name = :name, description = :description, price_cents = :price_cents,"
+    " strength = :strength, dosage_form = :dosage_form, dea_schedule = :dea_schedule,"
+    " pack_size = :pack_size, manufacturer = :manufacturer, attributes = :attributes,"
+    " updated_at = :at WHERE id = :id"
 )
 _PRODUCT_COLUMNS = (
-    "SELECT p.id, p.sku, p.name, p.description, p.price_cents, p.created_at, p.updated_at"
-    " FROM products p"
+    "SELECT p.id, p.sku, p.name, p.description, p.price_cents, p.created_at, p.updated_at,"
+    " p.ndc, p.ndc11, p.gtin, p.strength, p.dosage_form, p.dea_schedule, p.pack_size,"
+    " p.manufacturer, p.attributes FROM products p"
 )
 GET_PRODUCT = sql(f"{_PRODUCT_COLUMNS} WHERE p.id = :id")
+BY_SKU = sql("SELECT id FROM products WHERE sku = :sku")
+BY_NDC11 = sql("SELECT id FROM products WHERE ndc11 = :ndc11")
 LIST_PRODUCTS = sql(f"{_PRODUCT_COLUMNS} ORDER BY p.created_at, p.id LIMIT :limit OFFSET :offset")
+SEARCH_NDC11 = sql(f"{_PRODUCT_COLUMNS} WHERE p.ndc11 = :key ORDER BY p.name, p.id")
+SEARCH_DIGITS = sql(f"{_PRODUCT_COLUMNS} WHERE p.ndc_digits = :key ORDER BY p.name, p.id")
+INSERT_TERM = sql(
+    "INSERT INTO product_terms (term, product_id) VALUES (:term, :product_id)"
+    " ON CONFLICT DO NOTHING"
+)
+DELETE_TERMS = sql("DELETE FROM product_terms WHERE product_id = :product_id")
+MAX_WORDS = 5
+
+
+def search_words(words: int) -> Statement:
+    """Products with, for each of `words` prefixes, a term that starts with it."""
+    clauses = " AND ".join(
+        f"p.id IN (SELECT product_id FROM product_terms WHERE term >= :lo{n} AND term < :hi{n})"
+        for n in range(words)
+    )
+    order = "ORDER BY p.name, p.id LIMIT :limit OFFSET :offset"
+    return sql(f"{_PRODUCT_COLUMNS} WHERE {clauses} {order}")
+
+
+SEARCH_WORDS = {n: search_words(n) for n in range(1, MAX_WORDS + 1)}

@@ -1,0 +1,157 @@
+"""The pharma catalog over HTTP: NDC products, search by any identifier or by words, edits."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.server import Server, embedded
+from tests.services import unique
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with embedded(tmp_path_factory.mktemp("catalog")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def operator(server: Server) -> httpx.Client:
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.login()}"})
+
+
+@pytest.fixture(scope="module")
+def loxapine(operator: httpx.Client) -> dict[str, Any]:
+    created = operator.post(
+        "/api/v1/products",
+        json={
+            "name": "Loxapine 10 mg capsules",
+            "sku": unique("LOX"),
+            "price": "42.30",
+            "ndc": "0591-0369-01",
+            "strength": "10 mg",
+            "dosage_form": "CAPSULE",
+            "pack_size": "100 CAPSULE in 1 BOTTLE",
+            "manufacturer": "Actavis Pharma",
+            "attributes": {"rx_only": True, "storage": "20-25 C"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    product: dict[str, Any] = created.json()
+    return product
+
+
+def search(client: httpx.Client, q: str, **params: Any) -> list[str]:
+    found = client.get("/api/v1/products", params={"q": q, **params})
+    assert found.status_code == 200, found.text
+    return [p["name"] for p in found.json()]
+
+
+def test_a_product_keeps_its_ndc_in_every_form(loxapine: dict[str, Any]) -> None:
+    assert loxapine["ndc"] == "0591-0369-01"
+    assert loxapine["ndc11"] == "00591036901"
+    assert loxapine["gtin"] == "00305910369019"
+    assert loxapine["dea_schedule"] is None
+    assert loxapine["attributes"] == {"rx_only": True, "storage": "20-25 C"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "0591-0369-01",
+        "00591-0369-01",
+        "00591036901",
+        "0591036901",
+        "00305910369019",
+        "305910369019",
+        "(01)00305910369019(17)271231(10)A123",
+        "010030591036901917271231" + "10A123\x1d21SN9",
+        "loxapine",
+        "LOXA",
+        "lox caps",
+        "actavis",
+    ],
+)
+def test_search_finds_it_by_any_identifier_or_words(
+    server: Server, loxapine: dict[str, Any], query: str
+) -> None:
+    customer = httpx.Client(
+        base_url=server.url,
+        headers={"Authorization": f"Bearer {server.register_customer()['token']}"},
+    )
+    assert loxapine["name"] in search(customer, query)
+
+
+def test_search_misses_what_does_not_match(
+    operator: httpx.Client, loxapine: dict[str, Any]
+) -> None:
+    assert search(operator, "loxapine tablets") == []
+    assert search(operator, "0591-0369-02") == []
+    bad = operator.get("/api/v1/products", params={"q": "00305910369013"})
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_ndc"
+
+
+def test_search_pages(operator: httpx.Client) -> None:
+    for n in range(5):
+        body = {"name": f"Zolmitriptan pager {n}", "sku": unique("PAGE"), "price": "1.00"}
+        assert operator.post("/api/v1/products", json=body).status_code == 201
+    first = search(operator, "zolmitriptan pager", limit=2)
+    second = search(operator, "zolmitriptan pager", limit=2, offset=2)
+    rest = search(operator, "zolmitriptan pager", limit=10, offset=4)
+    assert first == ["Zolmitriptan pager 0", "Zolmitriptan pager 1"]
+    assert second == ["Zolmitriptan pager 2", "Zolmitriptan pager 3"]
+    assert rest == ["Zolmitriptan pager 4"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "reason"),
+    [
+        ({"ndc": "1234567890"}, "invalid_ndc", "ambiguous"),
+        ({"ndc": "12345-67890-1"}, "invalid_ndc", "5-4-1"),
+        ({"ndc": "0591-0369-01"}, "ndc_taken", "already"),
+        ({"dea_schedule": "CI"}, "validation_failed", ""),
+        ({"attributes": {"nested": {"no": 1}}}, "validation_failed", ""),
+        ({"price": "1.234"}, "validation_failed", ""),
+    ],
+)
+def test_bad_products_are_refused_with_the_reason(
+    operator: httpx.Client,
+    loxapine: dict[str, Any],
+    changes: dict[str, Any],
+    code: str,
+    reason: str,
+) -> None:
+    before = operator.get("/api/v1/products", params={"limit": 500}).json()
+    body = {"name": "Bad", "sku": unique("BAD"), "price": "1.00", **changes}
+    refused = operator.post("/api/v1/products", json=body)
+    assert refused.json()["code"] == code, refused.text
+    assert reason in refused.json()["detail"]
+    assert operator.get("/api/v1/products", params={"limit": 500}).json() == before
+
+
+def test_an_operator_edits_a_product_and_search_follows(
+    server: Server, operator: httpx.Client
+) -> None:
+    body = {"name": "Oxycodone 5 mg/5 mL solution", "sku": unique("OXY"), "price": "12.00"}
+    created = operator.post("/api/v1/products", json={**body, "ndc": "0054-0390-41"}).json()
+    changed = operator.patch(
+        f"/api/v1/products/{created['id']}",
+        json={"dea_schedule": "CII", "name": "Oxycodone HCl oral solution", "price": "13.50"},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["dea_schedule"] == "CII"
+    assert changed.json()["price"] == 13.5
+    assert changed.json()["ndc"] == "0054-0390-41"
+    assert "Oxycodone HCl oral solution" in search(operator, "hcl oral")
+    assert search(operator, "oxycodone 5 mg") == []
+    # the NDC and SKU are its identity; customers change nothing
+    assert operator.patch(f"/api/v1/products/{created['id']}", json={"ndc": "1"}).status_code == 422
+    customer = httpx.Client(
+        base_url=server.url,
+        headers={"Authorization": f"Bearer {server.register_customer()['token']}"},
+    )
+    edit = customer.patch(f"/api/v1/products/{created['id']}", json={"name": "x"})
+    assert edit.status_code == 404
+    assert operator.patch("/api/v1/products/nope", json={"name": "x"}).status_code == 404
