@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ALL_CONTEXTS = ("identity", "catalog", "inventory", "ordering", "fulfillment")
+ALL_CONTEXTS = ("identity", "catalog", "pricing", "inventory", "ordering", "fulfillment")
 # Signature algorithms an external issuer may use: public-key ones only.
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}

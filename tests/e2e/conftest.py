@@ -16,6 +16,7 @@ class Deployment:
     backend: Backend
     identity: Server
     catalog: Server
+    pricing: Server
     inventory: Server
     ordering: Server
     fulfillment: Server
@@ -23,7 +24,14 @@ class Deployment:
 
     @property
     def servers(self) -> list[Server]:
-        every = (self.identity, self.catalog, self.inventory, self.ordering, self.fulfillment)
+        every = (
+            self.identity,
+            self.catalog,
+            self.pricing,
+            self.inventory,
+            self.ordering,
+            self.fulfillment,
+        )
         unique: dict[int, Server] = {id(s): s for s in every}
         return list(unique.values())
 
@@ -37,11 +45,12 @@ def deploy(backend: Backend, log_dir: Path) -> Deployment:
     env = backend.env()
     if backend.name == "embedded":
         server = Server(env, log_dir)
-        deployment = Deployment(backend, server, server, server, server, server)
+        deployment = Deployment(backend, server, server, server, server, server, server)
     else:
         identity = Server(env, log_dir, contexts="identity")
         env = {**env, "ORDERLY_IDENTITY_URL": identity.url}
         catalog = Server(env, log_dir, contexts="catalog")
+        pricing = Server(env, log_dir, contexts="pricing")
         inventory = Server(env, log_dir, contexts="inventory")
         ordering = Server(
             {**env, "ORDERLY_INVENTORY_URL": inventory.url},
@@ -49,7 +58,9 @@ def deploy(backend: Backend, log_dir: Path) -> Deployment:
             contexts="ordering",
         )
         fulfillment = Server(env, log_dir, contexts="fulfillment")
-        deployment = Deployment(backend, identity, catalog, inventory, ordering, fulfillment)
+        deployment = Deployment(
+            backend, identity, catalog, pricing, inventory, ordering, fulfillment
+        )
     deployment.identity.create_operator()
     for server in deployment.servers:
         server.start()

@@ -50,6 +50,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v1/accounts/{account_id}/users/{user_id}/roles"): {"roles": ["account_admin"]},
     ("POST", "/api/v1/inventory/{product_id}/receipts"): {"quantity": 5, "lot": "L1"},
     ("PATCH", "/api/v1/products/{product_id}"): {"name": "Renamed by an intruder"},
+    ("PUT", "/api/v1/prices/{product_id}/wac"): {"price": "0.01"},
+    ("PUT", "/api/v1/prices/{product_id}/340b"): {"price": "0.01"},
+    ("PUT", "/api/v1/prices/accounts/{account_id}/gpo"): {"gpo": "MINE"},
     ("PUT", "/api/v1/inventory/{product_id}/safety-stock/{dc}"): {"units": 1},
     ("POST", "/api/v1/accounts/{account_id}/users"): {
         "email": "intruder@example.com",
@@ -125,6 +128,7 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
         "product_id": product.json()["id"],
         "dead_letter_id": "any",
         "lot_id": "any",
+        "contract_id": "any",
         "dc": "MAIN",
     }
     before = await snapshot(operator, order_id, shipment_id, alice["userId"])

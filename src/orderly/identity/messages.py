@@ -9,5 +9,8 @@ SESSION_REVOKED = "session.revoked"
 # {userId}: every session of the user ended.
 USER_DISABLED = "user.disabled"
 
+# A B2B account was opened: {accountId, name, segment, id340b, canOrderScheduleII}.
+ACCOUNT_CREATED = "account.created"
+
 REVOCATIONS = (SESSION_REVOKED, USER_DISABLED)
-PUBLISHES = (USER_CREATED, *REVOCATIONS)
+PUBLISHES = (USER_CREATED, ACCOUNT_CREATED, *REVOCATIONS)

@@ -6,7 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orderly.identity import domain, mfa, store
-from orderly.identity.messages import SESSION_REVOKED, SOURCE, USER_CREATED, USER_DISABLED
+from orderly.identity.messages import (
+    ACCOUNT_CREATED,
+    SESSION_REVOKED,
+    SOURCE,
+    USER_CREATED,
+    USER_DISABLED,
+)
 from orderly.identity.passwords import hash_password, verify_password
 from orderly.identity.tokens import (
     ENROLMENT_SCOPE,
@@ -513,6 +519,16 @@ async def create_account(db: Database, new: NewAccount) -> bool:
         join = {"id": user_id, "organisation_id": new.account_id, "at": now}
         await tx.execute(store.JOIN_ORGANISATION, join)
         await _user_created(tx, user_id, email, "Account", "Admin")
+        data = {
+            "accountId": new.account_id,
+            "name": new.name,
+            "segment": new.segment,
+            "id340b": new.id_340b,
+            "canOrderScheduleII": new.can_order_schedule_ii,
+        }
+        await emit(
+            tx, new_message(ACCOUNT_CREATED, data, source=SOURCE, aggregate_id=new.account_id)
+        )
         return True
 
     return await db.transaction(work)

@@ -1,0 +1,145 @@
+"""Pricing REST routes: the caller's own price, list and 340B prices, contracts, locks."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from orderly.entrypoints.auth import Caller, Operator
+from orderly.entrypoints.dependencies import database
+from orderly.pricing import service
+from orderly.pricing.domain import ContractKind
+from orderly.storage import Database
+
+Pricing = Annotated[Database, Depends(database("pricing"))]
+
+Price = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), decimal_places=2)]
+MAX_UNITS = 1_000_000_000
+
+
+class PriceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    price: Price
+    effective_from: date | None = None
+
+
+class ContractLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str = Field(min_length=1, max_length=64)
+    price: Price
+    min_quantity: int = Field(default=1, ge=1, le=MAX_UNITS, strict=True)
+
+
+class ContractIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: ContractKind
+    party: str = Field(min_length=1, max_length=64, description="account id, segment or GPO id")
+    starts_on: date
+    ends_on: date | None = None
+    prices: list[ContractLineIn] = Field(min_length=1, max_length=10_000)
+
+
+class ContractLineOut(BaseModel):
+    product_id: str
+    min_quantity: int
+    price: str
+
+
+class ContractOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    party: str
+    starts_on: str
+    ends_on: str | None
+    prices: list[ContractLineOut]
+
+
+class QuoteOut(BaseModel):
+    product_id: str
+    quantity: int
+    price: str
+    currency: str
+    source: str
+    contract_id: str | None
+    min_quantity: int
+    effective_date: str
+
+
+class GpoIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gpo: str | None = Field(max_length=64)
+
+
+class LockOut(BaseModel):
+    line: str
+    productId: str  # noqa: N815
+    quantity: int
+    price: str
+    source: str
+    contractId: str | None  # noqa: N815
+    effectiveDate: str  # noqa: N815
+    status: str
+
+
+def router() -> APIRouter:
+    api = APIRouter(tags=["pricing"])
+
+    @api.get("/api/v1/prices", response_model=QuoteOut)
+    async def my_price(
+        db: Pricing,
+        caller: Caller,
+        product: Annotated[str, Query(min_length=1, max_length=64)],
+        quantity: Annotated[int, Query(ge=1, le=MAX_UNITS)] = 1,
+        account: Annotated[str | None, Query(max_length=64)] = None,
+    ) -> dict[str, Any]:
+        """The caller's own price and where it comes from; operators may ask for an account."""
+        whose = account if caller.is_operator and account else caller.account
+        return await service.price_for(db, whose, product, quantity)
+
+    @api.put("/api/v1/prices/{product_id}/wac", status_code=204)
+    async def set_wac(product_id: str, body: PriceIn, db: Pricing, _: Operator) -> Response:
+        await service.set_wac(db, product_id, body.price, body.effective_from)
+        return Response(status_code=204)
+
+    @api.put("/api/v1/prices/{product_id}/340b", status_code=204)
+    async def set_340b(product_id: str, body: PriceIn, db: Pricing, _: Operator) -> Response:
+        await service.set_340b(db, product_id, body.price, body.effective_from)
+        return Response(status_code=204)
+
+    @api.put("/api/v1/prices/accounts/{account_id}/gpo", status_code=204)
+    async def set_gpo(account_id: str, body: GpoIn, db: Pricing, _: Operator) -> Response:
+        await service.set_gpo(db, account_id, body.gpo)
+        return Response(status_code=204)
+
+    @api.post("/api/v1/contracts", status_code=201, response_model=ContractOut)
+    async def create_contract(body: ContractIn, db: Pricing, _: Operator) -> dict[str, Any]:
+        new = service.NewContract(
+            name=body.name,
+            kind=body.kind,
+            party=body.party,
+            starts_on=body.starts_on,
+            ends_on=body.ends_on,
+            lines=[
+                service.ContractLine(line.product_id, line.price, line.min_quantity)
+                for line in body.prices
+            ],
+        )
+        return await service.create_contract(db, new)
+
+    @api.get("/api/v1/contracts/{contract_id}", response_model=ContractOut)
+    async def get_contract(contract_id: str, db: Pricing, _: Operator) -> dict[str, Any]:
+        return await service.get_contract(db, contract_id)
+
+    @api.get("/api/v1/prices/locks/{order_id}", response_model=list[LockOut])
+    async def order_locks(order_id: str, db: Pricing, _: Operator) -> list[dict[str, Any]]:
+        return await service.order_locks(db, order_id)
+
+    return api

@@ -1,0 +1,93 @@
+"""Price locks on a real database: a snapshot that holds, repeats safely, and voids once."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from orderly.kernel.clock import utcnow
+from orderly.kernel.ids import new_id
+from orderly.messaging.envelope import new_message
+from orderly.pricing import service
+from orderly.pricing.domain import ContractKind
+from orderly.pricing.service import ContractLine, LockLine, NewContract
+from orderly.storage import Database, open_database, sql
+from orderly.storage.migrations import migrate
+
+EVENTS = sql("SELECT type FROM outbox ORDER BY id")
+TODAY = utcnow().date()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    await migrate(database_url, "pricing")
+    database = await open_database(database_url, "pricing")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def events(db: Database) -> list[str]:
+    return [row["type"] for row in await db.read(lambda tx: tx.fetch_all(EVENTS))]
+
+
+async def test_a_locked_price_holds_when_the_list_changes_and_voids_once(db: Database) -> None:
+    product_id, account = new_id(), f"PH-{new_id()[:5]}"
+    created = new_message(
+        "product.created", {"productId": product_id, "price": "100.00"}, source="t"
+    )
+    opened = new_message(
+        "account.created",
+        {"accountId": account, "segment": "independent", "id340b": None},
+        source="t",
+    )
+    await db.transaction(lambda tx: service.wac_on_product_created(tx, created))
+    await db.transaction(lambda tx: service.account_on_account_created(tx, opened))
+    contract = await service.create_contract(
+        db,
+        NewContract(
+            name="Independents 2026",
+            kind=ContractKind.SEGMENT,
+            party="independent",
+            starts_on=TODAY - timedelta(days=30),
+            ends_on=TODAY + timedelta(days=30),
+            lines=[ContractLine(product_id, Decimal("70.00"))],
+        ),
+    )
+    lines = [LockLine("1", product_id, 3)]
+    locked = await db.transaction(lambda tx: service.lock_prices(tx, "order-1", account, lines))
+    assert locked == [
+        {
+            "line": "1",
+            "productId": product_id,
+            "quantity": 3,
+            "price": "70.00",
+            "source": "contract",
+            "contractId": contract["id"],
+            "effectiveDate": (TODAY - timedelta(days=30)).isoformat(),
+            "status": "locked",
+        }
+    ]
+    # the list price drops and a new lower contract appears: the lock does not move
+    await service.set_wac(db, product_id, Decimal("50.00"))
+    assert (await service.price_for(db, account, product_id))["price"] == "50.00"
+    again = await db.transaction(lambda tx: service.lock_prices(tx, "order-1", account, lines))
+    assert again == locked
+    assert await service.order_locks(db, "order-1") == locked
+    # compensation voids it, once
+    assert await db.transaction(lambda tx: service.void_locks(tx, "order-1"))
+    assert not await db.transaction(lambda tx: service.void_locks(tx, "order-1"))
+    assert [lock["status"] for lock in await service.order_locks(db, "order-1")] == ["voided"]
+    assert await events(db) == ["price.locked", "price.lock_voided"]
+
+
+async def test_a_line_without_a_price_locks_nothing(db: Database) -> None:
+    priced, unpriced = new_id(), new_id()
+    await service.set_wac(db, priced, Decimal("5.00"))
+    lines = [LockLine("1", priced, 1), LockLine("2", unpriced, 1)]
+    with pytest.raises(service.NoPrice):
+        await db.transaction(lambda tx: service.lock_prices(tx, "order-2", None, lines))
+    assert await service.order_locks(db, "order-2") == []
+    assert await events(db) == []
