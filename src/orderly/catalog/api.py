@@ -73,7 +73,7 @@ class ProductOut(BaseModel):
     sku: str
     name: str
     description: str
-    price: float
+    price: float | None
     ndc: str | None
     ndc11: str | None
     gtin: str | None

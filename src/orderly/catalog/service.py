@@ -33,7 +33,7 @@ class ProductNotFound(NotFound):
 class NewProduct:
     name: str
     sku: str
-    price: Decimal
+    price: Decimal | None  # None: not priced (pricing has no WAC for it yet)
     description: str
     stock: int
     ndc: str | None = None
@@ -65,7 +65,7 @@ def product_view(row: Row) -> dict[str, Any]:
         "sku": row["sku"],
         "name": row["name"],
         "description": row["description"],
-        "price": domain.from_cents(row["price_cents"]),
+        "price": None if row["price_cents"] is None else domain.from_cents(row["price_cents"]),
         "ndc": row["ndc"],
         "ndc11": row["ndc11"],
         "gtin": row["gtin"],
@@ -86,14 +86,14 @@ def terms(product: NewProduct) -> set[str]:
     return {word[:64] for word in re.findall(r"[a-z0-9]+", text.lower())}
 
 
-def _row(product_id: str, product: NewProduct, now: Any) -> dict[str, Any]:
+def row_of(product_id: str, product: NewProduct, now: Any) -> dict[str, Any]:
     identifier = ndc.parse(product.ndc) if product.ndc else None
     return {
         "id": product_id,
         "sku": product.sku,
         "name": product.name,
         "description": product.description,
-        "price_cents": domain.to_cents(product.price),
+        "price_cents": None if product.price is None else domain.to_cents(product.price),
         "ndc": identifier.assigned if identifier else None,
         "ndc11": identifier.ndc11 if identifier else None,
         "ndc_digits": identifier.digits if identifier else None,
@@ -108,17 +108,20 @@ def _row(product_id: str, product: NewProduct, now: Any) -> dict[str, Any]:
     }
 
 
+def term_rows(product_id: str, product: NewProduct) -> list[dict[str, str]]:
+    name = product.name.lower()[:200]
+    return [{"term": t, "name": name, "product_id": product_id} for t in sorted(terms(product))]
+
+
 async def _index(tx: Tx, product_id: str, product: NewProduct) -> None:
     await tx.execute(store.DELETE_TERMS, {"product_id": product_id})
-    await tx.execute_many(
-        store.INSERT_TERM, [{"term": t, "product_id": product_id} for t in sorted(terms(product))]
-    )
+    await tx.execute_many(store.INSERT_TERM, term_rows(product_id, product))
 
 
 async def create_product(db: Database, new: NewProduct) -> dict[str, Any]:
     product_id = new_id()
     domain.check_schedule(new.dea_schedule)
-    row = _row(product_id, new, utcnow())
+    row = row_of(product_id, new, utcnow())
 
     async def work(tx: Tx) -> dict[str, Any]:
         if not await tx.execute(store.INSERT_PRODUCT, row):
@@ -130,7 +133,7 @@ async def create_product(db: Database, new: NewProduct) -> dict[str, Any]:
             "productId": product_id,
             "name": new.name,
             "sku": new.sku,
-            "price": str(new.price),
+            "price": None if new.price is None else str(new.price),
             "ndc": row["ndc"],
             "ndc11": row["ndc11"],
             "deaSchedule": new.dea_schedule,
@@ -164,7 +167,7 @@ async def update_product(db: Database, product_id: str, changes: dict[str, Any])
         updated = NewProduct(
             name=merged["name"],
             sku=merged["sku"],
-            price=Decimal(merged["price"]),
+            price=None if merged["price"] is None else Decimal(merged["price"]),
             description=merged["description"],
             stock=0,
             strength=merged["strength"],
@@ -174,7 +177,7 @@ async def update_product(db: Database, product_id: str, changes: dict[str, Any])
             manufacturer=merged["manufacturer"],
             attributes=merged["attributes"],
         )
-        params = _row(product_id, replace(updated, ndc=None), utcnow())
+        params = row_of(product_id, replace(updated, ndc=None), utcnow())
         await tx.execute(store.UPDATE_PRODUCT, params)
         await _index(tx, product_id, updated)
         data = {"productId": product_id, **{_camel(k): _wire(v) for k, v in changed.items()}}
@@ -222,11 +225,23 @@ async def list_products(
     words = [w[:64] for w in words[: store.MAX_WORDS]]
     if not words:
         return []
-    bounds = {f"lo{n}": w for n, w in enumerate(words)} | {
-        f"hi{n}": w + "{" for n, w in enumerate(words)
-    }
     stmt = store.SEARCH_WORDS[len(words)]
-    rows = await db.read(
-        lambda tx: tx.fetch_all(stmt, {**bounds, "limit": limit, "offset": offset})
-    )
-    return [product_view(row) for row in rows]
+
+    async def work(tx: Tx) -> list[Row]:
+        ordered = words
+        if len(words) > 1:  # the rarest word drives; the others are checked per product
+            counts = {}
+            for word in words:
+                row = await tx.fetch_one(store.PREFIX_COUNT, {"lo": word, "hi": word + "{"})
+                counts[word] = int(row["n"]) if row else 0
+            ordered = sorted(words, key=lambda word: (counts[word], -len(word)))
+        bounds = {f"lo{n}": w for n, w in enumerate(ordered)} | {
+            f"hi{n}": w + "{" for n, w in enumerate(ordered)
+        }
+        return await tx.fetch_all(stmt, {**bounds, "limit": limit, "offset": offset})
+
+    rows = await db.read(work)
+    found: dict[str, Row] = {}  # a product with two words that start alike comes once
+    for row in rows:
+        found.setdefault(row["id"], row)
+    return [product_view(row) for row in found.values()]

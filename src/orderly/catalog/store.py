@@ -14,7 +14,7 @@ products = sa.Table(
     sa.Column("sku", sa.String(64), nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("description", sa.Text(), nullable=False),
-    sa.Column("price_cents", sa.BigInteger(), nullable=False),
+    sa.Column("price_cents", sa.BigInteger()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("ndc", sa.String(12)),
@@ -32,14 +32,18 @@ products = sa.Table(
     sa.Index("products_name", "name", "id"),
 )
 
-# Words of a product's name, manufacturer, form and SKU, for prefix search. Byte order ("C")
-# on PostgreSQL, as SQLite compares, so a prefix is a range of the index.
+# Words of a product's name, manufacturer, form and SKU, for prefix search, each with the
+# product's name so that one word's matches come out of the index already in name order.
+# Byte order ("C") on PostgreSQL, as SQLite compares, so a prefix is a range of the index.
 TERM = sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql")
+NAME = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
 product_terms = sa.Table(
     "product_terms",
     metadata,
     sa.Column("term", TERM, primary_key=True),
+    sa.Column("name", NAME, primary_key=True),
     sa.Column("product_id", sa.String(36), primary_key=True),
+    sa.Index("product_terms_product", "product_id", "term"),
 )
 
 INSERT_PRODUCT = sql(
@@ -68,21 +72,32 @@ LIST_PRODUCTS = sql(f"{_PRODUCT_COLUMNS} ORDER BY p.created_at, p.id LIMIT :limi
 SEARCH_NDC11 = sql(f"{_PRODUCT_COLUMNS} WHERE p.ndc11 = :key ORDER BY p.name, p.id")
 SEARCH_DIGITS = sql(f"{_PRODUCT_COLUMNS} WHERE p.ndc_digits = :key ORDER BY p.name, p.id")
 INSERT_TERM = sql(
-    "INSERT INTO product_terms (term, product_id) VALUES (:term, :product_id)"
+    "INSERT INTO product_terms (term, name, product_id) VALUES (:term, :name, :product_id)"
     " ON CONFLICT DO NOTHING"
 )
 DELETE_TERMS = sql("DELETE FROM product_terms WHERE product_id = :product_id")
 MAX_WORDS = 5
+# How many products start with a prefix, counted up to a cap: the rarest word drives a search.
+PREFIX_COUNT = sql(
+    "SELECT COUNT(*) AS n FROM (SELECT 1 FROM product_terms"
+    " WHERE term >= :lo AND term < :hi LIMIT 2000) found"
+)
 
 
 def search_words(words: int) -> Statement:
-    """Products with, for each of `words` prefixes, a term that starts with it."""
-    clauses = " AND ".join(
-        f"p.id IN (SELECT product_id FROM product_terms WHERE term >= :lo{n} AND term < :hi{n})"
-        for n in range(words)
+    """Products with a term starting with each of `words` prefixes: the first drives, in index
+    order (its term, then the name), and each other is checked per product."""
+    others = "".join(
+        f" AND EXISTS (SELECT 1 FROM product_terms t{n} WHERE t{n}.product_id = t0.product_id"
+        f" AND t{n}.term >= :lo{n} AND t{n}.term < :hi{n})"
+        for n in range(1, words)
     )
-    order = "ORDER BY p.name, p.id LIMIT :limit OFFSET :offset"
-    return sql(f"{_PRODUCT_COLUMNS} WHERE {clauses} {order}")
+    columns = _PRODUCT_COLUMNS.removesuffix(" FROM products p")
+    return sql(
+        f"{columns} FROM product_terms t0 JOIN products p ON p.id = t0.product_id"
+        f" WHERE t0.term >= :lo0 AND t0.term < :hi0{others}"
+        " ORDER BY t0.term, t0.name, t0.product_id LIMIT :limit OFFSET :offset"
+    )
 
 
 SEARCH_WORDS = {n: search_words(n) for n in range(1, MAX_WORDS + 1)}

@@ -150,7 +150,11 @@ def serve(
 
 
 @demo_app.command("load")
-def demo_load() -> None:
+def demo_load(
+    catalog: Annotated[
+        str, typer.Option(help="'fda' also loads the FDA NDC directory (the fda extra).")
+    ] = "",
+) -> None:
     """Load the demo catalog and demo users (safe to run again)."""
     from orderly.demo import (
         DEMO_CUSTOMER,
@@ -165,6 +169,11 @@ def demo_load() -> None:
     settings = _context_settings("catalog", "demo products")
     created, existing = _run(settings, lambda dbs: load_demo(dbs["catalog"]))
     console.print(f"demo catalog: {created} product(s) created, {existing} already there")
+    if catalog == "fda":
+        _load_fda(settings)
+    elif catalog:
+        errors.print(f"[red]error:[/red] unknown catalog {catalog!r} (the one there is: fda)")
+        raise typer.Exit(2)
     if "identity" in settings.contexts:
         _run(settings, lambda dbs: load_demo_users(dbs["identity"]))
         _run(settings, lambda dbs: load_demo_pharmacy(dbs["identity"]))
@@ -173,6 +182,25 @@ def demo_load() -> None:
             f" {DEMO_PHARMACIST} (pharmacy buyer with MFA: `orderly demo mfa-code`),"
             f" password {DEMO_PASSWORD}"
         )
+
+
+def _load_fda(settings: Settings) -> None:
+    from rich.progress import Progress
+
+    from orderly.catalog.fda import DirectoryMissing, load_fda
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("FDA NDC directory", total=None)
+
+        def done(n: int) -> None:
+            bar.update(task, completed=n)
+
+        try:
+            created, existing = _run(settings, lambda dbs: load_fda(dbs["catalog"], done))
+        except DirectoryMissing as error:
+            errors.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(1) from None
+    console.print(f"FDA directory: {created} package(s) created, {existing} already there")
 
 
 @demo_app.command("mfa-code")

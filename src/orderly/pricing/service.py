@@ -55,12 +55,14 @@ def quote_view(product_id: str, quantity: int, found: Quote) -> dict[str, Any]:
 
 
 async def wac_on_product_created(tx: Tx, message: Envelope) -> None:
-    """A new product's price is its WAC from today."""
-    await _set(tx, store.SET_WAC, str(message.data["productId"]), Decimal(message.data["price"]))
+    """A new product's price is its WAC from today (a product may come without one)."""
+    if message.data.get("price") is not None:
+        product_id = str(message.data["productId"])
+        await _set(tx, store.SET_WAC, product_id, Decimal(message.data["price"]))
 
 
 async def wac_on_product_updated(tx: Tx, message: Envelope) -> None:
-    if "price" in message.data:
+    if message.data.get("price") is not None:
         product_id = str(message.data["productId"])
         await _set(tx, store.SET_WAC, product_id, Decimal(message.data["price"]))
 

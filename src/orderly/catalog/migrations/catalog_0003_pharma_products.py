@@ -35,8 +35,14 @@ def upgrade() -> None:
             sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql"),
             primary_key=True,
         ),
+        sa.Column(
+            "name",
+            sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql"),
+            primary_key=True,
+        ),
         sa.Column("product_id", sa.String(36), primary_key=True),
     )
+    op.create_index("product_terms_product", "product_terms", ["product_id", "term"])
 
 
 def downgrade() -> None:
