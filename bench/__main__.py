@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import http, kernel, raw, tokens
+from bench import http, inventory, kernel, raw, search, tokens
 from tests.services import broker_up, postgres_up
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -94,6 +94,36 @@ async def main() -> int:
     else:
         print("  (PostgreSQL or RabbitMQ not running: distributed figures skipped)")
 
+    print("inventory: 32 callers over 50 products, each command its own transaction", flush=True)
+    reservations_n = int(os.environ.get("BENCH_RESERVATIONS", "4000"))
+    reads, reserved = await inventory.sqlite(reservations_n)
+    report.add(
+        "ATP reads, SQLite", reads, "reads/s", "sqlite3, 1 commit per tx, sync=FULL", sqlite_limit
+    )
+    report.add(
+        "reservations, SQLite",
+        reserved,
+        "res/s",
+        "sqlite3, 1 commit per tx, sync=FULL",
+        sqlite_limit,
+    )
+    if services:
+        reads, reserved = await inventory.postgres(reservations_n)
+        report.add(
+            "ATP reads, PostgreSQL",
+            reads,
+            "reads/s",
+            "asyncpg, 1 commit per tx, 32 concurrent",
+            pg_limit,
+        )
+        report.add(
+            "reservations, PostgreSQL",
+            reserved,
+            "res/s",
+            "asyncpg, 1 commit per tx, 32 concurrent",
+            pg_limit,
+        )
+
     print("seed 001 end to end over HTTP (order accepted -> shipment created)", flush=True)
     flow, health, authenticated = await http.seed001_orders(orders)
     report.add(
@@ -102,6 +132,15 @@ async def main() -> int:
         "orders/s",
         "GET /health on the same server",
         health,
+    )
+
+    print("catalog search on the FDA NDC directory (243,941 packages), one client", flush=True)
+    found = search.latency()
+    report.add(
+        "search p50", found["search_p50"], "ms", "GET /health p50, same server", found["health_p50"]
+    )
+    report.add(
+        "search p99", found["search_p99"], "ms", "GET /health p99, same server", found["health_p99"]
     )
 
     print("authentication", flush=True)

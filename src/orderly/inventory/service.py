@@ -84,7 +84,7 @@ class _Stock:
     """A product's lots, live soft reservations and safety stock, read under its lock."""
 
     lots: list[Lot]
-    soft: list[Row]
+    soft: list[dict[str, Any]]
     safety: dict[str, int]
 
     def dcs(self) -> list[str]:
@@ -111,13 +111,40 @@ async def _lock(tx: Tx, product_id: str) -> bool:
     return bool(await tx.execute(store.LOCK_ITEM, {"product_id": product_id}))
 
 
-async def _stock(tx: Tx, product_id: str, now: datetime) -> _Stock:
-    lots = [_lot(r) for r in await tx.fetch_all(store.PRODUCT_LOTS, {"product_id": product_id})]
-    soft = await tx.fetch_all(store.LIVE_SOFT, {"product_id": product_id, "now": now})
-    safety = {
-        r["dc"]: int(r["units"])
-        for r in await tx.fetch_all(store.SAFETY_STOCK, {"product_id": product_id})
-    }
+async def _stock(tx: Tx, product_id: str, now: datetime) -> _Stock | None:
+    """The product's stock as of now; None if inventory does not know the product."""
+    rows = await tx.fetch_all(store.STOCK, {"product_id": product_id, "now": now})
+    if not any(row["part"] == "item" for row in rows):
+        return None
+    lots = sorted(
+        (
+            Lot(
+                id=r["id"],
+                dc=r["dc"],
+                lot_number=r["name"],
+                expires_on=date.fromisoformat(r["expires_on"]) if r["expires_on"] else None,
+                received_at=str(r["received_at"]),
+                on_hand=int(r["units"]),
+                reserved=int(r["reserved"]),
+                status=r["status"],
+            )
+            for r in rows
+            if r["part"] == "lot"
+        ),
+        key=lambda lot: (lot.dc, lot.lot_number),
+    )
+    soft = [
+        {
+            "id": r["id"],
+            "reference": r["name"],
+            "line": r["line"],
+            "dc": r["dc"],
+            "quantity": r["units"],
+        }
+        for r in rows
+        if r["part"] == "soft"
+    ]
+    safety = {r["dc"]: int(r["units"]) for r in rows if r["part"] == "safety"}
     return _Stock(lots, soft, safety)
 
 
@@ -226,8 +253,6 @@ async def position(db: Database, product_id: str, *, with_lots: bool = True) -> 
     now = utcnow()
 
     async def work(tx: Tx) -> _Stock | None:
-        if await tx.fetch_one(store.ITEM, {"product_id": product_id}) is None:
-            return None
         return await _stock(tx, product_id, now)
 
     stock = await db.read(work)
@@ -262,8 +287,9 @@ async def check_availability(db: Database, requested: list[tuple[str, int]]) -> 
     async def work(tx: Tx) -> dict[str, int]:
         found: dict[str, int] = {}
         for product_id in wanted:
-            if await tx.fetch_one(store.ITEM, {"product_id": product_id}) is not None:
-                found[product_id] = (await _stock(tx, product_id, now)).total_atp(now.date())
+            stock = await _stock(tx, product_id, now)
+            if stock is not None:
+                found[product_id] = stock.total_atp(now.date())
         return found
 
     atp = await db.read(work)
@@ -309,17 +335,19 @@ async def hard_reserve(
     """Reserve every line from one DC each, lots first-expiry-first-out, or nothing at all.
 
     A soft reservation the same customer holds under `soft_reference` (its cart) counts as
-    available to it, and is converted: released as the hard one takes its place."""
-    existing = await _existing_hard(tx, reference, lines)
-    if existing is not None:
-        return existing
+    available to it, and is converted: released as the hard one takes its place.
+
+    A repeat is noticed when its first reservation row already exists (or, if stock has run
+    short since, before answering short): the common path reads nothing twice."""
     now = utcnow()
     today = now.date()
     products = sorted({line.product_id for line in lines})
     stocks: dict[str, _Stock] = {}
     for product_id in products:  # locks in a fixed order: no deadlocks between orders
         if await _lock(tx, product_id):
-            stocks[product_id] = await _stock(tx, product_id, now)
+            stock = await _stock(tx, product_id, now)
+            if stock is not None:
+                stocks[product_id] = stock
     plan: list[tuple[Line, str, list[tuple[Lot, int]], str]] = []
     short: list[dict[str, Any]] = []
     for line in lines:
@@ -344,15 +372,11 @@ async def hard_reserve(
         stock.take(allocation)
         plan.append((line, dc, allocation, own["id"] if own else ""))
     if short:
-        return Outcome(False, short)
+        return await _existing_hard(tx, reference, lines) or Outcome(False, short)
     items = []
     for line, dc, allocation, soft_id in plan:
-        if soft_id:
-            await tx.execute(
-                store.SET_RESERVATION_STATUS, {"id": soft_id, "status": "converted", "at": now}
-            )
         reservation_id = new_id()
-        await tx.execute(
+        inserted = await tx.execute(
             store.INSERT_RESERVATION,
             {
                 "id": reservation_id,
@@ -366,6 +390,14 @@ async def hard_reserve(
                 "at": now,
             },
         )
+        if not inserted:  # made before: every line was, in one transaction
+            existing = await _existing_hard(tx, reference, lines)
+            assert existing is not None
+            return existing
+        if soft_id:
+            await tx.execute(
+                store.SET_RESERVATION_STATUS, {"id": soft_id, "status": "converted", "at": now}
+            )
         for lot, units in allocation:
             await tx.execute(store.RESERVE_LOT, {"id": lot.id, "quantity": units})
             await tx.execute(
@@ -477,6 +509,7 @@ async def soft_reserve(
             )
         return True
     stock = await _stock(tx, product_id, now)
+    assert stock is not None  # locked above, so it exists
     today = now.date()
     ignore = current["id"] if current is not None else ""
     dc = next((d for d in stock.dcs() if stock.atp(d, today, 0, ignore) >= quantity), None)

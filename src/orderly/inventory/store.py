@@ -72,13 +72,11 @@ INSERT_ITEM = sql(
     " VALUES (:product_id, :sku, 0, :at) ON CONFLICT (product_id) DO NOTHING"
 )
 LOCK_ITEM = sql("UPDATE inventory_items SET version = version + 1 WHERE product_id = :product_id")
-ITEM = sql("SELECT product_id, sku FROM inventory_items WHERE product_id = :product_id")
 
 _LOT_COLUMNS = (
     "SELECT id, product_id, dc, lot_number, expires_on, status, on_hand, reserved, received_at"
     " FROM lots"
 )
-PRODUCT_LOTS = sql(f"{_LOT_COLUMNS} WHERE product_id = :product_id ORDER BY dc, lot_number")
 LOT = sql(f"{_LOT_COLUMNS} WHERE id = :id")
 LOT_BY_NUMBER = sql(
     f"{_LOT_COLUMNS} WHERE product_id = :product_id AND dc = :dc AND lot_number = :lot_number"
@@ -95,7 +93,6 @@ PICK_LOT = sql(
     "UPDATE lots SET on_hand = on_hand - :quantity, reserved = reserved - :quantity WHERE id = :id"
 )
 
-SAFETY_STOCK = sql("SELECT dc, units FROM safety_stock WHERE product_id = :product_id")
 SET_SAFETY_STOCK = sql(
     "INSERT INTO safety_stock (product_id, dc, units) VALUES (:product_id, :dc, :units)"
     " ON CONFLICT (product_id, dc) DO UPDATE SET units = :units"
@@ -104,10 +101,6 @@ SET_SAFETY_STOCK = sql(
 _RESERVATION_COLUMNS = (
     "SELECT id, reference, line, kind, product_id, dc, quantity, status, expires_at, created_at"
     " FROM reservations"
-)
-LIVE_SOFT = sql(
-    "SELECT id, reference, line, dc, quantity FROM reservations"
-    " WHERE product_id = :product_id AND kind = 'soft' AND status = 'live' AND expires_at > :now"
 )
 RESERVATION = sql(
     f"{_RESERVATION_COLUMNS} WHERE reference = :reference AND line = :line AND kind = :kind"
@@ -118,7 +111,7 @@ REFERENCE_RESERVATIONS = sql(
 INSERT_RESERVATION = sql(
     "INSERT INTO reservations (id, reference, line, kind, product_id, dc, quantity, status,"
     " expires_at, created_at, updated_at) VALUES (:id, :reference, :line, :kind, :product_id,"
-    " :dc, :quantity, 'live', :expires_at, :at, :at)"
+    " :dc, :quantity, 'live', :expires_at, :at, :at) ON CONFLICT DO NOTHING"
 )
 RENEW_SOFT = sql(
     "UPDATE reservations SET quantity = :quantity, dc = :dc, status = 'live',"
@@ -139,4 +132,19 @@ RESERVATION_ALLOCATIONS = sql(
     "SELECT a.lot_id, a.quantity, l.lot_number, l.expires_on FROM allocations a"
     " JOIN lots l ON l.id = a.lot_id WHERE a.reservation_id = :reservation_id"
     " ORDER BY l.expires_on, l.lot_number"
+)
+
+# Everything a decision about one product needs, in one round trip: whether inventory knows
+# it, its lots, its live soft reservations and its safety stock per DC.
+STOCK = sql(
+    "SELECT 'item' AS part, product_id AS id, '' AS dc, '' AS name, NULL AS expires_on,"
+    " NULL AS status, 0 AS units, 0 AS reserved, NULL AS received_at, '' AS line"
+    " FROM inventory_items WHERE product_id = :product_id"
+    " UNION ALL SELECT 'lot', id, dc, lot_number, expires_on, status, on_hand, reserved,"
+    " received_at, '' FROM lots WHERE product_id = :product_id"
+    " UNION ALL SELECT 'soft', id, dc, reference, NULL, NULL, quantity, 0, NULL, line"
+    " FROM reservations WHERE product_id = :product_id AND kind = 'soft' AND status = 'live'"
+    " AND expires_at > :now"
+    " UNION ALL SELECT 'safety', '', dc, '', NULL, NULL, units, 0, NULL, ''"
+    " FROM safety_stock WHERE product_id = :product_id"
 )
