@@ -1,6 +1,7 @@
 """The pharma catalog over HTTP: NDC products, search by any identifier or by words, edits."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -8,6 +9,7 @@ import pytest
 
 from tests.e2e.server import Server, embedded
 from tests.services import unique
+from tests.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +157,35 @@ def test_an_operator_edits_a_product_and_search_follows(
     edit = customer.patch(f"/api/v1/products/{created['id']}", json={"name": "x"})
     assert edit.status_code == 404
     assert operator.patch("/api/v1/products/nope", json={"name": "x"}).status_code == 404
+
+
+async def test_the_fda_directory_loads_as_searchable_stockable_products(tmp_path: Path) -> None:
+    with embedded(tmp_path) as server:
+        first = server.cli("demo", "load", "--catalog", "fda", "--fda-limit", "3000")
+        assert first.returncode == 0, first.stderr
+        assert "FDA directory: 3000 package(s) created, 0 already there" in first.stdout
+        again = server.cli("demo", "load", "--catalog", "fda", "--fda-limit", "3000")
+        assert "FDA directory: 0 package(s) created, 3000 already there" in again.stdout
+        stock = server.client(server.login())
+        found = (await stock.get("/api/v1/products", params={"q": "00002-0800-01"})).json()
+        assert [(p["ndc"], p["name"], p["manufacturer"]) for p in found] == [
+            ("0002-0800-01", "Sterile Diluent", "Eli Lilly and Company")
+        ]
+        assert found[0]["price"] is None
+        assert found[0]["pack_size"].startswith("1 VIAL in 1 CARTON")
+        by_words = await stock.get("/api/v1/products", params={"q": "sterile diluent"})
+        assert "Sterile Diluent" in [p["name"] for p in by_words.json()]
+        # inventory heard of it (product.created), so stock can be received
+        product_id = found[0]["id"]
+
+        stock = server.client(server.login())
+
+        async def received() -> bool:
+            answer = await stock.post(
+                f"/api/v1/inventory/{product_id}/receipts",
+                json={"quantity": 12, "lot": "C123", "expires_on": "2099-01-31"},
+            )
+            return answer.status_code == 201
+
+        await eventually(received)
+        assert (await stock.get(f"/api/v1/inventory/{product_id}")).json()["atp"] == 12

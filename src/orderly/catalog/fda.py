@@ -96,14 +96,18 @@ def products(data: Path) -> Iterator[NewProduct]:
         )
 
 
-async def load_fda(db: Database, progress: Callable[[int], None] | None = None) -> tuple[int, int]:
-    """(created, already there). Safe to run again."""
+async def load_fda(
+    db: Database, progress: Callable[[int], None] | None = None, limit: int = 0
+) -> tuple[int, int]:
+    """(created, already there), of the first `limit` packages (0: all). Safe to run again."""
     existing = await db.read(lambda tx: tx.fetch_all(SKUS_AND_NDCS))
     skus = {row["sku"] for row in existing}
     ndcs = {row["ndc11"] for row in existing if row["ndc11"]}
     created = skipped = 0
     batch: list[NewProduct] = []
-    for product in products(directory()):
+    for seen, product in enumerate(products(directory()), start=1):
+        if limit and seen > limit:
+            break
         identifier = ndc.parse(product.ndc or "")
         if product.sku in skus or identifier.ndc11 in ndcs:
             skipped += 1

@@ -154,6 +154,9 @@ def demo_load(
     catalog: Annotated[
         str, typer.Option(help="'fda' also loads the FDA NDC directory (the fda extra).")
     ] = "",
+    fda_limit: Annotated[
+        int, typer.Option(min=0, help="Only the first N packages of the directory (0: all).")
+    ] = 0,
 ) -> None:
     """Load the demo catalog and demo users (safe to run again)."""
     from orderly.demo import (
@@ -170,7 +173,7 @@ def demo_load(
     created, existing = _run(settings, lambda dbs: load_demo(dbs["catalog"]))
     console.print(f"demo catalog: {created} product(s) created, {existing} already there")
     if catalog == "fda":
-        _load_fda(settings)
+        _load_fda(settings, fda_limit)
     elif catalog:
         errors.print(f"[red]error:[/red] unknown catalog {catalog!r} (the one there is: fda)")
         raise typer.Exit(2)
@@ -184,7 +187,7 @@ def demo_load(
         )
 
 
-def _load_fda(settings: Settings) -> None:
+def _load_fda(settings: Settings, limit: int) -> None:
     from rich.progress import Progress
 
     from orderly.catalog.fda import DirectoryMissing, load_fda
@@ -196,7 +199,7 @@ def _load_fda(settings: Settings) -> None:
             bar.update(task, completed=n)
 
         try:
-            created, existing = _run(settings, lambda dbs: load_fda(dbs["catalog"], done))
+            created, existing = _run(settings, lambda dbs: load_fda(dbs["catalog"], done, limit))
         except DirectoryMissing as error:
             errors.print(f"[red]error:[/red] {error}")
             raise typer.Exit(1) from None

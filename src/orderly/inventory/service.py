@@ -375,21 +375,25 @@ async def hard_reserve(
         return await _existing_hard(tx, reference, lines) or Outcome(False, short)
     items = []
     for line, dc, allocation, soft_id in plan:
-        reservation_id = new_id()
-        inserted = await tx.execute(
-            store.INSERT_RESERVATION,
-            {
-                "id": reservation_id,
-                "reference": reference,
-                "line": line.line,
-                "kind": Kind.HARD.value,
-                "product_id": line.product_id,
-                "dc": dc,
-                "quantity": line.quantity,
-                "expires_at": None,
-                "at": now,
-            },
-        )
+        params = {
+            "id": new_id(),
+            "reference": reference,
+            "line": line.line,
+            "kind": Kind.HARD.value,
+            "product_id": line.product_id,
+            "dc": dc,
+            "quantity": line.quantity,
+            "expires_at": None,
+            "at": now,
+            "allocations": _allocations(allocation),
+        }
+        one_trip = tx.dialect == "postgresql" and len(allocation) == 1
+        if one_trip:
+            lot, units = allocation[0]
+            params = {**params, "lot_id": lot.id, "units": units}
+            inserted = await tx.execute(store.INSERT_HARD_ONE_LOT, params)
+        else:
+            inserted = await tx.execute(store.INSERT_RESERVATION, params)
         if not inserted:  # made before: every line was, in one transaction
             existing = await _existing_hard(tx, reference, lines)
             assert existing is not None
@@ -398,11 +402,9 @@ async def hard_reserve(
             await tx.execute(
                 store.SET_RESERVATION_STATUS, {"id": soft_id, "status": "converted", "at": now}
             )
-        for lot, units in allocation:
-            await tx.execute(store.RESERVE_LOT, {"id": lot.id, "quantity": units})
-            await tx.execute(
-                store.INSERT_ALLOCATION,
-                {"reservation_id": reservation_id, "lot_id": lot.id, "quantity": units},
+        if not one_trip:
+            await tx.execute_many(
+                store.RESERVE_LOT, [{"id": lot.id, "quantity": n} for lot, n in allocation]
             )
         items.append(_reserved_item(line.product_id, line.quantity, dc, allocation))
     return Outcome(True, items)
@@ -433,6 +435,18 @@ def _choose(
         if allocation is not None:
             return dc, allocation
     return None
+
+
+def _allocations(allocation: Sequence[tuple[Lot, int]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "lotId": lot.id,
+            "lot": lot.lot_number,
+            "quantity": units,
+            "expiresOn": lot.expires_on.isoformat() if lot.expires_on else None,
+        }
+        for lot, units in allocation
+    ]
 
 
 def _reserved_item(
@@ -471,19 +485,14 @@ async def _existing_hard(tx: Tx, reference: str, lines: Sequence[Line]) -> Outco
         row = hard.get(line.line)
         if row is None:
             continue
-        allocated = await tx.fetch_all(store.RESERVATION_ALLOCATIONS, {"reservation_id": row["id"]})
         items.append(
             {
                 "productId": row["product_id"],
                 "quantity": int(row["quantity"]),
                 "dc": row["dc"],
                 "lots": [
-                    {
-                        "lot": a["lot_number"],
-                        "quantity": int(a["quantity"]),
-                        "expiresOn": a["expires_on"],
-                    }
-                    for a in allocated
+                    {"lot": a["lot"], "quantity": int(a["quantity"]), "expiresOn": a["expiresOn"]}
+                    for a in row["allocations"] or []
                 ],
             }
         )
@@ -530,6 +539,7 @@ async def soft_reserve(
                 "line": product_id,
                 "kind": Kind.SOFT.value,
                 "product_id": product_id,
+                "allocations": None,
             },
         )
     else:
@@ -551,12 +561,10 @@ async def release(tx: Tx, reference: str, reason: str) -> list[dict[str, Any]]:
         if not changed:
             continue
         if row["kind"] == Kind.HARD:
-            for a in await tx.fetch_all(
-                store.RESERVATION_ALLOCATIONS, {"reservation_id": row["id"]}
-            ):
-                await tx.execute(
-                    store.RESERVE_LOT, {"id": a["lot_id"], "quantity": -int(a["quantity"])}
-                )
+            await tx.execute_many(
+                store.RESERVE_LOT,
+                [{"id": a["lotId"], "quantity": -int(a["quantity"])} for a in row["allocations"]],
+            )
         released.append({"productId": row["product_id"], "quantity": int(row["quantity"])})
     if released:
         data = {"reference": reference, "reason": reason, "items": released}
@@ -576,9 +584,9 @@ async def pick(tx: Tx, reference: str) -> int:
             store.SET_RESERVATION_STATUS, {"id": row["id"], "status": "picked", "at": now}
         ):
             continue
-        for a in await tx.fetch_all(store.RESERVATION_ALLOCATIONS, {"reservation_id": row["id"]}):
-            await tx.execute(store.PICK_LOT, {"id": a["lot_id"], "quantity": int(a["quantity"])})
-            picked += int(a["quantity"])
+        taken = [{"id": a["lotId"], "quantity": int(a["quantity"])} for a in row["allocations"]]
+        await tx.execute_many(store.PICK_LOT, taken)
+        picked += sum(a["quantity"] for a in taken)
     return picked
 
 

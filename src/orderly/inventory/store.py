@@ -55,16 +55,10 @@ reservations = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # a hard reservation's lots: [{lotId, lot, quantity, expiresOn}]
+    sa.Column("allocations", sa.JSON()),
     sa.UniqueConstraint("reference", "line", "kind", name="reservations_command"),
     sa.Index("reservations_live", "product_id", "status", "kind"),
-)
-
-allocations = sa.Table(
-    "allocations",
-    metadata,
-    sa.Column("reservation_id", sa.String(36), primary_key=True),
-    sa.Column("lot_id", sa.String(36), primary_key=True),
-    sa.Column("quantity", sa.BigInteger(), nullable=False),
 )
 
 INSERT_ITEM = sql(
@@ -99,8 +93,8 @@ SET_SAFETY_STOCK = sql(
 )
 
 _RESERVATION_COLUMNS = (
-    "SELECT id, reference, line, kind, product_id, dc, quantity, status, expires_at, created_at"
-    " FROM reservations"
+    "SELECT id, reference, line, kind, product_id, dc, quantity, status, expires_at, created_at,"
+    " allocations FROM reservations"
 )
 RESERVATION = sql(
     f"{_RESERVATION_COLUMNS} WHERE reference = :reference AND line = :line AND kind = :kind"
@@ -110,8 +104,19 @@ REFERENCE_RESERVATIONS = sql(
 )
 INSERT_RESERVATION = sql(
     "INSERT INTO reservations (id, reference, line, kind, product_id, dc, quantity, status,"
-    " expires_at, created_at, updated_at) VALUES (:id, :reference, :line, :kind, :product_id,"
-    " :dc, :quantity, 'live', :expires_at, :at, :at) ON CONFLICT DO NOTHING"
+    " expires_at, created_at, updated_at, allocations) VALUES (:id, :reference, :line, :kind,"
+    " :product_id, :dc, :quantity, 'live', :expires_at, :at, :at, :allocations)"
+    " ON CONFLICT DO NOTHING"
+)
+# PostgreSQL only: a one-lot hard reservation and its lot's count in one round trip; the lot
+# is counted only if the reservation row is new.
+INSERT_HARD_ONE_LOT = sql(
+    "WITH made AS (INSERT INTO reservations (id, reference, line, kind, product_id, dc,"
+    " quantity, status, expires_at, created_at, updated_at, allocations) VALUES (:id,"
+    " :reference, :line, :kind, :product_id, :dc, :quantity, 'live', :expires_at, :at, :at,"
+    " :allocations) ON CONFLICT DO NOTHING RETURNING id)"
+    " UPDATE lots SET reserved = reserved + :units WHERE id = :lot_id"
+    " AND EXISTS (SELECT 1 FROM made)"
 )
 RENEW_SOFT = sql(
     "UPDATE reservations SET quantity = :quantity, dc = :dc, status = 'live',"
@@ -123,15 +128,6 @@ SET_RESERVATION_STATUS = sql(
 EXPIRED_SOFT = sql(
     "SELECT id, reference, line, product_id, quantity FROM reservations"
     " WHERE kind = 'soft' AND status = 'live' AND expires_at <= :now LIMIT :limit"
-)
-INSERT_ALLOCATION = sql(
-    "INSERT INTO allocations (reservation_id, lot_id, quantity)"
-    " VALUES (:reservation_id, :lot_id, :quantity)"
-)
-RESERVATION_ALLOCATIONS = sql(
-    "SELECT a.lot_id, a.quantity, l.lot_number, l.expires_on FROM allocations a"
-    " JOIN lots l ON l.id = a.lot_id WHERE a.reservation_id = :reservation_id"
-    " ORDER BY l.expires_on, l.lot_number"
 )
 
 # Everything a decision about one product needs, in one round trip: whether inventory knows

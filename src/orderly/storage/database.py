@@ -22,6 +22,7 @@ class Tx(Protocol):
     """A transaction: statements run in it commit together or not at all."""
 
     wrote_outbox: bool
+    dialect: str  # "sqlite" or "postgresql", for the rare statement one of them does better
 
     async def execute(self, stmt: Statement, params: Params | None = None) -> int:
         """Run a statement; the number of rows it changed."""

@@ -43,6 +43,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 class PostgresTx:
     __slots__ = ("_conn", "wrote_outbox")
+    dialect = "postgresql"
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn

@@ -61,6 +61,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 class SqliteTx:
     __slots__ = ("_conn", "wrote_outbox")
+    dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
