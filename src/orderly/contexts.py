@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter
 
-from orderly.messaging.routing import Subscription
+from orderly.messaging.routing import Handler, Subscription
 from orderly.storage import Database
 
 # A background loop of a context: given its database and a period in seconds, runs until
@@ -25,3 +25,9 @@ class ContextSpec:
     tables: sa.MetaData
     """The context's own tables, which its migrations must produce (besides messaging's)."""
     workers: tuple[Worker, ...] = ()
+
+
+def consumer(context: str, handler: Handler, *types: str) -> Subscription:
+    """`handler` runs in `context`'s database for each message of `types`; the consumer (and
+    its queue) is named after the context and the handler."""
+    return Subscription(f"{context}.{handler.__name__}", context, types, handler)

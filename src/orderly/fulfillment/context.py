@@ -1,8 +1,7 @@
 """How fulfillment plugs into a running Orderly."""
 
-from orderly.contexts import ContextSpec
+from orderly.contexts import ContextSpec, consumer
 from orderly.fulfillment import api, messages, service, store
-from orderly.messaging.routing import Subscription
 from orderly.ordering.messages import ORDER_CREATED
 
 CONTEXT = ContextSpec(
@@ -10,12 +9,7 @@ CONTEXT = ContextSpec(
     source=messages.SOURCE,
     publishes=messages.PUBLISHES,
     subscriptions=(
-        Subscription(
-            consumer="fulfillment.create_shipment_on_order_created",
-            context="fulfillment",
-            types=(ORDER_CREATED,),
-            handler=service.create_shipment_on_order_created,
-        ),
+        consumer("fulfillment", service.create_shipment_on_order_created, ORDER_CREATED),
     ),
     router=api.router,
     tables=store.metadata,

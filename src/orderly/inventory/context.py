@@ -1,10 +1,9 @@
 """How inventory plugs into a running Orderly."""
 
 from orderly.catalog.messages import PRODUCT_CREATED
-from orderly.contexts import ContextSpec
+from orderly.contexts import ContextSpec, consumer
 from orderly.fulfillment.messages import ORDER_STATUS_UPDATED
 from orderly.inventory import api, messages, service, store
-from orderly.messaging.routing import Subscription
 from orderly.ordering.messages import ORDER_CREATED
 
 CONTEXT = ContextSpec(
@@ -12,24 +11,9 @@ CONTEXT = ContextSpec(
     source=messages.SOURCE,
     publishes=messages.PUBLISHES,
     subscriptions=(
-        Subscription(
-            consumer="inventory.add_item_on_product_created",
-            context="inventory",
-            types=(PRODUCT_CREATED,),
-            handler=service.add_item_on_product_created,
-        ),
-        Subscription(
-            consumer="inventory.reserve_on_order_created",
-            context="inventory",
-            types=(ORDER_CREATED,),
-            handler=service.reserve_on_order_created,
-        ),
-        Subscription(
-            consumer="inventory.pick_on_order_shipped",
-            context="inventory",
-            types=(ORDER_STATUS_UPDATED,),
-            handler=service.pick_on_order_shipped,
-        ),
+        consumer("inventory", service.add_item_on_product_created, PRODUCT_CREATED),
+        consumer("inventory", service.reserve_on_order_created, ORDER_CREATED),
+        consumer("inventory", service.pick_on_order_shipped, ORDER_STATUS_UPDATED),
     ),
     router=api.router,
     tables=store.metadata,

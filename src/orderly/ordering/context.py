@@ -1,8 +1,7 @@
 """How ordering plugs into a running Orderly."""
 
-from orderly.contexts import ContextSpec
+from orderly.contexts import ContextSpec, consumer
 from orderly.fulfillment.messages import ORDER_STATUS_UPDATED
-from orderly.messaging.routing import Subscription
 from orderly.ordering import api, messages, service, store
 
 CONTEXT = ContextSpec(
@@ -10,11 +9,8 @@ CONTEXT = ContextSpec(
     source=messages.SOURCE,
     publishes=messages.PUBLISHES,
     subscriptions=(
-        Subscription(
-            consumer="ordering.apply_status_update_on_order_status_updated",
-            context="ordering",
-            types=(ORDER_STATUS_UPDATED,),
-            handler=service.apply_status_update_on_order_status_updated,
+        consumer(
+            "ordering", service.apply_status_update_on_order_status_updated, ORDER_STATUS_UPDATED
         ),
     ),
     router=api.router,
