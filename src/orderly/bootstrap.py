@@ -122,6 +122,10 @@ class Runtime:
 
     @classmethod
     async def start(cls, settings: Settings, *, run_migrations: bool = True) -> "Runtime":
+        specs = context_specs()
+        for name in settings.contexts:
+            if specs[name].configure is not None:
+                specs[name].configure(settings)  # type: ignore[misc]
         if run_migrations:
             await migrate_all(settings)
         databases = await open_databases(settings)

@@ -34,6 +34,8 @@ class Settings:
     poll_interval: float = 1.0
     # Seconds between sweeps of expired soft reservations (and other periodic upkeep).
     sweep_interval: float = 5.0
+    # Seconds a cart's soft reservation holds stock (seed 000's cart hold).
+    soft_reservation_ttl: float = 900.0
     max_body_bytes: int = 1_048_576
     token_issuer: str = "orderly"
     token_audience: str = "orderly-api"
@@ -79,6 +81,8 @@ class Settings:
             raise ConfigError("ORDERLY_IDENTITY_URL is required when identity runs elsewhere")
         if self.external_issuer:
             self._validate_external()
+        if not 1 <= self.soft_reservation_ttl <= 7 * 24 * 3600:
+            raise ConfigError("ORDERLY_SOFT_RESERVATION_TTL: seconds, from 1 to a week")
         if self.retry_max_attempts < 1:
             raise ConfigError("ORDERLY_RETRY_MAX_ATTEMPTS must be at least 1")
         return self

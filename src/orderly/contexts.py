@@ -2,13 +2,16 @@
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter
 
 from orderly.messaging.routing import Handler, Subscription
 from orderly.storage import Database
+
+if TYPE_CHECKING:
+    from orderly.config import Settings
 
 # A background loop of a context: given its database and a period in seconds, runs until
 # cancelled.
@@ -25,6 +28,8 @@ class ContextSpec:
     tables: sa.MetaData
     """The context's own tables, which its migrations must produce (besides messaging's)."""
     workers: tuple[Worker, ...] = ()
+    # Applies the deployment's settings to the context's module-level policy (once, at start).
+    configure: Callable[["Settings"], None] | None = None
 
 
 def consumer(context: str, handler: Handler, *types: str) -> Subscription:

@@ -90,6 +90,7 @@ def test_settings_come_from_file_then_environment(tmp_path: Path) -> None:
             id="external-none",
         ),
         pytest.param({"ORDERLY_EXTERNAL_ISSUER": "kc.example"}, "http(s) URL", id="external-url"),
+        pytest.param({"ORDERLY_SOFT_RESERVATION_TTL": "0"}, "SOFT_RESERVATION_TTL", id="hold-time"),
         pytest.param(
             {"ORDERLY_EXTERNAL_ISSUER": "https://kc.example", "ORDERLY_EXTERNAL_ROLE_MAP": "admin"},
             "ORDERLY_EXTERNAL_ROLE_MAP",

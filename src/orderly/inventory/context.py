@@ -4,7 +4,7 @@ from orderly.catalog.messages import PRODUCT_CREATED
 from orderly.contexts import ContextSpec, consumer
 from orderly.fulfillment.messages import ORDER_STATUS_UPDATED
 from orderly.inventory import api, messages, service, store
-from orderly.ordering.messages import ORDER_CREATED
+from orderly.ordering.messages import CART_ITEM_ADDED, ORDER_CANCELLED, ORDER_CREATED
 
 CONTEXT = ContextSpec(
     name="inventory",
@@ -13,9 +13,12 @@ CONTEXT = ContextSpec(
     subscriptions=(
         consumer("inventory", service.add_item_on_product_created, PRODUCT_CREATED),
         consumer("inventory", service.reserve_on_order_created, ORDER_CREATED),
+        consumer("inventory", service.hold_on_cart_item_added, CART_ITEM_ADDED),
+        consumer("inventory", service.release_on_order_cancelled, ORDER_CANCELLED),
         consumer("inventory", service.pick_on_order_shipped, ORDER_STATUS_UPDATED),
     ),
     router=api.router,
     tables=store.metadata,
     workers=(service.sweeper,),
+    configure=service.configure,
 )

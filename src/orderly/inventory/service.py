@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -30,6 +30,9 @@ from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
 from orderly.messaging import Envelope, emit, new_message
 from orderly.storage import Database, Row, Tx
+
+if TYPE_CHECKING:
+    from orderly.config import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -640,6 +643,31 @@ async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
     kind = INVENTORY_RESERVED if outcome.reserved else INVENTORY_INSUFFICIENT
     body = {"orderId": order_id, "items": outcome.items}
     await emit(tx, new_message(kind, body, source=SOURCE, aggregate_id=order_id))
+
+
+def configure(settings: "Settings") -> None:
+    """The deployment's cart hold time (`ORDERLY_SOFT_RESERVATION_TTL`)."""
+    global SOFT_TTL
+    SOFT_TTL = timedelta(seconds=settings.soft_reservation_ttl)
+
+
+async def hold_on_cart_item_added(tx: Tx, message: Envelope) -> None:
+    """Seed 000: a cart line holds its units for a while (a soft reservation). A product
+    inventory does not stock, or not enough of it, holds nothing: the cart shows ATP."""
+    data = message.data
+    try:
+        held = await soft_reserve(
+            tx, str(data["cartId"]), str(data["productId"]), int(data["quantity"]), SOFT_TTL
+        )
+    except ProductNotFound:
+        held = False
+    if not held:
+        log.info("cart line not held", cart=data["cartId"], product=data["productId"])
+
+
+async def release_on_order_cancelled(tx: Tx, message: Envelope) -> None:
+    """Seed 002: a cancelled order's stock goes back (`inventory.released`)."""
+    await release(tx, str(message.data["orderId"]), "cancelled")
 
 
 async def pick_on_order_shipped(tx: Tx, message: Envelope) -> None:

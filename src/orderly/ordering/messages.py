@@ -2,6 +2,12 @@
 
 SOURCE = "sales-service"
 
+# seed 001: {order_id, items: [{product_id, quantity}], shipping_address, ...}
 ORDER_CREATED = "order.created"
+# seed 000: a cart line was added or changed: {cartId, productId, quantity} (the line's total);
+# inventory holds that many units for the cart. Carts publish it (see the carts issue).
+CART_ITEM_ADDED = "cart.item.added"
+# seed 002: {orderId, items, reason}: inventory gives the order's units back.
+ORDER_CANCELLED = "order.cancelled"
 
-PUBLISHES = (ORDER_CREATED,)
+PUBLISHES = (ORDER_CREATED, CART_ITEM_ADDED, ORDER_CANCELLED)

@@ -1,0 +1,102 @@
+"""Inventory answering ordering's messages through a running Orderly and its real transport:
+a cart line holds stock until its time runs out; a cancelled order gives its stock back."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from orderly.bootstrap import Runtime
+from orderly.config import load_settings
+from orderly.inventory import service
+from orderly.inventory.service import Receipt
+from orderly.kernel.ids import new_id
+from orderly.messaging import emit, new_message
+from orderly.storage import sql
+from tests.conftest import Backend
+from tests.waiting import eventually
+
+RELEASED = sql("SELECT COUNT(*) AS n FROM outbox WHERE type = 'inventory.released'")
+
+
+@pytest.fixture
+async def runtime(backend: Backend) -> AsyncIterator[Runtime]:
+    settings = load_settings(
+        {
+            **backend.env(),
+            "ORDERLY_CONTEXTS": "ordering,inventory",
+            "ORDERLY_IDENTITY_URL": "http://127.0.0.1:9",  # never asked: no HTTP here
+            "ORDERLY_SOFT_RESERVATION_TTL": "1",
+            "ORDERLY_SWEEP_INTERVAL": "0.1",
+            "ORDERLY_POLL_INTERVAL": "0.1",
+        }
+    )
+    running = await Runtime.start(settings)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def stocked(runtime: Runtime, units: int) -> str:
+    inventory = runtime.databases["inventory"]
+    product_id = new_id()
+    created = new_message("product.created", {"productId": product_id, "sku": "S"}, source="t")
+    await inventory.transaction(lambda tx: service.add_item_on_product_created(tx, created))
+    await service.receive(inventory, Receipt(product_id, units, "L1", None))
+    return product_id
+
+
+async def publish(runtime: Runtime, kind: str, data: dict[str, Any]) -> None:
+    """As ordering would: from its outbox, in a transaction of its own."""
+    message = new_message(kind, data, source="sales-service", aggregate_id=new_id())
+    await runtime.databases["ordering"].transaction(lambda tx: emit(tx, message))
+
+
+async def dc(runtime: Runtime, product_id: str) -> dict[str, Any]:
+    position = await service.position(runtime.databases["inventory"], product_id)
+    found: dict[str, Any] = position["dcs"][0]
+    return found
+
+
+async def test_a_cart_line_holds_stock_until_its_time_runs_out(runtime: Runtime) -> None:
+    product_id = await stocked(runtime, 10)
+    await publish(
+        runtime, "cart.item.added", {"cartId": "cart-1", "productId": product_id, "quantity": 4}
+    )
+
+    async def held() -> bool:
+        return (await dc(runtime, product_id))["soft_reserved"] == 4
+
+    await eventually(held)
+    assert (await dc(runtime, product_id))["atp"] == 6
+
+    # the hold lapses after ORDERLY_SOFT_RESERVATION_TTL (1 s here) and the sweep records it
+    async def lapsed() -> bool:
+        row = await runtime.databases["inventory"].read(lambda tx: tx.fetch_one(RELEASED))
+        return row is not None and row["n"] == 1
+
+    await eventually(lapsed)
+    assert (await dc(runtime, product_id))["atp"] == 10
+
+
+async def test_a_cancelled_order_gives_its_stock_back(runtime: Runtime) -> None:
+    product_id = await stocked(runtime, 10)
+    order_id = new_id()
+    await publish(
+        runtime,
+        "order.created",
+        {"order_id": order_id, "items": [{"product_id": product_id, "quantity": 3}]},
+    )
+
+    async def reserved() -> bool:
+        return (await dc(runtime, product_id))["hard_reserved"] == 3
+
+    await eventually(reserved)
+    await publish(runtime, "order.cancelled", {"orderId": order_id, "items": [], "reason": "x"})
+
+    async def given_back() -> bool:
+        return (await dc(runtime, product_id))["hard_reserved"] == 0
+
+    await eventually(given_back)
+    assert (await dc(runtime, product_id))["atp"] == 10
