@@ -2,6 +2,7 @@
 a cart line holds stock until its time runs out; a cancelled order gives its stock back."""
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from orderly.bootstrap import Runtime
 from orderly.config import load_settings
 from orderly.inventory import service
 from orderly.inventory.service import Receipt
+from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
 from orderly.messaging import emit, new_message
 from orderly.storage import sql
@@ -100,3 +102,32 @@ async def test_a_cancelled_order_gives_its_stock_back(runtime: Runtime) -> None:
 
     await eventually(given_back)
     assert (await dc(runtime, product_id))["atp"] == 10
+
+
+async def test_an_accounts_orders_get_no_lot_shorter_than_its_shelf_life(
+    runtime: Runtime,
+) -> None:
+    inventory = runtime.databases["inventory"]
+    product_id = await stocked(runtime, 0)
+    today = utcnow().date()
+    await service.receive(inventory, Receipt(product_id, 40, "SHORT", today + timedelta(days=75)))
+    await service.receive(inventory, Receipt(product_id, 100, "LONG", today + timedelta(days=381)))
+    await service.set_shelf_life(inventory, "PH-45678", 180)
+    for order_id, account in (("o-pharmacy", "PH-45678"), ("o-shop", None)):
+        await publish(
+            runtime,
+            "order.created",
+            {
+                "order_id": order_id,
+                "account_id": account,
+                "items": [{"product_id": product_id, "quantity": 10}],
+            },
+        )
+
+    async def lots() -> dict[str, int] | None:
+        position = await service.position(inventory, product_id)
+        taken = {lot["lot"]: lot["reserved"] for lot in position["lots"]}
+        return taken if sum(taken.values()) == 20 else None
+
+    # the pharmacy's units come from the long-dated lot; the shop's, first-expiry, the short
+    assert await eventually(lots) == {"SHORT": 10, "LONG": 10, "L1": 0}

@@ -54,6 +54,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v1/prices/{product_id}/340b"): {"price": "0.01"},
     ("PUT", "/api/v1/prices/accounts/{account_id}/gpo"): {"gpo": "MINE"},
     ("PUT", "/api/v1/inventory/{product_id}/safety-stock/{dc}"): {"units": 1},
+    ("PUT", "/api/v1/inventory/shelf-life/{account_id}"): {"days": 1},
     ("POST", "/api/v1/accounts/{account_id}/users"): {
         "email": "intruder@example.com",
         "password": "intruder password 1",

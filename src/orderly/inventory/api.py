@@ -57,6 +57,17 @@ class SafetyStockIn(BaseModel):
     units: int = Field(ge=0, le=MAX_UNITS, strict=True)
 
 
+class ShelfLifeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(ge=0, le=3650, strict=True)
+
+
+class ShelfLifeOut(BaseModel):
+    account_id: str
+    days: int
+
+
 class LotOut(BaseModel):
     lot_id: str
     dc: str
@@ -115,6 +126,13 @@ def router() -> APIRouter:
         product_id: str, dc: str, body: SafetyStockIn, db: Inventory, _: Operator
     ) -> dict[str, Any]:
         return await service.set_safety_stock(db, product_id, dc, body.units)
+
+    @api.put("/api/v1/inventory/shelf-life/{account_id}", response_model=ShelfLifeOut)
+    async def set_shelf_life(
+        account_id: str, body: ShelfLifeIn, db: Inventory, _: Operator
+    ) -> dict[str, Any]:
+        """An account's minimum shelf life: its orders get no lot expiring sooner."""
+        return await service.set_shelf_life(db, account_id, body.days)
 
     @api.post("/api/v1/inventory/lots/{lot_id}/quarantine", response_model=LotOut)
     async def quarantine(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:

@@ -248,6 +248,16 @@ async def set_safety_stock(db: Database, product_id: str, dc: str, units: int) -
     return await position(db, product_id)
 
 
+async def set_shelf_life(db: Database, account_id: str, days: int) -> dict[str, Any]:
+    """The minimum shelf life, in days, of what this account's orders are sent."""
+
+    async def work(tx: Tx) -> None:
+        await tx.execute(store.SET_SHELF_LIFE, {"account_id": account_id, "days": days})
+
+    await db.transaction(work)
+    return {"account_id": account_id, "days": days}
+
+
 # -- queries ------------------------------------------------------------------------------
 
 
@@ -639,7 +649,10 @@ async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
         Line(str(n), str(item["product_id"]), int(item["quantity"]))
         for n, item in enumerate(data["items"], start=1)
     ]
-    outcome = await hard_reserve(tx, order_id, lines)
+    account = data.get("account_id")
+    policy = await tx.fetch_one(store.SHELF_LIFE, {"account_id": account}) if account else None
+    shelf_life_days = int(policy["days"]) if policy else 0
+    outcome = await hard_reserve(tx, order_id, lines, shelf_life_days=shelf_life_days)
     kind = INVENTORY_RESERVED if outcome.reserved else INVENTORY_INSUFFICIENT
     body = {"orderId": order_id, "items": outcome.items}
     await emit(tx, new_message(kind, body, source=SOURCE, aggregate_id=order_id))

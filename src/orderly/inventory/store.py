@@ -26,6 +26,14 @@ safety_stock = sa.Table(
     sa.Column("units", sa.BigInteger(), nullable=False),
 )
 
+# The minimum shelf life (days) a B2B customer accepts: lots expiring sooner are not sent.
+shelf_life = sa.Table(
+    "shelf_life",
+    metadata,
+    sa.Column("account_id", sa.String(36), primary_key=True),
+    sa.Column("days", sa.Integer(), nullable=False),
+)
+
 lots = sa.Table(
     "lots",
     metadata,
@@ -143,4 +151,9 @@ STOCK = sql(
     " AND expires_at > :now"
     " UNION ALL SELECT 'safety', '', dc, '', NULL, NULL, units, 0, NULL, ''"
     " FROM safety_stock WHERE product_id = :product_id"
+)
+SHELF_LIFE = sql("SELECT days FROM shelf_life WHERE account_id = :account_id")
+SET_SHELF_LIFE = sql(
+    "INSERT INTO shelf_life (account_id, days) VALUES (:account_id, :days)"
+    " ON CONFLICT (account_id) DO UPDATE SET days = :days"
 )
