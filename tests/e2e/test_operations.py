@@ -215,6 +215,6 @@ def test_migrate_and_demo_load_can_run_again_without_changing_anything(tmp_path:
         return result.stdout
 
     assert "migrated identity, catalog, pricing, inventory, ordering, fulfillment" in run("migrate")
-    assert "6 product(s) created, 0 already there" in run("demo", "load")
+    assert "10 product(s) created, 0 already there" in run("demo", "load")
     assert "migrated" in run("migrate")
-    assert "0 product(s) created, 6 already there" in run("demo", "load")
+    assert "0 product(s) created, 10 already there" in run("demo", "load")
