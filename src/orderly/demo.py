@@ -42,14 +42,14 @@ PRODUCTS = (
     ),
     NewProduct(
         "Levothyroxine sodium 50 mcg tablets",
-        "LEVO-50-90",
+        "LEVO-50-30",
         Decimal("14.80"),
         "Thyroid hormone",
         500,
         ndc="51655-089-52",
         strength="50 ug",
         dosage_form="TABLET",
-        pack_size="90 TABLET in 1 BOTTLE",
+        pack_size="30 TABLET in 1 BOTTLE, DISPENSING",
         manufacturer="Northwind Pharmaceuticals",
     ),
     NewProduct(
@@ -66,7 +66,7 @@ PRODUCTS = (
     ),
     NewProduct(
         "Oxycodone HCl 5 mg/5 mL oral solution",
-        "OXY-5-500",
+        "OXY-5-15",
         Decimal("38.90"),
         "Opioid analgesic; Schedule II",
         24,
@@ -74,7 +74,7 @@ PRODUCTS = (
         strength="5 mg/5mL",
         dosage_form="SOLUTION",
         dea_schedule="CII",
-        pack_size="500 mL in 1 BOTTLE",
+        pack_size="15 mL in 1 BOTTLE",
         manufacturer="Hikma Pharmaceuticals",
     ),
 )

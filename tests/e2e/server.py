@@ -19,10 +19,19 @@ OPERATOR_PASSWORD = "warehouse keys 2026"
 CUSTOMER_PASSWORD = "customer password 1"
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on, and not one given to another server of this test run: the
+    kernel may offer the same free port twice, and servers share a port (SO_REUSEPORT)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 class Server:

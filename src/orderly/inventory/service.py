@@ -513,11 +513,13 @@ async def _existing_hard(tx: Tx, reference: str, lines: Sequence[Line]) -> Outco
 
 
 async def soft_reserve(
-    tx: Tx, reference: str, product_id: str, quantity: int, ttl: timedelta = SOFT_TTL
+    tx: Tx, reference: str, product_id: str, quantity: int, ttl: timedelta | None = None
 ) -> bool:
-    """Hold `quantity` of a product for a cart line until `ttl` runs out (0 lets it go).
+    """Hold `quantity` of a product for a cart line until `ttl` (by default the deployment's
+    hold time) runs out; a quantity of 0 lets it go.
 
     Sets the line's hold to `quantity`; False (and no hold) if ATP does not cover it."""
+    ttl = SOFT_TTL if ttl is None else ttl
     now = utcnow()
     if not await _lock(tx, product_id):
         raise ProductNotFound(f"product {product_id} is not stocked", product_ids=[product_id])
@@ -670,7 +672,7 @@ async def hold_on_cart_item_added(tx: Tx, message: Envelope) -> None:
     data = message.data
     try:
         held = await soft_reserve(
-            tx, str(data["cartId"]), str(data["productId"]), int(data["quantity"]), SOFT_TTL
+            tx, str(data["cartId"]), str(data["productId"]), int(data["quantity"])
         )
     except ProductNotFound:
         held = False
