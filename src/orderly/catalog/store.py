@@ -67,7 +67,6 @@ _PRODUCT_COLUMNS = (
 )
 GET_PRODUCT = sql(f"{_PRODUCT_COLUMNS} WHERE p.id = :id")
 BY_SKU = sql("SELECT id FROM products WHERE sku = :sku")
-BY_NDC11 = sql("SELECT id FROM products WHERE ndc11 = :ndc11")
 LIST_PRODUCTS = sql(f"{_PRODUCT_COLUMNS} ORDER BY p.created_at, p.id LIMIT :limit OFFSET :offset")
 SEARCH_NDC11 = sql(f"{_PRODUCT_COLUMNS} WHERE p.ndc11 = :key ORDER BY p.name, p.id")
 SEARCH_DIGITS = sql(f"{_PRODUCT_COLUMNS} WHERE p.ndc_digits = :key ORDER BY p.name, p.id")

@@ -86,7 +86,6 @@ ACTIVE_KEYS = sql(
     "SELECT kid, private_pem, created_at FROM signing_keys WHERE retired_at IS NULL"
     " ORDER BY created_at DESC, kid"
 )
-ALL_KEYS = sql("SELECT kid, private_pem, created_at, retired_at FROM signing_keys")
 INSERT_KEY = sql(
     "INSERT INTO signing_keys (kid, private_pem, created_at) VALUES (:kid, :private_pem, :at)"
 )
