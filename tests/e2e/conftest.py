@@ -62,11 +62,16 @@ def deploy(backend: Backend, log_dir: Path) -> Deployment:
             backend, identity, catalog, pricing, inventory, ordering, fulfillment
         )
     deployment.identity.create_operator()
-    for server in deployment.servers:
-        server.start()
-    for server in deployment.servers:
-        server.wait_ready()
-    deployment.operator_token = deployment.identity.login()
+    try:
+        for server in deployment.servers:
+            server.start()
+        for server in deployment.servers:
+            server.wait_ready()
+        deployment.operator_token = deployment.identity.login()
+    except BaseException:
+        for server in deployment.servers:  # a half-started deployment leaves nothing running
+            server.stop()
+        raise
     return deployment
 
 

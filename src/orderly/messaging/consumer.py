@@ -7,7 +7,6 @@ operator replays it. The inbox makes every redelivery and replay take effect at 
 """
 
 import asyncio
-import contextlib
 import random
 from collections import deque
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from functools import partial
 
 import structlog
 
+from orderly.kernel.aio import wait_or_timeout
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
 from orderly.messaging.envelope import Envelope, decode_envelope, encode_envelope
@@ -246,8 +246,7 @@ class RetryWorker:
                 log.error("retry worker failed", database=self.db.name, error=describe(error))
                 timeout = self.poll_interval
             self.wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), timeout)
+            await wait_or_timeout(self.wakeup, timeout)
 
     async def run_once(self) -> int:
         rows = await self.db.read(

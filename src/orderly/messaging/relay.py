@@ -7,11 +7,11 @@ process owns each database file.
 """
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 
 import structlog
 
+from orderly.kernel.aio import wait_or_timeout
 from orderly.kernel.clock import utcnow
 from orderly.messaging.consumer import describe
 from orderly.messaging.envelope import Envelope, decode_envelope
@@ -67,8 +67,7 @@ class Relay:
             self._marking = [task for task in self._marking if not task.done()]
             if published >= self.batch_size:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+            await wait_or_timeout(self._wakeup, self.poll_interval)
 
     async def publish_once(self) -> int:
         """Publish one batch; the number of messages it held."""

@@ -1,15 +1,19 @@
 """PostgreSQL over asyncpg: one pool per context, each context in its own schema."""
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
+import structlog
 
 from orderly.storage.database import Params, Row, StorageUnavailable, Work
 from orderly.storage.statements import Statement, positional
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
+CLOSE_TIMEOUT = 10.0
 
 
 # Errors that mean the server is gone or going, not that the statement was wrong.
@@ -114,4 +118,11 @@ class PostgresDatabase:
             raise StorageUnavailable(f"database {self.name} is unreachable") from error
 
     async def close(self) -> None:
-        await self._pool.close()
+        """Close the pool; connections not given back in time (a task cancelled mid-way at
+        shutdown) are cut rather than waited for forever."""
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._pool.close()
+        except TimeoutError:
+            log.warning("database pool did not close in time; terminating", database=self.name)
+            self._pool.terminate()
