@@ -121,16 +121,7 @@ async def _stock(tx: Tx, product_id: str, now: datetime) -> _Stock | None:
         return None
     lots = sorted(
         (
-            Lot(
-                id=r["id"],
-                dc=r["dc"],
-                lot_number=r["name"],
-                expires_on=date.fromisoformat(r["expires_on"]) if r["expires_on"] else None,
-                received_at=str(r["received_at"]),
-                on_hand=int(r["units"]),
-                reserved=int(r["reserved"]),
-                status=r["status"],
-            )
+            _lot({**r, "lot_number": r["name"], "on_hand": r["units"]})
             for r in rows
             if r["part"] == "lot"
         ),
