@@ -4,6 +4,7 @@ import asyncio
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -24,6 +25,7 @@ from orderly.messaging.envelope import Envelope
 from orderly.messaging.relay import Relay
 from orderly.messaging.routing import Topology
 from orderly.messaging.transports import Transport, open_transport
+from orderly.messaging.upkeep import pruner
 from orderly.ordering.availability import HttpAvailability, LocalAvailability, ProductAvailability
 from orderly.ordering.buyers import AccountStanding, HttpStanding, LocalStanding
 from orderly.storage import Database, open_database
@@ -185,6 +187,12 @@ class Runtime:
                         worker_loop(db, settings.sweep_interval), name=f"worker:{name}"
                     )
                 )
+            retention = timedelta(seconds=settings.message_retention)
+            self.tasks.append(
+                asyncio.create_task(
+                    pruner(db, retention, settings.prune_interval), name=f"prune:{name}"
+                )
+            )
             local = {n: c for n, c in self.consumers.items() if c.subscription.context == name}
             if local:
                 worker = RetryWorker(db, local, settings.poll_interval)

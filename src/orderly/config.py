@@ -36,6 +36,9 @@ class Settings:
     sweep_interval: float = 5.0
     # Seconds a cart's soft reservation holds stock (seed 000's cart hold).
     soft_reservation_ttl: float = 900.0
+    # Seconds published outbox rows and processed inbox rows are kept, and between prunings.
+    message_retention: float = 7 * 24 * 3600.0
+    prune_interval: float = 300.0
     max_body_bytes: int = 1_048_576
     token_issuer: str = "orderly"
     token_audience: str = "orderly-api"
@@ -83,6 +86,10 @@ class Settings:
             self._validate_external()
         if not 1 <= self.soft_reservation_ttl <= 7 * 24 * 3600:
             raise ConfigError("ORDERLY_SOFT_RESERVATION_TTL: seconds, from 1 to a week")
+        if self.message_retention < 1 or self.prune_interval <= 0:
+            raise ConfigError(
+                "ORDERLY_MESSAGE_RETENTION must be at least 1 s and ORDERLY_PRUNE_INTERVAL positive"
+            )
         if self.retry_max_attempts < 1:
             raise ConfigError("ORDERLY_RETRY_MAX_ATTEMPTS must be at least 1")
         return self

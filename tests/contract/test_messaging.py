@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from orderly.messaging.relay import Relay, outbox_status
 from orderly.messaging.routing import Subscription, Topology
 from orderly.messaging.transports import Transport, open_transport
 from orderly.messaging.transports.rabbitmq import delete_topology
+from orderly.messaging.upkeep import Pruned, prune
 from orderly.storage import Database, Tx, open_database, sql
 from orderly.storage.migrations import migrate
 from tests.conftest import Backend
@@ -174,3 +176,39 @@ async def test_a_failing_message_does_not_take_its_batch_down(harness: Harness) 
     assert sorted(n for _, n in effects) == [48, 49, 51, 52]
     letters = await eventually(lambda: _when(list_dead_letters(harness.consumer_db), bool))
     assert [letter["message_id"] for letter in letters] == [batch[2].id]
+
+
+INBOX_ROWS = sql("SELECT COUNT(*) AS n FROM inbox")
+
+
+async def test_pruning_removes_old_published_and_processed_rows_and_keeps_pending_ones(
+    harness: Harness,
+) -> None:
+    # given five messages published and handled, then two committed while no relay runs
+    harness.start_relay()
+    await asyncio.gather(*(harness.ping(n) for n in range(5)))
+    await eventually(lambda: _when(harness.effects(), lambda e: len(e) == 5))
+    await eventually(lambda: _when(outbox_status(harness.producer), lambda s: s["pending"] == 0))
+    relay_task = harness.tasks.pop()
+    relay_task.cancel()
+    await asyncio.gather(relay_task, return_exceptions=True)
+    await asyncio.gather(*(harness.ping(n) for n in range(5, 7)))
+
+    async def inbox_rows() -> int:
+        row = await harness.consumer_db.read(lambda tx: tx.fetch_one(INBOX_ROWS))
+        assert row is not None
+        return int(row["n"])
+
+    # rows younger than the retention stay
+    assert await prune(harness.producer, timedelta(hours=1)) == Pruned(0, 0)
+    assert await prune(harness.consumer_db, timedelta(hours=1)) == Pruned(0, 0)
+    assert await inbox_rows() == 5
+    # past the retention, published rows and inbox rows go, in batches; pending rows stay
+    assert await prune(harness.producer, timedelta(0), batch=2) == Pruned(outbox=5, inbox=0)
+    assert await prune(harness.consumer_db, timedelta(0), batch=2) == Pruned(outbox=0, inbox=5)
+    status = await outbox_status(harness.producer)
+    assert (status["pending"], status["published"]) == (2, 0)
+    assert await inbox_rows() == 0
+    # and the pending ones still go out once a relay runs
+    harness.start_relay()
+    await eventually(lambda: _when(harness.effects(), lambda e: len(e) == 7))

@@ -152,6 +152,24 @@ def test_outbox_status_reports_each_context(server: Server) -> None:
         assert context in result.stdout
 
 
+async def test_a_running_server_prunes_published_messages_after_their_retention(
+    tmp_path: Path,
+) -> None:
+    with embedded(tmp_path, ORDERLY_MESSAGE_RETENTION="1", ORDERLY_PRUNE_INTERVAL="0.2") as running:
+        client = running.client(running.login())
+        await publish_status_for_missing_order(running)
+        # the message went out (its handler failed it into a dead letter) ...
+        await eventually(lambda: dead_letters(client, 1))
+
+        async def fulfillment_outbox_empty() -> bool:
+            statuses = (await client.get("/api/v1/admin/outbox")).json()
+            [status] = [s for s in statuses if s["context"] == "fulfillment"]
+            return (status["pending"], status["published"]) == (0, 0)
+
+        # ... and a second after, its outbox row is gone
+        await eventually(fulfillment_outbox_empty)
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
