@@ -7,7 +7,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ALL_CONTEXTS = ("identity", "catalog", "pricing", "inventory", "ordering", "fulfillment")
+ALL_CONTEXTS = (
+    "identity",
+    "catalog",
+    "pricing",
+    "inventory",
+    "ordering",
+    "payments",
+    "fulfillment",
+)
+# Checkout flows a channel may choose, and those this version can run.
+CHANNELS = ("direct", "b2c", "guarded", "b2b")
+AVAILABLE_CHANNELS = ("direct", "b2c")
 # Signature algorithms an external issuer may use: public-key ones only.
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -39,6 +50,11 @@ class Settings:
     # Seconds published outbox rows and processed inbox rows are kept, and between prunings.
     message_retention: float = 7 * 24 * 3600.0
     prune_interval: float = 300.0
+    # The checkout flow an order takes when it names none, and the flows callers may use:
+    # `channels` for consumers, `account_channels` for members of B2B accounts.
+    default_channel: str = "direct"
+    channels: tuple[str, ...] = ("direct", "b2c")
+    account_channels: tuple[str, ...] = ("direct",)
     max_body_bytes: int = 1_048_576
     token_issuer: str = "orderly"
     token_audience: str = "orderly-api"
@@ -86,6 +102,7 @@ class Settings:
             self._validate_external()
         if not 1 <= self.soft_reservation_ttl <= 7 * 24 * 3600:
             raise ConfigError("ORDERLY_SOFT_RESERVATION_TTL: seconds, from 1 to a week")
+        self._validate_channels()
         if self.message_retention < 1 or self.prune_interval <= 0:
             raise ConfigError(
                 "ORDERLY_MESSAGE_RETENTION must be at least 1 s and ORDERLY_PRUNE_INTERVAL positive"
@@ -93,6 +110,27 @@ class Settings:
         if self.retry_max_attempts < 1:
             raise ConfigError("ORDERLY_RETRY_MAX_ATTEMPTS must be at least 1")
         return self
+
+    def _validate_channels(self) -> None:
+        for name, chosen in (
+            ("ORDERLY_DEFAULT_CHANNEL", (self.default_channel,)),
+            ("ORDERLY_CHANNELS", self.channels),
+            ("ORDERLY_ACCOUNT_CHANNELS", self.account_channels),
+        ):
+            unknown = set(chosen) - set(CHANNELS)
+            if unknown:
+                raise ConfigError(
+                    f"{name}: unknown channel(s) {', '.join(sorted(unknown))}"
+                    f" (choose from {', '.join(CHANNELS)})"
+                )
+            missing = set(chosen) - set(AVAILABLE_CHANNELS)
+            if missing:
+                raise ConfigError(
+                    f"{name}: the {', '.join(sorted(missing))} checkout is not available in"
+                    f" this version (available: {', '.join(AVAILABLE_CHANNELS)})"
+                )
+        if self.default_channel not in set(self.channels) | set(self.account_channels):
+            raise ConfigError("ORDERLY_DEFAULT_CHANNEL must be one of the allowed channels")
 
     def _validate_external(self) -> None:
         for name, url in (

@@ -20,6 +20,7 @@ class Deployment:
     inventory: Server
     ordering: Server
     fulfillment: Server
+    payments: Server
     operator_token: str = ""
 
     @property
@@ -31,6 +32,7 @@ class Deployment:
             self.inventory,
             self.ordering,
             self.fulfillment,
+            self.payments,
         )
         unique: dict[int, Server] = {id(s): s for s in every}
         return list(unique.values())
@@ -45,7 +47,7 @@ def deploy(backend: Backend, log_dir: Path) -> Deployment:
     env = backend.env()
     if backend.name == "embedded":
         server = Server(env, log_dir)
-        deployment = Deployment(backend, server, server, server, server, server, server)
+        deployment = Deployment(backend, server, server, server, server, server, server, server)
     else:
         identity = Server(env, log_dir, contexts="identity")
         env = {**env, "ORDERLY_IDENTITY_URL": identity.url}
@@ -58,8 +60,9 @@ def deploy(backend: Backend, log_dir: Path) -> Deployment:
             contexts="ordering",
         )
         fulfillment = Server(env, log_dir, contexts="fulfillment")
+        payments = Server(env, log_dir, contexts="payments")
         deployment = Deployment(
-            backend, identity, catalog, pricing, inventory, ordering, fulfillment
+            backend, identity, catalog, pricing, inventory, ordering, fulfillment, payments
         )
     deployment.identity.create_operator()
     try:

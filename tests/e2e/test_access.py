@@ -99,15 +99,11 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
         "/api/v1/products", json={"name": "P", "sku": unique("ACL"), "price": "1.00", "stock": 9}
     )
     await stocked(operator, product.json()["id"], 9)
-    order = await server.client(alice["token"]).post(
-        "/api/v1/orders",
-        json={
-            "items": [{"product_id": product.json()["id"], "quantity": 1}],
-            "shipping_address": ADDRESS,
-        },
+    method = await server.client(alice["token"]).post(
+        "/api/v1/payment-methods", json={"token": "tok_alice_visa", "label": "Visa"}
     )
-    assert order.status_code == 201
-    order_id = order.json()["order_id"]
+    assert method.status_code == 201
+    order_id = await paid_order(server.client(alice["token"]), product.json()["id"], method)
 
     async def shipment() -> dict[str, Any] | None:
         found = (await operator.get("/api/v1/shipments", params={"order_id": order_id})).json()
@@ -131,6 +127,7 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
         "lot_id": "any",
         "contract_id": "any",
         "dc": "MAIN",
+        "method_id": method.json()["id"],
     }
     before = await snapshot(operator, order_id, shipment_id, alice["userId"])
     members = (await operator.get("/api/v1/accounts/PH-24680/users")).json()
@@ -160,6 +157,10 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
     # then nothing of alice's changed
     assert await snapshot(operator, order_id, shipment_id, alice["userId"]) == before
     assert (await operator.get("/api/v1/accounts/PH-24680/users")).json() == members
+    mine = server.client(alice["token"])
+    assert (await mine.get(f"/api/v1/payment-methods/{resources['method_id']}")).status_code == 200
+    [payment] = (await mine.get(f"/api/v1/payments/order/{order_id}")).json()
+    assert payment["status"] == "captured"
 
 
 def test_an_enrolment_only_token_reaches_nothing_but_mfa_setup(server: Server) -> None:
@@ -182,6 +183,35 @@ def test_an_enrolment_only_token_reaches_nothing_but_mfa_setup(server: Server) -
     assert checked >= 15
     session = httpx.get(f"{server.url}/api/v1/auth/session", headers=headers)
     assert session.status_code == 200
+
+
+async def paid_order(alice: httpx.AsyncClient, product_id: str, method: httpx.Response) -> str:
+    """A b2c order alice paid with her saved method, once it is `processing`."""
+
+    async def placed() -> str | None:
+        order = await alice.post(
+            "/api/v1/orders",
+            json={
+                "items": [{"product_id": product_id, "quantity": 1}],
+                "shipping_address": ADDRESS,
+                "payment_method": method.json()["id"],
+                "channel": "b2c",
+            },
+        )
+        if order.status_code == 422 and order.json()["code"] == "unknown_product":
+            return None  # ordering has not heard of the product yet
+        assert order.status_code == 201, order.text
+        return str(order.json()["order_id"])
+
+    order_id = await eventually(placed)
+
+    async def processing() -> bool:
+        return bool(
+            (await alice.get(f"/api/v1/orders/{order_id}")).json()["status"] == "processing"
+        )
+
+    await eventually(processing)
+    return order_id
 
 
 async def snapshot(

@@ -232,7 +232,9 @@ def test_migrate_and_demo_load_can_run_again_without_changing_anything(tmp_path:
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    assert "migrated identity, catalog, pricing, inventory, ordering, fulfillment" in run("migrate")
+    assert "migrated identity, catalog, pricing, inventory, ordering, payments, fulfillment" in run(
+        "migrate"
+    )
     assert "10 product(s) created, 0 already there" in run("demo", "load")
     assert "migrated" in run("migrate")
     assert "0 product(s) created, 10 already there" in run("demo", "load")

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from orderly.fulfillment import store
-from orderly.fulfillment.domain import ShipmentStatus, advance
+from orderly.fulfillment.domain import UNSHIPPED, ShipmentStatus, advance
 from orderly.fulfillment.messages import ORDER_STATUS_UPDATED, SOURCE
 from orderly.kernel.clock import iso_z, utcnow
 from orderly.kernel.errors import Conflict, NotFound
@@ -24,20 +24,57 @@ def _view(row: Row) -> dict[str, Any]:
 
 
 async def create_shipment_on_order_created(tx: Tx, message: Envelope) -> None:
+    """Every order gets a shipment: ready to pick if the order is accepted (seed 001), on
+    hold while it is still to be paid."""
     data = message.data
+    paid_later = data.get("channel", "direct") != "direct"
+    status = ShipmentStatus.ON_HOLD if paid_later else ShipmentStatus.PENDING_SHIPMENT
     await tx.execute(
         store.INSERT,
         {
             "id": new_id(),
             "order_id": data["order_id"],
-            "status": ShipmentStatus.PENDING_SHIPMENT.value,
-            "items": data["items"],
+            "status": status.value,
+            "items": [
+                {"product_id": i["product_id"], "quantity": i["quantity"]} for i in data["items"]
+            ],
             "shipping_address": data.get("shipping_address") or {},
             "owner_id": data.get("customer_id"),
             "account_id": data.get("account_id"),
             "at": utcnow(),
         },
     )
+
+
+async def release_on_payment_completed(tx: Tx, message: Envelope) -> None:
+    """The order is paid: its shipment may be picked."""
+    order_id = str(message.data["orderId"])
+    shipments = await tx.fetch_all(store.BY_ORDER, {"order_id": order_id})
+    if not shipments:  # its order.created is not handled yet: tried again later
+        raise ShipmentNotFound(f"no shipment for order {order_id} yet")
+    await tx.execute(
+        store.SET_STATUS,
+        {
+            "order_id": order_id,
+            "status": ShipmentStatus.PENDING_SHIPMENT.value,
+            "expected": ShipmentStatus.ON_HOLD.value,
+            "at": utcnow(),
+        },
+    )
+
+
+async def cancel_on_order_cancelled(tx: Tx, message: Envelope) -> None:
+    """The order is cancelled: a shipment not yet sent is cancelled with it."""
+    for expected in UNSHIPPED:
+        await tx.execute(
+            store.SET_STATUS,
+            {
+                "order_id": str(message.data["orderId"]),
+                "status": ShipmentStatus.CANCELLED.value,
+                "expected": expected.value,
+                "at": utcnow(),
+            },
+        )
 
 
 async def find_shipments(

@@ -53,3 +53,7 @@ DELIVER = sql(
     " delivery_location = :delivery_location, updated_at = :at"
     " WHERE id = :id AND status = :expected"
 )
+SET_STATUS = sql(
+    "UPDATE shipments SET status = :status, updated_at = :at"
+    " WHERE order_id = :order_id AND status = :expected"
+)

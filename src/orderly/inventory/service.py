@@ -645,7 +645,13 @@ async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
     account = data.get("account_id")
     policy = await tx.fetch_one(store.SHELF_LIFE, {"account_id": account}) if account else None
     shelf_life_days = int(policy["days"]) if policy else 0
-    outcome = await hard_reserve(tx, order_id, lines, shelf_life_days=shelf_life_days)
+    outcome = await hard_reserve(
+        tx,
+        order_id,
+        lines,
+        shelf_life_days=shelf_life_days,
+        soft_reference=str(data.get("cartId") or ""),  # a cart's holds become the order's
+    )
     kind = INVENTORY_RESERVED if outcome.reserved else INVENTORY_INSUFFICIENT
     body = {"orderId": order_id, "items": outcome.items}
     await emit(tx, new_message(kind, body, source=SOURCE, aggregate_id=order_id))

@@ -11,7 +11,7 @@ from orderly.entrypoints.dependencies import database, runtime
 from orderly.ordering import service
 from orderly.ordering.availability import ProductAvailability
 from orderly.ordering.buyers import AccountStanding
-from orderly.ordering.domain import Line
+from orderly.ordering.domain import Channel, Line
 from orderly.storage import Database
 
 Ordering = Annotated[Database, Depends(database("ordering"))]
@@ -53,11 +53,21 @@ class OrderIn(BaseModel):
 
     items: list[OrderLineIn] = Field(min_length=1, max_length=500)
     shipping_address: ShippingAddress
+    # a gateway token (tok_…) or a saved payment method's id (pm_…)
+    payment_method: str | None = Field(
+        default=None, max_length=80, pattern=r"^(tok_[A-Za-z0-9_]{1,60}|pm_[0-9a-f-]{36})$"
+    )
+    channel: Channel | None = None
 
 
 class OrderCreated(BaseModel):
+    """Seed 001's {order_id, status}; other flows add the channel and the total."""
+
     order_id: str
     status: str
+    channel: str | None = None
+    total_amount: str | None = None
+    currency: str | None = None
 
 
 class HistoryEntry(BaseModel):
@@ -69,11 +79,14 @@ class HistoryEntry(BaseModel):
 class OrderItem(BaseModel):
     product_id: str
     quantity: int
+    unit_price: str | None
 
 
 class OrderSummary(BaseModel):
     order_id: str
     status: str
+    channel: str
+    total_amount: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -81,6 +94,9 @@ class OrderSummary(BaseModel):
 class OrderOut(BaseModel):
     order_id: str
     status: str
+    channel: str
+    total_amount: str | None
+    currency: str
     items: list[OrderItem]
     shipping_address: dict[str, Any]
     created_at: datetime
@@ -91,7 +107,7 @@ class OrderOut(BaseModel):
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1/orders", tags=["ordering"])
 
-    @api.post("", status_code=201, response_model=OrderCreated)
+    @api.post("", status_code=201, response_model=OrderCreated, response_model_exclude_none=True)
     async def place_order(
         body: OrderIn,
         response: Response,
@@ -109,6 +125,8 @@ def router() -> APIRouter:
                 shipping_address=body.shipping_address.model_dump(),
                 owner=caller,
                 idempotency_key=idempotency_key,
+                channel=body.channel,
+                payment_method=body.payment_method,
             ),
             standing,
         )
@@ -129,5 +147,10 @@ def router() -> APIRouter:
     @api.get("/{order_id}", response_model=OrderOut)
     async def get_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
         return await service.get_order(db, caller, order_id)
+
+    @api.post("/{order_id}/cancel", response_model=OrderOut)
+    async def cancel_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
+        """Cancel before shipment: stock goes back, payment is voided or refunded."""
+        return await service.cancel_order(db, caller, order_id)
 
     return api

@@ -1,24 +1,94 @@
-"""Order rules: what an order may hold and which status changes are allowed."""
+"""Order rules: what an order may hold, the one order state machine, and the words each
+checkout flow shows for its states.
+
+Every order moves through the same states, whatever flow placed it (docs/orders.md):
+
+    pending ──> confirmed ──> processing ──> shipped ──> delivered
+       │            │    └──> payment_failed    │
+       └────────────┴──────────────┴──> cancelled
+
+A `direct` order (seed 001) is checked for stock before it exists, so it starts in
+`processing`. Only the transitions in `TRANSITIONS` are allowed; anything else is refused.
+"""
 
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 
-from orderly.kernel.errors import OrderlyError, Unprocessable
+from orderly.kernel.errors import Conflict, OrderlyError, Unprocessable
 
 
 class OrderStatus(StrEnum):
-    PENDING_SHIPMENT = "PENDING_SHIPMENT"
-    SHIPPED = "SHIPPED"
-    DELIVERED = "DELIVERED"
+    PENDING = "pending"  # created; its stock is not reserved yet
+    CONFIRMED = "confirmed"  # stock reserved; not paid yet
+    PROCESSING = "processing"  # paid (or, direct, accepted): waiting for the warehouse
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    PAYMENT_FAILED = "payment_failed"
 
 
-# Delivery only moves forward: a late or repeated report never undoes a newer status.
-_DELIVERY_PROGRESS = {
-    OrderStatus.PENDING_SHIPMENT: 0,
-    OrderStatus.SHIPPED: 1,
-    OrderStatus.DELIVERED: 2,
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING: frozenset({S.CONFIRMED, S.PROCESSING, S.CANCELLED, S.PAYMENT_FAILED}),
+    S.CONFIRMED: frozenset({S.PROCESSING, S.CANCELLED, S.PAYMENT_FAILED}),
+    # a delivery report may overtake the shipping one
+    S.PROCESSING: frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED}),
+    S.SHIPPED: frozenset({S.DELIVERED}),
+    S.DELIVERED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.PAYMENT_FAILED: frozenset(),
 }
+TERMINAL = frozenset(s for s, after in TRANSITIONS.items() if not after)
+# Customers may cancel until the warehouse has shipped.
+CANCELLABLE = frozenset({S.PENDING, S.CONFIRMED, S.PROCESSING})
+
+
+class Channel(StrEnum):
+    """A sales channel's checkout flow."""
+
+    DIRECT = "direct"  # seed 001: availability first, then the order
+    B2C = "b2c"  # seed 002: choreographed over events
+    GUARDED = "guarded"  # seed 003: orchestrated, with a circuit breaker
+    B2B = "b2b"  # seed 000: orchestrated with compliance, price lock and the ERP
+
+
+# The words each flow's seed uses for the states its orders pass through.
+WORDS: dict[Channel, dict[OrderStatus, str]] = {
+    Channel.DIRECT: {
+        S.PENDING: "PENDING",
+        S.CONFIRMED: "PENDING",
+        S.PROCESSING: "PENDING_SHIPMENT",
+        S.SHIPPED: "SHIPPED",
+        S.DELIVERED: "DELIVERED",
+        S.CANCELLED: "CANCELLED",
+        S.PAYMENT_FAILED: "PAYMENT_FAILED",
+    },
+    Channel.B2C: {status: status.value for status in OrderStatus},
+    Channel.GUARDED: {
+        S.PENDING: "PENDING",
+        S.CONFIRMED: "PENDING",
+        S.PROCESSING: "PLACED",
+        S.SHIPPED: "SHIPPED",
+        S.DELIVERED: "DELIVERED",
+        S.CANCELLED: "CANCELLED",
+        S.PAYMENT_FAILED: "PAYMENT_FAILED",
+    },
+    Channel.B2B: {status: status.value.upper() for status in OrderStatus},
+}
+
+# Seed 001's delivery reports (`order.status_updated`) in the machine's terms.
+_REPORTED = {"SHIPPED": S.SHIPPED, "DELIVERED": S.DELIVERED}
+
+
+def word(channel: str, status: str) -> str:
+    """How `channel`'s endpoints show `status`."""
+    return WORDS[Channel(channel)][OrderStatus(status)]
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_order_transition"
+    title = "The order cannot make that move"
 
 
 class DuplicateProduct(Unprocessable):
@@ -46,12 +116,23 @@ def check_lines(lines: list[Line]) -> None:
         )
 
 
+def allowed(current: str, wanted: OrderStatus) -> bool:
+    return wanted in TRANSITIONS[OrderStatus(current)]
+
+
+def transition(current: str, wanted: OrderStatus) -> OrderStatus:
+    """`wanted`, if the machine allows the move from `current`; else InvalidTransition."""
+    if not allowed(current, wanted):
+        raise InvalidTransition(
+            f"a {current} order cannot become {wanted.value}", order_status=current
+        )
+    return wanted
+
+
 def delivery_transition(current: str, reported: str) -> OrderStatus | None:
-    """The status an order moves to when delivery reports `reported`, or None if stale."""
-    try:
-        now, new = OrderStatus(current), OrderStatus(reported)
-    except ValueError:
-        return None
-    if now not in _DELIVERY_PROGRESS or _DELIVERY_PROGRESS[new] <= _DELIVERY_PROGRESS[now]:
+    """The state an order moves to when delivery reports `reported`, or None if the report
+    is stale (an order never moves back from delivered to shipped) or means nothing here."""
+    new = _REPORTED.get(reported)
+    if new is None or not allowed(current, new):
         return None
     return new

@@ -10,4 +10,10 @@ CART_ITEM_ADDED = "cart.item.added"
 # seed 002: {orderId, items, reason}: inventory gives the order's units back.
 ORDER_CANCELLED = "order.cancelled"
 
-PUBLISHES = (ORDER_CREATED, CART_ITEM_ADDED, ORDER_CANCELLED)
+# seed 002: {orderId, userId, totalAmount}: stock is reserved; payments charges the order.
+ORDER_CONFIRMED = "order.confirmed"
+
+# Orders are priced in one currency per deployment for now.
+CURRENCY = "USD"
+
+PUBLISHES = (ORDER_CREATED, CART_ITEM_ADDED, ORDER_CONFIRMED, ORDER_CANCELLED)

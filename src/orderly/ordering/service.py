@@ -1,22 +1,74 @@
-"""Ordering commands and queries for the direct (seed 001) flow."""
+"""Ordering commands, queries and message handlers.
+
+An order is placed through its sales channel's checkout flow (`domain.Channel`):
+- `direct` (seed 001): availability is checked first; only then does the order exist.
+- `b2c` (seed 002 Flow 3): the order is created `pending`, and events move it on: inventory
+  reserves (`confirmed`, `order.confirmed`) or cannot (`cancelled`); payments charges
+  (`processing`) or cannot (`cancelled`). A cancelled order publishes `order.cancelled`, on
+  which inventory gives its stock back and payments voids or refunds.
+
+Every status change goes through the state machine in `domain` and is appended to the
+order's history; a move the machine does not allow is refused and logged.
+"""
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import orjson
+import structlog
 
 from orderly.kernel.clock import utcnow
-from orderly.kernel.errors import NotFound, Unavailable, Unprocessable
+from orderly.kernel.errors import Conflict, NotFound, OrderlyError, Unavailable, Unprocessable
 from orderly.kernel.ids import new_id
+from orderly.kernel.money import money, to_cents
 from orderly.kernel.principal import BUYER, Principal
 from orderly.messaging import Envelope, emit, new_message
 from orderly.ordering import domain, store
-from orderly.ordering.availability import ProductAvailability
+from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.buyers import AccountStanding, NotABuyer
-from orderly.ordering.domain import InsufficientStock, Line, OrderStatus
-from orderly.ordering.messages import ORDER_CREATED, SOURCE
-from orderly.storage import Database, Tx
+from orderly.ordering.domain import Channel, InsufficientStock, Line, OrderStatus
+from orderly.ordering.messages import (
+    CURRENCY,
+    ORDER_CANCELLED,
+    ORDER_CONFIRMED,
+    ORDER_CREATED,
+    SOURCE,
+)
+from orderly.storage import Database, Row, Tx
+
+if TYPE_CHECKING:
+    from orderly.config import Settings
+
+log = structlog.get_logger(__name__)
+
+# An Idempotency-Key answers the same for at least this long.
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Which checkout flows callers may use: `default` when they name none."""
+
+    default: Channel = Channel.DIRECT
+    consumer: frozenset[Channel] = frozenset({Channel.DIRECT, Channel.B2C})
+    account: frozenset[Channel] = frozenset({Channel.DIRECT})
+
+
+CHANNELS = Channels()
+
+
+def configure(settings: "Settings") -> None:
+    """The deployment's channels (`ORDERLY_DEFAULT_CHANNEL`, `ORDERLY_CHANNELS`,
+    `ORDERLY_ACCOUNT_CHANNELS`)."""
+    global CHANNELS
+    CHANNELS = Channels(
+        default=Channel(settings.default_channel),
+        consumer=frozenset(Channel(c) for c in settings.channels),
+        account=frozenset(Channel(c) for c in settings.account_channels),
+    )
 
 
 class OrderNotFound(NotFound):
@@ -29,27 +81,61 @@ class IdempotencyKeyReused(Unprocessable):
     title = "Idempotency key used for a different request"
 
 
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+    title = "A request with this idempotency key is still running"
+
+
+class ChannelNotAllowed(OrderlyError):
+    status = 403
+    code = "channel_not_allowed"
+    title = "Checkout channel not allowed"
+
+
+class ProductNotPriced(Unprocessable):
+    code = "product_not_priced"
+    title = "Product has no price"
+
+
+class PaymentMethodRequired(Unprocessable):
+    code = "payment_method_required"
+    title = "A payment method is required"
+
+
 @dataclass(frozen=True)
 class PlaceOrder:
     lines: list[Line]
     shipping_address: dict[str, Any]
     owner: Principal
     idempotency_key: str | None = None
+    channel: Channel | None = None
+    payment_method: str | None = None
+    cart_id: str | None = None
+    _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def scoped_key(self) -> str | None:
-        """Idempotency keys are the caller's own: the same key from two users never collides."""
-        return f"{self.owner.user_id}:{self.idempotency_key}" if self.idempotency_key else None
+        """Idempotency keys belong to the caller's account (or, without one, to the caller):
+        the same key from two accounts never collides."""
+        if not self.idempotency_key:
+            return None
+        scope = f"account:{self.owner.account}" if self.owner.account else self.owner.user_id
+        return f"{scope}:{self.idempotency_key}"
 
     def fingerprint(self) -> str:
-        canonical = orjson.dumps(
-            {
-                "lines": [[line.product_id, line.quantity] for line in self.lines],
-                "to": self.shipping_address,
-            },
-            option=orjson.OPT_SORT_KEYS,
-        )
-        return hashlib.sha256(canonical).hexdigest()
+        if not self._fingerprint:
+            canonical = orjson.dumps(
+                {
+                    "lines": [[line.product_id, line.quantity] for line in self.lines],
+                    "to": self.shipping_address,
+                    "channel": self.channel,
+                    "pay": self.payment_method,
+                    "cart": self.cart_id,
+                },
+                option=orjson.OPT_SORT_KEYS,
+            )
+            self._fingerprint.append(hashlib.sha256(canonical).hexdigest())
+        return self._fingerprint[0]
 
 
 @dataclass(frozen=True)
@@ -58,31 +144,64 @@ class Placed:
     replayed: bool
 
 
+def channel_for(caller: Principal, asked: Channel | None) -> Channel:
+    """The flow an order takes: the one asked for, or the deployment's default, if the
+    caller's kind (an account's member, or a consumer) may use it."""
+    allowed = CHANNELS.account if caller.account else CHANNELS.consumer
+    if asked is None:  # the default, or else the first flow this kind of caller may use
+        asked = CHANNELS.default
+        if asked not in allowed:
+            asked = next(c for c in Channel if c in allowed)
+    channel = asked
+    if channel not in allowed:
+        raise ChannelNotAllowed(
+            f"the {channel.value} checkout is not open to this caller",
+            allowed=sorted(c.value for c in allowed),
+        )
+    return channel
+
+
 async def place_order(
     db: Database,
     availability: ProductAvailability,
     cmd: PlaceOrder,
     standing: AccountStanding | None = None,
 ) -> Placed:
-    """Seed 001: check availability first; only if every line is available, create the order.
-
-    A B2B member must still be one of its account's buyers, as identity says now."""
+    """Place an order through its channel's flow; a repeated Idempotency-Key answers what
+    the first request did and never makes a second order."""
     domain.check_lines(cmd.lines)
+    channel = channel_for(cmd.owner, cmd.channel)
+    cmd = PlaceOrder(
+        cmd.lines,
+        cmd.shipping_address,
+        cmd.owner,
+        cmd.idempotency_key,
+        channel,
+        cmd.payment_method,
+        cmd.cart_id,
+    )
     if cmd.owner.account is not None:
         await _check_buyer(standing, cmd.owner)
     if cmd.scoped_key:
         earlier = await db.read(lambda tx: _earlier_response(tx, cmd))
         if earlier is not None:
             return Placed(earlier, replayed=True)
-    report = await availability.check(
-        [(line.product_id, line.quantity) for line in cmd.lines], token=cmd.owner.token
-    )
-    short = [item for item in report["items"] if not item["is_available"]]
-    if short:
-        raise InsufficientStock(
-            f"{len(short)} product(s) are not available in the quantity requested", items=short
+    if channel is Channel.DIRECT:
+        report = await availability.check(
+            [(line.product_id, line.quantity) for line in cmd.lines], token=cmd.owner.token
         )
-    return await db.transaction(lambda tx: _create(tx, cmd))
+        short = [item for item in report["items"] if not item["is_available"]]
+        if short:
+            raise InsufficientStock(
+                f"{len(short)} product(s) are not available in the quantity requested",
+                items=short,
+            )
+    elif not cmd.payment_method:
+        raise PaymentMethodRequired(f"a {channel.value} order needs a payment_method")
+    try:
+        return await db.transaction(lambda tx: _create(tx, cmd))
+    except _Replayed as replay:  # a concurrent request with the same key won
+        return Placed(replay.response, replayed=True)
 
 
 async def _check_buyer(standing: AccountStanding | None, caller: Principal) -> None:
@@ -95,33 +214,54 @@ async def _check_buyer(standing: AccountStanding | None, caller: Principal) -> N
 
 async def _earlier_response(tx: Tx, cmd: PlaceOrder) -> dict[str, Any] | None:
     row = await tx.fetch_one(store.GET_IDEMPOTENCY_KEY, {"key": cmd.scoped_key})
-    if row is None:
+    if row is None or _stale(row["created_at"]):
         return None
     if row["fingerprint"] != cmd.fingerprint():
         raise IdempotencyKeyReused("this Idempotency-Key was used for a different order")
+    if row["response"] is None:
+        raise IdempotencyKeyInUse("the first request with this Idempotency-Key is still running")
     response: dict[str, Any] = row["response"]
     return response
 
 
+def _stale(created_at: datetime | str) -> bool:
+    at = datetime.fromisoformat(created_at) if isinstance(created_at, str) else created_at
+    return at < utcnow() - IDEMPOTENCY_TTL
+
+
+async def _priced(tx: Tx, lines: list[Line]) -> list[int]:
+    """Each line's unit price, from ordering's copy of the catalog."""
+    prices = []
+    for line in lines:
+        product = await tx.fetch_one(store.GET_PRODUCT, {"product_id": line.product_id})
+        if product is None:
+            raise UnknownProduct(
+                f"product {line.product_id} does not exist", product_ids=[line.product_id]
+            )
+        if product["price_cents"] is None:
+            raise ProductNotPriced(
+                f"product {line.product_id} has no price yet", product_ids=[line.product_id]
+            )
+        prices.append(int(product["price_cents"]))
+    return prices
+
+
 async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
+    channel = cmd.channel or Channel.DIRECT
     order_id = new_id()
-    status = OrderStatus.PENDING_SHIPMENT
-    response = {"order_id": order_id, "status": status.value}
+    status = OrderStatus.PROCESSING if channel is Channel.DIRECT else OrderStatus.PENDING
+    prices: list[int | None]
+    if channel is Channel.DIRECT:
+        prices = [await _list_price(tx, line.product_id) for line in cmd.lines]
+    else:
+        prices = list(await _priced(tx, cmd.lines))
+    total = _total(cmd.lines, prices)
+    response: dict[str, Any] = {"order_id": order_id, "status": domain.word(channel, status)}
+    if channel is not Channel.DIRECT:  # seed 001 answers exactly {order_id, status}
+        response |= {"channel": channel.value, "total_amount": money(total), "currency": CURRENCY}
     now = utcnow()
     if cmd.scoped_key:
-        claimed = await tx.execute(
-            store.CLAIM_IDEMPOTENCY_KEY,
-            {
-                "key": cmd.scoped_key,
-                "fingerprint": cmd.fingerprint(),
-                "response": response,
-                "at": now,
-            },
-        )
-        if not claimed:  # a concurrent request with the same key won
-            earlier = await _earlier_response(tx, cmd)
-            assert earlier is not None
-            return Placed(earlier, replayed=True)
+        await _claim_key(tx, cmd, response, now)
     await tx.execute(
         store.INSERT_ORDER,
         {
@@ -131,6 +271,11 @@ async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
             "at": now,
             "owner_id": cmd.owner.user_id,
             "account_id": cmd.owner.account,
+            "channel": channel.value,
+            "total_cents": total,
+            "currency": CURRENCY,
+            "payment_method": cmd.payment_method,
+            "cart_id": cmd.cart_id,
         },
     )
     await tx.execute_many(
@@ -141,56 +286,128 @@ async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
                 "line_no": n,
                 "product_id": line.product_id,
                 "quantity": line.quantity,
+                "unit_price_cents": price,
             }
-            for n, line in enumerate(cmd.lines, start=1)
+            for n, (line, price) in enumerate(zip(cmd.lines, prices, strict=True), start=1)
         ],
     )
     await tx.execute(
         store.INSERT_HISTORY,
         {"order_id": order_id, "status": status.value, "details": {}, "at": now},
     )
-    items = [{"product_id": line.product_id, "quantity": line.quantity} for line in cmd.lines]
-    await emit(
-        tx,
-        new_message(
-            ORDER_CREATED,
-            {
-                "order_id": order_id,
-                "status": status.value,
-                "items": items,
-                "shipping_address": cmd.shipping_address,
-                "customer_id": cmd.owner.user_id,
-                "account_id": cmd.owner.account,
-            },
-            source=SOURCE,
-            aggregate_id=order_id,
-        ),
-    )
+    items = [
+        {
+            "product_id": line.product_id,
+            "productId": line.product_id,
+            "quantity": line.quantity,
+            "price": money(price),
+        }
+        for line, price in zip(cmd.lines, prices, strict=True)
+    ]
+    data = {
+        # seed 001's fields
+        "order_id": order_id,
+        "status": domain.word(channel, status),
+        "items": items,
+        "shipping_address": cmd.shipping_address,
+        "customer_id": cmd.owner.user_id,
+        "account_id": cmd.owner.account,
+        # seed 002's fields
+        "orderId": order_id,
+        "userId": cmd.owner.user_id,
+        "totalAmount": money(total),
+        "currency": CURRENCY,
+        "channel": channel.value,
+        "paymentMethod": cmd.payment_method,
+        "cartId": cmd.cart_id,
+    }
+    await emit(tx, new_message(ORDER_CREATED, data, source=SOURCE, aggregate_id=order_id))
     return Placed(response, replayed=False)
+
+
+def _total(lines: list[Line], prices: list[int | None]) -> int | None:
+    """The order's total, if every line has a price."""
+    total = 0
+    for line, price in zip(lines, prices, strict=True):
+        if price is None:
+            return None
+        total += price * line.quantity
+    return total
+
+
+async def _list_price(tx: Tx, product_id: str) -> int | None:
+    product = await tx.fetch_one(store.GET_PRODUCT, {"product_id": product_id})
+    if product is None or product["price_cents"] is None:
+        return None
+    return int(product["price_cents"])
+
+
+async def _claim_key(tx: Tx, cmd: PlaceOrder, response: dict[str, Any], now: datetime) -> None:
+    params = {"key": cmd.scoped_key, "fingerprint": cmd.fingerprint(), "response": response}
+    if await tx.execute(store.CLAIM_IDEMPOTENCY_KEY, {**params, "at": now}):
+        return
+    row = await tx.fetch_one(store.GET_IDEMPOTENCY_KEY, {"key": cmd.scoped_key})
+    assert row is not None
+    if _stale(row["created_at"]):  # an expired key starts afresh
+        await tx.execute(store.REPLACE_IDEMPOTENCY_KEY, {**params, "at": now})
+        return
+    # a concurrent request with the same key won: answer as it did; no second order
+    earlier = await _earlier_response(tx, cmd)
+    assert earlier is not None
+    raise _Replayed(earlier)
+
+
+class _Replayed(Exception):
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.response = response
+
+
+# -- queries --------------------------------------------------------------------------------
+
+
+def _order_view(order: Row, items: list[Row], history: list[Row]) -> dict[str, Any]:
+    channel = order["channel"]
+    return {
+        "order_id": order["id"],
+        "status": domain.word(channel, order["status"]),
+        "channel": channel,
+        "total_amount": money(order["total_cents"]),
+        "currency": order["currency"] or CURRENCY,
+        "items": [
+            {
+                "product_id": item["product_id"],
+                "quantity": item["quantity"],
+                "unit_price": money(item["unit_price_cents"]),
+            }
+            for item in items
+        ],
+        "shipping_address": order["shipping_address"],
+        "created_at": order["created_at"],
+        "updated_at": order["updated_at"],
+        "history": [
+            {"status": domain.word(channel, h["status"]), "at": h["at"], "details": h["details"]}
+            for h in history
+        ],
+    }
 
 
 async def get_order(db: Database, caller: Principal, order_id: str) -> dict[str, Any]:
     """An order its owner (or account, or an operator) may see; to anyone else it does not exist."""
 
     async def work(tx: Tx) -> dict[str, Any]:
-        order = await tx.fetch_one(store.GET_ORDER, {"id": order_id})
-        if order is None or not caller.may_see(order["owner_id"], order["account_id"]):
-            raise OrderNotFound(f"order {order_id} does not exist")
+        order = await _visible(tx, caller, order_id)
         items = await tx.fetch_all(store.GET_ITEMS, {"id": order_id})
         history = await tx.fetch_all(store.GET_HISTORY, {"id": order_id})
-        return {
-            "order_id": order["id"],
-            "status": order["status"],
-            "items": [dict(item) for item in items],
-            "shipping_address": order["shipping_address"],
-            "created_at": order["created_at"],
-            "updated_at": order["updated_at"],
-            "history": [
-                {"status": h["status"], "at": h["at"], "details": h["details"]} for h in history
-            ],
-        }
+        return _order_view(order, items, history)
 
     return await db.read(work)
+
+
+async def _visible(tx: Tx, caller: Principal, order_id: str) -> Row:
+    order = await tx.fetch_one(store.GET_ORDER, {"id": order_id})
+    if order is None or not caller.may_see(order["owner_id"], order["account_id"]):
+        raise OrderNotFound(f"order {order_id} does not exist")
+    return order
 
 
 async def list_orders(
@@ -205,7 +422,9 @@ async def list_orders(
     return [
         {
             "order_id": r["id"],
-            "status": r["status"],
+            "status": domain.word(r["channel"], r["status"]),
+            "channel": r["channel"],
+            "total_amount": money(r["total_cents"]),
             "created_at": r["created_at"],
             "updated_at": r["updated_at"],
         }
@@ -213,25 +432,202 @@ async def list_orders(
     ]
 
 
+# -- status changes -------------------------------------------------------------------------
+
+
+async def _move(
+    tx: Tx, order: Row, wanted: OrderStatus, details: dict[str, Any], now: datetime
+) -> None:
+    """Move `order` to `wanted` (the machine must allow it) and append it to its history."""
+    domain.transition(order["status"], wanted)
+    changed = await tx.execute(
+        store.UPDATE_STATUS,
+        {"id": order["id"], "status": wanted.value, "at": now, "version": order["version"]},
+    )
+    if not changed:  # the handler's transaction is undone and the message tried again
+        raise RuntimeError(f"order {order['id']} changed concurrently; retrying")
+    await tx.execute(
+        store.INSERT_HISTORY,
+        {"order_id": order["id"], "status": wanted.value, "details": details, "at": now},
+    )
+
+
+def _refused(order: Row, wanted: OrderStatus, cause: str) -> None:
+    log.warning(
+        "order transition refused",
+        order_id=order["id"],
+        current=order["status"],
+        wanted=wanted.value,
+        cause=cause,
+    )
+
+
+async def _cancel(tx: Tx, order: Row, reason: str, details: dict[str, Any]) -> None:
+    """Cancel `order` and publish `order.cancelled`: its stock goes back, its payment is
+    voided or refunded."""
+    await _move(tx, order, OrderStatus.CANCELLED, {"reason": reason, **details}, utcnow())
+    await _announce_cancellation(tx, order, reason)
+
+
+async def _announce_cancellation(tx: Tx, order: Row, reason: str) -> None:
+    items = await tx.fetch_all(store.GET_ITEMS, {"id": order["id"]})
+    data = {
+        "orderId": order["id"],
+        "order_id": order["id"],
+        "userId": order["owner_id"],
+        "items": [
+            {"productId": i["product_id"], "product_id": i["product_id"], "quantity": i["quantity"]}
+            for i in items
+        ],
+        "reason": reason,
+    }
+    await emit(tx, new_message(ORDER_CANCELLED, data, source=SOURCE, aggregate_id=order["id"]))
+
+
+async def cancel_order(
+    db: Database, caller: Principal, order_id: str, reason: str = "customer"
+) -> dict[str, Any]:
+    """The customer (or an operator) cancels before shipment. Cancelling a cancelled order
+    again changes nothing; a shipped one cannot be cancelled (409)."""
+
+    async def work(tx: Tx) -> dict[str, Any]:
+        order = await _visible(tx, caller, order_id)
+        if order["status"] != OrderStatus.CANCELLED:
+            if OrderStatus(order["status"]) not in domain.CANCELLABLE:
+                _refused(order, OrderStatus.CANCELLED, "cancel request")
+            await _cancel(tx, order, reason, {"by": caller.user_id})
+        fresh = await tx.fetch_one(store.GET_ORDER, {"id": order_id})
+        assert fresh is not None
+        items = await tx.fetch_all(store.GET_ITEMS, {"id": order_id})
+        history = await tx.fetch_all(store.GET_HISTORY, {"id": order_id})
+        return _order_view(fresh, items, history)
+
+    return await db.transaction(work)
+
+
+async def _order_for(tx: Tx, order_id: str) -> Row:
+    order = await tx.fetch_one(store.GET_ORDER, {"id": order_id})
+    if order is None:  # not yet here, or never: tried again, then dead-lettered
+        raise OrderNotFound(f"order {order_id} does not exist")
+    return order
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
 async def apply_status_update_on_order_status_updated(tx: Tx, message: Envelope) -> None:
     """Delivery reported progress (seed 001 `order.status_updated`): move the order forward."""
     data = message.data
-    order = await tx.fetch_one(store.GET_ORDER, {"id": data["order_id"]})
-    if order is None:
-        raise OrderNotFound(f"order {data['order_id']} does not exist")
+    order = await _order_for(tx, str(data["order_id"]))
     new = domain.delivery_transition(order["status"], data["current_status"])
-    if new is None:
+    if new is None:  # stale or repeated: an order never moves back
         return
-    now = utcnow()
-    changed = await tx.execute(
-        store.UPDATE_STATUS,
-        {"id": order["id"], "status": new.value, "at": now, "version": order["version"]},
-    )
-    if not changed:
-        raise RuntimeError(f"order {order['id']} changed concurrently; retrying")
     details = {k: v for k, v in data.items() if k not in {"order_id", "current_status"}}
     details["event_id"] = message.id
+    await _move(tx, order, new, details, utcnow())
+
+
+async def confirm_on_inventory_reserved(tx: Tx, message: Envelope) -> None:
+    """Seed 002 step 3A: stock is reserved; the order is confirmed (`order.confirmed`)."""
+    order = await _order_for(tx, str(message.data["orderId"]))
+    status = OrderStatus(order["status"])
+    if order["channel"] != Channel.B2C:
+        return  # a direct order was accepted already; its reservation is inventory's affair
+    if status is OrderStatus.CANCELLED:
+        # cancelled while inventory was reserving: give the stock back again
+        _refused(order, OrderStatus.CONFIRMED, message.type)
+        await _announce_cancellation(tx, order, "cancelled")
+        return
+    if not domain.allowed(status, OrderStatus.CONFIRMED):
+        _refused(order, OrderStatus.CONFIRMED, message.type)
+        return
+    await _move(tx, order, OrderStatus.CONFIRMED, {"event_id": message.id}, utcnow())
+    data = {
+        "orderId": order["id"],
+        "userId": order["owner_id"],
+        "totalAmount": money(order["total_cents"]),
+        "currency": order["currency"] or CURRENCY,
+    }
+    await emit(tx, new_message(ORDER_CONFIRMED, data, source=SOURCE, aggregate_id=order["id"]))
+
+
+async def cancel_on_inventory_insufficient(tx: Tx, message: Envelope) -> None:
+    """Seed 002 step 3B: not enough stock; the order is cancelled (`order.cancelled`)."""
+    order = await _order_for(tx, str(message.data["orderId"]))
+    if not domain.allowed(order["status"], OrderStatus.CANCELLED):
+        _refused(order, OrderStatus.CANCELLED, message.type)
+        return
+    details = {"event_id": message.id, "items": message.data.get("items", [])}
+    await _cancel(tx, order, "insufficient_inventory", details)
+
+
+async def advance_on_payment_completed(tx: Tx, message: Envelope) -> None:
+    """Seed 002 step 4: paid; the order is `processing`."""
+    order = await _order_for(tx, str(message.data["orderId"]))
+    if not domain.allowed(order["status"], OrderStatus.PROCESSING):
+        # e.g. cancelled meanwhile: payments refunds on `order.cancelled`
+        _refused(order, OrderStatus.PROCESSING, message.type)
+        return
+    details = {"event_id": message.id, "payment_id": message.data.get("paymentId")}
+    await _move(tx, order, OrderStatus.PROCESSING, details, utcnow())
+
+
+async def cancel_on_payment_failed(tx: Tx, message: Envelope) -> None:
+    """Seed 002 step 4, failure: the order is cancelled and its stock released."""
+    order = await _order_for(tx, str(message.data["orderId"]))
+    if not domain.allowed(order["status"], OrderStatus.CANCELLED):
+        _refused(order, OrderStatus.CANCELLED, message.type)
+        return
+    details = {"event_id": message.id, "payment_reason": message.data.get("reason")}
+    await _cancel(tx, order, "payment_failed", details)
+
+
+async def note_refund_on_refund_created(tx: Tx, message: Envelope) -> None:
+    """Seed 002: payments refunded the order; its history says so."""
+    order = await _order_for(tx, str(message.data["orderId"]))
+    details = {
+        "event": message.type,
+        "event_id": message.id,
+        "refund_id": message.data.get("refundId"),
+        "amount": message.data.get("amount"),
+    }
     await tx.execute(
         store.INSERT_HISTORY,
-        {"order_id": order["id"], "status": new.value, "details": details, "at": now},
+        {"order_id": order["id"], "status": order["status"], "details": details, "at": utcnow()},
     )
+
+
+async def copy_product_on_product_created(tx: Tx, message: Envelope) -> None:
+    data = message.data
+    await tx.execute(
+        store.UPSERT_PRODUCT,
+        {
+            "product_id": str(data["productId"]),
+            "sku": str(data["sku"]),
+            "name": str(data["name"]),
+            "price_cents": _cents(data.get("price")),
+            "at": utcnow(),
+        },
+    )
+
+
+async def copy_product_on_product_updated(tx: Tx, message: Envelope) -> None:
+    """`product.updated` carries the fields that changed."""
+    data = message.data
+    current = await tx.fetch_one(store.GET_PRODUCT, {"product_id": str(data["productId"])})
+    if current is None:
+        raise UnknownProduct(f"product {data['productId']} is not known here yet")
+    await tx.execute(
+        store.UPSERT_PRODUCT,
+        {
+            "product_id": current["product_id"],
+            "sku": str(data.get("sku", current["sku"])),
+            "name": str(data.get("name", current["name"])),
+            "price_cents": _cents(data["price"]) if "price" in data else current["price_cents"],
+            "at": utcnow(),
+        },
+    )
+
+
+def _cents(price: object) -> int | None:
+    return None if price is None else to_cents(Decimal(str(price)))

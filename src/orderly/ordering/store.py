@@ -18,6 +18,11 @@ orders = sa.Table(
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("owner_id", sa.String(36)),
     sa.Column("account_id", sa.String(36)),
+    sa.Column("channel", sa.String(16), nullable=False, server_default="direct"),
+    sa.Column("total_cents", sa.BigInteger()),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("payment_method", sa.String(80)),
+    sa.Column("cart_id", sa.String(36)),
     sa.Index("orders_owner", "owner_id", "created_at"),
     sa.Index("orders_account", "account_id", "created_at"),
 )
@@ -29,6 +34,7 @@ order_items = sa.Table(
     sa.Column("line_no", sa.Integer(), primary_key=True),
     sa.Column("product_id", sa.String(64), nullable=False),
     sa.Column("quantity", sa.BigInteger(), nullable=False),
+    sa.Column("unit_price_cents", sa.BigInteger()),
 )
 
 order_history = sa.Table(
@@ -47,38 +53,54 @@ idempotency_keys = sa.Table(
     metadata,
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("response", sa.JSON(), nullable=False),
+    sa.Column("response", sa.JSON()),  # none yet: the first request is still running
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Ordering's copy of the catalog's names and list prices (from product.created/updated):
+# an order is priced without asking another service.
+order_products = sa.Table(
+    "order_products",
+    metadata,
+    sa.Column("product_id", sa.String(64), primary_key=True),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("price_cents", sa.BigInteger()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+_ORDER_COLUMNS = (
+    "id, status, shipping_address, created_at, updated_at, version, owner_id, account_id,"
+    " channel, total_cents, currency, payment_method, cart_id"
+)
 INSERT_ORDER = sql(
     "INSERT INTO orders"
-    " (id, status, shipping_address, created_at, updated_at, version, owner_id, account_id)"
-    " VALUES (:id, :status, :shipping_address, :at, :at, 1, :owner_id, :account_id)"
+    " (id, status, shipping_address, created_at, updated_at, version, owner_id, account_id,"
+    " channel, total_cents, currency, payment_method, cart_id)"
+    " VALUES (:id, :status, :shipping_address, :at, :at, 1, :owner_id, :account_id,"
+    " :channel, :total_cents, :currency, :payment_method, :cart_id)"
 )
 INSERT_ITEM = sql(
-    "INSERT INTO order_items (order_id, line_no, product_id, quantity)"
-    " VALUES (:order_id, :line_no, :product_id, :quantity)"
+    "INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price_cents)"
+    " VALUES (:order_id, :line_no, :product_id, :quantity, :unit_price_cents)"
 )
 INSERT_HISTORY = sql(
     "INSERT INTO order_history (order_id, status, details, at)"
     " VALUES (:order_id, :status, :details, :at)"
 )
-GET_ORDER = sql(
-    "SELECT id, status, shipping_address, created_at, updated_at, version, owner_id, account_id"
-    " FROM orders WHERE id = :id"
-)
+GET_ORDER = sql(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = :id")
 LIST_ORDERS = sql(
-    "SELECT id, status, created_at, updated_at FROM orders"
+    "SELECT id, status, channel, total_cents, currency, created_at, updated_at FROM orders"
     " ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset"
 )
 LIST_OWN_ORDERS = sql(
-    "SELECT id, status, created_at, updated_at FROM orders"
+    "SELECT id, status, channel, total_cents, currency, created_at, updated_at FROM orders"
     " WHERE owner_id = :owner_id OR (account_id IS NOT NULL AND account_id = :account_id)"
     " ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset"
 )
 GET_ITEMS = sql(
-    "SELECT product_id, quantity FROM order_items WHERE order_id = :id ORDER BY line_no"
+    "SELECT product_id, quantity, unit_price_cents FROM order_items WHERE order_id = :id"
+    " ORDER BY line_no"
 )
 GET_HISTORY = sql("SELECT status, details, at FROM order_history WHERE order_id = :id ORDER BY id")
 UPDATE_STATUS = sql(
@@ -89,4 +111,22 @@ CLAIM_IDEMPOTENCY_KEY = sql(
     "INSERT INTO idempotency_keys (key, fingerprint, response, created_at)"
     " VALUES (:key, :fingerprint, :response, :at) ON CONFLICT (key) DO NOTHING"
 )
-GET_IDEMPOTENCY_KEY = sql("SELECT fingerprint, response FROM idempotency_keys WHERE key = :key")
+GET_IDEMPOTENCY_KEY = sql(
+    "SELECT fingerprint, response, created_at FROM idempotency_keys WHERE key = :key"
+)
+REPLACE_IDEMPOTENCY_KEY = sql(
+    "UPDATE idempotency_keys SET fingerprint = :fingerprint, response = :response,"
+    " created_at = :at WHERE key = :key"
+)
+SET_IDEMPOTENT_RESPONSE = sql("UPDATE idempotency_keys SET response = :response WHERE key = :key")
+PRUNE_IDEMPOTENCY_KEYS = sql("DELETE FROM idempotency_keys WHERE created_at < :before")
+
+UPSERT_PRODUCT = sql(
+    "INSERT INTO order_products (product_id, sku, name, price_cents, updated_at)"
+    " VALUES (:product_id, :sku, :name, :price_cents, :at)"
+    " ON CONFLICT (product_id) DO UPDATE SET sku = excluded.sku, name = excluded.name,"
+    " price_cents = excluded.price_cents, updated_at = excluded.updated_at"
+)
+GET_PRODUCT = sql(
+    "SELECT product_id, sku, name, price_cents FROM order_products WHERE product_id = :product_id"
+)

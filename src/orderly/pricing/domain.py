@@ -9,7 +9,6 @@ and its tier the largest minimum quantity the order meets; otherwise WAC.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from orderly.kernel.errors import Unprocessable
@@ -30,14 +29,6 @@ class ContractKind(StrEnum):
 class InvalidPrice(Unprocessable):
     code = "invalid_price"
     title = "Price data is not valid"
-
-
-def to_cents(amount: Decimal) -> int:
-    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-
-
-def from_cents(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import NotFound, Unprocessable
 from orderly.kernel.ids import new_id
+from orderly.kernel.money import from_cents, to_cents
 from orderly.messaging import Envelope, emit, new_message
 from orderly.pricing import domain, store
 from orderly.pricing.domain import Buyer, ContractPrice, Quote
@@ -42,7 +43,7 @@ def quote_view(product_id: str, quantity: int, found: Quote) -> dict[str, Any]:
     return {
         "product_id": product_id,
         "quantity": quantity,
-        "price": str(domain.from_cents(found.cents)),
+        "price": str(from_cents(found.cents)),
         "currency": CURRENCY,
         "source": found.source.value,
         "contract_id": found.contract_id,
@@ -81,7 +82,7 @@ async def _set(
     tx: Tx, stmt: Any, product_id: str, price: Decimal, effective_from: date | None = None
 ) -> None:
     day = (effective_from or utcnow().date()).isoformat()
-    params = {"product_id": product_id, "effective_from": day, "cents": domain.to_cents(price)}
+    params = {"product_id": product_id, "effective_from": day, "cents": to_cents(price)}
     await tx.execute(stmt, params)
 
 
@@ -153,7 +154,7 @@ async def create_contract(db: Database, new: NewContract) -> dict[str, Any]:
                     "contract_id": contract_id,
                     "product_id": line.product_id,
                     "min_quantity": line.min_quantity,
-                    "cents": domain.to_cents(line.price),
+                    "cents": to_cents(line.price),
                 }
                 for line in new.lines
             ],
@@ -182,7 +183,7 @@ async def get_contract(db: Database, contract_id: str) -> dict[str, Any]:
             {
                 "product_id": line["product_id"],
                 "min_quantity": int(line["min_quantity"]),
-                "price": str(domain.from_cents(int(line["cents"]))),
+                "price": str(from_cents(int(line["cents"]))),
             }
             for line in lines
         ],
@@ -253,7 +254,7 @@ def _lock_view(row: Row) -> dict[str, Any]:
         "line": row["line"],
         "productId": row["product_id"],
         "quantity": int(row["quantity"]),
-        "price": str(domain.from_cents(int(row["cents"]))),
+        "price": str(from_cents(int(row["cents"]))),
         "source": row["source"],
         "contractId": row["contract_id"],
         "effectiveDate": row["effective_date"],

@@ -1,0 +1,1 @@
+"""Payments: payment methods as gateway tokens, payments per order, refunds."""

@@ -1,0 +1,76 @@
+"""Payments REST routes: payment methods (seed 002 Flow 5) and an order's payments (Flow 4)."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from orderly.entrypoints.auth import Caller
+from orderly.entrypoints.dependencies import database
+from orderly.payments import service
+from orderly.storage import Database
+
+Payments = Annotated[Database, Depends(database("payments"))]
+
+
+class MethodIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    token: str = Field(min_length=5, max_length=64)
+    label: str = Field(default="", max_length=100)
+
+
+class MethodOut(BaseModel):
+    id: str
+    type: str
+    label: str
+    token_hint: str
+    created_at: datetime
+
+
+class RefundOut(BaseModel):
+    refund_id: str
+    amount: str
+    at: datetime
+
+
+class PaymentOut(BaseModel):
+    payment_id: str
+    order_id: str
+    amount: str
+    currency: str
+    status: str
+    reason: str | None
+    refunds: list[RefundOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["payments"])
+
+    @api.post("/payment-methods", status_code=201, response_model=MethodOut)
+    async def add_method(body: MethodIn, db: Payments, caller: Caller) -> dict[str, Any]:
+        return await service.add_method(db, caller, body.token, body.label)
+
+    @api.get("/payment-methods", response_model=list[MethodOut])
+    async def list_methods(db: Payments, caller: Caller) -> list[dict[str, Any]]:
+        return await service.list_methods(db, caller)
+
+    @api.get("/payment-methods/{method_id}", response_model=MethodOut)
+    async def get_method(method_id: str, db: Payments, caller: Caller) -> dict[str, Any]:
+        return await service.get_method(db, caller, method_id)
+
+    @api.delete("/payment-methods/{method_id}", status_code=204)
+    async def delete_method(method_id: str, db: Payments, caller: Caller) -> Response:
+        await service.delete_method(db, caller, method_id)
+        return Response(status_code=204)
+
+    @api.get("/payments/order/{order_id}", response_model=list[PaymentOut])
+    async def payments_of_order(
+        order_id: str, db: Payments, caller: Caller
+    ) -> list[dict[str, Any]]:
+        return await service.payments_of_order(db, caller, order_id)
+
+    return api

@@ -1,0 +1,19 @@
+"""How payments plugs into a running Orderly."""
+
+from orderly.contexts import ContextSpec, consumer
+from orderly.ordering.messages import ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_CREATED
+from orderly.payments import api, messages, service, store
+
+CONTEXT = ContextSpec(
+    name="payments",
+    source=messages.SOURCE,
+    publishes=messages.PUBLISHES,
+    subscriptions=(
+        consumer("payments", service.record_on_order_created, ORDER_CREATED),
+        consumer("payments", service.charge_on_order_confirmed, ORDER_CONFIRMED),
+        consumer("payments", service.refund_on_order_cancelled, ORDER_CANCELLED),
+    ),
+    router=api.router,
+    tables=store.metadata,
+    configure=service.configure,
+)

@@ -1,0 +1,84 @@
+"""Payments tables and queries."""
+
+import sqlalchemy as sa
+
+from orderly.storage import sql
+
+metadata = sa.MetaData()
+
+payment_methods = sa.Table(
+    "payment_methods",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("owner_id", sa.String(36), nullable=False),
+    sa.Column("token", sa.String(80), nullable=False),
+    sa.Column("label", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("payment_methods_owner", "owner_id"),
+)
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("order_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("owner_id", sa.String(36)),
+    sa.Column("account_id", sa.String(36)),
+    sa.Column("method", sa.String(80)),
+    sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("auth_ref", sa.String(80)),
+    sa.Column("reason", sa.String(80)),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("payment_id", sa.String(36), sa.ForeignKey("payments.id"), nullable=False),
+    sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+    sa.Column("reference", sa.String(80), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("refunds_payment", "payment_id"),
+)
+
+INSERT_METHOD = sql(
+    "INSERT INTO payment_methods (id, owner_id, token, label, created_at)"
+    " VALUES (:id, :owner_id, :token, :label, :at)"
+)
+GET_METHOD = sql(
+    "SELECT id, owner_id, token, label, created_at FROM payment_methods WHERE id = :id"
+)
+OWN_METHODS = sql(
+    "SELECT id, owner_id, token, label, created_at FROM payment_methods"
+    " WHERE owner_id = :owner_id ORDER BY created_at, id"
+)
+DELETE_METHOD = sql("DELETE FROM payment_methods WHERE id = :id AND owner_id = :owner_id")
+
+_PAYMENT = (
+    "SELECT id, order_id, owner_id, account_id, method, amount_cents, currency, status,"
+    " auth_ref, reason, attempts, created_at, updated_at FROM payments"
+)
+INSERT_PAYMENT = sql(
+    "INSERT INTO payments (id, order_id, owner_id, account_id, method, amount_cents, currency,"
+    " status, attempts, created_at, updated_at) VALUES (:id, :order_id, :owner_id, :account_id,"
+    " :method, :amount_cents, :currency, :status, 0, :at, :at)"
+    " ON CONFLICT (order_id) DO NOTHING"
+)
+PAYMENT_FOR_ORDER = sql(f"{_PAYMENT} WHERE order_id = :order_id")
+UPDATE_PAYMENT = sql(
+    "UPDATE payments SET status = :status, auth_ref = :auth_ref, reason = :reason,"
+    " attempts = attempts + 1, updated_at = :at WHERE id = :id"
+)
+INSERT_REFUND = sql(
+    "INSERT INTO refunds (id, payment_id, amount_cents, reference, created_at)"
+    " VALUES (:id, :payment_id, :amount_cents, :reference, :at)"
+)
+REFUNDS_OF = sql(
+    "SELECT id, amount_cents, reference, created_at FROM refunds WHERE payment_id = :payment_id"
+    " ORDER BY created_at, id"
+)
