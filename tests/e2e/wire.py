@@ -30,14 +30,13 @@ class Wire:
         self.backend = backend
         self.heard: list[dict[str, Any]] = []
 
+    async def everything(self) -> list[dict[str, Any]]:
+        """Every message, as {event_type, data}, in the order it was heard or published."""
+        return list(self.heard) if self.backend.broker_url else await self._outboxes()
+
     async def events(self, order_id: str) -> list[dict[str, Any]]:
-        """The messages about `order_id`, as {event_type, data}, in the order they were
-        published (for one context) or heard."""
-        if self.backend.broker_url:
-            found = list(self.heard)
-        else:
-            found = await self._outboxes()
-        return [e for e in found if _about(e["data"]) == order_id]
+        """The messages about `order_id`."""
+        return [e for e in await self.everything() if _about(e["data"]) == order_id]
 
     async def types(self, order_id: str) -> list[str]:
         return [e["event_type"] for e in await self.events(order_id)]

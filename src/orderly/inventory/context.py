@@ -4,7 +4,12 @@ from orderly.catalog.messages import PRODUCT_CREATED
 from orderly.contexts import ContextSpec, consumer
 from orderly.fulfillment.messages import ORDER_STATUS_UPDATED
 from orderly.inventory import api, messages, service, store
-from orderly.ordering.messages import CART_ITEM_ADDED, ORDER_CANCELLED, ORDER_CREATED
+from orderly.ordering.messages import (
+    CART_ITEM_ADDED,
+    CART_ITEM_REMOVED,
+    ORDER_CANCELLED,
+    ORDER_CREATED,
+)
 
 CONTEXT = ContextSpec(
     name="inventory",
@@ -14,6 +19,7 @@ CONTEXT = ContextSpec(
         consumer("inventory", service.add_item_on_product_created, PRODUCT_CREATED),
         consumer("inventory", service.reserve_on_order_created, ORDER_CREATED),
         consumer("inventory", service.hold_on_cart_item_added, CART_ITEM_ADDED),
+        consumer("inventory", service.let_go_on_cart_item_removed, CART_ITEM_REMOVED),
         consumer("inventory", service.release_on_order_cancelled, ORDER_CANCELLED),
         consumer("inventory", service.pick_on_order_shipped, ORDER_STATUS_UPDATED),
     ),

@@ -8,6 +8,7 @@ did and changes nothing.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -675,6 +676,13 @@ async def hold_on_cart_item_added(tx: Tx, message: Envelope) -> None:
         held = False
     if not held:
         log.info("cart line not held", cart=data["cartId"], product=data["productId"])
+
+
+async def let_go_on_cart_item_removed(tx: Tx, message: Envelope) -> None:
+    """The line left the cart: its hold goes."""
+    data = message.data
+    with contextlib.suppress(ProductNotFound):
+        await soft_reserve(tx, str(data["cartId"]), str(data["productId"]), 0)
 
 
 async def release_on_order_cancelled(tx: Tx, message: Envelope) -> None:

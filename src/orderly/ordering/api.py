@@ -1,5 +1,6 @@
 """Ordering REST routes: the sales API of seed 001."""
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -8,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller
 from orderly.entrypoints.dependencies import database, runtime
-from orderly.ordering import service
+from orderly.ordering import carts, service
 from orderly.ordering.availability import ProductAvailability
 from orderly.ordering.buyers import AccountStanding
 from orderly.ordering.domain import Channel, Line
@@ -104,7 +105,134 @@ class OrderOut(BaseModel):
     history: list[HistoryEntry]
 
 
+class CartItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
+
+
+class CartQuantityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: int = Field(ge=0, le=MAX_UNITS, strict=True)
+
+
+class CartLineOut(BaseModel):
+    product_id: str
+    name: str | None
+    sku: str | None
+    quantity: int
+    unit_price: str | None
+    line_total: str | None
+    available: int
+
+
+class CartOut(BaseModel):
+    cart_id: str | None
+    items: list[CartLineOut]
+    total: str | None
+    currency: str
+
+
+class CheckoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    shipping_address: ShippingAddress
+    payment_method: str | None = Field(
+        default=None, max_length=80, pattern=r"^(tok_[A-Za-z0-9_]{1,60}|pm_[0-9a-f-]{36})$"
+    )
+    channel: Channel | None = None
+
+
 def router() -> APIRouter:
+    root = APIRouter()
+    root.include_router(_orders())
+    root.include_router(_cart())
+    return root
+
+
+def _cart() -> APIRouter:
+    api = APIRouter(prefix="/api/v1/cart", tags=["ordering"])
+
+    @api.get("", response_model=CartOut)
+    async def view_cart(
+        db: Ordering,
+        caller: Caller,
+        availability: Annotated[ProductAvailability, Depends(availability_port)],
+    ) -> dict[str, Any]:
+        """The caller's cart with current prices and what is available of each line."""
+        return await carts.view(db, caller, availability)
+
+    @api.post("/items", response_model=CartOut, status_code=201)
+    async def add_to_cart(
+        body: CartItemIn,
+        db: Ordering,
+        caller: Caller,
+        availability: Annotated[ProductAvailability, Depends(availability_port)],
+    ) -> dict[str, Any]:
+        """Seed 000: add to the cart (`cart.item.added`); inventory holds the units a while."""
+        await carts.add_item(db, caller, body.product_id, body.quantity)
+        return await carts.view(db, caller, availability)
+
+    @api.put("/items/{product_id}", response_model=CartOut)
+    async def change_quantity(
+        product_id: str,
+        body: CartQuantityIn,
+        db: Ordering,
+        caller: Caller,
+        availability: Annotated[ProductAvailability, Depends(availability_port)],
+    ) -> dict[str, Any]:
+        await carts.set_quantity(db, caller, product_id, body.quantity)
+        return await carts.view(db, caller, availability)
+
+    @api.delete("/items/{product_id}", response_model=CartOut)
+    async def remove_from_cart(
+        product_id: str,
+        db: Ordering,
+        caller: Caller,
+        availability: Annotated[ProductAvailability, Depends(availability_port)],
+    ) -> dict[str, Any]:
+        await carts.set_quantity(db, caller, product_id, 0)
+        return await carts.view(db, caller, availability)
+
+    @api.post(
+        "/checkout", status_code=201, response_model=OrderCreated, response_model_exclude_none=True
+    )
+    async def check_out(
+        body: CheckoutIn,
+        response: Response,
+        db: Ordering,
+        caller: Caller,
+        availability: Annotated[ProductAvailability, Depends(availability_port)],
+        standing: Annotated[AccountStanding | None, Depends(standing_port)],
+        idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    ) -> dict[str, Any]:
+        """The cart becomes an order through the caller's checkout flow; its holds become
+        the order's reservation."""
+        cmd = service.PlaceOrder(
+            lines=[],
+            shipping_address=body.shipping_address.model_dump(),
+            owner=caller,
+            idempotency_key=idempotency_key,
+            channel=body.channel,
+            payment_method=body.payment_method,
+            from_cart=True,
+        )
+        placed = await service.earlier_checkout(db, cmd)
+        if placed is None:
+            cart_id, lines = await carts.lines(db, caller)
+            cmd = replace(cmd, lines=lines, cart_id=cart_id)
+            placed = await service.place_order(db, availability, cmd, standing)
+        if placed.replayed:
+            response.status_code = 200
+            response.headers["Idempotent-Replayed"] = "true"
+        return placed.response
+
+    return api
+
+
+def _orders() -> APIRouter:
     api = APIRouter(prefix="/api/v1/orders", tags=["ordering"])
 
     @api.post("", status_code=201, response_model=OrderCreated, response_model_exclude_none=True)

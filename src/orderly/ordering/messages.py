@@ -5,8 +5,10 @@ SOURCE = "sales-service"
 # seed 001: {order_id, items: [{product_id, quantity}], shipping_address, ...}
 ORDER_CREATED = "order.created"
 # seed 000: a cart line was added or changed: {cartId, productId, quantity} (the line's total);
-# inventory holds that many units for the cart. Carts publish it (see the carts issue).
+# inventory holds that many units for the cart.
 CART_ITEM_ADDED = "cart.item.added"
+# {cartId, productId}: the line left the cart; inventory lets its hold go.
+CART_ITEM_REMOVED = "cart.item.removed"
 # seed 002: {orderId, items, reason}: inventory gives the order's units back.
 ORDER_CANCELLED = "order.cancelled"
 
@@ -16,4 +18,4 @@ ORDER_CONFIRMED = "order.confirmed"
 # Orders are priced in one currency per deployment for now.
 CURRENCY = "USD"
 
-PUBLISHES = (ORDER_CREATED, CART_ITEM_ADDED, ORDER_CONFIRMED, ORDER_CANCELLED)
+PUBLISHES = (ORDER_CREATED, CART_ITEM_ADDED, CART_ITEM_REMOVED, ORDER_CONFIRMED, ORDER_CANCELLED)

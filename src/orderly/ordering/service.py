@@ -12,7 +12,7 @@ order's history; a move the machine does not allow is refused and logged.
 """
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from orderly.kernel.ids import new_id
 from orderly.kernel.money import money, to_cents
 from orderly.kernel.principal import BUYER, Principal
 from orderly.messaging import Envelope, emit, new_message
-from orderly.ordering import domain, store
+from orderly.ordering import carts, domain, store
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.buyers import AccountStanding, NotABuyer
 from orderly.ordering.domain import Channel, InsufficientStock, Line, OrderStatus
@@ -111,6 +111,7 @@ class PlaceOrder:
     channel: Channel | None = None
     payment_method: str | None = None
     cart_id: str | None = None
+    from_cart: bool = False
     _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -124,13 +125,15 @@ class PlaceOrder:
 
     def fingerprint(self) -> str:
         if not self._fingerprint:
+            # a checkout's lines are the cart's: the same request is the same cart checkout
+            lines = [] if self.from_cart else [[ln.product_id, ln.quantity] for ln in self.lines]
             canonical = orjson.dumps(
                 {
-                    "lines": [[line.product_id, line.quantity] for line in self.lines],
+                    "lines": lines,
                     "to": self.shipping_address,
                     "channel": self.channel,
                     "pay": self.payment_method,
-                    "cart": self.cart_id,
+                    "cart": self.from_cart,
                 },
                 option=orjson.OPT_SORT_KEYS,
             )
@@ -170,16 +173,9 @@ async def place_order(
     """Place an order through its channel's flow; a repeated Idempotency-Key answers what
     the first request did and never makes a second order."""
     domain.check_lines(cmd.lines)
-    channel = channel_for(cmd.owner, cmd.channel)
-    cmd = PlaceOrder(
-        cmd.lines,
-        cmd.shipping_address,
-        cmd.owner,
-        cmd.idempotency_key,
-        channel,
-        cmd.payment_method,
-        cmd.cart_id,
-    )
+    cmd = replace(cmd, channel=channel_for(cmd.owner, cmd.channel))
+    channel = cmd.channel
+    assert channel is not None
     if cmd.owner.account is not None:
         await _check_buyer(standing, cmd.owner)
     if cmd.scoped_key:
@@ -202,6 +198,16 @@ async def place_order(
         return await db.transaction(lambda tx: _create(tx, cmd))
     except _Replayed as replay:  # a concurrent request with the same key won
         return Placed(replay.response, replayed=True)
+
+
+async def earlier_checkout(db: Database, cmd: PlaceOrder) -> Placed | None:
+    """What a cart checkout with this Idempotency-Key answered before, if it was made
+    (its cart is spent by then, so this is asked first)."""
+    cmd = replace(cmd, channel=channel_for(cmd.owner, cmd.channel))
+    if not cmd.scoped_key:
+        return None
+    earlier = await db.read(lambda tx: _earlier_response(tx, cmd))
+    return None if earlier is None else Placed(earlier, replayed=True)
 
 
 async def _check_buyer(standing: AccountStanding | None, caller: Principal) -> None:
@@ -262,6 +268,8 @@ async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
     now = utcnow()
     if cmd.scoped_key:
         await _claim_key(tx, cmd, response, now)
+    if cmd.cart_id:
+        await carts.check_out(tx, cmd.cart_id, order_id)
     await tx.execute(
         store.INSERT_ORDER,
         {

@@ -69,6 +69,34 @@ order_products = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+carts = sa.Table(
+    "carts",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("owner_id", sa.String(36), nullable=False),
+    sa.Column("account_id", sa.String(36)),
+    sa.Column("status", sa.String(16), nullable=False),  # open, or checked_out
+    sa.Column("order_id", sa.String(36)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(
+        "carts_one_open",
+        "owner_id",
+        unique=True,
+        sqlite_where=sa.text("status = 'open'"),
+        postgresql_where=sa.text("status = 'open'"),
+    ),
+)
+
+cart_items = sa.Table(
+    "cart_items",
+    metadata,
+    sa.Column("cart_id", sa.String(36), sa.ForeignKey("carts.id"), primary_key=True),
+    sa.Column("product_id", sa.String(64), primary_key=True),
+    sa.Column("quantity", sa.BigInteger(), nullable=False),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 _ORDER_COLUMNS = (
     "id, status, shipping_address, created_at, updated_at, version, owner_id, account_id,"
     " channel, total_cents, currency, payment_method, cart_id"
@@ -129,4 +157,35 @@ UPSERT_PRODUCT = sql(
 )
 GET_PRODUCT = sql(
     "SELECT product_id, sku, name, price_cents FROM order_products WHERE product_id = :product_id"
+)
+
+OPEN_CART = sql(
+    "SELECT id, owner_id, account_id, status FROM carts WHERE owner_id = :owner_id"
+    " AND status = 'open'"
+)
+NEW_CART = sql(
+    "INSERT INTO carts (id, owner_id, account_id, status, created_at, updated_at)"
+    " VALUES (:id, :owner_id, :account_id, 'open', :at, :at)"
+    " ON CONFLICT DO NOTHING"
+)
+TOUCH_CART = sql("UPDATE carts SET updated_at = :at WHERE id = :id")
+CHECK_OUT_CART = sql(
+    "UPDATE carts SET status = 'checked_out', order_id = :order_id, updated_at = :at"
+    " WHERE id = :id AND status = 'open'"
+)
+CART_ITEMS = sql(
+    "SELECT c.product_id, c.quantity, p.name, p.sku, p.price_cents FROM cart_items c"
+    " LEFT JOIN order_products p ON p.product_id = c.product_id"
+    " WHERE c.cart_id = :cart_id ORDER BY c.added_at, c.product_id"
+)
+CART_ITEM = sql(
+    "SELECT quantity FROM cart_items WHERE cart_id = :cart_id AND product_id = :product_id"
+)
+UPSERT_CART_ITEM = sql(
+    "INSERT INTO cart_items (cart_id, product_id, quantity, added_at)"
+    " VALUES (:cart_id, :product_id, :quantity, :at)"
+    " ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = excluded.quantity"
+)
+DELETE_CART_ITEM = sql(
+    "DELETE FROM cart_items WHERE cart_id = :cart_id AND product_id = :product_id"
 )

@@ -1,0 +1,166 @@
+"""Carts (seed 000): a customer's one open cart. Adding or changing a line publishes
+`cart.item.added` with the line's new quantity, and inventory holds that many units for a
+while (a soft reservation); removing it publishes `cart.item.removed`. Checking out turns
+the cart into an order through the caller's checkout flow, and the holds into the order's."""
+
+from typing import Any
+
+from orderly.kernel.clock import utcnow
+from orderly.kernel.errors import Conflict, NotFound, Unprocessable
+from orderly.kernel.ids import new_id
+from orderly.kernel.money import money
+from orderly.kernel.principal import Principal
+from orderly.messaging import emit, new_message
+from orderly.ordering import store
+from orderly.ordering.availability import ProductAvailability, UnknownProduct
+from orderly.ordering.domain import Line
+from orderly.ordering.messages import CART_ITEM_ADDED, CART_ITEM_REMOVED, CURRENCY, SOURCE
+from orderly.storage import Database, Row, Tx
+
+
+class CartItemNotFound(NotFound):
+    code = "cart_item_not_found"
+    title = "Product not in the cart"
+
+
+class CartEmpty(Unprocessable):
+    code = "cart_empty"
+    title = "The cart is empty"
+
+
+class CartCheckedOut(Conflict):
+    code = "cart_checked_out"
+    title = "The cart was checked out already"
+
+
+async def _open_cart(tx: Tx, caller: Principal) -> Row:
+    """The caller's open cart, made on first use."""
+    cart = await tx.fetch_one(store.OPEN_CART, {"owner_id": caller.user_id})
+    if cart is None:
+        await tx.execute(
+            store.NEW_CART,
+            {
+                "id": new_id(),
+                "owner_id": caller.user_id,
+                "account_id": caller.account,
+                "at": utcnow(),
+            },
+        )
+        cart = await tx.fetch_one(store.OPEN_CART, {"owner_id": caller.user_id})
+    assert cart is not None
+    return cart
+
+
+async def _announce(tx: Tx, cart_id: str, product_id: str, quantity: int) -> None:
+    data: dict[str, Any] = {"cartId": cart_id, "productId": product_id}
+    if quantity:
+        kind = CART_ITEM_ADDED
+        data["quantity"] = quantity
+    else:
+        kind = CART_ITEM_REMOVED
+    await emit(tx, new_message(kind, data, source=SOURCE, aggregate_id=cart_id))
+
+
+async def add_item(db: Database, caller: Principal, product_id: str, quantity: int) -> str:
+    """Add `quantity` units to the product's line (made if new); the cart's id."""
+
+    async def work(tx: Tx) -> str:
+        if await tx.fetch_one(store.GET_PRODUCT, {"product_id": product_id}) is None:
+            raise UnknownProduct(f"product {product_id} does not exist", product_ids=[product_id])
+        cart = await _open_cart(tx, caller)
+        line = await tx.fetch_one(
+            store.CART_ITEM, {"cart_id": cart["id"], "product_id": product_id}
+        )
+        total = quantity + (int(line["quantity"]) if line else 0)
+        await _set_line(tx, cart["id"], product_id, total)
+        return str(cart["id"])
+
+    return await db.transaction(work)
+
+
+async def set_quantity(db: Database, caller: Principal, product_id: str, quantity: int) -> None:
+    """Change a line's quantity; 0 removes it."""
+
+    async def work(tx: Tx) -> None:
+        cart = await _open_cart(tx, caller)
+        key = {"cart_id": cart["id"], "product_id": product_id}
+        if await tx.fetch_one(store.CART_ITEM, key) is None:
+            raise CartItemNotFound(f"product {product_id} is not in the cart")
+        if quantity:
+            await _set_line(tx, cart["id"], product_id, quantity)
+        else:
+            await tx.execute(store.DELETE_CART_ITEM, key)
+            await _announce(tx, cart["id"], product_id, 0)
+
+    await db.transaction(work)
+
+
+async def _set_line(tx: Tx, cart_id: str, product_id: str, quantity: int) -> None:
+    now = utcnow()
+    await tx.execute(
+        store.UPSERT_CART_ITEM,
+        {"cart_id": cart_id, "product_id": product_id, "quantity": quantity, "at": now},
+    )
+    await tx.execute(store.TOUCH_CART, {"id": cart_id, "at": now})
+    await _announce(tx, cart_id, product_id, quantity)
+
+
+async def view(
+    db: Database, caller: Principal, availability: ProductAvailability
+) -> dict[str, Any]:
+    """The cart with today's prices and what is available to promise for each line."""
+
+    async def work(tx: Tx) -> tuple[str | None, list[Row]]:
+        cart = await tx.fetch_one(store.OPEN_CART, {"owner_id": caller.user_id})
+        if cart is None:
+            return None, []
+        return cart["id"], await tx.fetch_all(store.CART_ITEMS, {"cart_id": cart["id"]})
+
+    cart_id, rows = await db.read(work)
+    available: dict[str, int] = {}
+    if rows:
+        report = await availability.check(
+            [(r["product_id"], int(r["quantity"])) for r in rows], token=caller.token
+        )
+        available = {item["product_id"]: int(item["available"]) for item in report["items"]}
+    items = []
+    total: int | None = 0
+    for row in rows:
+        price = row["price_cents"]
+        line_total = None if price is None else int(price) * int(row["quantity"])
+        total = None if total is None or line_total is None else total + line_total
+        items.append(
+            {
+                "product_id": row["product_id"],
+                "name": row["name"],
+                "sku": row["sku"],
+                "quantity": int(row["quantity"]),
+                "unit_price": money(price),
+                "line_total": money(line_total),
+                "available": available.get(row["product_id"], 0),
+            }
+        )
+    return {"cart_id": cart_id, "items": items, "total": money(total), "currency": CURRENCY}
+
+
+async def lines(db: Database, caller: Principal) -> tuple[str, list[Line]]:
+    """The open cart's id and lines, for checkout; an empty cart cannot be checked out."""
+
+    async def work(tx: Tx) -> tuple[str | None, list[Row]]:
+        cart = await tx.fetch_one(store.OPEN_CART, {"owner_id": caller.user_id})
+        if cart is None:
+            return None, []
+        return cart["id"], await tx.fetch_all(store.CART_ITEMS, {"cart_id": cart["id"]})
+
+    cart_id, rows = await db.read(work)
+    if cart_id is None or not rows:
+        raise CartEmpty("add products to the cart before checking out")
+    return cart_id, [Line(r["product_id"], int(r["quantity"])) for r in rows]
+
+
+async def check_out(tx: Tx, cart_id: str, order_id: str) -> None:
+    """In the order's transaction: the cart is spent (a second checkout of it is refused)."""
+    if not await tx.execute(
+        store.CHECK_OUT_CART, {"id": cart_id, "order_id": order_id, "at": utcnow()}
+    ):
+        raise CartCheckedOut(f"cart {cart_id} was checked out already")
