@@ -238,3 +238,48 @@ async def test_a_double_click_makes_one_order(deployment: Deployment) -> None:
     )
     assert other.status_code == 422
     assert other.json()["code"] == "idempotency_key_reused"
+
+
+async def test_bad_checkouts_are_refused_and_leave_nothing_behind(deployment: Deployment) -> None:
+    async with tapped(deployment.backend) as wire:
+        customer = deployment.customer()
+        sales = deployment.ordering.client(customer["token"])
+        product = await create_product(deployment, unique("B2C"), 5)
+        first = (await place(sales, b2c(product, 1))).json()["order_id"]
+        await heard(wire, first, "order.created")
+        before = len(await wire.everything())
+
+        def with_items(*items: dict[str, Any]) -> dict[str, Any]:
+            return {**b2c(product, 1), "items": list(items)}
+
+        refusals: list[tuple[dict[str, Any], int, str]] = [
+            (with_items({"product_id": product, "quantity": 0}), 422, "validation_failed"),
+            (with_items({"product_id": product, "quantity": -3}), 422, "validation_failed"),
+            (with_items({"product_id": product, "quantity": "2"}), 422, "validation_failed"),
+            (with_items({"product_id": product, "quantity": 10**9}), 422, "validation_failed"),
+            (with_items({"product_id": "no-such-product", "quantity": 1}), 422, "unknown_product"),
+            (
+                with_items(
+                    {"product_id": product, "quantity": 1}, {"product_id": product, "quantity": 2}
+                ),
+                422,
+                "duplicate_product",
+            ),
+            ({**b2c(product, 1), "payment_method": "4111111111111111"}, 422, "validation_failed"),
+            ({**b2c(product, 1), "payment_method": None}, 422, "payment_method_required"),
+            ({**b2c(product, 1), "channel": "guarded"}, 403, "channel_not_allowed"),
+            ({**b2c(product, 1), "channel": "teleport"}, 422, "validation_failed"),
+        ]
+        for body, status, code in refusals:
+            refused = await sales.post("/api/v1/orders", json=body)
+            assert (refused.status_code, refused.json()["code"]) == (status, code), body
+            assert "4111111111111111" not in refused.text
+        assert len((await sales.get("/api/v1/orders")).json()) == 1
+        assert await atp(deployment, product) == 4
+        # nothing was published for any of them (the one order's own events aside)
+        later = [
+            e["event_type"]
+            for e in (await wire.everything())[before:]
+            if e["event_type"] in {"order.created", "order.cancelled"}
+        ]
+        assert later == []
