@@ -26,6 +26,7 @@ from orderly.messaging.relay import Relay
 from orderly.messaging.routing import Topology
 from orderly.messaging.transports import Transport, open_transport
 from orderly.messaging.upkeep import pruner
+from orderly.ordering import guarded
 from orderly.ordering.availability import HttpAvailability, LocalAvailability, ProductAvailability
 from orderly.ordering.buyers import AccountStanding, HttpStanding, LocalStanding
 from orderly.storage import Database, open_database
@@ -142,6 +143,10 @@ class Runtime:
             availability = LocalAvailability(databases["inventory"])
         elif settings.inventory_url:
             availability = HttpAvailability(settings.inventory_url)
+        if availability is not None and "ordering" in databases:
+            # the guarded checkout's breaker sits in front of every availability call
+            availability = guarded.GuardedAvailability(availability, databases["ordering"])
+            guarded.GUARD = availability
         tokens, authenticator = await _identity_ports(settings, databases)
         standing: AccountStanding | None = None
         if "ordering" in databases and "identity" in databases:

@@ -18,7 +18,7 @@ ALL_CONTEXTS = (
 )
 # Checkout flows a channel may choose, and those this version can run.
 CHANNELS = ("direct", "b2c", "guarded", "b2b")
-AVAILABLE_CHANNELS = ("direct", "b2c")
+AVAILABLE_CHANNELS = ("direct", "b2c", "guarded")
 # Signature algorithms an external issuer may use: public-key ones only.
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -53,8 +53,16 @@ class Settings:
     # The checkout flow an order takes when it names none, and the flows callers may use:
     # `channels` for consumers, `account_channels` for members of B2B accounts.
     default_channel: str = "direct"
-    channels: tuple[str, ...] = ("direct", "b2c")
+    channels: tuple[str, ...] = ("direct", "b2c", "guarded")
     account_channels: tuple[str, ...] = ("direct",)
+    # Sagas: seconds a step waits for its answer, and how often its command is sent again.
+    saga_step_timeout: float = 30.0
+    saga_step_retries: int = 3
+    # Seconds a guarded checkout waits for its outcome before answering 202.
+    checkout_wait: float = 5.0
+    # The guarded checkout's breaker on inventory: failures in a row, then seconds open.
+    breaker_threshold: int = 5
+    breaker_ttl: float = 10.0
     max_body_bytes: int = 1_048_576
     token_issuer: str = "orderly"
     token_audience: str = "orderly-api"
@@ -103,6 +111,13 @@ class Settings:
         if not 1 <= self.soft_reservation_ttl <= 7 * 24 * 3600:
             raise ConfigError("ORDERLY_SOFT_RESERVATION_TTL: seconds, from 1 to a week")
         self._validate_channels()
+        if self.saga_step_timeout <= 0 or self.saga_step_retries < 0:
+            raise ConfigError("ORDERLY_SAGA_STEP_TIMEOUT must be positive, retries at least 0")
+        if self.checkout_wait < 0 or self.breaker_threshold < 1 or self.breaker_ttl <= 0:
+            raise ConfigError(
+                "ORDERLY_CHECKOUT_WAIT must be at least 0, ORDERLY_BREAKER_THRESHOLD at least 1"
+                " and ORDERLY_BREAKER_TTL positive"
+            )
         if self.message_retention < 1 or self.prune_interval <= 0:
             raise ConfigError(
                 "ORDERLY_MESSAGE_RETENTION must be at least 1 s and ORDERLY_PRUNE_INTERVAL positive"

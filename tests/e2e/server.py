@@ -105,7 +105,7 @@ class Server:
         """The `orderly` command against this server's configuration."""
         return subprocess.run(
             [sys.executable, "-m", "orderly", *args],
-            env=self.env,
+            env={**self.env, "COLUMNS": "250"},  # tables print whole ids
             capture_output=True,
             text=True,
             timeout=120,

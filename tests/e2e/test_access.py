@@ -127,6 +127,7 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
         "dead_letter_id": "any",
         "lot_id": "any",
         "contract_id": "any",
+        "saga_id": "any",
         "dc": "MAIN",
         "method_id": method.json()["id"],
     }

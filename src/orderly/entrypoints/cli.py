@@ -23,6 +23,8 @@ dead_app = typer.Typer(help="Messages no consumer could handle.", no_args_is_hel
 app.add_typer(demo_app, name="demo")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(dead_app, name="dead-letters")
+sagas_app = typer.Typer(help="Checkout sagas and their steps.", no_args_is_help=True)
+app.add_typer(sagas_app, name="sagas")
 users_app = typer.Typer(help="Users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
@@ -240,6 +242,58 @@ def outbox_status_command() -> None:
             str(row["published"]),
             str(row["oldest_pending"] or "-"),
         )
+    console.print(table)
+
+
+@sagas_app.command("list")
+def sagas_list(
+    state: Annotated[
+        str, typer.Option(help="running, compensating, completed, compensated or stuck")
+    ] = "",
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+) -> None:
+    """Sagas, newest first."""
+    from orderly.sagas import engine
+
+    settings = _context_settings("ordering", "sagas")
+    table = Table("id", "kind", "state", "step", "reason", "started", "updated")
+    for row in _run(settings, lambda dbs: engine.find(dbs["ordering"], state, limit)):
+        table.add_row(
+            row["id"],
+            row["kind"],
+            row["state"],
+            str(row["step"]),
+            row["reason"] or "-",
+            str(row["created_at"]),
+            str(row["updated_at"]),
+        )
+    console.print(table)
+
+
+@sagas_app.command("show")
+def sagas_show(saga_id: str) -> None:
+    """One saga with each step, its attempts and timings."""
+    from orderly.sagas import engine
+
+    settings = _context_settings("ordering", "sagas")
+    try:
+        saga = _run(settings, lambda dbs: engine.get(dbs["ordering"], saga_id))
+    except engine.SagaNotFound:
+        errors.print(f"[red]error:[/red] saga {saga_id} does not exist")
+        raise typer.Exit(1) from None
+    table = Table("step", "status", "attempts", "started", "finished", "detail")
+    for step in saga["steps"]:
+        table.add_row(
+            step["name"],
+            step["status"],
+            str(step["attempts"]),
+            str(step["started_at"] or "-"),
+            str(step["finished_at"] or "-"),
+            str(step["detail"] or ""),
+        )
+    console.print(f"saga {saga['saga_id']} ({saga['kind']}): {saga['state']}", highlight=False)
+    if saga["reason"]:
+        console.print(f"reason: {saga['reason']}", highlight=False)
     console.print(table)
 
 

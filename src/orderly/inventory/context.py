@@ -4,6 +4,7 @@ from orderly.catalog.messages import PRODUCT_CREATED
 from orderly.contexts import ContextSpec, consumer
 from orderly.fulfillment.messages import ORDER_STATUS_UPDATED
 from orderly.inventory import api, messages, service, store
+from orderly.inventory.messages import INVENTORY_RELEASE, INVENTORY_RESERVE
 from orderly.ordering.messages import (
     CART_ITEM_ADDED,
     CART_ITEM_REMOVED,
@@ -21,6 +22,8 @@ CONTEXT = ContextSpec(
         consumer("inventory", service.hold_on_cart_item_added, CART_ITEM_ADDED),
         consumer("inventory", service.let_go_on_cart_item_removed, CART_ITEM_REMOVED),
         consumer("inventory", service.release_on_order_cancelled, ORDER_CANCELLED),
+        consumer("inventory", service.reserve_on_command, INVENTORY_RESERVE),
+        consumer("inventory", service.release_on_command, INVENTORY_RELEASE),
         consumer("inventory", service.pick_on_order_shipped, ORDER_STATUS_UPDATED),
     ),
     router=api.router,

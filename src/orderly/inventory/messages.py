@@ -12,6 +12,13 @@ INVENTORY_INSUFFICIENT = "inventory.insufficient"
 # {reference, reason, items: [{productId, quantity}]}: units given back (cancel, expiry, undo).
 INVENTORY_RELEASED = "inventory.released"
 
+# Commands a saga sends inventory (published by the saga's context), each answered with one
+# of the events above carrying the command's `sagaId`:
+# {sagaId, orderId, items: [{product_id, quantity}], accountId?, cartId?} → reserved | insufficient
+INVENTORY_RESERVE = "inventory.reserve"
+# {sagaId, orderId, reason} → inventory.released (also when nothing was left to release)
+INVENTORY_RELEASE = "inventory.release"
+
 PUBLISHES = (INVENTORY_RESERVED, INVENTORY_INSUFFICIENT, INVENTORY_RELEASED)
 
 

@@ -554,7 +554,7 @@ async def soft_reserve(
     return True
 
 
-async def release(tx: Tx, reference: str, reason: str) -> list[dict[str, Any]]:
+async def release(tx: Tx, reference: str, reason: str, saga_id: str = "") -> list[dict[str, Any]]:
     """Give back every live reservation under `reference` (idempotent); what was given back."""
     now = utcnow()
     rows = await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": reference})
@@ -574,7 +574,9 @@ async def release(tx: Tx, reference: str, reason: str) -> list[dict[str, Any]]:
             )
         released.append({"productId": row["product_id"], "quantity": int(row["quantity"])})
     if released:
-        data = {"reference": reference, "reason": reason, "items": released}
+        data: dict[str, Any] = {"reference": reference, "reason": reason, "items": released}
+        if saga_id:
+            data |= {"orderId": reference, "sagaId": saga_id}
         await emit(tx, new_message(INVENTORY_RELEASED, data, source=SOURCE, aggregate_id=reference))
     return released
 
@@ -636,9 +638,41 @@ async def sweep_expired(db: Database) -> int:
 
 
 async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
-    """Seed 002 step 2: reserve every item of a new order, or report it short."""
+    """Seed 002 step 2: reserve every item of a new order, or report it short. An
+    orchestrated order's saga asks for its reservation itself (`inventory.reserve`)."""
+    if message.data.get("orchestrated"):
+        return
+    await _reserve_and_answer(tx, message.data, str(message.data["order_id"]), {})
+
+
+async def reserve_on_command(tx: Tx, message: Envelope) -> None:
+    """A saga's `inventory.reserve`: the same reservation, answered to the saga."""
     data = message.data
-    order_id = str(data["order_id"])
+    order_id = str(data["orderId"])
+    await _reserve_and_answer(
+        tx,
+        {**data, "account_id": data.get("accountId")},
+        order_id,
+        {"sagaId": data["sagaId"]},
+    )
+
+
+async def release_on_command(tx: Tx, message: Envelope) -> None:
+    """A saga's `inventory.release` (a compensation); answered even when nothing was held."""
+    data = message.data
+    order_id = str(data["orderId"])
+    released = await release(
+        tx, order_id, str(data.get("reason") or "compensation"), data["sagaId"]
+    )
+    if not released:
+        body = {"reference": order_id, "orderId": order_id, "sagaId": data["sagaId"], "items": []}
+        body["reason"] = "nothing_held"
+        await emit(tx, new_message(INVENTORY_RELEASED, body, source=SOURCE, aggregate_id=order_id))
+
+
+async def _reserve_and_answer(
+    tx: Tx, data: dict[str, Any], order_id: str, extra: dict[str, Any]
+) -> None:
     lines = [
         Line(str(n), str(item["product_id"]), int(item["quantity"]))
         for n, item in enumerate(data["items"], start=1)
@@ -654,7 +688,7 @@ async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
         soft_reference=str(data.get("cartId") or ""),  # a cart's holds become the order's
     )
     kind = INVENTORY_RESERVED if outcome.reserved else INVENTORY_INSUFFICIENT
-    body = {"orderId": order_id, "items": outcome.items}
+    body = {"orderId": order_id, "items": outcome.items, **extra}
     await emit(tx, new_message(kind, body, source=SOURCE, aggregate_id=order_id))
 
 

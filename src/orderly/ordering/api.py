@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.entrypoints.auth import Caller
+from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database, runtime
 from orderly.ordering import carts, service
 from orderly.ordering.availability import ProductAvailability
 from orderly.ordering.buyers import AccountStanding
 from orderly.ordering.domain import Channel, Line
+from orderly.sagas import engine
 from orderly.storage import Database
 
 Ordering = Annotated[Database, Depends(database("ordering"))]
@@ -145,11 +146,73 @@ class CheckoutIn(BaseModel):
     channel: Channel | None = None
 
 
+def _answer(placed: service.Placed, response: Response) -> dict[str, Any]:
+    """201 for a new order; 202 while a guarded checkout's outcome is not known yet; a
+    replayed Idempotency-Key: 200 and `Idempotent-Replayed`."""
+    if placed.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    elif placed.accepted_only:
+        response.status_code = 202
+    return placed.response
+
+
+class SagaStepOut(BaseModel):
+    name: str
+    status: str
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    deadline_at: datetime | None
+    detail: dict[str, Any]
+
+
+class SagaOut(BaseModel):
+    saga_id: str
+    kind: str
+    state: str
+    reason: str | None
+    data: dict[str, Any]
+    steps: list[SagaStepOut]
+
+
+class SagaSummary(BaseModel):
+    id: str
+    kind: str
+    state: str
+    step: int
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
 def router() -> APIRouter:
     root = APIRouter()
     root.include_router(_orders())
     root.include_router(_cart())
+    root.include_router(_sagas())
     return root
+
+
+def _sagas() -> APIRouter:
+    api = APIRouter(prefix="/api/v1/sagas", tags=["ordering"])
+
+    @api.get("", response_model=list[SagaSummary])
+    async def list_sagas(
+        db: Ordering,
+        operator: Operator,
+        state: Annotated[str, Query(max_length=16)] = "",
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[Any]:
+        """Operators: sagas, newest first, optionally in one state."""
+        return await engine.find(db, state, limit)
+
+    @api.get("/{saga_id}", response_model=SagaOut)
+    async def get_saga(saga_id: str, db: Ordering, operator: Operator) -> dict[str, Any]:
+        """Operators: one saga with each step, its attempts and timings."""
+        return await engine.get(db, saga_id)
+
+    return api
 
 
 def _cart() -> APIRouter:
@@ -224,10 +287,7 @@ def _cart() -> APIRouter:
             cart_id, lines = await carts.lines(db, caller)
             cmd = replace(cmd, lines=lines, cart_id=cart_id)
             placed = await service.place_order(db, availability, cmd, standing)
-        if placed.replayed:
-            response.status_code = 200
-            response.headers["Idempotent-Replayed"] = "true"
-        return placed.response
+        return _answer(placed, response)
 
     return api
 
@@ -258,10 +318,7 @@ def _orders() -> APIRouter:
             ),
             standing,
         )
-        if placed.replayed:
-            response.status_code = 200
-            response.headers["Idempotent-Replayed"] = "true"
-        return placed.response
+        return _answer(placed, response)
 
     @api.get("", response_model=list[OrderSummary])
     async def list_orders(

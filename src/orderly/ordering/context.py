@@ -4,7 +4,7 @@ from orderly.catalog.messages import PRODUCT_CREATED, PRODUCT_UPDATED
 from orderly.contexts import ContextSpec, consumer
 from orderly.fulfillment.messages import ORDER_STATUS_UPDATED
 from orderly.inventory.messages import INVENTORY_INSUFFICIENT, INVENTORY_RESERVED
-from orderly.ordering import api, messages, service, store
+from orderly.ordering import api, guarded, messages, service, store
 from orderly.payments.messages import PAYMENT_COMPLETED, PAYMENT_FAILED, REFUND_CREATED
 
 CONTEXT = ContextSpec(
@@ -22,7 +22,13 @@ CONTEXT = ContextSpec(
         consumer("ordering", service.note_refund_on_refund_created, REFUND_CREATED),
         consumer("ordering", service.copy_product_on_product_created, PRODUCT_CREATED),
         consumer("ordering", service.copy_product_on_product_updated, PRODUCT_UPDATED),
+        consumer(
+            "ordering",
+            guarded.advance_saga_on_reply,
+            *guarded.DEFINITIONS[guarded.KIND].replies(),
+        ),
     ),
+    workers=(guarded.saga_timer, guarded.reverifier),
     router=api.router,
     tables=store.metadata,
     configure=service.configure,

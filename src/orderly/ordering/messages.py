@@ -18,4 +18,14 @@ ORDER_CONFIRMED = "order.confirmed"
 # Orders are priced in one currency per deployment for now.
 CURRENCY = "USD"
 
-PUBLISHES = (ORDER_CREATED, CART_ITEM_ADDED, CART_ITEM_REMOVED, ORDER_CONFIRMED, ORDER_CANCELLED)
+# The guarded checkout's saga commands (inventory's and payments' own words).
+_SAGA_COMMANDS = ("inventory.reserve", "inventory.release", "payment.charge")
+
+PUBLISHES = (
+    ORDER_CREATED,
+    CART_ITEM_ADDED,
+    CART_ITEM_REMOVED,
+    ORDER_CONFIRMED,
+    ORDER_CANCELLED,
+    *_SAGA_COMMANDS,
+)

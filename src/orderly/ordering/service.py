@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import structlog
 
+from orderly.inventory.messages import AvailabilityReport
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound, OrderlyError, Unavailable, Unprocessable
 from orderly.kernel.ids import new_id
 from orderly.kernel.money import money, to_cents
 from orderly.kernel.principal import BUYER, Principal
 from orderly.messaging import Envelope, emit, new_message
-from orderly.ordering import carts, domain, store
+from orderly.ordering import carts, domain, guarded, store
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.buyers import AccountStanding, NotABuyer
 from orderly.ordering.domain import Channel, InsufficientStock, Line, OrderStatus
@@ -37,6 +38,7 @@ from orderly.ordering.messages import (
     ORDER_CREATED,
     SOURCE,
 )
+from orderly.sagas import engine
 from orderly.storage import Database, Row, Tx
 
 if TYPE_CHECKING:
@@ -53,7 +55,7 @@ class Channels:
     """Which checkout flows callers may use: `default` when they name none."""
 
     default: Channel = Channel.DIRECT
-    consumer: frozenset[Channel] = frozenset({Channel.DIRECT, Channel.B2C})
+    consumer: frozenset[Channel] = frozenset({Channel.DIRECT, Channel.B2C, Channel.GUARDED})
     account: frozenset[Channel] = frozenset({Channel.DIRECT})
 
 
@@ -69,6 +71,7 @@ def configure(settings: "Settings") -> None:
         consumer=frozenset(Channel(c) for c in settings.channels),
         account=frozenset(Channel(c) for c in settings.account_channels),
     )
+    guarded.configure(settings)
 
 
 class OrderNotFound(NotFound):
@@ -145,6 +148,8 @@ class PlaceOrder:
 class Placed:
     response: dict[str, Any]
     replayed: bool
+    # 202: the guarded checkout's outcome was not known within its wait
+    accepted_only: bool = False
 
 
 def channel_for(caller: Principal, asked: Channel | None) -> Channel:
@@ -194,10 +199,49 @@ async def place_order(
             )
     elif not cmd.payment_method:
         raise PaymentMethodRequired(f"a {channel.value} order needs a payment_method")
+    fallback = False
+    if channel is Channel.GUARDED:
+        report, fallback = await _guarded_check(availability, cmd)
     try:
-        return await db.transaction(lambda tx: _create(tx, cmd))
+        placed = await db.transaction(lambda tx: _create(tx, cmd, reverify=fallback))
     except _Replayed as replay:  # a concurrent request with the same key won
         return Placed(replay.response, replayed=True)
+    if channel is Channel.GUARDED:
+        return await _await_outcome(db, cmd, placed)
+    return placed
+
+
+async def _guarded_check(
+    availability: ProductAvailability, cmd: PlaceOrder
+) -> tuple[AvailabilityReport, bool]:
+    """Seed 003's check, through the breaker: live, or else from the last snapshot."""
+    requested = [(line.product_id, line.quantity) for line in cmd.lines]
+    if isinstance(availability, guarded.GuardedAvailability):
+        report, fallback = await availability.check_or_fallback(requested, cmd.owner.token)
+    else:
+        report, fallback = await availability.check(requested, token=cmd.owner.token), False
+    short = [item for item in report["items"] if not item["is_available"]]
+    if short:
+        raise InsufficientStock(
+            f"{len(short)} product(s) are not available in the quantity requested", items=short
+        )
+    return report, fallback
+
+
+async def _await_outcome(db: Database, cmd: PlaceOrder, placed: Placed) -> Placed:
+    """Seed 003: the request waits for PLACED or PAYMENT_FAILED, up to the deployment's
+    wait; then it answers 202 and the client polls. An Idempotency-Key answers the same
+    from then on."""
+    order_id = placed.response["order_id"]
+    final = await guarded.outcome(db, order_id, guarded.TIMING.wait)
+    response = final or placed.response
+    if cmd.scoped_key:
+        await db.transaction(
+            lambda tx: tx.execute(
+                store.SET_IDEMPOTENT_RESPONSE, {"key": cmd.scoped_key, "response": response}
+            )
+        )
+    return Placed(response, replayed=False, accepted_only=final is None)
 
 
 async def earlier_checkout(db: Database, cmd: PlaceOrder) -> Placed | None:
@@ -225,14 +269,30 @@ async def _earlier_response(tx: Tx, cmd: PlaceOrder) -> dict[str, Any] | None:
     if row["fingerprint"] != cmd.fingerprint():
         raise IdempotencyKeyReused("this Idempotency-Key was used for a different order")
     if row["response"] is None:
-        raise IdempotencyKeyInUse("the first request with this Idempotency-Key is still running")
+        order = await tx.fetch_one(store.GET_ORDER, {"id": row["order_id"]})
+        running_since = utcnow() - _aware(row["created_at"])
+        if order is None or running_since < timedelta(seconds=guarded.TIMING.wait + 30):
+            raise IdempotencyKeyInUse(
+                "the first request with this Idempotency-Key is still running"
+            )
+        # its request ended without saying (the process stopped): answer with the order
+        return {
+            "order_id": order["id"],
+            "status": domain.word(order["channel"], order["status"]),
+            "channel": order["channel"],
+            "total_amount": money(order["total_cents"]),
+            "currency": order["currency"],
+        }
     response: dict[str, Any] = row["response"]
     return response
 
 
+def _aware(at: datetime | str) -> datetime:
+    return datetime.fromisoformat(at) if isinstance(at, str) else at
+
+
 def _stale(created_at: datetime | str) -> bool:
-    at = datetime.fromisoformat(created_at) if isinstance(created_at, str) else created_at
-    return at < utcnow() - IDEMPOTENCY_TTL
+    return _aware(created_at) < utcnow() - IDEMPOTENCY_TTL
 
 
 async def _priced(tx: Tx, lines: list[Line]) -> list[int]:
@@ -252,7 +312,7 @@ async def _priced(tx: Tx, lines: list[Line]) -> list[int]:
     return prices
 
 
-async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
+async def _create(tx: Tx, cmd: PlaceOrder, *, reverify: bool = False) -> Placed:
     channel = cmd.channel or Channel.DIRECT
     order_id = new_id()
     status = OrderStatus.PROCESSING if channel is Channel.DIRECT else OrderStatus.PENDING
@@ -267,7 +327,9 @@ async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
         response |= {"channel": channel.value, "total_amount": money(total), "currency": CURRENCY}
     now = utcnow()
     if cmd.scoped_key:
-        await _claim_key(tx, cmd, response, now)
+        # a guarded checkout's answer is known only once its saga ends
+        answer = None if channel is Channel.GUARDED else response
+        await _claim_key(tx, cmd, answer, order_id, now)
     if cmd.cart_id:
         await carts.check_out(tx, cmd.cart_id, order_id)
     await tx.execute(
@@ -284,6 +346,7 @@ async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
             "currency": CURRENCY,
             "payment_method": cmd.payment_method,
             "cart_id": cmd.cart_id,
+            "reverify": reverify,
         },
     )
     await tx.execute_many(
@@ -328,8 +391,19 @@ async def _create(tx: Tx, cmd: PlaceOrder) -> Placed:
         "channel": channel.value,
         "paymentMethod": cmd.payment_method,
         "cartId": cmd.cart_id,
+        # a saga asks inventory and payments itself
+        "orchestrated": channel is Channel.GUARDED,
     }
     await emit(tx, new_message(ORDER_CREATED, data, source=SOURCE, aggregate_id=order_id))
+    if channel is Channel.GUARDED:
+        check = {"source": "fallback" if reverify else "inventory"}
+        await engine.start(
+            tx,
+            guarded.DEFINITIONS[guarded.KIND],
+            order_id,
+            guarded.saga_data(order_id, data),
+            done=(("check", check),),
+        )
     return Placed(response, replayed=False)
 
 
@@ -350,8 +424,15 @@ async def _list_price(tx: Tx, product_id: str) -> int | None:
     return int(product["price_cents"])
 
 
-async def _claim_key(tx: Tx, cmd: PlaceOrder, response: dict[str, Any], now: datetime) -> None:
-    params = {"key": cmd.scoped_key, "fingerprint": cmd.fingerprint(), "response": response}
+async def _claim_key(
+    tx: Tx, cmd: PlaceOrder, response: dict[str, Any] | None, order_id: str, now: datetime
+) -> None:
+    params = {
+        "key": cmd.scoped_key,
+        "fingerprint": cmd.fingerprint(),
+        "response": response,
+        "order_id": order_id,
+    }
     if await tx.execute(store.CLAIM_IDEMPOTENCY_KEY, {**params, "at": now}):
         return
     row = await tx.fetch_one(store.GET_IDEMPOTENCY_KEY, {"key": cmd.scoped_key})
@@ -492,6 +573,20 @@ async def _announce_cancellation(tx: Tx, order: Row, reason: str) -> None:
     await emit(tx, new_message(ORDER_CANCELLED, data, source=SOURCE, aggregate_id=order["id"]))
 
 
+async def move_order(tx: Tx, order_id: str, wanted: OrderStatus, details: dict[str, Any]) -> None:
+    """A saga moved the order on."""
+    order = await _order_for(tx, order_id)
+    await _move(tx, order, wanted, details, utcnow())
+
+
+async def cancel_after_saga(tx: Tx, order_id: str, status: OrderStatus, reason: str) -> None:
+    """A saga failed and undid what it had done: the order ends `status`, and
+    `order.cancelled` tells payments and fulfillment."""
+    order = await _order_for(tx, order_id)
+    await _move(tx, order, status, {"reason": reason}, utcnow())
+    await _announce_cancellation(tx, order, reason)
+
+
 async def cancel_order(
     db: Database, caller: Principal, order_id: str, reason: str = "customer"
 ) -> dict[str, Any]:
@@ -562,6 +657,8 @@ async def confirm_on_inventory_reserved(tx: Tx, message: Envelope) -> None:
 async def cancel_on_inventory_insufficient(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 3B: not enough stock; the order is cancelled (`order.cancelled`)."""
     order = await _order_for(tx, str(message.data["orderId"]))
+    if order["channel"] == Channel.GUARDED:
+        return  # its saga handles the answer
     if not domain.allowed(order["status"], OrderStatus.CANCELLED):
         _refused(order, OrderStatus.CANCELLED, message.type)
         return
@@ -572,6 +669,8 @@ async def cancel_on_inventory_insufficient(tx: Tx, message: Envelope) -> None:
 async def advance_on_payment_completed(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 4: paid; the order is `processing`."""
     order = await _order_for(tx, str(message.data["orderId"]))
+    if order["channel"] != Channel.B2C:
+        return  # a saga's payment: its saga handles the answer
     if not domain.allowed(order["status"], OrderStatus.PROCESSING):
         # e.g. cancelled meanwhile: payments refunds on `order.cancelled`
         _refused(order, OrderStatus.PROCESSING, message.type)
@@ -583,6 +682,8 @@ async def advance_on_payment_completed(tx: Tx, message: Envelope) -> None:
 async def cancel_on_payment_failed(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 4, failure: the order is cancelled and its stock released."""
     order = await _order_for(tx, str(message.data["orderId"]))
+    if order["channel"] != Channel.B2C:
+        return  # a saga's payment: its saga handles the answer
     if not domain.allowed(order["status"], OrderStatus.CANCELLED):
         _refused(order, OrderStatus.CANCELLED, message.type)
         return

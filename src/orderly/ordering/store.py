@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from orderly.messaging.tables import BigId
+from orderly.sagas.store import define as define_saga_tables
 from orderly.storage import sql
 
 metadata = sa.MetaData()
@@ -23,6 +24,7 @@ orders = sa.Table(
     sa.Column("currency", sa.String(3)),
     sa.Column("payment_method", sa.String(80)),
     sa.Column("cart_id", sa.String(36)),
+    sa.Column("reverify", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Index("orders_owner", "owner_id", "created_at"),
     sa.Index("orders_account", "account_id", "created_at"),
 )
@@ -55,7 +57,20 @@ idempotency_keys = sa.Table(
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("response", sa.JSON()),  # none yet: the first request is still running
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("order_id", sa.String(36)),
 )
+
+# The last ATP inventory answered per product: the guarded flow's fallback while its
+# circuit breaker is open.
+atp_snapshots = sa.Table(
+    "atp_snapshots",
+    metadata,
+    sa.Column("product_id", sa.String(64), primary_key=True),
+    sa.Column("available", sa.BigInteger(), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+define_saga_tables(metadata)
 
 # Ordering's copy of the catalog's names and list prices (from product.created/updated):
 # an order is priced without asking another service.
@@ -99,14 +114,14 @@ cart_items = sa.Table(
 
 _ORDER_COLUMNS = (
     "id, status, shipping_address, created_at, updated_at, version, owner_id, account_id,"
-    " channel, total_cents, currency, payment_method, cart_id"
+    " channel, total_cents, currency, payment_method, cart_id, reverify"
 )
 INSERT_ORDER = sql(
     "INSERT INTO orders"
     " (id, status, shipping_address, created_at, updated_at, version, owner_id, account_id,"
-    " channel, total_cents, currency, payment_method, cart_id)"
+    " channel, total_cents, currency, payment_method, cart_id, reverify)"
     " VALUES (:id, :status, :shipping_address, :at, :at, 1, :owner_id, :account_id,"
-    " :channel, :total_cents, :currency, :payment_method, :cart_id)"
+    " :channel, :total_cents, :currency, :payment_method, :cart_id, :reverify)"
 )
 INSERT_ITEM = sql(
     "INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price_cents)"
@@ -136,15 +151,15 @@ UPDATE_STATUS = sql(
     " WHERE id = :id AND version = :version"
 )
 CLAIM_IDEMPOTENCY_KEY = sql(
-    "INSERT INTO idempotency_keys (key, fingerprint, response, created_at)"
-    " VALUES (:key, :fingerprint, :response, :at) ON CONFLICT (key) DO NOTHING"
+    "INSERT INTO idempotency_keys (key, fingerprint, response, created_at, order_id)"
+    " VALUES (:key, :fingerprint, :response, :at, :order_id) ON CONFLICT (key) DO NOTHING"
 )
 GET_IDEMPOTENCY_KEY = sql(
-    "SELECT fingerprint, response, created_at FROM idempotency_keys WHERE key = :key"
+    "SELECT fingerprint, response, created_at, order_id FROM idempotency_keys WHERE key = :key"
 )
 REPLACE_IDEMPOTENCY_KEY = sql(
     "UPDATE idempotency_keys SET fingerprint = :fingerprint, response = :response,"
-    " created_at = :at WHERE key = :key"
+    " created_at = :at, order_id = :order_id WHERE key = :key"
 )
 SET_IDEMPOTENT_RESPONSE = sql("UPDATE idempotency_keys SET response = :response WHERE key = :key")
 PRUNE_IDEMPOTENCY_KEYS = sql("DELETE FROM idempotency_keys WHERE created_at < :before")
@@ -189,3 +204,10 @@ UPSERT_CART_ITEM = sql(
 DELETE_CART_ITEM = sql(
     "DELETE FROM cart_items WHERE cart_id = :cart_id AND product_id = :product_id"
 )
+SET_REVERIFIED = sql("UPDATE orders SET reverify = :reverify WHERE id = :id")
+TO_REVERIFY = sql("SELECT id FROM orders WHERE reverify = :yes ORDER BY created_at LIMIT :limit")
+UPSERT_SNAPSHOT = sql(
+    "INSERT INTO atp_snapshots (product_id, available, at) VALUES (:product_id, :available, :at)"
+    " ON CONFLICT (product_id) DO UPDATE SET available = excluded.available, at = excluded.at"
+)
+GET_SNAPSHOT = sql("SELECT available, at FROM atp_snapshots WHERE product_id = :product_id")

@@ -3,6 +3,7 @@
 from orderly.contexts import ContextSpec, consumer
 from orderly.ordering.messages import ORDER_CANCELLED, ORDER_CONFIRMED, ORDER_CREATED
 from orderly.payments import api, messages, service, store
+from orderly.payments.messages import PAYMENT_CHARGE
 
 CONTEXT = ContextSpec(
     name="payments",
@@ -12,6 +13,7 @@ CONTEXT = ContextSpec(
         consumer("payments", service.record_on_order_created, ORDER_CREATED),
         consumer("payments", service.charge_on_order_confirmed, ORDER_CONFIRMED),
         consumer("payments", service.refund_on_order_cancelled, ORDER_CANCELLED),
+        consumer("payments", service.charge_on_command, PAYMENT_CHARGE),
     ),
     router=api.router,
     tables=store.metadata,

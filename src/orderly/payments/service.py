@@ -22,7 +22,12 @@ from orderly.messaging import Envelope, emit, new_message
 from orderly.payments import domain, store
 from orderly.payments.domain import PaymentStatus
 from orderly.payments.gateway import GatewayError, GatewayTimeout, PaymentGateway, SimulatedGateway
-from orderly.payments.messages import PAYMENT_COMPLETED, PAYMENT_FAILED, REFUND_CREATED, SOURCE
+from orderly.payments.messages import (
+    PAYMENT_COMPLETED,
+    PAYMENT_FAILED,
+    REFUND_CREATED,
+    SOURCE,
+)
 from orderly.storage import Database, Row, Tx
 
 if TYPE_CHECKING:
@@ -159,21 +164,57 @@ async def charge_on_order_confirmed(tx: Tx, message: Envelope) -> None:
         raise PaymentNotFound(f"no payment for order {order_id} yet")
     if payment["status"] != PaymentStatus.PENDING:
         return  # charged, failed or cancelled already
+    await _charge(tx, payment, {})
+
+
+async def charge_on_command(tx: Tx, message: Envelope) -> None:
+    """A saga's `payment.charge`: charge once; a repeated command hears the same answer."""
+    data = message.data
+    order_id = str(data["orderId"])
+    await tx.execute(
+        store.INSERT_PAYMENT,
+        {
+            "id": new_id(),
+            "order_id": order_id,
+            "owner_id": data.get("userId"),
+            "account_id": data.get("accountId"),
+            "method": str(data["paymentMethod"]),
+            "amount_cents": to_cents(Decimal(str(data["amount"]))),
+            "currency": str(data.get("currency") or "USD"),
+            "status": PaymentStatus.PENDING.value,
+            "at": utcnow(),
+        },
+    )
+    payment = await tx.fetch_one(store.PAYMENT_FOR_ORDER, {"order_id": order_id})
+    assert payment is not None
+    answer = {"sagaId": data["sagaId"]}
+    status = PaymentStatus(payment["status"])
+    if status is PaymentStatus.PENDING:
+        await _charge(tx, payment, answer)
+    elif status in (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED):
+        await _publish(tx, PAYMENT_COMPLETED, payment, {"status": "completed", **answer})
+    else:
+        reason = payment["reason"] or status.value
+        await _publish(tx, PAYMENT_FAILED, payment, {"reason": reason, **answer})
+
+
+async def _charge(tx: Tx, payment: Row, answer: dict[str, Any]) -> None:
+    """Authorise, then capture; `payment.completed` or `payment.failed` with `answer`."""
     token = await _token(tx, payment)
     if token is None:
-        await _fail(tx, payment, "unknown_payment_method")
+        await _fail(tx, payment, "unknown_payment_method", answer=answer)
         return
     pid, cents = payment["id"], int(payment["amount_cents"])
     try:
         auth = await GATEWAY.authorize(token, cents, payment["currency"], key=f"{pid}:authorize")
     except GatewayTimeout:
-        await _fail(tx, payment, "gateway_timeout")
+        await _fail(tx, payment, "gateway_timeout", answer=answer)
         return
     except GatewayError:
-        await _fail(tx, payment, "gateway_error")
+        await _fail(tx, payment, "gateway_error", answer=answer)
         return
     if not auth.approved:
-        await _fail(tx, payment, auth.reason or "declined")
+        await _fail(tx, payment, auth.reason or "declined", answer=answer)
         return
     try:
         captured = await GATEWAY.capture(auth.reference, cents, key=f"{pid}:capture")
@@ -181,10 +222,10 @@ async def charge_on_order_confirmed(tx: Tx, message: Envelope) -> None:
         captured = None
     if captured is None or not captured.approved:
         await GATEWAY.void(auth.reference, key=f"{pid}:void")
-        await _fail(tx, payment, "capture_failed", auth.reference)
+        await _fail(tx, payment, "capture_failed", auth.reference, answer=answer)
         return
     await _set(tx, payment, PaymentStatus.CAPTURED, auth.reference, None)
-    await _publish(tx, PAYMENT_COMPLETED, payment, {"status": "completed"})
+    await _publish(tx, PAYMENT_COMPLETED, payment, {"status": "completed", **answer})
 
 
 async def _token(tx: Tx, payment: Row) -> str | None:
@@ -197,9 +238,16 @@ async def _token(tx: Tx, payment: Row) -> str | None:
     return str(saved["token"])
 
 
-async def _fail(tx: Tx, payment: Row, reason: str, auth_ref: str | None = None) -> None:
+async def _fail(
+    tx: Tx,
+    payment: Row,
+    reason: str,
+    auth_ref: str | None = None,
+    *,
+    answer: dict[str, Any] | None = None,
+) -> None:
     await _set(tx, payment, PaymentStatus.FAILED, auth_ref, reason)
-    await _publish(tx, PAYMENT_FAILED, payment, {"reason": reason})
+    await _publish(tx, PAYMENT_FAILED, payment, {"reason": reason, **(answer or {})})
 
 
 async def _set(

@@ -1,0 +1,153 @@
+"""Seed 003, the guarded checkout, over HTTP: an orchestrated saga reserves and pays, or
+releases the stock when the payment fails; operators follow it by API and CLI."""
+
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.conftest import Deployment
+from tests.e2e.server import embedded, stocked
+from tests.e2e.test_checkout_b2c import atp, heard, place, settled
+from tests.e2e.test_seed001_flow import ADDRESS, create_product
+from tests.e2e.wire import tapped
+from tests.services import unique
+
+
+def guarded(product_id: str, quantity: int, payment_method: str = "tok_visa") -> dict[str, Any]:
+    return {
+        "items": [{"product_id": product_id, "quantity": quantity}],
+        "shipping_address": ADDRESS,
+        "payment_method": payment_method,
+        "channel": "guarded",
+    }
+
+
+async def saga(deployed: Deployment, order_id: str) -> dict[str, Any]:
+    client = deployed.ordering.client(deployed.operator_token)
+    found = await client.get(f"/api/v1/sagas/{order_id}")
+    assert found.status_code == 200, found.text
+    body: dict[str, Any] = found.json()
+    return body
+
+
+async def test_a_guarded_checkout_waits_for_its_saga_and_is_placed(
+    deployment: Deployment,
+) -> None:
+    async with tapped(deployment.backend) as wire:
+        customer = deployment.customer()
+        sales = deployment.ordering.client(customer["token"])
+        product = await create_product(deployment, unique("G"), 5)
+
+        placed = await place(sales, guarded(product, 2))
+        # the request waited for the outcome: PLACED
+        assert placed.status_code == 201, placed.text
+        assert placed.json()["status"] == "PLACED"
+        assert placed.json()["total_amount"] == "99.98"
+        order_id = placed.json()["order_id"]
+
+        order = (await sales.get(f"/api/v1/orders/{order_id}")).json()
+        assert [h["status"] for h in order["history"]] == ["PENDING", "PLACED"]
+        types = await heard(
+            wire,
+            order_id,
+            "order.created",
+            "inventory.reserve",
+            "inventory.reserved",
+            "payment.charge",
+            "payment.completed",
+        )
+        assert types.index("inventory.reserve") < types.index("inventory.reserved")
+        assert types.index("inventory.reserved") < types.index("payment.charge")
+        assert types.index("payment.charge") < types.index("payment.completed")
+        assert "order.confirmed" not in types  # orchestrated, not choreographed
+
+        shown = await saga(deployment, order_id)
+        assert shown["state"] == "completed"
+        assert [(s["name"], s["status"], s["attempts"]) for s in shown["steps"]] == [
+            ("check", "succeeded", 1),
+            ("reserve", "succeeded", 1),
+            ("pay", "succeeded", 1),
+        ]
+        assert all(s["finished_at"] for s in shown["steps"])
+        assert await atp(deployment, product) == 3
+        pay = deployment.payments.client(customer["token"])
+        [payment] = (await pay.get(f"/api/v1/payments/order/{order_id}")).json()
+        assert payment["status"] == "captured"
+
+        # customers cannot see sagas; operators can list them, and the CLI shows them
+        refused = await sales.get(f"/api/v1/sagas/{order_id}")
+        assert refused.status_code == 404  # to them it does not exist
+        listed = await deployment.ordering.client(deployment.operator_token).get(
+            "/api/v1/sagas", params={"state": "completed"}
+        )
+        assert order_id in [s["id"] for s in listed.json()]
+        shown_cli = deployment.ordering.cli("sagas", "show", order_id)
+        assert shown_cli.returncode == 0, shown_cli.stderr
+        assert "completed" in shown_cli.stdout
+        assert "reserve" in shown_cli.stdout
+        assert order_id in deployment.ordering.cli("sagas", "list").stdout
+
+
+async def test_a_failed_payment_releases_the_stock_and_ends_payment_failed(
+    deployment: Deployment,
+) -> None:
+    async with tapped(deployment.backend) as wire:
+        customer = deployment.customer()
+        sales = deployment.ordering.client(customer["token"])
+        product = await create_product(deployment, unique("G"), 5)
+
+        placed = await place(sales, guarded(product, 2, "tok_decline"))
+        assert placed.status_code == 201, placed.text
+        assert placed.json()["status"] == "PAYMENT_FAILED"
+        order_id = placed.json()["order_id"]
+
+        types = await heard(
+            wire, order_id, "payment.failed", "inventory.release", "inventory.released"
+        )
+        # the compensation comes after the failure, and undoes the reservation
+        assert types.index("payment.failed") < types.index("inventory.release")
+        assert "payment.completed" not in types
+        shown = await saga(deployment, order_id)
+        assert shown["state"] == "compensated"
+        assert shown["reason"] == "card_declined"
+        assert [(s["name"], s["status"]) for s in shown["steps"]] == [
+            ("check", "succeeded"),
+            ("reserve", "compensated"),
+            ("pay", "failed"),
+        ]
+        assert await atp(deployment, product) == 5
+        order = (await sales.get(f"/api/v1/orders/{order_id}")).json()
+        assert [h["status"] for h in order["history"]] == ["PENDING", "PAYMENT_FAILED"]
+
+
+async def test_a_short_order_is_refused_before_it_exists(deployment: Deployment) -> None:
+    sales = deployment.ordering.client(deployment.customer()["token"])
+    product = await create_product(deployment, unique("G"), 1)
+    refused = await place(sales, guarded(product, 2))
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "insufficient_stock"
+    assert (await sales.get("/api/v1/orders")).json() == []
+
+
+async def test_an_outcome_slower_than_the_wait_answers_202_and_the_client_polls(
+    tmp_path: Path,
+) -> None:
+    with embedded(tmp_path, ORDERLY_CHECKOUT_WAIT="0") as server:
+        operator = server.client(server.login())
+        customer = server.register_customer()
+        sales = server.client(customer["token"])
+        made = await operator.post(
+            "/api/v1/products", json={"name": "G", "sku": unique("G"), "price": "2.00", "stock": 3}
+        )
+        product = made.json()["id"]
+        await stocked(operator, product, 3)
+        key = {"Idempotency-Key": unique("g")}
+        accepted = await place(sales, guarded(product, 1), **key)
+        assert accepted.status_code == 202, accepted.text
+        assert accepted.json()["status"] == "PENDING"
+        order_id = accepted.json()["order_id"]
+        await settled(sales, order_id, "PLACED")
+        # the same request again answers what the first did
+        again = await sales.post("/api/v1/orders", json=guarded(product, 1), headers=key)
+        assert again.status_code == 200
+        assert again.json()["order_id"] == order_id
+        assert len((await sales.get("/api/v1/orders")).json()) == 1
