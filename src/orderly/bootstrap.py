@@ -146,7 +146,6 @@ class Runtime:
         if availability is not None and "ordering" in databases:
             # the guarded checkout's breaker sits in front of every availability call
             availability = guarded.GuardedAvailability(availability, databases["ordering"])
-            guarded.GUARD = availability
         tokens, authenticator = await _identity_ports(settings, databases)
         standing: AccountStanding | None = None
         if "ordering" in databases and "identity" in databases:

@@ -5,7 +5,7 @@ import os
 import sys
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 
 def configure_logging() -> None:
@@ -36,6 +36,16 @@ MESSAGES_CONSUMED = Counter(
 )
 RELAY_BATCH_SECONDS = Histogram(
     "orderly_relay_batch_seconds", "Time to publish one outbox batch", ["context"]
+)
+
+BREAKER_OPEN = Gauge(
+    "orderly_circuit_breaker_open", "1 while a circuit breaker is open (or half-open)", ["circuit"]
+)
+FALLBACK_CHECKS = Counter(
+    "orderly_fallback_checks_total",
+    "Availability checks answered from the last snapshot while the breaker was open or the"
+    " call failed",
+    ["circuit"],
 )
 
 

@@ -42,9 +42,10 @@ class Deployment:
         return self.identity.register_customer()
 
 
-def deploy(backend: Backend, log_dir: Path) -> Deployment:
-    """Start the servers, with an operator created beforehand and logged in after."""
-    env = backend.env()
+def deploy(backend: Backend, log_dir: Path, **settings: str) -> Deployment:
+    """Start the servers, with an operator created beforehand and logged in after;
+    `settings` are more `ORDERLY_*` variables for every process."""
+    env = {**backend.env(), **settings}
     if backend.name == "embedded":
         server = Server(env, log_dir)
         deployment = Deployment(backend, server, server, server, server, server, server, server)

@@ -4,12 +4,17 @@ releases the stock when the payment fails; operators follow it by API and CLI.""
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import Deployment
+import httpx
+import pytest
+
+from tests.conftest import Backend, needs_services
+from tests.e2e.conftest import Deployment, deploy
 from tests.e2e.server import embedded, stocked
 from tests.e2e.test_checkout_b2c import atp, heard, place, settled
 from tests.e2e.test_seed001_flow import ADDRESS, create_product
 from tests.e2e.wire import tapped
 from tests.services import unique
+from tests.waiting import eventually
 
 
 def guarded(product_id: str, quantity: int, payment_method: str = "tok_visa") -> dict[str, Any]:
@@ -151,3 +156,83 @@ async def test_an_outcome_slower_than_the_wait_answers_202_and_the_client_polls(
         assert again.status_code == 200
         assert again.json()["order_id"] == order_id
         assert len((await sales.get("/api/v1/orders")).json()) == 1
+
+
+@needs_services
+@pytest.mark.distributed
+async def test_with_inventory_down_the_breaker_opens_orders_proceed_on_fallback_and_are_reverified(
+    distributed_backend: Backend, tmp_path: Path
+) -> None:
+    deployed = deploy(
+        distributed_backend,
+        tmp_path,
+        ORDERLY_BREAKER_THRESHOLD="2",
+        ORDERLY_BREAKER_TTL="1",
+        ORDERLY_CHECKOUT_WAIT="1",
+        ORDERLY_SWEEP_INTERVAL="0.2",
+    )
+    try:
+        sales = deployed.ordering.client(deployed.customer()["token"])
+        product = await create_product(deployed, unique("G"), 10)
+        # a live check first: ordering keeps what inventory said
+        first = await place(sales, guarded(product, 1))
+        assert first.json()["status"] == "PLACED"
+        assert breaker_open(deployed) == 0
+
+        # when inventory goes away
+        deployed.inventory.stop()
+        answers = [await sales.post("/api/v1/orders", json=guarded(product, 1)) for _ in range(4)]
+        # then orders are still taken, on the last known ATP, and wait for their reservation
+        assert [a.status_code for a in answers] == [202] * 4
+        assert {a.json()["status"] for a in answers} == {"PENDING"}
+        # the breaker opened after two failed calls; later checks did not even try
+        assert breaker_open(deployed) == 1
+        assert fallback_checks(deployed) == 4
+        orders = [a.json()["order_id"] for a in answers]
+        for order_id in orders:
+            shown = await saga(deployed, order_id)
+            assert shown["steps"][0]["detail"] == {"source": "fallback"}
+
+        # when inventory is back, the fallback orders' reservations go through: inventory
+        # itself re-verifies them, and they are placed
+        deployed.inventory.start().wait_ready()
+        for order_id in orders:
+            order = await settled(sales, order_id, "PLACED")
+            notes = [h["details"] for h in order["history"] if "event" in h["details"]]
+            assert notes == [{"event": "reverified", "available": True}]
+
+        # and the next check, let through once the breaker's time is up, closes it again
+        async def live_again() -> bool:
+            answer = await sales.post("/api/v1/orders", json=guarded(product, 1))
+            return answer.status_code == 201 and breaker_open(deployed) == 0
+
+        await eventually(live_again, within=30)
+        last = (await sales.get("/api/v1/orders")).json()[0]["order_id"]
+        assert (await saga(deployed, last))["steps"][0]["detail"] == {"source": "inventory"}
+        # every order holds its unit, and no more: stock balances
+        placed = (await sales.get("/api/v1/orders")).json()
+        for order in placed:
+            await settled(sales, order["order_id"], "PLACED")
+        assert await atp(deployed, product) == 10 - len(placed)
+    finally:
+        for server in deployed.servers:
+            server.stop()
+
+
+def _metric(deployed: Deployment, name: str) -> float:
+    headers = {"Authorization": f"Bearer {deployed.operator_token}"}
+    answer = httpx.get(f"{deployed.ordering.url}/metrics", headers=headers, timeout=10)
+    assert answer.status_code == 200
+    text = answer.text
+    for line in text.splitlines():
+        if line.startswith(f'{name}{{circuit="inventory"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def breaker_open(deployed: Deployment) -> float:
+    return _metric(deployed, "orderly_circuit_breaker_open")
+
+
+def fallback_checks(deployed: Deployment) -> float:
+    return _metric(deployed, "orderly_fallback_checks_total")

@@ -28,7 +28,7 @@ CONTEXT = ContextSpec(
             *guarded.DEFINITIONS[guarded.KIND].replies(),
         ),
     ),
-    workers=(guarded.saga_timer, guarded.reverifier),
+    workers=(guarded.saga_timer,),
     router=api.router,
     tables=store.metadata,
     configure=service.configure,

@@ -3,9 +3,10 @@ inventory (through a circuit breaker), then a saga reserves the stock and takes 
 payment; the order is `PLACED`, or, when the payment fails, its stock is released (the
 compensation) and it is `PAYMENT_FAILED`.
 
-While the breaker is open the check answers from the last ATP inventory gave for each
-product (a snapshot kept on every live check); such orders are marked for re-verification,
-which happens as soon as a live check succeeds again.
+While the breaker is open (or the call fails) the check answers from the last ATP inventory
+gave for each product (a snapshot kept on every live check). Such orders are marked for
+re-verification: their saga's reservation, handled when inventory is back, says whether the
+stock is really there, and a shortage cancels the order before any payment is taken.
 """
 
 import asyncio
@@ -29,6 +30,7 @@ from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Unavailable
 from orderly.kernel.money import money
 from orderly.messaging import Envelope
+from orderly.observability import BREAKER_OPEN, FALLBACK_CHECKS
 from orderly.ordering import domain, store
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.domain import OrderStatus
@@ -44,7 +46,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 KIND = "guarded_checkout"
-_REVERIFY_BATCH = 100
 
 
 class Timing:
@@ -161,8 +162,18 @@ def saga_data(order_id: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def advance_saga_on_reply(tx: Tx, message: Envelope) -> None:
-    """Inventory's and payments' answers move the saga that asked."""
-    await engine.advance(tx, DEFINITIONS, message)
+    """Inventory's and payments' answers move the saga that asked. The reservation's answer
+    is also the re-verification of an order placed on fallback data: inventory itself said
+    whether the stock is there."""
+    if not await engine.advance(tx, DEFINITIONS, message):
+        return
+    if message.type in (INVENTORY_RESERVED, INVENTORY_INSUFFICIENT):
+        order = await tx.fetch_one(store.GET_ORDER, {"id": message.data["orderId"]})
+        if order is not None and order["reverify"]:
+            await tx.execute(store.SET_REVERIFIED, {"id": order["id"], "reverify": False})
+            details = {"event": "reverified", "available": message.type == INVENTORY_RESERVED}
+            entry = {"order_id": order["id"], "status": order["status"], "details": details}
+            await tx.execute(store.INSERT_HISTORY, {**entry, "at": utcnow()})
 
 
 async def saga_timer(db: Database, interval: float) -> None:
@@ -200,7 +211,8 @@ class GuardedAvailability:
     def _heard(self, name: str, event_name: str, event: Any) -> None:
         if event_name == "state_changed":
             self.state = str(event.state)
-            log.warning("inventory circuit breaker", state=self.state)
+            BREAKER_OPEN.labels(name).set(0 if self.state == "closed" else 1)
+            log.warning("circuit breaker", circuit=name, state=self.state)
 
     async def live(self, requested: list[tuple[str, int]], token: str) -> AvailabilityReport:
         breaker = await self.breakers.get_breaker("inventory")
@@ -223,6 +235,7 @@ class GuardedAvailability:
         try:
             return await self.live(requested, token), False
         except (OpenedState, Unavailable):
+            FALLBACK_CHECKS.labels("inventory").inc()
             return await self._snapshot(requested), True
 
     async def _remember(self, report: AvailabilityReport) -> None:
@@ -263,55 +276,6 @@ class GuardedAvailability:
 
     async def close(self) -> None:
         await self.inner.close()
-
-
-GUARD: GuardedAvailability | None = None
-
-
-async def reverifier(db: Database, interval: float) -> None:
-    """Orders placed on fallback data are checked again once inventory answers."""
-    while True:
-        try:
-            await reverify(db)
-        except Exception as error:  # the next round tries again
-            log.warning("re-verification failed", error=type(error).__name__)
-        await asyncio.sleep(interval)
-
-
-async def reverify(db: Database) -> int:
-    """Check each order marked for re-verification live; the result goes to its history."""
-    guard = GUARD
-    if guard is None:
-        return 0
-    rows = await db.read(
-        lambda tx: tx.fetch_all(store.TO_REVERIFY, {"yes": True, "limit": _REVERIFY_BATCH})
-    )
-    done = 0
-    for row in rows:
-        items = await _items(db, row["id"])
-        try:
-            report = await guard.live([(i["product_id"], int(i["quantity"])) for i in items], "")
-        except (OpenedState, Unavailable):
-            return done  # still down: the next round tries again
-
-        async def work(tx: Tx, order_id: str = row["id"], report: Any = report) -> None:
-            order = await tx.fetch_one(store.GET_ORDER, {"id": order_id})
-            assert order is not None
-            await tx.execute(store.SET_REVERIFIED, {"id": order_id, "reverify": False})
-            details = {"event": "reverified", "available": report["all_available"]}
-            await tx.execute(
-                store.INSERT_HISTORY,
-                {
-                    "order_id": order_id,
-                    "status": order["status"],
-                    "details": details,
-                    "at": utcnow(),
-                },
-            )
-
-        await db.transaction(work)
-        done += 1
-    return done
 
 
 async def _items(db: Database, order_id: str) -> list[Row]:

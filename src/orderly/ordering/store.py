@@ -205,7 +205,6 @@ DELETE_CART_ITEM = sql(
     "DELETE FROM cart_items WHERE cart_id = :cart_id AND product_id = :product_id"
 )
 SET_REVERIFIED = sql("UPDATE orders SET reverify = :reverify WHERE id = :id")
-TO_REVERIFY = sql("SELECT id FROM orders WHERE reverify = :yes ORDER BY created_at LIMIT :limit")
 UPSERT_SNAPSHOT = sql(
     "INSERT INTO atp_snapshots (product_id, available, at) VALUES (:product_id, :available, :at)"
     " ON CONFLICT (product_id) DO UPDATE SET available = excluded.available, at = excluded.at"
