@@ -15,6 +15,7 @@ from functools import partial
 
 import structlog
 
+from orderly.kernel import faults
 from orderly.kernel.aio import wait_or_timeout
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
@@ -107,7 +108,9 @@ class Consumer:
             except Exception:
                 await self._one_by_one(batch)
                 continue
-            for (_, done), ran in zip(batch, fresh, strict=True):
+            for (message, done), ran in zip(batch, fresh, strict=True):
+                if ran and faults.POINT:
+                    faults.crash_at(f"after:{self.name}:{message.type}")
                 MESSAGES_CONSUMED.labels(self.name, "handled" if ran else "duplicate").inc()
                 if not done.done():
                     done.set_result(None)
@@ -129,6 +132,8 @@ class Consumer:
     async def _first(self, message: Envelope) -> None:
         try:
             fresh = await self.db.transaction(lambda tx: self.handle(tx, message))
+            if fresh and faults.POINT:
+                faults.crash_at(f"after:{self.name}:{message.type}")
             MESSAGES_CONSUMED.labels(self.name, "handled" if fresh else "duplicate").inc()
             return
         except Exception as error:
@@ -150,6 +155,8 @@ class Consumer:
         )
         if fresh:
             await self.subscription.handler(tx, message)
+            if faults.POINT:
+                faults.crash_at(f"during:{self.name}:{message.type}")
         return bool(fresh)
 
     async def _record_failure(self, tx: Tx, message: Envelope, error: BaseException) -> str:

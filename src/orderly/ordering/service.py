@@ -21,6 +21,7 @@ import orjson
 import structlog
 
 from orderly.inventory.messages import AvailabilityReport
+from orderly.kernel import faults
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound, OrderlyError, Unavailable, Unprocessable
 from orderly.kernel.ids import new_id
@@ -207,6 +208,8 @@ async def place_order(
     except _Replayed as replay:  # a concurrent request with the same key won
         return Placed(replay.response, replayed=True)
     if channel is Channel.GUARDED:
+        if faults.POINT:
+            faults.crash_at("checkout.committed")
         return await _await_outcome(db, cmd, placed)
     return placed
 

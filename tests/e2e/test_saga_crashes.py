@@ -1,0 +1,170 @@
+"""The guarded checkout's saga survives a crash at every step.
+
+A fault hook (`ORDERLY_CRASH_AFTER`) kills the process at one point of the saga: before a
+step's transaction commits, or after it commits and before its message is acknowledged.
+The process is started again, and every order must end PLACED or PAYMENT_FAILED with its
+stock and its payment in agreement, and nothing charged twice.
+"""
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Backend, needs_services
+from tests.e2e.conftest import Deployment, deploy
+from tests.e2e.server import Server
+from tests.e2e.test_checkout_b2c import atp
+from tests.e2e.test_checkout_guarded import guarded
+from tests.e2e.test_seed001_flow import create_product
+from tests.services import unique
+from tests.waiting import eventually
+
+PAID = [
+    "checkout.committed",
+    "inventory.reserve_on_command:inventory.reserve",
+    "ordering.advance_saga_on_reply:inventory.reserved",
+    "payments.charge_on_command:payment.charge",
+    "ordering.advance_saga_on_reply:payment.completed",
+]
+DECLINED = [
+    "ordering.advance_saga_on_reply:payment.failed",
+    "inventory.release_on_command:inventory.release",
+    "ordering.advance_saga_on_reply:inventory.released",
+]
+
+
+def points(steps: list[str]) -> list[str]:
+    found = []
+    for step in steps:
+        if step == "checkout.committed":
+            found.append(step)
+        else:
+            found += [f"during:{step}", f"after:{step}"]
+    return found
+
+
+CASES = [
+    *[pytest.param(p, "tok_visa", "PLACED", id=p) for p in points(PAID)],
+    *[pytest.param(p, "tok_decline", "PAYMENT_FAILED", id=p) for p in points(DECLINED)],
+]
+# On PostgreSQL and RabbitMQ, each step once: killed after it committed, before its ack.
+DISTRIBUTED = [
+    *[
+        pytest.param(p, "tok_visa", "PLACED", id=p)
+        for p in points(PAID)
+        if not p.startswith("during:")
+    ],
+    *[
+        pytest.param(p, "tok_decline", "PAYMENT_FAILED", id=p)
+        for p in points(DECLINED)
+        if not p.startswith("during:")
+    ],
+]
+SETTINGS = {
+    "ORDERLY_SAGA_STEP_TIMEOUT": "1",
+    "ORDERLY_CHECKOUT_WAIT": "0",
+    "ORDERLY_SWEEP_INTERVAL": "0.2",
+    "ORDERLY_POLL_INTERVAL": "0.2",
+}
+
+
+async def crash_and_recover(deployed: Deployment, marker: Path, token: str, outcome: str) -> None:
+    customer = deployed.customer()
+    sales = deployed.ordering.client(customer["token"])
+    product = await create_product(deployed, unique("CRASH"), 5)
+
+    async def ordered() -> bool:
+        with contextlib.suppress(httpx.HTTPError):  # the process may die before it answers
+            answer = await sales.post("/api/v1/orders", json=guarded(product, 2, token))
+            if answer.status_code == 422 and answer.json()["code"] == "unknown_product":
+                return False
+            assert answer.status_code == 202, answer.text
+        return True
+
+    await eventually(ordered)
+
+    # the process dies at the point ...
+    async def died() -> list[Server]:
+        return [s for s in deployed.servers if s.process and s.process.poll() is not None]
+
+    [crashed] = await eventually(died, within=30)
+    assert await asyncio.to_thread(marker.exists)  # it died at the point, not otherwise
+    # ... and is started again
+    crashed.start().wait_ready()
+
+    async def one_order() -> list[dict[str, Any]] | None:
+        with contextlib.suppress(httpx.HTTPError):
+            orders: list[dict[str, Any]] = (await sales.get("/api/v1/orders")).json()
+            return orders or None
+        return None
+
+    [order] = await eventually(one_order, within=30)
+
+    async def ended() -> dict[str, Any] | None:
+        found: dict[str, Any] = (await sales.get(f"/api/v1/orders/{order['order_id']}")).json()
+        return found if found["status"] in {"PLACED", "PAYMENT_FAILED", "CANCELLED"} else None
+
+    final = await eventually(ended, within=60)
+    assert final["status"] == outcome
+
+    # stock and payment agree with the outcome; nothing was charged twice
+    pay = deployed.payments.client(customer["token"])
+    [payment] = (await pay.get(f"/api/v1/payments/order/{order['order_id']}")).json()
+    if outcome == "PLACED":
+        assert await atp(deployed, product) == 3
+        assert (payment["status"], payment["refunds"]) == ("captured", [])
+    else:
+
+        async def stock_back() -> bool:
+            return await atp(deployed, product) == 5
+
+        await eventually(stock_back)
+        assert (payment["status"], payment["reason"]) == ("failed", "card_declined")
+    operator = deployed.ordering.client(deployed.operator_token)
+    saga = (await operator.get(f"/api/v1/sagas/{order['order_id']}")).json()
+    assert saga["state"] == ("completed" if outcome == "PLACED" else "compensated")
+
+
+@pytest.mark.parametrize(("point", "token", "outcome"), CASES)
+async def test_embedded_saga_survives_a_crash(
+    tmp_path: Path, point: str, token: str, outcome: str
+) -> None:
+    marker = tmp_path / "crashed"
+    backend = Backend("embedded", f"sqlite:///{tmp_path / 'var'}", "", unique("t"))
+    deployed = deploy(
+        backend,
+        tmp_path,
+        ORDERLY_CRASH_AFTER=point,
+        ORDERLY_CRASH_MARKER=str(marker),
+        **SETTINGS,
+    )
+    try:
+        await crash_and_recover(deployed, marker, token, outcome)
+    finally:
+        for server in deployed.servers:
+            server.stop()
+
+
+@needs_services
+@pytest.mark.distributed
+@pytest.mark.parametrize(("point", "token", "outcome"), DISTRIBUTED)
+async def test_distributed_saga_survives_a_crash(
+    distributed_backend: Backend, tmp_path: Path, point: str, token: str, outcome: str
+) -> None:
+    marker = tmp_path / "crashed"
+    deployed = deploy(
+        distributed_backend,
+        tmp_path,
+        ORDERLY_CRASH_AFTER=point,
+        ORDERLY_CRASH_MARKER=str(marker),
+        **SETTINGS,
+    )
+    try:
+        await crash_and_recover(deployed, marker, token, outcome)
+    finally:
+        for server in deployed.servers:
+            server.stop()
