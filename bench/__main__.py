@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import http, inventory, kernel, raw, search, tokens
+from bench import checkout, http, inventory, kernel, raw, search, tokens
 from tests.services import broker_up, postgres_up
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -137,6 +137,8 @@ async def main() -> int:
         health,
     )
 
+    await _checkouts(report, services)
+
     print("catalog search on the FDA NDC directory (243,941 packages), one client", flush=True)
     found = search.latency()
     report.add(
@@ -168,6 +170,31 @@ async def main() -> int:
     RESULTS.write_text(json.dumps(report.rows, indent=2) + "\n")
     print(f"wrote {RESULTS}")
     return 0
+
+
+async def _checkouts(report: Report, services: bool) -> None:
+    """Seed 002's B2C checkout, request to paid, next to the same saga written with DBOS."""
+    print("B2C checkouts, request -> paid, 32 clients; peer: the saga in DBOS", flush=True)
+    n = int(os.environ.get("BENCH_CHECKOUTS", "2000"))
+    peer_n = int(os.environ.get("BENCH_PEER_CHECKOUTS", "600"))
+    modes = [("embedded", "sqlite", checkout.embedded)]
+    if services:
+        modes.append(("distributed", "postgresql", checkout.distributed))
+    for mode, kind, run in modes:
+        ours = await run(n)
+        dbos = await checkout.peer(kind, peer_n)
+        against = f"DBOS, same saga, {'SQLite' if kind == 'sqlite' else 'PostgreSQL'}"
+        report.add(f"B2C checkouts, {mode}", ours.rate, "chk/s", against, dbos["rate"], kind="peer")
+        report.add(f"checkout p50, {mode}", ours.p50_ms, "ms", against, dbos["p50_ms"], kind="peer")
+        report.add(f"checkout p99, {mode}", ours.p99_ms, "ms", against, dbos["p99_ms"], kind="peer")
+        report.add(
+            f"place-order p99 at half load, {mode}",
+            ours.place_p99_ms,
+            "ms",
+            f"{against}, p50 of a whole checkout",
+            dbos["p50_ms"],
+            kind="peer",
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import Backend
 from tests.e2e.server import Server
+from tests.services import unique
 
 
 @dataclass
@@ -81,6 +82,18 @@ def deploy(backend: Backend, log_dir: Path, **settings: str) -> Deployment:
 
 @pytest.fixture
 def deployment(backend: Backend, tmp_path: Path) -> Iterator[Deployment]:
+    deployed = deploy(backend, tmp_path)
+    try:
+        yield deployed
+    finally:
+        for server in deployed.servers:
+            server.stop()
+
+
+@pytest.fixture
+def embedded_deployment(tmp_path: Path) -> Iterator[Deployment]:
+    """One embedded process, for what does not depend on the runtime mode (validation)."""
+    backend = Backend("embedded", f"sqlite:///{tmp_path / 'var'}", "", unique("t"))
     deployed = deploy(backend, tmp_path)
     try:
         yield deployed

@@ -236,3 +236,55 @@ def breaker_open(deployed: Deployment) -> float:
 
 def fallback_checks(deployed: Deployment) -> float:
     return _metric(deployed, "orderly_fallback_checks_total")
+
+
+async def test_a_guarded_order_cancelled_while_its_saga_runs_gives_everything_back(
+    tmp_path: Path,
+) -> None:
+    with embedded(tmp_path, ORDERLY_CHECKOUT_WAIT="0") as server:
+        operator = server.client(server.login())
+        customer = server.register_customer()
+        sales = server.client(customer["token"])
+        made = await operator.post(
+            "/api/v1/products", json={"name": "G", "sku": unique("G"), "price": "2.00", "stock": 9}
+        )
+        product = made.json()["id"]
+        await stocked(operator, product, 9)
+        orders = []
+        for _ in range(5):  # the cancel meets the saga at different steps
+            accepted = await place(sales, guarded(product, 1))
+            assert accepted.status_code == 202
+            order_id = accepted.json()["order_id"]
+            cancelled = await sales.post(f"/api/v1/orders/{order_id}/cancel")
+            assert cancelled.status_code == 200, cancelled.text
+            orders.append(order_id)
+
+        payments = server.client(customer["token"])
+        for order_id in orders:
+
+            async def ended(order_id: str = order_id) -> dict[str, Any] | None:
+                found = (await operator.get(f"/api/v1/sagas/{order_id}")).json()
+                return found if found["state"] in {"completed", "compensated"} else None
+
+            await eventually(ended)
+            # the saga's late moves never undo the cancellation
+            order = (await sales.get(f"/api/v1/orders/{order_id}")).json()
+            assert order["status"] == "CANCELLED"
+
+            async def settled_payment(order_id: str = order_id) -> str | None:
+                found = await payments.get(f"/api/v1/payments/order/{order_id}")
+                if found.status_code != 200:
+                    return None
+                status = str(found.json()[0]["status"])
+                return status if status in {"cancelled", "failed", "refunded"} else None
+
+            await eventually(settled_payment)
+
+        async def stock_balances() -> bool:
+            return await _atp(operator, product) == 9
+
+        await eventually(stock_balances)
+
+
+async def _atp(operator: httpx.AsyncClient, product_id: str) -> int:
+    return int((await operator.get(f"/api/v1/inventory/{product_id}")).json()["atp"])

@@ -577,15 +577,25 @@ async def _announce_cancellation(tx: Tx, order: Row, reason: str) -> None:
 
 
 async def move_order(tx: Tx, order_id: str, wanted: OrderStatus, details: dict[str, Any]) -> None:
-    """A saga moved the order on."""
+    """A saga moved the order on. If the customer cancelled it meanwhile, the move is
+    refused and the cancellation announced again, so what the saga took (stock, payment)
+    is given back."""
     order = await _order_for(tx, order_id)
-    await _move(tx, order, wanted, details, utcnow())
+    if domain.allowed(order["status"], wanted):
+        await _move(tx, order, wanted, details, utcnow())
+        return
+    _refused(order, wanted, "saga")
+    if order["status"] == OrderStatus.CANCELLED:
+        await _announce_cancellation(tx, order, "cancelled")
 
 
 async def cancel_after_saga(tx: Tx, order_id: str, status: OrderStatus, reason: str) -> None:
     """A saga failed and undid what it had done: the order ends `status`, and
-    `order.cancelled` tells payments and fulfillment."""
+    `order.cancelled` tells payments and fulfillment. An order cancelled meanwhile stays so."""
     order = await _order_for(tx, order_id)
+    if not domain.allowed(order["status"], status):
+        _refused(order, status, "saga")
+        return
     await _move(tx, order, status, {"reason": reason}, utcnow())
     await _announce_cancellation(tx, order, reason)
 

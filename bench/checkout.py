@@ -1,0 +1,200 @@
+"""End-to-end B2C checkouts (seed 002 Flow 3) through real servers: from the request to the
+order's terminal state (`processing`, paid), embedded and distributed.
+
+Each order's latency runs from the moment its request is sent to the moment its history
+records `processing` (the same machine's clock), so nothing polls while the load runs.
+Then, at half the measured rate, the place-order response time alone.
+"""
+
+import asyncio
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.conftest import Backend
+from tests.e2e.conftest import Deployment, deploy
+from tests.services import AMQP_URL, create_pg_database, drop_pg_database, unique
+from tests.waiting import eventually
+
+CLIENTS = 32
+ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
+
+
+@dataclass(frozen=True)
+class Checkouts:
+    rate: float  # checkouts/s, request to terminal state
+    p50_ms: float
+    p99_ms: float
+    place_p99_ms: float  # the POST alone, at half `rate`
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(int(len(ordered) * q) - 1, 0)] * 1000
+
+
+async def _run(deployed: Deployment, n: int) -> Checkouts:
+    sales_url = deployed.ordering.url
+    customer = {"Authorization": f"Bearer {deployed.customer()['token']}"}
+    operator = {"Authorization": f"Bearer {deployed.operator_token}"}
+    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async with session.post(
+            f"{deployed.catalog.url}/api/v1/products",
+            json={"name": "Bench", "sku": unique("B2C"), "price": "1.00", "stock": n * 20},
+            headers=operator,
+        ) as response:
+            product_id = (await response.json())["id"]
+        body = {
+            "items": [{"product_id": product_id, "quantity": 1}],
+            "shipping_address": ADDRESS,
+            "payment_method": "tok_visa",
+            "channel": "b2c",
+        }
+        sent: dict[str, float] = {}
+
+        async def place() -> float:
+            started = time.perf_counter()
+            wall = time.time()
+            async with session.post(
+                f"{sales_url}/api/v1/orders", json=body, headers=customer
+            ) as response:
+                answer = await response.json()
+                if response.status != 201:
+                    raise RuntimeError(f"checkout answered {response.status}: {answer}")
+            sent[answer["order_id"]] = wall
+            return time.perf_counter() - started
+
+        async def known() -> bool:  # ordering has heard of the product
+            async with session.post(
+                f"{sales_url}/api/v1/orders", json=body, headers=customer
+            ) as response:
+                return response.status == 201
+
+        await eventually(known, within=60)
+
+        async def hammer(total: int) -> None:
+            remaining = total
+
+            async def worker() -> None:
+                nonlocal remaining
+                while remaining > 0:
+                    remaining -= 1
+                    await place()
+
+            await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+
+        await hammer(CLIENTS)  # warm up
+        await _all_processing(session, sales_url, customer, list(sent))
+        sent.clear()
+        await hammer(n)
+        latencies = await _all_processing(session, sales_url, customer, list(sent), sent)
+        ends = [sent[order] + latency for order, latency in zip(sent, latencies, strict=True)]
+        rate = n / (max(ends) - min(sent.values()))
+
+        # the response time of the POST alone, offered at half that rate
+        paced = [0.0] * min(n, int(rate * 10) or 1)
+        interval = 2 / rate
+        started = time.perf_counter()
+
+        async def at(i: int) -> None:
+            delay = started + i * interval - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            paced[i] = await place()
+
+        await asyncio.gather(*(at(i) for i in range(len(paced))))
+        await _all_processing(session, sales_url, customer, list(sent)[-len(paced) :])
+    return Checkouts(
+        rate=rate,
+        p50_ms=statistics.median(latencies) * 1000,
+        p99_ms=_pct(latencies, 0.99),
+        place_p99_ms=_pct(paced, 0.99),
+    )
+
+
+async def _all_processing(
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    orders: list[str],
+    sent: dict[str, float] | None = None,
+) -> list[float]:
+    """Wait until every order is `processing`; each one's seconds from request to then."""
+    latencies: list[float] = []
+    for order_id in orders:
+
+        async def processing(order_id: str = order_id) -> dict[str, Any] | None:
+            async with session.get(f"{url}/api/v1/orders/{order_id}", headers=headers) as r:
+                order: dict[str, Any] = await r.json()
+            if order["status"] == "cancelled":
+                raise RuntimeError(f"order {order_id} was cancelled: {order['history']}")
+            return order if order["status"] == "processing" else None
+
+        order = await eventually(processing, within=600)
+        if sent is not None:
+            at = next(h["at"] for h in order["history"] if h["status"] == "processing")
+            done = datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+            latencies.append(done - sent[order_id])
+    return latencies
+
+
+async def embedded(n: int) -> Checkouts:
+    with tempfile.TemporaryDirectory() as tmp:
+        backend = Backend("embedded", f"sqlite:///{tmp}/var", "", unique("bench"))
+        deployed = deploy(backend, Path(tmp), ORDERLY_LOG_LEVEL="WARNING")
+        try:
+            return await _run(deployed, n)
+        finally:
+            for server in deployed.servers:
+                server.stop()
+
+
+async def distributed(n: int) -> Checkouts:
+    url = await create_pg_database()
+    namespace = unique("bench")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            backend = Backend("distributed", url, AMQP_URL, namespace)
+            deployed = deploy(backend, Path(tmp), ORDERLY_LOG_LEVEL="WARNING")
+            try:
+                return await _run(deployed, n)
+            finally:
+                for server in deployed.servers:
+                    server.stop()
+    finally:
+        await drop_pg_database(url)
+        from orderly.bootstrap import topology
+        from orderly.messaging.transports.rabbitmq import delete_topology
+
+        await delete_topology(AMQP_URL, namespace, topology())
+
+
+async def peer(kind: str, n: int) -> dict[str, float]:
+    """The DBOS version of the saga, in a process of its own, on the same kind of database."""
+    import json
+    import sys
+
+    args = [sys.executable, "-m", "bench.dbos_peer", kind, str(n)]
+    url = ""
+    if kind == "postgresql":
+        url = await create_pg_database()
+        args.append(url)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"the DBOS peer failed: {err.decode()[-2000:]}")
+        result: dict[str, float] = json.loads(out.decode().strip().splitlines()[-1])
+        return result
+    finally:
+        if url:
+            await drop_pg_database(url)
