@@ -26,12 +26,12 @@ from tests.waiting import eventually
 PAID = [
     "checkout.committed",
     "inventory.reserve_on_command:inventory.reserve",
-    "ordering.advance_saga_on_reply:inventory.reserved",
+    "ordering.on_inventory_reserved:inventory.reserved",
     "payments.charge_on_command:payment.charge",
-    "ordering.advance_saga_on_reply:payment.completed",
+    "ordering.on_payment_completed:payment.completed",
 ]
 DECLINED = [
-    "ordering.advance_saga_on_reply:payment.failed",
+    "ordering.on_payment_failed:payment.failed",
     "inventory.release_on_command:inventory.release",
     "ordering.advance_saga_on_reply:inventory.released",
 ]

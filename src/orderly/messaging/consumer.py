@@ -30,6 +30,12 @@ _INBOX_INSERT = sql(
     "INSERT INTO inbox (consumer, message_id, processed_at) VALUES (:consumer, :message_id, :at)"
     " ON CONFLICT DO NOTHING"
 )
+# A batch's inbox rows in one round trip (PostgreSQL): the ids it had not seen come back.
+_INBOX_CLAIM_MANY_PG = sql(
+    "INSERT INTO inbox (consumer, message_id, processed_at)"
+    " SELECT :consumer, id, :at FROM unnest(CAST(:ids AS text[])) AS id"
+    " ON CONFLICT DO NOTHING RETURNING message_id"
+)
 _RETRY_INSERT = sql(
     "INSERT INTO message_retries"
     " (id, consumer, message_id, type, envelope, attempts, next_attempt_at, last_error, created_at)"
@@ -116,7 +122,25 @@ class Consumer:
                     done.set_result(None)
 
     async def _handle_all(self, tx: Tx, messages: list[Envelope]) -> list[bool]:
-        return [await self.handle(tx, message) for message in messages]
+        if tx.dialect != "postgresql" or len(messages) == 1:
+            return [await self.handle(tx, message) for message in messages]
+        # one round trip claims the whole batch's inbox rows; the rest is as `handle` does
+        rows = await tx.fetch_all(
+            _INBOX_CLAIM_MANY_PG,
+            {"consumer": self.name, "ids": [m.id for m in messages], "at": utcnow()},
+        )
+        fresh = {row["message_id"] for row in rows}
+        ran = []
+        for message in messages:
+            if message.id in fresh:
+                fresh.discard(message.id)  # the same message twice in a batch runs once
+                await self.subscription.handler(tx, message)
+                if faults.POINT:
+                    faults.crash_at(f"during:{self.name}:{message.type}")
+                ran.append(True)
+            else:
+                ran.append(False)
+        return ran
 
     async def _one_by_one(self, batch: list[tuple[Envelope, asyncio.Future[None]]]) -> None:
         for message, done in batch:

@@ -12,7 +12,8 @@ CART_ITEM_REMOVED = "cart.item.removed"
 # seed 002: {orderId, items, reason}: inventory gives the order's units back.
 ORDER_CANCELLED = "order.cancelled"
 
-# seed 002: {orderId, userId, totalAmount}: stock is reserved; payments charges the order.
+# seed 002: {orderId, userId, totalAmount, currency, paymentMethod, accountId}: stock is
+# reserved; payments charges the order.
 ORDER_CONFIRMED = "order.confirmed"
 
 # Orders are priced in one currency per deployment for now.

@@ -643,8 +643,12 @@ async def apply_status_update_on_order_status_updated(tx: Tx, message: Envelope)
     await _move(tx, order, new, details, utcnow())
 
 
-async def confirm_on_inventory_reserved(tx: Tx, message: Envelope) -> None:
-    """Seed 002 step 3A: stock is reserved; the order is confirmed (`order.confirmed`)."""
+async def on_inventory_reserved(tx: Tx, message: Envelope) -> None:
+    """Seed 002 step 3A: stock is reserved; the order is confirmed (`order.confirmed`).
+    An answer to a saga's command moves that saga instead (one delivery, one transaction)."""
+    if message.data.get("sagaId"):
+        await guarded.advance_saga_on_reply(tx, message)
+        return
     order = await _order_for(tx, str(message.data["orderId"]))
     status = OrderStatus(order["status"])
     if order["channel"] != Channel.B2C:
@@ -663,12 +667,18 @@ async def confirm_on_inventory_reserved(tx: Tx, message: Envelope) -> None:
         "userId": order["owner_id"],
         "totalAmount": money(order["total_cents"]),
         "currency": order["currency"] or CURRENCY,
+        # what payments needs to charge it
+        "paymentMethod": order["payment_method"],
+        "accountId": order["account_id"],
     }
     await emit(tx, new_message(ORDER_CONFIRMED, data, source=SOURCE, aggregate_id=order["id"]))
 
 
-async def cancel_on_inventory_insufficient(tx: Tx, message: Envelope) -> None:
+async def on_inventory_insufficient(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 3B: not enough stock; the order is cancelled (`order.cancelled`)."""
+    if message.data.get("sagaId"):
+        await guarded.advance_saga_on_reply(tx, message)
+        return
     order = await _order_for(tx, str(message.data["orderId"]))
     if order["channel"] == Channel.GUARDED:
         return  # its saga handles the answer
@@ -679,8 +689,11 @@ async def cancel_on_inventory_insufficient(tx: Tx, message: Envelope) -> None:
     await _cancel(tx, order, "insufficient_inventory", details)
 
 
-async def advance_on_payment_completed(tx: Tx, message: Envelope) -> None:
+async def on_payment_completed(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 4: paid; the order is `processing`."""
+    if message.data.get("sagaId"):
+        await guarded.advance_saga_on_reply(tx, message)
+        return
     order = await _order_for(tx, str(message.data["orderId"]))
     if order["channel"] != Channel.B2C:
         return  # a saga's payment: its saga handles the answer
@@ -692,8 +705,11 @@ async def advance_on_payment_completed(tx: Tx, message: Envelope) -> None:
     await _move(tx, order, OrderStatus.PROCESSING, details, utcnow())
 
 
-async def cancel_on_payment_failed(tx: Tx, message: Envelope) -> None:
+async def on_payment_failed(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 4, failure: the order is cancelled and its stock released."""
+    if message.data.get("sagaId"):
+        await guarded.advance_saga_on_reply(tx, message)
+        return
     order = await _order_for(tx, str(message.data["orderId"]))
     if order["channel"] != Channel.B2C:
         return  # a saga's payment: its saga handles the answer

@@ -1,11 +1,11 @@
 """Payments: saved payment methods, and the payment of each order (seed 002 step 4).
 
-A payment is written as `pending` when its order is created with a payment method; it is
-charged (authorised, then captured) when the order is confirmed (`order.confirmed`), and
-`payment.completed` or `payment.failed` says how that went. When the order is cancelled
-(`order.cancelled`) a pending payment is never charged and a captured one is refunded
-(`refund.created`). Each gateway call's idempotency key is the payment's id and the step, so
-a handler tried again never charges or refunds twice.
+A payment is written and charged (authorised, then captured) when its order is confirmed
+(`order.confirmed`, which carries the payment method), and `payment.completed` or
+`payment.failed` says how that went. When the order is cancelled (`order.cancelled`) a
+captured payment is refunded (`refund.created`); one not yet taken never will be. Each
+gateway call's idempotency key is the payment's id and the step, so a handler tried again
+never charges or refunds twice.
 """
 
 from decimal import Decimal
@@ -135,41 +135,8 @@ async def payments_of_order(db: Database, caller: Principal, order_id: str) -> l
     return await db.read(work)
 
 
-async def record_on_order_created(tx: Tx, message: Envelope) -> None:
-    """An order that is to be paid (it names a payment method) gets a pending payment."""
-    data = message.data
-    if not data.get("paymentMethod") or data.get("totalAmount") is None:
-        return
-    await tx.execute(
-        store.INSERT_PAYMENT,
-        {
-            "id": new_id(),
-            "order_id": str(data["orderId"]),
-            "owner_id": data.get("userId"),
-            "account_id": data.get("account_id"),
-            "method": str(data["paymentMethod"]),
-            "amount_cents": to_cents(Decimal(str(data["totalAmount"]))),
-            "currency": str(data.get("currency") or "USD"),
-            "status": PaymentStatus.PENDING.value,
-            "at": utcnow(),
-        },
-    )
-
-
-async def charge_on_order_confirmed(tx: Tx, message: Envelope) -> None:
-    """Seed 002 step 4: charge a confirmed order (authorise, then capture)."""
-    order_id = str(message.data["orderId"])
-    payment = await tx.fetch_one(store.PAYMENT_FOR_ORDER, {"order_id": order_id})
-    if payment is None:  # its order.created is not handled yet: tried again later
-        raise PaymentNotFound(f"no payment for order {order_id} yet")
-    if payment["status"] != PaymentStatus.PENDING:
-        return  # charged, failed or cancelled already
-    await _charge(tx, payment, {})
-
-
-async def charge_on_command(tx: Tx, message: Envelope) -> None:
-    """A saga's `payment.charge`: charge once; a repeated command hears the same answer."""
-    data = message.data
+async def _payment_for(tx: Tx, data: dict[str, Any], amount: str) -> Row:
+    """The order's payment, written as pending the first time it is asked for."""
     order_id = str(data["orderId"])
     await tx.execute(
         store.INSERT_PAYMENT,
@@ -179,7 +146,7 @@ async def charge_on_command(tx: Tx, message: Envelope) -> None:
             "owner_id": data.get("userId"),
             "account_id": data.get("accountId"),
             "method": str(data["paymentMethod"]),
-            "amount_cents": to_cents(Decimal(str(data["amount"]))),
+            "amount_cents": to_cents(Decimal(str(amount))),
             "currency": str(data.get("currency") or "USD"),
             "status": PaymentStatus.PENDING.value,
             "at": utcnow(),
@@ -187,6 +154,24 @@ async def charge_on_command(tx: Tx, message: Envelope) -> None:
     )
     payment = await tx.fetch_one(store.PAYMENT_FOR_ORDER, {"order_id": order_id})
     assert payment is not None
+    return payment
+
+
+async def charge_on_order_confirmed(tx: Tx, message: Envelope) -> None:
+    """Seed 002 step 4: charge a confirmed order (authorise, then capture). The order's
+    confirmation carries what the payment needs; a repeat charges nothing."""
+    data = message.data
+    if not data.get("paymentMethod"):
+        return  # an order paid elsewhere
+    payment = await _payment_for(tx, data, str(data["totalAmount"]))
+    if payment["status"] == PaymentStatus.PENDING:
+        await _charge(tx, payment, {})
+
+
+async def charge_on_command(tx: Tx, message: Envelope) -> None:
+    """A saga's `payment.charge`: charge once; a repeated command hears the same answer."""
+    data = message.data
+    payment = await _payment_for(tx, data, str(data["amount"]))
     answer = {"sagaId": data["sagaId"]}
     status = PaymentStatus(payment["status"])
     if status is PaymentStatus.PENDING:

@@ -42,6 +42,33 @@ def exchange_name(namespace: str, context: str) -> str:
     return f"{namespace}.{context}"
 
 
+class _Acks:
+    """Acknowledges a consumer's handled deliveries together: the ones that finish in the
+    same turn of the loop (a batch committed as one) cost one `ack(multiple)` frame, not one
+    each. A consumer finishes its deliveries in the order they arrived, on a channel of its
+    own, so acknowledging the newest one acknowledges exactly those."""
+
+    def __init__(self) -> None:
+        self._newest: AbstractIncomingMessage | None = None
+
+    def done(self, incoming: AbstractIncomingMessage) -> None:
+        if self._newest is None:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._newest = incoming
+
+    def _flush(self) -> None:
+        newest, self._newest = self._newest, None
+        if newest is not None:
+            asyncio.get_running_loop().create_task(self._ack(newest))
+
+    @staticmethod
+    async def _ack(newest: AbstractIncomingMessage) -> None:
+        try:
+            await newest.ack(multiple=True)
+        except Exception as error:  # the channel closed: the broker redelivers, inboxes dedupe
+            log.warning("acknowledgement lost", error=type(error).__name__)
+
+
 class RabbitMqTransport:
     def __init__(self, connection: AbstractRobustConnection, namespace: str) -> None:
         self._connection = connection
@@ -99,6 +126,8 @@ class RabbitMqTransport:
             self.queue_name(subscription.consumer), durable=True, arguments=self._queue_arguments()
         )
 
+        acks = _Acks()
+
         async def on_message(incoming: AbstractIncomingMessage) -> None:
             try:
                 message = decode_body(incoming.body, dict(incoming.headers or {}))
@@ -117,7 +146,7 @@ class RabbitMqTransport:
                 )
                 await incoming.nack(requeue=True)
                 return
-            await incoming.ack()
+            acks.done(incoming)
 
         await queue.consume(on_message)
 
