@@ -112,7 +112,8 @@ async def test_cart_lines_hold_stock_and_checkout_converts_the_holds(
         assert (await cart.get("/api/v1/cart")).json()["items"] == []
 
 
-async def test_removing_a_line_lets_its_hold_go(deployment: Deployment) -> None:
+async def test_removing_a_line_lets_its_hold_go(embedded_deployment: Deployment) -> None:
+    deployment = embedded_deployment
     cart = deployment.ordering.client(deployment.customer()["token"])
     product = await create_product(deployment, unique("CART"), 10)
     await add(cart, product, 3)

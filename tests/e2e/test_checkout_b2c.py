@@ -227,7 +227,8 @@ async def test_a_customer_cancels_a_paid_order_and_is_refunded(deployment: Deplo
         assert (await wire.types(order_id)).count("refund.created") == 1
 
 
-async def test_a_double_click_makes_one_order(deployment: Deployment) -> None:
+async def test_a_double_click_makes_one_order(embedded_deployment: Deployment) -> None:
+    deployment = embedded_deployment
     customer = deployment.customer()
     sales = deployment.ordering.client(customer["token"])
     product = await create_product(deployment, unique("B2C"), 5)

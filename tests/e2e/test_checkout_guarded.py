@@ -124,7 +124,8 @@ async def test_a_failed_payment_releases_the_stock_and_ends_payment_failed(
         assert [h["status"] for h in order["history"]] == ["PENDING", "PAYMENT_FAILED"]
 
 
-async def test_a_short_order_is_refused_before_it_exists(deployment: Deployment) -> None:
+async def test_a_short_order_is_refused_before_it_exists(embedded_deployment: Deployment) -> None:
+    deployment = embedded_deployment
     sales = deployment.ordering.client(deployment.customer()["token"])
     product = await create_product(deployment, unique("G"), 1)
     refused = await place(sales, guarded(product, 2))
