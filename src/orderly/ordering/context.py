@@ -29,7 +29,7 @@ CONTEXT = ContextSpec(
         # the saga's other answers come through the handlers above
         consumer("ordering", guarded.advance_saga_on_reply, INVENTORY_RELEASED),
     ),
-    workers=(guarded.saga_timer,),
+    workers=(guarded.saga_timer, service.key_keeper),
     router=api.router,
     tables=store.metadata,
     configure=service.configure,

@@ -11,6 +11,7 @@ Every status change goes through the state machine in `domain` and is appended t
 order's history; a move the machine does not allow is refused and logged.
 """
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -288,6 +289,24 @@ async def _earlier_response(tx: Tx, cmd: PlaceOrder) -> dict[str, Any] | None:
         }
     response: dict[str, Any] = row["response"]
     return response
+
+
+async def forget_idempotency_keys(db: Database, older_than: timedelta) -> int:
+    """Delete the keys older than `older_than` (longer than `IDEMPOTENCY_TTL`)."""
+    before = utcnow() - max(older_than, IDEMPOTENCY_TTL)
+    return await db.transaction(
+        lambda tx: tx.execute(store.PRUNE_IDEMPOTENCY_KEYS, {"before": before})
+    )
+
+
+async def key_keeper(db: Database, interval: float) -> None:
+    """Every hour, forget Idempotency-Keys two days old (they answer for one day)."""
+    while True:
+        try:
+            await forget_idempotency_keys(db, 2 * IDEMPOTENCY_TTL)
+        except Exception as error:  # upkeep only: the next round tries again
+            log.warning("forgetting idempotency keys failed", error=type(error).__name__)
+        await asyncio.sleep(3600)
 
 
 def _aware(at: datetime | str) -> datetime:

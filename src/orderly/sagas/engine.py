@@ -278,7 +278,7 @@ async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope)
             )
             await _compensate_from(tx, definition, saga, saga.step, now)
             return True
-    log.info("saga reply ignored", saga_id=saga.id, state=saga.state, event=message.type)
+    log.info("saga reply ignored", saga_id=saga.id, state=saga.state, type=message.type)
     return False
 
 
