@@ -1,6 +1,7 @@
 """Seed 003, the guarded checkout, over HTTP: an orchestrated saga reserves and pays, or
 releases the stock when the payment fails; operators follow it by API and CLI."""
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,19 @@ async def test_with_inventory_down_the_breaker_opens_orders_proceed_on_fallback_
         assert breaker_open(deployed) == 1
         assert fallback_checks(deployed) == 4
         orders = [a.json()["order_id"] for a in answers]
+        # while a checkout waits for its outcome, the same request again is told so
+        key = {"Idempotency-Key": unique("k")}
+        waiting, again = await asyncio.gather(
+            sales.post("/api/v1/orders", json=guarded(product, 1), headers=key),
+            sales.post("/api/v1/orders", json=guarded(product, 1), headers=key),
+        )
+        assert sorted([waiting.status_code, again.status_code]) == [202, 409]
+        refused = waiting if waiting.status_code == 409 else again
+        assert refused.json()["code"] == "idempotency_key_in_use"
+        accepted = again if refused is waiting else waiting
+        orders.append(accepted.json()["order_id"])
+        later = await sales.post("/api/v1/orders", json=guarded(product, 1), headers=key)
+        assert (later.status_code, later.json()["order_id"]) == (200, orders[-1])
         for order_id in orders:
             shown = await saga(deployed, order_id)
             assert shown["steps"][0]["detail"] == {"source": "fallback"}
