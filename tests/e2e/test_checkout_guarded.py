@@ -142,11 +142,7 @@ async def test_an_outcome_slower_than_the_wait_answers_202_and_the_client_polls(
         operator = server.client(server.login())
         customer = server.register_customer()
         sales = server.client(customer["token"])
-        made = await operator.post(
-            "/api/v1/products", json={"name": "G", "sku": unique("G"), "price": "2.00", "stock": 3}
-        )
-        product = made.json()["id"]
-        await stocked(operator, product, 3)
+        product = await new_product(operator, 3)
         key = {"Idempotency-Key": unique("g")}
         accepted = await place(sales, guarded(product, 1), **key)
         assert accepted.status_code == 202, accepted.text
@@ -260,11 +256,7 @@ async def test_a_guarded_order_cancelled_while_its_saga_runs_gives_everything_ba
         operator = server.client(server.login())
         customer = server.register_customer()
         sales = server.client(customer["token"])
-        made = await operator.post(
-            "/api/v1/products", json={"name": "G", "sku": unique("G"), "price": "2.00", "stock": 9}
-        )
-        product = made.json()["id"]
-        await stocked(operator, product, 9)
+        product = await new_product(operator, 9)
         orders = []
         for _ in range(5):  # the cancel meets the saga at different steps
             accepted = await place(sales, guarded(product, 1))
@@ -299,6 +291,16 @@ async def test_a_guarded_order_cancelled_while_its_saga_runs_gives_everything_ba
             return await _atp(operator, product) == 9
 
         await eventually(stock_balances)
+
+
+async def new_product(operator: httpx.AsyncClient, units: int) -> str:
+    """A product at 2.00 with `units` in stock, once inventory holds them."""
+    made = await operator.post(
+        "/api/v1/products", json={"name": "G", "sku": unique("G"), "price": "2.00", "stock": units}
+    )
+    product_id: str = made.json()["id"]
+    await stocked(operator, product_id, units)
+    return product_id
 
 
 async def _atp(operator: httpx.AsyncClient, product_id: str) -> int:

@@ -708,35 +708,37 @@ async def on_inventory_insufficient(tx: Tx, message: Envelope) -> None:
     await _cancel(tx, order, "insufficient_inventory", details)
 
 
-async def on_payment_completed(tx: Tx, message: Envelope) -> None:
-    """Seed 002 step 4: paid; the order is `processing`."""
+async def _b2c_order_to_move(tx: Tx, message: Envelope, wanted: OrderStatus) -> Row | None:
+    """The B2C order a payment answer moves to `wanted`, or None: a saga's answer goes to
+    its saga, another flow's order is not moved by it, and a move the machine does not
+    allow (the order was cancelled meanwhile: payments refunds on `order.cancelled`) is
+    refused and logged."""
     if message.data.get("sagaId"):
         await guarded.advance_saga_on_reply(tx, message)
-        return
+        return None
     order = await _order_for(tx, str(message.data["orderId"]))
     if order["channel"] != Channel.B2C:
-        return  # a saga's payment: its saga handles the answer
-    if not domain.allowed(order["status"], OrderStatus.PROCESSING):
-        # e.g. cancelled meanwhile: payments refunds on `order.cancelled`
-        _refused(order, OrderStatus.PROCESSING, message.type)
-        return
-    details = {"event_id": message.id, "payment_id": message.data.get("paymentId")}
-    await _move(tx, order, OrderStatus.PROCESSING, details, utcnow())
+        return None
+    if not domain.allowed(order["status"], wanted):
+        _refused(order, wanted, message.type)
+        return None
+    return order
+
+
+async def on_payment_completed(tx: Tx, message: Envelope) -> None:
+    """Seed 002 step 4: paid; the order is `processing`."""
+    order = await _b2c_order_to_move(tx, message, OrderStatus.PROCESSING)
+    if order is not None:
+        details = {"event_id": message.id, "payment_id": message.data.get("paymentId")}
+        await _move(tx, order, OrderStatus.PROCESSING, details, utcnow())
 
 
 async def on_payment_failed(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 4, failure: the order is cancelled and its stock released."""
-    if message.data.get("sagaId"):
-        await guarded.advance_saga_on_reply(tx, message)
-        return
-    order = await _order_for(tx, str(message.data["orderId"]))
-    if order["channel"] != Channel.B2C:
-        return  # a saga's payment: its saga handles the answer
-    if not domain.allowed(order["status"], OrderStatus.CANCELLED):
-        _refused(order, OrderStatus.CANCELLED, message.type)
-        return
-    details = {"event_id": message.id, "payment_reason": message.data.get("reason")}
-    await _cancel(tx, order, "payment_failed", details)
+    order = await _b2c_order_to_move(tx, message, OrderStatus.CANCELLED)
+    if order is not None:
+        details = {"event_id": message.id, "payment_reason": message.data.get("reason")}
+        await _cancel(tx, order, "payment_failed", details)
 
 
 async def note_refund_on_refund_created(tx: Tx, message: Envelope) -> None:
