@@ -31,6 +31,12 @@ async def standing_port(run: Annotated[Any, Depends(runtime)]) -> AccountStandin
     return port
 
 
+# A gateway token (tok_…) or a saved payment method's id (pm_…); never a card number.
+PaymentMethod = Annotated[
+    str | None, Field(max_length=80, pattern=r"^(tok_[A-Za-z0-9_]{1,60}|pm_[0-9a-f-]{36})$")
+]
+
+
 class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -55,10 +61,7 @@ class OrderIn(BaseModel):
 
     items: list[OrderLineIn] = Field(min_length=1, max_length=500)
     shipping_address: ShippingAddress
-    # a gateway token (tok_…) or a saved payment method's id (pm_…)
-    payment_method: str | None = Field(
-        default=None, max_length=80, pattern=r"^(tok_[A-Za-z0-9_]{1,60}|pm_[0-9a-f-]{36})$"
-    )
+    payment_method: PaymentMethod = None
     channel: Channel | None = None
 
 
@@ -140,9 +143,7 @@ class CheckoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shipping_address: ShippingAddress
-    payment_method: str | None = Field(
-        default=None, max_length=80, pattern=r"^(tok_[A-Za-z0-9_]{1,60}|pm_[0-9a-f-]{36})$"
-    )
+    payment_method: PaymentMethod = None
     channel: Channel | None = None
 
 
