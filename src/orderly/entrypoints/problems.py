@@ -84,10 +84,7 @@ def install(app: FastAPI) -> None:
 
 
 class BodyLimit:
-    """Refuses bodies over `limit` bytes with 413 problem+json, declared or chunked.
-
-    FastAPI's own `max_body_size` answers a declared oversize in text/plain, outside the
-    exception handlers, so Orderly keeps this one to stay problem+json throughout."""
+    """Refuses bodies over `limit` bytes with 413 problem+json, declared or chunked."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app

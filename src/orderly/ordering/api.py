@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator
@@ -21,13 +21,14 @@ Ordering = Annotated[Database, Depends(database("ordering"))]
 MAX_UNITS = 1_000_000
 
 
-async def availability_port(run: Annotated[Any, Depends(runtime)]) -> ProductAvailability:
-    port: ProductAvailability = run.availability
+async def availability_port(request: Request) -> ProductAvailability:
+    port = (await runtime(request)).availability
+    assert port is not None, "ordering's routes are served beside its ports"
     return port
 
 
-async def standing_port(run: Annotated[Any, Depends(runtime)]) -> AccountStanding | None:
-    port: AccountStanding | None = run.standing
+async def standing_port(request: Request) -> AccountStanding | None:
+    port: AccountStanding | None = (await runtime(request)).standing
     return port
 
 
