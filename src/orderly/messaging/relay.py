@@ -2,8 +2,8 @@
 
 Woken after every commit that wrote to the outbox, and polling as a fallback (another
 process may have written, or a publish may have failed). On PostgreSQL a batch is claimed
-with `FOR UPDATE SKIP LOCKED`, so any number of relays can share one outbox; on SQLite one
-process owns each database file.
+and marked in one statement with `FOR UPDATE SKIP LOCKED`, so any number of relays can share
+one outbox; on SQLite one process owns each database file.
 """
 
 import asyncio
@@ -25,12 +25,14 @@ _PENDING_AFTER = sql(
     "SELECT id, envelope FROM outbox WHERE published_at IS NULL AND id > :after"
     " ORDER BY id LIMIT :limit"
 )
-_CLAIM = sql(
-    "SELECT id, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT :limit"
-    " FOR UPDATE SKIP LOCKED"
+# Claimed and marked in one statement; the mark holds only if the publish that follows
+# succeeds, since both commit together.
+_CLAIM_AND_MARK_PG = sql(
+    "UPDATE outbox SET published_at = :at WHERE id IN ("
+    "SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT :limit"
+    " FOR UPDATE SKIP LOCKED) RETURNING id, envelope"
 )
 _MARK_ONE = sql("UPDATE outbox SET published_at = :at WHERE id = :id")
-_MARK_MANY_PG = sql("UPDATE outbox SET published_at = :at WHERE id = ANY(:ids)")
 _STATUS = sql(
     "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL"
 )
@@ -115,11 +117,11 @@ class Relay:
             self._after = 0
 
     async def _claim_and_publish(self, tx: Tx) -> int:
-        rows = await tx.fetch_all(_CLAIM, {"limit": self.batch_size})
-        if rows:
+        claimed = await tx.fetch_all(_CLAIM_AND_MARK_PG, {"at": utcnow(), "limit": self.batch_size})
+        if claimed:  # RETURNING keeps no order
+            rows = sorted(claimed, key=lambda row: int(row["id"]))
             await self.transport.publish(self.context, _messages(rows))
-            await tx.execute(_MARK_MANY_PG, {"at": utcnow(), "ids": [row["id"] for row in rows]})
-        return len(rows)
+        return len(claimed)
 
 
 def _messages(rows: Sequence[Row]) -> list[Envelope]:
