@@ -64,8 +64,12 @@ DISTRIBUTED = [
         if not p.startswith("during:")
     ],
 ]
+# A step unanswered for a second is sent again, up to 30 times: a restarted process has half a
+# minute to come back before its step counts as failed. With 3 resends, a distributed process
+# on a busy host came back after they had run out, and the saga was rightly left stuck.
 SETTINGS = {
     "ORDERLY_SAGA_STEP_TIMEOUT": "1",
+    "ORDERLY_SAGA_STEP_RETRIES": "30",
     "ORDERLY_CHECKOUT_WAIT": "0",
     "ORDERLY_SWEEP_INTERVAL": "0.2",
     "ORDERLY_POLL_INTERVAL": "0.2",
