@@ -157,6 +157,22 @@ def test_a_missing_or_bad_address_is_refused(
     nothing_written(op)
 
 
+def test_an_overlong_idempotency_key_is_refused(
+    op: httpx.Client, buyer: httpx.Client, product: str
+) -> None:
+    body = order([{"product_id": product, "quantity": 1}])
+    for path, sent in (
+        ("/api/v1/orders", body),
+        ("/api/v1/cart/checkout", {"shipping_address": ADDRESS}),
+    ):
+        refused = buyer.post(path, json=sent, headers={"Idempotency-Key": "k" * 256})
+        problem = problem_of(refused, 422, "validation_failed")
+        assert problem["errors"][0]["loc"] == ["header", "idempotency-key"]
+    nothing_written(op)
+    documented = op.get("/openapi.json").json()["paths"]["/api/v1/orders"]["post"]["parameters"]
+    assert {"name": "Idempotency-Key", "in": "header"}.items() <= documented[0].items()
+
+
 def test_an_oversized_body_is_refused(op: httpx.Client, buyer: httpx.Client, product: str) -> None:
     huge = order([{"product_id": product, "quantity": 1}], {**ADDRESS, "line2": "x" * 2_000_000})
     problem_of(buyer.post("/api/v1/orders", json=huge), 413, "payload_too_large")

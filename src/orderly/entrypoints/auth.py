@@ -21,19 +21,25 @@ class MfaEnrolmentRequired(OrderlyError):
 
 # Each dependency takes the request alone and calls the one before it directly: FastAPI
 # resolves every node of a dependency tree on every request, at a cost per node that showed
-# as the largest part of an authenticated request's time.
+# as the largest part of an authenticated request's time. The caller is kept in the request's
+# scope, so the router's guard and a route's own dependency authenticate once between them.
+_SCOPE_KEY = "orderly.principal"
 
 
 async def any_principal(request: Request) -> Principal:
     """The caller, whatever its token allows; routes take `Caller` or `Enrolling` instead."""
+    known: Principal | None = request.scope.get(_SCOPE_KEY)
+    if known is not None:
+        return known
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN:
         raise Unauthorized("this route needs a bearer token")
     run = await runtime(request)
-    caller: Principal = await run.authenticator.authenticate(token)
-    return replace(caller, token=token)
+    caller: Principal = replace(await run.authenticator.authenticate(token), token=token)
+    request.scope[_SCOPE_KEY] = caller
+    return caller
 
 
 async def principal(request: Request) -> Principal:

@@ -1,14 +1,16 @@
 """Ordering REST routes: the sales API of seed 001."""
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.entrypoints.auth import Caller, Operator
+from orderly.entrypoints.auth import Caller, Operator, principal
 from orderly.entrypoints.dependencies import database, runtime
+from orderly.kernel.principal import Principal
 from orderly.ordering import carts, service
 from orderly.ordering.availability import ProductAvailability
 from orderly.ordering.buyers import AccountStanding
@@ -27,9 +29,54 @@ async def availability_port(request: Request) -> ProductAvailability:
     return port
 
 
-async def standing_port(request: Request) -> AccountStanding | None:
-    port: AccountStanding | None = (await runtime(request)).standing
-    return port
+MAX_IDEMPOTENCY_KEY = 255
+# The header the checkout routes read themselves, documented here for the OpenAPI document.
+IDEMPOTENCY_KEY_HEADER = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "The same key and body answer what the first request did; kept 24 h.",
+            "schema": {"type": "string", "maxLength": MAX_IDEMPOTENCY_KEY},
+        }
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What placing an order needs, resolved as one dependency. FastAPI solves every node
+    of a route's dependency tree (and reads every declared header) on each request; the
+    checkout routes are the busiest, and a node each for the database, the caller, both
+    ports and the header cost them more than the order's own work."""
+
+    db: Database
+    caller: Principal
+    availability: ProductAvailability
+    standing: AccountStanding | None
+    idempotency_key: str | None
+
+
+async def checkout(request: Request) -> Checkout:
+    caller = await principal(request)
+    run = await runtime(request)
+    key = request.headers.get("idempotency-key")
+    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("header", "idempotency-key"),
+                    "msg": f"String should have at most {MAX_IDEMPOTENCY_KEY} characters",
+                    "type": "string_too_long",
+                }
+            ]
+        )
+    assert run.availability is not None, "ordering's routes are served beside its ports"
+    return Checkout(run.databases["ordering"], caller, run.availability, run.standing, key)
+
+
+Checkouts = Annotated[Checkout, Depends(checkout)]
 
 
 # A gateway token (tok_…) or a saved payment method's id (pm_…); never a card number.
@@ -262,33 +309,29 @@ def _cart() -> APIRouter:
         return await carts.view(db, caller, availability)
 
     @api.post(
-        "/checkout", status_code=201, response_model=OrderCreated, response_model_exclude_none=True
+        "/checkout",
+        status_code=201,
+        response_model=OrderCreated,
+        response_model_exclude_none=True,
+        openapi_extra=IDEMPOTENCY_KEY_HEADER,
     )
-    async def check_out(
-        body: CheckoutIn,
-        response: Response,
-        db: Ordering,
-        caller: Caller,
-        availability: Annotated[ProductAvailability, Depends(availability_port)],
-        standing: Annotated[AccountStanding | None, Depends(standing_port)],
-        idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-    ) -> dict[str, Any]:
+    async def check_out(body: CheckoutIn, response: Response, ports: Checkouts) -> dict[str, Any]:
         """The cart becomes an order through the caller's checkout flow; its holds become
         the order's reservation."""
         cmd = service.PlaceOrder(
             lines=[],
             shipping_address=body.shipping_address.model_dump(),
-            owner=caller,
-            idempotency_key=idempotency_key,
+            owner=ports.caller,
+            idempotency_key=ports.idempotency_key,
             channel=body.channel,
             payment_method=body.payment_method,
             from_cart=True,
         )
-        placed = await service.earlier_checkout(db, cmd)
+        placed = await service.earlier_checkout(ports.db, cmd)
         if placed is None:
-            cart_id, lines = await carts.lines(db, caller)
+            cart_id, lines = await carts.lines(ports.db, ports.caller)
             cmd = replace(cmd, lines=lines, cart_id=cart_id)
-            placed = await service.place_order(db, availability, cmd, standing)
+            placed = await service.place_order(ports.db, ports.availability, cmd, ports.standing)
         return _answer(placed, response)
 
     return api
@@ -297,28 +340,26 @@ def _cart() -> APIRouter:
 def _orders() -> APIRouter:
     api = APIRouter(prefix="/api/v1/orders", tags=["ordering"])
 
-    @api.post("", status_code=201, response_model=OrderCreated, response_model_exclude_none=True)
-    async def place_order(
-        body: OrderIn,
-        response: Response,
-        db: Ordering,
-        caller: Caller,
-        availability: Annotated[ProductAvailability, Depends(availability_port)],
-        standing: Annotated[AccountStanding | None, Depends(standing_port)],
-        idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-    ) -> dict[str, Any]:
+    @api.post(
+        "",
+        status_code=201,
+        response_model=OrderCreated,
+        response_model_exclude_none=True,
+        openapi_extra=IDEMPOTENCY_KEY_HEADER,
+    )
+    async def place_order(body: OrderIn, response: Response, ports: Checkouts) -> dict[str, Any]:
         placed = await service.place_order(
-            db,
-            availability,
+            ports.db,
+            ports.availability,
             service.PlaceOrder(
                 lines=[Line(item.product_id, item.quantity) for item in body.items],
                 shipping_address=body.shipping_address.model_dump(),
-                owner=caller,
-                idempotency_key=idempotency_key,
+                owner=ports.caller,
+                idempotency_key=ports.idempotency_key,
                 channel=body.channel,
                 payment_method=body.payment_method,
             ),
-            standing,
+            ports.standing,
         )
         return _answer(placed, response)
 
