@@ -27,13 +27,20 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     traceparent: str = ""
 
     def headers(self) -> dict[str, Any]:
-        return {
-            "schema_version": self.schema_version,
-            "correlation_id": self.correlation_id,
-            "causation_id": self.causation_id,
-            "traceparent": self.traceparent,
-            "aggregate_id": self.aggregate_id,
-        }
+        """The envelope beyond the body, leaving out what is empty or the default: every
+        header costs encoding and decoding at each hop."""
+        headers: dict[str, Any] = {}
+        if self.schema_version != 1:
+            headers["schema_version"] = self.schema_version
+        if self.correlation_id:
+            headers["correlation_id"] = self.correlation_id
+        if self.causation_id:
+            headers["causation_id"] = self.causation_id
+        if self.traceparent:
+            headers["traceparent"] = self.traceparent
+        if self.aggregate_id:
+            headers["aggregate_id"] = self.aggregate_id
+        return headers
 
 
 class _Body(msgspec.Struct, frozen=True):
