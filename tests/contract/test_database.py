@@ -104,6 +104,24 @@ async def test_commit_listeners_hear_only_outbox_writes(db: Database) -> None:
     assert heard == ["commit"]
 
 
+async def test_autocommit_commits_each_statement_and_tells_the_relay(db: Database) -> None:
+    heard: list[str] = []
+    db.on_commit(lambda: heard.append("commit"))
+
+    async def work(tx: Tx) -> str:
+        await tx.execute(INSERT, {"id": "one", "n": 1})
+        await emit(tx, new_message("test.pinged", {"x": 1}, source="test"))
+        return "done"
+
+    assert await db.autocommit(work) == "done"
+    assert await count(db) == 1
+    assert heard == ["commit"]
+    # a failing statement takes only itself back
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        await db.autocommit(lambda tx: tx.execute(INSERT, {"id": "one", "n": 2}))
+    assert await count(db) == 1
+
+
 async def test_json_and_aware_datetimes_round_trip(db: Database) -> None:
     moment = datetime(2024, 1, 15, 14, 30, 0, 123456, tzinfo=UTC)
     address = {"line1": "1 Main", "nested": {"n": [1, 2]}}

@@ -1,8 +1,11 @@
 """Writing messages to the outbox inside the transaction that caused them."""
 
+from datetime import datetime
+from typing import Any
+
 from orderly.kernel.clock import utcnow
 from orderly.messaging.envelope import Envelope, encode_envelope
-from orderly.storage import Tx, sql
+from orderly.storage import Params, Statement, Tx, sql
 
 _INSERT = sql(
     "INSERT INTO outbox (message_id, type, aggregate_id, envelope, created_at)"
@@ -10,21 +13,40 @@ _INSERT = sql(
 )
 
 
+def _row(message: Envelope, now: datetime) -> dict[str, Any]:
+    return {
+        "message_id": message.id,
+        "type": message.type,
+        "aggregate_id": message.aggregate_id,
+        "envelope": encode_envelope(message).decode(),
+        "created_at": now,
+    }
+
+
 async def emit(tx: Tx, *messages: Envelope) -> None:
     """Queue `messages` for publication; they go out only if `tx` commits."""
     now = utcnow()
-    rows = [
-        {
-            "message_id": m.id,
-            "type": m.type,
-            "aggregate_id": m.aggregate_id,
-            "envelope": encode_envelope(m).decode(),
-            "created_at": now,
-        }
-        for m in messages
-    ]
+    rows = [_row(m, now) for m in messages]
     if len(rows) == 1:
         await tx.execute(_INSERT, rows[0])
     else:
         await tx.execute_many(_INSERT, rows)
+    tx.wrote_outbox = True
+
+
+def along_with(writes: str) -> Statement:
+    """PostgreSQL: one statement that makes `writes` (data-modifying common table
+    expressions, `name AS (...)`, comma-separated) and queues one message with them, for
+    `emit_along`. One statement is atomic by itself and one round trip."""
+    return sql(
+        f"WITH {writes} INSERT INTO outbox (message_id, type, aggregate_id, envelope, created_at)"
+        " VALUES (:outbox_message_id, :outbox_type, :outbox_aggregate_id, :outbox_envelope,"
+        " :outbox_created_at)"
+    )
+
+
+async def emit_along(tx: Tx, stmt: Statement, params: Params, message: Envelope) -> None:
+    """Run `stmt` (made by `along_with`) with `params`; `message` goes out if it commits."""
+    outbox = {f"outbox_{name}": value for name, value in _row(message, utcnow()).items()}
+    await tx.execute(stmt, {**params, **outbox})
     tx.wrote_outbox = True

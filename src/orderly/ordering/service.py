@@ -28,7 +28,7 @@ from orderly.kernel.errors import Conflict, NotFound, OrderlyError, Unavailable,
 from orderly.kernel.ids import new_id
 from orderly.kernel.money import money, to_cents
 from orderly.kernel.principal import BUYER, Principal
-from orderly.messaging import Envelope, emit, new_message
+from orderly.messaging import Envelope, emit, emit_along, new_message
 from orderly.ordering import carts, domain, guarded, store
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.buyers import AccountStanding, NotABuyer
@@ -204,8 +204,12 @@ async def place_order(
     fallback = False
     if channel is Channel.GUARDED:
         report, fallback = await _guarded_check(availability, cmd)
+    # An order on its own is written in one statement (on PostgreSQL), needing no
+    # transaction around it; a key to claim, a cart to spend or a saga to start do.
+    alone = cmd.scoped_key is None and cmd.cart_id is None and channel is not Channel.GUARDED
+    write = db.autocommit if alone else db.transaction
     try:
-        placed = await db.transaction(lambda tx: _create(tx, cmd, reverify=fallback))
+        placed = await write(lambda tx: _create(tx, cmd, reverify=fallback))
     except _Replayed as replay:  # a concurrent request with the same key won
         return Placed(replay.response, replayed=True)
     if channel is Channel.GUARDED:
@@ -354,40 +358,20 @@ async def _create(tx: Tx, cmd: PlaceOrder, *, reverify: bool = False) -> Placed:
         await _claim_key(tx, cmd, answer, order_id, now)
     if cmd.cart_id:
         await carts.check_out(tx, cmd.cart_id, order_id)
-    await tx.execute(
-        store.INSERT_ORDER,
-        {
-            "id": order_id,
-            "status": status.value,
-            "shipping_address": cmd.shipping_address,
-            "at": now,
-            "owner_id": cmd.owner.user_id,
-            "account_id": cmd.owner.account,
-            "channel": channel.value,
-            "total_cents": total,
-            "currency": CURRENCY,
-            "payment_method": cmd.payment_method,
-            "cart_id": cmd.cart_id,
-            "reverify": reverify,
-        },
-    )
-    await tx.execute_many(
-        store.INSERT_ITEM,
-        [
-            {
-                "order_id": order_id,
-                "line_no": n,
-                "product_id": line.product_id,
-                "quantity": line.quantity,
-                "unit_price_cents": price,
-            }
-            for n, (line, price) in enumerate(zip(cmd.lines, prices, strict=True), start=1)
-        ],
-    )
-    await tx.execute(
-        store.INSERT_HISTORY,
-        {"order_id": order_id, "status": status.value, "details": {}, "at": now},
-    )
+    order = {
+        "id": order_id,
+        "status": status.value,
+        "shipping_address": cmd.shipping_address,
+        "at": now,
+        "owner_id": cmd.owner.user_id,
+        "account_id": cmd.owner.account,
+        "channel": channel.value,
+        "total_cents": total,
+        "currency": CURRENCY,
+        "payment_method": cmd.payment_method,
+        "cart_id": cmd.cart_id,
+        "reverify": reverify,
+    }
     items = [
         {
             "product_id": line.product_id,
@@ -416,7 +400,35 @@ async def _create(tx: Tx, cmd: PlaceOrder, *, reverify: bool = False) -> Placed:
         # a saga asks inventory and payments itself
         "orchestrated": channel is Channel.GUARDED,
     }
-    await emit(tx, new_message(ORDER_CREATED, data, source=SOURCE, aggregate_id=order_id))
+    created = new_message(ORDER_CREATED, data, source=SOURCE, aggregate_id=order_id)
+    if tx.dialect == "postgresql":
+        lines = {
+            "line_nos": list(range(1, len(cmd.lines) + 1)),
+            "product_ids": [line.product_id for line in cmd.lines],
+            "quantities": [line.quantity for line in cmd.lines],
+            "unit_prices": prices,
+        }
+        await emit_along(tx, store.PLACE_ORDER_PG, {**order, **lines, "details": {}}, created)
+    else:
+        await tx.execute(store.INSERT_ORDER, order)
+        await tx.execute_many(
+            store.INSERT_ITEM,
+            [
+                {
+                    "order_id": order_id,
+                    "line_no": n,
+                    "product_id": line.product_id,
+                    "quantity": line.quantity,
+                    "unit_price_cents": price,
+                }
+                for n, (line, price) in enumerate(zip(cmd.lines, prices, strict=True), start=1)
+            ],
+        )
+        await tx.execute(
+            store.INSERT_HISTORY,
+            {"order_id": order_id, "status": status.value, "details": {}, "at": now},
+        )
+        await emit(tx, created)
     if channel is Channel.GUARDED:
         check = {"source": "fallback" if reverify else "inventory"}
         await engine.start(
@@ -551,16 +563,16 @@ async def _move(
 ) -> None:
     """Move `order` to `wanted` (the machine must allow it) and append it to its history."""
     domain.transition(order["status"], wanted)
-    changed = await tx.execute(
-        store.UPDATE_STATUS,
-        {"id": order["id"], "status": wanted.value, "at": now, "version": order["version"]},
-    )
+    move = {"id": order["id"], "status": wanted.value, "at": now, "version": order["version"]}
+    if tx.dialect == "postgresql":
+        changed = await tx.execute(store.MOVE_PG, {**move, "details": details})
+    elif changed := await tx.execute(store.UPDATE_STATUS, move):
+        await tx.execute(
+            store.INSERT_HISTORY,
+            {"order_id": order["id"], "status": wanted.value, "details": details, "at": now},
+        )
     if not changed:  # the handler's transaction is undone and the message tried again
         raise RuntimeError(f"order {order['id']} changed concurrently; retrying")
-    await tx.execute(
-        store.INSERT_HISTORY,
-        {"order_id": order["id"], "status": wanted.value, "details": details, "at": now},
-    )
 
 
 def _refused(order: Row, wanted: OrderStatus, cause: str) -> None:

@@ -58,6 +58,13 @@ class Database(Protocol):
         """Run `work` on a consistent read-only snapshot."""
         ...
 
+    async def autocommit(self, work: Work[T]) -> T:
+        """Run `work` with each statement atomic and committed on its own, for work that
+        writes in one statement at most. On PostgreSQL that saves the BEGIN and COMMIT round
+        trips of `transaction` (whose statements see no common snapshot either, at the
+        default isolation level); on SQLite it is `transaction`."""
+        ...
+
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call `listener` after every commit that wrote to the outbox."""
         ...

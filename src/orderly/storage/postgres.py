@@ -107,6 +107,18 @@ class PostgresDatabase:
                 listener()
         return result
 
+    async def autocommit(self, work: Work[T]) -> T:
+        try:
+            async with self._pool.acquire() as conn:
+                tx = PostgresTx(conn)
+                result = await work(tx)
+        except _UNREACHABLE as error:
+            raise StorageUnavailable(f"database {self.name} is unreachable") from error
+        if tx.wrote_outbox:
+            for listener in self._listeners:
+                listener()
+        return result
+
     async def read(self, work: Work[T]) -> T:
         try:
             async with (
