@@ -49,10 +49,7 @@ async def create_shipment_on_order_created(tx: Tx, message: Envelope) -> None:
 async def release_on_payment_completed(tx: Tx, message: Envelope) -> None:
     """The order is paid: its shipment may be picked."""
     order_id = str(message.data["orderId"])
-    shipments = await tx.fetch_all(store.BY_ORDER, {"order_id": order_id})
-    if not shipments:  # its order.created is not handled yet: tried again later
-        raise ShipmentNotFound(f"no shipment for order {order_id} yet")
-    await tx.execute(
+    released = await tx.execute(
         store.SET_STATUS,
         {
             "order_id": order_id,
@@ -61,6 +58,9 @@ async def release_on_payment_completed(tx: Tx, message: Envelope) -> None:
             "at": utcnow(),
         },
     )
+    if not released and not await tx.fetch_all(store.BY_ORDER, {"order_id": order_id}):
+        # its order.created is not handled yet: tried again later
+        raise ShipmentNotFound(f"no shipment for order {order_id} yet")
 
 
 async def cancel_on_order_cancelled(tx: Tx, message: Envelope) -> None:

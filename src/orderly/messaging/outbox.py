@@ -34,19 +34,28 @@ async def emit(tx: Tx, *messages: Envelope) -> None:
     tx.wrote_outbox = True
 
 
-def along_with(writes: str) -> Statement:
+def along_with(writes: str, *, when: str = "") -> Statement:
     """PostgreSQL: one statement that makes `writes` (data-modifying common table
     expressions, `name AS (...)`, comma-separated) and queues one message with them, for
-    `emit_along`. One statement is atomic by itself and one round trip."""
+    `emit_along`; with `when` (one of `writes`, returning rows), only if that one wrote a row.
+    One statement is atomic by itself and one round trip."""
+    values = (
+        ":outbox_message_id, :outbox_type, :outbox_aggregate_id, :outbox_envelope,"
+        " :outbox_created_at"
+    )
+    queued = (
+        f"SELECT {values} WHERE EXISTS (SELECT 1 FROM {when})" if when else f"VALUES ({values})"
+    )
     return sql(
         f"WITH {writes} INSERT INTO outbox (message_id, type, aggregate_id, envelope, created_at)"
-        " VALUES (:outbox_message_id, :outbox_type, :outbox_aggregate_id, :outbox_envelope,"
-        " :outbox_created_at)"
+        f" {queued}"
     )
 
 
-async def emit_along(tx: Tx, stmt: Statement, params: Params, message: Envelope) -> None:
-    """Run `stmt` (made by `along_with`) with `params`; `message` goes out if it commits."""
+async def emit_along(tx: Tx, stmt: Statement, params: Params, message: Envelope) -> bool:
+    """Run `stmt` (made by `along_with`) with `params`; `message` goes out if it commits.
+    Whether the message was queued (always, unless `stmt` was made with `when`)."""
     outbox = {f"outbox_{name}": value for name, value in _row(message, utcnow()).items()}
-    await tx.execute(stmt, {**params, **outbox})
-    tx.wrote_outbox = True
+    queued = await tx.execute(stmt, {**params, **outbox}) > 0
+    tx.wrote_outbox = tx.wrote_outbox or queued
+    return queued

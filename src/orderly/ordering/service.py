@@ -559,18 +559,31 @@ async def list_orders(
 
 
 async def _move(
-    tx: Tx, order: Row, wanted: OrderStatus, details: dict[str, Any], now: datetime
+    tx: Tx,
+    order: Row,
+    wanted: OrderStatus,
+    details: dict[str, Any],
+    now: datetime,
+    announce: Envelope | None = None,
 ) -> None:
-    """Move `order` to `wanted` (the machine must allow it) and append it to its history."""
+    """Move `order` to `wanted` (the machine must allow it), append it to its history and
+    publish `announce` with it."""
     domain.transition(order["status"], wanted)
     move = {"id": order["id"], "status": wanted.value, "at": now, "version": order["version"]}
+    changed: int | bool
     if tx.dialect == "postgresql":
-        changed = await tx.execute(store.MOVE_PG, {**move, "details": details})
+        moved = {**move, "details": details}
+        if announce is None:
+            changed = await tx.execute(store.MOVE_PG, moved)
+        else:
+            changed = await emit_along(tx, store.MOVE_ANNOUNCED_PG, moved, announce)
     elif changed := await tx.execute(store.UPDATE_STATUS, move):
         await tx.execute(
             store.INSERT_HISTORY,
             {"order_id": order["id"], "status": wanted.value, "details": details, "at": now},
         )
+        if announce is not None:
+            await emit(tx, announce)
     if not changed:  # the handler's transaction is undone and the message tried again
         raise RuntimeError(f"order {order['id']} changed concurrently; retrying")
 
@@ -692,7 +705,6 @@ async def on_inventory_reserved(tx: Tx, message: Envelope) -> None:
     if not domain.allowed(status, OrderStatus.CONFIRMED):
         _refused(order, OrderStatus.CONFIRMED, message.type)
         return
-    await _move(tx, order, OrderStatus.CONFIRMED, {"event_id": message.id}, utcnow())
     data = {
         "orderId": order["id"],
         "userId": order["owner_id"],
@@ -702,7 +714,9 @@ async def on_inventory_reserved(tx: Tx, message: Envelope) -> None:
         "paymentMethod": order["payment_method"],
         "accountId": order["account_id"],
     }
-    await emit(tx, new_message(ORDER_CONFIRMED, data, source=SOURCE, aggregate_id=order["id"]))
+    confirmed = new_message(ORDER_CONFIRMED, data, source=SOURCE, aggregate_id=order["id"])
+    details = {"event_id": message.id}
+    await _move(tx, order, OrderStatus.CONFIRMED, details, utcnow(), announce=confirmed)
 
 
 async def on_inventory_insufficient(tx: Tx, message: Envelope) -> None:

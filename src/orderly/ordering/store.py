@@ -166,13 +166,18 @@ UPDATE_STATUS = sql(
     "UPDATE orders SET status = :status, updated_at = :at, version = version + 1"
     " WHERE id = :id AND version = :version"
 )
-# PostgreSQL: the move and its history entry in one round trip; no row if the order changed.
-MOVE_PG = sql(
-    "WITH moved AS (UPDATE orders SET status = :status, updated_at = :at, version = version + 1"
+# PostgreSQL: the move and its history entry in one round trip (and, with ANNOUNCED, the
+# message that tells it); no row if the order changed meanwhile.
+_MOVED = (
+    "moved AS (UPDATE orders SET status = :status, updated_at = :at, version = version + 1"
     " WHERE id = :id AND version = :version RETURNING id)"
-    " INSERT INTO order_history (order_id, status, details, at)"
+)
+_HISTORY_OF_MOVED = (
+    "INSERT INTO order_history (order_id, status, details, at)"
     " SELECT id, :status, :details, :at FROM moved"
 )
+MOVE_PG = sql(f"WITH {_MOVED} {_HISTORY_OF_MOVED}")
+MOVE_ANNOUNCED_PG = along_with(f"{_MOVED}, entry AS ({_HISTORY_OF_MOVED})", when="moved")
 CLAIM_IDEMPOTENCY_KEY = sql(
     "INSERT INTO idempotency_keys (key, fingerprint, response, created_at, order_id)"
     " VALUES (:key, :fingerprint, :response, :at, :order_id) ON CONFLICT (key) DO NOTHING"

@@ -18,7 +18,7 @@ from orderly.kernel.errors import NotFound
 from orderly.kernel.ids import new_id
 from orderly.kernel.money import money, to_cents
 from orderly.kernel.principal import Principal
-from orderly.messaging import Envelope, emit, new_message
+from orderly.messaging import Envelope, emit, emit_along, new_message
 from orderly.payments import domain, store
 from orderly.payments.domain import PaymentStatus
 from orderly.payments.gateway import GatewayError, GatewayTimeout, PaymentGateway, SimulatedGateway
@@ -138,7 +138,7 @@ async def payments_of_order(db: Database, caller: Principal, order_id: str) -> l
 async def _payment_for(tx: Tx, data: dict[str, Any], amount: str) -> Row:
     """The order's payment, written as pending the first time it is asked for."""
     order_id = str(data["orderId"])
-    await tx.execute(
+    payment = await tx.fetch_one(
         store.INSERT_PAYMENT,
         {
             "id": new_id(),
@@ -152,7 +152,6 @@ async def _payment_for(tx: Tx, data: dict[str, Any], amount: str) -> Row:
             "at": utcnow(),
         },
     )
-    payment = await tx.fetch_one(store.PAYMENT_FOR_ORDER, {"order_id": order_id})
     assert payment is not None
     return payment
 
@@ -209,8 +208,8 @@ async def _charge(tx: Tx, payment: Row, answer: dict[str, Any]) -> None:
         await GATEWAY.void(auth.reference, key=f"{pid}:void")
         await _fail(tx, payment, "capture_failed", auth.reference, answer=answer)
         return
-    await _set(tx, payment, PaymentStatus.CAPTURED, auth.reference, None)
-    await _publish(tx, PAYMENT_COMPLETED, payment, {"status": "completed", **answer})
+    completed = {"status": "completed", **answer}
+    await _settle(tx, payment, PaymentStatus.CAPTURED, auth.reference, None, completed)
 
 
 async def _token(tx: Tx, payment: Row) -> str | None:
@@ -231,26 +230,47 @@ async def _fail(
     *,
     answer: dict[str, Any] | None = None,
 ) -> None:
-    await _set(tx, payment, PaymentStatus.FAILED, auth_ref, reason)
-    await _publish(tx, PAYMENT_FAILED, payment, {"reason": reason, **(answer or {})})
+    failed = {"reason": reason, **(answer or {})}
+    await _settle(tx, payment, PaymentStatus.FAILED, auth_ref, reason, failed)
+
+
+async def _settle(
+    tx: Tx,
+    payment: Row,
+    status: PaymentStatus,
+    auth_ref: str | None,
+    reason: str | None,
+    extra: dict[str, Any],
+) -> None:
+    """The charge's outcome, and `payment.completed` or `payment.failed` with `extra`."""
+    kind = PAYMENT_COMPLETED if status is PaymentStatus.CAPTURED else PAYMENT_FAILED
+    if tx.dialect == "postgresql":
+        outcome = _outcome(payment, status, auth_ref, reason)
+        await emit_along(tx, store.SETTLE_PG, outcome, _message(kind, payment, extra))
+        return
+    await _set(tx, payment, status, auth_ref, reason)
+    await _publish(tx, kind, payment, extra)
+
+
+def _outcome(
+    payment: Row, status: PaymentStatus, auth_ref: str | None, reason: str | None
+) -> dict[str, Any]:
+    return {
+        "id": payment["id"],
+        "status": status.value,
+        "auth_ref": auth_ref,
+        "reason": reason,
+        "at": utcnow(),
+    }
 
 
 async def _set(
     tx: Tx, payment: Row, status: PaymentStatus, auth_ref: str | None, reason: str | None
 ) -> None:
-    await tx.execute(
-        store.UPDATE_PAYMENT,
-        {
-            "id": payment["id"],
-            "status": status.value,
-            "auth_ref": auth_ref,
-            "reason": reason,
-            "at": utcnow(),
-        },
-    )
+    await tx.execute(store.UPDATE_PAYMENT, _outcome(payment, status, auth_ref, reason))
 
 
-async def _publish(tx: Tx, kind: str, payment: Row, extra: dict[str, Any]) -> None:
+def _message(kind: str, payment: Row, extra: dict[str, Any]) -> Envelope:
     data = {
         "paymentId": payment["id"],
         "orderId": payment["order_id"],
@@ -258,7 +278,11 @@ async def _publish(tx: Tx, kind: str, payment: Row, extra: dict[str, Any]) -> No
         "currency": payment["currency"],
         **extra,
     }
-    await emit(tx, new_message(kind, data, source=SOURCE, aggregate_id=payment["order_id"]))
+    return new_message(kind, data, source=SOURCE, aggregate_id=payment["order_id"])
+
+
+async def _publish(tx: Tx, kind: str, payment: Row, extra: dict[str, Any]) -> None:
+    await emit(tx, _message(kind, payment, extra))
 
 
 async def refund_on_order_cancelled(tx: Tx, message: Envelope) -> None:

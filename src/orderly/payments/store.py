@@ -2,6 +2,7 @@
 
 import sqlalchemy as sa
 
+from orderly.messaging import along_with
 from orderly.storage import sql
 
 metadata = sa.MetaData()
@@ -63,17 +64,24 @@ _PAYMENT = (
     "SELECT id, order_id, owner_id, account_id, method, amount_cents, currency, status,"
     " auth_ref, reason, attempts, created_at, updated_at FROM payments"
 )
+_PAYMENT_COLUMNS = _PAYMENT.removeprefix("SELECT ").removesuffix(" FROM payments")
+# The order's payment, written as pending unless it exists: either way the row comes back
+# (the no-op update on a conflict is what makes RETURNING answer for an existing row).
 INSERT_PAYMENT = sql(
     "INSERT INTO payments (id, order_id, owner_id, account_id, method, amount_cents, currency,"
     " status, attempts, created_at, updated_at) VALUES (:id, :order_id, :owner_id, :account_id,"
     " :method, :amount_cents, :currency, :status, 0, :at, :at)"
-    " ON CONFLICT (order_id) DO NOTHING"
+    f" ON CONFLICT (order_id) DO UPDATE SET order_id = excluded.order_id"
+    f" RETURNING {_PAYMENT_COLUMNS}"
 )
 PAYMENT_FOR_ORDER = sql(f"{_PAYMENT} WHERE order_id = :order_id")
-UPDATE_PAYMENT = sql(
+_UPDATE = (
     "UPDATE payments SET status = :status, auth_ref = :auth_ref, reason = :reason,"
     " attempts = attempts + 1, updated_at = :at WHERE id = :id"
 )
+UPDATE_PAYMENT = sql(_UPDATE)
+# PostgreSQL: the payment's outcome and the message that tells it, in one statement.
+SETTLE_PG = along_with(f"settled AS ({_UPDATE})")
 INSERT_REFUND = sql(
     "INSERT INTO refunds (id, payment_id, amount_cents, reference, created_at)"
     " VALUES (:id, :payment_id, :amount_cents, :reference, :at)"
