@@ -137,18 +137,23 @@ def serve(
         f"relay {'on' if settings.relay_enabled else 'off'}"
     )
     console.print(f"serving http://{settings.host}:{settings.port} (OpenAPI at /docs)")
-    from granian import Granian
-    from granian.constants import Interfaces
+    import uvicorn
 
-    Granian(
+    # uvicorn serves on the application's own event loop (uvloop and httptools where they are
+    # installed): a request is read, handled and answered on one thread, which on a host whose
+    # cores are busy answers sooner than a server that hands each request across threads
+    # (docs/performance.md).
+    uvicorn.run(
         "orderly.entrypoints.web:app_from_env",
-        address=settings.host,
-        port=settings.port,
-        interface=Interfaces.ASGI,
         factory=True,
-        workers=1,
-        log_access=False,
-    ).serve()
+        host=settings.host,
+        port=settings.port,
+        loop="auto",
+        http="auto",
+        log_config=None,  # Orderly's logging, configured by the factory
+        access_log=False,
+        server_header=False,
+    )
 
 
 @demo_app.command("load")

@@ -70,6 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """Factory the HTTP server calls in each worker."""
+    """Factory the HTTP server calls to build the application."""
     configure_logging()
     return create_app()
