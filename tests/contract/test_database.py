@@ -117,7 +117,7 @@ async def test_autocommit_commits_each_statement_and_tells_the_relay(db: Databas
     assert await count(db) == 1
     assert heard == ["commit"]
     # a failing statement takes only itself back
-    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         await db.autocommit(lambda tx: tx.execute(INSERT, {"id": "one", "n": 2}))
     assert await count(db) == 1
 
