@@ -50,6 +50,16 @@ async def _all_published(
     return await _published(session, operator) >= orders
 
 
+async def _published_eventually(session: aiohttp.ClientSession, operator: dict[str, str]) -> int:
+    """Once the probe order's message is out: how many ordering has published."""
+
+    async def out() -> int | None:
+        return await _published(session, operator) or None
+
+    found: int = await eventually(out, within=60)
+    return found
+
+
 async def seed001_orders(orders: int) -> tuple[float, float, float]:
     """Against one embedded server: (orders/s accepted and consumed by delivery and catalog,
     GET /health req/s, authenticated GET /api/v1/auth/session req/s)."""
@@ -93,10 +103,20 @@ async def seed001_orders(orders: int) -> tuple[float, float, float]:
                         response.raise_for_status()
                         await response.read()
 
+                async def known() -> bool:  # ordering has heard of the product
+                    async with session.post(
+                        "/api/v1/orders", json=body, headers=customer
+                    ) as response:
+                        return response.status == 201
+
+                await eventually(known, within=60)
+                probe = await _published_eventually(session, operator)
                 started = time.perf_counter()
                 await _hammer(session, orders, place)
                 # published is marked only once every in-process consumer has committed
-                await eventually(lambda: _all_published(session, orders, operator), within=600)
+                await eventually(
+                    lambda: _all_published(session, probe + orders, operator), within=600
+                )
                 flow = orders / (time.perf_counter() - started)
         finally:
             server.stop()
