@@ -13,6 +13,7 @@ from orderly.ordering.domain import (
     OrderStatus,
     check_lines,
     delivery_transition,
+    sources,
     transition,
     word,
 )
@@ -73,6 +74,10 @@ def test_the_state_machine_allows_its_table_and_refuses_everything_else() -> Non
                 with pytest.raises(InvalidOrderTransition):
                     transition(current, wanted)
     assert {OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.PAYMENT_FAILED} == TERMINAL
+    # where a move may start from, as the PostgreSQL shortcut asks it
+    assert sources(OrderStatus.PROCESSING) == ["confirmed", "pending"]
+    for wanted in OrderStatus:
+        assert all(wanted in TRANSITIONS[OrderStatus(s)] for s in sources(wanted))
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,13 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PAYMENT_FAILED: frozenset(),
 }
 TERMINAL = frozenset(s for s, after in TRANSITIONS.items() if not after)
+
+
+def sources(wanted: OrderStatus) -> list[str]:
+    """The states an order may move to `wanted` from."""
+    return sorted(s.value for s, after in TRANSITIONS.items() if wanted in after)
+
+
 # Customers may cancel until the warehouse has shipped.
 CANCELLABLE = frozenset({S.PENDING, S.CONFIRMED, S.PROCESSING})
 

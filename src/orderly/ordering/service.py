@@ -753,9 +753,20 @@ async def _b2c_order_to_move(tx: Tx, message: Envelope, wanted: OrderStatus) -> 
 
 async def on_payment_completed(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 4: paid; the order is `processing`."""
+    details = {"event_id": message.id, "payment_id": message.data.get("paymentId")}
+    if tx.dialect == "postgresql" and not message.data.get("sagaId"):
+        # the usual case, a B2C order waiting for its payment, without reading it first
+        advance = {
+            "id": str(message.data["orderId"]),
+            "status": OrderStatus.PROCESSING.value,
+            "sources": domain.sources(OrderStatus.PROCESSING),
+            "details": details,
+            "at": utcnow(),
+        }
+        if await tx.execute(store.ADVANCE_B2C_PG, advance):
+            return
     order = await _b2c_order_to_move(tx, message, OrderStatus.PROCESSING)
     if order is not None:
-        details = {"event_id": message.id, "payment_id": message.data.get("paymentId")}
         await _move(tx, order, OrderStatus.PROCESSING, details, utcnow())
 
 

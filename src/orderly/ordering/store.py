@@ -177,6 +177,13 @@ _HISTORY_OF_MOVED = (
     " SELECT id, :status, :details, :at FROM moved"
 )
 MOVE_PG = sql(f"WITH {_MOVED} {_HISTORY_OF_MOVED}")
+# PostgreSQL: a B2C order moved in one round trip when the machine allows it from where the
+# order is (`sources`); no row otherwise, and the caller reads the order to find out why.
+ADVANCE_B2C_PG = sql(
+    "WITH moved AS (UPDATE orders SET status = :status, updated_at = :at, version = version + 1"
+    " WHERE id = :id AND channel = 'b2c' AND status = ANY(CAST(:sources AS text[]))"
+    f" RETURNING id) {_HISTORY_OF_MOVED}"
+)
 MOVE_ANNOUNCED_PG = along_with(f"{_MOVED}, entry AS ({_HISTORY_OF_MOVED})", when="moved")
 CLAIM_IDEMPOTENCY_KEY = sql(
     "INSERT INTO idempotency_keys (key, fingerprint, response, created_at, order_id)"
