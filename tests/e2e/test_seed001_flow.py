@@ -91,6 +91,14 @@ async def test_seed_001_sales_flow(deployment: Deployment) -> None:
     assert set(body) == {"order_id", "status"}
     assert body["status"] == "PENDING_SHIPMENT"
     order_id = body["order_id"]
+    # its lines in order, priced from ordering's copy of the catalog, and one history entry
+    kept = (await sales.get(f"/api/v1/orders/{order_id}")).json()
+    assert [(i["product_id"], i["quantity"]) for i in kept["items"]] == [(p456, 2), (p789, 1)]
+    assert [i["unit_price"] for i in kept["items"]] in (
+        [None, None],  # ordering has not heard the price yet
+        ["49.99", "49.99"],
+    )
+    assert [h["status"] for h in kept["history"]] == ["PENDING_SHIPMENT"]
 
     # delivery consumed order.created and made a shipment
     async def shipment() -> dict[str, Any] | None:
