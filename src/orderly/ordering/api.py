@@ -195,6 +195,16 @@ class CheckoutIn(BaseModel):
     channel: Channel | None = None
 
 
+# How both routes that place an order answer: 201 and seed 001's {order_id, status} (more for
+# the other flows), with the Idempotency-Key their `Checkout` reads.
+PLACING: dict[str, Any] = {
+    "status_code": 201,
+    "response_model": OrderCreated,
+    "response_model_exclude_none": True,
+    "openapi_extra": IDEMPOTENCY_KEY_HEADER,
+}
+
+
 def _answer(placed: service.Placed, response: Response) -> dict[str, Any]:
     """201 for a new order; 202 while a guarded checkout's outcome is not known yet; a
     replayed Idempotency-Key: 200 and `Idempotent-Replayed`."""
@@ -308,13 +318,7 @@ def _cart() -> APIRouter:
         await carts.set_quantity(db, caller, product_id, 0)
         return await carts.view(db, caller, availability)
 
-    @api.post(
-        "/checkout",
-        status_code=201,
-        response_model=OrderCreated,
-        response_model_exclude_none=True,
-        openapi_extra=IDEMPOTENCY_KEY_HEADER,
-    )
+    @api.post("/checkout", **PLACING)
     async def check_out(body: CheckoutIn, response: Response, ports: Checkouts) -> dict[str, Any]:
         """The cart becomes an order through the caller's checkout flow; its holds become
         the order's reservation."""
@@ -340,13 +344,7 @@ def _cart() -> APIRouter:
 def _orders() -> APIRouter:
     api = APIRouter(prefix="/api/v1/orders", tags=["ordering"])
 
-    @api.post(
-        "",
-        status_code=201,
-        response_model=OrderCreated,
-        response_model_exclude_none=True,
-        openapi_extra=IDEMPOTENCY_KEY_HEADER,
-    )
+    @api.post("", **PLACING)
     async def place_order(body: OrderIn, response: Response, ports: Checkouts) -> dict[str, Any]:
         placed = await service.place_order(
             ports.db,

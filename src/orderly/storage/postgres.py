@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
@@ -96,20 +97,17 @@ class PostgresDatabase:
         self._listeners.append(listener)
 
     async def transaction(self, work: Work[T]) -> T:
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                tx = PostgresTx(conn)
-                result = await work(tx)
-        except _UNREACHABLE as error:
-            raise StorageUnavailable(f"database {self.name} is unreachable") from error
-        if tx.wrote_outbox:
-            for listener in self._listeners:
-                listener()
-        return result
+        return await self._write(work, explicit=True)
 
     async def autocommit(self, work: Work[T]) -> T:
+        return await self._write(work, explicit=False)
+
+    async def _write(self, work: Work[T], *, explicit: bool) -> T:
         try:
-            async with self._pool.acquire() as conn:
+            async with (
+                self._pool.acquire() as conn,
+                conn.transaction() if explicit else nullcontext(),
+            ):
                 tx = PostgresTx(conn)
                 result = await work(tx)
         except _UNREACHABLE as error:
