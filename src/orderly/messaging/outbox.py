@@ -7,10 +7,9 @@ from orderly.kernel.clock import utcnow
 from orderly.messaging.envelope import Envelope, encode_envelope
 from orderly.storage import Params, Statement, Tx, sql
 
-_INSERT = sql(
-    "INSERT INTO outbox (message_id, type, aggregate_id, envelope, created_at)"
-    " VALUES (:message_id, :type, :aggregate_id, :envelope, :created_at)"
-)
+_COLUMNS = ("message_id", "type", "aggregate_id", "envelope", "created_at")
+_INTO = f"INSERT INTO outbox ({', '.join(_COLUMNS)})"
+_INSERT = sql(f"{_INTO} VALUES ({', '.join(f':{c}' for c in _COLUMNS)})")
 
 
 def _row(message: Envelope, now: datetime) -> dict[str, Any]:
@@ -39,17 +38,11 @@ def along_with(writes: str, *, when: str = "") -> Statement:
     expressions, `name AS (...)`, comma-separated) and queues one message with them, for
     `emit_along`; with `when` (one of `writes`, returning rows), only if that one wrote a row.
     One statement is atomic by itself and one round trip."""
-    values = (
-        ":outbox_message_id, :outbox_type, :outbox_aggregate_id, :outbox_envelope,"
-        " :outbox_created_at"
-    )
+    values = ", ".join(f":outbox_{c}" for c in _COLUMNS)
     queued = (
         f"SELECT {values} WHERE EXISTS (SELECT 1 FROM {when})" if when else f"VALUES ({values})"
     )
-    return sql(
-        f"WITH {writes} INSERT INTO outbox (message_id, type, aggregate_id, envelope, created_at)"
-        f" {queued}"
-    )
+    return sql(f"WITH {writes} {_INTO} {queued}")
 
 
 async def emit_along(tx: Tx, stmt: Statement, params: Params, message: Envelope) -> bool:

@@ -117,13 +117,14 @@ _ORDER_COLUMNS = (
     "id, status, shipping_address, created_at, updated_at, version, owner_id, account_id,"
     " channel, total_cents, currency, payment_method, cart_id, reverify"
 )
-INSERT_ORDER = sql(
+_INSERT_ORDER = (
     "INSERT INTO orders"
     " (id, status, shipping_address, created_at, updated_at, version, owner_id, account_id,"
     " channel, total_cents, currency, payment_method, cart_id, reverify)"
     " VALUES (:id, :status, :shipping_address, :at, :at, 1, :owner_id, :account_id,"
     " :channel, :total_cents, :currency, :payment_method, :cart_id, :reverify)"
 )
+INSERT_ORDER = sql(_INSERT_ORDER)
 INSERT_ITEM = sql(
     "INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price_cents)"
     " VALUES (:order_id, :line_no, :product_id, :quantity, :unit_price_cents)"
@@ -135,11 +136,7 @@ INSERT_HISTORY = sql(
 # PostgreSQL: the order, its lines, its first history entry and `order.created`, in one
 # statement (one round trip instead of five; atomic without a transaction around it).
 PLACE_ORDER_PG = along_with(
-    "o AS (INSERT INTO orders"
-    " (id, status, shipping_address, created_at, updated_at, version, owner_id, account_id,"
-    " channel, total_cents, currency, payment_method, cart_id, reverify)"
-    " VALUES (:id, :status, :shipping_address, :at, :at, 1, :owner_id, :account_id,"
-    " :channel, :total_cents, :currency, :payment_method, :cart_id, :reverify)),"
+    f"o AS ({_INSERT_ORDER}),"
     " i AS (INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price_cents)"
     " SELECT :id, line.n, line.product_id, line.quantity, line.price FROM unnest("
     "CAST(:line_nos AS integer[]), CAST(:product_ids AS text[]), CAST(:quantities AS bigint[]),"
