@@ -1,5 +1,6 @@
 """End-to-end B2C checkouts (seed 002 Flow 3) through real servers: from the request to the
-order's terminal state (`processing`, paid), embedded and distributed.
+order's terminal state (`processing`, paid), embedded and distributed, and the same checkout
+written with DBOS (`bench/dbos_peer.py`), driven by the same client through the same endpoints.
 
 The rate: 32 clients send checkouts as fast as they are answered, and the run ends when the
 last order is paid. The latencies: checkouts offered at half that rate; each one's time from
@@ -11,20 +12,34 @@ import asyncio
 import statistics
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import jwt
 
+from bench.dbos_peer import AUDIENCE
 from tests.conftest import Backend
 from tests.e2e.conftest import Deployment, deploy
+from tests.e2e.server import free_port
 from tests.services import AMQP_URL, create_pg_database, drop_pg_database, unique
 from tests.waiting import eventually
 
 CLIENTS = 32
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the client sends its requests, and as whom."""
+
+    sales_url: str
+    catalog_url: str
+    customer_token: str
+    operator_token: str
 
 
 @dataclass(frozen=True)
@@ -40,14 +55,23 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[max(int(len(ordered) * q) - 1, 0)] * 1000
 
 
-async def _run(deployed: Deployment, n: int) -> Checkouts:
-    sales_url = deployed.ordering.url
-    customer = {"Authorization": f"Bearer {deployed.customer()['token']}"}
-    operator = {"Authorization": f"Bearer {deployed.operator_token}"}
+def _orderly(deployed: Deployment) -> Target:
+    return Target(
+        deployed.ordering.url,
+        deployed.catalog.url,
+        deployed.customer()["token"],
+        deployed.operator_token,
+    )
+
+
+async def _run(target: Target, n: int) -> Checkouts:
+    sales_url = target.sales_url
+    customer = {"Authorization": f"Bearer {target.customer_token}"}
+    operator = {"Authorization": f"Bearer {target.operator_token}"}
     connector = aiohttp.TCPConnector(limit=CLIENTS)
     async with aiohttp.ClientSession(connector=connector) as session:
         async with session.post(
-            f"{deployed.catalog.url}/api/v1/products",
+            f"{target.catalog_url}/api/v1/products",
             json={"name": "Bench", "sku": unique("B2C"), "price": "1.00", "stock": n * 20},
             headers=operator,
         ) as response:
@@ -171,7 +195,7 @@ async def embedded(n: int) -> Checkouts:
         backend = Backend("embedded", f"sqlite:///{tmp}/var", "", unique("bench"))
         deployed = deploy(backend, Path(tmp), ORDERLY_LOG_LEVEL="WARNING")
         try:
-            return await _run(deployed, n)
+            return await _run(_orderly(deployed), n)
         finally:
             for server in deployed.servers:
                 server.stop()
@@ -185,7 +209,7 @@ async def distributed(n: int) -> Checkouts:
             backend = Backend("distributed", url, AMQP_URL, namespace)
             deployed = deploy(backend, Path(tmp), ORDERLY_LOG_LEVEL="WARNING")
             try:
-                return await _run(deployed, n)
+                return await _run(_orderly(deployed), n)
             finally:
                 for server in deployed.servers:
                     server.stop()
@@ -197,25 +221,69 @@ async def distributed(n: int) -> Checkouts:
         await delete_topology(AMQP_URL, namespace, topology())
 
 
-async def peer(kind: str, n: int) -> dict[str, float]:
-    """The DBOS version of the saga, in a process of its own, on the same kind of database."""
-    import json
+async def peer(kind: str, n: int) -> Checkouts:
+    """The DBOS version of the checkout, in a server of its own, on the same kind of database,
+    measured by the same client as Orderly's."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = await create_pg_database() if kind == "postgresql" else f"sqlite:///{tmp}/peer.db"
+        try:
+            return await _peer(Path(tmp), url, n)
+        finally:
+            if kind == "postgresql":
+                await drop_pg_database(url)
+
+
+async def _peer(tmp: Path, url: str, n: int) -> Checkouts:
     import sys
 
-    args = [sys.executable, "-m", "bench.dbos_peer", kind, str(n)]
-    url = ""
-    if kind == "postgresql":
-        url = await create_pg_database()
-        args.append(url)
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = tmp / "peer-key.pem"
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        out, err = await process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError(f"the DBOS peer failed: {err.decode()[-2000:]}")
-        result: dict[str, float] = json.loads(out.decode().strip().splitlines()[-1])
-        return result
+    )
+
+    def token(role: str) -> str:
+        claims = {
+            "sub": str(uuid.uuid4()),
+            "role": role,
+            "aud": AUDIENCE,
+            "exp": time.time() + 3600,
+        }
+        return jwt.encode(claims, key, algorithm="ES256")
+
+    port = free_port()
+    log = tmp / "peer.log"
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.dbos_peer",
+            str(port),
+            str(public),
+            url,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+
+            async def ready() -> bool:
+                if process.returncode is not None:
+                    raise RuntimeError(f"the DBOS peer exited: {log.read_text()[-2000:]}")
+                try:
+                    async with session.get(f"{base}/health") as response:
+                        return response.status == 200
+                except aiohttp.ClientError:
+                    return False
+
+            await eventually(ready, within=60)
+        return await _run(Target(base, base, token("customer"), token("operator")), n)
     finally:
-        if url:
-            await drop_pg_database(url)
+        process.terminate()
+        await process.wait()
