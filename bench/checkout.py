@@ -10,6 +10,7 @@ nothing polls while the load runs), and the POST's own response time.
 
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -20,6 +21,8 @@ from typing import Any
 
 import aiohttp
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench.dbos_peer import AUDIENCE
 from tests.conftest import Backend
@@ -234,11 +237,6 @@ async def peer(kind: str, n: int) -> Checkouts:
 
 
 async def _peer(tmp: Path, url: str, n: int) -> Checkouts:
-    import sys
-
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     key = ec.generate_private_key(ec.SECP256R1())
     public = tmp / "peer-key.pem"
     public.write_bytes(

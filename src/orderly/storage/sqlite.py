@@ -73,6 +73,7 @@ def _connect(path: Path, *, writer: bool = False) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout=10000")
     if writer:
         conn.execute("PRAGMA wal_autocheckpoint=0")
+        # a WAL that started over is cut back to this size (bytes, at 4 KiB pages)
         conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT * 4096}")
     return conn
 
