@@ -5,11 +5,12 @@ It does the work Orderly's checkout does, written the way DBOS is meant to be us
 request is authenticated (an ES256 bearer token, verified once and then remembered, as
 Orderly's servers remember theirs), its body validated, its prices read, and one workflow
 started under the order's id; the answer goes out once DBOS has recorded the workflow and its
-input. The workflow's steps are the checkout's seven transactions: create the order (with its
-lines and first history entry, `pending`), create its shipment, reserve the stock, confirm
-the order, charge the payment (the same simulated gateway: a token approves), move the order
-to `processing`, release the shipment. A short stock or a declined payment cancels the order
-and undoes what was done, in reverse. Each step is checkpointed by DBOS.
+input. The workflow has a step for each step of seed 002 Flow 3, each one transaction
+checkpointed by DBOS: create the order (`pending`, with its lines, first history entry and
+shipment), reserve the stock, confirm the order, charge the payment (the same simulated
+gateway: a token approves), and move the order to `processing` (releasing its shipment). A
+short stock cancels the order; a declined payment gives the stock back and cancels it. The
+rows are the ones Orderly writes for the same checkout.
 
 The application tables and DBOS's system tables live in one database: a SQLite file (WAL,
 `synchronous=FULL`, as Orderly's) or a PostgreSQL database (`synchronous_commit=on`, as
