@@ -145,23 +145,24 @@ class App:
                 cur.execute(ddl)
 
 
+def _durable(conn: Any) -> Any:
+    """SQLite with Orderly's durability: WAL, every commit synced."""
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
 def _database(url: str) -> tuple[App, dict[str, Any]]:
     """The application's connections and DBOS's configuration, on one database."""
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         engine = sa.create_engine(url, pool_size=WORKERS, max_overflow=8)
 
-        @sa.event.listens_for(engine, "connect")
-        def durable(dbapi_conn: Any, _: Any) -> None:
-            dbapi_conn.execute("PRAGMA journal_mode=WAL")
-            dbapi_conn.execute("PRAGMA synchronous=FULL")
-            dbapi_conn.execute("PRAGMA busy_timeout=30000")
+        sa.event.listen(engine, "connect", lambda dbapi_conn, _: _durable(dbapi_conn))
 
         def connect() -> Any:
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn = _durable(sqlite3.connect(path, isolation_level=None, check_same_thread=False))
             conn.isolation_level = ""  # explicit BEGIN per transaction
             return conn
 

@@ -78,8 +78,8 @@ def _connect(path: Path, *, writer: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def _passive_checkpoint(conn: sqlite3.Connection) -> Row:
-    row: Row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+def _checkpoint(conn: sqlite3.Connection, mode: str) -> Row:
+    row: Row = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
     return row
 
 
@@ -244,12 +244,8 @@ class SqliteDatabase:
         writer (PASSIVE: it takes no lock a writer or reader waits on)."""
         if self._checkpointer is None:
             self._checkpointer = _connect(self.path)
-        try:
-            row = await asyncio.get_running_loop().run_in_executor(
-                _CHECKPOINTS, _passive_checkpoint, self._checkpointer
-            )
-        except sqlite3.Error as error:
-            log.warning("sqlite checkpoint failed", database=self.name, error=str(error))
+        row = await self._run_checkpoint(self._checkpointer, "PASSIVE", _CHECKPOINTS)
+        if row is None:
             return
         # Frames written while a checkpoint copies are left for the next one; the WAL starts
         # over once one copies everything. Under writes that never pause it may not.
@@ -257,10 +253,20 @@ class SqliteDatabase:
 
     async def _checkpoint_in_writer(self) -> None:
         self._wal_too_long = False
+        await self._run_checkpoint(self._writer, "RESTART", None)
+
+    async def _run_checkpoint(
+        self, conn: sqlite3.Connection, mode: str, executor: ThreadPoolExecutor | None
+    ) -> Row | None:
+        """`PRAGMA wal_checkpoint(mode)` on `conn` in a thread: its (busy, log, checkpointed)
+        row, or None if it failed (logged; the next one tries again)."""
         try:
-            await asyncio.to_thread(self._writer.execute, "PRAGMA wal_checkpoint(RESTART)")
+            return await asyncio.get_running_loop().run_in_executor(
+                executor, _checkpoint, conn, mode
+            )
         except sqlite3.Error as error:
             log.warning("sqlite checkpoint failed", database=self.name, error=str(error))
+            return None
 
     async def _run_units(
         self, units: list[_Unit], *, isolated: bool
