@@ -47,6 +47,9 @@ class Settings:
     sweep_interval: float = 5.0
     # Seconds a cart's soft reservation holds stock (seed 000's cart hold).
     soft_reservation_ttl: float = 900.0
+    # Seconds a direct order's stock is held before its order confirms the hold; an order
+    # never committed (its request failed, its process died) gives the stock back then.
+    order_hold_ttl: float = 900.0
     # Seconds published outbox rows and processed inbox rows are kept, and between prunings.
     message_retention: float = 7 * 24 * 3600.0
     prune_interval: float = 300.0
@@ -110,6 +113,8 @@ class Settings:
             self._validate_external()
         if not 1 <= self.soft_reservation_ttl <= 7 * 24 * 3600:
             raise ConfigError("ORDERLY_SOFT_RESERVATION_TTL: seconds, from 1 to a week")
+        if not 1 <= self.order_hold_ttl <= 7 * 24 * 3600:
+            raise ConfigError("ORDERLY_ORDER_HOLD_TTL: seconds, from 1 to a week")
         self._validate_channels()
         if self.saga_step_timeout <= 0 or self.saga_step_retries < 0:
             raise ConfigError("ORDERLY_SAGA_STEP_TIMEOUT must be positive, retries at least 0")

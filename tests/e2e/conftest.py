@@ -1,13 +1,15 @@
 """Deployments of real servers: one embedded process, or one process per context."""
 
+import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Backend
+from tests.conftest import Backend, make_backend, needs_services
 from tests.e2e.server import Server
 from tests.services import unique
 
@@ -100,3 +102,32 @@ def embedded_deployment(tmp_path: Path) -> Iterator[Deployment]:
     finally:
         for server in deployed.servers:
             server.stop()
+
+
+# Both runtime modes, for module-scoped deployments (`shared_deployment`).
+BACKENDS = [
+    pytest.param("embedded", id="sqlite+inprocess"),
+    pytest.param(
+        "distributed", id="postgres+rabbitmq", marks=[needs_services, pytest.mark.distributed]
+    ),
+]
+
+
+@contextmanager
+def shared_deployment(kind: str, tmp: Path, **settings: str) -> Iterator[Deployment]:
+    """A deployment that every test of a module shares: its own database and namespace,
+    its servers stopped and its database dropped at the end."""
+    backend_made = make_backend(kind, tmp)
+    # one loop for both ends: `asyncio.run` would close the half-run context at its exit
+    loop = asyncio.new_event_loop()
+    backend = loop.run_until_complete(backend_made.__aenter__())
+    try:
+        deployed = deploy(backend, tmp, **settings)
+        try:
+            yield deployed
+        finally:
+            for server in deployed.servers:
+                server.stop()
+    finally:
+        loop.run_until_complete(backend_made.__aexit__(None, None, None))
+        loop.close()

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database
-from orderly.inventory import service
+from orderly.inventory import provisional, service
 from orderly.inventory.domain import DEFAULT_DC, LotStatus
 from orderly.storage import Database
 
@@ -95,6 +95,26 @@ class PositionOut(BaseModel):
     lots: list[LotOut] | None = None
 
 
+class HoldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(min_length=1, max_length=64)
+    items: list[AvailabilityItemIn] = Field(min_length=1, max_length=500)
+    # the caller's cart, whose soft holds this order's hold takes over
+    cart_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class HeldLineOut(BaseModel):
+    product_id: str
+    quantity: int
+    dc: str
+
+
+class HoldOut(BaseModel):
+    order_id: str
+    items: list[HeldLineOut]
+
+
 def router() -> APIRouter:
     api = APIRouter(tags=["inventory"])
 
@@ -141,5 +161,28 @@ def router() -> APIRouter:
     @api.post("/api/v1/inventory/lots/{lot_id}/release", response_model=LotOut)
     async def release_lot(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
         return await service.set_lot_status(db, lot_id, LotStatus.RELEASED)
+
+    @api.post("/api/v1/inventory/reservations", status_code=201, response_model=HoldOut)
+    async def hold(body: HoldIn, db: Inventory, caller: Caller) -> dict[str, Any]:
+        """Hold a direct order's stock before the order is written (ordering calls this);
+        the hold runs out unless the order's `order.created` confirms it. Short: 409."""
+        requested = [(item.product_id, item.quantity) for item in body.items]
+        outcome = await provisional.hold(
+            db, body.order_id, requested, account=caller.account, cart_id=body.cart_id or ""
+        )
+        if not outcome.reserved:
+            raise provisional.Short(
+                "not every line can be held", items=provisional.short_lines(outcome)
+            )
+        lines = [
+            {"product_id": i["productId"], "quantity": i["quantity"], "dc": i["dc"]}
+            for i in outcome.items
+        ]
+        return {"order_id": body.order_id, "items": lines}
+
+    @api.delete("/api/v1/inventory/reservations/{order_id}", status_code=204)
+    async def let_go(order_id: str, db: Inventory, _: Caller) -> None:
+        """Give back the hold of an order that was not placed; a placed order's: 409."""
+        await provisional.let_go(db, order_id)
 
     return api

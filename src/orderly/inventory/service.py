@@ -327,6 +327,8 @@ class Line:
 class Outcome:
     reserved: bool
     items: list[dict[str, Any]]
+    # products inventory does not know (each also reported short)
+    unknown: tuple[str, ...] = ()
 
 
 async def hard_reserve(
@@ -336,11 +338,13 @@ async def hard_reserve(
     *,
     shelf_life_days: int = 0,
     soft_reference: str = "",
+    until: datetime | None = None,
 ) -> Outcome:
     """Reserve every line from one DC each, lots first-expiry-first-out, or nothing at all.
 
     A soft reservation the same customer holds under `soft_reference` (its cart) counts as
-    available to it, and is converted: released as the hard one takes its place.
+    available to it, and is converted: released as the hard one takes its place. `until`
+    makes a hold that runs out then unless its order confirms it (`provisional`).
 
     A repeat is noticed when its first reservation row already exists (or, if stock has run
     short since, before answering short): the common path reads nothing twice."""
@@ -377,7 +381,8 @@ async def hard_reserve(
         stock.take(allocation)
         plan.append((line, dc, allocation, own["id"] if own else ""))
     if short:
-        return await _existing_hard(tx, reference, lines) or Outcome(False, short)
+        unknown = tuple(p for p in products if p not in stocks)
+        return await _existing_hard(tx, reference, lines) or Outcome(False, short, unknown)
     items = []
     for line, dc, allocation, soft_id in plan:
         params = {
@@ -388,7 +393,7 @@ async def hard_reserve(
             "product_id": line.product_id,
             "dc": dc,
             "quantity": line.quantity,
-            "expires_at": None,
+            "expires_at": until,
             "at": now,
             "allocations": _allocations(allocation),
         }
@@ -479,7 +484,7 @@ async def _existing_hard(tx: Tx, reference: str, lines: Sequence[Line]) -> Outco
     hard = {r["line"]: r for r in rows if r["kind"] == Kind.HARD}
     if not hard:
         return None
-    if any(r["status"] == "released" for r in hard.values()):
+    if any(r["status"] in ("released", "expired") for r in hard.values()):
         gone = [
             {"productId": r["product_id"], "requested": int(r["quantity"]), "available": 0}
             for r in hard.values()
@@ -637,19 +642,11 @@ async def sweep_expired(db: Database) -> int:
 # -- handlers -----------------------------------------------------------------------------
 
 
-async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
-    """Seed 002 step 2: reserve every item of a new order, or report it short. An
-    orchestrated order's saga asks for its reservation itself (`inventory.reserve`)."""
-    if message.data.get("orchestrated"):
-        return
-    await _reserve_and_answer(tx, message.data, str(message.data["order_id"]), {})
-
-
 async def reserve_on_command(tx: Tx, message: Envelope) -> None:
     """A saga's `inventory.reserve`: the same reservation, answered to the saga."""
     data = message.data
     order_id = str(data["orderId"])
-    await _reserve_and_answer(
+    await reserve_and_answer(
         tx,
         {**data, "account_id": data.get("accountId")},
         order_id,
@@ -670,21 +667,24 @@ async def release_on_command(tx: Tx, message: Envelope) -> None:
         await emit(tx, new_message(INVENTORY_RELEASED, body, source=SOURCE, aggregate_id=order_id))
 
 
-async def _reserve_and_answer(
+async def shelf_life_days(tx: Tx, account: str | None) -> int:
+    """The minimum shelf life of what `account`'s orders are sent (0: none set)."""
+    policy = await tx.fetch_one(store.SHELF_LIFE, {"account_id": account}) if account else None
+    return int(policy["days"]) if policy else 0
+
+
+async def reserve_and_answer(
     tx: Tx, data: dict[str, Any], order_id: str, extra: dict[str, Any]
 ) -> None:
     lines = [
         Line(str(n), str(item["product_id"]), int(item["quantity"]))
         for n, item in enumerate(data["items"], start=1)
     ]
-    account = data.get("account_id")
-    policy = await tx.fetch_one(store.SHELF_LIFE, {"account_id": account}) if account else None
-    shelf_life_days = int(policy["days"]) if policy else 0
     outcome = await hard_reserve(
         tx,
         order_id,
         lines,
-        shelf_life_days=shelf_life_days,
+        shelf_life_days=await shelf_life_days(tx, data.get("account_id")),
         soft_reference=str(data.get("cartId") or ""),  # a cart's holds become the order's
     )
     kind = INVENTORY_RESERVED if outcome.reserved else INVENTORY_INSUFFICIENT

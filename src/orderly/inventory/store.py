@@ -133,6 +133,18 @@ RENEW_SOFT = sql(
 SET_RESERVATION_STATUS = sql(
     "UPDATE reservations SET status = :status, updated_at = :at WHERE id = :id AND status = 'live'"
 )
+# A direct order's hold runs out at `expires_at` unless its order.created confirms it.
+CONFIRM_HOLD = sql(
+    "UPDATE reservations SET expires_at = NULL, updated_at = :at WHERE reference = :reference"
+    " AND kind = 'hard' AND status = 'live' AND expires_at IS NOT NULL"
+)
+EXPIRED_HOLDS = sql(
+    "SELECT id, reference, product_id, quantity, allocations FROM reservations"
+    " WHERE kind = 'hard' AND status = 'live' AND expires_at <= :now LIMIT :limit"
+)
+FORGET_EXPIRED_HOLDS = sql(
+    "DELETE FROM reservations WHERE reference = :reference AND kind = 'hard' AND status = 'expired'"
+)
 EXPIRED_SOFT = sql(
     "SELECT id, reference, line, product_id, quantity FROM reservations"
     " WHERE kind = 'soft' AND status = 'live' AND expires_at <= :now LIMIT :limit"

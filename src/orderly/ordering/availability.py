@@ -1,12 +1,16 @@
 """The port ordering asks before any order exists: are these products available?"""
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
+import structlog
 
-from orderly.inventory.messages import AvailabilityReport
+from orderly.inventory.messages import AvailabilityLine, AvailabilityReport
 from orderly.kernel.errors import Unavailable, Unprocessable
+from orderly.kernel.principal import Principal
 from orderly.storage import Database
+
+log = structlog.get_logger(__name__)
 
 
 class UnknownProduct(Unprocessable):
@@ -19,6 +23,23 @@ class ProductAvailability(Protocol):
         self, requested: list[tuple[str, int]], *, token: str = ""
     ) -> AvailabilityReport:
         """Seed 001's report; raises `UnknownProduct` for products that do not exist."""
+        ...
+
+    async def hold(
+        self,
+        order_id: str,
+        requested: list[tuple[str, int]],
+        *,
+        caller: Principal,
+        cart_id: str | None = None,
+    ) -> list[AvailabilityLine]:
+        """Hold the stock of an order about to be written, every line or none; the lines
+        that could not be held (none: all are). Raises `UnknownProduct`."""
+        ...
+
+    async def let_go(self, order_id: str, *, token: str = "") -> None:
+        """Give back the hold of an order that was not written (best effort: a hold that
+        stays runs out by itself)."""
         ...
 
     async def close(self) -> None: ...
@@ -40,6 +61,33 @@ class LocalAvailability:
         except ProductNotFound as error:
             raise UnknownProduct(error.detail, **error.extensions) from None
 
+    async def hold(
+        self,
+        order_id: str,
+        requested: list[tuple[str, int]],
+        *,
+        caller: Principal,
+        cart_id: str | None = None,
+    ) -> list[AvailabilityLine]:
+        from orderly.inventory import provisional
+        from orderly.inventory.service import ProductNotFound
+
+        try:
+            outcome = await provisional.hold(
+                self._inventory, order_id, requested, account=caller.account, cart_id=cart_id or ""
+            )
+        except ProductNotFound as error:
+            raise UnknownProduct(error.detail, **error.extensions) from None
+        return [] if outcome.reserved else provisional.short_lines(outcome)
+
+    async def let_go(self, order_id: str, *, token: str = "") -> None:
+        from orderly.inventory import provisional
+
+        try:
+            await provisional.let_go(self._inventory, order_id)
+        except Exception as error:  # the hold runs out by itself
+            log.warning("letting go of a hold failed", order=order_id, error=type(error).__name__)
+
     async def close(self) -> None:
         return None
 
@@ -55,10 +103,9 @@ class HttpAvailability:
     ) -> AvailabilityReport:
         """Asked with the caller's own token: inventory sees who is asking."""
         body = {"items": [{"product_id": pid, "quantity": qty} for pid, qty in requested]}
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             response = await self._client.post(
-                "/api/v1/products/check-availability", json=body, headers=headers
+                "/api/v1/products/check-availability", json=body, headers=_bearer(token)
             )
         except httpx.HTTPError as error:
             raise Unavailable(f"inventory is unreachable ({type(error).__name__})") from None
@@ -72,5 +119,50 @@ class HttpAvailability:
         report: AvailabilityReport = response.json()
         return report
 
+    async def hold(
+        self,
+        order_id: str,
+        requested: list[tuple[str, int]],
+        *,
+        caller: Principal,
+        cart_id: str | None = None,
+    ) -> list[AvailabilityLine]:
+        """`POST /api/v1/inventory/reservations`, with the caller's own token."""
+        body: dict[str, Any] = {
+            "order_id": order_id,
+            "items": [{"product_id": pid, "quantity": qty} for pid, qty in requested],
+        }
+        if cart_id:
+            body["cart_id"] = cart_id
+        try:
+            response = await self._client.post(
+                "/api/v1/inventory/reservations", json=body, headers=_bearer(caller.token)
+            )
+        except httpx.HTTPError as error:
+            raise Unavailable(f"inventory is unreachable ({type(error).__name__})") from None
+        if response.status_code == 201:
+            return []
+        if response.status_code == 409:
+            short: list[AvailabilityLine] = response.json().get("items", [])
+            return short
+        if response.status_code == 404:
+            problem = response.json()
+            raise UnknownProduct(
+                problem.get("detail", "unknown product"), product_ids=problem.get("product_ids", [])
+            )
+        raise Unavailable(f"inventory answered {response.status_code}")
+
+    async def let_go(self, order_id: str, *, token: str = "") -> None:
+        try:
+            await self._client.delete(
+                f"/api/v1/inventory/reservations/{order_id}", headers=_bearer(token)
+            )
+        except httpx.HTTPError as error:  # the hold runs out by itself
+            log.warning("letting go of a hold failed", order=order_id, error=type(error).__name__)
+
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}

@@ -29,6 +29,7 @@ from orderly.inventory.messages import (
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Unavailable
 from orderly.kernel.money import money
+from orderly.kernel.principal import Principal
 from orderly.messaging import Envelope
 from orderly.observability import BREAKER_OPEN, FALLBACK_CHECKS
 from orderly.ordering import domain, store
@@ -228,6 +229,20 @@ class GuardedAvailability:
             return await self.live(requested, token)
         except OpenedState:
             raise Unavailable("inventory is unavailable (circuit open)") from None
+
+    async def hold(
+        self,
+        order_id: str,
+        requested: list[tuple[str, int]],
+        *,
+        caller: Principal,
+        cart_id: str | None = None,
+    ) -> list[AvailabilityLine]:
+        """The direct flow's hold: no breaker and no fallback, a hold is made or it is not."""
+        return await self.inner.hold(order_id, requested, caller=caller, cart_id=cart_id)
+
+    async def let_go(self, order_id: str, *, token: str = "") -> None:
+        await self.inner.let_go(order_id, token=token)
 
     async def check_or_fallback(
         self, requested: list[tuple[str, int]], token: str

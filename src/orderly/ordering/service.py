@@ -189,34 +189,46 @@ async def place_order(
         earlier = await db.read(lambda tx: _earlier_response(tx, cmd))
         if earlier is not None:
             return Placed(earlier, replayed=True)
+    order_id = new_id()
     if channel is Channel.DIRECT:
-        report = await availability.check(
-            [(line.product_id, line.quantity) for line in cmd.lines], token=cmd.owner.token
-        )
-        short = [item for item in report["items"] if not item["is_available"]]
-        if short:
-            raise InsufficientStock(
-                f"{len(short)} product(s) are not available in the quantity requested",
-                items=short,
-            )
+        await _hold(availability, cmd, order_id)
     elif not cmd.payment_method:
         raise PaymentMethodRequired(f"a {channel.value} order needs a payment_method")
     fallback = False
     if channel is Channel.GUARDED:
-        report, fallback = await _guarded_check(availability, cmd)
+        _, fallback = await _guarded_check(availability, cmd)
     # An order on its own is written in one statement (on PostgreSQL), needing no
     # transaction around it; a key to claim, a cart to spend or a saga to start do.
     alone = cmd.scoped_key is None and cmd.cart_id is None and channel is not Channel.GUARDED
     write = db.autocommit if alone else db.transaction
     try:
-        placed = await write(lambda tx: _create(tx, cmd, reverify=fallback))
+        placed = await write(lambda tx: _create(tx, cmd, order_id, reverify=fallback))
     except _Replayed as replay:  # a concurrent request with the same key won
-        return Placed(replay.response, replayed=True)
+        placed = Placed(replay.response, replayed=True)
+    except BaseException:
+        if channel is Channel.DIRECT:  # the order was not written: its hold goes
+            await availability.let_go(order_id, token=cmd.owner.token)
+        raise
+    if placed.replayed:
+        if channel is Channel.DIRECT:
+            await availability.let_go(order_id, token=cmd.owner.token)
+        return placed
     if channel is Channel.GUARDED:
         if faults.POINT:
             faults.crash_at("checkout.committed")
         return await _await_outcome(db, cmd, placed)
     return placed
+
+
+async def _hold(availability: ProductAvailability, cmd: PlaceOrder, order_id: str) -> None:
+    """Seed 001: nothing is written unless every line's stock is the order's. The hold is
+    made under the order's id, so a 201 means the units are held (inventory.provisional)."""
+    requested = [(line.product_id, line.quantity) for line in cmd.lines]
+    short = await availability.hold(order_id, requested, caller=cmd.owner, cart_id=cmd.cart_id)
+    if short:
+        raise InsufficientStock(
+            f"{len(short)} product(s) are not available in the quantity requested", items=short
+        )
 
 
 async def _guarded_check(
@@ -338,9 +350,8 @@ async def _priced(tx: Tx, lines: list[Line]) -> list[int]:
     return prices
 
 
-async def _create(tx: Tx, cmd: PlaceOrder, *, reverify: bool = False) -> Placed:
+async def _create(tx: Tx, cmd: PlaceOrder, order_id: str, *, reverify: bool = False) -> Placed:
     channel = cmd.channel or Channel.DIRECT
-    order_id = new_id()
     status = OrderStatus.PROCESSING if channel is Channel.DIRECT else OrderStatus.PENDING
     prices: list[int | None]
     if channel is Channel.DIRECT:
@@ -399,6 +410,8 @@ async def _create(tx: Tx, cmd: PlaceOrder, *, reverify: bool = False) -> Placed:
         "cartId": cmd.cart_id,
         # a saga asks inventory and payments itself
         "orchestrated": channel is Channel.GUARDED,
+        # the direct flow held the stock before the order was written
+        "held": channel is Channel.DIRECT,
     }
     created = new_message(ORDER_CREATED, data, source=SOURCE, aggregate_id=order_id)
     if tx.dialect == "postgresql":

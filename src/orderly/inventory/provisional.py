@@ -1,0 +1,167 @@
+"""Stock held for an order before the order exists: the direct flow's promise (seed 001).
+
+Ordering holds a direct order's stock under the order's id before it answers, so a 201 means
+the units are the order's. The hold runs out after `ORDERLY_ORDER_HOLD_TTL` unless the
+order's `order.created` confirms it first; an order that was never committed (its request
+failed, its process died) leaves a hold that the sweeper gives back. A hold that ran out
+before its order's message arrived (an outbox held up longer than the hold) is made again
+when the message comes, from what is available then.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from orderly.inventory import service, store
+from orderly.inventory.messages import INVENTORY_RELEASED, SOURCE, AvailabilityLine
+from orderly.kernel.clock import utcnow
+from orderly.kernel.errors import Conflict
+from orderly.messaging import Envelope, emit, new_message
+from orderly.storage import Database, Tx
+
+if TYPE_CHECKING:
+    from orderly.config import Settings
+
+log = structlog.get_logger(__name__)
+
+HOLD_TTL = timedelta(minutes=15)
+_SWEEP_BATCH = 500
+
+
+class Short(Conflict):
+    code = "insufficient_stock"
+    title = "Not enough stock"
+
+
+class HoldConfirmed(Conflict):
+    code = "hold_confirmed"
+    title = "The order holding this stock exists"
+
+
+def configure(settings: "Settings") -> None:
+    """The deployment's hold time (`ORDERLY_ORDER_HOLD_TTL`)."""
+    global HOLD_TTL
+    HOLD_TTL = timedelta(seconds=settings.order_hold_ttl)
+
+
+async def hold(
+    db: Database,
+    order_id: str,
+    requested: Sequence[tuple[str, int]],
+    *,
+    account: str | None = None,
+    cart_id: str = "",
+    ttl: timedelta | None = None,
+) -> service.Outcome:
+    """Hard-reserve every line for `order_id`, or nothing (idempotent per order), for `ttl`
+    (by default the deployment's hold time). Unknown products are refused; a short line
+    answers the outcome with what is available."""
+    ttl = HOLD_TTL if ttl is None else ttl
+    lines = [service.Line(str(n), pid, qty) for n, (pid, qty) in enumerate(requested, start=1)]
+
+    async def work(tx: Tx) -> service.Outcome:
+        outcome = await service.hard_reserve(
+            tx,
+            order_id,
+            lines,
+            shelf_life_days=await service.shelf_life_days(tx, account),
+            soft_reference=cart_id,
+            until=utcnow() + ttl,
+        )
+        if outcome.unknown:
+            missing = list(outcome.unknown)
+            raise service.ProductNotFound(
+                f"unknown product(s): {', '.join(missing)}", product_ids=missing
+            )
+        return outcome
+
+    return await db.transaction(work)
+
+
+def short_lines(outcome: service.Outcome) -> list[AvailabilityLine]:
+    """Seed 001's words for the lines a reservation could not fill."""
+    return [
+        {
+            "product_id": item["productId"],
+            "requested": item["requested"],
+            "available": item["available"],
+            "is_available": False,
+        }
+        for item in outcome.items
+    ]
+
+
+async def let_go(db: Database, order_id: str) -> list[dict[str, Any]]:
+    """Give back a hold whose order was not placed; a confirmed one stays (409)."""
+
+    async def work(tx: Tx) -> list[dict[str, Any]]:
+        rows = await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": order_id})
+        if any(r["status"] == "live" and r["expires_at"] is None for r in rows):
+            raise HoldConfirmed(f"order {order_id} holds this stock")
+        return await service.release(tx, order_id, "not_placed")
+
+    return await db.transaction(work)
+
+
+async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
+    """Seed 002 step 2: reserve every item of a new order, or report it short. A direct
+    order's stock is held already: its hold is confirmed (or, had it run out, made again).
+    An orchestrated order's saga asks for its reservation itself (`inventory.reserve`)."""
+    data = message.data
+    if data.get("orchestrated"):
+        return
+    order_id = str(data["order_id"])
+    if data.get("held"):
+        confirmed = await tx.execute(store.CONFIRM_HOLD, {"reference": order_id, "at": utcnow()})
+        if not confirmed:  # ran out (or was let go): forget it so that it is made anew
+            await tx.execute(store.FORGET_EXPIRED_HOLDS, {"reference": order_id})
+    await service.reserve_and_answer(tx, data, order_id, {})
+
+
+async def sweeper(db: Database, interval: float) -> None:
+    """Give back holds that ran out, every `interval` seconds."""
+    while True:
+        try:
+            while await sweep_expired(db) == _SWEEP_BATCH:
+                pass
+        except Exception as error:  # the next round tries again
+            log.warning("sweep of expired order holds failed", error=type(error).__name__)
+        await asyncio.sleep(interval)
+
+
+async def sweep_expired(db: Database) -> int:
+    """Release the holds past their time that no order confirmed (`inventory.released`).
+    An order's lines run out together, in one transaction."""
+
+    async def work(tx: Tx) -> int:
+        now = utcnow()
+        rows = await tx.fetch_all(store.EXPIRED_HOLDS, {"now": now, "limit": _SWEEP_BATCH})
+        for reference in sorted({str(row["reference"]) for row in rows}):
+            await _expire(tx, reference, now)
+        return len(rows)
+
+    return await db.transaction(work)
+
+
+async def _expire(tx: Tx, reference: str, now: datetime) -> None:
+    rows = await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": reference})
+    held = [r for r in rows if r["kind"] == "hard" and r["status"] == "live" and r["expires_at"]]
+    items = []
+    # products locked in id order, as reservations lock them: no deadlock between them
+    for row in sorted(held, key=lambda r: str(r["product_id"])):
+        await tx.execute(store.LOCK_ITEM, {"product_id": row["product_id"]})
+        params = {"id": row["id"], "status": "expired", "at": now}
+        if not await tx.execute(store.SET_RESERVATION_STATUS, params):
+            continue
+        await tx.execute_many(
+            store.RESERVE_LOT,
+            [{"id": a["lotId"], "quantity": -int(a["quantity"])} for a in row["allocations"]],
+        )
+        items.append({"productId": row["product_id"], "quantity": int(row["quantity"])})
+    if items:
+        data = {"reference": reference, "reason": "hold_expired", "items": items}
+        message = new_message(INVENTORY_RELEASED, data, source=SOURCE, aggregate_id=reference)
+        await emit(tx, message)
