@@ -141,6 +141,15 @@ async def main() -> int:
         "GET /health on the same server",
         health,
     )
+    held, unheld = await http.seed001_before_after(orders)
+    report.add(
+        "seed 001 orders, stock held before the 201",
+        held,
+        "orders/s",
+        f"the same, availability checked only ({http.BEFORE_HOLDS})",
+        unheld,
+        kind="peer",
+    )
 
     await _checkouts(report, services)
 

@@ -1,6 +1,9 @@
 """Seed 001 through a real embedded server: orders accepted and handed on to delivery."""
 
 import asyncio
+import io
+import subprocess
+import tarfile
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -60,15 +63,47 @@ async def _published_eventually(session: aiohttp.ClientSession, operator: dict[s
     return found
 
 
-async def seed001_orders(orders: int) -> tuple[float, float, float]:
-    """Against one embedded server: (orders/s accepted and consumed by delivery and catalog,
-    GET /health req/s, authenticated GET /api/v1/auth/session req/s)."""
+# The last revision whose direct flow checked availability without holding the stock: the
+# seed 001 figure is printed beside it, measured in the same run.
+BEFORE_HOLDS = "5c5ff8b"
+
+
+def checkout_of(revision: str, into: Path) -> Path:
+    """The `src` tree of `revision`, written under `into` (for a server of that version)."""
+    root = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(
+        ["git", "-C", str(root), "archive", "--format=tar", revision, "src"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
+
+
+async def seed001_before_after(orders: int, rounds: int = 2) -> tuple[float, float]:
+    """Seed 001 orders/s of this version and of `BEFORE_HOLDS`, interleaved, best of each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        before_src = checkout_of(BEFORE_HOLDS, Path(tmp))
+        now = before = 0.0
+        for _ in range(rounds):
+            before = max(before, (await seed001_orders(orders, source=before_src))[0])
+            now = max(now, (await seed001_orders(orders))[0])
+    return now, before
+
+
+async def seed001_orders(orders: int, source: Path | None = None) -> tuple[float, float, float]:
+    """Against one embedded server (of the code in `source`, by default this checkout's):
+    (orders/s accepted and consumed by delivery and catalog, GET /health req/s,
+    authenticated GET /api/v1/auth/session req/s)."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             "ORDERLY_DATABASE_URL": f"sqlite:///{tmp}/var",
             "ORDERLY_BROKER_URL": "",
             "ORDERLY_LOG_LEVEL": "WARNING",
         }
+        if source is not None:
+            env["PYTHONPATH"] = str(source)
         server = Server(env, Path(tmp))
         server.create_operator()
         server.start().wait_ready()

@@ -137,6 +137,7 @@ SET_RESERVATION_STATUS = sql(
 CONFIRM_HOLD = sql(
     "UPDATE reservations SET expires_at = NULL, updated_at = :at WHERE reference = :reference"
     " AND kind = 'hard' AND status = 'live' AND expires_at IS NOT NULL"
+    " RETURNING line, product_id, dc, quantity, allocations"
 )
 EXPIRED_HOLDS = sql(
     "SELECT id, reference, product_id, quantity, allocations FROM reservations"
