@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from orderly.catalog.stock import HttpStockRecords, LocalStockRecords, StockRecords
 from orderly.config import Settings, redact
 from orderly.contexts import ContextSpec
 from orderly.identity.authenticator import (
@@ -29,6 +30,7 @@ from orderly.messaging.upkeep import pruner
 from orderly.ordering import guarded
 from orderly.ordering.availability import HttpAvailability, LocalAvailability, ProductAvailability
 from orderly.ordering.buyers import AccountStanding, HttpStanding, LocalStanding
+from orderly.ordering.products import HttpProducts, LocalProducts, ProductSource
 from orderly.storage import Database, open_database
 from orderly.storage.migrations import migrate
 
@@ -108,6 +110,22 @@ async def _identity_ports(
     return tokens, LocalAuthenticator(tokens, databases["identity"])
 
 
+def _product_source(settings: Settings, databases: Mapping[str, Database]) -> ProductSource | None:
+    if "ordering" not in databases:
+        return None
+    if "catalog" in databases:
+        return LocalProducts(databases["catalog"])
+    return HttpProducts(settings.catalog_url) if settings.catalog_url else None
+
+
+def _stock_records(settings: Settings, databases: Mapping[str, Database]) -> StockRecords | None:
+    if "catalog" not in databases:
+        return None
+    if "inventory" in databases:
+        return LocalStockRecords(databases["inventory"])
+    return HttpStockRecords(settings.inventory_url) if settings.inventory_url else None
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -118,6 +136,9 @@ class Runtime:
     authenticator: Authenticator
     tokens: TokenService | None = None
     standing: AccountStanding | None = None
+    # ordering asks catalog of products it has not heard of; catalog tells inventory of new ones
+    products: ProductSource | None = None
+    stock_records: StockRecords | None = None
     consumers: dict[str, Consumer] = field(default_factory=dict)
     relays: dict[str, Relay] = field(default_factory=dict)
     retry_workers: dict[str, RetryWorker] = field(default_factory=dict)
@@ -161,6 +182,8 @@ class Runtime:
             authenticator,
             tokens,
             standing,
+            _product_source(settings, databases),
+            _stock_records(settings, databases),
         )
         await runtime._start_messaging()
         return runtime
@@ -223,5 +246,9 @@ class Runtime:
         await self.authenticator.close()
         if self.standing is not None:
             await self.standing.close()
+        if self.products is not None:
+            await self.products.close()
+        if self.stock_records is not None:
+            await self.stock_records.close()
         for db in self.databases.values():
             await db.close()

@@ -36,6 +36,9 @@ class Settings:
     broker_namespace: str = "orderly"
     contexts: tuple[str, ...] = ALL_CONTEXTS
     inventory_url: str = ""
+    # catalog's base URL, for an ordering process without catalog (products it has not
+    # heard of yet are asked there before an order is refused)
+    catalog_url: str = ""
     identity_url: str = ""
     relay_enabled: bool = True
     migrate_on_start: bool = True

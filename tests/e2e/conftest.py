@@ -55,11 +55,14 @@ def deploy(backend: Backend, log_dir: Path, **settings: str) -> Deployment:
     else:
         identity = Server(env, log_dir, contexts="identity")
         env = {**env, "ORDERLY_IDENTITY_URL": identity.url}
-        catalog = Server(env, log_dir, contexts="catalog")
-        pricing = Server(env, log_dir, contexts="pricing")
         inventory = Server(env, log_dir, contexts="inventory")
+        # catalog tells inventory of new products; ordering asks both
+        catalog = Server(
+            {**env, "ORDERLY_INVENTORY_URL": inventory.url}, log_dir, contexts="catalog"
+        )
+        pricing = Server(env, log_dir, contexts="pricing")
         ordering = Server(
-            {**env, "ORDERLY_INVENTORY_URL": inventory.url},
+            {**env, "ORDERLY_INVENTORY_URL": inventory.url, "ORDERLY_CATALOG_URL": catalog.url},
             log_dir,
             contexts="ordering",
         )

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -16,7 +16,7 @@ from pydantic import (
 
 from orderly.catalog import service
 from orderly.entrypoints.auth import Operator
-from orderly.entrypoints.dependencies import database
+from orderly.entrypoints.dependencies import database, runtime
 from orderly.storage import Database
 
 Catalog = Annotated[Database, Depends(database("catalog"))]
@@ -89,8 +89,13 @@ def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1/products", tags=["catalog"])
 
     @api.post("", status_code=201, response_model=ProductOut)
-    async def create_product(body: ProductIn, db: Catalog, _: Operator) -> dict[str, Any]:
-        return await service.create_product(db, service.NewProduct(**body.model_dump()))
+    async def create_product(
+        body: ProductIn, request: Request, db: Catalog, caller: Operator
+    ) -> dict[str, Any]:
+        """Seed 002 Flow 2: inventory knows the product and its stock before this answers."""
+        stock = (await runtime(request)).stock_records
+        new = service.NewProduct(**body.model_dump())
+        return await service.create_product(db, new, stock, caller.token)
 
     @api.get("", response_model=list[ProductOut])
     async def list_products(

@@ -7,6 +7,7 @@ from typing import Any
 
 from orderly.catalog import domain, ndc, store
 from orderly.catalog.messages import PRODUCT_CREATED, PRODUCT_UPDATED, SOURCE
+from orderly.catalog.stock import StockRecords
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
@@ -118,7 +119,18 @@ async def _index(tx: Tx, product_id: str, product: NewProduct) -> None:
     await tx.execute_many(store.INSERT_TERM, term_rows(product_id, product))
 
 
-async def create_product(db: Database, new: NewProduct) -> dict[str, Any]:
+async def create_product(
+    db: Database, new: NewProduct, stock: StockRecords | None = None, token: str = ""
+) -> dict[str, Any]:
+    """Seed 002 Flow 2: the product, `product.created`, and (through `stock`) its inventory
+    record with its initial stock, all before the answer."""
+    created = await _create_product(db, new)
+    if stock is not None:
+        await stock.open(created["id"], new.sku, new.stock or 0, token=token)
+    return created
+
+
+async def _create_product(db: Database, new: NewProduct) -> dict[str, Any]:
     product_id = new_id()
     domain.check_schedule(new.dea_schedule)
     row = row_of(product_id, new, utcnow())

@@ -95,6 +95,13 @@ class PositionOut(BaseModel):
     lots: list[LotOut] | None = None
 
 
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=64)
+    initial_stock: int = Field(default=0, ge=0, le=MAX_UNITS, strict=True)
+
+
 class HoldIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -133,6 +140,13 @@ def router() -> APIRouter:
     async def get_position(product_id: str, db: Inventory, caller: Caller) -> dict[str, Any]:
         """ATP per distribution centre; operators also see the lots."""
         return await service.position(db, product_id, with_lots=caller.is_operator)
+
+    @api.put("/api/v1/inventory/{product_id}", response_model=PositionOut)
+    async def add_item(product_id: str, body: ItemIn, db: Inventory, _: Operator) -> dict[str, Any]:
+        """Catalog's new product, before catalog answers: known from now on, with its
+        initial stock (once: asked again, nothing changes)."""
+        await service.add_item(db, product_id, body.sku, body.initial_stock)
+        return await service.position(db, product_id)
 
     @api.post("/api/v1/inventory/{product_id}/receipts", status_code=201, response_model=LotOut)
     async def receive(

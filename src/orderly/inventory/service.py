@@ -147,14 +147,25 @@ async def _stock(tx: Tx, product_id: str, now: datetime) -> _Stock | None:
 
 
 async def add_item_on_product_created(tx: Tx, message: Envelope) -> None:
-    """Catalog made a product: inventory knows it from now on, with its initial stock
-    (seed 002's product creation with inventory) as a lot without expiry in the main DC."""
+    """Catalog made a product: inventory knows it from now on (if catalog did not tell it
+    before it answered, `add_item`)."""
     data = message.data
-    product_id = str(data["productId"])
+    await _add_item(
+        tx, str(data["productId"]), str(data["sku"]), int(data.get("initialStock") or 0)
+    )
+
+
+async def add_item(db: Database, product_id: str, sku: str, initial: int) -> None:
+    """Seed 002 Flow 2: the product's inventory record, with its initial stock, made before
+    catalog answers; once only, however often it is asked (and `product.created` after)."""
+    await db.transaction(lambda tx: _add_item(tx, product_id, sku, initial))
+
+
+async def _add_item(tx: Tx, product_id: str, sku: str, initial: int) -> None:
+    """The initial stock is a lot without expiry in the main DC, received with the item."""
     now = utcnow()
-    await tx.execute(store.INSERT_ITEM, {"product_id": product_id, "sku": data["sku"], "at": now})
-    initial = int(data.get("initialStock") or 0)
-    if initial > 0:
+    made = await tx.execute(store.INSERT_ITEM, {"product_id": product_id, "sku": sku, "at": now})
+    if made and initial > 0:
         await _receive(tx, product_id, DEFAULT_DC, INITIAL_LOT, None, initial, now)
 
 

@@ -15,6 +15,7 @@ from orderly.ordering import carts, service
 from orderly.ordering.availability import ProductAvailability
 from orderly.ordering.buyers import AccountStanding
 from orderly.ordering.domain import Channel, Line
+from orderly.ordering.products import ProductSource, asking_catalog
 from orderly.sagas import engine
 from orderly.storage import Database
 
@@ -56,6 +57,7 @@ class Checkout:
     availability: ProductAvailability
     standing: AccountStanding | None
     idempotency_key: str | None
+    catalog: ProductSource | None = None
 
 
 async def checkout(request: Request) -> Checkout:
@@ -73,7 +75,9 @@ async def checkout(request: Request) -> Checkout:
             ]
         )
     assert run.availability is not None, "ordering's routes are served beside its ports"
-    return Checkout(run.databases["ordering"], caller, run.availability, run.standing, key)
+    return Checkout(
+        run.databases["ordering"], caller, run.availability, run.standing, key, run.products
+    )
 
 
 Checkouts = Annotated[Checkout, Depends(checkout)]
@@ -289,12 +293,20 @@ def _cart() -> APIRouter:
     @api.post("/items", response_model=CartOut, status_code=201)
     async def add_to_cart(
         body: CartItemIn,
+        request: Request,
         db: Ordering,
         caller: Caller,
         availability: Annotated[ProductAvailability, Depends(availability_port)],
     ) -> dict[str, Any]:
         """Seed 000: add to the cart (`cart.item.added`); inventory holds the units a while."""
-        await carts.add_item(db, caller, body.product_id, body.quantity)
+        catalog = (await runtime(request)).products
+        await asking_catalog(
+            db,
+            catalog,
+            [body.product_id],
+            caller.token,
+            lambda: carts.add_item(db, caller, body.product_id, body.quantity),
+        )
         return await carts.view(db, caller, availability)
 
     @api.put("/items/{product_id}", response_model=CartOut)
@@ -335,7 +347,9 @@ def _cart() -> APIRouter:
         if placed is None:
             cart_id, lines = await carts.lines(ports.db, ports.caller)
             cmd = replace(cmd, lines=lines, cart_id=cart_id)
-            placed = await service.place_order(ports.db, ports.availability, cmd, ports.standing)
+            placed = await service.place_order(
+                ports.db, ports.availability, cmd, ports.standing, ports.catalog
+            )
         return _answer(placed, response)
 
     return api
@@ -358,6 +372,7 @@ def _orders() -> APIRouter:
                 payment_method=body.payment_method,
             ),
             ports.standing,
+            ports.catalog,
         )
         return _answer(placed, response)
 

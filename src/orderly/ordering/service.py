@@ -40,6 +40,7 @@ from orderly.ordering.messages import (
     ORDER_CREATED,
     SOURCE,
 )
+from orderly.ordering.products import ProductSource, asking_catalog
 from orderly.sagas import engine
 from orderly.storage import Database, Row, Tx
 
@@ -176,9 +177,11 @@ async def place_order(
     availability: ProductAvailability,
     cmd: PlaceOrder,
     standing: AccountStanding | None = None,
+    catalog: ProductSource | None = None,
 ) -> Placed:
     """Place an order through its channel's flow; a repeated Idempotency-Key answers what
-    the first request did and never makes a second order."""
+    the first request did and never makes a second order. A product ordering has not heard
+    of yet is asked of `catalog` before the order is refused."""
     domain.check_lines(cmd.lines)
     cmd = replace(cmd, channel=channel_for(cmd.owner, cmd.channel))
     channel = cmd.channel
@@ -197,14 +200,15 @@ async def place_order(
     fallback = False
     if channel is Channel.GUARDED:
         _, fallback = await _guarded_check(availability, cmd)
-    # An order on its own is written in one statement (on PostgreSQL), needing no
-    # transaction around it; a key to claim, a cart to spend or a saga to start do.
-    alone = cmd.scoped_key is None and cmd.cart_id is None and channel is not Channel.GUARDED
-    write = db.autocommit if alone else db.transaction
+    product_ids = [line.product_id for line in cmd.lines]
     try:
-        placed = await write(lambda tx: _create(tx, cmd, order_id, reverify=fallback))
-    except _Replayed as replay:  # a concurrent request with the same key won
-        placed = Placed(replay.response, replayed=True)
+        placed = await asking_catalog(
+            db,
+            catalog,
+            product_ids,
+            cmd.owner.token,
+            lambda: _write(db, cmd, order_id, reverify=fallback),
+        )
     except BaseException:
         if channel is Channel.DIRECT:  # the order was not written: its hold goes
             await availability.let_go(order_id, token=cmd.owner.token)
@@ -218,6 +222,17 @@ async def place_order(
             faults.crash_at("checkout.committed")
         return await _await_outcome(db, cmd, placed)
     return placed
+
+
+async def _write(db: Database, cmd: PlaceOrder, order_id: str, *, reverify: bool) -> Placed:
+    # An order on its own is written in one statement (on PostgreSQL), needing no
+    # transaction around it; a key to claim, a cart to spend or a saga to start do.
+    alone = cmd.scoped_key is None and cmd.cart_id is None and cmd.channel is not Channel.GUARDED
+    write = db.autocommit if alone else db.transaction
+    try:
+        return await write(lambda tx: _create(tx, cmd, order_id, reverify=reverify))
+    except _Replayed as replay:  # a concurrent request with the same key won
+        return Placed(replay.response, replayed=True)
 
 
 async def _hold(availability: ProductAvailability, cmd: PlaceOrder, order_id: str) -> None:
@@ -465,10 +480,11 @@ def _total(lines: list[Line], prices: list[int | None]) -> int | None:
 
 
 async def _list_price(tx: Tx, product_id: str) -> int | None:
+    """A direct order's line may have no price; its product must exist."""
     product = await tx.fetch_one(store.GET_PRODUCT, {"product_id": product_id})
-    if product is None or product["price_cents"] is None:
-        return None
-    return int(product["price_cents"])
+    if product is None:
+        raise UnknownProduct(f"product {product_id} does not exist", product_ids=[product_id])
+    return None if product["price_cents"] is None else int(product["price_cents"])
 
 
 async def _claim_key(
