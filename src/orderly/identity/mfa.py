@@ -107,6 +107,13 @@ async def open_challenge(db: Database, user_id: str) -> str:
     return token
 
 
+async def challenge_email(db: Database, mfa_token: str) -> str | None:
+    """Whose login this challenge would complete: code guesses are counted per user."""
+    params = {"token_hash": _digest(mfa_token)}
+    row = await db.read(lambda tx: tx.fetch_one(store.CHALLENGE_EMAIL, params))
+    return None if row is None else str(row["email"])
+
+
 async def answer_challenge(tx: Tx, mfa_token: str, code: str) -> str | None:
     """The user whose challenge this code answers, or None. Uses up the challenge if so."""
     digest = _digest(mfa_token)
