@@ -47,7 +47,8 @@ def _digest(value: str) -> str:
 
 
 def digest_prefix(mfa_token: str) -> str:
-    """What the audit keeps of a challenge: enough to group attempts, not to replay it."""
+    """What the audit keeps of a challenge that names no user: enough to group attempts, not
+    to replay it."""
     return _digest(mfa_token)[:16]
 
 
