@@ -70,6 +70,9 @@ class Settings:
     breaker_threshold: int = 5
     breaker_ttl: float = 10.0
     max_body_bytes: int = 1_048_576
+    # Registrations one client address may make per window (seconds), all processes together.
+    registration_limit: int = 5
+    registration_window: float = 3600.0
     token_issuer: str = "orderly"
     token_audience: str = "orderly-api"
     access_token_ttl: int = 900
@@ -132,6 +135,11 @@ class Settings:
             )
         if self.retry_max_attempts < 1:
             raise ConfigError("ORDERLY_RETRY_MAX_ATTEMPTS must be at least 1")
+        if self.registration_limit < 1 or not 1 <= self.registration_window <= 24 * 3600:
+            raise ConfigError(
+                "ORDERLY_REGISTRATION_LIMIT must be at least 1 and ORDERLY_REGISTRATION_WINDOW"
+                " from 1 s to a day"
+            )
         return self
 
     def _validate_channels(self) -> None:

@@ -45,6 +45,8 @@ class Server:
             "ORDERLY_RETRY_BASE_DELAY": "0.05",
             "ORDERLY_POLL_INTERVAL": "0.2",
             "ORDERLY_LOG_LEVEL": "INFO",
+            # Test modules register many customers from one address.
+            "ORDERLY_REGISTRATION_LIMIT": "100000",
             **env,
         }
         if contexts:
@@ -135,19 +137,18 @@ class Server:
         token: str = response.json()["token"]
         return token
 
-    def register_customer(self) -> dict[str, Any]:
-        """A new customer: {userId, email, token}."""
+    def register_customer(self, password: str = CUSTOMER_PASSWORD) -> dict[str, Any]:
+        """A new customer, registered then logged in: {userId, email, token}."""
         email = f"customer-{uuid.uuid4().hex[:12]}@example.com"
-        body = {
-            "email": email,
-            "password": CUSTOMER_PASSWORD,
-            "firstName": "Casey",
-            "lastName": "Buyer",
-        }
+        body = {"email": email, "password": password, "firstName": "Casey", "lastName": "Buyer"}
         response = httpx.post(f"{self.url}/api/v1/auth/register", json=body)
-        assert response.status_code == 201, response.text
-        registered: dict[str, Any] = response.json()
-        return registered
+        assert response.status_code == 202, response.text
+        token = self.login(email, password)
+        session = httpx.get(
+            f"{self.url}/api/v1/auth/session", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert session.status_code == 200, session.text
+        return {"userId": session.json()["userId"], "email": email, "token": token}
 
 
 @contextmanager

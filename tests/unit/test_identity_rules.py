@@ -9,6 +9,7 @@ from orderly.identity.domain import (
     WeakPassword,
     check_account,
     check_password,
+    client_key,
     dea_active,
     dea_number_valid,
 )
@@ -56,3 +57,18 @@ def test_a_registration_is_active_through_its_expiry_day() -> None:
 def test_weak_passwords_are_refused(password: str) -> None:
     with pytest.raises(WeakPassword):
         check_password(password, email="jane.doe@example.com")
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        pytest.param("203.0.113.7", "203.0.113.7", id="ipv4"),
+        pytest.param("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64", id="ipv6-by-64"),
+        pytest.param("2001:db8:1:2::1", "2001:db8:1:2::/64", id="same-64-same-key"),
+        pytest.param("::ffff:203.0.113.7", "203.0.113.7", id="ipv4-mapped"),
+        pytest.param("", "-", id="none"),
+        pytest.param("testclient", "testclient", id="not-an-address"),
+    ],
+)
+def test_throttling_counts_an_ipv6_subscriber_by_its_64(host: str, key: str) -> None:
+    assert client_key(host) == key

@@ -1,5 +1,6 @@
 """Identity REST routes: seed 002's auth endpoints, users, and the published signing keys."""
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -26,9 +27,10 @@ class RegisterIn(BaseModel):
 
 
 class Registered(BaseModel):
-    userId: str  # noqa: N815
+    """The same answer whether or not the e-mail had an account: the new user logs in next."""
+
     email: str
-    token: str
+    status: Literal["accepted"]
 
 
 class LoginIn(BaseModel):
@@ -178,13 +180,20 @@ def router() -> APIRouter:
     local = [Depends(own_sign_in)]
 
     @api.post(
-        "/api/v1/auth/register", status_code=201, response_model=Registered, dependencies=local
+        "/api/v1/auth/register", status_code=202, response_model=Registered, dependencies=local
     )
-    async def register(body: RegisterIn, db: Identity, run: Runtime) -> dict[str, Any]:
+    async def register(
+        body: RegisterIn, request: Request, db: Identity, run: Runtime
+    ) -> dict[str, Any]:
         registration = service.Registration(
             body.email, body.password, body.firstName, body.lastName
         )
-        return await service.register(db, run.tokens, registration)
+        limit = service.RegistrationLimit(
+            run.settings.registration_limit,
+            timedelta(seconds=run.settings.registration_window),
+        )
+        client = request.client.host if request.client else ""
+        return await service.register(db, registration, client, limit)
 
     @api.post(
         "/api/v1/auth/login",

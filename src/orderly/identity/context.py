@@ -1,7 +1,7 @@
 """How identity plugs into a running Orderly."""
 
 from orderly.contexts import ContextSpec
-from orderly.identity import api, messages, store
+from orderly.identity import api, messages, service, store
 
 CONTEXT = ContextSpec(
     name="identity",
@@ -10,4 +10,5 @@ CONTEXT = ContextSpec(
     subscriptions=(),
     router=api.router,
     tables=store.metadata,
+    workers=(service.audit_keeper,),
 )

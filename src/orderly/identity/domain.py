@@ -1,5 +1,6 @@
-"""Identity rules: e-mail addresses, password policy, roles."""
+"""Identity rules: e-mail addresses, client addresses, password policy, roles."""
 
+import ipaddress
 import re
 from datetime import date
 from enum import StrEnum
@@ -66,6 +67,22 @@ class WeakPassword(Unprocessable):
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def client_key(host: str) -> str:
+    """The address that throttling counts by: an IPv4 address, or an IPv6 address's /64.
+
+    One IPv6 subscriber holds a whole /64 (and privacy extensions rotate addresses within
+    it), so counting single IPv6 addresses would let one attacker escape every limit."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:64] or "-"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+    return str(address)
 
 
 def check_password(password: str, *, email: str = "") -> None:

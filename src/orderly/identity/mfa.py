@@ -47,7 +47,8 @@ def _digest(value: str) -> str:
 
 
 def digest_prefix(mfa_token: str) -> str:
-    """What the audit keeps of a challenge: enough to group attempts, not to replay it."""
+    """What the audit keeps of a challenge that names no user: enough to group attempts, not
+    to replay it."""
     return _digest(mfa_token)[:16]
 
 
@@ -105,6 +106,13 @@ async def open_challenge(db: Database, user_id: str) -> str:
 
     await db.transaction(work)
     return token
+
+
+async def challenge_email(db: Database, mfa_token: str) -> str | None:
+    """Whose login this challenge would complete: code guesses are counted per user."""
+    params = {"token_hash": _digest(mfa_token)}
+    row = await db.read(lambda tx: tx.fetch_one(store.CHALLENGE_EMAIL, params))
+    return None if row is None else str(row["email"])
 
 
 async def answer_challenge(tx: Tx, mfa_token: str, code: str) -> str | None:

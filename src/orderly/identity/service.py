@@ -1,9 +1,12 @@
 """Identity commands: register, log in, refresh, log out; and the user read model."""
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+import structlog
 
 from orderly.identity import domain, mfa, store
 from orderly.identity.messages import (
@@ -27,6 +30,8 @@ from orderly.kernel.ids import new_id
 from orderly.kernel.principal import Principal
 from orderly.messaging import emit, new_message
 from orderly.storage import Database, Row, Tx
+
+log = structlog.get_logger(__name__)
 
 
 class EmailTaken(Conflict):
@@ -69,46 +74,103 @@ class Registration:
     organisation_id: str | None = None
 
 
-async def register(db: Database, tokens: TokenService, new: Registration) -> dict[str, Any]:
-    """Seed 002 flow 1: store the user with a hashed password, publish, answer with a token."""
-    user_id, session_id, email = await register_user(db, new)
-    token = await tokens.issue(user_id, session_id, list(new.roles))
-    return {"userId": user_id, "email": email, "token": token}
+class TooManyRegistrations(OrderlyError):
+    status = 429
+    code = "too_many_registrations"
+    title = "Too many registrations from this address"
 
 
-async def register_user(db: Database, new: Registration) -> tuple[str, str, str]:
-    """Store a new user and its first session, and publish `user.created`.
+@dataclass(frozen=True)
+class RegistrationLimit:
+    """At most `count` registrations from one address (`domain.client_key`) per `window`."""
 
-    (user id, session id, normalised e-mail)."""
+    count: int
+    window: timedelta
+
+
+async def register(
+    db: Database, new: Registration, client: str, limit: RegistrationLimit
+) -> dict[str, Any]:
+    """Seed 002 flow 1, answered alike whether or not the e-mail already has an account.
+
+    Both cases hash the password and write in one transaction (the user and `user.created`,
+    or nothing), and answer the same body: the new user then logs in. Handing out a token
+    here would tell whoever registers a taken e-mail that it is taken."""
+    email = domain.normalise_email(new.email)
+    domain.check_password(new.password, email=email)
+    attempt_id = await _admit_registration(db, email, domain.client_key(client), limit)
+    password_hash = await hash_password(new.password)
+    user_id = new_id()
+
+    async def work(tx: Tx) -> None:
+        created = await _insert_user(tx, user_id, email, password_hash, new)
+        outcome = {"id": attempt_id, "outcome": "created" if created else "taken"}
+        await tx.execute(store.SET_AUTH_OUTCOME, outcome)
+
+    await db.transaction(work)
+    return {"email": email, "status": "accepted"}
+
+
+async def _admit_registration(
+    db: Database, email: str, client: str, limit: RegistrationLimit
+) -> str:
+    """Record the attempt, then count: of registrations sent together from one address, at
+    most `limit.count` get through, whichever process serves them. The id of the attempt."""
+    attempt_id = new_id()
+    await _audit(db, "register", "pending", email, client, event_id=attempt_id)
+    now = utcnow()
+    params = {"client": client, "since": now - limit.window}
+    row = await db.read(lambda tx: tx.fetch_one(store.RECENT_REGISTRATIONS, params))
+    assert row is not None
+    if int(row["n"]) <= limit.count:
+        return attempt_id
+    await db.transaction(lambda tx: tx.execute(store.DELETE_AUTH_EVENT, {"id": attempt_id}))
+    wait = _seconds_until(row["oldest"], limit.window, now)
+    raise TooManyRegistrations(
+        "too many registrations from this address; try again later", retry_after=wait
+    ).with_headers({"Retry-After": str(wait)})
+
+
+async def register_user(db: Database, new: Registration) -> str:
+    """Store a new user and publish `user.created`; its id. For operators' and admins' tools:
+    a taken e-mail is refused (`EmailTaken`)."""
     email = domain.normalise_email(new.email)
     domain.check_password(new.password, email=email)
     password_hash = await hash_password(new.password)
-    user_id, session_id = new_id(), new_id()
+    user_id = new_id()
 
     async def work(tx: Tx) -> None:
-        now = utcnow()
-        inserted = await tx.execute(
-            store.INSERT_USER,
-            {
-                "id": user_id,
-                "email": email,
-                "password_hash": password_hash,
-                "first_name": new.first_name,
-                "last_name": new.last_name,
-                "roles": list(new.roles),
-                "at": now,
-            },
-        )
-        if not inserted:
+        if not await _insert_user(tx, user_id, email, password_hash, new):
             raise EmailTaken("this e-mail is already registered")
-        if new.organisation_id is not None:
-            join = {"id": user_id, "organisation_id": new.organisation_id, "at": now}
-            await tx.execute(store.JOIN_ORGANISATION, join)
-        await tx.execute(store.INSERT_SESSION, {"id": session_id, "user_id": user_id, "at": now})
-        await _user_created(tx, user_id, email, new.first_name, new.last_name)
 
     await db.transaction(work)
-    return user_id, session_id, email
+    return user_id
+
+
+async def _insert_user(
+    tx: Tx, user_id: str, email: str, password_hash: str, new: Registration
+) -> bool:
+    """False, and nothing written, if the e-mail is taken."""
+    now = utcnow()
+    inserted = await tx.execute(
+        store.INSERT_USER,
+        {
+            "id": user_id,
+            "email": email,
+            "password_hash": password_hash,
+            "first_name": new.first_name,
+            "last_name": new.last_name,
+            "roles": list(new.roles),
+            "at": now,
+        },
+    )
+    if not inserted:
+        return False
+    if new.organisation_id is not None:
+        join = {"id": user_id, "organisation_id": new.organisation_id, "at": now}
+        await tx.execute(store.JOIN_ORGANISATION, join)
+    await _user_created(tx, user_id, email, new.first_name, new.last_name)
+    return True
 
 
 async def _user_created(tx: Tx, user_id: str, email: str, first: str, last: str) -> None:
@@ -122,12 +184,16 @@ class TooManyAttempts(OrderlyError):
     title = "Too many failed attempts"
 
 
-# Brute force: this many failures for one e-mail, or from one client address, within the
-# window lock further attempts out until the oldest failure leaves the window. A client may
-# fail more often than one e-mail may be failed on: offices share an address.
-MAX_FAILURES_PER_EMAIL = 5
-MAX_FAILURES_PER_CLIENT = 30
+# Brute force (docs/architecture.md, "Brute force"). Failures within the window, counted per
+# e-mail and address pair, per e-mail, and per address (`domain.client_key`); the last two
+# spare an address the e-mail completed a login from within KNOWN_CLIENT_TTL, so an attacker
+# cannot lock a user out of the places it signs in from. Offices share an address: an
+# address may fail more often than one e-mail may be failed on.
 FAILURE_WINDOW = timedelta(minutes=5)
+LIMITS = {"pair": 5, "email": 20, "client": 30}
+KNOWN_CLIENT_TTL = timedelta(days=30)
+# The audit is kept this long; the throttle reads at most a day of it.
+AUDIT_RETENTION = timedelta(days=30)
 
 
 async def login(
@@ -135,15 +201,18 @@ async def login(
 ) -> dict[str, Any]:
     """The same refusal, in about the same time, whether or not the e-mail exists."""
     email = domain.normalise_email(email)
-    await _throttle(db, email, client)
+    client = domain.client_key(client)
+    await _throttle(db, "login", email, client)
     user = await db.read(lambda tx: tx.fetch_one(store.USER_BY_EMAIL, {"email": email}))
     matches = await verify_password(user["password_hash"] if user else None, password)
-    if user is None or not matches or user["disabled_at"] is not None:
-        await _audit(db, "login", "failure", email, client)
+    accepted = user is not None and matches and user["disabled_at"] is None
+    await _audit(db, "login", "success" if accepted else "failure", email, client)
+    await _throttle(db, "login", email, client, own_failure=not accepted)
+    if user is None or not accepted:
         raise InvalidCredentials("the e-mail or the password is wrong")
-    await _audit(db, "login", "success", email, client)
     if await mfa.enabled(db, user["id"]):
         return {"mfaRequired": True, "mfaToken": await mfa.open_challenge(db, user["id"])}
+    await _remember_client(db, email, client)
     if user["organisation_id"] is not None:
         return await _open_enrolment_session(db, tokens, user)
     return await _open_session(db, tokens, user)
@@ -183,41 +252,70 @@ async def activate_mfa(
 async def complete_mfa_login(
     db: Database, tokens: TokenService, mfa_token: str, code: str, client: str = ""
 ) -> dict[str, Any]:
-    """Second step of a login with MFA: a TOTP code (or a recovery code) for the challenge."""
-    subject = f"mfa:{mfa.digest_prefix(mfa_token)}"
-    await _throttle(db, subject, client)
+    """Second step of a login with MFA: a TOTP code (or a recovery code) for the challenge.
+
+    Guesses count per user, across its challenges: a fresh login must not buy fresh guesses."""
+    client = domain.client_key(client)
+    subject = await mfa.challenge_email(db, mfa_token) or f"mfa:{mfa.digest_prefix(mfa_token)}"
+    await _throttle(db, "mfa", subject, client)
     user_id = await db.transaction(lambda tx: mfa.answer_challenge(tx, mfa_token, code))
+    await _audit(db, "mfa", "failure" if user_id is None else "success", subject, client)
+    await _throttle(db, "mfa", subject, client, own_failure=user_id is None)
     if user_id is None:
-        await _audit(db, "mfa", "failure", subject, client)
         raise mfa.InvalidMfaCode("the code is wrong, expired or already used")
-    await _audit(db, "mfa", "success", subject, client)
     user = await db.read(lambda tx: tx.fetch_one(store.USER_BY_ID, {"id": user_id}))
     if user is None or user["disabled_at"] is not None:
         raise InvalidCredentials("the account cannot log in")
+    await _remember_client(db, user["email"], client)
     return await _open_session(db, tokens, user)
 
 
-async def _throttle(db: Database, email: str, client: str) -> None:
+async def _throttle(
+    db: Database, kind: str, email: str, client: str, *, own_failure: bool = False
+) -> None:
+    """Refuse (429) an attempt beyond the limits, before its secret is checked.
+
+    Called again once the attempt's outcome is recorded (`own_failure` says whether that
+    record is a failure): guesses sent together all pass the first call, and only those
+    within the limits get their answer; the rest get 429 too, right or wrong, so a burst
+    learns no more than the limits allow."""
     now = utcnow()
-    params = {"since": now - FAILURE_WINDOW, "email": email, "client": client or "-"}
-    row = await db.read(lambda tx: tx.fetch_one(store.RECENT_FAILURES, params))
-    if row is None or (
-        int(row["by_email"] or 0) < MAX_FAILURES_PER_EMAIL
-        and int(row["by_client"] or 0) < MAX_FAILURES_PER_CLIENT
-    ):
+    params = {"kind": kind, "email": email, "client": client, "since": now - FAILURE_WINDOW}
+    rows = await db.read(lambda tx: tx.fetch_all(store.RECENT_FAILURES, params))
+    tripped = [row for row in rows if int(row["n"]) - int(own_failure) >= LIMITS[str(row["scope"])]]
+    if not tripped:
         return
-    oldest = row["oldest"]
-    if isinstance(oldest, str):  # SQLite does not type aggregates
-        oldest = datetime.fromisoformat(oldest)
-    wait = max(1, int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1)
+    if all(row["scope"] != "pair" for row in tripped) and await _known(db, email, client):
+        return
+    wait = max(_seconds_until(row["oldest"], FAILURE_WINDOW, now) for row in tripped)
     raise TooManyAttempts(
         "too many failed attempts; try again later", retry_after=wait
     ).with_headers({"Retry-After": str(wait)})
 
 
-async def _audit(db: Database, kind: str, outcome: str, email: str, client: str) -> None:
+async def _known(db: Database, email: str, client: str) -> bool:
+    params = {"email": email, "client": client, "since": utcnow() - KNOWN_CLIENT_TTL}
+    return await db.read(lambda tx: tx.fetch_one(store.KNOWN_CLIENT, params)) is not None
+
+
+async def _remember_client(db: Database, email: str, client: str) -> None:
+    """`email` completed a login from `client`: from now on the wider limits spare it there."""
+    params = {"email": email, "client": client, "at": utcnow()}
+    await db.transaction(lambda tx: tx.execute(store.REMEMBER_CLIENT, params))
+
+
+def _seconds_until(oldest: datetime | str, window: timedelta, now: datetime) -> int:
+    """Whole seconds (at least 1) until the oldest counted attempt leaves the window."""
+    if isinstance(oldest, str):  # SQLite does not type aggregates
+        oldest = datetime.fromisoformat(oldest)
+    return max(1, int((oldest + window - now).total_seconds()) + 1)
+
+
+async def _audit(
+    db: Database, kind: str, outcome: str, email: str, client: str, *, event_id: str = ""
+) -> None:
     event = {
-        "id": new_id(),
+        "id": event_id or new_id(),
         "kind": kind,
         "outcome": outcome,
         "email": email,
@@ -229,6 +327,32 @@ async def _audit(db: Database, kind: str, outcome: str, email: str, client: str)
         await tx.execute(store.INSERT_AUTH_EVENT, event)
 
     await db.transaction(work)
+
+
+async def prune_audit(db: Database, *, batch: int = 1000) -> int:
+    """Forget auth events older than AUDIT_RETENTION and addresses unused for
+    KNOWN_CLIENT_TTL; the number of events deleted."""
+    now = utcnow()
+    params = {"before": now - AUDIT_RETENTION, "limit": batch}
+    deleted = 0
+    while True:
+        count = await db.transaction(lambda tx: tx.execute(store.PRUNE_AUTH_EVENTS, params))
+        deleted += count
+        if count < batch:
+            break
+    known = {"before": now - KNOWN_CLIENT_TTL}
+    await db.transaction(lambda tx: tx.execute(store.PRUNE_KNOWN_CLIENTS, known))
+    return deleted
+
+
+async def audit_keeper(db: Database, interval: float) -> None:
+    """Every hour, prune the audit (`prune_audit`)."""
+    while True:
+        try:
+            await prune_audit(db)
+        except Exception as error:  # upkeep only: the next round tries again
+            log.warning("pruning the auth audit failed", error=type(error).__name__)
+        await asyncio.sleep(3600)
 
 
 async def _open_session(db: Database, tokens: TokenService, user: Row) -> dict[str, Any]:
@@ -637,7 +761,7 @@ async def add_member(
         tuple(roles),
         organisation_id=account_id,
     )
-    user_id, _, _ = await register_user(db, member)
+    user_id = await register_user(db, member)
     row = await db.read(lambda tx: tx.fetch_one(store.USER_BY_ID, {"id": user_id}))
     assert row is not None
     return _user_view(row)

@@ -101,6 +101,16 @@ auth_events = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("auth_events_email_at", "email", "at"),
     sa.Index("auth_events_client_at", "client", "at"),
+    sa.Index("auth_events_at", "at"),
+)
+
+# The addresses from which each e-mail completed a login: the throttle spares them.
+known_clients = sa.Table(
+    "known_clients",
+    metadata,
+    sa.Column("email", sa.String(320), primary_key=True),
+    sa.Column("client", sa.String(64), primary_key=True),
+    sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 DISABLE_USER = sql(
@@ -118,12 +128,40 @@ INSERT_AUTH_EVENT = sql(
     "INSERT INTO auth_events (id, kind, outcome, email, client, at)"
     " VALUES (:id, :kind, :outcome, :email, :client, :at)"
 )
-RECENT_FAILURES = sql(
-    "SELECT SUM(CASE WHEN email = :email THEN 1 ELSE 0 END) AS by_email,"
-    " SUM(CASE WHEN client = :client THEN 1 ELSE 0 END) AS by_client, MIN(at) AS oldest"
-    " FROM auth_events"
-    " WHERE outcome = 'failure' AND at > :since AND (email = :email OR client = :client)"
+_FAILURES = (
+    "SELECT {scope} AS scope, COUNT(*) AS n, MIN(at) AS oldest FROM auth_events"
+    " WHERE kind = :kind AND outcome = 'failure' AND at > :since AND {where}"
 )
+# Failures in the window, per scope: each arm is served by one of the indexes above.
+RECENT_FAILURES = sql(
+    " UNION ALL ".join(
+        _FAILURES.format(scope=f"'{scope}'", where=where)
+        for scope, where in (
+            ("pair", "email = :email AND client = :client"),
+            ("email", "email = :email"),
+            ("client", "client = :client"),
+        )
+    )
+)
+RECENT_REGISTRATIONS = sql(
+    "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM auth_events"
+    " WHERE kind = 'register' AND client = :client AND at > :since"
+)
+SET_AUTH_OUTCOME = sql("UPDATE auth_events SET outcome = :outcome WHERE id = :id")
+DELETE_AUTH_EVENT = sql("DELETE FROM auth_events WHERE id = :id")
+PRUNE_AUTH_EVENTS = sql(
+    "DELETE FROM auth_events WHERE id IN"
+    " (SELECT id FROM auth_events WHERE at < :before LIMIT :limit)"
+)
+KNOWN_CLIENT = sql(
+    "SELECT last_at FROM known_clients WHERE email = :email AND client = :client"
+    " AND last_at > :since"
+)
+REMEMBER_CLIENT = sql(
+    "INSERT INTO known_clients (email, client, last_at) VALUES (:email, :client, :at)"
+    " ON CONFLICT (email, client) DO UPDATE SET last_at = :at"
+)
+PRUNE_KNOWN_CLIENTS = sql("DELETE FROM known_clients WHERE last_at < :before")
 
 addresses = sa.Table(
     "addresses",
@@ -208,6 +246,10 @@ INSERT_CHALLENGE = sql(
 )
 CHALLENGE = sql(
     "SELECT user_id, expires_at, used_at FROM mfa_challenges WHERE token_hash = :token_hash"
+)
+CHALLENGE_EMAIL = sql(
+    "SELECT u.email FROM mfa_challenges c JOIN users u ON u.id = c.user_id"
+    " WHERE c.token_hash = :token_hash"
 )
 USE_CHALLENGE = sql(
     "UPDATE mfa_challenges SET used_at = :at WHERE token_hash = :token_hash AND used_at IS NULL"
