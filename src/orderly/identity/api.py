@@ -120,6 +120,7 @@ class SessionOut(BaseModel):
     sessionId: str  # noqa: N815
     roles: list[str]
     account: str | None
+    segment: str | None = None
     enrolmentOnly: bool  # noqa: N815
     expiresAt: int  # noqa: N815
 
@@ -243,6 +244,7 @@ def router() -> APIRouter:
             "sessionId": caller.session_id,
             "roles": list(caller.roles),
             "account": caller.account,
+            "segment": caller.segment,
             "enrolmentOnly": caller.enrolment_only,
             "expiresAt": caller.expires_at,
         }
