@@ -214,13 +214,11 @@ async def renewals_stop_at_the_maximum_age(deployment: Deployment) -> None:
         await add(cart, product, 3)
         cart_id = (await held(cart, product, 3))["cart_id"]
         holds = f"/api/v1/inventory/{product}/holds"
-        first_held_at = datetime.fromisoformat(
-            (await operator.get(holds)).json()[0]["first_held_at"]
-        )
 
         # the customer re-sets the line twice a second: each time the hold is renewed for the
-        # TTL, but never past its maximum age; then it is gone, however often it is re-set
-        renewed = {"at": time.monotonic(), "quantity": 3}
+        # TTL, but from the same first moment and never past its maximum age; then it is gone,
+        # however often the line is re-set
+        renewed: dict[str, Any] = {"at": time.monotonic(), "quantity": 3, "first": None}
 
         async def lapsed() -> bool:
             if time.monotonic() - renewed["at"] > 0.5:
@@ -229,9 +227,14 @@ async def renewals_stop_at_the_maximum_age(deployment: Deployment) -> None:
                 assert (await cart.put(f"/api/v1/cart/items/{product}", json=line)).is_success
                 renewed["at"] = time.monotonic()
             for hold in (await operator.get(holds)).json():
+                first = datetime.fromisoformat(hold["first_held_at"])
+                renewed["first"] = renewed["first"] or first
+                assert first == renewed["first"]
                 until = datetime.fromisoformat(hold["expires_at"])
-                assert until - first_held_at <= timedelta(seconds=MAX_AGE)
-            aged = datetime.now(UTC) >= first_held_at + timedelta(seconds=MAX_AGE)
+                assert until - first <= timedelta(seconds=MAX_AGE)
+            if renewed["first"] is None:
+                return False
+            aged = datetime.now(UTC) >= renewed["first"] + timedelta(seconds=MAX_AGE)
             return aged and await atp(deployment, product) == 10
 
         await eventually(lapsed, within=MAX_AGE + 15)

@@ -815,7 +815,7 @@ async def hold_on_cart_item_added(tx: Tx, message: Envelope) -> None:
     enough of it, holds nothing: the cart shows ATP."""
     data = message.data
     quantity = int(data["quantity"])
-    hold = min(quantity, int(data.get("hold", quantity)))
+    hold = max(0, min(quantity, int(data.get("hold", quantity))))
     holder = Holder(data.get("customerId"), data.get("accountId"))
     try:
         held = await soft_reserve(
