@@ -53,6 +53,17 @@ class Settings:
     # Seconds a direct order's stock is held before its order confirms the hold; an order
     # never committed (its request failed, its process died) gives the stock back then.
     order_hold_ttl: float = 900.0
+    # Units one cart may hold of one product: consumers, then per B2B segment (segment:units);
+    # and seconds a hold may live from when it was first taken, however often it is renewed.
+    soft_hold_limit: int = 20
+    soft_hold_limits: tuple[str, ...] = (
+        "independent:500",
+        "chain:2000",
+        "hospital:1000",
+        "clinic:200",
+        "long_term_care:500",
+    )
+    soft_hold_max_age: float = 3600.0
     # Seconds published outbox rows and processed inbox rows are kept, and between prunings.
     message_retention: float = 7 * 24 * 3600.0
     prune_interval: float = 300.0
@@ -121,6 +132,7 @@ class Settings:
             raise ConfigError("ORDERLY_SOFT_RESERVATION_TTL: seconds, from 1 to a week")
         if not 1 <= self.order_hold_ttl <= 7 * 24 * 3600:
             raise ConfigError("ORDERLY_ORDER_HOLD_TTL: seconds, from 1 to a week")
+        self._validate_holds()
         self._validate_channels()
         if self.saga_step_timeout <= 0 or self.saga_step_retries < 0:
             raise ConfigError("ORDERLY_SAGA_STEP_TIMEOUT must be positive, retries at least 0")
@@ -141,6 +153,27 @@ class Settings:
                 " from 1 s to a day"
             )
         return self
+
+    def hold_limits(self) -> dict[str, int]:
+        """`ORDERLY_SOFT_HOLD_LIMITS` as {segment: units}."""
+        limits = {}
+        for item in self.soft_hold_limits:
+            segment, _, units = item.partition(":")
+            limits[segment.strip()] = int(units)
+        return limits
+
+    def _validate_holds(self) -> None:
+        try:
+            limits = self.hold_limits()
+        except ValueError:
+            limits = {"": -1}
+        if self.soft_hold_limit < 0 or any(n < 0 or not s for s, n in limits.items()):
+            raise ConfigError(
+                "ORDERLY_SOFT_HOLD_LIMIT: units, at least 0; ORDERLY_SOFT_HOLD_LIMITS:"
+                " segment:units, comma-separated"
+            )
+        if not 1 <= self.soft_hold_max_age <= 7 * 24 * 3600:
+            raise ConfigError("ORDERLY_SOFT_HOLD_MAX_AGE: seconds, from 1 to a week")
 
     def _validate_channels(self) -> None:
         for name, chosen in (

@@ -117,6 +117,9 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
     )
     assert saved.status_code == 201
     server.create_account("PH-24680", "admin@access.example", "pharmacy counter 24")
+    line = {"product_id": product.json()["id"], "quantity": 1}
+    cart = await server.client(alice["token"]).post("/api/v1/cart/items", json=line)
+    assert cart.status_code == 201
     resources = {
         "account_id": "PH-24680",
         "address_id": saved.json()["addressId"],
@@ -130,6 +133,7 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
         "saga_id": "any",
         "dc": "MAIN",
         "method_id": method.json()["id"],
+        "cart_id": cart.json()["cart_id"],
     }
     before = await snapshot(operator, order_id, shipment_id, alice["userId"])
     members = (await operator.get("/api/v1/accounts/PH-24680/users")).json()

@@ -61,6 +61,7 @@ async def test_cart_lines_hold_stock_and_checkout_converts_the_holds(
                 "quantity": 2,
                 "unit_price": "49.99",
                 "line_total": "99.98",
+                "held": view["items"][0]["held"],  # inventory holds as the message arrives
                 "available": view["items"][0]["available"],
             }
         ]
@@ -86,6 +87,8 @@ async def test_cart_lines_hold_stock_and_checkout_converts_the_holds(
             "cartId": cart_id,
             "productId": product,
             "quantity": 4,
+            "hold": 4,
+            "customerId": customer["userId"],
         }
 
         # checkout: the order takes the cart's 4 units, not 4 more

@@ -91,6 +91,10 @@ def test_settings_come_from_file_then_environment(tmp_path: Path) -> None:
         ),
         pytest.param({"ORDERLY_EXTERNAL_ISSUER": "kc.example"}, "http(s) URL", id="external-url"),
         pytest.param({"ORDERLY_SOFT_RESERVATION_TTL": "0"}, "SOFT_RESERVATION_TTL", id="hold-time"),
+        pytest.param({"ORDERLY_SOFT_HOLD_LIMIT": "-1"}, "SOFT_HOLD_LIMIT", id="hold-limit"),
+        pytest.param({"ORDERLY_SOFT_HOLD_LIMITS": "chain"}, "SOFT_HOLD_LIMITS", id="hold-limits"),
+        pytest.param({"ORDERLY_SOFT_HOLD_LIMITS": "chain:x"}, "SOFT_HOLD_LIMITS", id="hold-units"),
+        pytest.param({"ORDERLY_SOFT_HOLD_MAX_AGE": "0"}, "SOFT_HOLD_MAX_AGE", id="hold-age"),
         pytest.param(
             {"ORDERLY_EXTERNAL_ISSUER": "https://kc.example", "ORDERLY_EXTERNAL_ROLE_MAP": "admin"},
             "ORDERLY_EXTERNAL_ROLE_MAP",

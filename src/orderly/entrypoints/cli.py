@@ -302,6 +302,30 @@ def sagas_show(saga_id: str) -> None:
     console.print(table)
 
 
+holds_app = typer.Typer(help="What carts hold of each product.", no_args_is_help=True)
+app.add_typer(holds_app, name="holds")
+
+
+@holds_app.command("list")
+def holds_list(product_id: str) -> None:
+    """The carts holding a product now, largest first: whose, how many, since and until when."""
+    from orderly.inventory import service
+
+    settings = _context_settings("inventory", "holds")
+    try:
+        found = _run(settings, lambda dbs: service.holds(dbs["inventory"], product_id))
+    except service.ProductNotFound:
+        errors.print(f"[red]error:[/red] product {product_id} is not stocked")
+        raise typer.Exit(1) from None
+    # one line per hold, ids whole: fit to be read, grepped and pasted
+    typer.echo("cart\tcustomer\taccount\tdc\tquantity\tfirst held at\texpires at")
+    for hold in found:
+        fields = ("cart_id", "customer_id", "account_id", "dc", "quantity")
+        cells = [str(hold[k] if hold[k] is not None else "-") for k in fields]
+        cells += [hold["first_held_at"].isoformat(), hold["expires_at"].isoformat()]
+        typer.echo("\t".join(cells))
+
+
 @dead_app.command("list")
 def dead_letters_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 100) -> None:
     """Dead letters, newest first."""

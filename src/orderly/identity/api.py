@@ -122,6 +122,7 @@ class SessionOut(BaseModel):
     sessionId: str  # noqa: N815
     roles: list[str]
     account: str | None
+    segment: str | None = None
     enrolmentOnly: bool  # noqa: N815
     expiresAt: int  # noqa: N815
 
@@ -252,6 +253,7 @@ def router() -> APIRouter:
             "sessionId": caller.session_id,
             "roles": list(caller.roles),
             "account": caller.account,
+            "segment": caller.segment,
             "enrolmentOnly": caller.enrolment_only,
             "expiresAt": caller.expires_at,
         }

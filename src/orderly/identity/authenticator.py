@@ -102,6 +102,7 @@ class LocalAuthenticator:
             session_id=claims["sid"],
             roles=tuple(claims.get("roles") or ()),
             account=claims.get("account"),
+            segment=claims.get("segment"),
             enrolment_only=claims.get("scope") == ENROLMENT_SCOPE,
             expires_at=int(claims["exp"]),
         )
@@ -152,6 +153,7 @@ class RemoteAuthenticator:
             session_id=body["sessionId"],
             roles=tuple(body["roles"]),
             account=body.get("account"),
+            segment=body.get("segment"),
             enrolment_only=bool(body.get("enrolmentOnly")),
             expires_at=int(body["expiresAt"]),
         )

@@ -1,12 +1,12 @@
 """Inventory REST routes: seed 001's availability check, stock positions, receipts, lots."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.entrypoints.auth import Caller, Operator
+from orderly.entrypoints.auth import Caller, Operator, principal
 from orderly.entrypoints.dependencies import database
 from orderly.inventory import provisional, service
 from orderly.inventory.domain import DEFAULT_DC, LotStatus
@@ -28,6 +28,8 @@ class AvailabilityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[AvailabilityItemIn] = Field(min_length=1, max_length=500)
+    # also say what this cart of the caller's holds of each product (`held`)
+    cart_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class AvailabilityLineOut(BaseModel):
@@ -35,6 +37,7 @@ class AvailabilityLineOut(BaseModel):
     requested: int
     available: int
     is_available: bool
+    held: int | None = None
 
 
 class AvailabilityOut(BaseModel):
@@ -88,6 +91,16 @@ class DcOut(BaseModel):
     atp: int
 
 
+class HoldOut(BaseModel):
+    cart_id: str
+    customer_id: str | None
+    account_id: str | None
+    dc: str
+    quantity: int
+    first_held_at: datetime
+    expires_at: datetime
+
+
 class PositionOut(BaseModel):
     product_id: str
     atp: int
@@ -102,7 +115,7 @@ class ItemIn(BaseModel):
     initial_stock: int = Field(default=0, ge=0, le=MAX_UNITS, strict=True)
 
 
-class HoldIn(BaseModel):
+class OrderHoldIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     order_id: str = Field(min_length=1, max_length=64)
@@ -117,7 +130,7 @@ class HeldLineOut(BaseModel):
     dc: str
 
 
-class HoldOut(BaseModel):
+class OrderHoldOut(BaseModel):
     order_id: str
     items: list[HeldLineOut]
 
@@ -125,12 +138,20 @@ class HoldOut(BaseModel):
 def router() -> APIRouter:
     api = APIRouter(tags=["inventory"])
 
-    @api.post("/api/v1/products/check-availability", response_model=AvailabilityOut)
-    async def check_availability(body: AvailabilityIn, db: Inventory) -> Any:
-        """Seed 001: is every line available now? Unknown products answer 404."""
-        return await service.check_availability(
-            db, [(item.product_id, item.quantity) for item in body.items]
-        )
+    @api.post(
+        "/api/v1/products/check-availability",
+        response_model=AvailabilityOut,
+        response_model_exclude_none=True,
+    )
+    async def check_availability(body: AvailabilityIn, db: Inventory, request: Request) -> Any:
+        """Seed 001: is every line available now? Unknown products answer 404. With a
+        `cart_id`, each line also says what the caller's cart holds of it."""
+        requested = [(item.product_id, item.quantity) for item in body.items]
+        if body.cart_id is None:  # the busy path: no caller needed beyond the gateway's check
+            return await service.check_availability(db, requested)
+        caller = await principal(request)
+        customer = None if caller.is_operator else caller.user_id
+        return await service.check_availability(db, requested, cart=body.cart_id, customer=customer)
 
     @api.get(
         "/api/v1/inventory/{product_id}",
@@ -147,6 +168,17 @@ def router() -> APIRouter:
         initial stock (once: asked again, nothing changes)."""
         await service.add_item(db, product_id, body.sku, body.initial_stock)
         return await service.position(db, product_id)
+
+    @api.get("/api/v1/inventory/{product_id}/holds", response_model=list[HoldOut])
+    async def list_holds(product_id: str, db: Inventory, _: Operator) -> list[dict[str, Any]]:
+        """Operators: the carts holding the product now, their customers, and until when."""
+        return await service.holds(db, product_id)
+
+    @api.delete("/api/v1/inventory/{product_id}/holds/{cart_id}", status_code=204)
+    async def release_hold(product_id: str, cart_id: str, db: Inventory, _: Operator) -> Response:
+        """Operators: let one cart's hold on the product go."""
+        await service.release_hold(db, product_id, cart_id)
+        return Response(status_code=204)
 
     @api.post("/api/v1/inventory/{product_id}/receipts", status_code=201, response_model=LotOut)
     async def receive(
@@ -176,8 +208,8 @@ def router() -> APIRouter:
     async def release_lot(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
         return await service.set_lot_status(db, lot_id, LotStatus.RELEASED)
 
-    @api.post("/api/v1/inventory/reservations", status_code=201, response_model=HoldOut)
-    async def hold(body: HoldIn, db: Inventory, caller: Caller) -> dict[str, Any]:
+    @api.post("/api/v1/inventory/reservations", status_code=201, response_model=OrderHoldOut)
+    async def hold(body: OrderHoldIn, db: Inventory, caller: Caller) -> dict[str, Any]:
         """Hold a direct order's stock before the order is written (ordering calls this);
         the hold runs out unless the order's `order.created` confirms it. Short: 409."""
         requested = [(item.product_id, item.quantity) for item in body.items]

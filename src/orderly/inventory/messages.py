@@ -1,6 +1,6 @@
 """Inventory's public messages, and seed 001's availability report other contexts rely on."""
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 SOURCE = "inventory-service"
 
@@ -27,6 +27,8 @@ class AvailabilityLine(TypedDict):
     requested: int
     available: int
     is_available: bool
+    # asked with a cart: the units that cart holds of the product
+    held: NotRequired[int]
 
 
 class AvailabilityReport(TypedDict):

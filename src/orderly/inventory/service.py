@@ -39,6 +39,8 @@ log = structlog.get_logger(__name__)
 
 INITIAL_LOT = "INITIAL"
 SOFT_TTL = timedelta(minutes=15)
+# No renewal keeps a cart's hold on a product past this, from when the cart first held it.
+SOFT_MAX_AGE = timedelta(hours=1)
 _SWEEP_BATCH = 500
 
 
@@ -55,6 +57,11 @@ class LotNotFound(NotFound):
 class LotMismatch(Conflict):
     code = "lot_mismatch"
     title = "Lot number already received with another expiry"
+
+
+class HoldNotFound(NotFound):
+    code = "hold_not_found"
+    title = "No live hold of this cart on this product"
 
 
 def _lot(row: Row) -> Lot:
@@ -295,8 +302,15 @@ async def position(db: Database, product_id: str, *, with_lots: bool = True) -> 
     return view
 
 
-async def check_availability(db: Database, requested: list[tuple[str, int]]) -> AvailabilityReport:
-    """Seed 001's availability check, on ATP; unknown products are refused, not reported as 0."""
+async def check_availability(
+    db: Database,
+    requested: list[tuple[str, int]],
+    *,
+    cart: str = "",
+    customer: str | None = None,
+) -> AvailabilityReport:
+    """Seed 001's availability check, on ATP; unknown products are refused, not reported as 0.
+    With a cart, each line also says what that cart holds of it (only `customer`'s, if named)."""
     now = utcnow()
     wanted = sorted({product_id for product_id, _ in requested})
 
@@ -321,6 +335,10 @@ async def check_availability(db: Database, requested: list[tuple[str, int]]) -> 
         }
         for product_id, quantity in requested
     ]
+    if cart:
+        held = await _cart_holds(db, cart, customer)
+        for line in lines:
+            line["held"] = held.get(line["product_id"], 0)
     return {"all_available": all(line["is_available"] for line in lines), "items": lines}
 
 
@@ -520,54 +538,145 @@ async def _existing_hard(tx: Tx, reference: str, lines: Sequence[Line]) -> Outco
     return Outcome(True, items)
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Whose cart holds: its customer, and the customer's B2B account if any."""
+
+    customer_id: str | None = None
+    account_id: str | None = None
+
+
 async def soft_reserve(
-    tx: Tx, reference: str, product_id: str, quantity: int, ttl: timedelta | None = None
+    tx: Tx,
+    reference: str,
+    product_id: str,
+    quantity: int,
+    ttl: timedelta | None = None,
+    *,
+    holder: Holder | None = None,
 ) -> bool:
     """Hold `quantity` of a product for a cart line until `ttl` (by default the deployment's
-    hold time) runs out; a quantity of 0 lets it go.
+    hold time) runs out, renewable but never past `SOFT_MAX_AGE` from when this cart first held
+    the product; a quantity of 0 lets it go.
 
-    Sets the line's hold to `quantity`; False (and no hold) if ATP does not cover it."""
+    Sets the line's hold to `quantity`; False (and no hold) if ATP does not cover it, the hold
+    is as old as it may get, or it became an order's at checkout."""
     ttl = SOFT_TTL if ttl is None else ttl
+    holder = holder or Holder()
     now = utcnow()
     if not await _lock(tx, product_id):
         raise ProductNotFound(f"product {product_id} is not stocked", product_ids=[product_id])
     current = await tx.fetch_one(
         store.RESERVATION, {"reference": reference, "line": product_id, "kind": Kind.SOFT.value}
     )
+    if current is not None and current["status"] == "converted":
+        return quantity == 0  # the cart was checked out: the units are its order's
     if quantity == 0:
-        if current is not None:
-            await tx.execute(
-                store.SET_RESERVATION_STATUS, {"id": current["id"], "status": "released", "at": now}
-            )
+        await _let_go(tx, current, now)
         return True
-    stock = await _stock(tx, product_id, now)
-    assert stock is not None  # locked above, so it exists
-    today = now.date()
-    ignore = current["id"] if current is not None else ""
-    dc = next((d for d in stock.dcs() if stock.atp(d, today, 0, ignore) >= quantity), None)
+    # Re-setting the line, or removing and adding it again, renews the same row: its
+    # `created_at` is when the cart first held the product, however often it let go since.
+    first_held_at = current["created_at"] if current is not None else now
+    aged_out = first_held_at + SOFT_MAX_AGE <= now
+    dc = None if aged_out else await _dc_for(tx, product_id, quantity, current, now)
     if dc is None:
-        if current is not None:
-            await tx.execute(
-                store.SET_RESERVATION_STATUS, {"id": current["id"], "status": "released", "at": now}
-            )
+        await _let_go(tx, current, now)
         return False
-    params = {"quantity": quantity, "dc": dc, "expires_at": now + ttl, "at": now}
+    params = {
+        "quantity": quantity,
+        "dc": dc,
+        "expires_at": min(now + ttl, first_held_at + SOFT_MAX_AGE),
+        "at": now,
+        "customer_id": holder.customer_id,
+        "account_id": holder.account_id,
+    }
     if current is None:
-        await tx.execute(
-            store.INSERT_RESERVATION,
-            {
-                **params,
-                "id": new_id(),
-                "reference": reference,
-                "line": product_id,
-                "kind": Kind.SOFT.value,
-                "product_id": product_id,
-                "allocations": None,
-            },
-        )
+        params |= {"id": new_id(), "reference": reference, "line": product_id}
+        await tx.execute(store.INSERT_SOFT, {**params, "product_id": product_id})
     else:
         await tx.execute(store.RENEW_SOFT, {**params, "id": current["id"]})
     return True
+
+
+async def _dc_for(
+    tx: Tx, product_id: str, quantity: int, current: Row | None, now: datetime
+) -> str | None:
+    """The first DC whose ATP (besides this hold) covers `quantity`."""
+    stock = await _stock(tx, product_id, now)
+    assert stock is not None  # locked by the caller, so it exists
+    ignore = current["id"] if current is not None else ""
+    return next((d for d in stock.dcs() if stock.atp(d, now.date(), 0, ignore) >= quantity), None)
+
+
+async def _let_go(tx: Tx, current: Row | None, now: datetime) -> None:
+    """Release a hold that still counts; one past its time is left for the sweeper to mark
+    expired (and announce)."""
+    if current is not None and current["status"] == "live" and current["expires_at"] > now:
+        await tx.execute(
+            store.SET_RESERVATION_STATUS, {"id": current["id"], "status": "released", "at": now}
+        )
+
+
+async def _cart_holds(db: Database, cart: str, customer: str | None) -> dict[str, int]:
+    now = utcnow()
+    rows = await db.read(lambda tx: tx.fetch_all(store.CART_HOLDS, {"reference": cart, "now": now}))
+    return {
+        r["line"]: int(r["quantity"])
+        for r in rows
+        if customer is None or r["customer_id"] == customer
+    }
+
+
+async def holds(db: Database, product_id: str) -> list[dict[str, Any]]:
+    """Who holds the product in a cart now: the operator's view, the largest holds first."""
+    now = utcnow()
+
+    async def work(tx: Tx) -> list[Row] | None:
+        if await tx.fetch_one(store.KNOWN_ITEM, {"product_id": product_id}) is None:
+            return None
+        return await tx.fetch_all(store.PRODUCT_HOLDS, {"product_id": product_id, "now": now})
+
+    rows = await db.read(work)
+    if rows is None:
+        raise ProductNotFound(f"product {product_id} is not stocked", product_ids=[product_id])
+    return [
+        {
+            "cart_id": r["reference"],
+            "customer_id": r["customer_id"],
+            "account_id": r["account_id"],
+            "dc": r["dc"],
+            "quantity": int(r["quantity"]),
+            "first_held_at": r["created_at"],
+            "expires_at": r["expires_at"],
+        }
+        for r in rows
+    ]
+
+
+async def release_hold(db: Database, product_id: str, cart_id: str) -> None:
+    """An operator lets a cart's hold go (`inventory.released`, reason `released_by_operator`).
+    The cart keeps its line; setting it again holds anew, within the hold's maximum age."""
+
+    async def work(tx: Tx) -> None:
+        now = utcnow()
+        if not await _lock(tx, product_id):
+            raise ProductNotFound(f"product {product_id} is not stocked", product_ids=[product_id])
+        current = await tx.fetch_one(
+            store.RESERVATION, {"reference": cart_id, "line": product_id, "kind": Kind.SOFT.value}
+        )
+        if current is None or current["status"] != "live" or current["expires_at"] <= now:
+            raise HoldNotFound(f"cart {cart_id} holds none of product {product_id}")
+        await tx.execute(
+            store.SET_RESERVATION_STATUS, {"id": current["id"], "status": "released", "at": now}
+        )
+        data = {
+            "reference": cart_id,
+            "reason": "released_by_operator",
+            "items": [{"productId": product_id, "quantity": int(current["quantity"])}],
+        }
+        await emit(tx, new_message(INVENTORY_RELEASED, data, source=SOURCE, aggregate_id=cart_id))
+
+    await db.transaction(work)
 
 
 async def release(tx: Tx, reference: str, reason: str, saga_id: str = "") -> list[dict[str, Any]]:
@@ -704,18 +813,24 @@ async def reserve_and_answer(
 
 
 def configure(settings: "Settings") -> None:
-    """The deployment's cart hold time (`ORDERLY_SOFT_RESERVATION_TTL`)."""
-    global SOFT_TTL
+    """The deployment's cart hold time and how long renewals may keep a hold
+    (`ORDERLY_SOFT_RESERVATION_TTL`, `ORDERLY_SOFT_HOLD_MAX_AGE`)."""
+    global SOFT_TTL, SOFT_MAX_AGE
     SOFT_TTL = timedelta(seconds=settings.soft_reservation_ttl)
+    SOFT_MAX_AGE = timedelta(seconds=settings.soft_hold_max_age)
 
 
 async def hold_on_cart_item_added(tx: Tx, message: Envelope) -> None:
-    """Seed 000: a cart line holds its units for a while (a soft reservation). A product
-    inventory does not stock, or not enough of it, holds nothing: the cart shows ATP."""
+    """Seed 000: a cart line holds its units for a while (a soft reservation), as many as
+    ordering says the customer may hold (`hold`). A product inventory does not stock, or not
+    enough of it, holds nothing: the cart shows ATP."""
     data = message.data
+    quantity = int(data["quantity"])
+    hold = max(0, min(quantity, int(data.get("hold", quantity))))
+    holder = Holder(data.get("customerId"), data.get("accountId"))
     try:
         held = await soft_reserve(
-            tx, str(data["cartId"]), str(data["productId"]), int(data["quantity"])
+            tx, str(data["cartId"]), str(data["productId"]), hold, holder=holder
         )
     except ProductNotFound:
         held = False

@@ -65,6 +65,9 @@ reservations = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     # a hard reservation's lots: [{lotId, lot, quantity, expiresOn}]
     sa.Column("allocations", sa.JSON()),
+    # a soft hold's customer and B2B account (the cart's owner), for the operator
+    sa.Column("customer_id", sa.String(36)),
+    sa.Column("account_id", sa.String(36)),
     sa.UniqueConstraint("reference", "line", "kind", name="reservations_command"),
     sa.Index("reservations_live", "product_id", "status", "kind"),
 )
@@ -126,10 +129,34 @@ INSERT_HARD_ONE_LOT = sql(
     " UPDATE lots SET reserved = reserved + :units WHERE id = :lot_id"
     " AND EXISTS (SELECT 1 FROM made)"
 )
+# A soft hold's row lives as long as its cart: released, expired or renewed, it is the same
+# row, so its `created_at` is when the cart first held the product, and bounds its renewals.
+INSERT_SOFT = sql(
+    "INSERT INTO reservations (id, reference, line, kind, product_id, dc, quantity, status,"
+    " expires_at, created_at, updated_at, customer_id, account_id) VALUES (:id, :reference,"
+    " :line, 'soft', :product_id, :dc, :quantity, 'live', :expires_at, :at, :at, :customer_id,"
+    " :account_id)"
+)
 RENEW_SOFT = sql(
     "UPDATE reservations SET quantity = :quantity, dc = :dc, status = 'live',"
-    " expires_at = :expires_at, updated_at = :at WHERE id = :id"
+    " expires_at = :expires_at, updated_at = :at,"
+    " customer_id = :customer_id, account_id = :account_id WHERE id = :id"
 )
+_HOLD_COLUMNS = (
+    "SELECT id, reference, line, product_id, dc, quantity, customer_id, account_id, created_at,"
+    " expires_at FROM reservations"
+)
+# Live soft holds on a product, the largest first (the operator's view of who holds what).
+PRODUCT_HOLDS = sql(
+    f"{_HOLD_COLUMNS} WHERE product_id = :product_id AND kind = 'soft' AND status = 'live'"
+    " AND expires_at > :now ORDER BY quantity DESC, created_at, reference"
+)
+# A cart's live soft holds, one per product.
+CART_HOLDS = sql(
+    f"{_HOLD_COLUMNS} WHERE reference = :reference AND kind = 'soft' AND status = 'live'"
+    " AND expires_at > :now"
+)
+KNOWN_ITEM = sql("SELECT product_id FROM inventory_items WHERE product_id = :product_id")
 SET_RESERVATION_STATUS = sql(
     "UPDATE reservations SET status = :status, updated_at = :at WHERE id = :id AND status = 'live'"
 )

@@ -14,6 +14,8 @@ class Principal:
     session_id: str
     roles: tuple[str, ...]
     account: str | None = None
+    # The account's segment as the token says it: a hint, good enough to size a cart's holds.
+    segment: str | None = None
     # A B2B user who has not yet set up a second factor holds a token good for that alone.
     enrolment_only: bool = False
     # When the token expires (seconds since the epoch): nothing may cache the caller longer.

@@ -181,6 +181,8 @@ class CartLineOut(BaseModel):
     quantity: int
     unit_price: str | None
     line_total: str | None
+    # units inventory holds for this line now: up to the caller's hold limit, while it lasts
+    held: int
     available: int
 
 

@@ -20,9 +20,10 @@ class UnknownProduct(Unprocessable):
 
 class ProductAvailability(Protocol):
     async def check(
-        self, requested: list[tuple[str, int]], *, token: str = ""
+        self, requested: list[tuple[str, int]], *, token: str = "", cart: str = ""
     ) -> AvailabilityReport:
-        """Seed 001's report; raises `UnknownProduct` for products that do not exist."""
+        """Seed 001's report; raises `UnknownProduct` for products that do not exist. With a
+        cart, each line also says how many units that cart holds (`held`)."""
         ...
 
     async def hold(
@@ -52,12 +53,12 @@ class LocalAvailability:
         self._inventory = inventory
 
     async def check(
-        self, requested: list[tuple[str, int]], *, token: str = ""
+        self, requested: list[tuple[str, int]], *, token: str = "", cart: str = ""
     ) -> AvailabilityReport:
         from orderly.inventory.service import ProductNotFound, check_availability
 
         try:
-            return await check_availability(self._inventory, requested)
+            return await check_availability(self._inventory, requested, cart=cart)
         except ProductNotFound as error:
             raise UnknownProduct(error.detail, **error.extensions) from None
 
@@ -99,10 +100,14 @@ class HttpAvailability:
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
 
     async def check(
-        self, requested: list[tuple[str, int]], *, token: str = ""
+        self, requested: list[tuple[str, int]], *, token: str = "", cart: str = ""
     ) -> AvailabilityReport:
         """Asked with the caller's own token: inventory sees who is asking."""
-        body = {"items": [{"product_id": pid, "quantity": qty} for pid, qty in requested]}
+        body: dict[str, Any] = {
+            "items": [{"product_id": pid, "quantity": qty} for pid, qty in requested]
+        }
+        if cart:
+            body["cart_id"] = cart
         try:
             response = await self._client.post(
                 "/api/v1/products/check-availability", json=body, headers=_bearer(token)

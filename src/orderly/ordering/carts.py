@@ -1,9 +1,11 @@
 """Carts (seed 000): a customer's one open cart. Adding or changing a line publishes
-`cart.item.added` with the line's new quantity, and inventory holds that many units for a
-while (a soft reservation); removing it publishes `cart.item.removed`. Checking out turns
-the cart into an order through the caller's checkout flow, and the holds into the order's."""
+`cart.item.added` with the line's new quantity and how much of it to hold, and inventory
+holds that many units for a while (a soft reservation); removing it publishes
+`cart.item.removed`. Checking out turns the cart into an order through the caller's checkout
+flow, and the holds into the order's."""
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound, Unprocessable
@@ -16,6 +18,35 @@ from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.domain import Line
 from orderly.ordering.messages import CART_ITEM_ADDED, CART_ITEM_REMOVED, CURRENCY, SOURCE
 from orderly.storage import Database, Row, Tx
+
+if TYPE_CHECKING:
+    from orderly.config import Settings
+
+
+@dataclass(frozen=True)
+class HoldLimits:
+    """Units one cart may hold of one product. A customer has one open cart, so this bounds
+    what one customer can keep from everyone else: a line may ask more, and is held up to
+    this (its checkout still gets what ATP has then)."""
+
+    consumer: int = 20
+    segments: dict[str, int] = field(default_factory=dict)
+
+    def of(self, caller: Principal) -> int:
+        """A B2B member's by its account's segment; anyone else's, or an unlisted segment's,
+        the consumer limit."""
+        if caller.account is not None and caller.segment in self.segments:
+            return self.segments[caller.segment]
+        return self.consumer
+
+
+HOLD_LIMITS = HoldLimits()
+
+
+def configure(settings: "Settings") -> None:
+    """The deployment's bounds (`ORDERLY_SOFT_HOLD_LIMIT`, `ORDERLY_SOFT_HOLD_LIMITS`)."""
+    global HOLD_LIMITS
+    HOLD_LIMITS = HoldLimits(settings.soft_hold_limit, settings.hold_limits())
 
 
 class CartItemNotFound(NotFound):
@@ -51,11 +82,19 @@ async def _open_cart(tx: Tx, caller: Principal) -> Row:
     return cart
 
 
-async def _announce(tx: Tx, cart_id: str, product_id: str, quantity: int) -> None:
+async def _announce(
+    tx: Tx, cart_id: str, product_id: str, quantity: int, caller: Principal
+) -> None:
     data: dict[str, Any] = {"cartId": cart_id, "productId": product_id}
     if quantity:
         kind = CART_ITEM_ADDED
-        data["quantity"] = quantity
+        data |= {
+            "quantity": quantity,
+            "hold": min(quantity, HOLD_LIMITS.of(caller)),
+            "customerId": caller.user_id,
+        }
+        if caller.account is not None:
+            data["accountId"] = caller.account
     else:
         kind = CART_ITEM_REMOVED
     await emit(tx, new_message(kind, data, source=SOURCE, aggregate_id=cart_id))
@@ -72,7 +111,7 @@ async def add_item(db: Database, caller: Principal, product_id: str, quantity: i
             store.CART_ITEM, {"cart_id": cart["id"], "product_id": product_id}
         )
         total = quantity + (int(line["quantity"]) if line else 0)
-        await _set_line(tx, cart["id"], product_id, total)
+        await _set_line(tx, cart["id"], product_id, total, caller)
         return str(cart["id"])
 
     return await db.transaction(work)
@@ -87,22 +126,24 @@ async def set_quantity(db: Database, caller: Principal, product_id: str, quantit
         if await tx.fetch_one(store.CART_ITEM, key) is None:
             raise CartItemNotFound(f"product {product_id} is not in the cart")
         if quantity:
-            await _set_line(tx, cart["id"], product_id, quantity)
+            await _set_line(tx, cart["id"], product_id, quantity, caller)
         else:
             await tx.execute(store.DELETE_CART_ITEM, key)
-            await _announce(tx, cart["id"], product_id, 0)
+            await _announce(tx, cart["id"], product_id, 0, caller)
 
     await db.transaction(work)
 
 
-async def _set_line(tx: Tx, cart_id: str, product_id: str, quantity: int) -> None:
+async def _set_line(
+    tx: Tx, cart_id: str, product_id: str, quantity: int, caller: Principal
+) -> None:
     now = utcnow()
     await tx.execute(
         store.UPSERT_CART_ITEM,
         {"cart_id": cart_id, "product_id": product_id, "quantity": quantity, "at": now},
     )
     await tx.execute(store.TOUCH_CART, {"id": cart_id, "at": now})
-    await _announce(tx, cart_id, product_id, quantity)
+    await _announce(tx, cart_id, product_id, quantity, caller)
 
 
 async def view(
@@ -118,11 +159,16 @@ async def view(
 
     cart_id, rows = await db.read(work)
     available: dict[str, int] = {}
+    held: dict[str, int] = {}
     if rows:
         report = await availability.check(
-            [(r["product_id"], int(r["quantity"])) for r in rows], token=caller.token
+            [(r["product_id"], int(r["quantity"])) for r in rows],
+            token=caller.token,
+            cart=str(cart_id),
         )
-        available = {item["product_id"]: int(item["available"]) for item in report["items"]}
+        for item in report["items"]:
+            available[item["product_id"]] = int(item["available"])
+            held[item["product_id"]] = int(item.get("held", 0))
     items = []
     total: int | None = 0
     for row in rows:
@@ -137,6 +183,7 @@ async def view(
                 "quantity": int(row["quantity"]),
                 "unit_price": money(price),
                 "line_total": money(line_total),
+                "held": held.get(row["product_id"], 0),
                 "available": available.get(row["product_id"], 0),
             }
         )

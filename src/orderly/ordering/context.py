@@ -1,5 +1,7 @@
 """How ordering plugs into a running Orderly."""
 
+from typing import TYPE_CHECKING
+
 from orderly.catalog.messages import PRODUCT_CREATED, PRODUCT_UPDATED
 from orderly.contexts import ContextSpec, consumer
 from orderly.fulfillment.messages import ORDER_STATUS_UPDATED
@@ -8,8 +10,18 @@ from orderly.inventory.messages import (
     INVENTORY_RELEASED,
     INVENTORY_RESERVED,
 )
-from orderly.ordering import api, guarded, messages, service, store
+from orderly.ordering import api, carts, guarded, messages, service, store
 from orderly.payments.messages import PAYMENT_COMPLETED, PAYMENT_FAILED, REFUND_CREATED
+
+if TYPE_CHECKING:
+    from orderly.config import Settings
+
+
+def configure(settings: "Settings") -> None:
+    """The checkout flows' settings, and how much a cart may hold."""
+    service.configure(settings)
+    carts.configure(settings)
+
 
 CONTEXT = ContextSpec(
     name="ordering",
@@ -32,5 +44,5 @@ CONTEXT = ContextSpec(
     workers=(guarded.saga_timer, service.key_keeper),
     router=api.router,
     tables=store.metadata,
-    configure=service.configure,
+    configure=configure,
 )

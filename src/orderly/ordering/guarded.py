@@ -215,18 +215,20 @@ class GuardedAvailability:
             BREAKER_OPEN.labels(name).set(0 if self.state == "closed" else 1)
             log.warning("circuit breaker", circuit=name, state=self.state)
 
-    async def live(self, requested: list[tuple[str, int]], token: str) -> AvailabilityReport:
+    async def live(
+        self, requested: list[tuple[str, int]], token: str, cart: str = ""
+    ) -> AvailabilityReport:
         breaker = await self.breakers.get_breaker("inventory")
         async with breaker:
-            report = await self.inner.check(requested, token=token)
+            report = await self.inner.check(requested, token=token, cart=cart)
         await self._remember(report)
         return report
 
     async def check(
-        self, requested: list[tuple[str, int]], *, token: str = ""
+        self, requested: list[tuple[str, int]], *, token: str = "", cart: str = ""
     ) -> AvailabilityReport:
         try:
-            return await self.live(requested, token)
+            return await self.live(requested, token, cart)
         except OpenedState:
             raise Unavailable("inventory is unavailable (circuit open)") from None
 

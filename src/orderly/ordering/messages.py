@@ -4,8 +4,9 @@ SOURCE = "sales-service"
 
 # seed 001: {order_id, items: [{product_id, quantity}], shipping_address, ...}
 ORDER_CREATED = "order.created"
-# seed 000: a cart line was added or changed: {cartId, productId, quantity} (the line's total);
-# inventory holds that many units for the cart.
+# seed 000: a cart line was added or changed: {cartId, productId, quantity (the line's total),
+# hold, customerId, accountId?}; inventory holds `hold` units (the line's quantity up to the
+# customer's limit) for the cart.
 CART_ITEM_ADDED = "cart.item.added"
 # {cartId, productId}: the line left the cart; inventory lets its hold go.
 CART_ITEM_REMOVED = "cart.item.removed"
