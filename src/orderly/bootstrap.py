@@ -163,7 +163,7 @@ class Runtime:
         if "inventory" in databases:
             availability = LocalAvailability(databases["inventory"])
         elif settings.inventory_url:
-            availability = HttpAvailability(settings.inventory_url)
+            availability = HttpAvailability(settings.inventory_url, settings.service_key)
         if availability is not None and "ordering" in databases:
             # the guarded checkout's breaker sits in front of every availability call
             availability = guarded.GuardedAvailability(availability, databases["ordering"])

@@ -53,6 +53,9 @@ class Settings:
     # Seconds a direct order's stock is held before its order confirms the hold; an order
     # never committed (its request failed, its process died) gives the stock back then.
     order_hold_ttl: float = 900.0
+    # The key a deployment's services show each other on their internal routes (inventory's
+    # holds, which ordering asks for before writing a direct order); never logged.
+    service_key: str = field(default="", repr=False)
     # Units one cart may hold of one product: consumers, then per B2B segment (segment:units);
     # and seconds a hold may live from when it was first taken, however often it is renewed.
     soft_hold_limit: int = 20
@@ -132,6 +135,11 @@ class Settings:
             raise ConfigError("ORDERLY_SOFT_RESERVATION_TTL: seconds, from 1 to a week")
         if not 1 <= self.order_hold_ttl <= 7 * 24 * 3600:
             raise ConfigError("ORDERLY_ORDER_HOLD_TTL: seconds, from 1 to a week")
+        if self.inventory_url and "ordering" in self.contexts and len(self.service_key) < 32:
+            raise ConfigError(
+                "ORDERLY_SERVICE_KEY (at least 32 characters, the same for every service) is"
+                " required when ordering calls inventory over HTTP"
+            )
         self._validate_holds()
         self._validate_channels()
         if self.saga_step_timeout <= 0 or self.saga_step_retries < 0:

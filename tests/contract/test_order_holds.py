@@ -137,3 +137,24 @@ async def test_a_hold_let_go_gives_its_units_back_at_once(db: Database) -> None:
         "inventory.released",
         "inventory.insufficient",
     ]
+
+
+async def test_a_hold_takes_over_its_customers_own_cart_hold_but_not_anothers(
+    db: Database,
+) -> None:
+    # given 10 units, 4 of them held by alice's cart
+    product_id = await product(db, ("L1", 10, None))
+    cart = new_id()
+    alice = service.Holder(customer_id="alice")
+    await db.transaction(lambda tx: service.soft_reserve(tx, cart, product_id, 4, holder=alice))
+
+    # when mallory's order names alice's cart, her hold does not count for it
+    mallory = await provisional.hold(
+        db, new_id(), [(product_id, 8)], customer="mallory", cart_id=cart
+    )
+    # while alice's own order takes her cart's 4 over
+    mine = await provisional.hold(db, new_id(), [(product_id, 4)], customer="alice", cart_id=cart)
+
+    assert not mallory.reserved
+    assert mine.reserved
+    assert await atp(db, product_id) == 6

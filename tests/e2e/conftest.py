@@ -1,6 +1,7 @@
 """Deployments of real servers: one embedded process, or one process per context."""
 
 import asyncio
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +13,9 @@ import pytest
 from tests.conftest import Backend, make_backend, needs_services
 from tests.e2e.server import Server
 from tests.services import unique
+
+# What the services of a test deployment show each other on their internal routes.
+SERVICE_KEY = secrets.token_hex(32)
 
 
 @dataclass
@@ -48,7 +52,7 @@ class Deployment:
 def deploy(backend: Backend, log_dir: Path, **settings: str) -> Deployment:
     """Start the servers, with an operator created beforehand and logged in after;
     `settings` are more `ORDERLY_*` variables for every process."""
-    env = {**backend.env(), **settings}
+    env = {**backend.env(), "ORDERLY_SERVICE_KEY": SERVICE_KEY, **settings}
     if backend.name == "embedded":
         server = Server(env, log_dir)
         deployment = Deployment(backend, server, server, server, server, server, server, server)

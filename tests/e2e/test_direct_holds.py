@@ -10,7 +10,7 @@ import aio_pika
 import orjson
 import pytest
 
-from tests.e2e.conftest import BACKENDS, Deployment, shared_deployment
+from tests.e2e.conftest import BACKENDS, SERVICE_KEY, Deployment, shared_deployment
 from tests.e2e.test_seed001_flow import ADDRESS, create_product
 from tests.services import AMQP_URL, unique
 from tests.waiting import eventually
@@ -141,6 +141,7 @@ async def test_the_hold_route_answers_short_lines_and_keeps_a_placed_orders_hold
     product = await create_product(deployed, unique("ROUTE"), 3)
     token = deployed.customer()["token"]
     inventory = deployed.inventory.client(token)
+    inventory.headers["Orderly-Service-Key"] = SERVICE_KEY
     body = {"order_id": unique("order"), "items": [{"product_id": product, "quantity": 5}]}
 
     short = await inventory.post("/api/v1/inventory/reservations", json=body)
@@ -161,3 +162,23 @@ async def test_the_hold_route_answers_short_lines_and_keeps_a_placed_orders_hold
 
     assert gone.status_code == 409
     assert gone.json()["code"] == "hold_confirmed"
+
+
+@pytest.mark.parametrize("key", ["", "not-the-deployments-key"], ids=["no-key", "wrong-key"])
+async def test_a_customer_cannot_hold_stock_without_an_order(
+    deployed: Deployment, key: str
+) -> None:
+    # holds are asked for by ordering only: a customer calling the route itself, to hold
+    # stock with no order behind it, finds no such route, and nothing is held
+    product = await create_product(deployed, unique("HOARD"), 3)
+    inventory = deployed.inventory.client(deployed.customer()["token"])
+    if key:
+        inventory.headers["Orderly-Service-Key"] = key
+    body = {"order_id": unique("order"), "items": [{"product_id": product, "quantity": 3}]}
+
+    held = await inventory.post("/api/v1/inventory/reservations", json=body)
+    gone = await inventory.delete(f"/api/v1/inventory/reservations/{body['order_id']}")
+
+    assert held.status_code == 404
+    assert gone.status_code == 404
+    assert (await inventory.get(f"/api/v1/inventory/{product}")).json()["atp"] == 3

@@ -1,5 +1,6 @@
 """The gateway: the one place that turns a bearer token into a `Principal`."""
 
+import hmac
 from dataclasses import replace
 from typing import Annotated, ClassVar
 
@@ -61,9 +62,32 @@ async def operator(request: Request) -> Principal:
     return caller
 
 
+SERVICE_KEY_HEADER = "orderly-service-key"
+
+
+async def service(request: Request) -> None:
+    """A deployment's own services only (`ORDERLY_SERVICE_KEY`); to anyone else, and
+    everywhere when no key is configured, the route does not exist."""
+    expected = (await runtime(request)).settings.service_key
+    shown = request.headers.get(SERVICE_KEY_HEADER, "")
+    if not expected or not hmac.compare_digest(shown.encode(), expected.encode()):
+        raise NotFound("no such resource")
+
+
 Caller = Annotated[Principal, Depends(principal)]
 # Also admits a token that only lets its holder set up MFA (and log out).
 Enrolling = Annotated[Principal, Depends(any_principal)]
 Operator = Annotated[Principal, Depends(operator)]
+Service = Annotated[None, Depends(service)]
 
-__all__ = ["Caller", "Enrolling", "Operator", "any_principal", "operator", "principal"]
+__all__ = [
+    "SERVICE_KEY_HEADER",
+    "Caller",
+    "Enrolling",
+    "Operator",
+    "Service",
+    "any_principal",
+    "operator",
+    "principal",
+    "service",
+]

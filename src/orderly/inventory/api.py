@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.entrypoints.auth import Caller, Operator, principal
+from orderly.entrypoints.auth import Caller, Operator, Service, principal
 from orderly.entrypoints.dependencies import database
 from orderly.inventory import provisional, service
 from orderly.inventory.domain import DEFAULT_DC, LotStatus
@@ -209,12 +209,18 @@ def router() -> APIRouter:
         return await service.set_lot_status(db, lot_id, LotStatus.RELEASED)
 
     @api.post("/api/v1/inventory/reservations", status_code=201, response_model=OrderHoldOut)
-    async def hold(body: OrderHoldIn, db: Inventory, caller: Caller) -> dict[str, Any]:
-        """Hold a direct order's stock before the order is written (ordering calls this);
-        the hold runs out unless the order's `order.created` confirms it. Short: 409."""
+    async def hold(body: OrderHoldIn, db: Inventory, caller: Caller, _: Service) -> dict[str, Any]:
+        """Ordering, for the caller, before it writes a direct order: hold its stock. The
+        hold runs out unless the order's `order.created` confirms it. Short: 409. Services
+        of the deployment only (`ORDERLY_SERVICE_KEY`)."""
         requested = [(item.product_id, item.quantity) for item in body.items]
         outcome = await provisional.hold(
-            db, body.order_id, requested, account=caller.account, cart_id=body.cart_id or ""
+            db,
+            body.order_id,
+            requested,
+            account=caller.account,
+            customer=caller.user_id,
+            cart_id=body.cart_id or "",
         )
         if not outcome.reserved:
             raise provisional.Short(
@@ -227,8 +233,9 @@ def router() -> APIRouter:
         return {"order_id": body.order_id, "items": lines}
 
     @api.delete("/api/v1/inventory/reservations/{order_id}", status_code=204)
-    async def let_go(order_id: str, db: Inventory, _: Caller) -> None:
-        """Give back the hold of an order that was not placed; a placed order's: 409."""
+    async def let_go(order_id: str, db: Inventory, _: Caller, __: Service) -> None:
+        """Ordering: give back the hold of an order it did not write; a written order's:
+        409. Services of the deployment only."""
         await provisional.let_go(db, order_id)
 
     return api

@@ -59,23 +59,29 @@ async def hold(
     requested: Sequence[tuple[str, int]],
     *,
     account: str | None = None,
+    customer: str | None = None,
     cart_id: str = "",
     ttl: timedelta | None = None,
 ) -> service.Outcome:
     """Hard-reserve every line for `order_id`, or nothing (idempotent per order), for `ttl`
-    (by default the deployment's hold time). Unknown products are refused; a short line
-    answers the outcome with what is available."""
+    (by default the deployment's hold time), in `customer`'s name. Unknown products are
+    refused; a short line answers the outcome with what is available. The holds of the
+    customer's own cart (`cart_id`) become this one; another's cart counts for nothing."""
     ttl = HOLD_TTL if ttl is None else ttl
     lines = [service.Line(str(n), pid, qty) for n, (pid, qty) in enumerate(requested, start=1)]
 
     async def work(tx: Tx) -> service.Outcome:
+        now = utcnow()
+        cart = cart_id if cart_id and await _owns_cart(tx, cart_id, customer) else ""
         outcome = await service.hard_reserve(
             tx,
             order_id,
             lines,
             shelf_life_days=await service.shelf_life_days(tx, account),
-            soft_reference=cart_id,
-            until=utcnow() + ttl,
+            soft_reference=cart,
+            until=now + ttl,
+            customer=customer,
+            account=account,
         )
         if outcome.unknown:
             missing = list(outcome.unknown)
@@ -85,6 +91,11 @@ async def hold(
         return outcome
 
     return await db.transaction(work)
+
+
+async def _owns_cart(tx: Tx, cart_id: str, customer: str | None) -> bool:
+    row = await tx.fetch_one(store.CART_OWNER, {"reference": cart_id})
+    return row is None or row["customer_id"] == customer
 
 
 def short_lines(outcome: service.Outcome) -> list[AvailabilityLine]:

@@ -368,6 +368,8 @@ async def hard_reserve(
     shelf_life_days: int = 0,
     soft_reference: str = "",
     until: datetime | None = None,
+    customer: str | None = None,
+    account: str | None = None,
 ) -> Outcome:
     """Reserve every line from one DC each, lots first-expiry-first-out, or nothing at all.
 
@@ -425,6 +427,8 @@ async def hard_reserve(
             "expires_at": until,
             "at": now,
             "allocations": _allocations(allocation),
+            "customer_id": customer,
+            "account_id": account,
         }
         one_trip = tx.dialect == "postgresql" and len(allocation) == 1
         if one_trip:

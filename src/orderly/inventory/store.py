@@ -70,6 +70,7 @@ reservations = sa.Table(
     sa.Column("account_id", sa.String(36)),
     sa.UniqueConstraint("reference", "line", "kind", name="reservations_command"),
     sa.Index("reservations_live", "product_id", "status", "kind"),
+    sa.Index("reservations_customer", "customer_id", "status", "kind"),
 )
 
 INSERT_ITEM = sql(
@@ -115,17 +116,18 @@ REFERENCE_RESERVATIONS = sql(
 )
 INSERT_RESERVATION = sql(
     "INSERT INTO reservations (id, reference, line, kind, product_id, dc, quantity, status,"
-    " expires_at, created_at, updated_at, allocations) VALUES (:id, :reference, :line, :kind,"
-    " :product_id, :dc, :quantity, 'live', :expires_at, :at, :at, :allocations)"
-    " ON CONFLICT DO NOTHING"
+    " expires_at, created_at, updated_at, allocations, customer_id, account_id) VALUES (:id,"
+    " :reference, :line, :kind, :product_id, :dc, :quantity, 'live', :expires_at, :at, :at,"
+    " :allocations, :customer_id, :account_id) ON CONFLICT DO NOTHING"
 )
 # PostgreSQL only: a one-lot hard reservation and its lot's count in one round trip; the lot
 # is counted only if the reservation row is new.
 INSERT_HARD_ONE_LOT = sql(
     "WITH made AS (INSERT INTO reservations (id, reference, line, kind, product_id, dc,"
-    " quantity, status, expires_at, created_at, updated_at, allocations) VALUES (:id,"
-    " :reference, :line, :kind, :product_id, :dc, :quantity, 'live', :expires_at, :at, :at,"
-    " :allocations) ON CONFLICT DO NOTHING RETURNING id)"
+    " quantity, status, expires_at, created_at, updated_at, allocations, customer_id,"
+    " account_id) VALUES (:id, :reference, :line, :kind, :product_id, :dc, :quantity, 'live',"
+    " :expires_at, :at, :at, :allocations, :customer_id, :account_id)"
+    " ON CONFLICT DO NOTHING RETURNING id)"
     " UPDATE lots SET reserved = reserved + :units WHERE id = :lot_id"
     " AND EXISTS (SELECT 1 FROM made)"
 )
@@ -169,6 +171,10 @@ CONFIRM_HOLD = sql(
 EXPIRED_HOLDS = sql(
     "SELECT id, reference, product_id, quantity, allocations FROM reservations"
     " WHERE kind = 'hard' AND status = 'live' AND expires_at <= :now LIMIT :limit"
+)
+CART_OWNER = sql(
+    "SELECT customer_id FROM reservations WHERE reference = :reference AND kind = 'soft'"
+    " AND customer_id IS NOT NULL LIMIT 1"
 )
 FORGET_EXPIRED_HOLDS = sql(
     "DELETE FROM reservations WHERE reference = :reference AND kind = 'hard' AND status = 'expired'"

@@ -75,7 +75,12 @@ class LocalAvailability:
 
         try:
             outcome = await provisional.hold(
-                self._inventory, order_id, requested, account=caller.account, cart_id=cart_id or ""
+                self._inventory,
+                order_id,
+                requested,
+                account=caller.account,
+                customer=caller.user_id,
+                cart_id=cart_id or "",
             )
         except ProductNotFound as error:
             raise UnknownProduct(error.detail, **error.extensions) from None
@@ -96,8 +101,10 @@ class LocalAvailability:
 class HttpAvailability:
     """Inventory as its own service: `POST /api/v1/products/check-availability`."""
 
-    def __init__(self, base_url: str, timeout: float = 5.0) -> None:
+    def __init__(self, base_url: str, service_key: str = "", timeout: float = 5.0) -> None:
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        # holds are a service's business, for its caller: both are shown
+        self._service = {"Orderly-Service-Key": service_key}
 
     async def check(
         self, requested: list[tuple[str, int]], *, token: str = "", cart: str = ""
@@ -141,7 +148,9 @@ class HttpAvailability:
             body["cart_id"] = cart_id
         try:
             response = await self._client.post(
-                "/api/v1/inventory/reservations", json=body, headers=_bearer(caller.token)
+                "/api/v1/inventory/reservations",
+                json=body,
+                headers=_bearer(caller.token) | self._service,
             )
         except httpx.HTTPError as error:
             raise Unavailable(f"inventory is unreachable ({type(error).__name__})") from None
@@ -160,7 +169,8 @@ class HttpAvailability:
     async def let_go(self, order_id: str, *, token: str = "") -> None:
         try:
             await self._client.delete(
-                f"/api/v1/inventory/reservations/{order_id}", headers=_bearer(token)
+                f"/api/v1/inventory/reservations/{order_id}",
+                headers=_bearer(token) | self._service,
             )
         except httpx.HTTPError as error:  # the hold runs out by itself
             log.warning("letting go of a hold failed", order=order_id, error=type(error).__name__)
