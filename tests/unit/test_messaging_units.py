@@ -77,6 +77,16 @@ def test_settings_come_from_file_then_environment(tmp_path: Path) -> None:
         pytest.param(
             {"ORDERLY_CONTEXTS": "ordering"}, "ORDERLY_INVENTORY_URL", id="ordering-alone"
         ),
+        pytest.param(
+            {
+                "ORDERLY_CONTEXTS": "ordering",
+                "ORDERLY_INVENTORY_URL": "http://127.0.0.1:3004",
+                "ORDERLY_IDENTITY_URL": "http://127.0.0.1:3003",
+                "ORDERLY_SERVICE_KEY": "short",
+            },
+            "ORDERLY_SERVICE_KEY",
+            id="ordering-without-service-key",
+        ),
         pytest.param({"ORDERLY_PORT": "eighty"}, "bad setting", id="port"),
         pytest.param({"ORDERLY_CONFIG": "/no/such/file.toml"}, "no such file", id="config-file"),
         pytest.param(
