@@ -216,3 +216,63 @@ def test_after_an_unexpected_error_the_connection_serves_the_next_request(
         # ... and the same connection answers the next request
         head, _ = exchange(sock, get("/health", token))
         assert head.startswith(b"HTTP/1.1 200"), head
+
+
+# -- bodies over the limit -------------------------------------------------------------------
+
+LIMIT = 1_048_576  # ORDERLY_MAX_BODY_BYTES's default
+
+
+def post_head(path: str, token: str, length: int) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: orderly\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def test_a_body_a_little_over_the_limit_gets_413_on_a_connection_that_goes_on(
+    server: Server,
+) -> None:
+    token = server.register_customer()["token"]
+    size = LIMIT + 1_000_000
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        head, body = exchange(sock, post_head("/api/v1/orders", token, size) + b"x" * size)
+        assert head.startswith(b"HTTP/1.1 413"), head
+        assert b'"code":"payload_too_large"' in body
+        assert b"connection: close" not in head.lower()
+        head, _ = exchange(sock, get("/health", token))
+        assert head.startswith(b"HTTP/1.1 200"), head
+
+
+def test_an_endless_body_gets_413_and_the_server_stops_reading_it(server: Server) -> None:
+    token = server.register_customer()["token"]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        # a body that claims 10 GiB: the server answers without waiting for it, and closes
+        head, body = exchange(sock, post_head("/api/v1/orders", token, 10 * 2**30) + b"x" * 65536)
+        assert head.startswith(b"HTTP/1.1 413"), head
+        assert b"connection: close" in head.lower()
+        assert b'"code":"payload_too_large"' in body
+        try:
+            while sock.recv(65536):
+                pass
+        except ConnectionResetError:
+            pass  # closed with unread data: the kernel resets, which is a close too
+
+
+@pytest.mark.parametrize("size", [LIMIT + 1, 3 * LIMIT, 12 * LIMIT], ids=["1MiB", "3MiB", "12MiB"])
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
+def test_an_oversized_body_from_httpx_gets_its_413(
+    buyer: httpx.Client, size: int, chunked: bool
+) -> None:
+    body = b'{"items": [], "pad": "' + b"y" * size + b'"}'
+
+    def pieces() -> Iterator[bytes]:
+        for start in range(0, len(body), 65536):
+            yield body[start : start + 65536]
+
+    content = pieces() if chunked else body
+    response = buyer.post(
+        "/api/v1/orders", content=content, headers={"content-type": "application/json"}
+    )
+    problem_of(response, 413, "payload_too_large")
+    assert buyer.get("/health").status_code == 200
