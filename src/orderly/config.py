@@ -1,5 +1,6 @@
 """Settings, from the environment (`ORDERLY_*`) or a TOML file named by `ORDERLY_CONFIG`."""
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -64,6 +65,11 @@ class Settings:
     breaker_threshold: int = 5
     breaker_ttl: float = 10.0
     max_body_bytes: int = 1_048_576
+    # A request's line and headers, in bytes all told (and at most 100 headers): 431 past it.
+    max_header_bytes: int = 16_384
+    # Addresses or networks of the proxies whose X-Forwarded-For/-Proto are believed; none by
+    # default, so no client can choose the address that login throttling counts it under.
+    trusted_proxies: tuple[str, ...] = ()
     token_issuer: str = "orderly"
     token_audience: str = "orderly-api"
     access_token_ttl: int = 900
@@ -124,7 +130,19 @@ class Settings:
             )
         if self.retry_max_attempts < 1:
             raise ConfigError("ORDERLY_RETRY_MAX_ATTEMPTS must be at least 1")
+        self._validate_edge()
         return self
+
+    def _validate_edge(self) -> None:
+        if not 1024 <= self.max_header_bytes <= 1_048_576:
+            raise ConfigError("ORDERLY_MAX_HEADER_BYTES: from 1024 to 1048576")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"ORDERLY_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+                ) from None
 
     def _validate_channels(self) -> None:
         for name, chosen in (
