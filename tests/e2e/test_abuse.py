@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from tests.conftest import needs_services
-from tests.e2e.server import Server, embedded
+from tests.e2e.server import Server, embedded, stocked
 from tests.services import create_pg_database, drop_pg_database, unique
+from tests.waiting import eventually
 
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 
@@ -152,6 +153,27 @@ def test_an_integer_past_64_bits_is_refused(
 ) -> None:
     problem_of(buyer.get(path, params=params), 422, "validation_failed")
     assert buyer.get("/health").status_code == 200  # and the connection is still good
+
+
+async def test_an_order_past_the_largest_total_is_refused(server: Server) -> None:
+    # the largest price, and a quantity that takes the total past ten trillion dollars
+    body = {"name": "Gold", "sku": unique("AU"), "price": "1000000000.00", "stock": 20_000}
+    order = {"items": [{"quantity": 10_001}], "shipping_address": ADDRESS}
+    async with (
+        server.client(server.login()) as operator,
+        server.client(server.register_customer()["token"]) as buyer,
+    ):
+        product_id = (await operator.post("/api/v1/products", json=body)).json()["id"]
+        order["items"][0]["product_id"] = product_id
+        await stocked(buyer, product_id, 20_000)
+
+        async def answered() -> httpx.Response | None:
+            placed = await buyer.post("/api/v1/orders", json=order)
+            known = placed.json().get("code") != "unknown_product"  # ordering heard of it
+            return placed if known else None
+
+        problem_of(await eventually(answered), 422, "order_total_too_large")
+        assert (await buyer.get("/api/v1/orders")).json() == []
 
 
 # -- an unexpected error ---------------------------------------------------------------------
