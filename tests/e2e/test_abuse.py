@@ -176,6 +176,69 @@ async def test_an_order_past_the_largest_total_is_refused(server: Server) -> Non
         assert (await buyer.get("/api/v1/orders")).json() == []
 
 
+# -- text longer than its column -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        pytest.param(
+            "PUT", f"/api/v1/prices/{'p' * 41}/wac", {"price": "1.00"}, 404, "not_found",
+            id="segment-past-any-id",
+        ),
+        pytest.param(
+            "PUT", f"/api/v1/prices/{'p' * 37}/wac", {"price": "1.00"}, 422, "validation_failed",
+            id="wac-product-id",
+        ),
+        pytest.param(
+            "PUT", f"/api/v1/prices/{'p' * 37}/340b", {"price": "1.00"}, 422,
+            "validation_failed", id="340b-product-id",
+        ),
+        pytest.param(
+            "PUT", f"/api/v1/inventory/shelf-life/{'a' * 37}", {"days": 30}, 422,
+            "validation_failed", id="shelf-life-account-id",
+        ),
+        pytest.param(
+            "POST",
+            "/api/v1/contracts",
+            {
+                "name": "C", "kind": "segment", "party": "independent",
+                "starts_on": "2026-01-01", "prices": [{"product_id": "p" * 40, "price": "1.00"}],
+            },
+            422,
+            "validation_failed",
+            id="contract-product-id",
+        ),
+    ],
+)  # fmt: skip
+def test_an_id_longer_than_its_column_is_refused(
+    op: httpx.Client, method: str, path: str, body: dict[str, Any], status: int, code: str
+) -> None:
+    problem_of(op.request(method, path, json=body), status, code)
+
+
+async def test_an_idempotency_key_longer_than_its_column_is_refused(server: Server) -> None:
+    body = {"name": "Gauze", "sku": unique("GZ"), "price": "1.00", "stock": 10}
+    order = {"items": [{"quantity": 1}], "shipping_address": ADDRESS}
+    async with (
+        server.client(server.login()) as operator,
+        server.client(server.register_customer()["token"]) as buyer,
+    ):
+        product_id = (await operator.post("/api/v1/products", json=body)).json()["id"]
+        order["items"][0]["product_id"] = product_id
+        await stocked(buyer, product_id, 10)
+
+        async def answered() -> httpx.Response | None:
+            placed = await buyer.post(
+                "/api/v1/orders", json=order, headers={"Idempotency-Key": "k" * 250}
+            )
+            known = placed.json().get("code") != "unknown_product"  # ordering heard of it
+            return placed if known else None
+
+        problem_of(await eventually(answered), 422, "validation_failed")
+        assert (await buyer.get("/api/v1/orders")).json() == []
+
+
 # -- an unexpected error ---------------------------------------------------------------------
 
 

@@ -94,6 +94,9 @@ _UNKEEPABLE = re.compile("[\x00\ud800-\udfff]")
 # a larger one is answered at once, with `Connection: close`.
 DRAIN_BYTES = 4 * 1024 * 1024
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+# No id a path names is longer than a payment method's (`pm_` and a UUID), nor is any word of
+# a route: a longer segment names nothing, and must not reach a column it does not fit.
+MAX_SEGMENT = 40
 
 
 def _holds_unkeepable(value: Any) -> bool:
@@ -131,8 +134,12 @@ class Edge:
             await self.app(scope, receive, send)
             return
         # The path arrives percent-decoded; the query string raw, where NUL can only be %00.
-        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+        path: str = scope["path"]
+        if "\x00" in path or b"%00" in scope["query_string"]:
             await _invalid_character(scope, receive, send)
+            return
+        if len(path) > MAX_SEGMENT and max(map(len, path.split("/"))) > MAX_SEGMENT:
+            await _nothing_named(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
@@ -226,6 +233,13 @@ async def _drain(receive: Receive, declared: int | None, read: int, bound: int) 
         if not message.get("more_body", False):
             return True
     return False
+
+
+async def _nothing_named(scope: Scope, receive: Receive, send: Send) -> None:
+    response = problem_response(
+        404, "not_found", "Not found", f"no id here is longer than {MAX_SEGMENT} characters"
+    )
+    await response(scope, receive, send)
 
 
 async def _invalid_character(scope: Scope, receive: Receive, send: Send) -> None:

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator
@@ -15,6 +15,8 @@ from orderly.storage import Database
 Inventory = Annotated[Database, Depends(database("inventory"))]
 
 MAX_UNITS = 1_000_000_000
+# Kept as the setting's key, in the 36 characters an account id has.
+AccountId = Annotated[str, Path(max_length=36)]
 
 
 class AvailabilityItemIn(BaseModel):
@@ -129,7 +131,7 @@ def router() -> APIRouter:
 
     @api.put("/api/v1/inventory/shelf-life/{account_id}", response_model=ShelfLifeOut)
     async def set_shelf_life(
-        account_id: str, body: ShelfLifeIn, db: Inventory, _: Operator
+        account_id: AccountId, body: ShelfLifeIn, db: Inventory, _: Operator
     ) -> dict[str, Any]:
         """An account's minimum shelf life: its orders get no lot expiring sooner."""
         return await service.set_shelf_life(db, account_id, body.days)
