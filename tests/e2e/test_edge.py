@@ -128,6 +128,14 @@ def test_a_header_that_never_ends_is_refused_before_it_ends(server: Server) -> N
     assert_431(answer_to(server, endless))
 
 
+def test_a_request_the_parser_refuses_gets_a_problem(server: Server) -> None:
+    answer = answer_to(server, b"GET /health HTTP/1.1\r\nHost: orderly\r\nX-Nul: a\x00b\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"content-type: application/problem+json" in head
+    assert b'"code":"malformed_request"' in body
+
+
 # -- data files ------------------------------------------------------------------------------
 
 

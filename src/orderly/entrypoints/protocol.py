@@ -1,5 +1,6 @@
 """The HTTP/1.1 protocol `serve` runs: uvicorn's, with a bound on what a request's head holds."""
 
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -66,13 +67,16 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 self._refuse()
 
     def send_400_response(self, msg: str) -> None:
+        """What the parser refused (a NUL in a header, a malformed line), as a problem too."""
         if self._too_large:
             self._refuse()
             return
-        super().send_400_response(msg)
+        self._close_with(
+            problem(400, "malformed_request", "Malformed request", "the request is not valid HTTP")
+        )
 
     def _refuse(self) -> None:
-        body = orjson.dumps(
+        self._close_with(
             problem(
                 431,
                 "header_fields_too_large",
@@ -81,10 +85,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 f" or {MAX_HEADERS} headers",
             )
         )
+
+    def _close_with(self, answer: dict[str, Any]) -> None:
+        body = orjson.dumps(answer)
+        status = answer["status"]
         head = (
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-            b"content-type: application/problem+json\r\n"
-            b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body)
+            b"HTTP/1.1 %d %s\r\ncontent-type: application/problem+json\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n"
+            % (status, HTTPStatus(status).phrase.encode(), len(body))
         )
         self.transport.write(head + body)
         self.transport.close()
