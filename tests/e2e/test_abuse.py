@@ -126,6 +126,12 @@ def test_nul_or_a_lone_surrogate_in_a_body_is_refused_and_nothing_is_written(
     assert op.get("/api/v1/products", params={"limit": 500}).json() == before
 
 
+def test_a_body_that_is_not_utf8_is_malformed_json(op: httpx.Client) -> None:
+    body = b'{"name": "Gl\xffoves", "sku": "GLV-1", "price": "1.00"}'
+    headers = {"content-type": "application/json"}
+    problem_of(op.post("/api/v1/products", content=body, headers=headers), 400, "malformed_json")
+
+
 def test_an_escaped_surrogate_pair_is_one_character_and_is_kept(op: httpx.Client) -> None:
     sku = unique("BOX")
     created = raw_json(

@@ -19,7 +19,14 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+# FastAPI's own 400 is a body it could not parse (bytes that are not UTF-8, say): the same
+# refusal as JSON that does not parse.
+_HTTP_CODES = {
+    400: "malformed_json",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
 
 
 def problem_response(
