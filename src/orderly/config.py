@@ -1,5 +1,6 @@
 """Settings, from the environment (`ORDERLY_*`) or a TOML file named by `ORDERLY_CONFIG`."""
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -87,6 +88,11 @@ class Settings:
     # Registrations one client address may make per window (seconds), all processes together.
     registration_limit: int = 5
     registration_window: float = 3600.0
+    # A request's line and headers, in bytes all told (and at most 100 headers): 431 past it.
+    max_header_bytes: int = 16_384
+    # Addresses or networks of the proxies whose X-Forwarded-For/-Proto are believed; none by
+    # default, so no client can choose the address that login throttling counts it under.
+    trusted_proxies: tuple[str, ...] = ()
     token_issuer: str = "orderly"
     token_audience: str = "orderly-api"
     access_token_ttl: int = 900
@@ -160,6 +166,7 @@ class Settings:
                 "ORDERLY_REGISTRATION_LIMIT must be at least 1 and ORDERLY_REGISTRATION_WINDOW"
                 " from 1 s to a day"
             )
+        self._validate_edge()
         return self
 
     def hold_limits(self) -> dict[str, int]:
@@ -182,6 +189,17 @@ class Settings:
             )
         if not 1 <= self.soft_hold_max_age <= 7 * 24 * 3600:
             raise ConfigError("ORDERLY_SOFT_HOLD_MAX_AGE: seconds, from 1 to a week")
+
+    def _validate_edge(self) -> None:
+        if not 1024 <= self.max_header_bytes <= 1_048_576:
+            raise ConfigError("ORDERLY_MAX_HEADER_BYTES: from 1024 to 1048576")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"ORDERLY_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+                ) from None
 
     def _validate_channels(self) -> None:
         for name, chosen in (

@@ -200,3 +200,34 @@ def test_a_product_without_a_price_answers_422(server: Server) -> None:
     )
     assert answer.status_code == 422
     assert answer.json()["code"] == "no_price"
+
+
+@pytest.mark.parametrize("kind", ["wac", "340b"])
+async def test_a_price_takes_effect_from_yesterday_to_a_year_ahead(
+    server: Server, kind: str
+) -> None:
+    operator = server.client(server.login())
+    created = await operator.post(
+        "/api/v1/products", json={"name": "Metformin", "sku": unique("EFF"), "price": "10.00"}
+    )
+    product_id = created.json()["id"]
+
+    async def listed() -> bool:
+        return (
+            await operator.get("/api/v1/prices", params={"product": product_id})
+        ).status_code == 200
+
+    await eventually(listed)
+    for day in ("1970-01-01", TODAY - timedelta(days=2), TODAY + timedelta(days=367), "9999-12-31"):
+        refused = await operator.put(
+            f"/api/v1/prices/{product_id}/{kind}",
+            json={"price": "1.00", "effective_from": str(day)},
+        )
+        assert refused.status_code == 422, (day, refused.text)
+        assert refused.json()["code"] == "invalid_effective_date"
+    for day in (TODAY - timedelta(days=1), TODAY + timedelta(days=366)):
+        taken = await operator.put(
+            f"/api/v1/prices/{product_id}/{kind}",
+            json={"price": "9.00", "effective_from": str(day)},
+        )
+        assert taken.status_code == 204, (day, taken.text)

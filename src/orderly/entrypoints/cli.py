@@ -139,8 +139,10 @@ def serve(
     console.print(f"serving http://{settings.host}:{settings.port} (OpenAPI at /docs)")
     import uvicorn
 
-    # uvicorn serves on the application's own event loop (uvloop and httptools where they are
-    # installed): a request is read, handled and answered on one thread, which on a host whose
+    from orderly.entrypoints.protocol import bounded_protocol
+
+    # uvicorn serves on the application's own event loop (uvloop where it is installed, and
+    # httptools): a request is read, handled and answered on one thread, which on a host whose
     # cores are busy answers sooner than a server that hands each request across threads
     # (docs/performance.md).
     uvicorn.run(
@@ -149,7 +151,10 @@ def serve(
         host=settings.host,
         port=settings.port,
         loop="auto",
-        http="auto",
+        http=bounded_protocol(settings.max_header_bytes),
+        # X-Forwarded-For names the client only when a configured proxy sent it
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
         log_config=None,  # Orderly's logging, configured by the factory
         access_log=False,
         server_header=False,

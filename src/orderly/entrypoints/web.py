@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    app.add_middleware(problems.BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(problems.Edge, limit=settings.max_body_bytes)
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

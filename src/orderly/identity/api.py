@@ -175,6 +175,12 @@ async def own_sign_in(run: Runtime) -> None:
         raise ExternalSignIn(f"this deployment signs in at {run.settings.external_issuer}")
 
 
+def _client(request: Request) -> str:
+    """The caller's address as the audit keeps it: a trusted proxy forwards whatever its own
+    client claimed, so no more than the 64 characters the column holds."""
+    return request.client.host[:64] if request.client else ""
+
+
 def router() -> APIRouter:
     api = APIRouter(tags=["identity"])
 
@@ -202,15 +208,15 @@ def router() -> APIRouter:
         dependencies=local,
     )
     async def login(body: LoginIn, request: Request, db: Identity, run: Runtime) -> dict[str, Any]:
-        client = request.client.host if request.client else ""
-        return await service.login(db, run.tokens, body.email, body.password, client)
+        return await service.login(db, run.tokens, body.email, body.password, _client(request))
 
     @api.post("/api/v1/auth/mfa/verify", response_model=Tokens, dependencies=local)
     async def mfa_verify(
         body: MfaVerifyIn, request: Request, db: Identity, run: Runtime
     ) -> dict[str, Any]:
-        client = request.client.host if request.client else ""
-        return await service.complete_mfa_login(db, run.tokens, body.mfaToken, body.code, client)
+        return await service.complete_mfa_login(
+            db, run.tokens, body.mfaToken, body.code, _client(request)
+        )
 
     @api.post("/api/v1/auth/mfa/enrol", response_model=MfaEnrolment, dependencies=local)
     async def mfa_enrol(caller: Enrolling, db: Identity) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator, Service, principal
@@ -15,6 +15,9 @@ from orderly.storage import Database
 Inventory = Annotated[Database, Depends(database("inventory"))]
 
 MAX_UNITS = 1_000_000_000
+# Kept as the setting's key, in the 36 characters an account id has.
+AccountId = Annotated[str, Path(max_length=36)]
+ProductId = Annotated[str, Path(max_length=36)]
 
 
 class AvailabilityItemIn(BaseModel):
@@ -163,7 +166,9 @@ def router() -> APIRouter:
         return await service.position(db, product_id, with_lots=caller.is_operator)
 
     @api.put("/api/v1/inventory/{product_id}", response_model=PositionOut)
-    async def add_item(product_id: str, body: ItemIn, db: Inventory, _: Operator) -> dict[str, Any]:
+    async def add_item(
+        product_id: ProductId, body: ItemIn, db: Inventory, _: Operator
+    ) -> dict[str, Any]:
         """Catalog's new product, before catalog answers: known from now on, with its
         initial stock (once: asked again, nothing changes)."""
         await service.add_item(db, product_id, body.sku, body.initial_stock)
@@ -195,7 +200,7 @@ def router() -> APIRouter:
 
     @api.put("/api/v1/inventory/shelf-life/{account_id}", response_model=ShelfLifeOut)
     async def set_shelf_life(
-        account_id: str, body: ShelfLifeIn, db: Inventory, _: Operator
+        account_id: AccountId, body: ShelfLifeIn, db: Inventory, _: Operator
     ) -> dict[str, Any]:
         """An account's minimum shelf life: its orders get no lot expiring sooner."""
         return await service.set_shelf_life(db, account_id, body.days)

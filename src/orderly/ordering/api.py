@@ -22,6 +22,8 @@ from orderly.storage import Database
 Ordering = Annotated[Database, Depends(database("ordering"))]
 
 MAX_UNITS = 1_000_000
+# Far past any order book, and well inside the 64-bit integers both databases take.
+MAX_OFFSET = 1_000_000_000
 
 
 async def availability_port(request: Request) -> ProductAvailability:
@@ -30,7 +32,8 @@ async def availability_port(request: Request) -> ProductAvailability:
     return port
 
 
-MAX_IDEMPOTENCY_KEY = 255
+# Kept behind its scope (`account:<id>:`, up to 45 characters) in a 255-character column.
+MAX_IDEMPOTENCY_KEY = 200
 # The header the checkout routes read themselves, documented here for the OpenAPI document.
 IDEMPOTENCY_KEY_HEADER = {
     "parameters": [
@@ -383,7 +386,7 @@ def _orders() -> APIRouter:
         db: Ordering,
         caller: Caller,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> list[dict[str, Any]]:
         return await service.list_orders(db, caller, limit, offset)
 

@@ -108,6 +108,16 @@ class PaymentMethodRequired(Unprocessable):
     title = "A payment method is required"
 
 
+class OrderTooLarge(Unprocessable):
+    code = "order_total_too_large"
+    title = "Order total too large"
+
+
+# Far past any real order (ten trillion dollars), and well inside the 64-bit integers both
+# databases keep cents in: 500 lines at the largest price and quantity would overflow them.
+MAX_TOTAL_CENTS = 10**15
+
+
 @dataclass(frozen=True)
 class PlaceOrder:
     lines: list[Line]
@@ -476,6 +486,8 @@ def _total(lines: list[Line], prices: list[int | None]) -> int | None:
         if price is None:
             return None
         total += price * line.quantity
+    if total > MAX_TOTAL_CENTS:
+        raise OrderTooLarge(f"an order's total may not pass {MAX_TOTAL_CENTS // 100} dollars")
     return total
 
 

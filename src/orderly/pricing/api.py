@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator
@@ -17,6 +17,8 @@ Pricing = Annotated[Database, Depends(database("pricing"))]
 
 Price = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), decimal_places=2)]
 MAX_UNITS = 1_000_000_000
+# A price may be set before pricing hears of its product: the id is kept, in 36 characters.
+ProductId = Annotated[str, Path(max_length=36)]
 
 
 class PriceIn(BaseModel):
@@ -29,7 +31,7 @@ class PriceIn(BaseModel):
 class ContractLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: str = Field(min_length=1, max_length=64)
+    product_id: str = Field(min_length=1, max_length=36)  # what a contract line keeps
     price: Price
     min_quantity: int = Field(default=1, ge=1, le=MAX_UNITS, strict=True)
 
@@ -105,12 +107,12 @@ def router() -> APIRouter:
         return await service.price_for(db, whose, product, quantity)
 
     @api.put("/api/v1/prices/{product_id}/wac", status_code=204)
-    async def set_wac(product_id: str, body: PriceIn, db: Pricing, _: Operator) -> Response:
+    async def set_wac(product_id: ProductId, body: PriceIn, db: Pricing, _: Operator) -> Response:
         await service.set_wac(db, product_id, body.price, body.effective_from)
         return Response(status_code=204)
 
     @api.put("/api/v1/prices/{product_id}/340b", status_code=204)
-    async def set_340b(product_id: str, body: PriceIn, db: Pricing, _: Operator) -> Response:
+    async def set_340b(product_id: ProductId, body: PriceIn, db: Pricing, _: Operator) -> Response:
         await service.set_340b(db, product_id, body.price, body.effective_from)
         return Response(status_code=204)
 

@@ -8,7 +8,7 @@ and its tier the largest minimum quantity the order meets; otherwise WAC.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from orderly.kernel.errors import Unprocessable
@@ -29,6 +29,29 @@ class ContractKind(StrEnum):
 class InvalidPrice(Unprocessable):
     code = "invalid_price"
     title = "Price data is not valid"
+
+
+class InvalidEffectiveDate(Unprocessable):
+    code = "invalid_effective_date"
+    title = "Effective date out of range"
+
+
+# A list or 340B price takes effect from yesterday at the earliest: an earlier day would rewrite
+# the prices quotes were already given at and orders were already locked at (yesterday, not
+# today, for an operator whose calendar is behind UTC's). And a year ahead at the latest: such
+# prices are announced weeks or months before they apply; a day further off is a slip.
+EFFECTIVE_BACK = timedelta(days=1)
+EFFECTIVE_AHEAD = timedelta(days=366)
+
+
+def check_effective_from(day: date, today: date) -> None:
+    earliest, latest = today - EFFECTIVE_BACK, today + EFFECTIVE_AHEAD
+    if not earliest <= day <= latest:
+        raise InvalidEffectiveDate(
+            f"a price takes effect from {earliest} to {latest}; {day} is outside",
+            earliest=earliest.isoformat(),
+            latest=latest.isoformat(),
+        )
 
 
 @dataclass(frozen=True)

@@ -89,12 +89,16 @@ async def _set(
 async def set_wac(
     db: Database, product_id: str, price: Decimal, effective_from: date | None = None
 ) -> None:
+    if effective_from is not None:
+        domain.check_effective_from(effective_from, utcnow().date())
     await db.transaction(lambda tx: _set(tx, store.SET_WAC, product_id, price, effective_from))
 
 
 async def set_340b(
     db: Database, product_id: str, price: Decimal, effective_from: date | None = None
 ) -> None:
+    if effective_from is not None:
+        domain.check_effective_from(effective_from, utcnow().date())
     await db.transaction(lambda tx: _set(tx, store.SET_340B, product_id, price, effective_from))
 
 

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from orderly.storage.sqlite import sqlite_path
+from orderly.storage.sqlite import make_private, sqlite_path
 
 _SCRIPT_LOCATION = Path(__file__).parent / "alembic"
 
@@ -34,7 +34,7 @@ async def migrate(url: str, context_name: str) -> None:
     config = _config(context_name)
     if url.startswith("sqlite"):
         path = sqlite_path(url, context_name)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(path)
         engine = sa.create_engine(f"sqlite:///{path}")
         try:
             with engine.begin() as connection:

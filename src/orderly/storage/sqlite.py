@@ -14,6 +14,7 @@ between two batches.
 """
 
 import asyncio
+import os
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -52,6 +53,23 @@ def sqlite_path(url: str, name: str) -> Path:
     if url.startswith("sqlite:////"):
         directory = "/" + directory
     return Path(directory) / f"{name}.db"
+
+
+def make_private(path: Path) -> None:
+    """Create the database file at `path` (and its folder) readable by its owner only, and
+    take back any wider access an existing one, or its WAL and shared-memory files, has: they
+    hold password hashes, signing keys and TOTP secrets. SQLite gives the WAL and shm files it
+    creates the database file's mode. A folder that already exists keeps its mode: it may be
+    one the operator shares with other things."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        try:
+            mode = file.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            file.chmod(mode & 0o700)
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -134,7 +152,7 @@ class SqliteDatabase:
 
     @classmethod
     async def open(cls, path: Path, name: str) -> "SqliteDatabase":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(path)
         return cls(path, name, _connect(path, writer=True))
 
     def on_commit(self, listener: Callable[[], None]) -> None:
