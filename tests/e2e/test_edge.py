@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orderly.identity.service import MAX_FAILURES_PER_EMAIL
+from orderly.identity.service import LIMITS
 from tests.e2e.server import Server, embedded
 from tests.services import unique
 
@@ -64,7 +64,7 @@ def test_by_default_x_forwarded_for_does_not_change_the_address(server: Server) 
 
 def test_rotating_x_forwarded_for_does_not_escape_the_login_throttle(server: Server) -> None:
     email = f"{unique('xff')}@example.com"
-    for n in range(MAX_FAILURES_PER_EMAIL):
+    for n in range(LIMITS["pair"]):  # failures for one e-mail from one address
         assert failed_login(server, email, f"198.51.100.{n + 1}").status_code == 401
     assert failed_login(server, email, "198.51.100.200").status_code == 429
     assert audited_clients(server, email) == {"127.0.0.1"}
