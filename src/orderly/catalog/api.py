@@ -15,8 +15,12 @@ from pydantic import (
 )
 
 from orderly.catalog import service
+from orderly.catalog.domain import InvalidProduct
+from orderly.catalog.ndc import InvalidNdc
+from orderly.catalog.service import NdcTaken, ProductNotFound, SkuTaken
 from orderly.entrypoints.auth import Operator
 from orderly.entrypoints.dependencies import database
+from orderly.entrypoints.openapi import refuses
 from orderly.storage import Database
 
 Catalog = Annotated[Database, Depends(database("catalog"))]
@@ -88,11 +92,16 @@ class ProductOut(BaseModel):
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1/products", tags=["catalog"])
 
-    @api.post("", status_code=201, response_model=ProductOut)
+    @api.post(
+        "",
+        status_code=201,
+        response_model=ProductOut,
+        responses=refuses(SkuTaken, NdcTaken, InvalidNdc, InvalidProduct),
+    )
     async def create_product(body: ProductIn, db: Catalog, _: Operator) -> dict[str, Any]:
         return await service.create_product(db, service.NewProduct(**body.model_dump()))
 
-    @api.get("", response_model=list[ProductOut])
+    @api.get("", response_model=list[ProductOut], responses=refuses(InvalidNdc))
     async def list_products(
         db: Catalog,
         q: Annotated[str, Query(max_length=200, description="NDC, GTIN, barcode or words")] = "",
@@ -101,7 +110,11 @@ def router() -> APIRouter:
     ) -> list[dict[str, Any]]:
         return await service.list_products(db, limit, offset, q)
 
-    @api.patch("/{product_id}", response_model=ProductOut)
+    @api.patch(
+        "/{product_id}",
+        response_model=ProductOut,
+        responses=refuses(ProductNotFound, InvalidProduct),
+    )
     async def update_product(
         product_id: str, body: ProductPatch, db: Catalog, _: Operator
     ) -> dict[str, Any]:
@@ -113,7 +126,7 @@ def router() -> APIRouter:
         }
         return await service.update_product(db, product_id, changes)
 
-    @api.get("/{product_id}", response_model=ProductOut)
+    @api.get("/{product_id}", response_model=ProductOut, responses=refuses(ProductNotFound))
     async def get_product(product_id: str, db: Catalog) -> dict[str, Any]:
         return await service.get_product(db, product_id)
 

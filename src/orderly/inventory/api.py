@@ -8,8 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database
+from orderly.entrypoints.openapi import refuses
 from orderly.inventory import service
-from orderly.inventory.domain import DEFAULT_DC, LotStatus
+from orderly.inventory.domain import DEFAULT_DC, InvalidStock, LotStatus
+from orderly.inventory.service import LotMismatch, LotNotFound, ProductNotFound
 from orderly.storage import Database
 
 Inventory = Annotated[Database, Depends(database("inventory"))]
@@ -72,7 +74,8 @@ class LotOut(BaseModel):
     lot_id: str
     dc: str
     lot: str
-    expires_on: str | None
+    # Left out where a position leaves out what is null (`response_model_exclude_none`).
+    expires_on: date | None = None
     status: str
     on_hand: int
     reserved: int
@@ -98,7 +101,11 @@ class PositionOut(BaseModel):
 def router() -> APIRouter:
     api = APIRouter(tags=["inventory"])
 
-    @api.post("/api/v1/products/check-availability", response_model=AvailabilityOut)
+    @api.post(
+        "/api/v1/products/check-availability",
+        response_model=AvailabilityOut,
+        responses=refuses(ProductNotFound),
+    )
     async def check_availability(body: AvailabilityIn, db: Inventory) -> Any:
         """Seed 001: is every line available now? Unknown products answer 404."""
         return await service.check_availability(
@@ -109,19 +116,29 @@ def router() -> APIRouter:
         "/api/v1/inventory/{product_id}",
         response_model=PositionOut,
         response_model_exclude_none=True,
+        responses=refuses(ProductNotFound),
     )
     async def get_position(product_id: str, db: Inventory, caller: Caller) -> dict[str, Any]:
         """ATP per distribution centre; operators also see the lots."""
         return await service.position(db, product_id, with_lots=caller.is_operator)
 
-    @api.post("/api/v1/inventory/{product_id}/receipts", status_code=201, response_model=LotOut)
+    @api.post(
+        "/api/v1/inventory/{product_id}/receipts",
+        status_code=201,
+        response_model=LotOut,
+        responses=refuses(ProductNotFound, LotMismatch, InvalidStock),
+    )
     async def receive(
         product_id: str, body: ReceiptIn, db: Inventory, _: Operator
     ) -> dict[str, Any]:
         receipt = service.Receipt(product_id, body.quantity, body.lot, body.expires_on, body.dc)
         return await service.receive(db, receipt)
 
-    @api.put("/api/v1/inventory/{product_id}/safety-stock/{dc}", response_model=PositionOut)
+    @api.put(
+        "/api/v1/inventory/{product_id}/safety-stock/{dc}",
+        response_model=PositionOut,
+        responses=refuses(ProductNotFound, InvalidStock),
+    )
     async def set_safety_stock(
         product_id: str, dc: str, body: SafetyStockIn, db: Inventory, _: Operator
     ) -> dict[str, Any]:
@@ -134,11 +151,19 @@ def router() -> APIRouter:
         """An account's minimum shelf life: its orders get no lot expiring sooner."""
         return await service.set_shelf_life(db, account_id, body.days)
 
-    @api.post("/api/v1/inventory/lots/{lot_id}/quarantine", response_model=LotOut)
+    @api.post(
+        "/api/v1/inventory/lots/{lot_id}/quarantine",
+        response_model=LotOut,
+        responses=refuses(LotNotFound),
+    )
     async def quarantine(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
         return await service.set_lot_status(db, lot_id, LotStatus.QUARANTINED)
 
-    @api.post("/api/v1/inventory/lots/{lot_id}/release", response_model=LotOut)
+    @api.post(
+        "/api/v1/inventory/lots/{lot_id}/release",
+        response_model=LotOut,
+        responses=refuses(LotNotFound),
+    )
     async def release_lot(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
         return await service.set_lot_status(db, lot_id, LotStatus.RELEASED)
 

@@ -9,8 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database
+from orderly.entrypoints.openapi import refuses
+from orderly.kernel.errors import NotFound
 from orderly.pricing import service
-from orderly.pricing.domain import ContractKind
+from orderly.pricing.domain import ContractKind, InvalidPrice
+from orderly.pricing.service import ContractNotFound, NoPrice
 from orderly.storage import Database
 
 Pricing = Annotated[Database, Depends(database("pricing"))]
@@ -92,7 +95,7 @@ class LockOut(BaseModel):
 def router() -> APIRouter:
     api = APIRouter(tags=["pricing"])
 
-    @api.get("/api/v1/prices", response_model=QuoteOut)
+    @api.get("/api/v1/prices", response_model=QuoteOut, responses=refuses(NoPrice))
     async def my_price(
         db: Pricing,
         caller: Caller,
@@ -114,12 +117,21 @@ def router() -> APIRouter:
         await service.set_340b(db, product_id, body.price, body.effective_from)
         return Response(status_code=204)
 
-    @api.put("/api/v1/prices/accounts/{account_id}/gpo", status_code=204)
+    @api.put(
+        "/api/v1/prices/accounts/{account_id}/gpo",
+        status_code=204,
+        responses=refuses(NotFound),
+    )
     async def set_gpo(account_id: str, body: GpoIn, db: Pricing, _: Operator) -> Response:
         await service.set_gpo(db, account_id, body.gpo)
         return Response(status_code=204)
 
-    @api.post("/api/v1/contracts", status_code=201, response_model=ContractOut)
+    @api.post(
+        "/api/v1/contracts",
+        status_code=201,
+        response_model=ContractOut,
+        responses=refuses(InvalidPrice),
+    )
     async def create_contract(body: ContractIn, db: Pricing, _: Operator) -> dict[str, Any]:
         new = service.NewContract(
             name=body.name,
@@ -134,7 +146,11 @@ def router() -> APIRouter:
         )
         return await service.create_contract(db, new)
 
-    @api.get("/api/v1/contracts/{contract_id}", response_model=ContractOut)
+    @api.get(
+        "/api/v1/contracts/{contract_id}",
+        response_model=ContractOut,
+        responses=refuses(ContractNotFound),
+    )
     async def get_contract(contract_id: str, db: Pricing, _: Operator) -> dict[str, Any]:
         return await service.get_contract(db, contract_id)
 
