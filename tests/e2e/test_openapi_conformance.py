@@ -14,7 +14,7 @@ from schemathesis.config import SchemathesisConfig
 
 from tests.conftest import needs_services
 from tests.e2e.server import CUSTOMER_PASSWORD, Server
-from tests.services import create_pg_database, drop_pg_database, unique
+from tests.services import create_pg_database, drop_pg_database
 
 # Modest, and the same on every run: a fixed seed and derandomised generation.
 MAX_EXAMPLES = 12
@@ -30,9 +30,7 @@ class Api:
 
 
 def _serve(env: dict[str, str], log_dir: Path) -> Iterator[Api]:
-    server = Server(
-        {"ORDERLY_BROKER_URL": "", "ORDERLY_BROKER_NAMESPACE": unique("t"), **env}, log_dir
-    )
+    server = Server({"ORDERLY_BROKER_URL": "", **env}, log_dir)
     server.create_operator()
     server.start().wait_ready()
     try:

@@ -20,7 +20,7 @@ from orderly.catalog.ndc import InvalidNdc
 from orderly.catalog.service import NdcTaken, ProductNotFound, SkuTaken
 from orderly.entrypoints.auth import Operator
 from orderly.entrypoints.dependencies import database
-from orderly.entrypoints.openapi import refuses
+from orderly.entrypoints.openapi import NOT_BLANK, refuses
 from orderly.storage import Database
 
 Catalog = Annotated[Database, Depends(database("catalog"))]
@@ -36,7 +36,7 @@ Price = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), decimal_places=
 class ProductIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
     price: Price
     description: str = Field(default="", max_length=10_000)
@@ -59,7 +59,7 @@ class ProductPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, pattern=NOT_BLANK, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     price: Price | None = None
     strength: str | None = Field(default=None, max_length=100)

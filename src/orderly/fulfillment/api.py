@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database
-from orderly.entrypoints.openapi import refuses
+from orderly.entrypoints.openapi import NOT_BLANK, refuses
 from orderly.fulfillment import service
 from orderly.fulfillment.domain import InvalidTransition
 from orderly.fulfillment.service import ShipmentNotFound
@@ -21,15 +21,15 @@ Fulfillment = Annotated[Database, Depends(database("fulfillment"))]
 class ShipIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    tracking_number: str = Field(min_length=1, max_length=64)
-    carrier: str = Field(min_length=1, max_length=64)
+    tracking_number: str = Field(min_length=1, pattern=NOT_BLANK, max_length=64)
+    carrier: str = Field(min_length=1, pattern=NOT_BLANK, max_length=64)
 
 
 class DeliverIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     delivered_at: AwareDatetime | None = None
-    delivery_location: str = Field(min_length=1, max_length=200)
+    delivery_location: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
 
 
 class ShipmentOut(BaseModel):

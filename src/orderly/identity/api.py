@@ -3,11 +3,11 @@
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from orderly.entrypoints.auth import Caller, Enrolling
 from orderly.entrypoints.dependencies import database, runtime
-from orderly.entrypoints.openapi import refuses
+from orderly.entrypoints.openapi import NOT_BLANK, refuses
 from orderly.identity import mfa, service
 from orderly.identity.domain import MAX_PASSWORD, MIN_PASSWORD, WeakPassword
 from orderly.identity.mfa import InvalidMfaCode, MfaAlreadyEnabled, MfaNotEnrolled
@@ -34,9 +34,13 @@ class RegisterIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     email: EmailStr = Field(max_length=320)
-    password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
-    firstName: str = Field(min_length=1, max_length=100)  # noqa: N815 - seed 002's field names
-    lastName: str = Field(min_length=1, max_length=100)  # noqa: N815
+    # Kept exactly as given, blanks and all: login compares it unstripped. The policy's
+    # minimum is stated in the document; `check_password` refuses with `weak_password`.
+    password: Annotated[str, StringConstraints(strip_whitespace=False)] = Field(
+        min_length=1, max_length=MAX_PASSWORD, json_schema_extra={"minLength": MIN_PASSWORD}
+    )
+    firstName: str = Field(min_length=1, pattern=NOT_BLANK, max_length=100)  # noqa: N815 - seed 002's field names
+    lastName: str = Field(min_length=1, pattern=NOT_BLANK, max_length=100)  # noqa: N815
 
 
 class Registered(BaseModel):
@@ -109,11 +113,11 @@ class AddressIn(BaseModel):
 
     label: str = Field(default="", max_length=100)
     name: str = Field(default="", max_length=200)
-    line1: str = Field(min_length=1, max_length=200)
+    line1: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
     line2: str = Field(default="", max_length=200)
-    city: str = Field(min_length=1, max_length=100)
+    city: str = Field(min_length=1, pattern=NOT_BLANK, max_length=100)
     state: str = Field(default="", max_length=100)
-    postal_code: str = Field(min_length=1, max_length=20)
+    postal_code: str = Field(min_length=1, pattern=NOT_BLANK, max_length=20)
     country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
 
 

@@ -1,22 +1,27 @@
 """Inventory REST routes: seed 001's availability check, stock positions, receipts, lots."""
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database
 from orderly.entrypoints.openapi import refuses
 from orderly.inventory import service
-from orderly.inventory.domain import DEFAULT_DC, InvalidStock, LotStatus
+from orderly.inventory.domain import DC_CODE, DEFAULT_DC, LOT_NUMBER, InvalidStock, LotStatus
 from orderly.inventory.service import LotMismatch, LotNotFound, ProductNotFound
 from orderly.storage import Database
 
 Inventory = Annotated[Database, Depends(database("inventory"))]
 
 MAX_UNITS = 1_000_000_000
+
+
+def _pattern(regex: re.Pattern[str]) -> dict[str, JsonValue]:
+    return {"pattern": regex.pattern}
 
 
 class AvailabilityItemIn(BaseModel):
@@ -48,9 +53,13 @@ class ReceiptIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
-    lot: str = Field(min_length=1, max_length=20)
+    # The document states the rules `check_lot` and `check_dc` apply, which answer
+    # `invalid_stock` rather than `validation_failed`.
+    lot: str = Field(min_length=1, max_length=20, json_schema_extra=_pattern(LOT_NUMBER))
     expires_on: date | None = None
-    dc: str = Field(default=DEFAULT_DC, min_length=1, max_length=32)
+    dc: str = Field(
+        default=DEFAULT_DC, min_length=1, max_length=32, json_schema_extra=_pattern(DC_CODE)
+    )
 
 
 class SafetyStockIn(BaseModel):
@@ -140,7 +149,11 @@ def router() -> APIRouter:
         responses=refuses(ProductNotFound, InvalidStock),
     )
     async def set_safety_stock(
-        product_id: str, dc: str, body: SafetyStockIn, db: Inventory, _: Operator
+        product_id: str,
+        dc: Annotated[str, Path(json_schema_extra=_pattern(DC_CODE))],
+        body: SafetyStockIn,
+        db: Inventory,
+        _: Operator,
     ) -> dict[str, Any]:
         return await service.set_safety_stock(db, product_id, dc, body.units)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator, principal
 from orderly.entrypoints.dependencies import database, runtime
-from orderly.entrypoints.openapi import refuses
+from orderly.entrypoints.openapi import NOT_BLANK, refuses
 from orderly.kernel.principal import Principal
 from orderly.ordering import carts, service
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
@@ -113,11 +113,11 @@ class ShippingAddress(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(default="", max_length=200)
-    line1: str = Field(min_length=1, max_length=200)
+    line1: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
     line2: str = Field(default="", max_length=200)
-    city: str = Field(min_length=1, max_length=100)
+    city: str = Field(min_length=1, pattern=NOT_BLANK, max_length=100)
     state: str = Field(default="", max_length=100)
-    postal_code: str = Field(min_length=1, max_length=20)
+    postal_code: str = Field(min_length=1, pattern=NOT_BLANK, max_length=20)
     country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
 
 
@@ -405,7 +405,7 @@ def _orders() -> APIRouter:
         db: Ordering,
         caller: Caller,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     ) -> list[dict[str, Any]]:
         return await service.list_orders(db, caller, limit, offset)
 

@@ -10,7 +10,7 @@ from orderly.entrypoints.auth import Caller
 from orderly.entrypoints.dependencies import database
 from orderly.entrypoints.openapi import refuses
 from orderly.payments import service
-from orderly.payments.domain import InvalidPaymentMethod
+from orderly.payments.domain import TOKEN, InvalidPaymentMethod
 from orderly.payments.service import PaymentMethodNotFound, PaymentNotFound
 from orderly.storage import Database
 
@@ -20,7 +20,8 @@ Payments = Annotated[Database, Depends(database("payments"))]
 class MethodIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    token: str = Field(min_length=5, max_length=64)
+    # `check_token`'s rule, stated in the document; it answers `invalid_payment_method`.
+    token: str = Field(min_length=5, max_length=64, json_schema_extra={"pattern": TOKEN.pattern})
     label: str = Field(default="", max_length=100)
 
 

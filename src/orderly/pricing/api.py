@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database
-from orderly.entrypoints.openapi import refuses
+from orderly.entrypoints.openapi import NOT_BLANK, refuses
 from orderly.kernel.errors import NotFound
 from orderly.pricing import service
 from orderly.pricing.domain import ContractKind, InvalidPrice
@@ -40,9 +40,11 @@ class ContractLineIn(BaseModel):
 class ContractIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
     kind: ContractKind
-    party: str = Field(min_length=1, max_length=64, description="account id, segment or GPO id")
+    party: str = Field(
+        min_length=1, pattern=NOT_BLANK, max_length=64, description="account id, segment or GPO id"
+    )
     starts_on: date
     ends_on: date | None = None
     prices: list[ContractLineIn] = Field(min_length=1, max_length=10_000)
