@@ -1,6 +1,5 @@
 """Catalog REST routes: products."""
 
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -20,7 +19,8 @@ from orderly.catalog.ndc import InvalidNdc
 from orderly.catalog.service import NdcTaken, ProductNotFound, SkuTaken
 from orderly.entrypoints.auth import Operator
 from orderly.entrypoints.dependencies import database
-from orderly.entrypoints.openapi import NOT_BLANK, refuses
+from orderly.entrypoints.fields import NOT_BLANK, Price, Whole
+from orderly.entrypoints.openapi import refuses
 from orderly.storage import Database
 
 Catalog = Annotated[Database, Depends(database("catalog"))]
@@ -30,7 +30,6 @@ MAX_UNITS = 1_000_000_000
 
 Schedule = Literal["CII", "CIII", "CIV", "CV"]
 Attribute = StrictStr | StrictInt | StrictFloat | StrictBool
-Price = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), decimal_places=2)]
 
 
 class ProductIn(BaseModel):
@@ -40,7 +39,7 @@ class ProductIn(BaseModel):
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
     price: Price
     description: str = Field(default="", max_length=10_000)
-    stock: int = Field(default=0, ge=0, le=MAX_UNITS, strict=True)
+    stock: Whole = Field(default=0, ge=0, le=MAX_UNITS)
     ndc: str | None = Field(
         default=None, max_length=13, description="As assigned: 4-4-2, 5-3-2, 5-4-1"
     )

@@ -12,10 +12,6 @@ from orderly.entrypoints.auth import any_principal, operator, principal
 from orderly.entrypoints.problems import PROBLEM_JSON
 from orderly.kernel.errors import OrderlyError
 
-# For text that models strip of surrounding blanks: the document then says that something
-# else must be left, as the model requires.
-NOT_BLANK = r"\S"
-
 # A route's own refusals travel to `describe` under this key of its `responses=`.
 _CODES = "x-orderly-codes"
 

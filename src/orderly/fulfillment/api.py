@@ -8,7 +8,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database
-from orderly.entrypoints.openapi import NOT_BLANK, refuses
+from orderly.entrypoints.fields import NOT_BLANK
+from orderly.entrypoints.openapi import refuses
 from orderly.fulfillment import service
 from orderly.fulfillment.domain import InvalidTransition
 from orderly.fulfillment.service import ShipmentNotFound

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database
+from orderly.entrypoints.fields import Whole
 from orderly.entrypoints.openapi import refuses
 from orderly.inventory import service
 from orderly.inventory.domain import DC_CODE, DEFAULT_DC, LOT_NUMBER, InvalidStock, LotStatus
@@ -28,7 +29,7 @@ class AvailabilityItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
+    quantity: Whole = Field(ge=1, le=MAX_UNITS)
 
 
 class AvailabilityIn(BaseModel):
@@ -52,7 +53,7 @@ class AvailabilityOut(BaseModel):
 class ReceiptIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
+    quantity: Whole = Field(ge=1, le=MAX_UNITS)
     # The document states the rules `check_lot` and `check_dc` apply, which answer
     # `invalid_stock` rather than `validation_failed`.
     lot: str = Field(min_length=1, max_length=20, json_schema_extra=_pattern(LOT_NUMBER))
@@ -65,13 +66,13 @@ class ReceiptIn(BaseModel):
 class SafetyStockIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    units: int = Field(ge=0, le=MAX_UNITS, strict=True)
+    units: Whole = Field(ge=0, le=MAX_UNITS)
 
 
 class ShelfLifeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    days: int = Field(ge=0, le=3650, strict=True)
+    days: Whole = Field(ge=0, le=3650)
 
 
 class ShelfLifeOut(BaseModel):

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator, principal
 from orderly.entrypoints.dependencies import database, runtime
-from orderly.entrypoints.openapi import NOT_BLANK, refuses
+from orderly.entrypoints.fields import NOT_BLANK, Whole
+from orderly.entrypoints.openapi import refuses
 from orderly.kernel.principal import Principal
 from orderly.ordering import carts, service
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
@@ -106,7 +107,7 @@ class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
+    quantity: Whole = Field(ge=1, le=MAX_UNITS)
 
 
 class ShippingAddress(BaseModel):
@@ -178,13 +179,13 @@ class CartItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
+    quantity: Whole = Field(ge=1, le=MAX_UNITS)
 
 
 class CartQuantityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    quantity: int = Field(ge=0, le=MAX_UNITS, strict=True)
+    quantity: Whole = Field(ge=0, le=MAX_UNITS)
 
 
 class CartLineOut(BaseModel):

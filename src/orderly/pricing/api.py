@@ -1,7 +1,6 @@
 """Pricing REST routes: the caller's own price, list and 340B prices, contracts, locks."""
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -9,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database
-from orderly.entrypoints.openapi import NOT_BLANK, refuses
+from orderly.entrypoints.fields import NOT_BLANK, Price, Whole
+from orderly.entrypoints.openapi import refuses
 from orderly.kernel.errors import NotFound
 from orderly.pricing import service
 from orderly.pricing.domain import ContractKind, InvalidPrice
@@ -18,7 +18,6 @@ from orderly.storage import Database
 
 Pricing = Annotated[Database, Depends(database("pricing"))]
 
-Price = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), decimal_places=2)]
 MAX_UNITS = 1_000_000_000
 
 
@@ -34,7 +33,7 @@ class ContractLineIn(BaseModel):
 
     product_id: str = Field(min_length=1, max_length=64)
     price: Price
-    min_quantity: int = Field(default=1, ge=1, le=MAX_UNITS, strict=True)
+    min_quantity: Whole = Field(default=1, ge=1, le=MAX_UNITS)
 
 
 class ContractIn(BaseModel):
