@@ -213,3 +213,20 @@ def test_a_count_written_with_a_zero_fraction_is_a_count(api: Api) -> None:
 
     assert check(2.0).json()["code"] == "product_not_found"
     assert check(2.5).json()["code"] == "validation_failed"
+
+
+def test_a_lot_without_expiry_fits_the_document(api: Api) -> None:
+    operator = {"Authorization": f"Bearer {api.tokens['operator']}"}
+    product = httpx.post(
+        f"{api.url}/api/v1/products",
+        json={"name": "Gauze", "sku": f"GZ-{api.database}", "price": "2.50", "stock": 5},
+        headers=operator,
+    ).json()
+
+    position = httpx.get(f"{api.url}/api/v1/inventory/{product['id']}", headers=operator).json()
+    document = httpx.get(f"{api.url}/openapi.json").json()
+
+    # the position leaves out what is null, so the document may not require it
+    (lot,) = position["lots"]
+    assert "expires_on" not in lot
+    assert set(document["components"]["schemas"]["LotOut"]["required"]) <= set(lot)
