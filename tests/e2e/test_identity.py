@@ -577,3 +577,11 @@ def test_mfa_login_takes_a_code_and_each_code_works_once(tmp_path: Path) -> None
         assert [a.status_code for a in answers[:2]] == [401] * 2
         assert answers[2].status_code == 429
         assert int(answers[2].headers["retry-after"]) >= 1
+
+
+def test_a_password_is_kept_as_given_with_its_blanks(server: Server) -> None:
+    password = "  blank edged secret  "
+    registered = register(server, password)
+
+    assert login(server, registered["email"], password).status_code == 200
+    assert login(server, registered["email"], password.strip()).status_code == 401

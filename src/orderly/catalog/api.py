@@ -1,6 +1,5 @@
 """Catalog REST routes: products."""
 
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,8 +14,13 @@ from pydantic import (
 )
 
 from orderly.catalog import service
+from orderly.catalog.domain import InvalidProduct
+from orderly.catalog.ndc import InvalidNdc
+from orderly.catalog.service import NdcTaken, ProductNotFound, SkuTaken
 from orderly.entrypoints.auth import Operator
 from orderly.entrypoints.dependencies import database, runtime
+from orderly.entrypoints.fields import NOT_BLANK, Price, Whole
+from orderly.entrypoints.openapi import refuses
 from orderly.storage import Database
 
 Catalog = Annotated[Database, Depends(database("catalog"))]
@@ -26,17 +30,16 @@ MAX_UNITS = 1_000_000_000
 
 Schedule = Literal["CII", "CIII", "CIV", "CV"]
 Attribute = StrictStr | StrictInt | StrictFloat | StrictBool
-Price = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), decimal_places=2)]
 
 
 class ProductIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
     price: Price
     description: str = Field(default="", max_length=10_000)
-    stock: int = Field(default=0, ge=0, le=MAX_UNITS, strict=True)
+    stock: Whole = Field(default=0, ge=0, le=MAX_UNITS)
     ndc: str | None = Field(
         default=None, max_length=13, description="As assigned: 4-4-2, 5-3-2, 5-4-1"
     )
@@ -55,7 +58,7 @@ class ProductPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, pattern=NOT_BLANK, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     price: Price | None = None
     strength: str | None = Field(default=None, max_length=100)
@@ -88,7 +91,12 @@ class ProductOut(BaseModel):
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1/products", tags=["catalog"])
 
-    @api.post("", status_code=201, response_model=ProductOut)
+    @api.post(
+        "",
+        status_code=201,
+        response_model=ProductOut,
+        responses=refuses(SkuTaken, NdcTaken, InvalidNdc, InvalidProduct),
+    )
     async def create_product(
         body: ProductIn, request: Request, db: Catalog, caller: Operator
     ) -> dict[str, Any]:
@@ -97,7 +105,7 @@ def router() -> APIRouter:
         new = service.NewProduct(**body.model_dump())
         return await service.create_product(db, new, stock, caller.token)
 
-    @api.get("", response_model=list[ProductOut])
+    @api.get("", response_model=list[ProductOut], responses=refuses(InvalidNdc))
     async def list_products(
         db: Catalog,
         q: Annotated[str, Query(max_length=200, description="NDC, GTIN, barcode or words")] = "",
@@ -106,7 +114,11 @@ def router() -> APIRouter:
     ) -> list[dict[str, Any]]:
         return await service.list_products(db, limit, offset, q)
 
-    @api.patch("/{product_id}", response_model=ProductOut)
+    @api.patch(
+        "/{product_id}",
+        response_model=ProductOut,
+        responses=refuses(ProductNotFound, InvalidProduct),
+    )
     async def update_product(
         product_id: str, body: ProductPatch, db: Catalog, _: Operator
     ) -> dict[str, Any]:
@@ -118,7 +130,7 @@ def router() -> APIRouter:
         }
         return await service.update_product(db, product_id, changes)
 
-    @api.get("/{product_id}", response_model=ProductOut)
+    @api.get("/{product_id}", response_model=ProductOut, responses=refuses(ProductNotFound))
     async def get_product(product_id: str, db: Catalog) -> dict[str, Any]:
         return await service.get_product(db, product_id)
 

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from orderly.entrypoints.dependencies import runtime
+from orderly.entrypoints.openapi import refuses
 from orderly.messaging import deadletters
 from orderly.messaging.relay import outbox_status
 
@@ -24,7 +25,7 @@ def router() -> APIRouter:
         found.sort(key=lambda letter: letter["failed_at"], reverse=True)
         return found[:limit]
 
-    @api.get("/dead-letters/{dead_letter_id}")
+    @api.get("/dead-letters/{dead_letter_id}", responses=refuses(deadletters.DeadLetterNotFound))
     async def show_dead_letter(dead_letter_id: str, run: Runtime) -> dict[str, Any]:
         for db in run.databases.values():
             letter = await deadletters.find_dead_letter(db, dead_letter_id)
@@ -32,7 +33,10 @@ def router() -> APIRouter:
                 return letter
         raise deadletters.DeadLetterNotFound(f"dead letter {dead_letter_id} does not exist")
 
-    @api.post("/dead-letters/{dead_letter_id}/replay")
+    @api.post(
+        "/dead-letters/{dead_letter_id}/replay",
+        responses=refuses(deadletters.DeadLetterNotFound, deadletters.AlreadyReplayed),
+    )
     async def replay_dead_letter(dead_letter_id: str, run: Runtime) -> dict[str, Any]:
         for db in run.databases.values():
             if await deadletters.find_dead_letter(db, dead_letter_id) is not None:

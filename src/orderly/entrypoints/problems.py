@@ -72,10 +72,31 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
+    if error.status_code == 400:  # FastAPI could not read the body (not UTF-8, say)
+        return problem_response(
+            400, "malformed_json", "Malformed JSON", "the body is not valid JSON"
+        )
     code = _HTTP_CODES.get(error.status_code, f"http_{error.status_code}")
-    return problem_response(error.status_code, code, str(error.detail), str(error.detail))
+    headers = error.headers
+    if error.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+    return problem_response(error.status_code, code, str(error.detail), str(error.detail), headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods of the resource at this path (RFC 9110 15.5.6). The router's own 405 names
+    only those of the first route that matched, one of several here; and a literal path
+    (`/products/check-availability`) is its own resource, not one of `/products/{id}`."""
+    path = request.scope["path"]
+    found: dict[int, set[str]] = {}
+    for route in request.app.router.routes:
+        allowed = getattr(route, "methods", None)
+        regex = getattr(route, "path_regex", None)
+        if allowed and regex is not None and regex.match(path):
+            found.setdefault(len(route.param_convertors), set()).update(allowed)
+    return sorted(found[min(found)]) if found else []
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI, Response
 from orderly import __version__
 from orderly.bootstrap import Runtime, context_specs
 from orderly.config import Settings, load_settings
-from orderly.entrypoints import admin, problems
+from orderly.entrypoints import admin, openapi, problems
 from orderly.entrypoints.auth import Operator, operator, principal
 from orderly.observability import configure_logging, metrics_response
 
@@ -44,8 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Event-driven order management",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
     )
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(problems.Edge, limit=settings.max_body_bytes)
 
     @app.get("/health", tags=["health"])

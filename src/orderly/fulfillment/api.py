@@ -8,7 +8,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database
+from orderly.entrypoints.fields import NOT_BLANK
+from orderly.entrypoints.openapi import refuses
 from orderly.fulfillment import service
+from orderly.fulfillment.domain import InvalidTransition
+from orderly.fulfillment.service import ShipmentNotFound
+from orderly.kernel.errors import Conflict
 from orderly.storage import Database
 
 Fulfillment = Annotated[Database, Depends(database("fulfillment"))]
@@ -17,15 +22,15 @@ Fulfillment = Annotated[Database, Depends(database("fulfillment"))]
 class ShipIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    tracking_number: str = Field(min_length=1, max_length=64)
-    carrier: str = Field(min_length=1, max_length=64)
+    tracking_number: str = Field(min_length=1, pattern=NOT_BLANK, max_length=64)
+    carrier: str = Field(min_length=1, pattern=NOT_BLANK, max_length=64)
 
 
 class DeliverIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     delivered_at: AwareDatetime | None = None
-    delivery_location: str = Field(min_length=1, max_length=200)
+    delivery_location: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
 
 
 class ShipmentOut(BaseModel):
@@ -43,6 +48,9 @@ class ShipmentOut(BaseModel):
     updated_at: datetime
 
 
+_CARRIER_REFUSALS = refuses(ShipmentNotFound, InvalidTransition, Conflict)
+
+
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1/shipments", tags=["fulfillment"])
 
@@ -55,15 +63,15 @@ def router() -> APIRouter:
     ) -> list[dict[str, Any]]:
         return await service.find_shipments(db, caller, order_id, limit)
 
-    @api.get("/{shipment_id}", response_model=ShipmentOut)
+    @api.get("/{shipment_id}", response_model=ShipmentOut, responses=refuses(ShipmentNotFound))
     async def get_shipment(shipment_id: str, db: Fulfillment, caller: Caller) -> dict[str, Any]:
         return await service.get_shipment(db, caller, shipment_id)
 
-    @api.post("/{shipment_id}/ship", response_model=ShipmentOut)
+    @api.post("/{shipment_id}/ship", response_model=ShipmentOut, responses=_CARRIER_REFUSALS)
     async def ship(shipment_id: str, body: ShipIn, db: Fulfillment, _: Operator) -> dict[str, Any]:
         return await service.ship(db, shipment_id, body.tracking_number, body.carrier)
 
-    @api.post("/{shipment_id}/deliver", response_model=ShipmentOut)
+    @api.post("/{shipment_id}/deliver", response_model=ShipmentOut, responses=_CARRIER_REFUSALS)
     async def deliver(
         shipment_id: str, body: DeliverIn, db: Fulfillment, _: Operator
     ) -> dict[str, Any]:

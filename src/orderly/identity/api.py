@@ -4,14 +4,30 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from orderly.entrypoints.auth import Caller, Enrolling
 from orderly.entrypoints.dependencies import database, runtime
+from orderly.entrypoints.fields import NOT_BLANK, Email
+from orderly.entrypoints.openapi import refuses
 from orderly.identity import mfa, service
-from orderly.identity.domain import MAX_PASSWORD
+from orderly.identity.domain import MAX_PASSWORD, MIN_PASSWORD, WeakPassword
+from orderly.identity.mfa import InvalidMfaCode, MfaAlreadyEnabled, MfaNotEnrolled
+from orderly.identity.service import (
+    AccountNotFound,
+    AddressNotFound,
+    EmailTaken,
+    InvalidCredentials,
+    LastAccountAdmin,
+    NotAccountAdmin,
+    TooManyAddresses,
+    TooManyAttempts,
+    TooManyRegistrations,
+    UserNotFound,
+)
 from orderly.kernel.errors import OrderlyError
 from orderly.storage import Database
+from orderly.storage.database import StorageUnavailable
 
 Identity = Annotated[Database, Depends(database("identity"))]
 Runtime = Annotated[Any, Depends(runtime)]
@@ -20,10 +36,14 @@ Runtime = Annotated[Any, Depends(runtime)]
 class RegisterIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: EmailStr = Field(max_length=320)
-    password: str = Field(min_length=1, max_length=MAX_PASSWORD)
-    firstName: str = Field(min_length=1, max_length=100)  # noqa: N815 - seed 002's field names
-    lastName: str = Field(min_length=1, max_length=100)  # noqa: N815
+    email: Email = Field(max_length=320)
+    # Kept exactly as given, blanks and all: login compares it unstripped. The policy's
+    # minimum is stated in the document; `check_password` refuses with `weak_password`.
+    password: Annotated[str, StringConstraints(strip_whitespace=False)] = Field(
+        min_length=1, max_length=MAX_PASSWORD, json_schema_extra={"minLength": MIN_PASSWORD}
+    )
+    firstName: str = Field(min_length=1, pattern=NOT_BLANK, max_length=100)  # noqa: N815 - seed 002's field names
+    lastName: str = Field(min_length=1, pattern=NOT_BLANK, max_length=100)  # noqa: N815
 
 
 class Registered(BaseModel):
@@ -97,11 +117,11 @@ class AddressIn(BaseModel):
 
     label: str = Field(default="", max_length=100)
     name: str = Field(default="", max_length=200)
-    line1: str = Field(min_length=1, max_length=200)
+    line1: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
     line2: str = Field(default="", max_length=200)
-    city: str = Field(min_length=1, max_length=100)
+    city: str = Field(min_length=1, pattern=NOT_BLANK, max_length=100)
     state: str = Field(default="", max_length=100)
-    postal_code: str = Field(min_length=1, max_length=20)
+    postal_code: str = Field(min_length=1, pattern=NOT_BLANK, max_length=20)
     country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
 
 
@@ -187,7 +207,11 @@ def router() -> APIRouter:
     local = [Depends(own_sign_in)]
 
     @api.post(
-        "/api/v1/auth/register", status_code=202, response_model=Registered, dependencies=local
+        "/api/v1/auth/register",
+        status_code=202,
+        response_model=Registered,
+        dependencies=local,
+        responses=refuses(ExternalSignIn, WeakPassword, TooManyRegistrations),
     )
     async def register(
         body: RegisterIn, request: Request, db: Identity, run: Runtime
@@ -206,11 +230,17 @@ def router() -> APIRouter:
         "/api/v1/auth/login",
         response_model=Tokens | MfaRequired | MfaEnrolmentRequired,
         dependencies=local,
+        responses=refuses(ExternalSignIn, InvalidCredentials, TooManyAttempts),
     )
     async def login(body: LoginIn, request: Request, db: Identity, run: Runtime) -> dict[str, Any]:
         return await service.login(db, run.tokens, body.email, body.password, _client(request))
 
-    @api.post("/api/v1/auth/mfa/verify", response_model=Tokens, dependencies=local)
+    @api.post(
+        "/api/v1/auth/mfa/verify",
+        response_model=Tokens,
+        dependencies=local,
+        responses=refuses(ExternalSignIn, InvalidCredentials, InvalidMfaCode, TooManyAttempts),
+    )
     async def mfa_verify(
         body: MfaVerifyIn, request: Request, db: Identity, run: Runtime
     ) -> dict[str, Any]:
@@ -218,7 +248,12 @@ def router() -> APIRouter:
             db, run.tokens, body.mfaToken, body.code, _client(request)
         )
 
-    @api.post("/api/v1/auth/mfa/enrol", response_model=MfaEnrolment, dependencies=local)
+    @api.post(
+        "/api/v1/auth/mfa/enrol",
+        response_model=MfaEnrolment,
+        dependencies=local,
+        responses=refuses(ExternalSignIn, MfaAlreadyEnabled, UserNotFound),
+    )
     async def mfa_enrol(caller: Enrolling, db: Identity) -> dict[str, Any]:
         user = await service.get_user(db, caller, caller.user_id)
         return await mfa.enrol(db, caller, user["email"])
@@ -228,6 +263,9 @@ def router() -> APIRouter:
         response_model=MfaActivated,
         response_model_exclude_none=True,
         dependencies=local,
+        responses=refuses(
+            ExternalSignIn, InvalidCredentials, InvalidMfaCode, MfaAlreadyEnabled, MfaNotEnrolled
+        ),
     )
     async def mfa_activate(
         body: MfaCodeIn, caller: Enrolling, db: Identity, run: Runtime
@@ -237,7 +275,12 @@ def router() -> APIRouter:
             run.authenticator.forget(session_id=caller.session_id)
         return activated
 
-    @api.post("/api/v1/auth/refresh", response_model=Tokens, dependencies=local)
+    @api.post(
+        "/api/v1/auth/refresh",
+        response_model=Tokens,
+        dependencies=local,
+        responses=refuses(ExternalSignIn, service.InvalidRefreshToken),
+    )
     async def refresh(body: RefreshIn, db: Identity, run: Runtime) -> dict[str, Any]:
         try:
             return await service.refresh(db, run.tokens, body.refreshToken)
@@ -264,35 +307,54 @@ def router() -> APIRouter:
             "expiresAt": caller.expires_at,
         }
 
-    @api.get("/api/v1/users/{user_id}", response_model=UserOut)
+    @api.get("/api/v1/users/{user_id}", response_model=UserOut, responses=refuses(UserNotFound))
     async def get_user(user_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
         return await service.get_user(db, caller, user_id)
 
-    @api.get("/api/v1/users/{user_id}/addresses", response_model=list[AddressOut])
+    @api.get(
+        "/api/v1/users/{user_id}/addresses",
+        response_model=list[AddressOut],
+        responses=refuses(UserNotFound),
+    )
     async def list_addresses(user_id: str, caller: Caller, db: Identity) -> list[dict[str, Any]]:
         return await service.list_addresses(db, caller, user_id)
 
-    @api.post("/api/v1/users/{user_id}/addresses", status_code=201, response_model=AddressOut)
+    @api.post(
+        "/api/v1/users/{user_id}/addresses",
+        status_code=201,
+        response_model=AddressOut,
+        responses=refuses(UserNotFound, TooManyAddresses),
+    )
     async def save_address(
         user_id: str, body: AddressIn, caller: Caller, db: Identity
     ) -> dict[str, Any]:
         address = body.model_dump(exclude={"label"})
         return await service.save_address(db, caller, user_id, body.label, address)
 
-    @api.get("/api/v1/users/{user_id}/addresses/{address_id}", response_model=AddressOut)
+    @api.get(
+        "/api/v1/users/{user_id}/addresses/{address_id}",
+        response_model=AddressOut,
+        responses=refuses(UserNotFound, AddressNotFound),
+    )
     async def get_address(
         user_id: str, address_id: str, caller: Caller, db: Identity
     ) -> dict[str, Any]:
         return await service.get_address(db, caller, user_id, address_id)
 
-    @api.delete("/api/v1/users/{user_id}/addresses/{address_id}", status_code=204)
+    @api.delete(
+        "/api/v1/users/{user_id}/addresses/{address_id}",
+        status_code=204,
+        responses=refuses(UserNotFound, AddressNotFound),
+    )
     async def delete_address(
         user_id: str, address_id: str, caller: Caller, db: Identity
     ) -> Response:
         await service.delete_address(db, caller, user_id, address_id)
         return Response(status_code=204)
 
-    @api.post("/api/v1/users/{user_id}/disable", response_model=UserOut)
+    @api.post(
+        "/api/v1/users/{user_id}/disable", response_model=UserOut, responses=refuses(UserNotFound)
+    )
     async def disable_user(
         user_id: str, caller: Caller, db: Identity, run: Runtime
     ) -> dict[str, Any]:
@@ -300,15 +362,28 @@ def router() -> APIRouter:
         run.authenticator.forget(user_id=user_id)
         return disabled
 
-    @api.get("/api/v1/accounts/{account_id}", response_model=AccountOut)
+    @api.get(
+        "/api/v1/accounts/{account_id}",
+        response_model=AccountOut,
+        responses=refuses(AccountNotFound),
+    )
     async def get_account(account_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
         return await service.get_account(db, caller, account_id)
 
-    @api.get("/api/v1/accounts/{account_id}/users", response_model=list[UserOut])
+    @api.get(
+        "/api/v1/accounts/{account_id}/users",
+        response_model=list[UserOut],
+        responses=refuses(AccountNotFound),
+    )
     async def list_members(account_id: str, caller: Caller, db: Identity) -> list[dict[str, Any]]:
         return await service.list_members(db, caller, account_id)
 
-    @api.post("/api/v1/accounts/{account_id}/users", status_code=201, response_model=UserOut)
+    @api.post(
+        "/api/v1/accounts/{account_id}/users",
+        status_code=201,
+        response_model=UserOut,
+        responses=refuses(AccountNotFound, NotAccountAdmin, EmailTaken, WeakPassword),
+    )
     async def add_member(
         account_id: str, body: MemberIn, caller: Caller, db: Identity
     ) -> dict[str, Any]:
@@ -317,13 +392,17 @@ def router() -> APIRouter:
         )
         return await service.add_member(db, caller, account_id, member)
 
-    @api.put("/api/v1/accounts/{account_id}/users/{user_id}/roles", response_model=UserOut)
+    @api.put(
+        "/api/v1/accounts/{account_id}/users/{user_id}/roles",
+        response_model=UserOut,
+        responses=refuses(AccountNotFound, NotAccountAdmin, UserNotFound, LastAccountAdmin),
+    )
     async def set_member_roles(
         account_id: str, user_id: str, body: RolesIn, caller: Caller, db: Identity
     ) -> dict[str, Any]:
         return await service.set_member_roles(db, caller, account_id, user_id, list(body.roles))
 
-    @api.get("/.well-known/jwks.json", tags=["health"])
+    @api.get("/.well-known/jwks.json", tags=["health"], responses=refuses(StorageUnavailable))
     async def jwks(run: Runtime) -> dict[str, Any]:
         keys: dict[str, Any] = await run.tokens.keys.published()
         return keys

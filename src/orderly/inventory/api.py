@@ -1,15 +1,20 @@
 """Inventory REST routes: seed 001's availability check, stock positions, receipts, lots."""
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from orderly.entrypoints.auth import Caller, Operator, Service, principal
 from orderly.entrypoints.dependencies import database
+from orderly.entrypoints.fields import Whole
+from orderly.entrypoints.openapi import refuses
 from orderly.inventory import provisional, service
-from orderly.inventory.domain import DEFAULT_DC, LotStatus
+from orderly.inventory.domain import DC_CODE, DEFAULT_DC, LOT_NUMBER, InvalidStock, LotStatus
+from orderly.inventory.service import LotMismatch, LotNotFound, ProductNotFound
+from orderly.kernel.errors import NotFound
 from orderly.storage import Database
 
 Inventory = Annotated[Database, Depends(database("inventory"))]
@@ -20,11 +25,15 @@ AccountId = Annotated[str, Path(max_length=36)]
 ProductId = Annotated[str, Path(max_length=36)]
 
 
+def _pattern(regex: re.Pattern[str]) -> dict[str, JsonValue]:
+    return {"pattern": regex.pattern}
+
+
 class AvailabilityItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
+    quantity: Whole = Field(ge=1, le=MAX_UNITS)
 
 
 class AvailabilityIn(BaseModel):
@@ -51,22 +60,26 @@ class AvailabilityOut(BaseModel):
 class ReceiptIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
-    lot: str = Field(min_length=1, max_length=20)
+    quantity: Whole = Field(ge=1, le=MAX_UNITS)
+    # The document states the rules `check_lot` and `check_dc` apply, which answer
+    # `invalid_stock` rather than `validation_failed`.
+    lot: str = Field(min_length=1, max_length=20, json_schema_extra=_pattern(LOT_NUMBER))
     expires_on: date | None = None
-    dc: str = Field(default=DEFAULT_DC, min_length=1, max_length=32)
+    dc: str = Field(
+        default=DEFAULT_DC, min_length=1, max_length=32, json_schema_extra=_pattern(DC_CODE)
+    )
 
 
 class SafetyStockIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    units: int = Field(ge=0, le=MAX_UNITS, strict=True)
+    units: Whole = Field(ge=0, le=MAX_UNITS)
 
 
 class ShelfLifeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    days: int = Field(ge=0, le=3650, strict=True)
+    days: Whole = Field(ge=0, le=3650)
 
 
 class ShelfLifeOut(BaseModel):
@@ -78,7 +91,8 @@ class LotOut(BaseModel):
     lot_id: str
     dc: str
     lot: str
-    expires_on: str | None
+    # Left out where a position leaves out what is null (`response_model_exclude_none`).
+    expires_on: date | None = None
     status: str
     on_hand: int
     reserved: int
@@ -145,6 +159,7 @@ def router() -> APIRouter:
         "/api/v1/products/check-availability",
         response_model=AvailabilityOut,
         response_model_exclude_none=True,
+        responses=refuses(ProductNotFound),
     )
     async def check_availability(body: AvailabilityIn, db: Inventory, request: Request) -> Any:
         """Seed 001: is every line available now? Unknown products answer 404. With a
@@ -160,6 +175,7 @@ def router() -> APIRouter:
         "/api/v1/inventory/{product_id}",
         response_model=PositionOut,
         response_model_exclude_none=True,
+        responses=refuses(ProductNotFound),
     )
     async def get_position(product_id: str, db: Inventory, caller: Caller) -> dict[str, Any]:
         """ATP per distribution centre; operators also see the lots."""
@@ -179,22 +195,39 @@ def router() -> APIRouter:
         """Operators: the carts holding the product now, their customers, and until when."""
         return await service.holds(db, product_id)
 
-    @api.delete("/api/v1/inventory/{product_id}/holds/{cart_id}", status_code=204)
+    @api.delete(
+        "/api/v1/inventory/{product_id}/holds/{cart_id}",
+        status_code=204,
+        responses=refuses(service.HoldNotFound),
+    )
     async def release_hold(product_id: str, cart_id: str, db: Inventory, _: Operator) -> Response:
         """Operators: let one cart's hold on the product go."""
         await service.release_hold(db, product_id, cart_id)
         return Response(status_code=204)
 
-    @api.post("/api/v1/inventory/{product_id}/receipts", status_code=201, response_model=LotOut)
+    @api.post(
+        "/api/v1/inventory/{product_id}/receipts",
+        status_code=201,
+        response_model=LotOut,
+        responses=refuses(ProductNotFound, LotMismatch, InvalidStock),
+    )
     async def receive(
         product_id: str, body: ReceiptIn, db: Inventory, _: Operator
     ) -> dict[str, Any]:
         receipt = service.Receipt(product_id, body.quantity, body.lot, body.expires_on, body.dc)
         return await service.receive(db, receipt)
 
-    @api.put("/api/v1/inventory/{product_id}/safety-stock/{dc}", response_model=PositionOut)
+    @api.put(
+        "/api/v1/inventory/{product_id}/safety-stock/{dc}",
+        response_model=PositionOut,
+        responses=refuses(ProductNotFound, InvalidStock),
+    )
     async def set_safety_stock(
-        product_id: str, dc: str, body: SafetyStockIn, db: Inventory, _: Operator
+        product_id: str,
+        dc: Annotated[str, Path(json_schema_extra=_pattern(DC_CODE))],
+        body: SafetyStockIn,
+        db: Inventory,
+        _: Operator,
     ) -> dict[str, Any]:
         return await service.set_safety_stock(db, product_id, dc, body.units)
 
@@ -205,15 +238,28 @@ def router() -> APIRouter:
         """An account's minimum shelf life: its orders get no lot expiring sooner."""
         return await service.set_shelf_life(db, account_id, body.days)
 
-    @api.post("/api/v1/inventory/lots/{lot_id}/quarantine", response_model=LotOut)
+    @api.post(
+        "/api/v1/inventory/lots/{lot_id}/quarantine",
+        response_model=LotOut,
+        responses=refuses(LotNotFound),
+    )
     async def quarantine(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
         return await service.set_lot_status(db, lot_id, LotStatus.QUARANTINED)
 
-    @api.post("/api/v1/inventory/lots/{lot_id}/release", response_model=LotOut)
+    @api.post(
+        "/api/v1/inventory/lots/{lot_id}/release",
+        response_model=LotOut,
+        responses=refuses(LotNotFound),
+    )
     async def release_lot(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
         return await service.set_lot_status(db, lot_id, LotStatus.RELEASED)
 
-    @api.post("/api/v1/inventory/reservations", status_code=201, response_model=OrderHoldOut)
+    @api.post(
+        "/api/v1/inventory/reservations",
+        status_code=201,
+        response_model=OrderHoldOut,
+        responses=refuses(provisional.Short, ProductNotFound, NotFound),
+    )
     async def hold(body: OrderHoldIn, db: Inventory, caller: Caller, _: Service) -> dict[str, Any]:
         """Ordering, for the caller, before it writes a direct order: hold its stock. The
         hold runs out unless the order's `order.created` confirms it. Short: 409. Services
@@ -237,7 +283,11 @@ def router() -> APIRouter:
         ]
         return {"order_id": body.order_id, "items": lines}
 
-    @api.delete("/api/v1/inventory/reservations/{order_id}", status_code=204)
+    @api.delete(
+        "/api/v1/inventory/reservations/{order_id}",
+        status_code=204,
+        responses=refuses(provisional.HoldConfirmed, NotFound),
+    )
     async def let_go(order_id: str, db: Inventory, _: Caller, __: Service) -> None:
         """Ordering: give back the hold of an order it did not write; a written order's:
         409. Services of the deployment only."""

@@ -14,8 +14,8 @@ from enum import StrEnum
 from orderly.kernel.errors import Unprocessable
 
 DEFAULT_DC = "MAIN"
-_DC = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
-_LOT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,19}$")  # GS1 AI (10): up to 20 characters
+DC_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
+LOT_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,19}$")  # GS1 AI (10): up to 20 characters
 _NO_EXPIRY = date.max
 
 
@@ -35,13 +35,13 @@ class InvalidStock(Unprocessable):
 
 
 def check_dc(dc: str) -> str:
-    if not _DC.match(dc):
+    if not DC_CODE.match(dc):
         raise InvalidStock(f"{dc!r} is not a distribution centre code (A-Z, 0-9, '-')")
     return dc
 
 
 def check_lot(lot_number: str) -> str:
-    if not _LOT.match(lot_number):
+    if not LOT_NUMBER.match(lot_number):
         raise InvalidStock(f"{lot_number!r} is not a lot number (up to 20 characters)")
     return lot_number
 

@@ -10,13 +10,31 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator, principal
 from orderly.entrypoints.dependencies import database, runtime
+from orderly.entrypoints.fields import NOT_BLANK, Whole
+from orderly.entrypoints.openapi import refuses
 from orderly.kernel.principal import Principal
 from orderly.ordering import carts, service
-from orderly.ordering.availability import ProductAvailability
-from orderly.ordering.buyers import AccountStanding
-from orderly.ordering.domain import Channel, Line
+from orderly.ordering.availability import ProductAvailability, UnknownProduct
+from orderly.ordering.buyers import AccountStanding, NotABuyer
+from orderly.ordering.carts import CartCheckedOut, CartEmpty, CartItemNotFound
+from orderly.ordering.domain import (
+    Channel,
+    DuplicateProduct,
+    InsufficientStock,
+    InvalidTransition,
+    Line,
+)
 from orderly.ordering.products import ProductSource, asking_catalog
+from orderly.ordering.service import (
+    ChannelNotAllowed,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    OrderNotFound,
+    PaymentMethodRequired,
+    ProductNotPriced,
+)
 from orderly.sagas import engine
+from orderly.sagas.engine import SagaNotFound
 from orderly.storage import Database
 
 Ordering = Annotated[Database, Depends(database("ordering"))]
@@ -96,18 +114,18 @@ class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
+    quantity: Whole = Field(ge=1, le=MAX_UNITS)
 
 
 class ShippingAddress(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(default="", max_length=200)
-    line1: str = Field(min_length=1, max_length=200)
+    line1: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
     line2: str = Field(default="", max_length=200)
-    city: str = Field(min_length=1, max_length=100)
+    city: str = Field(min_length=1, pattern=NOT_BLANK, max_length=100)
     state: str = Field(default="", max_length=100)
-    postal_code: str = Field(min_length=1, max_length=20)
+    postal_code: str = Field(min_length=1, pattern=NOT_BLANK, max_length=20)
     country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
 
 
@@ -168,13 +186,13 @@ class CartItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=MAX_UNITS, strict=True)
+    quantity: Whole = Field(ge=1, le=MAX_UNITS)
 
 
 class CartQuantityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    quantity: int = Field(ge=0, le=MAX_UNITS, strict=True)
+    quantity: Whole = Field(ge=0, le=MAX_UNITS)
 
 
 class CartLineOut(BaseModel):
@@ -204,6 +222,18 @@ class CheckoutIn(BaseModel):
     channel: Channel | None = None
 
 
+_PLACING_REFUSALS = (
+    InsufficientStock,
+    ChannelNotAllowed,
+    NotABuyer,
+    UnknownProduct,
+    DuplicateProduct,
+    ProductNotPriced,
+    PaymentMethodRequired,
+    IdempotencyKeyReused,
+    IdempotencyKeyInUse,
+)
+
 # How both routes that place an order answer: 201 and seed 001's {order_id, status} (more for
 # the other flows), with the Idempotency-Key their `Checkout` reads.
 PLACING: dict[str, Any] = {
@@ -211,7 +241,9 @@ PLACING: dict[str, Any] = {
     "response_model": OrderCreated,
     "response_model_exclude_none": True,
     "openapi_extra": IDEMPOTENCY_KEY_HEADER,
+    "responses": refuses(*_PLACING_REFUSALS),
 }
+CHECKOUT_REFUSALS = refuses(*_PLACING_REFUSALS, CartEmpty, CartCheckedOut)
 
 
 def _answer(placed: service.Placed, response: Response) -> dict[str, Any]:
@@ -275,7 +307,7 @@ def _sagas() -> APIRouter:
         """Operators: sagas, newest first, optionally in one state."""
         return await engine.find(db, state, limit)
 
-    @api.get("/{saga_id}", response_model=SagaOut)
+    @api.get("/{saga_id}", response_model=SagaOut, responses=refuses(SagaNotFound))
     async def get_saga(saga_id: str, db: Ordering, operator: Operator) -> dict[str, Any]:
         """Operators: one saga with each step, its attempts and timings."""
         return await engine.get(db, saga_id)
@@ -295,7 +327,7 @@ def _cart() -> APIRouter:
         """The caller's cart with current prices and what is available of each line."""
         return await carts.view(db, caller, availability)
 
-    @api.post("/items", response_model=CartOut, status_code=201)
+    @api.post("/items", response_model=CartOut, status_code=201, responses=refuses(UnknownProduct))
     async def add_to_cart(
         body: CartItemIn,
         request: Request,
@@ -314,7 +346,11 @@ def _cart() -> APIRouter:
         )
         return await carts.view(db, caller, availability)
 
-    @api.put("/items/{product_id}", response_model=CartOut)
+    @api.put(
+        "/items/{product_id}",
+        response_model=CartOut,
+        responses=refuses(CartItemNotFound, UnknownProduct),
+    )
     async def change_quantity(
         product_id: str,
         body: CartQuantityIn,
@@ -325,7 +361,11 @@ def _cart() -> APIRouter:
         await carts.set_quantity(db, caller, product_id, body.quantity)
         return await carts.view(db, caller, availability)
 
-    @api.delete("/items/{product_id}", response_model=CartOut)
+    @api.delete(
+        "/items/{product_id}",
+        response_model=CartOut,
+        responses=refuses(CartItemNotFound, UnknownProduct),
+    )
     async def remove_from_cart(
         product_id: str,
         db: Ordering,
@@ -335,7 +375,7 @@ def _cart() -> APIRouter:
         await carts.set_quantity(db, caller, product_id, 0)
         return await carts.view(db, caller, availability)
 
-    @api.post("/checkout", **PLACING)
+    @api.post("/checkout", **{**PLACING, "responses": CHECKOUT_REFUSALS})
     async def check_out(body: CheckoutIn, response: Response, ports: Checkouts) -> dict[str, Any]:
         """The cart becomes an order through the caller's checkout flow; its holds become
         the order's reservation."""
@@ -390,11 +430,15 @@ def _orders() -> APIRouter:
     ) -> list[dict[str, Any]]:
         return await service.list_orders(db, caller, limit, offset)
 
-    @api.get("/{order_id}", response_model=OrderOut)
+    @api.get("/{order_id}", response_model=OrderOut, responses=refuses(OrderNotFound))
     async def get_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
         return await service.get_order(db, caller, order_id)
 
-    @api.post("/{order_id}/cancel", response_model=OrderOut)
+    @api.post(
+        "/{order_id}/cancel",
+        response_model=OrderOut,
+        responses=refuses(OrderNotFound, InvalidTransition),
+    )
     async def cancel_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
         """Cancel before shipment: stock goes back, payment is voided or refunded."""
         return await service.cancel_order(db, caller, order_id)

@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller
 from orderly.entrypoints.dependencies import database
+from orderly.entrypoints.openapi import refuses
 from orderly.payments import service
+from orderly.payments.domain import TOKEN, InvalidPaymentMethod
+from orderly.payments.service import PaymentMethodNotFound, PaymentNotFound
 from orderly.storage import Database
 
 Payments = Annotated[Database, Depends(database("payments"))]
@@ -17,7 +20,8 @@ Payments = Annotated[Database, Depends(database("payments"))]
 class MethodIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    token: str = Field(min_length=5, max_length=64)
+    # `check_token`'s rule, stated in the document; it answers `invalid_payment_method`.
+    token: str = Field(min_length=5, max_length=64, json_schema_extra={"pattern": TOKEN.pattern})
     label: str = Field(default="", max_length=100)
 
 
@@ -50,7 +54,12 @@ class PaymentOut(BaseModel):
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["payments"])
 
-    @api.post("/payment-methods", status_code=201, response_model=MethodOut)
+    @api.post(
+        "/payment-methods",
+        status_code=201,
+        response_model=MethodOut,
+        responses=refuses(InvalidPaymentMethod),
+    )
     async def add_method(body: MethodIn, db: Payments, caller: Caller) -> dict[str, Any]:
         return await service.add_method(db, caller, body.token, body.label)
 
@@ -58,16 +67,28 @@ def router() -> APIRouter:
     async def list_methods(db: Payments, caller: Caller) -> list[dict[str, Any]]:
         return await service.list_methods(db, caller)
 
-    @api.get("/payment-methods/{method_id}", response_model=MethodOut)
+    @api.get(
+        "/payment-methods/{method_id}",
+        response_model=MethodOut,
+        responses=refuses(PaymentMethodNotFound),
+    )
     async def get_method(method_id: str, db: Payments, caller: Caller) -> dict[str, Any]:
         return await service.get_method(db, caller, method_id)
 
-    @api.delete("/payment-methods/{method_id}", status_code=204)
+    @api.delete(
+        "/payment-methods/{method_id}",
+        status_code=204,
+        responses=refuses(PaymentMethodNotFound),
+    )
     async def delete_method(method_id: str, db: Payments, caller: Caller) -> Response:
         await service.delete_method(db, caller, method_id)
         return Response(status_code=204)
 
-    @api.get("/payments/order/{order_id}", response_model=list[PaymentOut])
+    @api.get(
+        "/payments/order/{order_id}",
+        response_model=list[PaymentOut],
+        responses=refuses(PaymentNotFound),
+    )
     async def payments_of_order(
         order_id: str, db: Payments, caller: Caller
     ) -> list[dict[str, Any]]:

@@ -1,7 +1,6 @@
 """Pricing REST routes: the caller's own price, list and 340B prices, contracts, locks."""
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -9,13 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator
 from orderly.entrypoints.dependencies import database
+from orderly.entrypoints.fields import NOT_BLANK, Price, Whole
+from orderly.entrypoints.openapi import refuses
+from orderly.kernel.errors import NotFound
 from orderly.pricing import service
-from orderly.pricing.domain import ContractKind
+from orderly.pricing.domain import ContractKind, InvalidPrice
+from orderly.pricing.service import ContractNotFound, NoPrice
 from orderly.storage import Database
 
 Pricing = Annotated[Database, Depends(database("pricing"))]
 
-Price = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), decimal_places=2)]
 MAX_UNITS = 1_000_000_000
 # A price may be set before pricing hears of its product: the id is kept, in 36 characters.
 ProductId = Annotated[str, Path(max_length=36)]
@@ -33,15 +35,17 @@ class ContractLineIn(BaseModel):
 
     product_id: str = Field(min_length=1, max_length=36)  # what a contract line keeps
     price: Price
-    min_quantity: int = Field(default=1, ge=1, le=MAX_UNITS, strict=True)
+    min_quantity: Whole = Field(default=1, ge=1, le=MAX_UNITS)
 
 
 class ContractIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
     kind: ContractKind
-    party: str = Field(min_length=1, max_length=64, description="account id, segment or GPO id")
+    party: str = Field(
+        min_length=1, pattern=NOT_BLANK, max_length=64, description="account id, segment or GPO id"
+    )
     starts_on: date
     ends_on: date | None = None
     prices: list[ContractLineIn] = Field(min_length=1, max_length=10_000)
@@ -94,7 +98,7 @@ class LockOut(BaseModel):
 def router() -> APIRouter:
     api = APIRouter(tags=["pricing"])
 
-    @api.get("/api/v1/prices", response_model=QuoteOut)
+    @api.get("/api/v1/prices", response_model=QuoteOut, responses=refuses(NoPrice))
     async def my_price(
         db: Pricing,
         caller: Caller,
@@ -116,12 +120,21 @@ def router() -> APIRouter:
         await service.set_340b(db, product_id, body.price, body.effective_from)
         return Response(status_code=204)
 
-    @api.put("/api/v1/prices/accounts/{account_id}/gpo", status_code=204)
+    @api.put(
+        "/api/v1/prices/accounts/{account_id}/gpo",
+        status_code=204,
+        responses=refuses(NotFound),
+    )
     async def set_gpo(account_id: str, body: GpoIn, db: Pricing, _: Operator) -> Response:
         await service.set_gpo(db, account_id, body.gpo)
         return Response(status_code=204)
 
-    @api.post("/api/v1/contracts", status_code=201, response_model=ContractOut)
+    @api.post(
+        "/api/v1/contracts",
+        status_code=201,
+        response_model=ContractOut,
+        responses=refuses(InvalidPrice),
+    )
     async def create_contract(body: ContractIn, db: Pricing, _: Operator) -> dict[str, Any]:
         new = service.NewContract(
             name=body.name,
@@ -136,7 +149,11 @@ def router() -> APIRouter:
         )
         return await service.create_contract(db, new)
 
-    @api.get("/api/v1/contracts/{contract_id}", response_model=ContractOut)
+    @api.get(
+        "/api/v1/contracts/{contract_id}",
+        response_model=ContractOut,
+        responses=refuses(ContractNotFound),
+    )
     async def get_contract(contract_id: str, db: Pricing, _: Operator) -> dict[str, Any]:
         return await service.get_contract(db, contract_id)
 
