@@ -1,11 +1,9 @@
 """Cart holds under abuse: a customer holds at most its limit of a product, renewing a hold
 never keeps it past its maximum age, and operators see (and can end) who holds what."""
 
-import asyncio
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,14 +12,14 @@ import httpx
 import jwt
 import pytest
 
-from tests.conftest import Backend, _delete_namespace, needs_services
-from tests.e2e.conftest import Deployment, deploy
+from tests.conftest import Backend
+from tests.e2e.conftest import BACKENDS, Deployment, deploy, shared_deployment
 from tests.e2e.test_accounts import enrolled, new_account
 from tests.e2e.test_cart import add, atp_is
 from tests.e2e.test_checkout_b2c import atp, place
 from tests.e2e.test_seed001_flow import ADDRESS, create_product
 from tests.e2e.wire import tapped
-from tests.services import AMQP_URL, create_pg_database, drop_pg_database, unique
+from tests.services import unique
 from tests.waiting import eventually
 
 CONSUMER_LIMIT = 5
@@ -32,40 +30,13 @@ LIMITS = {
 }
 
 
-@contextmanager
-def deployed(kind: str, tmp: Path, **settings: str) -> Iterator[Deployment]:
-    """A deployment shared by a module's tests, on its own database (and broker namespace)."""
-    if kind == "embedded":
-        backend = Backend("embedded", f"sqlite:///{tmp / 'var'}", "", unique("t"))
-    else:
-        backend = Backend("distributed", asyncio.run(create_pg_database()), AMQP_URL, unique("t"))
-    try:
-        deployment = deploy(backend, tmp, **settings)
-        try:
-            yield deployment
-        finally:
-            for server in deployment.servers:
-                server.stop()
-    finally:
-        if kind == "distributed":
-            asyncio.run(drop_pg_database(backend.database_url))
-            asyncio.run(_delete_namespace(backend.namespace))
-
-
-@pytest.fixture(
-    scope="module",
-    params=[
-        pytest.param("embedded", id="sqlite+inprocess"),
-        pytest.param(
-            "distributed", id="postgres+rabbitmq", marks=[needs_services, pytest.mark.distributed]
-        ),
-    ],
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def holding(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
     """Consumers hold up to 5 units of a product, independent pharmacies up to 8."""
-    with deployed(request.param, tmp_path_factory.mktemp("holds"), **LIMITS) as deployment:
+    tmp = tmp_path_factory.mktemp("holds")
+    with shared_deployment(request.param, tmp, **LIMITS) as deployment:
         yield deployment
 
 
