@@ -2,16 +2,34 @@
 order's reservation, and a cart is its owner's alone."""
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import BACKENDS, Deployment, shared_deployment
 from tests.e2e.test_checkout_b2c import atp, heard, settled
 from tests.e2e.test_seed001_flow import ADDRESS, create_product
 from tests.e2e.wire import tapped
 from tests.services import unique
 from tests.waiting import eventually
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    """One deployment per mode for the module: each test works with its own customers and
+    products."""
+    with shared_deployment(request.param, tmp_path_factory.mktemp("cart")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def embedded_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with shared_deployment("embedded", tmp_path_factory.mktemp("cart-one")) as running:
+        yield running
 
 
 async def add(cart: httpx.AsyncClient, product_id: str, quantity: int) -> httpx.Response:

@@ -2,6 +2,7 @@
 releases the stock when the payment fails; operators follow it by API and CLI."""
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,13 +10,29 @@ import httpx
 import pytest
 
 from tests.conftest import Backend, needs_services
-from tests.e2e.conftest import Deployment, deploy
+from tests.e2e.conftest import BACKENDS, Deployment, deploy, shared_deployment
 from tests.e2e.server import embedded, stocked
 from tests.e2e.test_checkout_b2c import atp, heard, place, settled
 from tests.e2e.test_seed001_flow import ADDRESS, create_product
 from tests.e2e.wire import tapped
 from tests.services import unique
 from tests.waiting import eventually
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    """One deployment per mode for the module: each test works with its own customers and
+    products."""
+    with shared_deployment(request.param, tmp_path_factory.mktemp("guarded")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def embedded_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with shared_deployment("embedded", tmp_path_factory.mktemp("guarded-one")) as running:
+        yield running
 
 
 def guarded(product_id: str, quantity: int, payment_method: str = "tok_visa") -> dict[str, Any]:
