@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest chaos bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,14 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m tests.services_check
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not chaos"
 
 test: lint typecheck pytest
+
+# every crash point of every saga step, in both modes (minutes)
+chaos: $(STAMP)
+	$(BIN)/python -m tests.services_check
+	$(BIN)/pytest -q -m chaos
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
