@@ -85,6 +85,10 @@ class Settings:
     breaker_threshold: int = 5
     breaker_ttl: float = 10.0
     max_body_bytes: int = 1_048_576
+    # argon2id's cost for new password hashes: KiB of memory and passes (OWASP's floor is
+    # 19 MiB and 2 passes; lower only where nothing real is kept, as in tests)
+    password_hash_memory: int = 65_536
+    password_hash_passes: int = 3
     # Registrations one client address may make per window (seconds), all processes together.
     registration_limit: int = 5
     registration_window: float = 3600.0
@@ -158,6 +162,11 @@ class Settings:
         if self.message_retention < 1 or self.prune_interval <= 0:
             raise ConfigError(
                 "ORDERLY_MESSAGE_RETENTION must be at least 1 s and ORDERLY_PRUNE_INTERVAL positive"
+            )
+        if self.password_hash_memory < 8192 or self.password_hash_passes < 1:
+            raise ConfigError(
+                "ORDERLY_PASSWORD_HASH_MEMORY must be at least 8192 (KiB) and"
+                " ORDERLY_PASSWORD_HASH_PASSES at least 1"
             )
         if self.retry_max_attempts < 1:
             raise ConfigError("ORDERLY_RETRY_MAX_ATTEMPTS must be at least 1")

@@ -47,6 +47,9 @@ class Server:
             "ORDERLY_LOG_LEVEL": "INFO",
             # Test modules register many customers from one address.
             "ORDERLY_REGISTRATION_LIMIT": "100000",
+            # nothing real is kept: the cheapest hashes argon2id is allowed here (7 ms, not 150)
+            "ORDERLY_PASSWORD_HASH_MEMORY": "8192",
+            "ORDERLY_PASSWORD_HASH_PASSES": "1",
             **env,
         }
         if contexts:

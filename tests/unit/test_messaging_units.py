@@ -87,6 +87,11 @@ def test_settings_come_from_file_then_environment(tmp_path: Path) -> None:
             "ORDERLY_SERVICE_KEY",
             id="ordering-without-service-key",
         ),
+        pytest.param(
+            {"ORDERLY_PASSWORD_HASH_MEMORY": "1024"},
+            "ORDERLY_PASSWORD_HASH_MEMORY",
+            id="password-hash-too-cheap",
+        ),
         pytest.param({"ORDERLY_PORT": "eighty"}, "bad setting", id="port"),
         pytest.param({"ORDERLY_CONFIG": "/no/such/file.toml"}, "no such file", id="config-file"),
         pytest.param(

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from orderly.bootstrap import StartupError, migrate_all, open_databases, unreachable
 from orderly.config import ConfigError, Settings, load_settings, redact
+from orderly.identity import passwords
 from orderly.storage import Database
 
 T = TypeVar("T")
@@ -34,10 +35,13 @@ errors = Console(stderr=True)
 
 def _settings(**overrides: Any) -> Settings:
     try:
-        return load_settings(**overrides)
+        settings = load_settings(**overrides)
     except ConfigError as error:
         errors.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None
+    # commands that make users (operators, accounts, the demo) hash as the servers do
+    passwords.configure(settings.password_hash_memory, settings.password_hash_passes)
+    return settings
 
 
 def _context_settings(context: str, what: str) -> Settings:
