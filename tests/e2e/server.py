@@ -1,5 +1,6 @@
 """A real Orderly server in its own process group, driven over HTTP."""
 
+import asyncio
 import os
 import signal
 import socket
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.services import create_pg_database, drop_pg_database
 
 OPERATOR_EMAIL = "operator@example.com"
 OPERATOR_PASSWORD = "warehouse keys 2026"
@@ -166,6 +169,21 @@ def embedded(tmp: Path, **env: str) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def one_process(tmp: Path, database: str, **env: str) -> Iterator[Server]:
+    """`embedded`, every context in one process, on SQLite or on a PostgreSQL database of
+    its own (no broker needed), dropped afterwards."""
+    url = f"sqlite:///{tmp / 'var'}"
+    if database == "postgresql":
+        url = asyncio.run(create_pg_database())
+    try:
+        with embedded(tmp, ORDERLY_DATABASE_URL=url, **env) as running:
+            yield running
+    finally:
+        if database == "postgresql":
+            asyncio.run(drop_pg_database(url))
 
 
 async def stocked(client: httpx.AsyncClient, product_id: str, units: int) -> None:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from tests.conftest import needs_services
-from tests.e2e.server import Server, embedded, stocked
-from tests.services import create_pg_database, drop_pg_database, unique
+from tests.e2e.server import Server, one_process, stocked
+from tests.services import unique
 from tests.waiting import eventually
 
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
@@ -32,15 +32,8 @@ def server(
 ) -> Iterator[Server]:
     """One process serving every context, on SQLite or on PostgreSQL (no broker needed)."""
     tmp = tmp_path_factory.mktemp(f"abuse-{request.param}")
-    url = f"sqlite:///{tmp / 'var'}"
-    if request.param == "postgresql":
-        url = asyncio.run(create_pg_database())
-    try:
-        with embedded(tmp, ORDERLY_DATABASE_URL=url) as running:
-            yield running
-    finally:
-        if request.param == "postgresql":
-            asyncio.run(drop_pg_database(url))
+    with one_process(tmp, request.param) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

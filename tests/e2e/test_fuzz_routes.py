@@ -2,7 +2,6 @@
 integers past 64 bits, negative ones, very long strings) in its path, query and body, as a
 customer and as an operator: never a 5xx, and every refusal is a problem+json."""
 
-import asyncio
 import json
 import string
 from collections.abc import Iterator
@@ -15,8 +14,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import needs_services
-from tests.e2e.server import Server, embedded
-from tests.services import create_pg_database, drop_pg_database
+from tests.e2e.server import Server, one_process
 
 # Values that have broken servers: NUL, unpaired surrogates, integers past 64 bits, very long
 # or empty text, encodings that look like others, dates at the ends of the calendar.
@@ -72,15 +70,8 @@ def server(
 ) -> Iterator[Server]:
     """One process serving every context, on SQLite or on PostgreSQL (no broker needed)."""
     tmp = tmp_path_factory.mktemp(f"fuzz-{request.param}")
-    url = f"sqlite:///{tmp / 'var'}"
-    if request.param == "postgresql":
-        url = asyncio.run(create_pg_database())
-    try:
-        with embedded(tmp, ORDERLY_DATABASE_URL=url, ORDERLY_CHECKOUT_WAIT="0.5") as running:
-            yield running
-    finally:
-        if request.param == "postgresql":
-            asyncio.run(drop_pg_database(url))
+    with one_process(tmp, request.param, ORDERLY_CHECKOUT_WAIT="0.5") as running:
+        yield running
 
 
 class Schemas:
