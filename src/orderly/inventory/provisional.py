@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import structlog
 
 from orderly.inventory import service, store
@@ -26,7 +25,7 @@ from orderly.inventory.messages import (
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict
 from orderly.messaging import Envelope, emit, new_message
-from orderly.storage import Database, Row, Tx
+from orderly.storage import Database, Tx
 
 if TYPE_CHECKING:
     from orderly.config import Settings
@@ -134,7 +133,10 @@ async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
     if data.get("held"):
         confirmed = await tx.fetch_all(store.CONFIRM_HOLD, {"reference": order_id, "at": utcnow()})
         if confirmed:
-            items = [_reserved(row) for row in sorted(confirmed, key=lambda r: int(r["line"]))]
+            items = [
+                service.reserved_line(row)
+                for row in sorted(confirmed, key=lambda r: int(r["line"]))
+            ]
             body = {"orderId": order_id, "items": items}
             await emit(
                 tx, new_message(INVENTORY_RESERVED, body, source=SOURCE, aggregate_id=order_id)
@@ -143,22 +145,6 @@ async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
         # ran out (or was let go): forget a hold that ran out, so that it is made anew
         await tx.execute(store.FORGET_EXPIRED_HOLDS, {"reference": order_id})
     await service.reserve_and_answer(tx, data, order_id, {})
-
-
-def _reserved(row: Row) -> dict[str, Any]:
-    """`inventory.reserved`'s words for one held line."""
-    allocations = row["allocations"]
-    if isinstance(allocations, str):  # SQLite does not type what RETURNING returns
-        allocations = orjson.loads(allocations)
-    return {
-        "productId": row["product_id"],
-        "quantity": int(row["quantity"]),
-        "dc": row["dc"],
-        "lots": [
-            {"lot": a["lot"], "quantity": int(a["quantity"]), "expiresOn": a["expiresOn"]}
-            for a in allocations
-        ],
-    }
 
 
 async def sweeper(db: Database, interval: float) -> None:

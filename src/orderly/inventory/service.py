@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import structlog
 
 from orderly.inventory import domain, store
@@ -523,23 +524,23 @@ async def _existing_hard(tx: Tx, reference: str, lines: Sequence[Line]) -> Outco
             for r in hard.values()
         ]
         return Outcome(False, gone)
-    items = []
-    for line in lines:
-        row = hard.get(line.line)
-        if row is None:
-            continue
-        items.append(
-            {
-                "productId": row["product_id"],
-                "quantity": int(row["quantity"]),
-                "dc": row["dc"],
-                "lots": [
-                    {"lot": a["lot"], "quantity": int(a["quantity"]), "expiresOn": a["expiresOn"]}
-                    for a in row["allocations"] or []
-                ],
-            }
-        )
-    return Outcome(True, items)
+    return Outcome(True, [reserved_line(hard[line.line]) for line in lines if line.line in hard])
+
+
+def reserved_line(row: Row) -> dict[str, Any]:
+    """`inventory.reserved`'s words for one line of a hard reservation, from its row."""
+    allocations = row["allocations"] or []
+    if isinstance(allocations, str):  # SQLite does not type what RETURNING returns
+        allocations = orjson.loads(allocations)
+    return {
+        "productId": row["product_id"],
+        "quantity": int(row["quantity"]),
+        "dc": row["dc"],
+        "lots": [
+            {"lot": a["lot"], "quantity": int(a["quantity"]), "expiresOn": a["expiresOn"]}
+            for a in allocations
+        ],
+    }
 
 
 @dataclass(frozen=True)
