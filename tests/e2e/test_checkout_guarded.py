@@ -118,10 +118,22 @@ async def test_a_failed_payment_releases_the_stock_and_ends_payment_failed(
         sales = deployment.ordering.client(customer["token"])
         product = await create_product(deployment, unique("G"), 5)
 
-        placed = await place(sales, guarded(product, 2, "tok_decline"))
-        assert placed.status_code == 201, placed.text
-        assert placed.json()["status"] == "PAYMENT_FAILED"
-        order_id = placed.json()["order_id"]
+        key = {"Idempotency-Key": unique("declined")}
+        placed = await place(sales, guarded(product, 2, "tok_decline"), **key)
+        # seed 003's "Order Failed (Payment Issue)": a problem that names the order, never a 201
+        assert placed.status_code == 402, placed.text
+        assert placed.headers["content-type"] == "application/problem+json"
+        failed = placed.json()
+        assert (failed["code"], failed["order_status"]) == ("payment_failed", "PAYMENT_FAILED")
+        order_id = failed["order_id"]
+        assert placed.headers["location"] == f"/api/v1/orders/{order_id}"
+        # the same request again answers the same
+        again = await sales.post(
+            "/api/v1/orders", json=guarded(product, 2, "tok_decline"), headers=key
+        )
+        assert again.status_code == 402, again.text
+        assert again.headers["idempotent-replayed"] == "true"
+        assert (again.json()["code"], again.json()["order_id"]) == ("payment_failed", order_id)
 
         types = await heard(
             wire, order_id, "payment.failed", "inventory.release", "inventory.released"
@@ -140,6 +152,42 @@ async def test_a_failed_payment_releases_the_stock_and_ends_payment_failed(
         assert await atp(deployment, product) == 5
         order = (await sales.get(f"/api/v1/orders/{order_id}")).json()
         assert [h["status"] for h in order["history"]] == ["PENDING", "PAYMENT_FAILED"]
+
+
+async def test_orders_that_race_for_the_last_unit_end_placed_or_say_why_not(
+    embedded_deployment: Deployment,
+) -> None:
+    deployment = embedded_deployment
+    sales = deployment.ordering.client(deployment.customer()["token"])
+    product = await create_product(deployment, unique("G"), 2)
+    first = await place(sales, guarded(product, 1))  # now ordering knows the product
+    assert first.status_code == 201, first.text
+    answers = await asyncio.gather(
+        *(sales.post("/api/v1/orders", json=guarded(product, 1)) for _ in range(6))
+    )
+    outcomes = sorted((a.status_code, a.json().get("code")) for a in answers)
+    # one is placed; the others are refused by the check (nothing written) or, when the
+    # check passed but the stock was gone by the reservation, cancelled: never a 201
+    assert outcomes[0] == (201, None)
+    assert set(outcomes[1:]) <= {(400, "insufficient_stock"), (409, "order_cancelled")}
+    for answer in answers:
+        if answer.status_code == 409:
+            cancelled = answer.json()
+            assert cancelled["order_status"] == "CANCELLED"
+            shown = await sales.get(f"/api/v1/orders/{cancelled['order_id']}")
+            assert shown.json()["status"] == "CANCELLED"
+
+
+async def test_the_document_lists_how_a_guarded_order_can_end(
+    embedded_deployment: Deployment,
+) -> None:
+    client = embedded_deployment.ordering.client(embedded_deployment.operator_token)
+    document = (await client.get("/openapi.json")).json()
+    for path in ("/api/v1/orders", "/api/v1/cart/checkout"):
+        responses = document["paths"][path]["post"]["responses"]
+        for status, code in (("402", "payment_failed"), ("409", "order_cancelled")):
+            schema = responses[status]["content"]["application/problem+json"]["schema"]
+            assert code in schema["properties"]["code"]["enum"], (path, status)
 
 
 async def test_a_short_order_is_refused_before_it_exists(embedded_deployment: Deployment) -> None:

@@ -68,7 +68,7 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 # product without a price. The document declares them (422, each with its code) and JSON
 # Schema cannot rule them out, so a schema-valid request may meet one. What it must never meet
 # is a refusal of its shape: that would be the document and the models disagreeing.
-_SEMANTIC_REFUSALS = ["2XX", "3XX", 401, 403, 404, 409, 422, 429, "5XX"]
+_SEMANTIC_REFUSALS = ["2XX", "3XX", 401, 402, 403, 404, 409, 422, 429, "5XX"]
 _SHAPE_REFUSALS = {"validation_failed", "malformed_json"}
 
 

@@ -12,6 +12,7 @@ from orderly.entrypoints.auth import Caller, Operator, principal
 from orderly.entrypoints.dependencies import database, runtime
 from orderly.entrypoints.fields import NOT_BLANK, Whole
 from orderly.entrypoints.openapi import refuses
+from orderly.kernel.errors import Conflict, OrderlyError
 from orderly.kernel.principal import Principal
 from orderly.ordering import carts, service
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
@@ -222,6 +223,23 @@ class CheckoutIn(BaseModel):
     channel: Channel | None = None
 
 
+class PaymentFailed(OrderlyError):
+    """Seed 003's "Order Failed (Payment Issue)": the order exists, `PAYMENT_FAILED`, its
+    stock given back."""
+
+    status = 402
+    code = "payment_failed"
+    title = "The payment failed"
+
+
+class OrderCancelled(Conflict):
+    """The order exists but ended `CANCELLED` before any payment was taken: its stock was
+    short when the reservation was made, though the check had passed."""
+
+    code = "order_cancelled"
+    title = "The order was cancelled before it was placed"
+
+
 _PLACING_REFUSALS = (
     InsufficientStock,
     ChannelNotAllowed,
@@ -232,6 +250,8 @@ _PLACING_REFUSALS = (
     PaymentMethodRequired,
     IdempotencyKeyReused,
     IdempotencyKeyInUse,
+    PaymentFailed,
+    OrderCancelled,
 )
 
 # How both routes that place an order answer: 201 and seed 001's {order_id, status} (more for
@@ -247,14 +267,37 @@ CHECKOUT_REFUSALS = refuses(*_PLACING_REFUSALS, CartEmpty, CartCheckedOut)
 
 
 def _answer(placed: service.Placed, response: Response) -> dict[str, Any]:
-    """201 for a new order; 202 while a guarded checkout's outcome is not known yet; a
-    replayed Idempotency-Key: 200 and `Idempotent-Replayed`."""
+    """201 for a new order; 202 while a guarded checkout's outcome is not known yet; an
+    order that ended failed, a problem (402 or 409) that names it. A replayed
+    Idempotency-Key answers the same, with 200 for a success and `Idempotent-Replayed`."""
+    failed = _failure(placed.response)
+    if failed is not None:
+        headers = {"Location": f"/api/v1/orders/{placed.response['order_id']}"}
+        if placed.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        raise failed.with_headers(headers)
     if placed.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     elif placed.accepted_only:
         response.status_code = 202
     return placed.response
+
+
+def _failure(order: dict[str, Any]) -> OrderlyError | None:
+    # the problem's `status` is the HTTP status: the order's is `order_status`
+    status = str(order["status"]).upper()
+    named = {k: v for k, v in order.items() if k != "status"} | {"order_status": order["status"]}
+    if status == "PAYMENT_FAILED":
+        return PaymentFailed(
+            f"order {order['order_id']} was not placed: its payment failed", **named
+        )
+    if status == "CANCELLED":
+        return OrderCancelled(
+            f"order {order['order_id']} was cancelled: its stock could not be reserved",
+            **named,
+        )
+    return None
 
 
 class SagaStepOut(BaseModel):
