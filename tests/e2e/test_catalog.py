@@ -95,6 +95,41 @@ def test_search_misses_what_does_not_match(
     assert bad.json()["code"] == "invalid_ndc"
 
 
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        pytest.param("00305910369013", "check digit", id="gtin-check-digit"),
+        pytest.param("12345-678", "4-4-2, 5-3-2 or 5-4-1", id="two-segments"),
+        pytest.param("1234-5678-901", "4-4-2, 5-3-2 or 5-4-1", id="4-4-3"),
+        pytest.param("0591-369-01", "4-4-2, 5-3-2 or 5-4-1", id="4-3-2"),
+        pytest.param("12345678912", "not an NDC11", id="ndc11-no-padding"),
+        pytest.param("12345-6789-12", "not an NDC11", id="hyphenated-ndc11-no-padding"),
+        pytest.param("0591036901123", "13 digits", id="thirteen-digits"),
+        pytest.param("059103690", "9 digits", id="nine-digits"),
+    ],
+)
+def test_a_malformed_identifier_is_refused_with_its_reason(
+    operator: httpx.Client, query: str, reason: str
+) -> None:
+    bad = operator.get("/api/v1/products", params={"q": query})
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["code"] == "invalid_ndc"
+    assert reason in bad.json()["detail"]
+
+
+def test_numbers_among_words_still_search(operator: httpx.Client) -> None:
+    body = {"name": "Amoxicillin 500 mg capsules", "sku": unique("AMX"), "price": "3.00"}
+    assert operator.post("/api/v1/products", json=body).status_code == 201
+    assert body["name"] in search(operator, "amoxicillin 500")
+    assert body["name"] in search(operator, "500")
+
+
+def test_a_scanned_gtin_alone_finds_its_product(
+    operator: httpx.Client, loxapine: dict[str, Any]
+) -> None:
+    assert search(operator, "0100305910369019") == [loxapine["name"]]
+
+
 def test_search_pages(operator: httpx.Client) -> None:
     for n in range(5):
         body = {"name": f"Zolmitriptan pager {n}", "sku": unique("PAGE"), "price": "1.00"}

@@ -74,6 +74,8 @@ def test_gtins_must_check_and_belong_to_an_ndc() -> None:
             SearchKeys(digits=frozenset({"1234567891"})),
         ),
         ("amoxicillin 500", None),
+        ("500", None),
+        ("0100305910369019", SearchKeys(digits=frozenset({"0591036901"}))),
     ],
 )
 def test_search_queries_become_identifiers(query: str, keys: SearchKeys | None) -> None:

@@ -5,7 +5,7 @@ NDC11 (HIPAA 5-4-2, each segment zero-padded), as its ten digits, and as the uni
 GTIN-14 (indicator 0, `03`, the ten NDC digits, the GS1 check digit). A search may give any
 of these, a UPC-A, or a scanned GS1 element string; `search_keys` turns it into what to look
 up. Ten digits without hyphens, or an NDC11 with more than one way back, are ambiguous:
-they are looked up, never guessed.
+they are looked up, never guessed. What only looks like an identifier is refused.
 """
 
 import re
@@ -107,19 +107,45 @@ class SearchKeys:
 
 
 def search_keys(query: str) -> SearchKeys | None:
-    """The identifiers a search query stands for; None if it is not one (then it is words)."""
+    """The identifiers a search query stands for; None if it is not one (then it is words).
+
+    One rule for every identifier: a query that looks like one (digits and hyphens only,
+    with a hyphen or at least nine digits, or a GS1 element string) must be a valid one,
+    or it is refused with the reason, never searched as words."""
     text = query.strip()
     if _ASSIGNED.match(text):
         return SearchKeys(ndc11=frozenset({parse(text).ndc11}))
     if _NDC11_HYPHENATED.match(text) or re.fullmatch(r"\d{11}", text):
-        return SearchKeys(ndc11=frozenset({text.replace("-", "")}))
+        digits = text.replace("-", "")
+        if not from_ndc11(digits):
+            raise InvalidNdc(
+                f"{text!r} is not an NDC11: no segment has a leading zero that padding added"
+            )
+        return SearchKeys(ndc11=frozenset({digits}))
     if re.fullmatch(r"\d{10}", text):
         return SearchKeys(digits=frozenset({text}))
     if re.fullmatch(r"\d{12}|\d{14}", text):
         return SearchKeys(digits=frozenset({digits_of_gtin(text)}))
-    if text.startswith(("01", "(01)", "]d2", "]C1")) and len(text) > 16:
+    if text.startswith(("01", "(01)", "]d2", "]C1")) and len(text) >= 16:
         return SearchKeys(digits=frozenset({digits_of_gtin(_scanned_gtin(text))}))
+    _refuse_lookalike(text)
     return None
+
+
+def _refuse_lookalike(text: str) -> None:
+    """Digits and hyphens that are none of the identifiers above are a mistyped one."""
+    if not re.fullmatch(r"[\d-]+", text) or not any(c.isdigit() for c in text):
+        return
+    if "-" in text:
+        raise InvalidNdc(
+            f"{text!r} is not an NDC: hyphenated, it is 4-4-2, 5-3-2 or 5-4-1 as assigned,"
+            " or 5-4-2 as NDC11"
+        )
+    if len(text) >= 9:
+        raise InvalidNdc(
+            f"{text!r}: {len(text)} digits are no NDC (10 digits), NDC11 (11), UPC-A (12)"
+            " or GTIN-14 (14)"
+        )
 
 
 def _scanned_gtin(scanned: str) -> str:
