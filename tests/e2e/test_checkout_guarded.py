@@ -370,3 +370,93 @@ async def new_product(operator: httpx.AsyncClient, units: int) -> str:
 
 async def _atp(operator: httpx.AsyncClient, product_id: str) -> int:
     return int((await operator.get(f"/api/v1/inventory/{product_id}")).json()["atp"])
+
+
+async def test_the_order_list_filters_by_status_channel_and_time_and_sorts(
+    deployment: Deployment,
+) -> None:
+    customer = deployment.customer()
+    sales = deployment.ordering.client(customer["token"])
+    product = await create_product(deployment, unique("F"), 20)
+    direct = await place(
+        sales, {"items": [{"product_id": product, "quantity": 1}], "shipping_address": ADDRESS}
+    )
+    assert direct.status_code == 201, direct.text
+    placed = await place(sales, guarded(product, 2))
+    declined = await place(sales, guarded(product, 3, "tok_decline"))
+    assert (placed.status_code, declined.status_code) == (201, 402)
+    ids = {
+        "direct": direct.json()["order_id"],
+        "placed": placed.json()["order_id"],
+        "declined": declined.json()["order_id"],
+    }
+    # someone else's order never shows
+    other = deployment.ordering.client(deployment.customer()["token"])
+    assert (await place(other, guarded(product, 1))).status_code == 201
+
+    async def listed(**params: Any) -> list[str]:
+        answer = await sales.get("/api/v1/orders", params=params)
+        assert answer.status_code == 200, answer.text
+        return [o["order_id"] for o in answer.json()]
+
+    newest_first = [ids["declined"], ids["placed"], ids["direct"]]
+    assert await listed() == newest_first
+    assert await listed(status="PLACED") == [ids["placed"]]
+    assert await listed(status=["PAYMENT_FAILED", "PENDING_SHIPMENT"]) == [
+        ids["declined"],
+        ids["direct"],
+    ]
+    assert await listed(channel="direct") == [ids["direct"]]
+    assert await listed(channel="direct", status="PLACED") == []
+    assert await listed(sort="created_at") == newest_first[::-1]
+    assert await listed(sort="-total_amount") == [ids["declined"], ids["placed"], ids["direct"]]
+    assert await listed(sort="total_amount", limit=2, offset=1) == [ids["placed"], ids["declined"]]
+    today = (await sales.get(f"/api/v1/orders/{ids['direct']}")).json()["created_at"][:10]
+    assert await listed(created_from=today, created_to=today) == newest_first
+    assert await listed(created_to="2000-01-01") == []
+    assert await listed(created_from="2999-01-01T00:00:00Z") == []
+    operator = deployment.ordering.client(deployment.operator_token)
+    everyone = (await operator.get("/api/v1/orders", params={"status": "PLACED"})).json()
+    assert {ids["placed"]} < {o["order_id"] for o in everyone}
+    assert {o["status"] for o in everyone} == {"PLACED"}
+
+    # unknown values are refused, with the values allowed
+    for path, params in (
+        ("/api/v1/orders", {"status": "SHIPPING"}),
+        ("/api/v1/orders", {"channel": "retail"}),
+        ("/api/v1/orders", {"sort": "price"}),
+        ("/api/v1/orders", {"created_from": "2026-02-30"}),
+        ("/api/v1/orders", {"created_from": "2026-02-02", "created_to": "2026-02-01"}),
+        ("/api/v1/sagas", {"state": "done"}),
+        ("/api/v1/shipments", {"status": "LOST"}),
+    ):
+        server = deployment.fulfillment if "shipments" in path else deployment.ordering
+        refused = await server.client(deployment.operator_token).get(path, params=params)
+        assert refused.status_code == 422, (path, params, refused.text)
+        assert refused.json()["code"] == "validation_failed"
+    unknown = (await sales.get("/api/v1/orders", params={"status": "SHIPPING"})).json()
+    assert "PAYMENT_FAILED" in unknown["errors"][0]["msg"]
+    assert "PLACED" in unknown["errors"][0]["msg"]
+    state = (await operator.get("/api/v1/sagas", params={"state": "done"})).json()
+    assert "compensated" in state["errors"][0]["msg"]
+
+
+async def test_shipments_filter_by_status(deployment: Deployment) -> None:
+    sales = deployment.ordering.client(deployment.customer()["token"])
+    product = await create_product(deployment, unique("S"), 5)
+    made = await place(
+        sales, {"items": [{"product_id": product, "quantity": 1}], "shipping_address": ADDRESS}
+    )
+    order_id = made.json()["order_id"]
+    shipping = deployment.fulfillment.client(sales.headers["authorization"].split()[1])
+
+    async def shipment() -> list[dict[str, Any]] | None:
+        found = (await shipping.get("/api/v1/shipments")).json()
+        return found or None
+
+    await eventually(shipment)
+    pending = await shipping.get("/api/v1/shipments", params={"status": "PENDING_SHIPMENT"})
+    assert [s["order_id"] for s in pending.json()] == [order_id]
+    assert (await shipping.get("/api/v1/shipments", params={"status": "SHIPPED"})).json() == []
+    by_order = {"order_id": order_id, "status": ["SHIPPED", "DELIVERED"]}
+    assert (await shipping.get("/api/v1/shipments", params=by_order)).json() == []

@@ -11,7 +11,7 @@ from orderly.entrypoints.dependencies import database
 from orderly.entrypoints.fields import NOT_BLANK
 from orderly.entrypoints.openapi import refuses
 from orderly.fulfillment import service
-from orderly.fulfillment.domain import InvalidTransition
+from orderly.fulfillment.domain import InvalidTransition, ShipmentStatus
 from orderly.fulfillment.service import ShipmentNotFound
 from orderly.kernel.errors import Conflict
 from orderly.storage import Database
@@ -59,9 +59,12 @@ def router() -> APIRouter:
         db: Fulfillment,
         caller: Caller,
         order_id: Annotated[str | None, Query(max_length=64)] = None,
+        status: Annotated[list[ShipmentStatus] | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> list[dict[str, Any]]:
-        return await service.find_shipments(db, caller, order_id, limit)
+        """The caller's shipments, newest first; several `status` values match any of them."""
+        statuses = frozenset(status or ())
+        return await service.find_shipments(db, caller, order_id, limit, statuses)
 
     @api.get("/{shipment_id}", response_model=ShipmentOut, responses=refuses(ShipmentNotFound))
     async def get_shipment(shipment_id: str, db: Fulfillment, caller: Caller) -> dict[str, Any]:

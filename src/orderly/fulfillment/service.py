@@ -78,16 +78,22 @@ async def cancel_on_order_cancelled(tx: Tx, message: Envelope) -> None:
 
 
 async def find_shipments(
-    db: Database, caller: Principal, order_id: str | None, limit: int
+    db: Database,
+    caller: Principal,
+    order_id: str | None,
+    limit: int,
+    statuses: frozenset[ShipmentStatus] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """The caller's shipments (an operator's: all), optionally those of one order."""
+    """The caller's shipments (an operator's: all), optionally those of one order, or of
+    any of `statuses`."""
     if order_id is not None:
         rows = await db.read(lambda tx: tx.fetch_all(store.BY_ORDER, {"order_id": order_id}))
-    elif caller.is_operator:
-        rows = await db.read(lambda tx: tx.fetch_all(store.LIST, {"limit": limit}))
+        rows = [row for row in rows if not statuses or row["status"] in statuses]
     else:
+        names = frozenset(status.value for status in statuses)
+        stmt = store.listing(own=not caller.is_operator, statuses=names)
         mine = {"owner_id": caller.user_id, "account_id": caller.account, "limit": limit}
-        rows = await db.read(lambda tx: tx.fetch_all(store.LIST_OWN, mine))
+        rows = await db.read(lambda tx: tx.fetch_all(stmt, mine))
     return [_view(row) for row in rows if caller.may_see(row["owner_id"], row["account_id"])]
 
 

@@ -1,8 +1,11 @@
 """Fulfillment tables and queries."""
 
+import re
+from functools import lru_cache
+
 import sqlalchemy as sa
 
-from orderly.storage import sql
+from orderly.storage import Statement, sql
 
 metadata = sa.MetaData()
 
@@ -38,12 +41,25 @@ INSERT = sql(
 )
 GET = sql(f"SELECT {COLUMNS} FROM shipments WHERE id = :id")
 BY_ORDER = sql(f"SELECT {COLUMNS} FROM shipments WHERE order_id = :order_id")
-LIST = sql(f"SELECT {COLUMNS} FROM shipments ORDER BY created_at DESC, id LIMIT :limit")
-LIST_OWN = sql(
-    f"SELECT {COLUMNS} FROM shipments"
-    " WHERE owner_id = :owner_id OR (account_id IS NOT NULL AND account_id = :account_id)"
-    " ORDER BY created_at DESC, id LIMIT :limit"
-)
+_OWN = "(owner_id = :owner_id OR (account_id IS NOT NULL AND account_id = :account_id))"
+
+
+@lru_cache(maxsize=64)
+def listing(*, own: bool, statuses: frozenset[str]) -> Statement:
+    """Shipments newest first: the caller's (`own`) or all, of any of `statuses` (none: all).
+    The statuses are written in as constants: they are the machine's names, never the
+    caller's text."""
+    where = [_OWN] if own else []
+    if statuses:
+        assert all(re.fullmatch(r"[A-Z_]+", status) for status in statuses), statuses
+        quoted = ", ".join(f"'{status}'" for status in sorted(statuses))
+        where.append(f"status IN ({quoted})")
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    return sql(
+        f"SELECT {COLUMNS} FROM shipments{condition} ORDER BY created_at DESC, id LIMIT :limit"
+    )
+
+
 SHIP = sql(
     "UPDATE shipments SET status = :status, tracking_number = :tracking_number,"
     " carrier = :carrier, shipped_at = :at, updated_at = :at WHERE id = :id AND status = :expected"

@@ -1,12 +1,12 @@
 """Ordering REST routes: the sales API of seed 001."""
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from orderly.entrypoints.auth import Caller, Operator, principal
 from orderly.entrypoints.dependencies import database, runtime
@@ -14,7 +14,7 @@ from orderly.entrypoints.fields import NOT_BLANK, Whole
 from orderly.entrypoints.openapi import refuses
 from orderly.kernel.errors import Conflict, OrderlyError
 from orderly.kernel.principal import Principal
-from orderly.ordering import carts, service
+from orderly.ordering import carts, listing, service
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.buyers import AccountStanding, NotABuyer
 from orderly.ordering.carts import CartCheckedOut, CartEmpty, CartItemNotFound
@@ -25,6 +25,7 @@ from orderly.ordering.domain import (
     InvalidTransition,
     Line,
 )
+from orderly.ordering.listing import STATUS_WORDS, OrderFilter, Sort
 from orderly.ordering.products import ProductSource, asking_catalog
 from orderly.ordering.service import (
     ChannelNotAllowed,
@@ -35,7 +36,7 @@ from orderly.ordering.service import (
     ProductNotPriced,
 )
 from orderly.sagas import engine
-from orderly.sagas.engine import SagaNotFound
+from orderly.sagas.engine import SagaNotFound, SagaState
 from orderly.storage import Database
 
 Ordering = Annotated[Database, Depends(database("ordering"))]
@@ -161,11 +162,34 @@ class OrderItem(BaseModel):
     unit_price: str | None
 
 
+def _known_word(word: str) -> str:
+    if word not in STATUS_WORDS:
+        raise ValueError(f"should be one of {', '.join(STATUS_WORDS)}")
+    return word
+
+
+# A status as the order's flow shows it (`PLACED`, `PENDING_SHIPMENT`, `pending`...).
+StatusWord = Annotated[
+    str, AfterValidator(_known_word), Field(json_schema_extra={"enum": list(STATUS_WORDS)})
+]
+_STATUS_HELP = "In the words the order's flow shows (as the order answers them)"
+
+
+def _day(value: object) -> object:
+    """A date alone (`2026-12-04`) stays a date: as a bound, it is that whole day."""
+    return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else value
+
+
+When = Annotated[datetime | date, BeforeValidator(_day)]
+_WHEN_HELP = "ISO date (the whole day) or date-time (UTC if it names no offset); inclusive"
+
+
 class OrderSummary(BaseModel):
     order_id: str
     status: str
     channel: str
     total_amount: str | None
+    currency: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -344,11 +368,11 @@ def _sagas() -> APIRouter:
     async def list_sagas(
         db: Ordering,
         operator: Operator,
-        state: Annotated[str, Query(max_length=16)] = "",
+        state: SagaState | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> list[Any]:
         """Operators: sagas, newest first, optionally in one state."""
-        return await engine.find(db, state, limit)
+        return await engine.find(db, state or "", limit)
 
     @api.get("/{saga_id}", response_model=SagaOut, responses=refuses(SagaNotFound))
     async def get_saga(saga_id: str, db: Ordering, operator: Operator) -> dict[str, Any]:
@@ -468,10 +492,20 @@ def _orders() -> APIRouter:
     async def list_orders(
         db: Ordering,
         caller: Caller,
+        status: Annotated[list[StatusWord] | None, Query(description=_STATUS_HELP)] = None,
+        channel: Annotated[list[Channel] | None, Query()] = None,
+        created_from: Annotated[When | None, Query(description=_WHEN_HELP)] = None,
+        created_to: Annotated[When | None, Query(description=_WHEN_HELP)] = None,
+        sort: Sort = Sort.NEWEST,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> list[dict[str, Any]]:
-        return await service.list_orders(db, caller, limit, offset)
+        """The caller's orders (its account's; an operator's: everyone's), filtered and
+        sorted; several `status` or `channel` values match any of them."""
+        wanted = OrderFilter(
+            frozenset(status or ()), frozenset(channel or ()), created_from, created_to, sort
+        )
+        return await listing.list_orders(db, caller, wanted, limit, offset)
 
     @api.get("/{order_id}", response_model=OrderOut, responses=refuses(OrderNotFound))
     async def get_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:

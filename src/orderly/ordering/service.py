@@ -574,28 +574,6 @@ async def _visible(tx: Tx, caller: Principal, order_id: str) -> Row:
     return order
 
 
-async def list_orders(
-    db: Database, caller: Principal, limit: int, offset: int
-) -> list[dict[str, Any]]:
-    page = {"limit": limit, "offset": offset}
-    if caller.is_operator:
-        rows = await db.read(lambda tx: tx.fetch_all(store.LIST_ORDERS, page))
-    else:
-        mine = {**page, "owner_id": caller.user_id, "account_id": caller.account}
-        rows = await db.read(lambda tx: tx.fetch_all(store.LIST_OWN_ORDERS, mine))
-    return [
-        {
-            "order_id": r["id"],
-            "status": domain.word(r["channel"], r["status"]),
-            "channel": r["channel"],
-            "total_amount": money(r["total_cents"]),
-            "created_at": r["created_at"],
-            "updated_at": r["updated_at"],
-        }
-        for r in rows
-    ]
-
-
 # -- status changes -------------------------------------------------------------------------
 
 

@@ -28,6 +28,9 @@ orders = sa.Table(
     sa.Column("reverify", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Index("orders_owner", "owner_id", "created_at"),
     sa.Index("orders_account", "account_id", "created_at"),
+    # an operator's list, newest first, and of one status (ordering/listing.py)
+    sa.Index("orders_created", "created_at"),
+    sa.Index("orders_status", "status", "created_at"),
 )
 
 order_items = sa.Table(
@@ -145,15 +148,6 @@ PLACE_ORDER_PG = along_with(
     " VALUES (:id, :status, :details, :at))"
 )
 GET_ORDER = sql(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = :id")
-LIST_ORDERS = sql(
-    "SELECT id, status, channel, total_cents, currency, created_at, updated_at FROM orders"
-    " ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset"
-)
-LIST_OWN_ORDERS = sql(
-    "SELECT id, status, channel, total_cents, currency, created_at, updated_at FROM orders"
-    " WHERE owner_id = :owner_id OR (account_id IS NOT NULL AND account_id = :account_id)"
-    " ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset"
-)
 GET_ITEMS = sql(
     "SELECT product_id, quantity, unit_price_cents FROM order_items WHERE order_id = :id"
     " ORDER BY line_no"

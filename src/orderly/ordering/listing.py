@@ -1,0 +1,183 @@
+"""The order list: the caller's orders (an operator's: all), filtered by status in its
+flow's words, channel and creation time, sorted, a page at a time."""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+from orderly.kernel.errors import Unprocessable
+from orderly.kernel.money import money
+from orderly.kernel.principal import Principal
+from orderly.ordering import domain
+from orderly.ordering.domain import Channel, OrderStatus
+from orderly.storage import Database, Statement, sql
+
+# Every word any flow shows for a state, and the (channel, state) pairs it stands for.
+_PAIRS: dict[str, frozenset[tuple[Channel, OrderStatus]]] = {}
+for _channel, _words in domain.WORDS.items():
+    for _status, _word in _words.items():
+        _PAIRS[_word] = _PAIRS.get(_word, frozenset()) | {(_channel, _status)}
+STATUS_WORDS = tuple(sorted(_PAIRS))
+
+
+class Sort(StrEnum):
+    NEWEST = "-created_at"
+    OLDEST = "created_at"
+    LARGEST = "-total_amount"
+    SMALLEST = "total_amount"
+    STATUS = "status"
+    STATUS_DESC = "-status"
+
+
+# An order's place in the lifecycle, for sorting by status alike in every flow's words.
+_LIFECYCLE = (
+    OrderStatus.PENDING,
+    OrderStatus.CONFIRMED,
+    OrderStatus.PROCESSING,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.CANCELLED,
+    OrderStatus.PAYMENT_FAILED,
+)
+_STAGE = (
+    "CASE status "
+    + " ".join(f"WHEN '{s.value}' THEN {n}" for n, s in enumerate(_LIFECYCLE))
+    + " END"
+)
+# Unpriced orders (no total) come last either way, on both databases.
+_ORDER_BY = {
+    Sort.NEWEST: "created_at DESC, id",
+    Sort.OLDEST: "created_at, id",
+    Sort.LARGEST: "total_cents IS NULL, total_cents DESC, created_at DESC, id",
+    Sort.SMALLEST: "total_cents IS NULL, total_cents, created_at DESC, id",
+    Sort.STATUS: f"{_STAGE}, created_at DESC, id",
+    Sort.STATUS_DESC: f"{_STAGE} DESC, created_at DESC, id",
+}
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    statuses: frozenset[str] = frozenset()  # words, any flow's; none: every status
+    channels: frozenset[Channel] = frozenset()  # none: every channel
+    created_from: datetime | date | None = None
+    created_to: datetime | date | None = None  # a date: up to the end of that day
+    sort: Sort = Sort.NEWEST
+
+
+async def list_orders(
+    db: Database, caller: Principal, wanted: OrderFilter, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    since, until = bound(wanted.created_from, end=False), bound(wanted.created_to, end=True)
+    if since is not None and until is not None and until < since:
+        raise Unprocessable("created_to is before created_from")
+    pairs = _pairs(wanted)
+    if pairs is not None and not pairs:
+        return []  # the words asked for are shown by none of the channels asked for
+    stmt = _statement(
+        scoped=not caller.is_operator,
+        pairs=pairs,
+        channels=frozenset(c.value for c in wanted.channels),
+        since=wanted.created_from is not None,
+        until=wanted.created_to is not None,
+        sort=wanted.sort,
+    )
+    params: dict[str, Any] = {
+        "limit": limit,
+        "offset": offset,
+        "owner_id": caller.user_id,
+        "account_id": caller.account,
+        "since": since,
+        "until": until,
+    }
+    rows = await db.read(lambda tx: tx.fetch_all(stmt, params))
+    return [
+        {
+            "order_id": r["id"],
+            "status": domain.word(r["channel"], r["status"]),
+            "channel": r["channel"],
+            "total_amount": money(r["total_cents"]),
+            "currency": r["currency"],
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+        }
+        for r in rows
+    ]
+
+
+def _pairs(wanted: OrderFilter) -> frozenset[tuple[str, str]] | None:
+    """The (channel, state) pairs the words stand for, within the channels asked for."""
+    if not wanted.statuses:
+        return None
+    return frozenset(
+        (channel.value, status.value)
+        for word in wanted.statuses
+        for channel, status in _PAIRS[word]
+        if not wanted.channels or channel in wanted.channels
+    )
+
+
+def bound(at: datetime | date | None, *, end: bool) -> datetime | None:
+    """A bound as stored: aware, in UTC. A date is its whole day; a naive time is UTC."""
+    if at is None:
+        return None
+    try:
+        if not isinstance(at, datetime):
+            at = datetime.combine(at + timedelta(days=1) if end else at, time(), UTC)
+            return at - timedelta(microseconds=1) if end else at
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError:  # at the ends of the calendar: everything is after, or before
+        return datetime.max.replace(tzinfo=UTC) if end else datetime.min.replace(tzinfo=UTC)
+
+
+_NAME = re.compile(r"^[a-z0-9_]+$")
+
+
+@lru_cache(maxsize=256)
+def _statement(
+    *,
+    scoped: bool,
+    pairs: frozenset[tuple[str, str]] | None,
+    channels: frozenset[str],
+    since: bool,
+    until: bool,
+    sort: Sort,
+) -> Statement:
+    """The query for one shape of filter, compiled once. States and channels are written in
+    as constants: they are the machine's own names, never the caller's text."""
+    where = []
+    if scoped:
+        where.append(
+            "(owner_id = :owner_id OR (account_id IS NOT NULL AND account_id = :account_id))"
+        )
+    if pairs is not None:
+        by_channel: dict[str, list[str]] = defaultdict(list)
+        for channel, status in sorted(pairs):
+            by_channel[channel].append(status)
+        where.append(
+            "("
+            + " OR ".join(
+                f"(channel = {_quoted(c)} AND status IN ({', '.join(map(_quoted, states))}))"
+                for c, states in by_channel.items()
+            )
+            + ")"
+        )
+    elif channels:
+        where.append(f"channel IN ({', '.join(map(_quoted, sorted(channels)))})")
+    if since:
+        where.append("created_at >= :since")
+    if until:
+        where.append("created_at <= :until")
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    return sql(
+        "SELECT id, status, channel, total_cents, currency, created_at, updated_at FROM orders"
+        f"{condition} ORDER BY {_ORDER_BY[sort]} LIMIT :limit OFFSET :offset"
+    )
+
+
+def _quoted(name: str) -> str:
+    assert _NAME.match(name), name
+    return f"'{name}'"
