@@ -153,6 +153,10 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
             assert response.status_code == 200
         elif params:
             assert response.status_code in {403, 404}, f"{method} {path}: {response.status_code}"
+            if response.status_code == 403:
+                # "operators only" about what everyone sees, never about alice's things
+                assert response.json()["code"] == "operator_only", f"{method} {path}"
+                assert set(params) <= {"product_id", "dc"}, f"{method} {path} told bob 403"
         elif method == "GET" and response.status_code == 200:
             # a list shows bob only his own things
             for secret in (order_id, shipment_id, alice["userId"]):
@@ -167,6 +171,79 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
     assert (await mine.get(f"/api/v1/payment-methods/{resources['method_id']}")).status_code == 200
     [payment] = (await mine.get(f"/api/v1/payments/order/{order_id}")).json()
     assert payment["status"] == "captured"
+
+
+async def test_an_operator_action_on_what_the_caller_sees_is_403(server: Server) -> None:
+    operator = server.client(server.login())
+    alice = server.register_customer()
+    mine = server.client(alice["token"])
+    product = await operator.post(
+        "/api/v1/products", json={"name": "P", "sku": unique("OPS"), "price": "1.00", "stock": 9}
+    )
+    product_id = product.json()["id"]
+    await stocked(operator, product_id, 9)
+    # given alice's own order with its shipment, a guarded order with its saga, a cart hold
+    direct = {"items": [{"product_id": product_id, "quantity": 1}], "shipping_address": ADDRESS}
+    order_id = await ordered(mine, direct)
+    saga_id = await ordered(mine, {**direct, "channel": "guarded", "payment_method": "tok_visa"})
+
+    async def shipment() -> str | None:
+        found = (await mine.get("/api/v1/shipments", params={"order_id": order_id})).json()
+        return str(found[0]["id"]) if found else None
+
+    cart = await mine.post("/api/v1/cart/items", json={"product_id": product_id, "quantity": 1})
+    assert cart.status_code == 201, cart.text
+    resources = {
+        "shipment_id": await eventually(shipment),
+        "saga_id": saga_id,
+        "user_id": alice["userId"],
+        "product_id": product_id,
+        "cart_id": cart.json()["cart_id"],
+        "dc": "MAIN",
+        "account_id": "PH-97531",  # not alice's: to her it does not exist
+    }
+    server.create_account("PH-97531", "admin@operator-only.example", "pharmacy counter 24")
+    before = await snapshot(operator, order_id, resources["shipment_id"], alice["userId"])
+    spec = (await mine.get("/openapi.json")).json()
+    actions = [
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if "operator_only"
+        in operation["responses"]
+        .get("403", {})
+        .get("content", {})
+        .get("application/problem+json", {})
+        .get("schema", {})
+        .get("properties", {})
+        .get("code", {})
+        .get("enum", [])
+    ]
+    assert ("POST", "/api/v1/shipments/{shipment_id}/ship") in actions
+    assert len(actions) >= 10
+
+    # when alice calls each on her own things
+    for method, path in actions:
+        response = await mine.request(
+            method, path.format(**resources), json=BODIES.get((method, path), {})
+        )
+        # then she is told operators only, or, for an account not hers, that there is none
+        expected = (404, "not_found") if "{account_id}" in path else (403, "operator_only")
+        answered = (response.status_code, response.json()["code"])
+        assert answered == expected, f"{method} {path}: {response.text}"
+    assert await snapshot(operator, order_id, resources["shipment_id"], alice["userId"]) == before
+    assert (await mine.get("/api/v1/cart")).json()["items"][0]["held"] == 1
+
+
+async def ordered(client: httpx.AsyncClient, body: dict[str, Any]) -> str:
+    async def placed() -> str | None:
+        order = await client.post("/api/v1/orders", json=body)
+        if order.status_code == 422 and order.json()["code"] == "unknown_product":
+            return None  # ordering has not heard of the product yet
+        assert order.status_code == 201, order.text
+        return str(order.json()["order_id"])
+
+    return await eventually(placed)
 
 
 def test_an_enrolment_only_token_reaches_nothing_but_mfa_setup(server: Server) -> None:

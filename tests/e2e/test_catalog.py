@@ -190,7 +190,9 @@ def test_an_operator_edits_a_product_and_search_follows(
         headers={"Authorization": f"Bearer {server.register_customer()['token']}"},
     )
     edit = customer.patch(f"/api/v1/products/{created['id']}", json={"name": "x"})
-    assert edit.status_code == 404
+    assert (edit.status_code, edit.json()["code"]) == (403, "operator_only")
+    missing = customer.patch("/api/v1/products/nope", json={"name": "x"})
+    assert (missing.status_code, missing.json()["code"]) == (404, "product_not_found")
     assert operator.patch("/api/v1/products/nope", json={"name": "x"}).status_code == 404
 
 

@@ -96,9 +96,10 @@ async def test_a_guarded_checkout_waits_for_its_saga_and_is_placed(
         [payment] = (await pay.get(f"/api/v1/payments/order/{order_id}")).json()
         assert payment["status"] == "captured"
 
-        # customers cannot see sagas; operators can list them, and the CLI shows them
+        # sagas are for operators: a customer is told so about its own order's; operators
+        # can list them, and the CLI shows them
         refused = await sales.get(f"/api/v1/sagas/{order_id}")
-        assert refused.status_code == 404  # to them it does not exist
+        assert (refused.status_code, refused.json()["code"]) == (403, "operator_only")
         listed = await deployment.ordering.client(deployment.operator_token).get(
             "/api/v1/sagas", params={"state": "completed"}
         )

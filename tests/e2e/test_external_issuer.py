@@ -141,7 +141,7 @@ async def test_the_issuers_tokens_work_with_their_claims_mapped(
     assert seen["userId"] == "kc-alice"
     assert seen["roles"] == ["customer"]
     customer = server.client(customer_token)
-    assert (await customer.post("/api/v1/products", json={})).status_code == 404
+    assert (await customer.post("/api/v1/products", json={})).status_code == 403
     order = await customer.post(
         "/api/v1/orders",
         json={

@@ -397,7 +397,7 @@ def test_an_operator_disables_a_user_and_its_tokens_stop_working(tmp_path: Path)
             f"{isolated.url}/api/v1/users/{customer['userId']}/disable",
             headers={"Authorization": f"Bearer {customer['token']}"},
         )
-        assert refused.status_code == 404
+        assert (refused.status_code, refused.json()["code"]) == (403, "operator_only")
         assert me(isolated, customer["userId"], customer["token"]).status_code == 200
         # an operator sees anyone, and disables
         assert me(isolated, customer["userId"], operator).json()["email"] == customer["email"]

@@ -130,7 +130,7 @@ async def test_unknown_products_and_lots_are_404_and_customers_cannot_receive(
     sneaky = await customer.post(
         f"/api/v1/inventory/{product_id}/receipts", json={"quantity": 99, "lot": "L"}
     )
-    assert sneaky.status_code == 404
+    assert (sneaky.status_code, sneaky.json()["code"]) == (403, "operator_only")
     assert (await customer.get(f"/api/v1/inventory/{product_id}")).json()["atp"] == 2
 
 

@@ -148,7 +148,7 @@ async def test_each_caller_gets_its_own_price_and_where_it_comes_from(server: Se
     assert (await customer.post("/api/v1/contracts", json={})).status_code == 404
     assert (
         await customer.put(f"/api/v1/prices/{product_id}/wac", json={"price": "0.01"})
-    ).status_code == 404
+    ).status_code == 403
     for_them = await operator.get(
         "/api/v1/prices", params={"product": product_id, "account": pharmacy}
     )

@@ -17,15 +17,26 @@ from orderly.catalog import service
 from orderly.catalog.domain import InvalidProduct
 from orderly.catalog.ndc import InvalidNdc
 from orderly.catalog.service import NdcTaken, ProductNotFound, SkuTaken
-from orderly.entrypoints.auth import Operator
+from orderly.entrypoints.auth import anyone, operator_over
 from orderly.entrypoints.dependencies import database, runtime
 from orderly.entrypoints.fields import NOT_BLANK, Price, Whole
 from orderly.entrypoints.openapi import refuses
+from orderly.kernel.principal import Principal
 from orderly.storage import Database
 
 Catalog = Annotated[Database, Depends(database("catalog"))]
 
 MAX_UNITS = 1_000_000_000
+
+
+async def _sees_product(request: Request, caller: Principal) -> None:
+    db = (await runtime(request)).databases["catalog"]
+    await service.get_product(db, request.path_params["product_id"])
+
+
+# Operators only; everyone sees the catalog, so anyone else is told 403.
+Keeper = Annotated[Principal, Depends(operator_over(anyone))]
+ProductKeeper = Annotated[Principal, Depends(operator_over(_sees_product))]
 
 
 Schedule = Literal["CII", "CIII", "CIV", "CV"]
@@ -98,7 +109,7 @@ def router() -> APIRouter:
         responses=refuses(SkuTaken, NdcTaken, InvalidNdc, InvalidProduct),
     )
     async def create_product(
-        body: ProductIn, request: Request, db: Catalog, caller: Operator
+        body: ProductIn, request: Request, db: Catalog, caller: Keeper
     ) -> dict[str, Any]:
         """Seed 002 Flow 2: inventory knows the product and its stock before this answers."""
         stock = (await runtime(request)).stock_records
@@ -120,7 +131,7 @@ def router() -> APIRouter:
         responses=refuses(ProductNotFound, InvalidProduct),
     )
     async def update_product(
-        product_id: str, body: ProductPatch, db: Catalog, _: Operator
+        product_id: str, body: ProductPatch, db: Catalog, _: ProductKeeper
     ) -> dict[str, Any]:
         # null clears the DEA schedule; for any other field it means "leave it"
         changes = {

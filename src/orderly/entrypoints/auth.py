@@ -1,8 +1,9 @@
 """The gateway: the one place that turns a bearer token into a `Principal`."""
 
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, Request
 
@@ -62,6 +63,50 @@ async def operator(request: Request) -> Principal:
     return caller
 
 
+class OperatorOnly(OrderlyError):
+    status = 403
+    code = "operator_only"
+    title = "Only operators may do this"
+
+
+# Says whether the caller may see what the route acts on: returns if so, raises the
+# thing's own 404 if not.
+Visibility = Callable[[Request, Principal], Awaitable[None]]
+# The dependencies `operator_over` made, for the OpenAPI document.
+OPERATOR_ACTIONS: set[Callable[..., Any]] = set()
+
+
+def operator_over(visible: Visibility) -> Callable[[Request], Awaitable[Principal]]:
+    """Operators only, acting on something others may see: a caller who can see it is
+    told 403 `operator_only`; to one who cannot it does not exist (`visible`'s 404), so
+    nobody learns of another customer's or account's things."""
+
+    async def dependency(request: Request) -> Principal:
+        caller = await principal(request)
+        if not caller.is_operator:
+            await visible(request, caller)
+            raise OperatorOnly(f"only operators may {request.method} {request.url.path}")
+        return caller
+
+    OPERATOR_ACTIONS.add(dependency)
+    return dependency
+
+
+async def anyone(request: Request, caller: Principal) -> None:
+    """What every caller sees: the catalog, a product's stock and prices."""
+
+
+def own_account(parameter: str) -> Visibility:
+    """An account, seen by its members (a hint from the token suffices: nothing is granted
+    by it, it only chooses between 403 and 404)."""
+
+    async def visible(request: Request, caller: Principal) -> None:
+        if caller.account is None or caller.account != request.path_params[parameter]:
+            raise NotFound("no such resource")
+
+    return visible
+
+
 SERVICE_KEY_HEADER = "orderly-service-key"
 
 
@@ -81,13 +126,18 @@ Operator = Annotated[Principal, Depends(operator)]
 Service = Annotated[None, Depends(service)]
 
 __all__ = [
+    "OPERATOR_ACTIONS",
     "SERVICE_KEY_HEADER",
     "Caller",
     "Enrolling",
     "Operator",
+    "OperatorOnly",
     "Service",
     "any_principal",
+    "anyone",
     "operator",
+    "operator_over",
+    "own_account",
     "principal",
     "service",
 ]

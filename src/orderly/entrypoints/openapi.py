@@ -8,7 +8,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from orderly.entrypoints.auth import any_principal, operator, principal
+from orderly.entrypoints.auth import OPERATOR_ACTIONS, any_principal, operator, principal
 from orderly.entrypoints.problems import PROBLEM_JSON
 from orderly.kernel.errors import OrderlyError
 
@@ -164,15 +164,17 @@ def _generic(operation: dict[str, Any], route: APIRoute) -> dict[int, dict[str, 
     """The refusals a route's shape implies: its guard, its body, its parameters, storage."""
     calls = set(_calls(route.dependant))
     refusals: dict[int, dict[str, str]] = {}
-    authenticated = bool(calls & {any_principal, principal, operator})
+    authenticated = bool(calls & {any_principal, principal, operator, *OPERATOR_ACTIONS})
     if authenticated:
         operation["security"] = [{"bearer": []}]
         refusals[401] = dict(_AUTHENTICATION)
         refusals[403] = {"mfa_required": _FULL_SESSION["mfa_required"]}
-    if calls & {principal, operator}:
+    if calls & {principal, operator, *OPERATOR_ACTIONS}:
         refusals[403] = dict(_FULL_SESSION)
     if operator in calls:
         refusals[404] = {"not_found": "Operators only: to anyone else it does not exist"}
+    if calls & OPERATOR_ACTIONS:
+        refusals[403]["operator_only"] = "Operators only: the caller sees it, but may not act"
     if "{" in route.path_format:
         refusals.setdefault(404, {})["not_found"] = "A path segment longer than any id"
     if route.body_field is not None:

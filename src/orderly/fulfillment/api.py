@@ -3,17 +3,18 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from orderly.entrypoints.auth import Caller, Operator
-from orderly.entrypoints.dependencies import database
+from orderly.entrypoints.auth import Caller, operator_over
+from orderly.entrypoints.dependencies import database, runtime
 from orderly.entrypoints.fields import NOT_BLANK
 from orderly.entrypoints.openapi import refuses
 from orderly.fulfillment import service
 from orderly.fulfillment.domain import InvalidTransition, ShipmentStatus
 from orderly.fulfillment.service import ShipmentNotFound
 from orderly.kernel.errors import Conflict
+from orderly.kernel.principal import Principal
 from orderly.storage import Database
 
 Fulfillment = Annotated[Database, Depends(database("fulfillment"))]
@@ -48,6 +49,13 @@ class ShipmentOut(BaseModel):
     updated_at: datetime
 
 
+async def _sees_shipment(request: Request, caller: Principal) -> None:
+    db = (await runtime(request)).databases["fulfillment"]
+    await service.get_shipment(db, caller, request.path_params["shipment_id"])
+
+
+# Operators only: a customer is told 403 for its own shipment, 404 for anyone else's.
+Carrier = Annotated[Principal, Depends(operator_over(_sees_shipment))]
 _CARRIER_REFUSALS = refuses(ShipmentNotFound, InvalidTransition, Conflict)
 
 
@@ -71,12 +79,12 @@ def router() -> APIRouter:
         return await service.get_shipment(db, caller, shipment_id)
 
     @api.post("/{shipment_id}/ship", response_model=ShipmentOut, responses=_CARRIER_REFUSALS)
-    async def ship(shipment_id: str, body: ShipIn, db: Fulfillment, _: Operator) -> dict[str, Any]:
+    async def ship(shipment_id: str, body: ShipIn, db: Fulfillment, _: Carrier) -> dict[str, Any]:
         return await service.ship(db, shipment_id, body.tracking_number, body.carrier)
 
     @api.post("/{shipment_id}/deliver", response_model=ShipmentOut, responses=_CARRIER_REFUSALS)
     async def deliver(
-        shipment_id: str, body: DeliverIn, db: Fulfillment, _: Operator
+        shipment_id: str, body: DeliverIn, db: Fulfillment, _: Carrier
     ) -> dict[str, Any]:
         return await service.deliver(db, shipment_id, body.delivered_at, body.delivery_location)
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from orderly.entrypoints.auth import Caller, Enrolling
+from orderly.entrypoints.auth import Caller, Enrolling, operator_over
 from orderly.entrypoints.dependencies import database, runtime
 from orderly.entrypoints.fields import NOT_BLANK, Email
 from orderly.entrypoints.openapi import refuses
@@ -26,10 +26,22 @@ from orderly.identity.service import (
     UserNotFound,
 )
 from orderly.kernel.errors import OrderlyError
+from orderly.kernel.principal import Principal
 from orderly.storage import Database
 from orderly.storage.database import StorageUnavailable
 
 Identity = Annotated[Database, Depends(database("identity"))]
+
+
+async def _sees_user(request: Request, caller: Principal) -> None:
+    """A user sees itself."""
+    user_id = request.path_params["user_id"]
+    if caller.user_id != user_id:
+        raise UserNotFound(f"user {user_id} does not exist")
+
+
+# Operators only: a user is told 403 about itself, 404 about anyone else.
+UserKeeper = Annotated[Principal, Depends(operator_over(_sees_user))]
 Runtime = Annotated[Any, Depends(runtime)]
 
 
@@ -356,7 +368,7 @@ def router() -> APIRouter:
         "/api/v1/users/{user_id}/disable", response_model=UserOut, responses=refuses(UserNotFound)
     )
     async def disable_user(
-        user_id: str, caller: Caller, db: Identity, run: Runtime
+        user_id: str, caller: UserKeeper, db: Identity, run: Runtime
     ) -> dict[str, Any]:
         disabled = await service.disable_user(db, caller, user_id)
         run.authenticator.forget(user_id=user_id)

@@ -7,14 +7,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from orderly.entrypoints.auth import Caller, Operator, Service, principal
-from orderly.entrypoints.dependencies import database
+from orderly.entrypoints.auth import (
+    Caller,
+    Operator,
+    Service,
+    operator_over,
+    own_account,
+    principal,
+)
+from orderly.entrypoints.dependencies import database, runtime
 from orderly.entrypoints.fields import Whole
 from orderly.entrypoints.openapi import refuses
 from orderly.inventory import provisional, service
 from orderly.inventory.domain import DC_CODE, DEFAULT_DC, LOT_NUMBER, InvalidStock, LotStatus
 from orderly.inventory.service import LotMismatch, LotNotFound, ProductNotFound
 from orderly.kernel.errors import NotFound
+from orderly.kernel.principal import Principal
 from orderly.storage import Database
 
 Inventory = Annotated[Database, Depends(database("inventory"))]
@@ -23,6 +31,28 @@ MAX_UNITS = 1_000_000_000
 # Kept as the setting's key, in the 36 characters an account id has.
 AccountId = Annotated[str, Path(max_length=36)]
 ProductId = Annotated[str, Path(max_length=36)]
+
+
+async def _sees_product(request: Request, caller: Principal) -> None:
+    db = (await runtime(request)).databases["inventory"]
+    await service.position(db, request.path_params["product_id"], with_lots=False)
+
+
+async def _sees_hold(request: Request, caller: Principal) -> None:
+    """A cart's hold is seen by the cart's customer (or account), in its cart."""
+    db = (await runtime(request)).databases["inventory"]
+    cart_id = request.path_params["cart_id"]
+    for held in await service.holds(db, request.path_params["product_id"]):
+        if held["cart_id"] == cart_id and caller.may_see(held["customer_id"], held["account_id"]):
+            return
+    raise service.HoldNotFound(f"cart {cart_id} holds none of this product")
+
+
+# Operators only. Everyone sees a product's stock, a customer its own cart's hold and a
+# member its account: they are told 403; to anyone else the thing does not exist.
+StockKeeper = Annotated[Principal, Depends(operator_over(_sees_product))]
+HoldKeeper = Annotated[Principal, Depends(operator_over(_sees_hold))]
+AccountKeeper = Annotated[Principal, Depends(operator_over(own_account("account_id")))]
 
 
 def _pattern(regex: re.Pattern[str]) -> dict[str, JsonValue]:
@@ -181,26 +211,34 @@ def router() -> APIRouter:
         """ATP per distribution centre; operators also see the lots."""
         return await service.position(db, product_id, with_lots=caller.is_operator)
 
-    @api.put("/api/v1/inventory/{product_id}", response_model=PositionOut)
+    @api.put(
+        "/api/v1/inventory/{product_id}",
+        response_model=PositionOut,
+        responses=refuses(ProductNotFound),
+    )
     async def add_item(
-        product_id: ProductId, body: ItemIn, db: Inventory, _: Operator
+        product_id: ProductId, body: ItemIn, db: Inventory, _: StockKeeper
     ) -> dict[str, Any]:
         """Catalog's new product, before catalog answers: known from now on, with its
         initial stock (once: asked again, nothing changes)."""
         await service.add_item(db, product_id, body.sku, body.initial_stock)
         return await service.position(db, product_id)
 
-    @api.get("/api/v1/inventory/{product_id}/holds", response_model=list[HoldOut])
-    async def list_holds(product_id: str, db: Inventory, _: Operator) -> list[dict[str, Any]]:
+    @api.get(
+        "/api/v1/inventory/{product_id}/holds",
+        response_model=list[HoldOut],
+        responses=refuses(ProductNotFound),
+    )
+    async def list_holds(product_id: str, db: Inventory, _: StockKeeper) -> list[dict[str, Any]]:
         """Operators: the carts holding the product now, their customers, and until when."""
         return await service.holds(db, product_id)
 
     @api.delete(
         "/api/v1/inventory/{product_id}/holds/{cart_id}",
         status_code=204,
-        responses=refuses(service.HoldNotFound),
+        responses=refuses(service.HoldNotFound, ProductNotFound),
     )
-    async def release_hold(product_id: str, cart_id: str, db: Inventory, _: Operator) -> Response:
+    async def release_hold(product_id: str, cart_id: str, db: Inventory, _: HoldKeeper) -> Response:
         """Operators: let one cart's hold on the product go."""
         await service.release_hold(db, product_id, cart_id)
         return Response(status_code=204)
@@ -212,7 +250,7 @@ def router() -> APIRouter:
         responses=refuses(ProductNotFound, LotMismatch, InvalidStock),
     )
     async def receive(
-        product_id: str, body: ReceiptIn, db: Inventory, _: Operator
+        product_id: str, body: ReceiptIn, db: Inventory, _: StockKeeper
     ) -> dict[str, Any]:
         receipt = service.Receipt(product_id, body.quantity, body.lot, body.expires_on, body.dc)
         return await service.receive(db, receipt)
@@ -227,13 +265,13 @@ def router() -> APIRouter:
         dc: Annotated[str, Path(json_schema_extra=_pattern(DC_CODE))],
         body: SafetyStockIn,
         db: Inventory,
-        _: Operator,
+        _: StockKeeper,
     ) -> dict[str, Any]:
         return await service.set_safety_stock(db, product_id, dc, body.units)
 
     @api.put("/api/v1/inventory/shelf-life/{account_id}", response_model=ShelfLifeOut)
     async def set_shelf_life(
-        account_id: AccountId, body: ShelfLifeIn, db: Inventory, _: Operator
+        account_id: AccountId, body: ShelfLifeIn, db: Inventory, _: AccountKeeper
     ) -> dict[str, Any]:
         """An account's minimum shelf life: its orders get no lot expiring sooner."""
         return await service.set_shelf_life(db, account_id, body.days)

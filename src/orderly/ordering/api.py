@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from orderly.entrypoints.auth import Caller, Operator, principal
+from orderly.entrypoints.auth import Caller, Operator, operator_over, principal
 from orderly.entrypoints.dependencies import database, runtime
 from orderly.entrypoints.fields import NOT_BLANK, Whole
 from orderly.entrypoints.openapi import refuses
@@ -353,6 +353,21 @@ class SagaSummary(BaseModel):
     updated_at: datetime
 
 
+async def _sees_saga(request: Request, caller: Principal) -> None:
+    """A checkout saga is its order's (the same id): seen by whoever sees the order."""
+    db = (await runtime(request)).databases["ordering"]
+    saga_id = request.path_params["saga_id"]
+    await engine.get(db, saga_id)
+    try:
+        await service.get_order(db, caller, saga_id)
+    except OrderNotFound:
+        raise SagaNotFound(f"saga {saga_id} does not exist") from None
+
+
+# Operators only: a customer is told 403 for its own order's saga, 404 for anyone else's.
+SagaKeeper = Annotated[Principal, Depends(operator_over(_sees_saga))]
+
+
 def router() -> APIRouter:
     root = APIRouter()
     root.include_router(_orders())
@@ -375,7 +390,7 @@ def _sagas() -> APIRouter:
         return await engine.find(db, state or "", limit)
 
     @api.get("/{saga_id}", response_model=SagaOut, responses=refuses(SagaNotFound))
-    async def get_saga(saga_id: str, db: Ordering, operator: Operator) -> dict[str, Any]:
+    async def get_saga(saga_id: str, db: Ordering, operator: SagaKeeper) -> dict[str, Any]:
         """Operators: one saga with each step, its attempts and timings."""
         return await engine.get(db, saga_id)
 

@@ -6,11 +6,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.entrypoints.auth import Caller, Operator
+from orderly.entrypoints.auth import Caller, Operator, anyone, operator_over, own_account
 from orderly.entrypoints.dependencies import database
 from orderly.entrypoints.fields import NOT_BLANK, Price, Whole
 from orderly.entrypoints.openapi import refuses
 from orderly.kernel.errors import NotFound
+from orderly.kernel.principal import Principal
 from orderly.pricing import service
 from orderly.pricing.domain import ContractKind, InvalidPrice
 from orderly.pricing.service import ContractNotFound, NoPrice
@@ -21,6 +22,12 @@ Pricing = Annotated[Database, Depends(database("pricing"))]
 MAX_UNITS = 1_000_000_000
 # A price may be set before pricing hears of its product: the id is kept, in 36 characters.
 ProductId = Annotated[str, Path(max_length=36)]
+
+
+# Operators only. A product's price is anyone's to ask (`GET /api/v1/prices`), and an
+# account is its members' to see: they are told 403; anyone else, 404.
+PriceKeeper = Annotated[Principal, Depends(operator_over(anyone))]
+AccountKeeper = Annotated[Principal, Depends(operator_over(own_account("account_id")))]
 
 
 class PriceIn(BaseModel):
@@ -111,12 +118,16 @@ def router() -> APIRouter:
         return await service.price_for(db, whose, product, quantity)
 
     @api.put("/api/v1/prices/{product_id}/wac", status_code=204)
-    async def set_wac(product_id: ProductId, body: PriceIn, db: Pricing, _: Operator) -> Response:
+    async def set_wac(
+        product_id: ProductId, body: PriceIn, db: Pricing, _: PriceKeeper
+    ) -> Response:
         await service.set_wac(db, product_id, body.price, body.effective_from)
         return Response(status_code=204)
 
     @api.put("/api/v1/prices/{product_id}/340b", status_code=204)
-    async def set_340b(product_id: ProductId, body: PriceIn, db: Pricing, _: Operator) -> Response:
+    async def set_340b(
+        product_id: ProductId, body: PriceIn, db: Pricing, _: PriceKeeper
+    ) -> Response:
         await service.set_340b(db, product_id, body.price, body.effective_from)
         return Response(status_code=204)
 
@@ -125,7 +136,7 @@ def router() -> APIRouter:
         status_code=204,
         responses=refuses(NotFound),
     )
-    async def set_gpo(account_id: str, body: GpoIn, db: Pricing, _: Operator) -> Response:
+    async def set_gpo(account_id: str, body: GpoIn, db: Pricing, _: AccountKeeper) -> Response:
         await service.set_gpo(db, account_id, body.gpo)
         return Response(status_code=204)
 
