@@ -179,7 +179,7 @@ def test_an_operator_edits_a_product_and_search_follows(
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["dea_schedule"] == "CII"
-    assert changed.json()["price"] == 13.5
+    assert changed.json()["price"] == "13.50"
     assert changed.json()["ndc"] == "0054-0390-41"
     assert "Oxycodone HCl oral solution" in search(operator, "hcl oral")
     assert search(operator, "oxycodone 5 mg") == []

@@ -2,6 +2,7 @@
 releases the stock when the payment fails; operators follow it by API and CLI."""
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -461,3 +462,63 @@ async def test_shipments_filter_by_status(deployment: Deployment) -> None:
     assert (await shipping.get("/api/v1/shipments", params={"status": "SHIPPED"})).json() == []
     by_order = {"order_id": order_id, "status": ["SHIPPED", "DELIVERED"]}
     assert (await shipping.get("/api/v1/shipments", params=by_order)).json() == []
+
+
+MONEY = {"price", "unit_price", "line_total", "total", "total_amount", "amount"}
+
+
+def wire_faults(body: Any, at: str = "") -> list[str]:
+    """Keys not in snake_case, and money not written as a decimal string with its cents."""
+    faults = []
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key != key.lower():
+                faults.append(f"{at}.{key}: not snake_case")
+            if (
+                key in MONEY
+                and value is not None
+                and not (isinstance(value, str) and re.fullmatch(r"-?\d+\.\d\d", value))
+            ):
+                faults.append(f"{at}.{key}: money as {value!r}")
+            faults += wire_faults(value, f"{at}.{key}")
+    elif isinstance(body, list):
+        for item in body:
+            faults += wire_faults(item, f"{at}[]")
+    return faults
+
+
+async def test_the_rest_answers_in_snake_case_with_money_as_decimal_strings(
+    deployment: Deployment,
+) -> None:
+    customer = deployment.customer()
+    token = customer["token"]
+    product = await create_product(deployment, unique("W"), 5)
+    placed = await place(deployment.ordering.client(token), guarded(product, 2))
+    order_id = placed.json()["order_id"]
+    cart = deployment.ordering.client(token)
+    assert (
+        await cart.post("/api/v1/cart/items", json={"product_id": product, "quantity": 1})
+    ).status_code == 201
+    answers = {
+        (deployment.catalog, token, f"/api/v1/products/{product}"),
+        (deployment.catalog, token, "/api/v1/products"),
+        (deployment.ordering, token, f"/api/v1/orders/{order_id}"),
+        (deployment.ordering, token, "/api/v1/orders"),
+        (deployment.ordering, token, "/api/v1/cart"),
+        (deployment.payments, token, f"/api/v1/payments/order/{order_id}"),
+        (deployment.fulfillment, token, "/api/v1/shipments"),
+        (deployment.pricing, token, f"/api/v1/prices?product={product}"),
+        (deployment.inventory, deployment.operator_token, f"/api/v1/inventory/{product}"),
+        (deployment.ordering, deployment.operator_token, f"/api/v1/sagas/{order_id}"),
+        (deployment.ordering, deployment.operator_token, "/api/v1/sagas"),
+        (deployment.pricing, deployment.operator_token, f"/api/v1/prices/locks/{order_id}"),
+    }
+    faults = []
+    for server, bearer, path in answers:
+        answer = await server.client(bearer).get(path)
+        assert answer.status_code == 200, (path, answer.text)
+        faults += wire_faults(answer.json(), path)
+    assert faults == []
+    shown = await saga(deployment, order_id)
+    assert shown["data"]["order_id"] == order_id
+    assert shown["data"]["amount"] == "99.98"

@@ -1,5 +1,6 @@
 """Catalog REST routes: products."""
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,12 +12,14 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    field_validator,
 )
 
 from orderly.catalog import service
 from orderly.catalog.domain import InvalidProduct
 from orderly.catalog.ndc import InvalidNdc
 from orderly.catalog.service import NdcTaken, ProductNotFound, SkuTaken
+from orderly.entrypoints import wire
 from orderly.entrypoints.auth import anyone, operator_over
 from orderly.entrypoints.dependencies import database, runtime
 from orderly.entrypoints.fields import NOT_BLANK, Price, Whole
@@ -87,7 +90,7 @@ class ProductOut(BaseModel):
     sku: str
     name: str
     description: str
-    price: float | None
+    price: str | None  # money is a decimal string on the wire: "12.50"
     ndc: str | None
     ndc11: str | None
     gtin: str | None
@@ -97,6 +100,11 @@ class ProductOut(BaseModel):
     pack_size: str
     manufacturer: str
     attributes: dict[str, Any]
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _money(cls, price: Decimal | str | None) -> str | None:
+        return wire.money(price) if isinstance(price, Decimal) else price
 
 
 def router() -> APIRouter:

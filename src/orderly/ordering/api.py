@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from orderly.entrypoints import wire
 from orderly.entrypoints.auth import Caller, Operator, operator_over, principal
 from orderly.entrypoints.dependencies import database, runtime
 from orderly.entrypoints.fields import NOT_BLANK, Whole
@@ -392,7 +393,9 @@ def _sagas() -> APIRouter:
     @api.get("/{saga_id}", response_model=SagaOut, responses=refuses(SagaNotFound))
     async def get_saga(saga_id: str, db: Ordering, operator: SagaKeeper) -> dict[str, Any]:
         """Operators: one saga with each step, its attempts and timings."""
-        return await engine.get(db, saga_id)
+        saga = await engine.get(db, saga_id)
+        steps = [{**step, "detail": wire.snake(step["detail"])} for step in saga["steps"]]
+        return {**saga, "data": wire.snake(saga["data"]), "steps": steps}
 
     return api
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from orderly.entrypoints import wire
 from orderly.entrypoints.auth import Caller, Operator, anyone, operator_over, own_account
 from orderly.entrypoints.dependencies import database
 from orderly.entrypoints.fields import NOT_BLANK, Price, Whole
@@ -93,12 +94,12 @@ class GpoIn(BaseModel):
 
 class LockOut(BaseModel):
     line: str
-    productId: str  # noqa: N815
+    product_id: str
     quantity: int
     price: str
     source: str
-    contractId: str | None  # noqa: N815
-    effectiveDate: str  # noqa: N815
+    contract_id: str | None
+    effective_date: str
     status: str
 
 
@@ -170,6 +171,6 @@ def router() -> APIRouter:
 
     @api.get("/api/v1/prices/locks/{order_id}", response_model=list[LockOut])
     async def order_locks(order_id: str, db: Pricing, _: Operator) -> list[dict[str, Any]]:
-        return await service.order_locks(db, order_id)
+        return [wire.snake(lock) for lock in await service.order_locks(db, order_id)]
 
     return api
