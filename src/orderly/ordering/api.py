@@ -26,7 +26,7 @@ from orderly.ordering.domain import (
     InvalidTransition,
     Line,
 )
-from orderly.ordering.listing import STATUS_WORDS, OrderFilter, Sort
+from orderly.ordering.listing import STATUS_WORDS, InvalidDateRange, OrderFilter, Sort
 from orderly.ordering.products import ProductSource, asking_catalog
 from orderly.ordering.service import (
     ChannelNotAllowed,
@@ -506,7 +506,7 @@ def _orders() -> APIRouter:
         )
         return _answer(placed, response)
 
-    @api.get("", response_model=list[OrderSummary])
+    @api.get("", response_model=list[OrderSummary], responses=refuses(InvalidDateRange))
     async def list_orders(
         db: Ordering,
         caller: Caller,

@@ -59,6 +59,11 @@ _ORDER_BY = {
 }
 
 
+class InvalidDateRange(Unprocessable):
+    code = "invalid_date_range"
+    title = "The range ends before it starts"
+
+
 @dataclass(frozen=True)
 class OrderFilter:
     statuses: frozenset[str] = frozenset()  # words, any flow's; none: every status
@@ -73,7 +78,7 @@ async def list_orders(
 ) -> list[dict[str, Any]]:
     since, until = bound(wanted.created_from, end=False), bound(wanted.created_to, end=True)
     if since is not None and until is not None and until < since:
-        raise Unprocessable("created_to is before created_from")
+        raise InvalidDateRange("created_to is before created_from")
     pairs = _pairs(wanted)
     if pairs is not None and not pairs:
         return []  # the words asked for are shown by none of the channels asked for
