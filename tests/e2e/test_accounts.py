@@ -238,6 +238,18 @@ async def test_an_account_admin_adds_members_who_share_the_accounts_orders(serve
         assert (await stranger.get(f"/api/v1/orders/{order_id}")).status_code == 404
         assert order_id not in (await stranger.get("/api/v1/orders")).text
 
+    # the account's settings are for operators: its members are told so, to others the
+    # account does not exist
+    for path, body in (
+        (f"/api/v1/prices/accounts/{account_id}/gpo", {"gpo": "MINE"}),
+        (f"/api/v1/inventory/shelf-life/{account_id}", {"days": 1}),
+    ):
+        told = await admin.put(path, json=body)
+        assert (told.status_code, told.json()["code"]) == (403, "operator_only"), path
+        for stranger in (server.client(outsider["token"]), server.client(other_admin)):
+            hidden = await stranger.put(path, json=body)
+            assert (hidden.status_code, hidden.json()["code"]) == (404, "not_found"), path
+
 
 def test_the_demo_pharmacist_logs_in_with_a_code_from_the_cli(tmp_path: Path) -> None:
     with embedded(tmp_path) as server:
