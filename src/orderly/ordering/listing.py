@@ -162,6 +162,9 @@ def _statement(
         by_channel: dict[str, list[str]] = defaultdict(list)
         for channel, status in sorted(pairs):
             by_channel[channel].append(status)
+        if not scoped:  # everyone's orders: the status index ranges over the states alone
+            states = sorted({status for _, status in pairs})
+            where.append(f"status IN ({', '.join(map(_quoted, states))})")
         where.append(
             "("
             + " OR ".join(
