@@ -138,6 +138,9 @@ async def test_an_order_short_of_stock_is_cancelled_and_never_charged(
 
         order = await settled(sales, order_id, "cancelled")
         assert order["history"][-1]["details"]["reason"] == "insufficient_inventory"
+        # what inventory said, in the REST's casing
+        [short] = order["history"][-1]["details"]["items"]
+        assert (short["product_id"], short["requested"]) == (product, 6)
         types = await heard(wire, order_id, "inventory.insufficient", "order.cancelled")
         assert "order.confirmed" not in types
         assert "payment.completed" not in types

@@ -485,6 +485,13 @@ def _cart() -> APIRouter:
     return api
 
 
+def _in_snake_case(order: dict[str, Any]) -> dict[str, Any]:
+    """An order's history notes what the messages that moved it said (an
+    `inventory.insufficient`'s lines): shown in the REST's casing."""
+    history = [{**entry, "details": wire.snake(entry["details"])} for entry in order["history"]]
+    return {**order, "history": history}
+
+
 def _orders() -> APIRouter:
     api = APIRouter(prefix="/api/v1/orders", tags=["ordering"])
 
@@ -527,7 +534,7 @@ def _orders() -> APIRouter:
 
     @api.get("/{order_id}", response_model=OrderOut, responses=refuses(OrderNotFound))
     async def get_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
-        return await service.get_order(db, caller, order_id)
+        return _in_snake_case(await service.get_order(db, caller, order_id))
 
     @api.post(
         "/{order_id}/cancel",
@@ -536,6 +543,6 @@ def _orders() -> APIRouter:
     )
     async def cancel_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
         """Cancel before shipment: stock goes back, payment is voided or refunded."""
-        return await service.cancel_order(db, caller, order_id)
+        return _in_snake_case(await service.cancel_order(db, caller, order_id))
 
     return api
