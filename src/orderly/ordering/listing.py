@@ -134,8 +134,8 @@ def bound(at: datetime | date | None, *, end: bool) -> datetime | None:
             at = datetime.combine(at + timedelta(days=1) if end else at, time(), UTC)
             return at - timedelta(microseconds=1) if end else at
         return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    except OverflowError:  # at the ends of the calendar: everything is after, or before
-        return datetime.max.replace(tzinfo=UTC) if end else datetime.min.replace(tzinfo=UTC)
+    except OverflowError:  # past an end of the calendar: that end
+        return (datetime.min if at.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 _NAME = re.compile(r"^[a-z0-9_]+$")
