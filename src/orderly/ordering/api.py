@@ -24,6 +24,7 @@ from orderly.ordering.domain import (
     InvalidTransition,
     Line,
 )
+from orderly.ordering.prices import PriceBook
 from orderly.ordering.products import ProductSource, asking_catalog
 from orderly.ordering.service import (
     ChannelNotAllowed,
@@ -48,6 +49,15 @@ async def availability_port(request: Request) -> ProductAvailability:
     port = (await runtime(request)).availability
     assert port is not None, "ordering's routes are served beside its ports"
     return port
+
+
+async def price_port(request: Request) -> PriceBook:
+    port = (await runtime(request)).prices
+    assert port is not None, "ordering's routes are served beside its ports"
+    return port
+
+
+Prices = Annotated[PriceBook, Depends(price_port)]
 
 
 # Kept behind its scope (`account:<id>:`, up to 45 characters) in a 255-character column.
@@ -78,7 +88,8 @@ class Checkout:
     availability: ProductAvailability
     standing: AccountStanding | None
     idempotency_key: str | None
-    catalog: ProductSource | None = None
+    catalog: ProductSource | None
+    prices: PriceBook | None
 
 
 async def checkout(request: Request) -> Checkout:
@@ -97,7 +108,13 @@ async def checkout(request: Request) -> Checkout:
         )
     assert run.availability is not None, "ordering's routes are served beside its ports"
     return Checkout(
-        run.databases["ordering"], caller, run.availability, run.standing, key, run.products
+        run.databases["ordering"],
+        caller,
+        run.availability,
+        run.standing,
+        key,
+        run.products,
+        run.prices,
     )
 
 
@@ -323,9 +340,10 @@ def _cart() -> APIRouter:
         db: Ordering,
         caller: Caller,
         availability: Annotated[ProductAvailability, Depends(availability_port)],
+        prices: Prices,
     ) -> dict[str, Any]:
         """The caller's cart with current prices and what is available of each line."""
-        return await carts.view(db, caller, availability)
+        return await carts.view(db, caller, availability, prices)
 
     @api.post("/items", response_model=CartOut, status_code=201, responses=refuses(UnknownProduct))
     async def add_to_cart(
@@ -334,6 +352,7 @@ def _cart() -> APIRouter:
         db: Ordering,
         caller: Caller,
         availability: Annotated[ProductAvailability, Depends(availability_port)],
+        prices: Prices,
     ) -> dict[str, Any]:
         """Seed 000: add to the cart (`cart.item.added`); inventory holds the units a while."""
         catalog = (await runtime(request)).products
@@ -344,7 +363,7 @@ def _cart() -> APIRouter:
             caller.token,
             lambda: carts.add_item(db, caller, body.product_id, body.quantity),
         )
-        return await carts.view(db, caller, availability)
+        return await carts.view(db, caller, availability, prices)
 
     @api.put(
         "/items/{product_id}",
@@ -357,9 +376,10 @@ def _cart() -> APIRouter:
         db: Ordering,
         caller: Caller,
         availability: Annotated[ProductAvailability, Depends(availability_port)],
+        prices: Prices,
     ) -> dict[str, Any]:
         await carts.set_quantity(db, caller, product_id, body.quantity)
-        return await carts.view(db, caller, availability)
+        return await carts.view(db, caller, availability, prices)
 
     @api.delete(
         "/items/{product_id}",
@@ -371,9 +391,10 @@ def _cart() -> APIRouter:
         db: Ordering,
         caller: Caller,
         availability: Annotated[ProductAvailability, Depends(availability_port)],
+        prices: Prices,
     ) -> dict[str, Any]:
         await carts.set_quantity(db, caller, product_id, 0)
-        return await carts.view(db, caller, availability)
+        return await carts.view(db, caller, availability, prices)
 
     @api.post("/checkout", **{**PLACING, "responses": CHECKOUT_REFUSALS})
     async def check_out(body: CheckoutIn, response: Response, ports: Checkouts) -> dict[str, Any]:
@@ -393,7 +414,7 @@ def _cart() -> APIRouter:
             cart_id, lines = await carts.lines(ports.db, ports.caller)
             cmd = replace(cmd, lines=lines, cart_id=cart_id)
             placed = await service.place_order(
-                ports.db, ports.availability, cmd, ports.standing, ports.catalog
+                ports.db, ports.availability, cmd, ports.standing, ports.catalog, ports.prices
             )
         return _answer(placed, response)
 
@@ -418,6 +439,7 @@ def _orders() -> APIRouter:
             ),
             ports.standing,
             ports.catalog,
+            ports.prices,
         )
         return _answer(placed, response)
 

@@ -4,6 +4,7 @@ holds that many units for a while (a soft reservation); removing it publishes
 `cart.item.removed`. Checking out turns the cart into an order through the caller's checkout
 flow, and the holds into the order's."""
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from orderly.ordering import store
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.domain import Line
 from orderly.ordering.messages import CART_ITEM_ADDED, CART_ITEM_REMOVED, CURRENCY, SOURCE
+from orderly.ordering.prices import LinePrice, PriceBook
 from orderly.storage import Database, Row, Tx
 
 if TYPE_CHECKING:
@@ -147,9 +149,10 @@ async def _set_line(
 
 
 async def view(
-    db: Database, caller: Principal, availability: ProductAvailability
+    db: Database, caller: Principal, availability: ProductAvailability, prices: PriceBook
 ) -> dict[str, Any]:
-    """The cart with today's prices and what is available to promise for each line."""
+    """The cart at the caller's own prices today (what its checkout would charge), with what
+    is available to promise for each line."""
 
     async def work(tx: Tx) -> tuple[str | None, list[Row]]:
         cart = await tx.fetch_one(store.OPEN_CART, {"owner_id": caller.user_id})
@@ -160,19 +163,20 @@ async def view(
     cart_id, rows = await db.read(work)
     available: dict[str, int] = {}
     held: dict[str, int] = {}
+    quoted: list[LinePrice | None] = []
     if rows:
-        report = await availability.check(
-            [(r["product_id"], int(r["quantity"])) for r in rows],
-            token=caller.token,
-            cart=str(cart_id),
+        requested = [(r["product_id"], int(r["quantity"])) for r in rows]
+        report, quoted = await asyncio.gather(
+            availability.check(requested, token=caller.token, cart=str(cart_id)),
+            prices.quote(caller, requested),
         )
         for item in report["items"]:
             available[item["product_id"]] = int(item["available"])
             held[item["product_id"]] = int(item.get("held", 0))
     items = []
     total: int | None = 0
-    for row in rows:
-        price = row["price_cents"]
+    for row, quote in zip(rows, quoted, strict=True):
+        price = None if quote is None else quote.cents
         line_total = None if price is None else int(price) * int(row["quantity"])
         total = None if total is None or line_total is None else total + line_total
         items.append(
