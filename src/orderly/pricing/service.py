@@ -295,6 +295,9 @@ async def _quote(tx: Tx, who: Buyer, product_id: str, quantity: int, day: date) 
     params = {"product_id": product_id, "day": day.isoformat()}
     wac = _price(await tx.fetch_one(store.CURRENT_WAC, params))
     special = _price(await tx.fetch_one(store.CURRENT_340B, params)) if who.is_340b else None
+    # a contract reaches an account, its segment or its GPO: none reaches a consumer
+    offered = {"product_id": product_id}
+    rows = [] if who.account is None else await tx.fetch_all(store.PRODUCT_OFFERS, offered)
     offers = [
         ContractPrice(
             contract_id=r["contract_id"],
@@ -305,7 +308,7 @@ async def _quote(tx: Tx, who: Buyer, product_id: str, quantity: int, day: date) 
             min_quantity=int(r["min_quantity"]),
             cents=int(r["cents"]),
         )
-        for r in await tx.fetch_all(store.PRODUCT_OFFERS, {"product_id": product_id})
+        for r in rows
     ]
     return domain.quote(who, quantity, day, wac, offers, special)
 
