@@ -181,6 +181,7 @@ def demo_load(
         DEMO_PASSWORD,
         DEMO_PHARMACIST,
         load_demo,
+        load_demo_contract,
         load_demo_pharmacy,
         load_demo_users,
     )
@@ -201,6 +202,9 @@ def demo_load(
             f" {DEMO_PHARMACIST} (pharmacy buyer with MFA: `orderly demo mfa-code`),"
             f" password {DEMO_PASSWORD}"
         )
+    if "pricing" in settings.contexts:
+        made = _run(settings, lambda dbs: load_demo_contract(dbs["catalog"], dbs["pricing"]))
+        console.print(f"demo contract: {'created' if made else 'already there'}")
 
 
 def _load_fda(settings: Settings, limit: int) -> None:
