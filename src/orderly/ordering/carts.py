@@ -190,11 +190,15 @@ async def _within_stock(
     the product already. Lowering a line is always allowed."""
     if wanted <= had:
         return
-    report = await availability.check(
-        [(product_id, wanted)], token=caller.token, cart=cart_id or ""
-    )
-    item = report["items"][0]
-    can_have = int(item["available"]) + int(item.get("held", 0))
+    try:
+        report = await availability.check(
+            [(product_id, wanted)], token=caller.token, cart=cart_id or ""
+        )
+    except UnknownProduct:  # catalog has it (it was copied), inventory stocks none yet
+        can_have = 0
+    else:
+        item = report["items"][0]
+        can_have = int(item["available"]) + int(item.get("held", 0))
     if wanted > can_have:
         raise NotInStock(
             f"{can_have} unit(s) of product {product_id} can be had now, not {wanted}",
