@@ -187,7 +187,7 @@ async def _within_stock(
     wanted: int,
 ) -> None:
     """Refuse a line raised past what the caller can have: ATP, and what its cart holds of
-    the product already. Lowering a line is always allowed."""
+    the product already. Lowering a line is never refused for stock."""
     if wanted <= had:
         return
     try:
