@@ -16,7 +16,8 @@ from orderly.kernel.principal import Principal
 from orderly.ordering import carts, service
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.buyers import AccountStanding, NotABuyer
-from orderly.ordering.carts import CartCheckedOut, CartEmpty, CartItemNotFound
+from orderly.ordering.carts import CartCheckedOut, CartEmpty, CartItemNotFound, NotInStock
+from orderly.ordering.controlled import ControlledSubstanceNotAllowed
 from orderly.ordering.domain import (
     Channel,
     DuplicateProduct,
@@ -222,6 +223,9 @@ class CartLineOut(BaseModel):
     # units inventory holds for this line now: up to the caller's hold limit, while it lasts
     held: int
     available: int
+    # units inventory holds for this line once it has heard of it: the line, up to the
+    # caller's hold limit and to what it can have (`available` + `held`)
+    hold: int
 
 
 class CartOut(BaseModel):
@@ -241,6 +245,7 @@ class CheckoutIn(BaseModel):
 
 _PLACING_REFUSALS = (
     InsufficientStock,
+    ControlledSubstanceNotAllowed,
     ChannelNotAllowed,
     NotABuyer,
     UnknownProduct,
@@ -332,6 +337,15 @@ def _sagas() -> APIRouter:
     return api
 
 
+def _checks(ports: Checkout) -> carts.Checks:
+    return carts.Checks(ports.availability, ports.standing)
+
+
+async def _view(ports: Checkout) -> dict[str, Any]:
+    assert ports.prices is not None, "ordering's routes are served beside its ports"
+    return await carts.view(ports.db, ports.caller, ports.availability, ports.prices)
+
+
 def _cart() -> APIRouter:
     api = APIRouter(prefix="/api/v1/cart", tags=["ordering"])
 
@@ -345,41 +359,46 @@ def _cart() -> APIRouter:
         """The caller's cart with current prices and what is available of each line."""
         return await carts.view(db, caller, availability, prices)
 
-    @api.post("/items", response_model=CartOut, status_code=201, responses=refuses(UnknownProduct))
-    async def add_to_cart(
-        body: CartItemIn,
-        request: Request,
-        db: Ordering,
-        caller: Caller,
-        availability: Annotated[ProductAvailability, Depends(availability_port)],
-        prices: Prices,
-    ) -> dict[str, Any]:
-        """Seed 000: add to the cart (`cart.item.added`); inventory holds the units a while."""
-        catalog = (await runtime(request)).products
+    @api.post(
+        "/items",
+        response_model=CartOut,
+        status_code=201,
+        responses=refuses(UnknownProduct, NotInStock, ControlledSubstanceNotAllowed),
+    )
+    async def add_to_cart(body: CartItemIn, ports: Checkouts) -> dict[str, Any]:
+        """Seed 000: add to the cart (`cart.item.added`); inventory holds the units a while.
+        More than the caller can have, or a controlled substance it may not buy, is refused."""
         await asking_catalog(
-            db,
-            catalog,
+            ports.db,
+            ports.catalog,
             [body.product_id],
-            caller.token,
-            lambda: carts.add_item(db, caller, body.product_id, body.quantity),
+            ports.caller.token,
+            lambda: carts.add_item(
+                ports.db, ports.caller, body.product_id, body.quantity, _checks(ports)
+            ),
         )
-        return await carts.view(db, caller, availability, prices)
+        return await _view(ports)
 
     @api.put(
         "/items/{product_id}",
         response_model=CartOut,
-        responses=refuses(CartItemNotFound, UnknownProduct),
+        responses=refuses(
+            CartItemNotFound, UnknownProduct, NotInStock, ControlledSubstanceNotAllowed
+        ),
     )
     async def change_quantity(
-        product_id: str,
-        body: CartQuantityIn,
-        db: Ordering,
-        caller: Caller,
-        availability: Annotated[ProductAvailability, Depends(availability_port)],
-        prices: Prices,
+        product_id: str, body: CartQuantityIn, ports: Checkouts
     ) -> dict[str, Any]:
-        await carts.set_quantity(db, caller, product_id, body.quantity)
-        return await carts.view(db, caller, availability, prices)
+        await asking_catalog(
+            ports.db,
+            ports.catalog,
+            [product_id],
+            ports.caller.token,
+            lambda: carts.set_quantity(
+                ports.db, ports.caller, product_id, body.quantity, _checks(ports)
+            ),
+        )
+        return await _view(ports)
 
     @api.delete(
         "/items/{product_id}",
@@ -393,7 +412,7 @@ def _cart() -> APIRouter:
         availability: Annotated[ProductAvailability, Depends(availability_port)],
         prices: Prices,
     ) -> dict[str, Any]:
-        await carts.set_quantity(db, caller, product_id, 0)
+        await carts.set_quantity(db, caller, product_id, 0, None)
         return await carts.view(db, caller, availability, prices)
 
     @api.post("/checkout", **{**PLACING, "responses": CHECKOUT_REFUSALS})

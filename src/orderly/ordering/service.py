@@ -31,7 +31,7 @@ from orderly.kernel.principal import BUYER, Principal
 from orderly.messaging import Envelope, emit, emit_along, new_message
 from orderly.ordering import carts, domain, guarded, store
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
-from orderly.ordering.buyers import AccountStanding, NotABuyer
+from orderly.ordering.buyers import AccountStanding, NotABuyer, check_controlled
 from orderly.ordering.domain import Channel, InsufficientStock, Line, OrderStatus
 from orderly.ordering.messages import (
     CURRENCY,
@@ -207,6 +207,7 @@ async def place_order(
             return Placed(earlier, replayed=True)
     if prices is None:
         raise Unavailable("pricing is not configured for this process")
+    await check_controlled(db, standing, catalog, cmd.owner, [ln.product_id for ln in cmd.lines])
     order_id = new_id()
     fallback = False
     if channel is Channel.DIRECT:
@@ -679,9 +680,21 @@ def _refused(order: Row, wanted: OrderStatus, cause: str) -> None:
 
 async def _cancel(tx: Tx, order: Row, reason: str, details: dict[str, Any]) -> None:
     """Cancel `order` and publish `order.cancelled`: its stock goes back, its payment is
-    voided or refunded."""
+    voided or refunded, and an unpaid order's cart comes back."""
     await _move(tx, order, OrderStatus.CANCELLED, {"reason": reason, **details}, utcnow())
     await _announce_cancellation(tx, order, reason)
+    await _give_cart_back(tx, order)
+
+
+# Not paid yet (a direct order is accepted, on account, as it is placed: `processing`).
+UNPAID = frozenset({OrderStatus.PENDING, OrderStatus.CONFIRMED})
+
+
+async def _give_cart_back(tx: Tx, order: Row) -> None:
+    """A cart is spent once its order is paid (or, direct, accepted): an order cancelled
+    before that (`order`, as it was) gives its customer the cart back."""
+    if order["cart_id"] and OrderStatus(order["status"]) in UNPAID:
+        await carts.restore(tx, order["cart_id"], order["id"])
 
 
 async def _announce_cancellation(tx: Tx, order: Row, reason: str) -> None:
@@ -721,6 +734,7 @@ async def cancel_after_saga(tx: Tx, order_id: str, status: OrderStatus, reason: 
         return
     await _move(tx, order, status, {"reason": reason}, utcnow())
     await _announce_cancellation(tx, order, reason)
+    await _give_cart_back(tx, order)
 
 
 async def cancel_order(
@@ -881,13 +895,14 @@ async def copy_product_on_product_created(tx: Tx, message: Envelope) -> None:
             "sku": str(data["sku"]),
             "name": str(data["name"]),
             "price_cents": _cents(data.get("price")),
+            "dea_schedule": data.get("deaSchedule"),
             "at": utcnow(),
         },
     )
 
 
 async def copy_product_on_product_updated(tx: Tx, message: Envelope) -> None:
-    """`product.updated` carries the fields that changed."""
+    """`product.updated` carries the fields that changed (`deaSchedule` null: none now)."""
     data = message.data
     current = await tx.fetch_one(store.GET_PRODUCT, {"product_id": str(data["productId"])})
     if current is None:
@@ -899,6 +914,7 @@ async def copy_product_on_product_updated(tx: Tx, message: Envelope) -> None:
             "sku": str(data.get("sku", current["sku"])),
             "name": str(data.get("name", current["name"])),
             "price_cents": _cents(data["price"]) if "price" in data else current["price_cents"],
+            "dea_schedule": data.get("deaSchedule", current["dea_schedule"]),
             "at": utcnow(),
         },
     )
