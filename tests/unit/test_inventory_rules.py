@@ -1,8 +1,10 @@
 """ATP and FEFO on the pharma rules' worked example (§6), and their edges."""
 
-from datetime import date
+from datetime import date, timedelta
 
-from orderly.inventory.domain import Lot, atp, fefo
+import pytest
+
+from orderly.inventory.domain import Lot, LotStatus, atp, fefo, received_status
 
 ORDERED = date(2026, 1, 15)
 
@@ -66,3 +68,26 @@ def test_equal_expiry_takes_the_oldest_receipt_first() -> None:
     taken = fefo(lots, 6, ORDERED)
     assert taken is not None
     assert [(chosen.lot_number, units) for chosen, units in taken] == [("OLD", 5), ("NEW", 1)]
+
+
+@pytest.mark.parametrize(
+    ("expires", "status"),
+    [
+        (ORDERED - timedelta(days=1), LotStatus.EXPIRED),
+        (ORDERED, LotStatus.EXPIRED),  # not sold on its expiry date
+        (ORDERED + timedelta(days=1), LotStatus.RELEASED),
+        (None, LotStatus.RELEASED),
+    ],
+    ids=["yesterday", "today", "tomorrow", "no-expiry"],
+)
+def test_a_lot_received_on_or_past_its_expiry_is_expired(
+    expires: date | None, status: LotStatus
+) -> None:
+    assert received_status(expires, ORDERED) == status
+
+
+def test_a_lot_that_expires_on_hand_shows_expired_and_is_not_promised() -> None:
+    aging = lot("AGING", 10, date(2026, 2, 1))
+    assert aging.state(ORDERED) == "released"
+    assert aging.state(date(2026, 2, 1)) == "expired"
+    assert atp([aging], 0, 0, date(2026, 2, 1)) == 0

@@ -13,7 +13,14 @@ from orderly.entrypoints.fields import Whole
 from orderly.entrypoints.openapi import refuses
 from orderly.inventory import provisional, service
 from orderly.inventory.domain import DC_CODE, DEFAULT_DC, LOT_NUMBER, InvalidStock, LotStatus
-from orderly.inventory.service import LotMismatch, LotNotFound, ProductNotFound
+from orderly.inventory.service import (
+    DcExists,
+    LotExpired,
+    LotMismatch,
+    LotNotFound,
+    ProductNotFound,
+    UnknownDc,
+)
 from orderly.kernel.errors import NotFound
 from orderly.storage import Database
 
@@ -98,6 +105,20 @@ class LotOut(BaseModel):
     reserved: int
 
 
+class DcIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # `check_dc` answers `invalid_stock` for a code outside the pattern
+    code: str = Field(min_length=1, max_length=32, json_schema_extra=_pattern(DC_CODE))
+    name: str = Field(min_length=1, max_length=100)
+
+
+class DcRecordOut(BaseModel):
+    code: str
+    name: str
+    created_at: datetime
+
+
 class DcOut(BaseModel):
     dc: str
     on_hand: int
@@ -155,6 +176,22 @@ class OrderHoldOut(BaseModel):
 def router() -> APIRouter:
     api = APIRouter(tags=["inventory"])
 
+    # before `/api/v1/inventory/{product_id}`, which would take `dcs` for a product id
+    @api.get("/api/v1/inventory/dcs", response_model=list[DcRecordOut])
+    async def list_dcs(db: Inventory, _: Operator) -> list[dict[str, Any]]:
+        """Operators: the distribution centres stock may be received into."""
+        return await service.list_dcs(db)
+
+    @api.post(
+        "/api/v1/inventory/dcs",
+        status_code=201,
+        response_model=DcRecordOut,
+        responses=refuses(DcExists, InvalidStock),
+    )
+    async def create_dc(body: DcIn, db: Inventory, _: Operator) -> dict[str, Any]:
+        """Operators: open a distribution centre; receipts and safety stock name only these."""
+        return await service.create_dc(db, body.code, body.name)
+
     @api.post(
         "/api/v1/products/check-availability",
         response_model=AvailabilityOut,
@@ -209,18 +246,20 @@ def router() -> APIRouter:
         "/api/v1/inventory/{product_id}/receipts",
         status_code=201,
         response_model=LotOut,
-        responses=refuses(ProductNotFound, LotMismatch, InvalidStock),
+        responses=refuses(ProductNotFound, LotMismatch, InvalidStock, UnknownDc),
     )
     async def receive(
         product_id: str, body: ReceiptIn, db: Inventory, _: Operator
     ) -> dict[str, Any]:
+        """Goods in, to a lot in a known DC; a lot past its expiry is received `expired`
+        (blocked)."""
         receipt = service.Receipt(product_id, body.quantity, body.lot, body.expires_on, body.dc)
         return await service.receive(db, receipt)
 
     @api.put(
         "/api/v1/inventory/{product_id}/safety-stock/{dc}",
         response_model=PositionOut,
-        responses=refuses(ProductNotFound, InvalidStock),
+        responses=refuses(ProductNotFound, InvalidStock, UnknownDc),
     )
     async def set_safety_stock(
         product_id: str,
@@ -249,7 +288,7 @@ def router() -> APIRouter:
     @api.post(
         "/api/v1/inventory/lots/{lot_id}/release",
         response_model=LotOut,
-        responses=refuses(LotNotFound),
+        responses=refuses(LotNotFound, LotExpired),
     )
     async def release_lot(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
         return await service.set_lot_status(db, lot_id, LotStatus.RELEASED)

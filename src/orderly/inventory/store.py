@@ -18,6 +18,16 @@ items = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# The distribution centres stock may be received into, made on purpose by an operator; `MAIN`
+# is in every deployment (its migration makes it), and a product's initial stock goes there.
+dcs = sa.Table(
+    "dcs",
+    metadata,
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 safety_stock = sa.Table(
     "safety_stock",
     metadata,
@@ -89,7 +99,7 @@ LOT_BY_NUMBER = sql(
 )
 INSERT_LOT = sql(
     "INSERT INTO lots (id, product_id, dc, lot_number, expires_on, status, on_hand, reserved,"
-    " received_at) VALUES (:id, :product_id, :dc, :lot_number, :expires_on, 'released',"
+    " received_at) VALUES (:id, :product_id, :dc, :lot_number, :expires_on, :status,"
     " :quantity, 0, :at)"
 )
 ADD_TO_LOT = sql("UPDATE lots SET on_hand = on_hand + :quantity WHERE id = :id")
@@ -98,6 +108,13 @@ RESERVE_LOT = sql("UPDATE lots SET reserved = reserved + :quantity WHERE id = :i
 PICK_LOT = sql(
     "UPDATE lots SET on_hand = on_hand - :quantity, reserved = reserved - :quantity WHERE id = :id"
 )
+
+INSERT_DC = sql(
+    "INSERT INTO dcs (code, name, created_at) VALUES (:code, :name, :at)"
+    " ON CONFLICT (code) DO NOTHING"
+)
+DC = sql("SELECT code, name, created_at FROM dcs WHERE code = :code")
+DCS = sql("SELECT code, name, created_at FROM dcs ORDER BY code")
 
 SET_SAFETY_STOCK = sql(
     "INSERT INTO safety_stock (product_id, dc, units) VALUES (:product_id, :dc, :units)"
