@@ -1,5 +1,5 @@
 """Inventory over HTTP and on the broker: receipts by lot into the DCs operators made, ATP,
-quarantine and expiry, reservations."""
+quarantine and expiry, shelf life, reservations."""
 
 import asyncio
 import uuid
@@ -244,6 +244,28 @@ async def test_distribution_centres_are_made_on_purpose(deployed: Deployment) ->
     sneaky = await buyer.post("/api/v1/inventory/dcs", json={"code": "MINE", "name": "Mine"})
     assert sneaky.status_code == 404
     assert (await buyer.get("/api/v1/inventory/dcs")).status_code == 404
+
+
+async def test_a_shelf_life_is_kept_only_for_an_account_identity_opened(
+    deployed: Deployment,
+) -> None:
+    ops = operator(deployed)
+    account_id = f"PH-{10_000 + uuid.uuid4().int % 90_000}"
+    setting = f"/api/v1/inventory/shelf-life/{account_id}"
+
+    # no such account: refused
+    refused = await ops.put(setting, json={"days": 180})
+    assert (refused.status_code, refused.json()["code"]) == (404, "account_not_found")
+
+    # identity opens it; inventory learns it from account.created
+    email = f"admin-{uuid.uuid4().hex[:8]}@pharmacy.example"
+    deployed.identity.create_account(account_id, email, "pharmacy password 1")
+
+    async def kept() -> httpx.Response | None:
+        answer = await ops.put(setting, json={"days": 180})
+        return answer if answer.status_code == 200 else None
+
+    assert (await eventually(kept)).json() == {"account_id": account_id, "days": 180}
 
 
 @needs_services

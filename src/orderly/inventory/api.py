@@ -14,6 +14,7 @@ from orderly.entrypoints.openapi import refuses
 from orderly.inventory import provisional, service
 from orderly.inventory.domain import DC_CODE, DEFAULT_DC, LOT_NUMBER, InvalidStock, LotStatus
 from orderly.inventory.service import (
+    AccountNotFound,
     DcExists,
     LotExpired,
     LotMismatch,
@@ -270,11 +271,16 @@ def router() -> APIRouter:
     ) -> dict[str, Any]:
         return await service.set_safety_stock(db, product_id, dc, body.units)
 
-    @api.put("/api/v1/inventory/shelf-life/{account_id}", response_model=ShelfLifeOut)
+    @api.put(
+        "/api/v1/inventory/shelf-life/{account_id}",
+        response_model=ShelfLifeOut,
+        responses=refuses(AccountNotFound),
+    )
     async def set_shelf_life(
         account_id: AccountId, body: ShelfLifeIn, db: Inventory, _: Operator
     ) -> dict[str, Any]:
-        """An account's minimum shelf life: its orders get no lot expiring sooner."""
+        """An account's minimum shelf life: its orders get no lot expiring sooner. An
+        account identity has not opened: 404."""
         return await service.set_shelf_life(db, account_id, body.days)
 
     @api.post(

@@ -75,6 +75,11 @@ class DcExists(Conflict):
     title = "Distribution centre already exists"
 
 
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    title = "Account not found"
+
+
 class HoldNotFound(NotFound):
     code = "hold_not_found"
     title = "No live hold of this cart on this product"
@@ -291,13 +296,21 @@ async def set_safety_stock(db: Database, product_id: str, dc: str, units: int) -
 
 
 async def set_shelf_life(db: Database, account_id: str, days: int) -> dict[str, Any]:
-    """The minimum shelf life, in days, of what this account's orders are sent."""
+    """The minimum shelf life, in days, of what this account's orders are sent; only for an
+    account identity has opened (`account.created`)."""
 
     async def work(tx: Tx) -> None:
+        if await tx.fetch_one(store.KNOWN_ACCOUNT, {"account_id": account_id}) is None:
+            raise AccountNotFound(f"there is no account {account_id}")
         await tx.execute(store.SET_SHELF_LIFE, {"account_id": account_id, "days": days})
 
     await db.transaction(work)
     return {"account_id": account_id, "days": days}
+
+
+async def account_on_account_created(tx: Tx, message: Envelope) -> None:
+    """Identity opened a B2B account: inventory may keep its shelf life from now on."""
+    await tx.execute(store.INSERT_ACCOUNT, {"account_id": str(message.data["accountId"])})
 
 
 # -- distribution centres -----------------------------------------------------------------

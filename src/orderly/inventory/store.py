@@ -28,6 +28,14 @@ dcs = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# The B2B accounts inventory knows of (identity's account.created): a shelf life is set only
+# for one of them.
+accounts = sa.Table(
+    "inventory_accounts",
+    metadata,
+    sa.Column("account_id", sa.String(36), primary_key=True),
+)
+
 safety_stock = sa.Table(
     "safety_stock",
     metadata,
@@ -115,6 +123,12 @@ INSERT_DC = sql(
 )
 DC = sql("SELECT code, name, created_at FROM dcs WHERE code = :code")
 DCS = sql("SELECT code, name, created_at FROM dcs ORDER BY code")
+
+INSERT_ACCOUNT = sql(
+    "INSERT INTO inventory_accounts (account_id) VALUES (:account_id)"
+    " ON CONFLICT (account_id) DO NOTHING"
+)
+KNOWN_ACCOUNT = sql("SELECT account_id FROM inventory_accounts WHERE account_id = :account_id")
 
 SET_SAFETY_STOCK = sql(
     "INSERT INTO safety_stock (product_id, dc, units) VALUES (:product_id, :dc, :units)"
