@@ -4,8 +4,8 @@ stock keep stock consistent.
 Each example is a fresh product on a real SQLite inventory database, driven through the
 service's commands; after every step the stock must agree with a model of what was asked:
 no lot holds more reservations than units, hard reservations add up to what the lots hold,
-on-hand falls only by picks, and nothing is promised beyond what is usable (expired lots
-never are).
+on-hand falls only by picks, nothing is promised beyond what is usable (expired lots never
+are), and the position's figures count each unit once and add up over its DCs.
 """
 
 import asyncio
@@ -151,6 +151,12 @@ async def check(db: Database, product_id: str, model: Model) -> None:
     assert all(lot["status"] in ("expired", "quarantined") for lot in expired)
     usable = sum(lot["on_hand"] - lot["reserved"] for lot in lots if lot["status"] == "released")
     assert position["atp"] <= usable
+    # every unit counted once, per DC and in all
+    parts = ("hard_reserved", "blocked", "soft_reserved", "safety_stock", "atp")
+    for dc in position["dcs"]:
+        assert dc["on_hand"] == sum(dc[part] for part in parts)
+    for figure in (*parts, "on_hand", "safety_stock_level"):
+        assert position[figure] == sum(dc[figure] for dc in position["dcs"])
 
 
 @settings(

@@ -1,5 +1,5 @@
-"""Inventory over HTTP and on the broker: receipts by lot into the DCs operators made, ATP,
-quarantine and expiry, shelf life, reservations."""
+"""Inventory over HTTP and on the broker: receipts by lot into the DCs operators made, ATP and
+where each unit is, quarantine and expiry, shelf life, reservations."""
 
 import asyncio
 import uuid
@@ -51,6 +51,16 @@ async def new_dc(deployed: Deployment) -> str:
     return code
 
 
+def adds_up(position: dict[str, Any]) -> bool:
+    """Each DC's units are counted once, and the position's figures are its DCs' sums."""
+    parts = ("hard_reserved", "blocked", "soft_reserved", "safety_stock", "atp")
+    for dc in position["dcs"]:
+        assert dc["on_hand"] == sum(dc[part] for part in parts), dc
+    for figure in (*parts, "on_hand", "safety_stock_level"):
+        assert position[figure] == sum(dc[figure] for dc in position["dcs"]), figure
+    return True
+
+
 async def test_receipts_by_lot_make_atp_and_quarantine_takes_it_away(
     deployed: Deployment,
 ) -> None:
@@ -94,15 +104,18 @@ async def test_receipts_by_lot_make_atp_and_quarantine_takes_it_away(
     after = (await buyer.get(f"/api/v1/inventory/{product_id}")).json()
     assert after["atp"] == 50
     main = next(dc for dc in after["dcs"] if dc["dc"] == "MAIN")
+    # nothing usable is left in MAIN: its safety stock keeps nothing back
     assert main == {
         "dc": "MAIN",
         "on_hand": 40,
         "hard_reserved": 0,
-        "soft_reserved": 0,
         "blocked": 40,
-        "safety_stock": 10,
+        "soft_reserved": 0,
+        "safety_stock": 0,
+        "safety_stock_level": 10,
         "atp": 0,
     }
+    assert adds_up(after)
     check = await buyer.post(
         "/api/v1/products/check-availability",
         json={"items": [{"product_id": product_id, "quantity": 51}]},
@@ -266,6 +279,54 @@ async def test_a_shelf_life_is_kept_only_for_an_account_identity_opened(
         return answer if answer.status_code == 200 else None
 
     assert (await eventually(kept)).json() == {"account_id": account_id, "days": 180}
+
+
+async def test_the_figures_of_each_dc_add_up_to_the_position(deployed: Deployment) -> None:
+    ops = operator(deployed)
+    product_id = await new_product(deployed)
+    receipts = f"/api/v1/inventory/{product_id}/receipts"
+    position = f"/api/v1/inventory/{product_id}"
+    a = await ops.post(receipts, json={"quantity": 10, "lot": "A"})
+    await ops.post(receipts, json={"quantity": 5, "lot": "B"})
+    # given an order holding 8 units of lot A and a cart holding 4 more
+    buyer = deployed.customer()["token"]
+    order = {"items": [{"product_id": product_id, "quantity": 8}], "shipping_address": ADDRESS}
+    placed = await deployed.ordering.client(buyer).post("/api/v1/orders", json=order)
+    assert placed.status_code == 201, placed.text
+    shopper = deployed.ordering.client(deployed.customer()["token"])
+    line = {"product_id": product_id, "quantity": 4}
+    assert (await shopper.post("/api/v1/cart/items", json=line)).status_code in (200, 201)
+
+    async def held() -> bool:
+        main = (await ops.get(position)).json()["dcs"][0]
+        return bool(main["hard_reserved"] == 8 and main["soft_reserved"] == 4)
+
+    await eventually(held)
+
+    # when lot A is quarantined under the order, and MAIN keeps 3 back
+    await ops.put(f"{position}/safety-stock/MAIN", json={"units": 3})
+    await ops.post(f"/api/v1/inventory/lots/{a.json()['lot_id']}/quarantine")
+
+    # then every unit of MAIN is counted once
+    seen = (await customer(deployed).get(position)).json()
+    assert seen["dcs"] == [
+        {
+            "dc": "MAIN",
+            "on_hand": 15,
+            "hard_reserved": 8,
+            "blocked": 2,
+            "soft_reserved": 4,
+            "safety_stock": 1,
+            "safety_stock_level": 3,
+            "atp": 0,
+        }
+    ]
+    # and with stock in another DC too, the DCs add up to the whole
+    other = await new_dc(deployed)
+    await ops.post(receipts, json={"quantity": 6, "lot": "C", "dc": other})
+    seen = (await customer(deployed).get(position)).json()
+    assert adds_up(seen)
+    assert (seen["on_hand"], seen["atp"]) == (21, 6)
 
 
 @needs_services

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from orderly.inventory.domain import Lot, LotStatus, atp, fefo, received_status
+from orderly.inventory.domain import Figures, Lot, LotStatus, atp, fefo, figures, received_status
 
 ORDERED = date(2026, 1, 15)
 
@@ -91,3 +91,20 @@ def test_a_lot_that_expires_on_hand_shows_expired_and_is_not_promised() -> None:
     assert aging.state(ORDERED) == "released"
     assert aging.state(date(2026, 2, 1)) == "expired"
     assert atp([aging], 0, 0, date(2026, 2, 1)) == 0
+
+
+def test_each_unit_is_counted_once_even_when_holds_and_safety_stock_exceed_what_is_usable() -> None:
+    lots = [
+        lot("Q", 10, None, reserved=8, status="quarantined"),  # an order's units, blocked after
+        lot("OK", 5, None),
+    ]
+    assert figures(lots, soft_reserved=4, safety_stock=3, today=ORDERED) == Figures(
+        on_hand=15,
+        hard_reserved=8,
+        blocked=2,
+        soft_reserved=4,
+        safety_stock=1,
+        safety_stock_level=3,
+        atp=0,
+    )
+    assert figures(lots, soft_reserved=9, safety_stock=3, today=ORDERED).soft_reserved == 5

@@ -120,14 +120,33 @@ class DcRecordOut(BaseModel):
     created_at: datetime
 
 
-class DcOut(BaseModel):
-    dc: str
+class Figures(BaseModel):
+    """Units on hand, each counted once: on_hand = hard_reserved + blocked + soft_reserved +
+    safety_stock + atp."""
+
     on_hand: int
     hard_reserved: int
-    soft_reserved: int
+    # unreserved units of quarantined and expired lots
     blocked: int
+    # what carts hold, and safety stock, of the usable units (never more than there are)
+    soft_reserved: int
     safety_stock: int
+    # the safety stock set for the DC
+    safety_stock_level: int
     atp: int
+
+
+# Bases that put the name first in the figures that follow it.
+class _Dc(BaseModel):
+    dc: str
+
+
+class _Product(BaseModel):
+    product_id: str
+
+
+class DcOut(Figures, _Dc):
+    """One distribution centre's figures."""
 
 
 class HoldOut(BaseModel):
@@ -140,9 +159,9 @@ class HoldOut(BaseModel):
     expires_at: datetime
 
 
-class PositionOut(BaseModel):
-    product_id: str
-    atp: int
+class PositionOut(Figures, _Product):
+    """Each figure is the sum of the DCs' figures."""
+
     dcs: list[DcOut]
     lots: list[LotOut] | None = None
 

@@ -99,6 +99,38 @@ def atp(
     return max(0, usable - soft_reserved - safety_stock)
 
 
+@dataclass(frozen=True)
+class Figures:
+    """One DC's on-hand units, each counted once: on_hand = hard_reserved + blocked +
+    soft_reserved + safety_stock + atp. Soft holds and safety stock count for what they take
+    of the usable units left (no more); `safety_stock_level` is the level set."""
+
+    on_hand: int
+    hard_reserved: int
+    blocked: int
+    soft_reserved: int
+    safety_stock: int
+    safety_stock_level: int
+    atp: int
+
+
+def figures(lots: Iterable[Lot], soft_reserved: int, safety_stock: int, today: date) -> Figures:
+    """Where one DC's units are; `atp` is `atp(...)` with no shelf life asked."""
+    lots = list(lots)
+    usable = sum(max(0, lot.free) for lot in lots if lot.usable(today))
+    held = min(soft_reserved, usable)
+    kept = min(safety_stock, usable - held)
+    return Figures(
+        on_hand=sum(lot.on_hand for lot in lots),
+        hard_reserved=sum(lot.reserved for lot in lots),
+        blocked=sum(max(0, lot.free) for lot in lots if not lot.usable(today)),
+        soft_reserved=held,
+        safety_stock=kept,
+        safety_stock_level=safety_stock,
+        atp=usable - held - kept,
+    )
+
+
 def fefo(
     lots: Sequence[Lot], quantity: int, today: date, shelf_life_days: int = 0
 ) -> list[tuple[Lot, int]] | None:

@@ -10,7 +10,7 @@ did and changes nothing.
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,8 @@ SOFT_TTL = timedelta(minutes=15)
 # No renewal keeps a cart's hold on a product past this, from when the cart first held it.
 SOFT_MAX_AGE = timedelta(hours=1)
 _SWEEP_BATCH = 500
+# A position's totals: each of its DCs' figures, summed.
+_FIGURES = tuple(f.name for f in fields(domain.Figures))
 
 
 class ProductNotFound(NotFound):
@@ -126,6 +128,11 @@ class _Stock:
         soft = sum(int(r["quantity"]) for r in self.soft if r["dc"] == dc and r["id"] != ignore)
         lots = [lot for lot in self.lots if lot.dc == dc]
         return domain.atp(lots, soft, self.safety.get(dc, 0), today, shelf_life_days)
+
+    def figures(self, dc: str, today: date) -> domain.Figures:
+        soft = sum(int(r["quantity"]) for r in self.soft if r["dc"] == dc)
+        lots = [lot for lot in self.lots if lot.dc == dc]
+        return domain.figures(lots, soft, self.safety.get(dc, 0), today)
 
     def total_atp(self, today: date) -> int:
         return sum(self.atp(dc, today) for dc in self.dcs())
@@ -353,21 +360,9 @@ async def position(db: Database, product_id: str, *, with_lots: bool = True) -> 
     if stock is None:
         raise ProductNotFound(f"product {product_id} is not stocked", product_ids=[product_id])
     today = now.date()
-    dcs = []
-    for dc in stock.dcs():
-        lots = [lot for lot in stock.lots if lot.dc == dc]
-        dcs.append(
-            {
-                "dc": dc,
-                "on_hand": sum(lot.on_hand for lot in lots),
-                "hard_reserved": sum(lot.reserved for lot in lots),
-                "soft_reserved": sum(int(r["quantity"]) for r in stock.soft if r["dc"] == dc),
-                "blocked": sum(lot.on_hand for lot in lots if not lot.usable(today)),
-                "safety_stock": stock.safety.get(dc, 0),
-                "atp": stock.atp(dc, today),
-            }
-        )
-    view: dict[str, Any] = {"product_id": product_id, "atp": stock.total_atp(today), "dcs": dcs}
+    dcs = [{"dc": dc, **asdict(stock.figures(dc, today))} for dc in stock.dcs()]
+    totals = {name: sum(figures[name] for figures in dcs) for name in _FIGURES}
+    view: dict[str, Any] = {"product_id": product_id, **totals, "dcs": dcs}
     if with_lots:
         view["lots"] = [_lot_view(lot, today) for lot in stock.lots]
     return view
