@@ -170,7 +170,7 @@ class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: str = Field(min_length=1, max_length=64)
-    initial_stock: int = Field(default=0, ge=0, le=MAX_UNITS, strict=True)
+    initial_stock: Whole = Field(default=0, ge=0, le=MAX_UNITS)
 
 
 class OrderHoldIn(BaseModel):
