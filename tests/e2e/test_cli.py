@@ -1,6 +1,7 @@
-"""The `orderly` command in a narrow terminal, as a person runs it (a pty) and as a script does
-(a pipe): codes, URIs and ids printed whole, `show` taking the first characters of an id, and
-`--json` for programs; on SQLite and PostgreSQL, beside a running server."""
+"""The first run: the `orderly` command in a narrow terminal, as a person runs it (a pty) and
+as a script does (a pipe): codes, URIs and ids printed whole, `show` taking the first
+characters of an id, and `--json` for programs; and the server's access log. On SQLite and
+PostgreSQL, beside a running server."""
 
 import fcntl
 import json
@@ -25,6 +26,7 @@ from tests.e2e.server import Server, one_process, stocked
 from tests.e2e.test_checkout_b2c import place
 from tests.e2e.totp import Authenticator
 from tests.services import unique
+from tests.waiting import eventually
 
 NARROW = 40
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
@@ -42,9 +44,11 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """One process serving every context; the commands work in its database."""
+    """One process serving every context; the commands work in its database. On SQLite it is
+    the embedded mode, whose access log is on by default; elsewhere it is turned on."""
     tmp = tmp_path_factory.mktemp(f"cli-{request.param}")
-    with one_process(tmp, request.param) as running:
+    env = {} if request.param == "sqlite" else {"ORDERLY_ACCESS_LOG": "true"}
+    with one_process(tmp, request.param, **env) as running:
         yield running
 
 
@@ -266,3 +270,31 @@ def document(server: Server, *args: str) -> Any:
     printed = piped(server, *args)
     assert printed.returncode == 0, printed.stderr
     return json.loads(printed.stdout)
+
+
+async def test_the_server_logs_each_request_in_one_line(
+    server: Server, operator_token: str
+) -> None:
+    # when an operator asks for an order that is not there, its id and a query in the URL
+    missing = unique("no-such-order")
+    async with server.client(operator_token) as ops:
+        answered = await ops.get(f"/api/v1/orders/{missing}", params={"secret": "s3cr3t"})
+    assert answered.status_code == 404
+
+    # then one line tells the method, the path, the status and how long it took
+    async def logged() -> list[dict[str, Any]]:
+        lines = server.log_path.read_text(errors="replace").splitlines()
+        return [json.loads(line) for line in lines if missing in line]
+
+    [line] = await eventually(logged)
+    assert line["event"] == "request"
+    assert (line["method"], line["path"], line["status"]) == (
+        "GET",
+        f"/api/v1/orders/{missing}",
+        404,
+    )
+    assert isinstance(line["ms"], float)
+    assert line["ms"] >= 0
+    # and nothing the request carried: no query string, no token
+    assert "s3cr3t" not in json.dumps(line)
+    assert operator_token not in server.log_path.read_text(errors="replace")
