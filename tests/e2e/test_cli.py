@@ -57,11 +57,11 @@ def operator_token(server: Server) -> str:
     return server.login()
 
 
-def piped(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+def piped(server: Server, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`orderly ARGS` with its output read by a program, told the terminal is 40 wide."""
     return subprocess.run(
         [sys.executable, "-m", "orderly", *args],
-        env={**server.env, "COLUMNS": str(NARROW)},
+        env={**server.env, "COLUMNS": str(NARROW), **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -224,13 +224,20 @@ async def test_a_prefix_of_several_ids_or_of_none_is_refused(
     assert set(twins) <= set(candidates)
     assert all(c.startswith(order_id[0]) for c in candidates)
 
-    unknown = piped(server, "sagas", "show", "zz")
+    # (what was typed is shown as typed, never read as Rich markup)
+    unknown = piped(server, "sagas", "show", "[zz]")
     assert unknown.returncode == 1
-    assert "no saga id starts with 'zz'" in unknown.stderr
+    assert "no saga id starts with '[zz]'" in unknown.stderr
     no_letter = piped(server, "dead-letters", "show", "zz")
     assert no_letter.returncode == 1
     assert "no dead letter id starts with 'zz'" in no_letter.stderr
     assert piped(server, "dead-letters", "replay", "zz").returncode == 1
+
+
+def test_an_error_quotes_what_was_given_as_it_was_given(server: Server) -> None:
+    refused = piped(server, "migrate", ORDERLY_CONTEXTS="identity,stock[fda]")
+    assert refused.returncode == 2
+    assert refused.stderr == "error: ORDERLY_CONTEXTS: unknown context(s) stock[fda]\n"
 
 
 async def test_lists_and_shows_print_json_for_programs(server: Server, operator_token: str) -> None:

@@ -47,8 +47,7 @@ def _settings(**overrides: Any) -> Settings:
     try:
         settings = load_settings(**overrides)
     except ConfigError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+        raise _fail(str(error), 2) from None
     # commands that make users (operators, accounts, the demo) hash as the servers do
     passwords.configure(settings.password_hash_memory, settings.password_hash_passes)
     return settings
@@ -58,10 +57,7 @@ def _context_settings(context: str, what: str) -> Settings:
     """Settings for a command that works in `context`'s database, migrated first."""
     settings = _settings()
     if context not in settings.contexts:
-        errors.print(
-            f"[red]error:[/red] {what} live in the {context} context, which is not configured"
-        )
-        raise typer.Exit(2)
+        raise _fail(f"{what} live in the {context} context, which is not configured", 2)
     _migrate(settings)
     return settings
 
@@ -78,16 +74,14 @@ def _run(settings: Settings, work: Callable[[dict[str, Database]], Awaitable[T]]
     try:
         return asyncio.run(main())
     except StartupError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+        raise _fail(str(error), 2) from None
 
 
 def _migrate(settings: Settings) -> None:
     try:
         asyncio.run(migrate_all(settings))
     except StartupError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+        raise _fail(str(error), 2) from None
 
 
 @app.command()
@@ -121,8 +115,7 @@ def _preflight(settings: Settings) -> None:
     try:
         asyncio.run(check())
     except StartupError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+        raise _fail(str(error), 2) from None
 
 
 @app.command()
@@ -201,8 +194,7 @@ def demo_load(
     if catalog == "fda":
         _load_fda(settings, fda_limit)
     elif catalog:
-        errors.print(f"[red]error:[/red] unknown catalog {catalog!r} (the one there is: fda)")
-        raise typer.Exit(2)
+        raise _fail(f"unknown catalog {catalog!r} (the one there is: fda)", 2)
     if "identity" in settings.contexts:
         _run(settings, lambda dbs: load_demo_users(dbs["identity"]))
         _run(settings, lambda dbs: load_demo_pharmacy(dbs["identity"]))
@@ -227,8 +219,7 @@ def _load_fda(settings: Settings, limit: int) -> None:
         try:
             created, existing = _run(settings, lambda dbs: load_fda(dbs["catalog"], done, limit))
         except DirectoryMissing as error:
-            errors.print(f"[red]error:[/red] {error}")
-            raise typer.Exit(1) from None
+            raise _fail(str(error)) from None
     console.print(f"FDA directory: {created} package(s) created, {existing} already there")
 
 
@@ -243,8 +234,7 @@ def demo_mfa_code(
     settings = _context_settings("identity", "demo users")
     found = _run(settings, lambda dbs: mfa.current(dbs["identity"], DEMO_PHARMACIST))
     if found is None:
-        errors.print("[red]error:[/red] no demo pharmacist: run `orderly demo load` first")
-        raise typer.Exit(1)
+        raise _fail("no demo pharmacist: run `orderly demo load` first")
     terminal.value(found[1] if uri else found[0])
 
 
@@ -431,11 +421,9 @@ def dead_letters_replay(dead_letter_id: DeadLetterId) -> None:
     try:
         replayed = _run(settings, work)
     except OrderlyError as error:
-        errors.print(f"[red]error:[/red] {error.detail}")
-        raise typer.Exit(1) from None
+        raise _fail(error.detail) from None
     if replayed is None:
-        errors.print(f"[red]error:[/red] dead letter {dead_letter_id} does not exist")
-        raise typer.Exit(1)
+        raise _fail(f"dead letter {dead_letter_id} does not exist")
     console.print(f"replayed {dead_letter_id} to {replayed['consumer']}")
 
 
@@ -452,8 +440,7 @@ def users_create_operator(
     try:
         created = _run(settings, lambda dbs: create_operator(dbs["identity"], email, password))
     except OrderlyError as error:
-        errors.print(f"[red]error:[/red] {error.detail}")
-        raise typer.Exit(1) from None
+        raise _fail(error.detail) from None
     console.print(f"operator {email} {'created' if created else 'updated'}")
 
 
@@ -500,8 +487,7 @@ def accounts_create(
     try:
         created = _run(settings, lambda dbs: create_account(dbs["identity"], new))
     except (OrderlyError, ValueError) as error:
-        errors.print(f"[red]error:[/red] {getattr(error, 'detail', error)}")
-        raise typer.Exit(1) from None
+        raise _fail(str(getattr(error, "detail", error))) from None
     console.print(f"account {account_id} {'created' if created else 'already exists'}")
 
 
