@@ -193,7 +193,9 @@ async def test_a_listed_saga_id_is_whole_and_its_first_characters_show_it(
     found = piped(server, "sagas", "show", printed[0][:8])
     assert found.returncode == 0, found.stderr
     assert lines_with(found.stdout, f"saga {order_id} (guarded_checkout): completed")
-    assert lines_with(found.stdout, "reserve")
+    # each step with what answered it, as JSON
+    [reserve] = [line for line in found.stdout.splitlines() if "│ reserve" in line]
+    assert '{"event": "inventory.reserved", "event_id": "evt_' in reserve
     code, shown = in_terminal(server, "sagas", "show", order_id[:8])
     assert code == 0, shown
     assert lines_with(plain(shown), f"saga {order_id}")

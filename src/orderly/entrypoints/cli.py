@@ -1,6 +1,7 @@
 """The `orderly` command."""
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -299,7 +300,10 @@ def sagas_show(
         console.print(f"reason: {saga['reason']}", highlight=False, markup=False)
     fields = ("name", "status", "attempts", "started_at", "finished_at")
     rows = [
-        [*(str(step[f] if step[f] is not None else "-") for f in fields), str(step["detail"] or "")]
+        [
+            *(str(step[f] if step[f] is not None else "-") for f in fields),
+            json.dumps(step["detail"], default=str) if step["detail"] else "",
+        ]
         for step in saga["steps"]
     ]
     terminal.table("step", "status", "attempts", "started", "finished", "detail", rows=rows)
