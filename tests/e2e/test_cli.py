@@ -24,6 +24,7 @@ from orderly.demo import DEMO_PASSWORD, DEMO_PHARMACIST
 from tests.conftest import needs_services
 from tests.e2e.server import Server, one_process, stocked
 from tests.e2e.test_checkout_b2c import place
+from tests.e2e.test_operations import publish_status_for_missing_order
 from tests.e2e.totp import Authenticator
 from tests.services import unique
 from tests.waiting import eventually
@@ -271,7 +272,29 @@ async def test_lists_and_shows_print_json_for_programs(server: Server, operator_
 
     outbox = document(server, "outbox", "status", "--json")
     assert "ordering" in [c["context"] for c in outbox]
-    assert document(server, "dead-letters", "list", "--json") == []
+
+
+async def test_a_dead_letter_is_named_by_the_first_characters_of_its_id(server: Server) -> None:
+    # given a message no consumer can handle (a delivery update for an order never made)
+    message_id = await publish_status_for_missing_order(server)
+
+    async def dead_lettered() -> dict[str, Any] | None:
+        letters = document(server, "dead-letters", "list", "--json")
+        return next((x for x in letters if x["message_id"] == message_id), None)
+
+    letter = await eventually(dead_lettered, within=30)
+    assert set(letter) == {
+        *("id", "context", "consumer", "message_id", "type"),
+        *("attempts", "error", "failed_at", "replayed_at"),
+    }
+    listed = piped(server, "dead-letters", "list")
+    assert [letter["id"]] == UUID.findall("\n".join(lines_with(listed.stdout, letter["id"][:8])))
+
+    shown = document(server, "dead-letters", "show", letter["id"][:6], "--json")
+    assert (shown["id"], shown["message"]["data"]["order_id"]) == (letter["id"], "ghost-order")
+    replayed = piped(server, "dead-letters", "replay", letter["id"][:6])
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.startswith(f"replayed {letter['id']} to ")
 
 
 def document(server: Server, *args: str) -> Any:
