@@ -261,6 +261,11 @@ async def test_lists_and_shows_print_json_for_programs(server: Server, operator_
     shown = document(server, "sagas", "show", order_id[:8], "--json")
     assert shown["saga_id"] == order_id
     assert [s["name"] for s in shown["steps"]] == ["check", "reserve", "pay"]
+    # the API's answers, field for field
+    async with server.client(operator_token) as ops:
+        listed = (await ops.get("/api/v1/sagas", params={"state": "completed"})).json()
+        assert [s for s in listed if s["id"] == order_id] == [saga]
+        assert (await ops.get(f"/api/v1/sagas/{order_id}")).json() == shown
     # in a terminal too, with no colour codes in it
     code, in_colour = in_terminal(server, "sagas", "show", order_id[:8], "--json")
     assert code == 0, in_colour

@@ -39,6 +39,10 @@ def document(data: Any) -> None:
 
 
 def _plain(found: object) -> str:
-    if isinstance(found, datetime | date):
+    """Times as the API writes them (UTC as `Z`); anything else as its text."""
+    if isinstance(found, datetime):
+        shown = found.isoformat()
+        return shown[:-6] + "Z" if shown.endswith("+00:00") else shown
+    if isinstance(found, date):
         return found.isoformat()
     return str(found)
