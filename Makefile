@@ -2,40 +2,50 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Serving needs only the package; tests, chaos and benchmarks need the dev extra (test tools,
+# the FDA data, the benchmark's DBOS peer). Each is installed once, and again when
+# pyproject.toml changes.
+SERVE_STAMP := $(VENV)/.installed-serve
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint typecheck pytest chaos bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-run: $(STAMP)
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(SERVE_STAMP)
 	$(BIN)/orderly migrate
 	$(BIN)/orderly demo load
 	$(BIN)/orderly serve
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy src
 
-pytest: $(STAMP)
+pytest: $(DEV_STAMP)
 	$(BIN)/python -m tests.services_check
 	$(BIN)/pytest -q -m "not chaos"
 
 test: lint typecheck pytest
 
 # every crash point of every saga step, in both modes (minutes)
-chaos: $(STAMP)
+chaos: $(DEV_STAMP)
 	$(BIN)/python -m tests.services_check
 	$(BIN)/pytest -q -m chaos
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
 clean:

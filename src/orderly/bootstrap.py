@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from orderly.catalog.listprices import HttpListPrices, ListPrices, LocalListPrices
 from orderly.catalog.stock import HttpStockRecords, LocalStockRecords, StockRecords
 from orderly.config import Settings, redact
 from orderly.contexts import ContextSpec
@@ -30,6 +31,7 @@ from orderly.messaging.upkeep import pruner
 from orderly.ordering import guarded
 from orderly.ordering.availability import HttpAvailability, LocalAvailability, ProductAvailability
 from orderly.ordering.buyers import AccountStanding, HttpStanding, LocalStanding
+from orderly.ordering.prices import HttpPrices, LocalPrices, PriceBook
 from orderly.ordering.products import HttpProducts, LocalProducts, ProductSource
 from orderly.storage import Database, open_database
 from orderly.storage.migrations import migrate
@@ -118,6 +120,22 @@ def _product_source(settings: Settings, databases: Mapping[str, Database]) -> Pr
     return HttpProducts(settings.catalog_url) if settings.catalog_url else None
 
 
+def _price_book(settings: Settings, databases: Mapping[str, Database]) -> PriceBook | None:
+    if "ordering" not in databases:
+        return None
+    if "pricing" in databases:
+        return LocalPrices(databases["pricing"])
+    return HttpPrices(settings.pricing_url) if settings.pricing_url else None
+
+
+def _list_prices(settings: Settings, databases: Mapping[str, Database]) -> ListPrices | None:
+    if "catalog" not in databases:
+        return None
+    if "pricing" in databases:
+        return LocalListPrices(databases["pricing"])
+    return HttpListPrices(settings.pricing_url) if settings.pricing_url else None
+
+
 def _stock_records(settings: Settings, databases: Mapping[str, Database]) -> StockRecords | None:
     if "catalog" not in databases:
         return None
@@ -139,6 +157,10 @@ class Runtime:
     # ordering asks catalog of products it has not heard of; catalog tells inventory of new ones
     products: ProductSource | None = None
     stock_records: StockRecords | None = None
+    # ordering prices orders and carts at the caller's own price, asked of pricing
+    prices: PriceBook | None = None
+    # catalog tells pricing a product's WAC before it answers
+    list_prices: ListPrices | None = None
     consumers: dict[str, Consumer] = field(default_factory=dict)
     relays: dict[str, Relay] = field(default_factory=dict)
     retry_workers: dict[str, RetryWorker] = field(default_factory=dict)
@@ -184,6 +206,8 @@ class Runtime:
             standing,
             _product_source(settings, databases),
             _stock_records(settings, databases),
+            _price_book(settings, databases),
+            _list_prices(settings, databases),
         )
         await runtime._start_messaging()
         return runtime
@@ -250,5 +274,9 @@ class Runtime:
             await self.products.close()
         if self.stock_records is not None:
             await self.stock_records.close()
+        if self.prices is not None:
+            await self.prices.close()
+        if self.list_prices is not None:
+            await self.list_prices.close()
         for db in self.databases.values():
             await db.close()

@@ -40,6 +40,10 @@ class Settings:
     # catalog's base URL, for an ordering process without catalog (products it has not
     # heard of yet are asked there before an order is refused)
     catalog_url: str = ""
+    # pricing's base URL, for an ordering process without pricing (orders and carts are
+    # priced at the caller's own price, asked there) and a catalog process without it (a
+    # product's price is its WAC, told there before the product's 201)
+    pricing_url: str = ""
     identity_url: str = ""
     relay_enabled: bool = True
     migrate_on_start: bool = True
@@ -137,6 +141,8 @@ class Settings:
             raise ConfigError(
                 "ORDERLY_INVENTORY_URL is required when ordering runs without inventory"
             )
+        if "ordering" in self.contexts and "pricing" not in self.contexts and not self.pricing_url:
+            raise ConfigError("ORDERLY_PRICING_URL is required when ordering runs without pricing")
         if "identity" not in self.contexts and not self.identity_url:
             raise ConfigError("ORDERLY_IDENTITY_URL is required when identity runs elsewhere")
         if self.external_issuer:

@@ -4,7 +4,7 @@ import contextlib
 from decimal import Decimal
 
 from orderly.catalog.service import NewProduct, SkuTaken, create_product
-from orderly.storage import Database
+from orderly.storage import Database, Tx
 
 PRODUCTS = (
     NewProduct(
@@ -125,6 +125,61 @@ async def load_demo_pharmacy(identity: Database) -> None:
         ),
     )
     await mfa.seed(identity, DEMO_PHARMACIST)
+
+
+DEMO_CONTRACT = "demo-main-street-2026"
+# The pharmacy's own contract: what it pays instead of WAC, by SKU (and minimum quantity).
+DEMO_CONTRACT_PRICES = (
+    ("LOX-10-100", 1, "45.00"),
+    ("AMOX-500-100", 1, "39.80"),
+    ("AMOX-500-100", 100, "36.90"),
+)
+
+
+async def load_demo_contract(catalog: Database, pricing: Database) -> bool:
+    """The demo pharmacy's contract (account PH-45678); False if it was there already."""
+    from datetime import date
+
+    from orderly.catalog import store
+    from orderly.pricing.domain import ContractKind
+    from orderly.pricing.service import (
+        ContractLine,
+        ContractNotFound,
+        NewContract,
+        create_contract,
+        get_contract,
+    )
+
+    try:
+        await get_contract(pricing, DEMO_CONTRACT)
+        return False
+    except ContractNotFound:
+        pass
+
+    async def ids(tx: Tx) -> dict[str, str]:
+        found = {}
+        for sku, _, _ in DEMO_CONTRACT_PRICES:
+            row = await tx.fetch_one(store.BY_SKU, {"sku": sku})
+            assert row is not None, f"the demo catalog has {sku}"
+            found[sku] = str(row["id"])
+        return found
+
+    product_ids = await catalog.read(ids)
+    lines = [
+        ContractLine(product_ids[sku], Decimal(price), minimum)
+        for sku, minimum, price in DEMO_CONTRACT_PRICES
+    ]
+    contract = NewContract(
+        name="Main Street Pharmacy 2026",
+        kind=ContractKind.ACCOUNT,
+        party=DEMO_PHARMACY,
+        starts_on=date(2026, 1, 1),
+        ends_on=None,
+        lines=lines,
+        id=DEMO_CONTRACT,
+    )
+    await create_contract(pricing, contract)
+    return True
 
 
 async def load_demo(catalog: Database) -> tuple[int, int]:

@@ -1,15 +1,24 @@
-"""Structured JSON logs and Prometheus metrics."""
+"""Structured JSON logs, the access log and Prometheus metrics."""
 
 import logging
 import os
 import sys
+import time
+from datetime import UTC, datetime
 
+import orjson
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def _level() -> int:
+    found = getattr(logging, os.environ.get("ORDERLY_LOG_LEVEL", "INFO").upper(), logging.INFO)
+    return found if isinstance(found, int) else logging.INFO
 
 
 def configure_logging() -> None:
-    level = getattr(logging, os.environ.get("ORDERLY_LOG_LEVEL", "INFO").upper(), logging.INFO)
+    level = _level()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -23,6 +32,52 @@ def configure_logging() -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+def access_log_on(embedded: bool) -> bool:
+    """`ORDERLY_ACCESS_LOG`, read as the other switches are; unset, on in the embedded mode
+    only (a deployment's proxy logs its requests, and its services call each other). Its
+    lines are info lines: a higher `ORDERLY_LOG_LEVEL` leaves them out too."""
+    raw = os.environ.get("ORDERLY_ACCESS_LOG", "").strip().lower()
+    wanted = raw in {"1", "true", "yes", "on"} if raw else embedded
+    return wanted and _level() <= logging.INFO
+
+
+class AccessLog:
+    """One JSON line on stderr per request, shaped as the other log lines: its method, its
+    path (without the query string), the status answered and the milliseconds it took.
+    Nothing a request carries (headers, tokens, bodies) is ever logged. Written here rather
+    than through structlog's processors, at a quarter of their cost."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = None  # no answer began: the client went away, or the server is stopping
+
+        async def noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_status)
+        finally:
+            line = {
+                "event": "request",
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+                "level": "info",
+                "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            }
+            sys.stderr.write(orjson.dumps(line).decode() + "\n")
 
 
 # Metrics: counted where the event happens, served at /metrics.

@@ -26,8 +26,7 @@ async def runtime(backend: Backend) -> AsyncIterator[Runtime]:
     settings = load_settings(
         {
             **backend.env(),
-            "ORDERLY_CONTEXTS": "ordering,inventory",
-            "ORDERLY_IDENTITY_URL": "http://127.0.0.1:9",  # never asked: no HTTP here
+            "ORDERLY_CONTEXTS": "identity,ordering,inventory",
             "ORDERLY_SOFT_RESERVATION_TTL": "1",
             "ORDERLY_SWEEP_INTERVAL": "0.1",
             "ORDERLY_POLL_INTERVAL": "0.1",
@@ -49,10 +48,12 @@ async def stocked(runtime: Runtime, units: int) -> str:
     return product_id
 
 
-async def publish(runtime: Runtime, kind: str, data: dict[str, Any]) -> None:
-    """As ordering would: from its outbox, in a transaction of its own."""
-    message = new_message(kind, data, source="sales-service", aggregate_id=new_id())
-    await runtime.databases["ordering"].transaction(lambda tx: emit(tx, message))
+async def publish(
+    runtime: Runtime, kind: str, data: dict[str, Any], context: str = "ordering"
+) -> None:
+    """As ordering (or another context) would: from its outbox, in a transaction of its own."""
+    message = new_message(kind, data, source=f"{context}-test", aggregate_id=new_id())
+    await runtime.databases[context].transaction(lambda tx: emit(tx, message))
 
 
 async def dc(runtime: Runtime, product_id: str) -> dict[str, Any]:
@@ -112,7 +113,20 @@ async def test_an_accounts_orders_get_no_lot_shorter_than_its_shelf_life(
     today = utcnow().date()
     await service.receive(inventory, Receipt(product_id, 40, "SHORT", today + timedelta(days=75)))
     await service.receive(inventory, Receipt(product_id, 100, "LONG", today + timedelta(days=381)))
-    await service.set_shelf_life(inventory, "PH-45678", 180)
+    # a shelf life is kept only for an account identity opened (account.created)
+    with pytest.raises(service.AccountNotFound):
+        await service.set_shelf_life(inventory, "PH-45678", 180)
+    opened = {"accountId": "PH-45678", "segment": "independent"}
+    await publish(runtime, "account.created", opened, context="identity")
+
+    async def kept() -> bool:
+        try:
+            await service.set_shelf_life(inventory, "PH-45678", 180)
+        except service.AccountNotFound:
+            return False
+        return True
+
+    await eventually(kept)
     for order_id, account in (("o-pharmacy", "PH-45678"), ("o-shop", None)):
         await publish(
             runtime,

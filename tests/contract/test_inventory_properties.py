@@ -1,15 +1,18 @@
-"""Random sequences of reserve / soft-hold / release / expire / pick keep stock consistent.
+"""Random sequences of reserve / soft-hold / release / expire / pick / quarantine / safety
+stock keep stock consistent.
 
 Each example is a fresh product on a real SQLite inventory database, driven through the
 service's commands; after every step the stock must agree with a model of what was asked:
 no lot holds more reservations than units, hard reservations add up to what the lots hold,
-on-hand falls only by picks, and nothing is promised beyond what is usable.
+on-hand falls only by picks, nothing is promised beyond what is usable (expired lots never
+are), and the position's figures count each unit once and add up over its DCs.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orderly.inventory import service
+from orderly.inventory.domain import LotStatus
 from orderly.inventory.service import Line, Receipt
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
@@ -34,6 +38,8 @@ operation = st.one_of(
     st.tuples(st.just("release"), st.sampled_from(ORDERS + CARTS)),
     st.tuples(st.just("pick"), st.sampled_from(ORDERS)),
     st.tuples(st.just("sweep")),
+    st.tuples(st.just("quarantine"), st.integers(0, 3), st.booleans()),
+    st.tuples(st.just("safety"), st.integers(0, 60)),
 )
 lots = st.lists(
     st.tuples(st.integers(1, 50), st.one_of(st.none(), st.integers(-5, 700))),
@@ -117,6 +123,14 @@ async def apply(db: Database, product_id: str, model: Model, step: tuple[Any, ..
             model.picked += picked
         case ("sweep",):
             await service.sweep_expired(db)
+        case ("quarantine", n, blocked):
+            lots = (await service.position(db, product_id))["lots"]
+            lot = lots[n % len(lots)]
+            status = LotStatus.QUARANTINED if blocked else LotStatus.RELEASED
+            with contextlib.suppress(service.LotExpired):  # an expired lot is never released
+                await service.set_lot_status(db, lot["lot_id"], status)
+        case ("safety", units):
+            await service.set_safety_stock(db, product_id, "MAIN", units)
 
 
 async def check(db: Database, product_id: str, model: Model) -> None:
@@ -129,6 +143,20 @@ async def check(db: Database, product_id: str, model: Model) -> None:
     assert position["atp"] >= 0
     # soft holds never take more than the usable, unreserved units
     assert main["soft_reserved"] <= main["on_hand"] - main["hard_reserved"]
+    # a lot on or past its expiry date is blocked (expired, or quarantined), none of it promised
+    today = utcnow().date()
+    expired = [
+        lot for lot in lots if lot["expires_on"] and date.fromisoformat(lot["expires_on"]) <= today
+    ]
+    assert all(lot["status"] in ("expired", "quarantined") for lot in expired)
+    usable = sum(lot["on_hand"] - lot["reserved"] for lot in lots if lot["status"] == "released")
+    assert position["atp"] <= usable
+    # every unit counted once, per DC and in all
+    parts = ("hard_reserved", "blocked", "soft_reserved", "safety_stock", "atp")
+    for dc in position["dcs"]:
+        assert dc["on_hand"] == sum(dc[part] for part in parts)
+    for figure in (*parts, "on_hand", "safety_stock_level"):
+        assert position[figure] == sum(dc[figure] for dc in position["dcs"])
 
 
 @settings(

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 
+import orjson
 import pytest
 
 from orderly.kernel.clock import utcnow
@@ -16,6 +17,7 @@ from orderly.storage import Database, open_database, sql
 from orderly.storage.migrations import migrate
 
 EVENTS = sql("SELECT type FROM outbox ORDER BY id")
+ANNOUNCED = sql("SELECT envelope FROM outbox WHERE type = 'price.wac_changed' ORDER BY id")
 TODAY = utcnow().date()
 
 
@@ -80,7 +82,7 @@ async def test_a_locked_price_holds_when_the_list_changes_and_voids_once(db: Dat
     assert await db.transaction(lambda tx: service.void_locks(tx, "order-1"))
     assert not await db.transaction(lambda tx: service.void_locks(tx, "order-1"))
     assert [lock["status"] for lock in await service.order_locks(db, "order-1")] == ["voided"]
-    assert await events(db) == ["price.locked", "price.lock_voided"]
+    assert await events(db) == ["price.locked", "price.wac_changed", "price.lock_voided"]
 
 
 async def test_a_line_without_a_price_locks_nothing(db: Database) -> None:
@@ -90,4 +92,37 @@ async def test_a_line_without_a_price_locks_nothing(db: Database) -> None:
     with pytest.raises(service.NoPrice):
         await db.transaction(lambda tx: service.lock_prices(tx, "order-2", None, lines))
     assert await service.order_locks(db, "order-2") == []
+    assert await events(db) == ["price.wac_changed"]
+
+
+async def test_a_wac_set_ahead_is_announced_on_its_day_once(db: Database) -> None:
+    product_id, tomorrow = new_id(), TODAY + timedelta(days=1)
+    await service.set_wac(db, product_id, Decimal("5.00"))
+    await service.set_wac(db, product_id, Decimal("6.00"), tomorrow)
+    assert await events(db) == ["price.wac_changed"]  # today's, at once
+    assert await service.announce_due_wacs(db, TODAY) == 0
+    assert await service.announce_due_wacs(db, tomorrow) == 1
+    assert await service.announce_due_wacs(db, tomorrow) == 0
+    announced = await db.read(lambda tx: tx.fetch_all(ANNOUNCED))
+    assert [orjson.loads(row["envelope"])["data"] for row in announced] == [
+        {"productId": product_id, "price": "5.00", "effectiveDate": TODAY.isoformat()},
+        {"productId": product_id, "price": "6.00", "effectiveDate": tomorrow.isoformat()},
+    ]
+
+
+async def test_a_cancellation_heard_before_its_order_leaves_no_live_lock(db: Database) -> None:
+    """The order's two messages share one queue, but a retried one may come late."""
+    product_id, order_id = new_id(), new_id()
+    cancelled = new_message("order.cancelled", {"orderId": order_id}, source="t")
+    created = new_message(
+        "order.created",
+        {
+            "order_id": order_id,
+            "items": [{"product_id": product_id, "quantity": 2, "price": "3.00"}],
+        },
+        source="t",
+    )
+    await db.transaction(lambda tx: service.locks_follow_orders(tx, cancelled))
+    await db.transaction(lambda tx: service.locks_follow_orders(tx, created))
+    assert await service.order_locks(db, order_id) == []
     assert await events(db) == []

@@ -60,13 +60,20 @@ def deploy(backend: Backend, log_dir: Path, **settings: str) -> Deployment:
         identity = Server(env, log_dir, contexts="identity")
         env = {**env, "ORDERLY_IDENTITY_URL": identity.url}
         inventory = Server(env, log_dir, contexts="inventory")
-        # catalog tells inventory of new products; ordering asks both
-        catalog = Server(
-            {**env, "ORDERLY_INVENTORY_URL": inventory.url}, log_dir, contexts="catalog"
-        )
         pricing = Server(env, log_dir, contexts="pricing")
+        # catalog tells inventory and pricing of new products; ordering asks all three
+        catalog = Server(
+            {**env, "ORDERLY_INVENTORY_URL": inventory.url, "ORDERLY_PRICING_URL": pricing.url},
+            log_dir,
+            contexts="catalog",
+        )
         ordering = Server(
-            {**env, "ORDERLY_INVENTORY_URL": inventory.url, "ORDERLY_CATALOG_URL": catalog.url},
+            {
+                **env,
+                "ORDERLY_INVENTORY_URL": inventory.url,
+                "ORDERLY_CATALOG_URL": catalog.url,
+                "ORDERLY_PRICING_URL": pricing.url,
+            },
             log_dir,
             contexts="ordering",
         )

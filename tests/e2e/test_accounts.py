@@ -273,6 +273,15 @@ def test_the_demo_pharmacist_logs_in_with_a_code_from_the_cli(tmp_path: Path) ->
         assert verified.status_code == 200, verified.text
         claims = jwt.decode(verified.json()["token"], options={"verify_signature": False})
         assert claims["account"] == "PH-45678"
+        # the demo pharmacy buys Loxapine at its contract's price, not the 61.20 WAC
+        pharmacist = {"Authorization": f"Bearer {verified.json()['token']}"}
+        [loxapine] = httpx.get(
+            f"{server.url}/api/v1/products", params={"q": "0591-0369-01"}, headers=pharmacist
+        ).json()
+        quote = httpx.get(
+            f"{server.url}/api/v1/prices", params={"product": loxapine["id"]}, headers=pharmacist
+        ).json()
+        assert (quote["price"], quote["source"]) == ("45.00", "contract")
         uri = server.cli("demo", "mfa-code", "--uri").stdout.strip()
         assert uri.startswith("otpauth://totp/Orderly:pharmacist%40orderly.example?secret=")
 

@@ -81,6 +81,7 @@ async def test_cart_lines_hold_stock_and_checkout_converts_the_holds(
                 "line_total": "99.98",
                 "held": view["items"][0]["held"],  # inventory holds as the message arrives
                 "available": view["items"][0]["available"],
+                "hold": 2,  # what it holds once it has
             }
         ]
         assert view["total"] == "99.98"
@@ -177,3 +178,144 @@ async def test_a_cart_is_its_owners_and_bad_lines_are_refused(deployment: Deploy
     )
     assert sorted([first.status_code, second.status_code]) in ([201, 409], [201, 422])
     assert len((await alice.get("/api/v1/orders")).json()) == 1
+
+
+async def lines_back(cart: httpx.AsyncClient, *lines: tuple[str, int]) -> dict[str, Any]:
+    """The cart, once it has exactly `lines` again."""
+
+    async def back() -> dict[str, Any] | None:
+        view: dict[str, Any] = (await cart.get("/api/v1/cart")).json()
+        return (
+            view if [(i["product_id"], i["quantity"]) for i in view["items"]] == [*lines] else None
+        )
+
+    return await eventually(back)
+
+
+@pytest.mark.parametrize(
+    ("channel", "ended"),
+    [
+        pytest.param("b2c", "cancelled", id="b2c"),
+        pytest.param("guarded", "PAYMENT_FAILED", id="guarded"),
+    ],
+)
+async def test_a_cart_whose_order_fails_payment_comes_back_until_paid(
+    deployment: Deployment, channel: str, ended: str
+) -> None:
+    cart = deployment.ordering.client(deployment.customer()["token"])
+    product, other = [await create_product(deployment, unique("BACK"), 10) for _ in "ab"]
+    await add(cart, product, 3)
+    await add(cart, other, 1)
+    spent = (await cart.get("/api/v1/cart")).json()["cart_id"]
+
+    declined = {**CHECKOUT, "channel": channel, "payment_method": "tok_decline"}
+    assert (await cart.post("/api/v1/cart/checkout", json=declined)).status_code < 300
+    (placed,) = (await cart.get("/api/v1/orders")).json()
+    await settled(cart, placed["order_id"], ended)
+
+    # the lines are back, in an open cart, and hold their units again
+    view = await lines_back(cart, (product, 3), (other, 1))
+    assert view["cart_id"] != spent
+    await atp_is(deployment, product, 7)
+    await atp_is(deployment, other, 9)
+
+    # paid, the cart is spent for good
+    paid = await cart.post("/api/v1/cart/checkout", json={**CHECKOUT, "channel": channel})
+    assert paid.status_code == 201, paid.text
+    await settled(cart, paid.json()["order_id"], "processing" if channel == "b2c" else "PLACED")
+    assert (await cart.get("/api/v1/cart")).json()["items"] == []
+    await atp_is(deployment, product, 7)
+
+
+async def test_a_cart_whose_order_finds_too_little_stock_comes_back(
+    deployment: Deployment,
+) -> None:
+    # a customer carts 25 units; 20 are held (the default hold limit) and another customer
+    # buys the 5 that were not
+    cart = deployment.ordering.client(deployment.customer()["token"])
+    product = await create_product(deployment, unique("SHORT"), 25)
+    await add(cart, product, 25)
+    await atp_is(deployment, product, 5)
+    other = deployment.ordering.client(deployment.customer()["token"])
+    bought = await other.post(
+        "/api/v1/orders",
+        json={"items": [{"product_id": product, "quantity": 5}], "shipping_address": ADDRESS},
+    )
+    assert bought.status_code == 201, bought.text
+
+    assert (await cart.post("/api/v1/cart/checkout", json=CHECKOUT)).status_code == 201
+    (placed,) = (await cart.get("/api/v1/orders")).json()
+    await settled(cart, placed["order_id"], "cancelled")
+    view = await lines_back(cart, (product, 25))
+    assert view["items"][0]["available"] + view["items"][0]["held"] == 20
+
+
+async def test_a_line_is_told_at_once_what_it_can_have(deployment: Deployment) -> None:
+    async with tapped(deployment.backend) as wire:
+        customer = deployment.customer()
+        cart = deployment.ordering.client(customer["token"])
+        product = await create_product(deployment, unique("ATONCE"), 50)
+
+        # more than exists: refused at once with what can be had; nothing is written
+        greedy = await add(cart, product, 100_000)
+        assert greedy.status_code == 409, greedy.text
+        assert greedy.json()["code"] == "insufficient_stock"
+        assert greedy.json()["items"] == [
+            {"product_id": product, "requested": 100_000, "available": 50}
+        ]
+        assert (await cart.get("/api/v1/cart")).json()["items"] == []
+
+        # within stock: the answer says what is available and how much will be held (20)
+        added = await add(cart, product, 30)
+        assert added.status_code == 201, added.text
+        (line,) = added.json()["items"]
+        assert (line["quantity"], line["hold"]) == (30, 20)
+        assert line["available"] + line["held"] == 50
+        await atp_is(deployment, product, 30)
+
+        # its own hold counts as its own: 50 in all may be had, not 51
+        more = await add(cart, product, 21)
+        assert more.status_code == 409
+        assert more.json()["items"][0]["available"] == 50
+        assert (await add(cart, product, 20)).json()["items"][0]["quantity"] == 50
+        raised = await cart.put(f"/api/v1/cart/items/{product}", json={"quantity": 51})
+        assert raised.status_code == 409
+        lowered = await cart.put(f"/api/v1/cart/items/{product}", json={"quantity": 10})
+        assert lowered.status_code == 200
+        assert lowered.json()["items"][0]["hold"] == 10
+        await atp_is(deployment, product, 40)
+
+        async def announced() -> list[int] | None:
+            quantities = [
+                e["data"]["quantity"]
+                for e in await wire.everything()
+                if e["event_type"] == "cart.item.added" and e["data"]["productId"] == product
+            ]
+            return quantities if quantities[-1:] == [10] else None
+
+        assert await eventually(announced) == [30, 50, 10]
+
+
+async def test_a_cart_coming_back_joins_the_newer_one(embedded_deployment: Deployment) -> None:
+    # given a process that publishes nothing, the b2c order stays pending while the
+    # customer starts another cart
+    server = embedded_deployment.ordering
+    server.stop()
+    server.start(relay=False).wait_ready()
+    try:
+        cart = server.client(embedded_deployment.customer()["token"])
+        first, both = [await create_product(embedded_deployment, unique("NEW"), 10) for _ in "ab"]
+        await add(cart, first, 2)
+        await add(cart, both, 1)
+        placed = await cart.post("/api/v1/cart/checkout", json=CHECKOUT)
+        assert placed.status_code == 201, placed.text
+        assert (await add(cart, both, 5)).status_code == 201
+
+        # when the customer cancels the unpaid order, its lines join the newer cart, whose
+        # own line of a product in both stays as it is
+        cancelled = await cart.post(f"/api/v1/orders/{placed.json()['order_id']}/cancel")
+        assert cancelled.json()["status"] == "cancelled"
+        await lines_back(cart, (both, 5), (first, 2))
+    finally:
+        server.stop()
+        server.start().wait_ready()

@@ -56,15 +56,20 @@ async def test_one_customer_cannot_take_more_than_its_limit(holding: Deployment)
     hoarder = deployment.ordering.client(deployment.customer()["token"])
     product = await create_product(deployment, unique("HOARD"), 12)
 
-    # the hoarder carts the whole stock, then more: the line says so, the hold stops at 5
+    # the hoarder carts the whole stock: the line says at once that 5 will be held
     added = await add(hoarder, product, 12)
     assert added.status_code == 201, added.text
+    assert added.json()["items"][0]["hold"] == CONSUMER_LIMIT
     await atp_is(deployment, product, 12 - CONSUMER_LIMIT)
+    # more than exists is refused at once, with what can be had (its hold counts as its own)
     changed = await hoarder.put(f"/api/v1/cart/items/{product}", json={"quantity": 1000})
-    assert changed.status_code == 200, changed.text
+    assert changed.status_code == 409, changed.text
+    assert changed.json()["code"] == "insufficient_stock"
+    assert changed.json()["items"] == [{"product_id": product, "requested": 1000, "available": 12}]
     view = await held(hoarder, product, CONSUMER_LIMIT)
-    assert view["items"][0]["quantity"] == 1000
+    assert view["items"][0]["quantity"] == 12
     assert view["items"][0]["available"] == 12 - CONSUMER_LIMIT
+    assert view["items"][0]["hold"] == CONSUMER_LIMIT
     assert await atp(deployment, product) == 12 - CONSUMER_LIMIT
 
     # another customer still buys what is left

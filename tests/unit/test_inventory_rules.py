@@ -1,8 +1,10 @@
 """ATP and FEFO on the pharma rules' worked example (§6), and their edges."""
 
-from datetime import date
+from datetime import date, timedelta
 
-from orderly.inventory.domain import Lot, atp, fefo
+import pytest
+
+from orderly.inventory.domain import Figures, Lot, LotStatus, atp, fefo, figures, received_status
 
 ORDERED = date(2026, 1, 15)
 
@@ -66,3 +68,43 @@ def test_equal_expiry_takes_the_oldest_receipt_first() -> None:
     taken = fefo(lots, 6, ORDERED)
     assert taken is not None
     assert [(chosen.lot_number, units) for chosen, units in taken] == [("OLD", 5), ("NEW", 1)]
+
+
+@pytest.mark.parametrize(
+    ("expires", "status"),
+    [
+        (ORDERED - timedelta(days=1), LotStatus.EXPIRED),
+        (ORDERED, LotStatus.EXPIRED),  # not sold on its expiry date
+        (ORDERED + timedelta(days=1), LotStatus.RELEASED),
+        (None, LotStatus.RELEASED),
+    ],
+    ids=["yesterday", "today", "tomorrow", "no-expiry"],
+)
+def test_a_lot_received_on_or_past_its_expiry_is_expired(
+    expires: date | None, status: LotStatus
+) -> None:
+    assert received_status(expires, ORDERED) == status
+
+
+def test_a_lot_that_expires_on_hand_shows_expired_and_is_not_promised() -> None:
+    aging = lot("AGING", 10, date(2026, 2, 1))
+    assert aging.state(ORDERED) == "released"
+    assert aging.state(date(2026, 2, 1)) == "expired"
+    assert atp([aging], 0, 0, date(2026, 2, 1)) == 0
+
+
+def test_each_unit_is_counted_once_even_when_holds_and_safety_stock_exceed_what_is_usable() -> None:
+    lots = [
+        lot("Q", 10, None, reserved=8, status="quarantined"),  # an order's units, blocked after
+        lot("OK", 5, None),
+    ]
+    assert figures(lots, soft_reserved=4, safety_stock=3, today=ORDERED) == Figures(
+        on_hand=15,
+        hard_reserved=8,
+        blocked=2,
+        soft_reserved=4,
+        safety_stock=1,
+        safety_stock_level=3,
+        atp=0,
+    )
+    assert figures(lots, soft_reserved=9, safety_stock=3, today=ORDERED).soft_reserved == 5

@@ -78,9 +78,15 @@ def test_settings_come_from_file_then_environment(tmp_path: Path) -> None:
             {"ORDERLY_CONTEXTS": "ordering"}, "ORDERLY_INVENTORY_URL", id="ordering-alone"
         ),
         pytest.param(
+            {"ORDERLY_CONTEXTS": "ordering", "ORDERLY_INVENTORY_URL": "http://127.0.0.1:3004"},
+            "ORDERLY_PRICING_URL",
+            id="ordering-without-pricing",
+        ),
+        pytest.param(
             {
                 "ORDERLY_CONTEXTS": "ordering",
                 "ORDERLY_INVENTORY_URL": "http://127.0.0.1:3004",
+                "ORDERLY_PRICING_URL": "http://127.0.0.1:3006",
                 "ORDERLY_IDENTITY_URL": "http://127.0.0.1:3003",
                 "ORDERLY_SERVICE_KEY": "short",
             },

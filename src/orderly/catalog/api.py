@@ -120,9 +120,11 @@ def router() -> APIRouter:
         body: ProductIn, request: Request, db: Catalog, caller: Keeper
     ) -> dict[str, Any]:
         """Seed 002 Flow 2: inventory knows the product and its stock before this answers."""
-        stock = (await runtime(request)).stock_records
+        run = await runtime(request)
         new = service.NewProduct(**body.model_dump())
-        return await service.create_product(db, new, stock, caller.token)
+        return await service.create_product(
+            db, new, run.stock_records, caller.token, run.list_prices
+        )
 
     @api.get("", response_model=list[ProductOut], responses=refuses(InvalidNdc))
     async def list_products(
@@ -139,7 +141,7 @@ def router() -> APIRouter:
         responses=refuses(ProductNotFound, InvalidProduct),
     )
     async def update_product(
-        product_id: str, body: ProductPatch, db: Catalog, _: ProductKeeper
+        product_id: str, body: ProductPatch, request: Request, db: Catalog, caller: ProductKeeper
     ) -> dict[str, Any]:
         # null clears the DEA schedule; for any other field it means "leave it"
         changes = {
@@ -147,7 +149,8 @@ def router() -> APIRouter:
             for k, v in body.model_dump(exclude_unset=True).items()
             if v is not None or k == "dea_schedule"
         }
-        return await service.update_product(db, product_id, changes)
+        run = await runtime(request)
+        return await service.update_product(db, product_id, changes, run.list_prices, caller.token)
 
     @api.get("/{product_id}", response_model=ProductOut, responses=refuses(ProductNotFound))
     async def get_product(product_id: str, db: Catalog) -> dict[str, Any]:

@@ -1,13 +1,14 @@
 """How catalog plugs into a running Orderly."""
 
-from orderly.catalog import api, messages, store
-from orderly.contexts import ContextSpec
+from orderly.catalog import api, messages, service, store
+from orderly.contexts import ContextSpec, consumer
+from orderly.pricing.messages import PRICE_WAC_CHANGED
 
 CONTEXT = ContextSpec(
     name="catalog",
     source=messages.SOURCE,
     publishes=messages.PUBLISHES,
-    subscriptions=(),
+    subscriptions=(consumer("catalog", service.price_on_wac_changed, PRICE_WAC_CHANGED),),
     router=api.router,
     tables=store.metadata,
 )

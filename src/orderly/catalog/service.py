@@ -6,12 +6,14 @@ from decimal import Decimal
 from typing import Any
 
 from orderly.catalog import domain, ndc, store
+from orderly.catalog.listprices import ListPrices
 from orderly.catalog.messages import PRODUCT_CREATED, PRODUCT_UPDATED, SOURCE
 from orderly.catalog.stock import StockRecords
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
-from orderly.messaging import emit, new_message
+from orderly.kernel.money import to_cents
+from orderly.messaging import Envelope, emit, new_message
 from orderly.storage import Database, Row, Tx
 
 
@@ -120,13 +122,19 @@ async def _index(tx: Tx, product_id: str, product: NewProduct) -> None:
 
 
 async def create_product(
-    db: Database, new: NewProduct, stock: StockRecords | None = None, token: str = ""
+    db: Database,
+    new: NewProduct,
+    stock: StockRecords | None = None,
+    token: str = "",
+    prices: ListPrices | None = None,
 ) -> dict[str, Any]:
     """Seed 002 Flow 2: the product, `product.created`, and (through `stock`) its inventory
-    record with its initial stock, all before the answer."""
+    record with its initial stock, and (through `prices`) its WAC, all before the answer."""
     created = await _create_product(db, new)
     if stock is not None:
         await stock.open(created["id"], new.sku, new.stock or 0, token=token)
+    if prices is not None and new.price is not None:
+        await prices.set(created["id"], new.price, token=token)
     return created
 
 
@@ -160,8 +168,23 @@ async def _create_product(db: Database, new: NewProduct) -> dict[str, Any]:
     return await db.transaction(work)
 
 
-async def update_product(db: Database, product_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change what may change; publish `product.updated` with the fields that did."""
+async def update_product(
+    db: Database,
+    product_id: str,
+    changes: dict[str, Any],
+    prices: ListPrices | None = None,
+    token: str = "",
+) -> dict[str, Any]:
+    """Change what may change; publish `product.updated` with the fields that did. A new
+    price is the product's WAC from today, which pricing knows (through `prices`) before
+    the answer."""
+    updated = await _update_product(db, product_id, changes)
+    if prices is not None and "price" in changes and updated["price"] is not None:
+        await prices.set(product_id, Decimal(updated["price"]), token=token)
+    return updated
+
+
+async def _update_product(db: Database, product_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     unknown = set(changes) - set(EDITABLE)
     assert not unknown, unknown
     if "dea_schedule" in changes:
@@ -199,6 +222,17 @@ async def update_product(db: Database, product_id: str, changes: dict[str, Any])
         return product_view(fresh)
 
     return await db.transaction(work)
+
+
+async def price_on_wac_changed(tx: Tx, message: Envelope) -> None:
+    """A product's price is its WAC in force, which pricing keeps: an operator's change, or
+    one set ahead reaching its day, shows here. Catalog does not announce it again."""
+    params = {
+        "id": str(message.data["productId"]),
+        "price_cents": to_cents(Decimal(message.data["price"])),
+        "at": utcnow(),
+    }
+    await tx.execute(store.SET_PRICE, params)
 
 
 def _camel(name: str) -> str:

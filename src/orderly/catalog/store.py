@@ -54,6 +54,10 @@ INSERT_PRODUCT = sql(
     " :ndc_digits, :gtin, :strength, :dosage_form, :dea_schedule, :pack_size, :manufacturer,"
     " :attributes) ON CONFLICT DO NOTHING"
 )
+SET_PRICE = sql(
+    "UPDATE products SET price_cents = :price_cents, updated_at = :at"
+    " WHERE id = :id AND price_cents IS DISTINCT FROM :price_cents"
+)
 UPDATE_PRODUCT = sql(
     "UPDATE products SET name = :name, description = :description, price_cents = :price_cents,"
     " strength = :strength, dosage_form = :dosage_form, dea_schedule = :dea_schedule,"

@@ -1,6 +1,7 @@
 """The `orderly` command."""
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -8,12 +9,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from orderly.bootstrap import StartupError, migrate_all, open_databases, unreachable
 from orderly.config import ConfigError, Settings, load_settings, redact
+from orderly.entrypoints import prefixes, terminal
 from orderly.identity import passwords
-from orderly.storage import Database
+from orderly.storage import Database, Statement
 
 T = TypeVar("T")
 
@@ -29,16 +31,24 @@ app.add_typer(sagas_app, name="sagas")
 users_app = typer.Typer(help="Users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
-console = Console()
-errors = Console(stderr=True)
+# soft_wrap: a line longer than the terminal is printed whole, never wrapped or cut by Rich
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+# --json on a command: one JSON document on stdout, with the API's field names
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document, for programs.")]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {escape(message)}")
+    return typer.Exit(code)
 
 
 def _settings(**overrides: Any) -> Settings:
     try:
         settings = load_settings(**overrides)
     except ConfigError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+        raise _fail(str(error), 2) from None
     # commands that make users (operators, accounts, the demo) hash as the servers do
     passwords.configure(settings.password_hash_memory, settings.password_hash_passes)
     return settings
@@ -48,10 +58,7 @@ def _context_settings(context: str, what: str) -> Settings:
     """Settings for a command that works in `context`'s database, migrated first."""
     settings = _settings()
     if context not in settings.contexts:
-        errors.print(
-            f"[red]error:[/red] {what} live in the {context} context, which is not configured"
-        )
-        raise typer.Exit(2)
+        raise _fail(f"{what} live in the {context} context, which is not configured", 2)
     _migrate(settings)
     return settings
 
@@ -68,16 +75,14 @@ def _run(settings: Settings, work: Callable[[dict[str, Database]], Awaitable[T]]
     try:
         return asyncio.run(main())
     except StartupError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+        raise _fail(str(error), 2) from None
 
 
 def _migrate(settings: Settings) -> None:
     try:
         asyncio.run(migrate_all(settings))
     except StartupError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+        raise _fail(str(error), 2) from None
 
 
 @app.command()
@@ -111,8 +116,7 @@ def _preflight(settings: Settings) -> None:
     try:
         asyncio.run(check())
     except StartupError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+        raise _fail(str(error), 2) from None
 
 
 @app.command()
@@ -181,6 +185,7 @@ def demo_load(
         DEMO_PASSWORD,
         DEMO_PHARMACIST,
         load_demo,
+        load_demo_contract,
         load_demo_pharmacy,
         load_demo_users,
     )
@@ -191,8 +196,7 @@ def demo_load(
     if catalog == "fda":
         _load_fda(settings, fda_limit)
     elif catalog:
-        errors.print(f"[red]error:[/red] unknown catalog {catalog!r} (the one there is: fda)")
-        raise typer.Exit(2)
+        raise _fail(f"unknown catalog {catalog!r} (the one there is: fda)", 2)
     if "identity" in settings.contexts:
         _run(settings, lambda dbs: load_demo_users(dbs["identity"]))
         _run(settings, lambda dbs: load_demo_pharmacy(dbs["identity"]))
@@ -201,6 +205,9 @@ def demo_load(
             f" {DEMO_PHARMACIST} (pharmacy buyer with MFA: `orderly demo mfa-code`),"
             f" password {DEMO_PASSWORD}"
         )
+    if "pricing" in settings.contexts:
+        made = _run(settings, lambda dbs: load_demo_contract(dbs["catalog"], dbs["pricing"]))
+        console.print(f"demo contract: {'created' if made else 'already there'}")
 
 
 def _load_fda(settings: Settings, limit: int) -> None:
@@ -217,8 +224,7 @@ def _load_fda(settings: Settings, limit: int) -> None:
         try:
             created, existing = _run(settings, lambda dbs: load_fda(dbs["catalog"], done, limit))
         except DirectoryMissing as error:
-            errors.print(f"[red]error:[/red] {error}")
-            raise typer.Exit(1) from None
+            raise _fail(str(error)) from None
     console.print(f"FDA directory: {created} package(s) created, {existing} already there")
 
 
@@ -233,13 +239,12 @@ def demo_mfa_code(
     settings = _context_settings("identity", "demo users")
     found = _run(settings, lambda dbs: mfa.current(dbs["identity"], DEMO_PHARMACIST))
     if found is None:
-        errors.print("[red]error:[/red] no demo pharmacist: run `orderly demo load` first")
-        raise typer.Exit(1)
-    console.print(found[1] if uri else found[0])
+        raise _fail("no demo pharmacist: run `orderly demo load` first")
+    terminal.value(found[1] if uri else found[0])
 
 
 @outbox_app.command("status")
-def outbox_status_command() -> None:
+def outbox_status_command(as_json: AsJson = False) -> None:
     """Messages waiting in each context's outbox."""
     from orderly.messaging.relay import outbox_status
 
@@ -248,15 +253,15 @@ def outbox_status_command() -> None:
     async def work(dbs: dict[str, Database]) -> list[dict[str, Any]]:
         return [await outbox_status(db) for db in dbs.values()]
 
-    table = Table("context", "pending", "published", "oldest pending")
-    for row in _run(settings, work):
-        table.add_row(
-            str(row["context"]),
-            str(row["pending"]),
-            str(row["published"]),
-            str(row["oldest_pending"] or "-"),
-        )
-    console.print(table)
+    found = _run(settings, work)
+    if as_json:
+        terminal.document(found)
+        return
+    rows = [
+        [str(r["context"]), str(r["pending"]), str(r["published"]), str(r["oldest_pending"] or "-")]
+        for r in found
+    ]
+    terminal.table("context", "pending", "published", "oldest pending", rows=rows)
 
 
 @sagas_app.command("list")
@@ -265,50 +270,61 @@ def sagas_list(
         str, typer.Option(help="running, compensating, completed, compensated or stuck")
     ] = "",
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    as_json: AsJson = False,
 ) -> None:
     """Sagas, newest first."""
     from orderly.sagas import engine
 
     settings = _context_settings("ordering", "sagas")
-    table = Table("id", "kind", "state", "step", "reason", "started", "updated")
-    for row in _run(settings, lambda dbs: engine.find(dbs["ordering"], state, limit)):
-        table.add_row(
-            row["id"],
-            row["kind"],
-            row["state"],
-            str(row["step"]),
-            row["reason"] or "-",
-            str(row["created_at"]),
-            str(row["updated_at"]),
-        )
-    console.print(table)
+    found = _run(settings, lambda dbs: engine.find(dbs["ordering"], state, limit))
+    if as_json:
+        terminal.document(found)
+        return
+    fields = ("id", "kind", "state", "step", "reason", "created_at", "updated_at")
+    rows = [[str(row[f] if row[f] is not None else "-") for f in fields] for row in found]
+    terminal.table("id", "kind", "state", "step", "reason", "started", "updated", rows=rows)
 
 
 @sagas_app.command("show")
-def sagas_show(saga_id: str) -> None:
+def sagas_show(
+    saga_id: Annotated[str, typer.Argument(help="The saga's id, or its first characters.")],
+    as_json: AsJson = False,
+) -> None:
     """One saga with each step, its attempts and timings."""
     from orderly.sagas import engine
 
     settings = _context_settings("ordering", "sagas")
-    try:
-        saga = _run(settings, lambda dbs: engine.get(dbs["ordering"], saga_id))
-    except engine.SagaNotFound:
-        errors.print(f"[red]error:[/red] saga {saga_id} does not exist")
-        raise typer.Exit(1) from None
-    table = Table("step", "status", "attempts", "started", "finished", "detail")
-    for step in saga["steps"]:
-        table.add_row(
-            step["name"],
-            step["status"],
-            str(step["attempts"]),
-            str(step["started_at"] or "-"),
-            str(step["finished_at"] or "-"),
-            str(step["detail"] or ""),
-        )
+    saga_id = _one_id(settings, "saga", prefixes.SAGAS, saga_id, ["ordering"])
+    saga = _run(settings, lambda dbs: engine.get(dbs["ordering"], saga_id))
+    if as_json:
+        terminal.document(saga)
+        return
     console.print(f"saga {saga['saga_id']} ({saga['kind']}): {saga['state']}", highlight=False)
     if saga["reason"]:
-        console.print(f"reason: {saga['reason']}", highlight=False)
-    console.print(table)
+        console.print(f"reason: {saga['reason']}", highlight=False, markup=False)
+    fields = ("name", "status", "attempts", "started_at", "finished_at")
+    rows = [
+        [
+            *(str(step[f] if step[f] is not None else "-") for f in fields),
+            json.dumps(step["detail"], default=str) if step["detail"] else "",
+        ]
+        for step in saga["steps"]
+    ]
+    terminal.table("step", "status", "attempts", "started", "finished", "detail", rows=rows)
+
+
+def _one_id(
+    settings: Settings, what: str, table: Statement, prefix: str, contexts: list[str]
+) -> str:
+    """The id that `prefix` names in `contexts`' `table`; a clear error if none or several."""
+
+    async def work(dbs: dict[str, Database]) -> list[str]:
+        return await prefixes.ids_starting_with([dbs[c] for c in contexts], table, prefix)
+
+    try:
+        return prefixes.the_one(what, prefix, _run(settings, work))
+    except prefixes.PrefixError as error:
+        raise _fail(str(error)) from None
 
 
 holds_app = typer.Typer(help="What carts hold of each product.", no_args_is_help=True)
@@ -316,7 +332,7 @@ app.add_typer(holds_app, name="holds")
 
 
 @holds_app.command("list")
-def holds_list(product_id: str) -> None:
+def holds_list(product_id: str, as_json: AsJson = False) -> None:
     """The carts holding a product now, largest first: whose, how many, since and until when."""
     from orderly.inventory import service
 
@@ -324,8 +340,10 @@ def holds_list(product_id: str) -> None:
     try:
         found = _run(settings, lambda dbs: service.holds(dbs["inventory"], product_id))
     except service.ProductNotFound:
-        errors.print(f"[red]error:[/red] product {product_id} is not stocked")
-        raise typer.Exit(1) from None
+        raise _fail(f"product {product_id} is not stocked") from None
+    if as_json:
+        terminal.document(found)
+        return
     # one line per hold, ids whole: fit to be read, grepped and pasted
     typer.echo("cart\tcustomer\taccount\tdc\tquantity\tfirst held at\texpires at")
     for hold in found:
@@ -336,38 +354,44 @@ def holds_list(product_id: str) -> None:
 
 
 @dead_app.command("list")
-def dead_letters_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 100) -> None:
+def dead_letters_list(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100, as_json: AsJson = False
+) -> None:
     """Dead letters, newest first."""
     from orderly.messaging.deadletters import list_dead_letters
 
     settings = _settings()
 
     async def work(dbs: dict[str, Database]) -> list[dict[str, Any]]:
-        return [letter for db in dbs.values() for letter in await list_dead_letters(db, limit)]
+        found = [letter for db in dbs.values() for letter in await list_dead_letters(db, limit)]
+        found.sort(key=lambda letter: letter["failed_at"], reverse=True)
+        return found[:limit]
 
-    table = Table(
-        "id", "context", "consumer", "type", "attempts", "failed at", "replayed at", "error"
-    )
-    for letter in _run(settings, work):
-        table.add_row(
-            letter["id"],
-            letter["context"],
-            letter["consumer"],
-            letter["type"],
-            str(letter["attempts"]),
-            str(letter["failed_at"]),
-            str(letter["replayed_at"] or "-"),
-            letter["error"][:80],
-        )
-    console.print(table)
+    letters = _run(settings, work)
+    if as_json:
+        terminal.document(letters)
+        return
+    fields = ("id", "context", "consumer", "type", "attempts", "failed_at", "replayed_at")
+    rows = [
+        [*(str(letter[f] if letter[f] is not None else "-") for f in fields), letter["error"][:80]]
+        for letter in letters
+    ]
+    columns = ("id", "context", "consumer", "type", "attempts", "failed at", "replayed at")
+    terminal.table(*columns, "error", rows=rows)
+
+
+DeadLetterId = Annotated[str, typer.Argument(help="The dead letter's id, or its first characters.")]
 
 
 @dead_app.command("show")
-def dead_letters_show(dead_letter_id: str) -> None:
+def dead_letters_show(dead_letter_id: DeadLetterId, as_json: AsJson = False) -> None:
     """One dead letter with its message."""
     from orderly.messaging.deadletters import find_dead_letter
 
     settings = _settings()
+    dead_letter_id = _one_id(
+        settings, "dead letter", prefixes.DEAD_LETTERS, dead_letter_id, list(settings.contexts)
+    )
 
     async def work(dbs: dict[str, Database]) -> dict[str, Any] | None:
         for db in dbs.values():
@@ -378,18 +402,23 @@ def dead_letters_show(dead_letter_id: str) -> None:
 
     letter = _run(settings, work)
     if letter is None:
-        errors.print(f"[red]error:[/red] dead letter {dead_letter_id} does not exist")
-        raise typer.Exit(1)
-    console.print_json(data=letter, default=str)
+        raise _fail(f"dead letter {dead_letter_id} does not exist")
+    if as_json:
+        terminal.document(letter)
+    else:
+        console.print_json(data=letter, default=str)
 
 
 @dead_app.command("replay")
-def dead_letters_replay(dead_letter_id: str) -> None:
+def dead_letters_replay(dead_letter_id: DeadLetterId) -> None:
     """Hand a dead letter back to its consumer; the running service retries it at once."""
     from orderly.kernel.errors import OrderlyError
     from orderly.messaging.deadletters import find_dead_letter, replay_dead_letter
 
     settings = _settings()
+    dead_letter_id = _one_id(
+        settings, "dead letter", prefixes.DEAD_LETTERS, dead_letter_id, list(settings.contexts)
+    )
 
     async def work(dbs: dict[str, Database]) -> dict[str, Any] | None:
         for db in dbs.values():
@@ -400,11 +429,9 @@ def dead_letters_replay(dead_letter_id: str) -> None:
     try:
         replayed = _run(settings, work)
     except OrderlyError as error:
-        errors.print(f"[red]error:[/red] {error.detail}")
-        raise typer.Exit(1) from None
+        raise _fail(error.detail) from None
     if replayed is None:
-        errors.print(f"[red]error:[/red] dead letter {dead_letter_id} does not exist")
-        raise typer.Exit(1)
+        raise _fail(f"dead letter {dead_letter_id} does not exist")
     console.print(f"replayed {dead_letter_id} to {replayed['consumer']}")
 
 
@@ -421,8 +448,7 @@ def users_create_operator(
     try:
         created = _run(settings, lambda dbs: create_operator(dbs["identity"], email, password))
     except OrderlyError as error:
-        errors.print(f"[red]error:[/red] {error.detail}")
-        raise typer.Exit(1) from None
+        raise _fail(error.detail) from None
     console.print(f"operator {email} {'created' if created else 'updated'}")
 
 
@@ -469,8 +495,7 @@ def accounts_create(
     try:
         created = _run(settings, lambda dbs: create_account(dbs["identity"], new))
     except (OrderlyError, ValueError) as error:
-        errors.print(f"[red]error:[/red] {getattr(error, 'detail', error)}")
-        raise typer.Exit(1) from None
+        raise _fail(str(getattr(error, "detail", error))) from None
     console.print(f"account {account_id} {'created' if created else 'already exists'}")
 
 

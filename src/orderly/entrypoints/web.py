@@ -11,7 +11,7 @@ from orderly.bootstrap import Runtime, context_specs
 from orderly.config import Settings, load_settings
 from orderly.entrypoints import admin, openapi, problems
 from orderly.entrypoints.auth import Operator, operator, principal
-from orderly.observability import configure_logging, metrics_response
+from orderly.observability import AccessLog, access_log_on, configure_logging, metrics_response
 
 _BUSIEST_FIRST = (
     "ordering",
@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     app.add_middleware(problems.Edge, limit=settings.max_body_bytes)
+    if access_log_on(settings.embedded):
+        app.add_middleware(AccessLog)  # outermost: the edge's refusals are logged too
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

@@ -20,7 +20,15 @@ from orderly.entrypoints.fields import Whole
 from orderly.entrypoints.openapi import refuses
 from orderly.inventory import provisional, service
 from orderly.inventory.domain import DC_CODE, DEFAULT_DC, LOT_NUMBER, InvalidStock, LotStatus
-from orderly.inventory.service import LotMismatch, LotNotFound, ProductNotFound
+from orderly.inventory.service import (
+    AccountNotFound,
+    DcExists,
+    LotExpired,
+    LotMismatch,
+    LotNotFound,
+    ProductNotFound,
+    UnknownDc,
+)
 from orderly.kernel.errors import NotFound
 from orderly.kernel.principal import Principal
 from orderly.storage import Database
@@ -128,14 +136,47 @@ class LotOut(BaseModel):
     reserved: int
 
 
-class DcOut(BaseModel):
-    dc: str
+class DcIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # `check_dc` answers `invalid_stock` for a code outside the pattern
+    code: str = Field(min_length=1, max_length=32, json_schema_extra=_pattern(DC_CODE))
+    name: str = Field(min_length=1, max_length=100)
+
+
+class DcRecordOut(BaseModel):
+    code: str
+    name: str
+    created_at: datetime
+
+
+class Figures(BaseModel):
+    """Units on hand, each counted once: on_hand = hard_reserved + blocked + soft_reserved +
+    safety_stock + atp."""
+
     on_hand: int
     hard_reserved: int
-    soft_reserved: int
+    # unreserved units of quarantined and expired lots
     blocked: int
+    # what carts hold, and safety stock, of the usable units (never more than there are)
+    soft_reserved: int
     safety_stock: int
+    # the safety stock set for the DC
+    safety_stock_level: int
     atp: int
+
+
+# Bases that put the name first in the figures that follow it.
+class _Dc(BaseModel):
+    dc: str
+
+
+class _Product(BaseModel):
+    product_id: str
+
+
+class DcOut(Figures, _Dc):
+    """One distribution centre's figures."""
 
 
 class HoldOut(BaseModel):
@@ -148,9 +189,9 @@ class HoldOut(BaseModel):
     expires_at: datetime
 
 
-class PositionOut(BaseModel):
-    product_id: str
-    atp: int
+class PositionOut(Figures, _Product):
+    """Each figure is the sum of the DCs' figures."""
+
     dcs: list[DcOut]
     lots: list[LotOut] | None = None
 
@@ -159,7 +200,7 @@ class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: str = Field(min_length=1, max_length=64)
-    initial_stock: int = Field(default=0, ge=0, le=MAX_UNITS, strict=True)
+    initial_stock: Whole = Field(default=0, ge=0, le=MAX_UNITS)
 
 
 class OrderHoldIn(BaseModel):
@@ -184,6 +225,22 @@ class OrderHoldOut(BaseModel):
 
 def router() -> APIRouter:
     api = APIRouter(tags=["inventory"])
+
+    # before `/api/v1/inventory/{product_id}`, which would take `dcs` for a product id
+    @api.get("/api/v1/inventory/dcs", response_model=list[DcRecordOut])
+    async def list_dcs(db: Inventory, _: Operator) -> list[dict[str, Any]]:
+        """Operators: the distribution centres stock may be received into."""
+        return await service.list_dcs(db)
+
+    @api.post(
+        "/api/v1/inventory/dcs",
+        status_code=201,
+        response_model=DcRecordOut,
+        responses=refuses(DcExists, InvalidStock),
+    )
+    async def create_dc(body: DcIn, db: Inventory, _: Operator) -> dict[str, Any]:
+        """Operators: open a distribution centre; receipts and safety stock name only these."""
+        return await service.create_dc(db, body.code, body.name)
 
     @api.post(
         "/api/v1/products/check-availability",
@@ -247,18 +304,20 @@ def router() -> APIRouter:
         "/api/v1/inventory/{product_id}/receipts",
         status_code=201,
         response_model=LotOut,
-        responses=refuses(ProductNotFound, LotMismatch, InvalidStock),
+        responses=refuses(ProductNotFound, LotMismatch, InvalidStock, UnknownDc),
     )
     async def receive(
         product_id: str, body: ReceiptIn, db: Inventory, _: StockKeeper
     ) -> dict[str, Any]:
+        """Goods in, to a lot in a known DC; a lot past its expiry is received `expired`
+        (blocked)."""
         receipt = service.Receipt(product_id, body.quantity, body.lot, body.expires_on, body.dc)
         return await service.receive(db, receipt)
 
     @api.put(
         "/api/v1/inventory/{product_id}/safety-stock/{dc}",
         response_model=PositionOut,
-        responses=refuses(ProductNotFound, InvalidStock),
+        responses=refuses(ProductNotFound, InvalidStock, UnknownDc),
     )
     async def set_safety_stock(
         product_id: str,
@@ -269,11 +328,16 @@ def router() -> APIRouter:
     ) -> dict[str, Any]:
         return await service.set_safety_stock(db, product_id, dc, body.units)
 
-    @api.put("/api/v1/inventory/shelf-life/{account_id}", response_model=ShelfLifeOut)
+    @api.put(
+        "/api/v1/inventory/shelf-life/{account_id}",
+        response_model=ShelfLifeOut,
+        responses=refuses(AccountNotFound),
+    )
     async def set_shelf_life(
         account_id: AccountId, body: ShelfLifeIn, db: Inventory, _: AccountKeeper
     ) -> dict[str, Any]:
-        """An account's minimum shelf life: its orders get no lot expiring sooner."""
+        """An account's minimum shelf life: its orders get no lot expiring sooner. An
+        account identity has not opened: 404."""
         return await service.set_shelf_life(db, account_id, body.days)
 
     @api.post(
@@ -287,7 +351,7 @@ def router() -> APIRouter:
     @api.post(
         "/api/v1/inventory/lots/{lot_id}/release",
         response_model=LotOut,
-        responses=refuses(LotNotFound),
+        responses=refuses(LotNotFound, LotExpired),
     )
     async def release_lot(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
         return await service.set_lot_status(db, lot_id, LotStatus.RELEASED)

@@ -4,6 +4,7 @@ from orderly.catalog.messages import PRODUCT_CREATED
 from orderly.config import Settings
 from orderly.contexts import ContextSpec, consumer
 from orderly.fulfillment.messages import ORDER_STATUS_UPDATED
+from orderly.identity.messages import ACCOUNT_CREATED
 from orderly.inventory import api, messages, provisional, service, store
 from orderly.inventory.messages import INVENTORY_RELEASE, INVENTORY_RESERVE
 from orderly.ordering.messages import (
@@ -32,6 +33,7 @@ CONTEXT = ContextSpec(
         consumer("inventory", service.reserve_on_command, INVENTORY_RESERVE),
         consumer("inventory", service.release_on_command, INVENTORY_RELEASE),
         consumer("inventory", service.pick_on_order_shipped, ORDER_STATUS_UPDATED),
+        consumer("inventory", service.account_on_account_created, ACCOUNT_CREATED),
     ),
     router=api.router,
     tables=store.metadata,

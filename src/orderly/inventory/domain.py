@@ -1,8 +1,9 @@
 """Inventory rules: available-to-promise and first-expiry-first-out allocation. No I/O.
 
 ATP(product, dc) = released, unexpired on-hand - hard reservations on those lots - live soft
-reservations - safety stock (pharma rules §6). Quarantined and expired lots are blocked. A
-lot that expires before the customer's minimum shelf life runs out is not allocated to it.
+reservations - safety stock (pharma rules §6). Quarantined and expired lots are blocked: a
+lot expires at the start of its expiry date (UTC), and one received expired stays `expired`.
+A lot that expires before the customer's minimum shelf life runs out is not allocated to it.
 """
 
 import re
@@ -22,6 +23,7 @@ _NO_EXPIRY = date.max
 class LotStatus(StrEnum):
     RELEASED = "released"
     QUARANTINED = "quarantined"
+    EXPIRED = "expired"
 
 
 class Kind(StrEnum):
@@ -38,6 +40,16 @@ def check_dc(dc: str) -> str:
     if not DC_CODE.match(dc):
         raise InvalidStock(f"{dc!r} is not a distribution centre code (A-Z, 0-9, '-')")
     return dc
+
+
+def expired(expires_on: date | None, today: date) -> bool:
+    """Past use: a lot is not sold on its expiry date or after."""
+    return (expires_on or _NO_EXPIRY) <= today
+
+
+def received_status(expires_on: date | None, today: date) -> LotStatus:
+    """What a lot is when first received: blocked from the start if it has already expired."""
+    return LotStatus.EXPIRED if expired(expires_on, today) else LotStatus.RELEASED
 
 
 def check_lot(lot_number: str) -> str:
@@ -62,11 +74,17 @@ class Lot:
         """Units of this lot not yet promised to an order."""
         return self.on_hand - self.reserved
 
+    def state(self, today: date) -> str:
+        """The status an operator sees: a released lot past its expiry is `expired`."""
+        if self.status == LotStatus.RELEASED and expired(self.expires_on, today):
+            return LotStatus.EXPIRED.value
+        return self.status
+
     def usable(self, today: date, shelf_life_days: int = 0) -> bool:
         """Released, and not expired (or expiring within the shelf life asked for)."""
         if self.status != LotStatus.RELEASED:
             return False
-        return (self.expires_on or _NO_EXPIRY) > today + timedelta(days=shelf_life_days)
+        return not expired(self.expires_on, today + timedelta(days=shelf_life_days))
 
 
 def atp(
@@ -79,6 +97,38 @@ def atp(
     """Available to promise in one DC (for a customer's minimum shelf life); never below zero."""
     usable = sum(max(0, lot.free) for lot in lots if lot.usable(today, shelf_life_days))
     return max(0, usable - soft_reserved - safety_stock)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One DC's on-hand units, each counted once: on_hand = hard_reserved + blocked +
+    soft_reserved + safety_stock + atp. Soft holds and safety stock count for what they take
+    of the usable units left (no more); `safety_stock_level` is the level set."""
+
+    on_hand: int
+    hard_reserved: int
+    blocked: int
+    soft_reserved: int
+    safety_stock: int
+    safety_stock_level: int
+    atp: int
+
+
+def figures(lots: Iterable[Lot], soft_reserved: int, safety_stock: int, today: date) -> Figures:
+    """Where one DC's units are; `atp` is `atp(...)` with no shelf life asked."""
+    lots = list(lots)
+    usable = sum(max(0, lot.free) for lot in lots if lot.usable(today))
+    held = min(soft_reserved, usable)
+    kept = min(safety_stock, usable - held)
+    return Figures(
+        on_hand=sum(lot.on_hand for lot in lots),
+        hard_reserved=sum(lot.reserved for lot in lots),
+        blocked=sum(max(0, lot.free) for lot in lots if not lot.usable(today)),
+        soft_reserved=held,
+        safety_stock=kept,
+        safety_stock_level=safety_stock,
+        atp=usable - held - kept,
+    )
 
 
 def fefo(

@@ -10,7 +10,7 @@ did and changes nothing.
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ from orderly.inventory.messages import (
     AvailabilityReport,
 )
 from orderly.kernel.clock import utcnow
-from orderly.kernel.errors import Conflict, NotFound
+from orderly.kernel.errors import Conflict, NotFound, Unprocessable
 from orderly.kernel.ids import new_id
 from orderly.messaging import Envelope, emit, new_message
 from orderly.storage import Database, Row, Tx
@@ -43,6 +43,8 @@ SOFT_TTL = timedelta(minutes=15)
 # No renewal keeps a cart's hold on a product past this, from when the cart first held it.
 SOFT_MAX_AGE = timedelta(hours=1)
 _SWEEP_BATCH = 500
+# A position's totals: each of its DCs' figures, summed.
+_FIGURES = tuple(f.name for f in fields(domain.Figures))
 
 
 class ProductNotFound(NotFound):
@@ -58,6 +60,26 @@ class LotNotFound(NotFound):
 class LotMismatch(Conflict):
     code = "lot_mismatch"
     title = "Lot number already received with another expiry"
+
+
+class LotExpired(Conflict):
+    code = "lot_expired"
+    title = "Lot has expired"
+
+
+class UnknownDc(Unprocessable):
+    code = "unknown_dc"
+    title = "No such distribution centre"
+
+
+class DcExists(Conflict):
+    code = "dc_exists"
+    title = "Distribution centre already exists"
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    title = "Account not found"
 
 
 class HoldNotFound(NotFound):
@@ -79,13 +101,13 @@ def _lot(row: Row) -> Lot:
     )
 
 
-def _lot_view(lot: Lot) -> dict[str, Any]:
+def _lot_view(lot: Lot, today: date) -> dict[str, Any]:
     return {
         "lot_id": lot.id,
         "dc": lot.dc,
         "lot": lot.lot_number,
         "expires_on": lot.expires_on.isoformat() if lot.expires_on else None,
-        "status": lot.status,
+        "status": lot.state(today),
         "on_hand": lot.on_hand,
         "reserved": lot.reserved,
     }
@@ -106,6 +128,11 @@ class _Stock:
         soft = sum(int(r["quantity"]) for r in self.soft if r["dc"] == dc and r["id"] != ignore)
         lots = [lot for lot in self.lots if lot.dc == dc]
         return domain.atp(lots, soft, self.safety.get(dc, 0), today, shelf_life_days)
+
+    def figures(self, dc: str, today: date) -> domain.Figures:
+        soft = sum(int(r["quantity"]) for r in self.soft if r["dc"] == dc)
+        lots = [lot for lot in self.lots if lot.dc == dc]
+        return domain.figures(lots, soft, self.safety.get(dc, 0), today)
 
     def total_atp(self, today: date) -> int:
         return sum(self.atp(dc, today) for dc in self.dcs())
@@ -187,13 +214,16 @@ class Receipt:
 
 
 async def receive(db: Database, receipt: Receipt) -> dict[str, Any]:
-    """Goods in: add to a lot of the product in a DC (made on its first receipt)."""
+    """Goods in: add to a lot of the product in a known DC (made on its first receipt); a
+    lot received past its expiry is blocked (`expired`) from the start."""
     domain.check_dc(receipt.dc)
     domain.check_lot(receipt.lot)
+    now = utcnow()
 
     async def work(tx: Tx) -> Lot:
         if not await _lock(tx, receipt.product_id):
             raise ProductNotFound(f"product {receipt.product_id} is not stocked")
+        await _known_dc(tx, receipt.dc)
         return await _receive(
             tx,
             receipt.product_id,
@@ -201,10 +231,15 @@ async def receive(db: Database, receipt: Receipt) -> dict[str, Any]:
             receipt.lot,
             receipt.expires_on,
             receipt.quantity,
-            utcnow(),
+            now,
         )
 
-    return _lot_view(await db.transaction(work))
+    return _lot_view(await db.transaction(work), now.date())
+
+
+async def _known_dc(tx: Tx, dc: str) -> None:
+    if await tx.fetch_one(store.DC, {"code": dc}) is None:
+        raise UnknownDc(f"there is no distribution centre {dc}: an operator makes it first")
 
 
 async def _receive(
@@ -221,7 +256,9 @@ async def _receive(
     expiry = expires_on.isoformat() if expires_on else None
     if row is None:
         lot_id = new_id()
+        status = domain.received_status(expires_on, now.date())
         params = {**key, "id": lot_id, "expires_on": expiry, "quantity": quantity, "at": now}
+        params["status"] = status.value
         await tx.execute(store.INSERT_LOT, params)
     else:
         if row["expires_on"] != expiry:
@@ -234,16 +271,21 @@ async def _receive(
 
 
 async def set_lot_status(db: Database, lot_id: str, status: LotStatus) -> dict[str, Any]:
-    """Quarantine a lot (its units stop being available) or release it again."""
+    """Quarantine a lot (its units stop being available) or release it again; an expired
+    lot is never released."""
+    today = utcnow().date()
 
     async def work(tx: Tx) -> Lot:
         row = await tx.fetch_one(store.LOT, {"id": lot_id})
         if row is None or not await _lock(tx, row["product_id"]):
             raise LotNotFound(f"lot {lot_id} does not exist")
+        lot = _lot(row)
+        if status == LotStatus.RELEASED and domain.expired(lot.expires_on, today):
+            raise LotExpired(f"lot {lot.lot_number} expired on {lot.expires_on}")
         await tx.execute(store.SET_LOT_STATUS, {"id": lot_id, "status": status.value})
-        return replace(_lot(row), status=status.value)
+        return replace(lot, status=status.value)
 
-    return _lot_view(await db.transaction(work))
+    return _lot_view(await db.transaction(work), today)
 
 
 async def set_safety_stock(db: Database, product_id: str, dc: str, units: int) -> dict[str, Any]:
@@ -252,6 +294,7 @@ async def set_safety_stock(db: Database, product_id: str, dc: str, units: int) -
     async def work(tx: Tx) -> None:
         if not await _lock(tx, product_id):
             raise ProductNotFound(f"product {product_id} is not stocked")
+        await _known_dc(tx, dc)
         params = {"product_id": product_id, "dc": dc, "units": units}
         await tx.execute(store.SET_SAFETY_STOCK, params)
 
@@ -260,13 +303,47 @@ async def set_safety_stock(db: Database, product_id: str, dc: str, units: int) -
 
 
 async def set_shelf_life(db: Database, account_id: str, days: int) -> dict[str, Any]:
-    """The minimum shelf life, in days, of what this account's orders are sent."""
+    """The minimum shelf life, in days, of what this account's orders are sent; only for an
+    account identity has opened (`account.created`)."""
 
     async def work(tx: Tx) -> None:
+        if await tx.fetch_one(store.KNOWN_ACCOUNT, {"account_id": account_id}) is None:
+            raise AccountNotFound(f"there is no account {account_id}")
         await tx.execute(store.SET_SHELF_LIFE, {"account_id": account_id, "days": days})
 
     await db.transaction(work)
     return {"account_id": account_id, "days": days}
+
+
+async def account_on_account_created(tx: Tx, message: Envelope) -> None:
+    """Identity opened a B2B account: inventory may keep its shelf life from now on."""
+    await tx.execute(store.INSERT_ACCOUNT, {"account_id": str(message.data["accountId"])})
+
+
+# -- distribution centres -----------------------------------------------------------------
+
+
+def _dc_view(row: Row) -> dict[str, Any]:
+    return {"code": row["code"], "name": row["name"], "created_at": row["created_at"]}
+
+
+async def create_dc(db: Database, code: str, name: str) -> dict[str, Any]:
+    """An operator opens a distribution centre: stock may be received into it from now on."""
+    domain.check_dc(code)
+
+    async def work(tx: Tx) -> Row:
+        params = {"code": code, "name": name, "at": utcnow()}
+        if not await tx.execute(store.INSERT_DC, params):
+            raise DcExists(f"distribution centre {code} already exists")
+        made = await tx.fetch_one(store.DC, {"code": code})
+        assert made is not None
+        return made
+
+    return _dc_view(await db.transaction(work))
+
+
+async def list_dcs(db: Database) -> list[dict[str, Any]]:
+    return [_dc_view(row) for row in await db.read(lambda tx: tx.fetch_all(store.DCS, {}))]
 
 
 # -- queries ------------------------------------------------------------------------------
@@ -283,23 +360,11 @@ async def position(db: Database, product_id: str, *, with_lots: bool = True) -> 
     if stock is None:
         raise ProductNotFound(f"product {product_id} is not stocked", product_ids=[product_id])
     today = now.date()
-    dcs = []
-    for dc in stock.dcs():
-        lots = [lot for lot in stock.lots if lot.dc == dc]
-        dcs.append(
-            {
-                "dc": dc,
-                "on_hand": sum(lot.on_hand for lot in lots),
-                "hard_reserved": sum(lot.reserved for lot in lots),
-                "soft_reserved": sum(int(r["quantity"]) for r in stock.soft if r["dc"] == dc),
-                "blocked": sum(lot.on_hand for lot in lots if not lot.usable(today)),
-                "safety_stock": stock.safety.get(dc, 0),
-                "atp": stock.atp(dc, today),
-            }
-        )
-    view: dict[str, Any] = {"product_id": product_id, "atp": stock.total_atp(today), "dcs": dcs}
+    dcs = [{"dc": dc, **asdict(stock.figures(dc, today))} for dc in stock.dcs()]
+    totals = {name: sum(figures[name] for figures in dcs) for name in _FIGURES}
+    view: dict[str, Any] = {"product_id": product_id, **totals, "dcs": dcs}
     if with_lots:
-        view["lots"] = [_lot_view(lot) for lot in stock.lots]
+        view["lots"] = [_lot_view(lot, today) for lot in stock.lots]
     return view
 
 

@@ -18,6 +18,24 @@ items = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# The distribution centres stock may be received into, made on purpose by an operator; `MAIN`
+# is in every deployment (its migration makes it), and a product's initial stock goes there.
+dcs = sa.Table(
+    "dcs",
+    metadata,
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The B2B accounts inventory knows of (identity's account.created): a shelf life is set only
+# for one of them.
+accounts = sa.Table(
+    "inventory_accounts",
+    metadata,
+    sa.Column("account_id", sa.String(36), primary_key=True),
+)
+
 safety_stock = sa.Table(
     "safety_stock",
     metadata,
@@ -89,7 +107,7 @@ LOT_BY_NUMBER = sql(
 )
 INSERT_LOT = sql(
     "INSERT INTO lots (id, product_id, dc, lot_number, expires_on, status, on_hand, reserved,"
-    " received_at) VALUES (:id, :product_id, :dc, :lot_number, :expires_on, 'released',"
+    " received_at) VALUES (:id, :product_id, :dc, :lot_number, :expires_on, :status,"
     " :quantity, 0, :at)"
 )
 ADD_TO_LOT = sql("UPDATE lots SET on_hand = on_hand + :quantity WHERE id = :id")
@@ -98,6 +116,19 @@ RESERVE_LOT = sql("UPDATE lots SET reserved = reserved + :quantity WHERE id = :i
 PICK_LOT = sql(
     "UPDATE lots SET on_hand = on_hand - :quantity, reserved = reserved - :quantity WHERE id = :id"
 )
+
+INSERT_DC = sql(
+    "INSERT INTO dcs (code, name, created_at) VALUES (:code, :name, :at)"
+    " ON CONFLICT (code) DO NOTHING"
+)
+DC = sql("SELECT code, name, created_at FROM dcs WHERE code = :code")
+DCS = sql("SELECT code, name, created_at FROM dcs ORDER BY code")
+
+INSERT_ACCOUNT = sql(
+    "INSERT INTO inventory_accounts (account_id) VALUES (:account_id)"
+    " ON CONFLICT (account_id) DO NOTHING"
+)
+KNOWN_ACCOUNT = sql("SELECT account_id FROM inventory_accounts WHERE account_id = :account_id")
 
 SET_SAFETY_STOCK = sql(
     "INSERT INTO safety_stock (product_id, dc, units) VALUES (:product_id, :dc, :units)"

@@ -18,7 +18,8 @@ from orderly.kernel.principal import Principal
 from orderly.ordering import carts, listing, service
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.buyers import AccountStanding, NotABuyer
-from orderly.ordering.carts import CartCheckedOut, CartEmpty, CartItemNotFound
+from orderly.ordering.carts import CartCheckedOut, CartEmpty, CartItemNotFound, NotInStock
+from orderly.ordering.controlled import ControlledSubstanceNotAllowed
 from orderly.ordering.domain import (
     Channel,
     DuplicateProduct,
@@ -27,6 +28,7 @@ from orderly.ordering.domain import (
     Line,
 )
 from orderly.ordering.listing import STATUS_WORDS, InvalidDateRange, OrderFilter, Sort
+from orderly.ordering.prices import PriceBook
 from orderly.ordering.products import ProductSource, asking_catalog
 from orderly.ordering.service import (
     ChannelNotAllowed,
@@ -51,6 +53,15 @@ async def availability_port(request: Request) -> ProductAvailability:
     port = (await runtime(request)).availability
     assert port is not None, "ordering's routes are served beside its ports"
     return port
+
+
+async def price_port(request: Request) -> PriceBook:
+    port = (await runtime(request)).prices
+    assert port is not None, "ordering's routes are served beside its ports"
+    return port
+
+
+Prices = Annotated[PriceBook, Depends(price_port)]
 
 
 # Kept behind its scope (`account:<id>:`, up to 45 characters) in a 255-character column.
@@ -81,7 +92,8 @@ class Checkout:
     availability: ProductAvailability
     standing: AccountStanding | None
     idempotency_key: str | None
-    catalog: ProductSource | None = None
+    catalog: ProductSource | None
+    prices: PriceBook | None
 
 
 async def checkout(request: Request) -> Checkout:
@@ -100,7 +112,13 @@ async def checkout(request: Request) -> Checkout:
         )
     assert run.availability is not None, "ordering's routes are served beside its ports"
     return Checkout(
-        run.databases["ordering"], caller, run.availability, run.standing, key, run.products
+        run.databases["ordering"],
+        caller,
+        run.availability,
+        run.standing,
+        key,
+        run.products,
+        run.prices,
     )
 
 
@@ -231,6 +249,9 @@ class CartLineOut(BaseModel):
     # units inventory holds for this line now: up to the caller's hold limit, while it lasts
     held: int
     available: int
+    # units inventory holds for this line once it has heard of it: the line, up to the
+    # caller's hold limit and to what it can have (`available` + `held`)
+    hold: int
 
 
 class CartOut(BaseModel):
@@ -267,6 +288,7 @@ class OrderCancelled(Conflict):
 
 _PLACING_REFUSALS = (
     InsufficientStock,
+    ControlledSubstanceNotAllowed,
     ChannelNotAllowed,
     NotABuyer,
     UnknownProduct,
@@ -400,6 +422,15 @@ def _sagas() -> APIRouter:
     return api
 
 
+def _checks(ports: Checkout) -> carts.Checks:
+    return carts.Checks(ports.availability, ports.standing)
+
+
+async def _view(ports: Checkout) -> dict[str, Any]:
+    assert ports.prices is not None, "ordering's routes are served beside its ports"
+    return await carts.view(ports.db, ports.caller, ports.availability, ports.prices)
+
+
 def _cart() -> APIRouter:
     api = APIRouter(prefix="/api/v1/cart", tags=["ordering"])
 
@@ -408,43 +439,51 @@ def _cart() -> APIRouter:
         db: Ordering,
         caller: Caller,
         availability: Annotated[ProductAvailability, Depends(availability_port)],
+        prices: Prices,
     ) -> dict[str, Any]:
         """The caller's cart with current prices and what is available of each line."""
-        return await carts.view(db, caller, availability)
+        return await carts.view(db, caller, availability, prices)
 
-    @api.post("/items", response_model=CartOut, status_code=201, responses=refuses(UnknownProduct))
-    async def add_to_cart(
-        body: CartItemIn,
-        request: Request,
-        db: Ordering,
-        caller: Caller,
-        availability: Annotated[ProductAvailability, Depends(availability_port)],
-    ) -> dict[str, Any]:
-        """Seed 000: add to the cart (`cart.item.added`); inventory holds the units a while."""
-        catalog = (await runtime(request)).products
+    @api.post(
+        "/items",
+        response_model=CartOut,
+        status_code=201,
+        responses=refuses(UnknownProduct, NotInStock, ControlledSubstanceNotAllowed),
+    )
+    async def add_to_cart(body: CartItemIn, ports: Checkouts) -> dict[str, Any]:
+        """Seed 000: add to the cart (`cart.item.added`); inventory holds the units a while.
+        More than the caller can have, or a controlled substance it may not buy, is refused."""
         await asking_catalog(
-            db,
-            catalog,
+            ports.db,
+            ports.catalog,
             [body.product_id],
-            caller.token,
-            lambda: carts.add_item(db, caller, body.product_id, body.quantity),
+            ports.caller.token,
+            lambda: carts.add_item(
+                ports.db, ports.caller, body.product_id, body.quantity, _checks(ports)
+            ),
         )
-        return await carts.view(db, caller, availability)
+        return await _view(ports)
 
     @api.put(
         "/items/{product_id}",
         response_model=CartOut,
-        responses=refuses(CartItemNotFound, UnknownProduct),
+        responses=refuses(
+            CartItemNotFound, UnknownProduct, NotInStock, ControlledSubstanceNotAllowed
+        ),
     )
     async def change_quantity(
-        product_id: str,
-        body: CartQuantityIn,
-        db: Ordering,
-        caller: Caller,
-        availability: Annotated[ProductAvailability, Depends(availability_port)],
+        product_id: str, body: CartQuantityIn, ports: Checkouts
     ) -> dict[str, Any]:
-        await carts.set_quantity(db, caller, product_id, body.quantity)
-        return await carts.view(db, caller, availability)
+        await asking_catalog(
+            ports.db,
+            ports.catalog,
+            [product_id],
+            ports.caller.token,
+            lambda: carts.set_quantity(
+                ports.db, ports.caller, product_id, body.quantity, _checks(ports)
+            ),
+        )
+        return await _view(ports)
 
     @api.delete(
         "/items/{product_id}",
@@ -456,9 +495,10 @@ def _cart() -> APIRouter:
         db: Ordering,
         caller: Caller,
         availability: Annotated[ProductAvailability, Depends(availability_port)],
+        prices: Prices,
     ) -> dict[str, Any]:
-        await carts.set_quantity(db, caller, product_id, 0)
-        return await carts.view(db, caller, availability)
+        await carts.set_quantity(db, caller, product_id, 0, None)
+        return await carts.view(db, caller, availability, prices)
 
     @api.post("/checkout", **{**PLACING, "responses": CHECKOUT_REFUSALS})
     async def check_out(body: CheckoutIn, response: Response, ports: Checkouts) -> dict[str, Any]:
@@ -478,7 +518,7 @@ def _cart() -> APIRouter:
             cart_id, lines = await carts.lines(ports.db, ports.caller)
             cmd = replace(cmd, lines=lines, cart_id=cart_id)
             placed = await service.place_order(
-                ports.db, ports.availability, cmd, ports.standing, ports.catalog
+                ports.db, ports.availability, cmd, ports.standing, ports.catalog, ports.prices
             )
         return _answer(placed, response)
 
@@ -510,6 +550,7 @@ def _orders() -> APIRouter:
             ),
             ports.standing,
             ports.catalog,
+            ports.prices,
         )
         return _answer(placed, response)
 

@@ -5,13 +5,18 @@ the account, may still buy for it, and what the account's DEA registration allow
 from identity at the moment an order is placed.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 
 import httpx
 
+from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import OrderlyError, Unavailable
 from orderly.kernel.principal import Principal
+from orderly.ordering import controlled, products
+from orderly.ordering.controlled import Registration
 from orderly.storage import Database
 
 
@@ -25,6 +30,8 @@ class Standing:
     dea_active: bool = False
     can_order_schedule_ii: bool = False
     is_340b: bool = False
+    # the account's DEA registration; None for a caller without an account
+    registration: Registration | None = None
 
     @classmethod
     def of(cls, caller: Principal, user: dict[str, Any] | None) -> "Standing":
@@ -46,7 +53,18 @@ class Standing:
             dea_active=account["deaActive"],
             can_order_schedule_ii=account["canOrderScheduleII"],
             is_340b=account["id340b"] is not None,
+            registration=_registration(account),
         )
+
+
+def _registration(account: dict[str, Any]) -> Registration:
+    expires = account.get("deaExpiresOn")
+    return Registration(
+        schedules=frozenset(account.get("deaSchedules") or ()),
+        expires_on=date.fromisoformat(expires) if expires else None,
+        active=bool(account["deaActive"]),
+        schedule_ii=bool(account["canOrderScheduleII"]),
+    )
 
 
 class AccountStanding(Protocol):
@@ -120,3 +138,26 @@ class NotABuyer(OrderlyError):
     status = 403
     code = "not_a_buyer"
     title = "Only the account's buyers place its orders"
+
+
+async def check_controlled(
+    db: Database,
+    standing: AccountStanding | None,
+    catalog: products.ProductSource | None,
+    caller: Principal,
+    product_ids: Sequence[str],
+) -> None:
+    """Refuse (`controlled_substance_not_allowed`) products with a DEA schedule that the
+    caller's account registration, as identity has it now, does not cover; a caller without
+    an account has none. Identity is asked only when a product is scheduled."""
+    schedules = await products.asking_catalog(
+        db, catalog, product_ids, caller.token, lambda: products.schedules(db, product_ids)
+    )
+    if not any(schedules.values()):
+        return
+    registration = None
+    if caller.account is not None:
+        if standing is None:
+            raise Unavailable("identity is not configured for this process")
+        registration = (await standing.of(caller)).registration
+    controlled.check(schedules, registration, utcnow().date())

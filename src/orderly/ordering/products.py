@@ -3,7 +3,8 @@
 Ordering learns of products from `product.created`, a moment after catalog answered its 201.
 An order or a cart line for a product ordering has not heard of yet asks catalog (in one
 process its store, between services `GET /api/v1/products/{id}` with the caller's token)
-before refusing it: a product that exists is never "unknown".
+before refusing it: a product that exists is never "unknown". A copy made before ordering
+kept DEA schedules says `UNCHECKED` and is asked for again in the same way.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,10 +22,14 @@ from orderly.storage import Database, Tx
 
 T = TypeVar("T")
 
+# The DEA schedule of a copy made before ordering kept schedules: not known yet.
+UNCHECKED = "?"
+
 
 class ProductSource(Protocol):
     async def fetch(self, product_id: str, *, token: str) -> dict[str, Any] | None:
-        """The catalog's product (`id`, `sku`, `name`, `price`), or None if it does not exist."""
+        """The catalog's product (`id`, `sku`, `name`, `price`, `dea_schedule`), or None if
+        it does not exist."""
         ...
 
     async def close(self) -> None: ...
@@ -109,9 +114,30 @@ async def learn(
 async def _known(tx: Tx, product_ids: Sequence[str]) -> set[str]:
     known = set()
     for product_id in set(product_ids):
-        if await tx.fetch_one(store.GET_PRODUCT, {"product_id": product_id}) is not None:
+        row = await tx.fetch_one(store.GET_PRODUCT, {"product_id": product_id})
+        if row is not None and row["dea_schedule"] != UNCHECKED:
             known.add(product_id)
     return known
+
+
+async def schedules(db: Database, product_ids: Sequence[str]) -> dict[str, str | None]:
+    """Each product's DEA schedule (None: not scheduled), from ordering's copy; a product
+    the copy lacks, or whose schedule it does not know yet, is `UnknownProduct`."""
+
+    async def work(tx: Tx) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        missing = []
+        for product_id in sorted(set(product_ids)):
+            row = await tx.fetch_one(store.GET_PRODUCT, {"product_id": product_id})
+            if row is None or row["dea_schedule"] == UNCHECKED:
+                missing.append(product_id)
+            else:
+                found[product_id] = row["dea_schedule"]
+        if missing:
+            raise UnknownProduct(f"unknown product(s): {', '.join(missing)}", product_ids=missing)
+        return found
+
+    return await db.read(work)
 
 
 async def _copy(tx: Tx, products: list[dict[str, Any]]) -> None:
@@ -124,6 +150,7 @@ async def _copy(tx: Tx, products: list[dict[str, Any]]) -> None:
                 "sku": str(p["sku"]),
                 "name": str(p["name"]),
                 "price_cents": None if p.get("price") is None else to_cents(Decimal(p["price"])),
+                "dea_schedule": p.get("dea_schedule"),
                 "at": now,
             }
             for p in products

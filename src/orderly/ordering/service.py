@@ -31,7 +31,7 @@ from orderly.kernel.principal import BUYER, Principal
 from orderly.messaging import Envelope, emit, emit_along, new_message
 from orderly.ordering import carts, domain, guarded, store
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
-from orderly.ordering.buyers import AccountStanding, NotABuyer
+from orderly.ordering.buyers import AccountStanding, NotABuyer, check_controlled
 from orderly.ordering.domain import Channel, InsufficientStock, Line, OrderStatus
 from orderly.ordering.messages import (
     CURRENCY,
@@ -40,6 +40,7 @@ from orderly.ordering.messages import (
     ORDER_CREATED,
     SOURCE,
 )
+from orderly.ordering.prices import LinePrice, PriceBook
 from orderly.ordering.products import ProductSource, asking_catalog
 from orderly.sagas import engine
 from orderly.storage import Database, Row, Tx
@@ -188,10 +189,12 @@ async def place_order(
     cmd: PlaceOrder,
     standing: AccountStanding | None = None,
     catalog: ProductSource | None = None,
+    prices: PriceBook | None = None,
 ) -> Placed:
-    """Place an order through its channel's flow; a repeated Idempotency-Key answers what
-    the first request did and never makes a second order. A product ordering has not heard
-    of yet is asked of `catalog` before the order is refused."""
+    """Place an order through its channel's flow, at the caller's own prices (`prices`); a
+    repeated Idempotency-Key answers what the first request did and never makes a second
+    order. A product ordering has not heard of yet is asked of `catalog` before the order
+    is refused."""
     domain.check_lines(cmd.lines)
     cmd = replace(cmd, channel=channel_for(cmd.owner, cmd.channel))
     channel = cmd.channel
@@ -202,14 +205,19 @@ async def place_order(
         earlier = await db.read(lambda tx: _earlier_response(tx, cmd))
         if earlier is not None:
             return Placed(earlier, replayed=True)
+    if prices is None:
+        raise Unavailable("pricing is not configured for this process")
+    await check_controlled(db, standing, catalog, cmd.owner, [ln.product_id for ln in cmd.lines])
     order_id = new_id()
-    if channel is Channel.DIRECT:
-        await _hold(availability, cmd, order_id)
-    elif not cmd.payment_method:
-        raise PaymentMethodRequired(f"a {channel.value} order needs a payment_method")
     fallback = False
-    if channel is Channel.GUARDED:
-        _, fallback = await _guarded_check(availability, cmd)
+    if channel is Channel.DIRECT:
+        quoted = await _hold_at_prices(availability, prices, cmd, order_id)
+    else:
+        if not cmd.payment_method:
+            raise PaymentMethodRequired(f"a {channel.value} order needs a payment_method")
+        if channel is Channel.GUARDED:
+            _, fallback = await _guarded_check(availability, cmd)
+        quoted = await prices.quote(cmd.owner, _requested(cmd))
     product_ids = [line.product_id for line in cmd.lines]
     try:
         placed = await asking_catalog(
@@ -217,7 +225,7 @@ async def place_order(
             catalog,
             product_ids,
             cmd.owner.token,
-            lambda: _write(db, cmd, order_id, reverify=fallback),
+            lambda: _write(db, cmd, order_id, quoted, reverify=fallback),
         )
     except BaseException:
         if channel is Channel.DIRECT:  # the order was not written: its hold goes
@@ -234,21 +242,45 @@ async def place_order(
     return placed
 
 
-async def _write(db: Database, cmd: PlaceOrder, order_id: str, *, reverify: bool) -> Placed:
+async def _write(
+    db: Database, cmd: PlaceOrder, order_id: str, quoted: list[LinePrice | None], *, reverify: bool
+) -> Placed:
     # An order on its own is written in one statement (on PostgreSQL), needing no
     # transaction around it; a key to claim, a cart to spend or a saga to start do.
     alone = cmd.scoped_key is None and cmd.cart_id is None and cmd.channel is not Channel.GUARDED
     write = db.autocommit if alone else db.transaction
     try:
-        return await write(lambda tx: _create(tx, cmd, order_id, reverify=reverify))
+        return await write(lambda tx: _create(tx, cmd, order_id, quoted, reverify=reverify))
     except _Replayed as replay:  # a concurrent request with the same key won
         return Placed(replay.response, replayed=True)
+
+
+def _requested(cmd: PlaceOrder) -> list[tuple[str, int]]:
+    return [(line.product_id, line.quantity) for line in cmd.lines]
+
+
+async def _hold_at_prices(
+    availability: ProductAvailability, prices: PriceBook, cmd: PlaceOrder, order_id: str
+) -> list[LinePrice | None]:
+    """The direct flow holds the stock and asks the prices at once (two services between
+    processes); if the prices cannot be had, the hold goes."""
+    held, quoted = await asyncio.gather(
+        _hold(availability, cmd, order_id),
+        prices.quote(cmd.owner, _requested(cmd)),
+        return_exceptions=True,
+    )
+    if isinstance(held, BaseException):
+        raise held
+    if isinstance(quoted, BaseException):
+        await availability.let_go(order_id, token=cmd.owner.token)
+        raise quoted
+    return quoted
 
 
 async def _hold(availability: ProductAvailability, cmd: PlaceOrder, order_id: str) -> None:
     """Seed 001: nothing is written unless every line's stock is the order's. The hold is
     made under the order's id, so a 201 means the units are held (inventory.provisional)."""
-    requested = [(line.product_id, line.quantity) for line in cmd.lines]
+    requested = _requested(cmd)
     short = await availability.hold(order_id, requested, caller=cmd.owner, cart_id=cmd.cart_id)
     if short:
         raise InsufficientStock(
@@ -358,31 +390,34 @@ def _stale(created_at: datetime | str) -> bool:
     return _aware(created_at) < utcnow() - IDEMPOTENCY_TTL
 
 
-async def _priced(tx: Tx, lines: list[Line]) -> list[int]:
-    """Each line's unit price, from ordering's copy of the catalog."""
-    prices = []
-    for line in lines:
-        product = await tx.fetch_one(store.GET_PRODUCT, {"product_id": line.product_id})
-        if product is None:
+async def _priced(
+    tx: Tx, channel: Channel, lines: list[Line], quoted: list[LinePrice | None]
+) -> list[int | None]:
+    """Each line's unit price, as pricing quoted the caller; every product must exist, and
+    have a price unless the order is seed 001's (whose lines may have none)."""
+    for line, price in zip(lines, quoted, strict=True):
+        if await tx.fetch_one(store.GET_PRODUCT, {"product_id": line.product_id}) is None:
             raise UnknownProduct(
                 f"product {line.product_id} does not exist", product_ids=[line.product_id]
             )
-        if product["price_cents"] is None:
+        if price is None and channel is not Channel.DIRECT:
             raise ProductNotPriced(
                 f"product {line.product_id} has no price yet", product_ids=[line.product_id]
             )
-        prices.append(int(product["price_cents"]))
-    return prices
+    return [None if price is None else price.cents for price in quoted]
 
 
-async def _create(tx: Tx, cmd: PlaceOrder, order_id: str, *, reverify: bool = False) -> Placed:
+async def _create(
+    tx: Tx,
+    cmd: PlaceOrder,
+    order_id: str,
+    quoted: list[LinePrice | None],
+    *,
+    reverify: bool = False,
+) -> Placed:
     channel = cmd.channel or Channel.DIRECT
     status = OrderStatus.PROCESSING if channel is Channel.DIRECT else OrderStatus.PENDING
-    prices: list[int | None]
-    if channel is Channel.DIRECT:
-        prices = [await _list_price(tx, line.product_id) for line in cmd.lines]
-    else:
-        prices = list(await _priced(tx, cmd.lines))
+    prices = await _priced(tx, channel, cmd.lines, quoted)
     total = _total(cmd.lines, prices)
     response: dict[str, Any] = {"order_id": order_id, "status": domain.word(channel, status)}
     if channel is not Channel.DIRECT:  # seed 001 answers exactly {order_id, status}
@@ -414,8 +449,10 @@ async def _create(tx: Tx, cmd: PlaceOrder, order_id: str, *, reverify: bool = Fa
             "productId": line.product_id,
             "quantity": line.quantity,
             "price": money(price),
+            # where the price comes from: pricing locks the order's figures from these
+            **_provenance(quote),
         }
-        for line, price in zip(cmd.lines, prices, strict=True)
+        for line, price, quote in zip(cmd.lines, prices, quoted, strict=True)
     ]
     data = {
         # seed 001's fields
@@ -491,12 +528,14 @@ def _total(lines: list[Line], prices: list[int | None]) -> int | None:
     return total
 
 
-async def _list_price(tx: Tx, product_id: str) -> int | None:
-    """A direct order's line may have no price; its product must exist."""
-    product = await tx.fetch_one(store.GET_PRODUCT, {"product_id": product_id})
-    if product is None:
-        raise UnknownProduct(f"product {product_id} does not exist", product_ids=[product_id])
-    return None if product["price_cents"] is None else int(product["price_cents"])
+def _provenance(quote: LinePrice | None) -> dict[str, Any]:
+    if quote is None:
+        return {}
+    return {
+        "priceSource": quote.source,
+        "contractId": quote.contract_id,
+        "priceEffectiveDate": quote.effective_date,
+    }
 
 
 async def _claim_key(
@@ -619,9 +658,21 @@ def _refused(order: Row, wanted: OrderStatus, cause: str) -> None:
 
 async def _cancel(tx: Tx, order: Row, reason: str, details: dict[str, Any]) -> None:
     """Cancel `order` and publish `order.cancelled`: its stock goes back, its payment is
-    voided or refunded."""
+    voided or refunded, and an unpaid order's cart comes back."""
     await _move(tx, order, OrderStatus.CANCELLED, {"reason": reason, **details}, utcnow())
     await _announce_cancellation(tx, order, reason)
+    await _give_cart_back(tx, order)
+
+
+# Not paid yet (a direct order is accepted, on account, as it is placed: `processing`).
+UNPAID = frozenset({OrderStatus.PENDING, OrderStatus.CONFIRMED})
+
+
+async def _give_cart_back(tx: Tx, order: Row) -> None:
+    """A cart is spent once its order is paid (or, direct, accepted): an order cancelled
+    before that (`order`, as it was) gives its customer the cart back."""
+    if order["cart_id"] and OrderStatus(order["status"]) in UNPAID:
+        await carts.restore(tx, order["cart_id"], order["id"])
 
 
 async def _announce_cancellation(tx: Tx, order: Row, reason: str) -> None:
@@ -661,6 +712,7 @@ async def cancel_after_saga(tx: Tx, order_id: str, status: OrderStatus, reason: 
         return
     await _move(tx, order, status, {"reason": reason}, utcnow())
     await _announce_cancellation(tx, order, reason)
+    await _give_cart_back(tx, order)
 
 
 async def cancel_order(
@@ -821,13 +873,14 @@ async def copy_product_on_product_created(tx: Tx, message: Envelope) -> None:
             "sku": str(data["sku"]),
             "name": str(data["name"]),
             "price_cents": _cents(data.get("price")),
+            "dea_schedule": data.get("deaSchedule"),
             "at": utcnow(),
         },
     )
 
 
 async def copy_product_on_product_updated(tx: Tx, message: Envelope) -> None:
-    """`product.updated` carries the fields that changed."""
+    """`product.updated` carries the fields that changed (`deaSchedule` null: none now)."""
     data = message.data
     current = await tx.fetch_one(store.GET_PRODUCT, {"product_id": str(data["productId"])})
     if current is None:
@@ -839,6 +892,7 @@ async def copy_product_on_product_updated(tx: Tx, message: Envelope) -> None:
             "sku": str(data.get("sku", current["sku"])),
             "name": str(data.get("name", current["name"])),
             "price_cents": _cents(data["price"]) if "price" in data else current["price_cents"],
+            "dea_schedule": data.get("deaSchedule", current["dea_schedule"]),
             "at": utcnow(),
         },
     )

@@ -76,8 +76,8 @@ atp_snapshots = sa.Table(
 
 define_saga_tables(metadata)
 
-# Ordering's copy of the catalog's names and list prices (from product.created/updated):
-# an order is priced without asking another service.
+# Ordering's copy of the catalog's names, list prices and DEA schedules (from
+# product.created/updated): an order is priced and checked without asking another service.
 order_products = sa.Table(
     "order_products",
     metadata,
@@ -86,6 +86,7 @@ order_products = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("price_cents", sa.BigInteger()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("dea_schedule", sa.String(4)),  # CII..CV, or none
 )
 
 carts = sa.Table(
@@ -98,6 +99,7 @@ carts = sa.Table(
     sa.Column("order_id", sa.String(36)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("segment", sa.String(32)),  # the account's, as its owner's token said
     sa.Index(
         "carts_one_open",
         "owner_id",
@@ -191,13 +193,15 @@ SET_IDEMPOTENT_RESPONSE = sql("UPDATE idempotency_keys SET response = :response 
 PRUNE_IDEMPOTENCY_KEYS = sql("DELETE FROM idempotency_keys WHERE created_at < :before")
 
 UPSERT_PRODUCT = sql(
-    "INSERT INTO order_products (product_id, sku, name, price_cents, updated_at)"
-    " VALUES (:product_id, :sku, :name, :price_cents, :at)"
+    "INSERT INTO order_products (product_id, sku, name, price_cents, dea_schedule, updated_at)"
+    " VALUES (:product_id, :sku, :name, :price_cents, :dea_schedule, :at)"
     " ON CONFLICT (product_id) DO UPDATE SET sku = excluded.sku, name = excluded.name,"
-    " price_cents = excluded.price_cents, updated_at = excluded.updated_at"
+    " price_cents = excluded.price_cents, dea_schedule = excluded.dea_schedule,"
+    " updated_at = excluded.updated_at"
 )
 GET_PRODUCT = sql(
-    "SELECT product_id, sku, name, price_cents FROM order_products WHERE product_id = :product_id"
+    "SELECT product_id, sku, name, price_cents, dea_schedule FROM order_products"
+    " WHERE product_id = :product_id"
 )
 
 OPEN_CART = sql(
@@ -205,9 +209,13 @@ OPEN_CART = sql(
     " AND status = 'open'"
 )
 NEW_CART = sql(
-    "INSERT INTO carts (id, owner_id, account_id, status, created_at, updated_at)"
-    " VALUES (:id, :owner_id, :account_id, 'open', :at, :at)"
+    "INSERT INTO carts (id, owner_id, account_id, segment, status, created_at, updated_at)"
+    " VALUES (:id, :owner_id, :account_id, :segment, 'open', :at, :at)"
     " ON CONFLICT DO NOTHING"
+)
+# The cart an order was checked out from: a cancelled, unpaid order gives its lines back.
+SPENT_CART = sql(
+    "SELECT id, owner_id, account_id, segment FROM carts WHERE id = :id AND order_id = :order_id"
 )
 TOUCH_CART = sql("UPDATE carts SET updated_at = :at WHERE id = :id")
 CHECK_OUT_CART = sql(

@@ -86,6 +86,37 @@ class QuoteOut(BaseModel):
     effective_date: str
 
 
+class QuoteItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str = Field(min_length=1, max_length=64)
+    quantity: Whole = Field(ge=1, le=MAX_UNITS)
+
+
+class QuotesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[QuoteItemIn] = Field(min_length=1, max_length=500)
+    account: str | None = Field(default=None, max_length=64, description="operators only")
+
+
+class QuoteLineOut(BaseModel):
+    """A line's quote; `price` and `source` are null for a product without a price."""
+
+    product_id: str
+    quantity: int
+    price: str | None
+    currency: str | None
+    source: str | None
+    contract_id: str | None
+    min_quantity: int | None
+    effective_date: str | None
+
+
+class QuotesOut(BaseModel):
+    items: list[QuoteLineOut]
+
+
 class GpoIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -103,6 +134,11 @@ class LockOut(BaseModel):
     status: str
 
 
+_UNPRICED = dict.fromkeys(
+    ("price", "currency", "source", "contract_id", "min_quantity", "effective_date")
+)
+
+
 def router() -> APIRouter:
     api = APIRouter(tags=["pricing"])
 
@@ -117,6 +153,20 @@ def router() -> APIRouter:
         """The caller's own price and where it comes from; operators may ask for an account."""
         whose = account if caller.is_operator and account else caller.account
         return await service.price_for(db, whose, product, quantity)
+
+    @api.post("/api/v1/prices/quotes", response_model=QuotesOut)
+    async def my_prices(body: QuotesIn, db: Pricing, caller: Caller) -> dict[str, Any]:
+        """The caller's own price of each line at once, as `GET /api/v1/prices` answers
+        them (ordering prices orders and carts so); operators may ask for an account."""
+        whose = body.account if caller.is_operator and body.account else caller.account
+        asked = [(item.product_id, item.quantity) for item in body.items]
+        quotes = await service.quotes_for(db, whose, asked)
+        return {
+            "items": [
+                quote or {"product_id": product_id, "quantity": quantity} | _UNPRICED
+                for (product_id, quantity), quote in zip(asked, quotes, strict=True)
+            ]
+        }
 
     @api.put("/api/v1/prices/{product_id}/wac", status_code=204)
     async def set_wac(

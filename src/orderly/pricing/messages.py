@@ -7,4 +7,8 @@ PRICE_LOCKED = "price.locked"
 # {orderId}: the compensation of price.locked
 PRICE_LOCK_VOIDED = "price.lock_voided"
 
-PUBLISHES = (PRICE_LOCKED, PRICE_LOCK_VOIDED)
+# {productId, price, effectiveDate}: the product's WAC in force changed (an operator set it,
+# or a WAC set ahead of its day took effect); catalog shows it as the product's price.
+PRICE_WAC_CHANGED = "price.wac_changed"
+
+PUBLISHES = (PRICE_LOCKED, PRICE_LOCK_VOIDED, PRICE_WAC_CHANGED)

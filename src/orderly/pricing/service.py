@@ -1,20 +1,26 @@
 """Pricing commands, the price query, price locks, and the messages pricing follows."""
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import structlog
+
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import NotFound, Unprocessable
 from orderly.kernel.ids import new_id
 from orderly.kernel.money import from_cents, to_cents
 from orderly.messaging import Envelope, emit, new_message
+from orderly.ordering.messages import ORDER_CANCELLED
 from orderly.pricing import domain, store
 from orderly.pricing.domain import Buyer, ContractPrice, Quote
-from orderly.pricing.messages import PRICE_LOCK_VOIDED, PRICE_LOCKED, SOURCE
+from orderly.pricing.messages import PRICE_LOCK_VOIDED, PRICE_LOCKED, PRICE_WAC_CHANGED, SOURCE
 from orderly.storage import Database, Row, Tx
+
+log = structlog.get_logger(__name__)
 
 CURRENCY = "USD"
 
@@ -57,15 +63,32 @@ def quote_view(product_id: str, quantity: int, found: Quote) -> dict[str, Any]:
 
 async def wac_on_product_created(tx: Tx, message: Envelope) -> None:
     """A new product's price is its WAC from today (a product may come without one)."""
-    if message.data.get("price") is not None:
-        product_id = str(message.data["productId"])
-        await _set(tx, store.SET_WAC, product_id, Decimal(message.data["price"]))
+    await _wac_from_catalog(tx, message)
 
 
 async def wac_on_product_updated(tx: Tx, message: Envelope) -> None:
+    await _wac_from_catalog(tx, message)
+
+
+async def _wac_from_catalog(tx: Tx, message: Envelope) -> None:
     if message.data.get("price") is not None:
-        product_id = str(message.data["productId"])
-        await _set(tx, store.SET_WAC, product_id, Decimal(message.data["price"]))
+        await _set_catalog_wac(tx, str(message.data["productId"]), Decimal(message.data["price"]))
+
+
+async def wac_from_catalog(db: Database, product_id: str, price: Decimal) -> None:
+    """Catalog made or re-priced a product: its price is its WAC from today."""
+    await db.transaction(lambda tx: _set_catalog_wac(tx, product_id, price))
+
+
+async def _set_catalog_wac(tx: Tx, product_id: str, price: Decimal) -> None:
+    # catalog shows this price already: nobody needs telling
+    params = {
+        "product_id": product_id,
+        "effective_from": utcnow().date().isoformat(),
+        "cents": to_cents(price),
+        "announced": True,
+    }
+    await tx.execute(store.SET_WAC, params)
 
 
 async def account_on_account_created(tx: Tx, message: Envelope) -> None:
@@ -89,9 +112,68 @@ async def _set(
 async def set_wac(
     db: Database, product_id: str, price: Decimal, effective_from: date | None = None
 ) -> None:
+    """An operator sets a product's WAC from a day on. One in force at once is announced
+    (`price.wac_changed`) with it; one set ahead, on its day (`announce_due_wacs`)."""
+    today = utcnow().date()
     if effective_from is not None:
-        domain.check_effective_from(effective_from, utcnow().date())
-    await db.transaction(lambda tx: _set(tx, store.SET_WAC, product_id, price, effective_from))
+        domain.check_effective_from(effective_from, today)
+    day = effective_from or today
+
+    async def work(tx: Tx) -> None:
+        params = {
+            "product_id": product_id,
+            "effective_from": day.isoformat(),
+            "cents": to_cents(price),
+            "announced": day <= today,
+        }
+        await tx.execute(store.SET_WAC, params)
+        if day <= today:
+            await _announce_wac(tx, product_id, today)
+
+    await db.transaction(work)
+
+
+async def _announce_wac(tx: Tx, product_id: str, today: date) -> None:
+    """Tell the other contexts the product's WAC in force `today`."""
+    params = {"product_id": product_id, "day": today.isoformat()}
+    current = _price(await tx.fetch_one(store.CURRENT_WAC, params))
+    if current is None:
+        return
+    cents, since = current
+    data = {
+        "productId": product_id,
+        "price": str(from_cents(cents)),
+        "effectiveDate": since.isoformat(),
+    }
+    await emit(tx, new_message(PRICE_WAC_CHANGED, data, source=SOURCE, aggregate_id=product_id))
+
+
+async def announce_due_wacs(db: Database, today: date | None = None) -> int:
+    """Announce the WACs set ahead whose day has come; how many there were."""
+    day = today or utcnow().date()
+
+    async def work(tx: Tx) -> int:
+        due = await tx.fetch_all(store.UNANNOUNCED_WAC, {"day": day.isoformat()})
+        for product_id in sorted({row["product_id"] for row in due}):
+            await _announce_wac(tx, product_id, day)
+        for row in due:
+            await tx.execute(
+                store.MARK_WAC_ANNOUNCED,
+                {"product_id": row["product_id"], "effective_from": row["effective_from"]},
+            )
+        return len(due)
+
+    return await db.transaction(work)
+
+
+async def wac_announcer(db: Database, interval: float) -> None:
+    """Every minute at most, announce the WACs whose day has come."""
+    while True:
+        try:
+            await announce_due_wacs(db)
+        except Exception as error:  # upkeep only: the next round tries again
+            log.warning("announcing due list prices failed", error=type(error).__name__)
+        await asyncio.sleep(max(interval, 60.0))
 
 
 async def set_340b(
@@ -129,6 +211,8 @@ class NewContract:
     starts_on: date
     ends_on: date | None
     lines: Sequence[ContractLine]
+    # made here unless given (the demo's contract has a known one)
+    id: str | None = None
 
 
 async def create_contract(db: Database, new: NewContract) -> dict[str, Any]:
@@ -136,7 +220,7 @@ async def create_contract(db: Database, new: NewContract) -> dict[str, Any]:
     tiers = [(line.product_id, line.min_quantity) for line in new.lines]
     if len(set(tiers)) != len(tiers):
         raise domain.InvalidPrice("a product's tier (minimum quantity) appears twice")
-    contract_id = new_id()
+    contract_id = new.id or new_id()
 
     async def work(tx: Tx) -> None:
         await tx.execute(
@@ -213,6 +297,9 @@ async def _quote(tx: Tx, who: Buyer, product_id: str, quantity: int, day: date) 
     params = {"product_id": product_id, "day": day.isoformat()}
     wac = _price(await tx.fetch_one(store.CURRENT_WAC, params))
     special = _price(await tx.fetch_one(store.CURRENT_340B, params)) if who.is_340b else None
+    # a contract reaches an account, its segment or its GPO: none reaches a consumer
+    offered = {"product_id": product_id}
+    rows = [] if who.account is None else await tx.fetch_all(store.PRODUCT_OFFERS, offered)
     offers = [
         ContractPrice(
             contract_id=r["contract_id"],
@@ -223,7 +310,7 @@ async def _quote(tx: Tx, who: Buyer, product_id: str, quantity: int, day: date) 
             min_quantity=int(r["min_quantity"]),
             cents=int(r["cents"]),
         )
-        for r in await tx.fetch_all(store.PRODUCT_OFFERS, {"product_id": product_id})
+        for r in rows
     ]
     return domain.quote(who, quantity, day, wac, offers, special)
 
@@ -241,6 +328,24 @@ async def price_for(
     if found is None:
         raise NoPrice(f"product {product_id} has no price", product_ids=[product_id])
     return quote_view(product_id, quantity, found)
+
+
+async def quotes_for(
+    db: Database, account_id: str | None, items: Sequence[tuple[str, int]]
+) -> list[dict[str, Any] | None]:
+    """The caller's own price of each `(product, quantity)` today, on one snapshot; None for
+    a product without a price."""
+    day = utcnow().date()
+
+    async def work(tx: Tx) -> list[Quote | None]:
+        who = await buyer(tx, account_id)
+        return [await _quote(tx, who, product_id, quantity, day) for product_id, quantity in items]
+
+    found = await db.read(work)
+    return [
+        None if quote is None else quote_view(product_id, quantity, quote)
+        for (product_id, quantity), quote in zip(items, found, strict=True)
+    ]
 
 
 # -- price locks --------------------------------------------------------------------------
@@ -274,29 +379,33 @@ async def lock_prices(
     existing = await tx.fetch_all(store.ORDER_LOCKS, {"order_id": order_id})
     if existing:
         return [_lock_view(row) for row in existing]
-    now = utcnow()
+    today = utcnow().date()
     who = await buyer(tx, account_id)
-    quotes = []
+    locks = []
     for line in lines:
-        found = await _quote(tx, who, line.product_id, line.quantity, now.date())
+        found = await _quote(tx, who, line.product_id, line.quantity, today)
         if found is None:
             raise NoPrice(f"product {line.product_id} has no price", product_ids=[line.product_id])
-        quotes.append((line, found))
-    for line, found in quotes:
-        await tx.execute(
-            store.INSERT_LOCK,
-            {
-                "order_id": order_id,
-                "line": line.line,
-                "product_id": line.product_id,
-                "quantity": line.quantity,
-                "cents": found.cents,
-                "source": found.source.value,
-                "contract_id": found.contract_id,
-                "effective_date": found.effective_date.isoformat(),
-                "at": now,
-            },
-        )
+        locks.append(_lock_row(order_id, line, found))
+    return await _lock(tx, order_id, locks)
+
+
+def _lock_row(order_id: str, line: LockLine, found: Quote) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "line": line.line,
+        "product_id": line.product_id,
+        "quantity": line.quantity,
+        "cents": found.cents,
+        "source": found.source.value,
+        "contract_id": found.contract_id,
+        "effective_date": found.effective_date.isoformat(),
+    }
+
+
+async def _lock(tx: Tx, order_id: str, locks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    now = utcnow()
+    await tx.execute_many(store.INSERT_LOCK, [{**lock, "at": now} for lock in locks])
     locked = [
         _lock_view(row) for row in await tx.fetch_all(store.ORDER_LOCKS, {"order_id": order_id})
     ]
@@ -305,8 +414,48 @@ async def lock_prices(
     return locked
 
 
+async def locks_follow_orders(tx: Tx, message: Envelope) -> None:
+    """`order.created` locks the order's prices; `order.cancelled` voids them. Both come
+    through one queue, in the order they were published."""
+    if message.type == ORDER_CANCELLED:
+        await void_locks(tx, str(message.data["orderId"]))
+    else:
+        await _lock_order(tx, message.data)
+
+
+async def _lock_order(tx: Tx, data: dict[str, Any]) -> None:
+    """An order is priced at its buyer's own quote as it is placed; pricing locks those
+    figures for it (`price.locked`), which later list or contract changes do not touch. A
+    line without a price (seed 001 allows one) is not locked, nor is an order cancelled
+    already (its cancellation came first, after a retry)."""
+    order_id = str(data["order_id"])
+    if await tx.fetch_all(store.ORDER_LOCKS, {"order_id": order_id}):
+        return
+    if await tx.fetch_one(store.ORDER_VOIDED, {"order_id": order_id}):
+        return
+    locks = []
+    for n, item in enumerate(data["items"], start=1):
+        if item.get("price") is None:
+            continue
+        line = LockLine(str(n), str(item["product_id"]), int(item["quantity"]))
+        found = Quote(
+            cents=to_cents(Decimal(item["price"])),
+            source=domain.Source(item.get("priceSource") or domain.Source.WAC),
+            contract_id=item.get("contractId"),
+            effective_date=date.fromisoformat(item.get("priceEffectiveDate") or _today()),
+        )
+        locks.append(_lock_row(order_id, line, found))
+    if locks:
+        await _lock(tx, order_id, locks)
+
+
+def _today() -> str:
+    return utcnow().date().isoformat()
+
+
 async def void_locks(tx: Tx, order_id: str) -> bool:
     """Compensation: the order's locked prices no longer hold (`price.lock_voided`)."""
+    await tx.execute(store.VOID_ORDER, {"order_id": order_id, "at": utcnow()})
     if not await tx.execute(store.VOID_LOCKS, {"order_id": order_id}):
         return False
     await emit(

@@ -12,6 +12,8 @@ wac_prices = sa.Table(
     sa.Column("product_id", sa.String(36), primary_key=True),
     sa.Column("effective_from", sa.String(10), primary_key=True),
     sa.Column("cents", sa.BigInteger(), nullable=False),
+    # whether `price.wac_changed` told the other contexts of it once it took effect
+    sa.Column("announced", sa.Boolean(), nullable=False, server_default=sa.true()),
 )
 
 prices_340b = sa.Table(
@@ -69,10 +71,28 @@ price_locks = sa.Table(
     sa.Column("locked_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Orders cancelled, so that their locks, if they come after, are not made.
+voided_orders = sa.Table(
+    "voided_orders",
+    metadata,
+    sa.Column("order_id", sa.String(64), primary_key=True),
+    sa.Column("voided_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 SET_WAC = sql(
-    "INSERT INTO wac_prices (product_id, effective_from, cents)"
-    " VALUES (:product_id, :effective_from, :cents)"
-    " ON CONFLICT (product_id, effective_from) DO UPDATE SET cents = :cents"
+    "INSERT INTO wac_prices (product_id, effective_from, cents, announced)"
+    " VALUES (:product_id, :effective_from, :cents, :announced)"
+    " ON CONFLICT (product_id, effective_from) DO UPDATE SET cents = :cents,"
+    " announced = :announced"
+)
+# WACs in force by now that nobody was told of yet (set ahead of their day)
+UNANNOUNCED_WAC = sql(
+    "SELECT product_id, effective_from FROM wac_prices WHERE NOT announced"
+    " AND effective_from <= :day ORDER BY effective_from LIMIT 500"
+)
+MARK_WAC_ANNOUNCED = sql(
+    "UPDATE wac_prices SET announced = TRUE"
+    " WHERE product_id = :product_id AND effective_from = :effective_from"
 )
 CURRENT_WAC = sql(
     "SELECT cents, effective_from FROM wac_prices WHERE product_id = :product_id"
@@ -124,6 +144,11 @@ ORDER_LOCKS = sql(
     "SELECT order_id, line, product_id, quantity, cents, source, contract_id, effective_date,"
     " status FROM price_locks WHERE order_id = :order_id ORDER BY line"
 )
+VOID_ORDER = sql(
+    "INSERT INTO voided_orders (order_id, voided_at) VALUES (:order_id, :at)"
+    " ON CONFLICT (order_id) DO NOTHING"
+)
+ORDER_VOIDED = sql("SELECT 1 FROM voided_orders WHERE order_id = :order_id")
 VOID_LOCKS = sql(
     "UPDATE price_locks SET status = 'voided' WHERE order_id = :order_id AND status = 'locked'"
 )

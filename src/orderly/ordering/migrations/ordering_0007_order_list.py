@@ -3,8 +3,8 @@ status."""
 
 from alembic import op
 
-revision = "ordering_0006"
-down_revision = "ordering_0005"
+revision = "ordering_0007"
+down_revision = "ordering_0006"
 branch_labels = None
 depends_on = None
 
