@@ -1,21 +1,11 @@
 """What goes on the wire: the contexts' REST answers in snake_case, money as a decimal string
-(docs/api.md). Kept here for what a route shows from elsewhere: a saga's data, which mirrors
-the camelCase messages it sends, and rows a service keeps in the messages' words."""
+(docs/api.md)."""
 
-import re
 from decimal import Decimal
-from typing import Any
 
-_HUMP = re.compile(r"(?<=[a-z0-9])([A-Z])")
+from orderly.kernel.casing import snake
 
-
-def snake(value: Any) -> Any:
-    """`value` with every key of every mapping in it in snake_case (`orderId` → `order_id`)."""
-    if isinstance(value, dict):
-        return {_HUMP.sub(r"_\1", key).lower(): snake(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [snake(item) for item in value]
-    return value
+__all__ = ["money", "snake"]
 
 
 def money(amount: Decimal | None) -> str | None:

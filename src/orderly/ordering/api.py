@@ -415,9 +415,7 @@ def _sagas() -> APIRouter:
     @api.get("/{saga_id}", response_model=SagaOut, responses=refuses(SagaNotFound))
     async def get_saga(saga_id: str, db: Ordering, operator: SagaKeeper) -> dict[str, Any]:
         """Operators: one saga with each step, its attempts and timings."""
-        saga = await engine.get(db, saga_id)
-        steps = [{**step, "detail": wire.snake(step["detail"])} for step in saga["steps"]]
-        return {**saga, "data": wire.snake(saga["data"]), "steps": steps}
+        return await engine.get(db, saga_id)
 
     return api
 

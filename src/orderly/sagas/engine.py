@@ -25,6 +25,7 @@ from typing import Any
 
 import structlog
 
+from orderly.kernel.casing import snake
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import NotFound
 from orderly.messaging import Envelope, emit, new_message
@@ -359,12 +360,14 @@ async def _timed_out(
 
 
 def view(saga: Saga) -> dict[str, Any]:
+    """What operators see of a saga (API and CLI alike): its data and details mirror the
+    camelCase messages it sends, and are shown in snake_case as the REST answers."""
     return {
         "saga_id": saga.id,
         "kind": saga.kind,
         "state": saga.state.value,
         "reason": saga.reason,
-        "data": saga.data,
+        "data": snake(saga.data),
         "steps": [
             {
                 "name": s["name"],
@@ -373,7 +376,7 @@ def view(saga: Saga) -> dict[str, Any]:
                 "started_at": s["started_at"],
                 "finished_at": s["finished_at"],
                 "deadline_at": s["deadline_at"],
-                "detail": s["detail"],
+                "detail": snake(s["detail"]),
             }
             for s in saga.steps
         ],
