@@ -26,7 +26,7 @@ async def runtime(backend: Backend) -> AsyncIterator[Runtime]:
     settings = load_settings(
         {
             **backend.env(),
-            "ORDERLY_CONTEXTS": "identity,ordering,inventory",
+            "ORDERLY_CONTEXTS": "identity,pricing,ordering,inventory",
             "ORDERLY_SOFT_RESERVATION_TTL": "1",
             "ORDERLY_SWEEP_INTERVAL": "0.1",
             "ORDERLY_POLL_INTERVAL": "0.1",
