@@ -3,7 +3,7 @@
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from fastapi import Depends, Request
 
@@ -72,24 +72,26 @@ class OperatorOnly(OrderlyError):
 # Says whether the caller may see what the route acts on: returns if so, raises the
 # thing's own 404 if not.
 Visibility = Callable[[Request, Principal], Awaitable[None]]
-# The dependencies `operator_over` made, for the OpenAPI document.
-OPERATOR_ACTIONS: set[Callable[..., Any]] = set()
 
 
-def operator_over(visible: Visibility) -> Callable[[Request], Awaitable[Principal]]:
+class OperatorOver:
     """Operators only, acting on something others may see: a caller who can see it is
     told 403 `operator_only`; to one who cannot it does not exist (`visible`'s 404), so
     nobody learns of another customer's or account's things."""
 
-    async def dependency(request: Request) -> Principal:
+    def __init__(self, visible: Visibility) -> None:
+        self.visible = visible
+
+    async def __call__(self, request: Request) -> Principal:
         caller = await principal(request)
         if not caller.is_operator:
-            await visible(request, caller)
+            await self.visible(request, caller)
             raise OperatorOnly(f"only operators may {request.method} {request.url.path}")
         return caller
 
-    OPERATOR_ACTIONS.add(dependency)
-    return dependency
+
+def operator_over(visible: Visibility) -> OperatorOver:
+    return OperatorOver(visible)
 
 
 async def anyone(request: Request, caller: Principal) -> None:
@@ -126,12 +128,12 @@ Operator = Annotated[Principal, Depends(operator)]
 Service = Annotated[None, Depends(service)]
 
 __all__ = [
-    "OPERATOR_ACTIONS",
     "SERVICE_KEY_HEADER",
     "Caller",
     "Enrolling",
     "Operator",
     "OperatorOnly",
+    "OperatorOver",
     "Service",
     "any_principal",
     "anyone",

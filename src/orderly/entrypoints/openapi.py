@@ -8,7 +8,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from orderly.entrypoints.auth import OPERATOR_ACTIONS, any_principal, operator, principal
+from orderly.entrypoints.auth import OperatorOver, any_principal, operator, principal
 from orderly.entrypoints.problems import PROBLEM_JSON
 from orderly.kernel.errors import OrderlyError
 
@@ -164,16 +164,17 @@ def _generic(operation: dict[str, Any], route: APIRoute) -> dict[int, dict[str, 
     """The refusals a route's shape implies: its guard, its body, its parameters, storage."""
     calls = set(_calls(route.dependant))
     refusals: dict[int, dict[str, str]] = {}
-    authenticated = bool(calls & {any_principal, principal, operator, *OPERATOR_ACTIONS})
+    acts_over = any(isinstance(call, OperatorOver) for call in calls)
+    authenticated = acts_over or bool(calls & {any_principal, principal, operator})
     if authenticated:
         operation["security"] = [{"bearer": []}]
         refusals[401] = dict(_AUTHENTICATION)
         refusals[403] = {"mfa_required": _FULL_SESSION["mfa_required"]}
-    if calls & {principal, operator, *OPERATOR_ACTIONS}:
+    if acts_over or calls & {principal, operator}:
         refusals[403] = dict(_FULL_SESSION)
     if operator in calls:
         refusals[404] = {"not_found": "Operators only: to anyone else it does not exist"}
-    if calls & OPERATOR_ACTIONS:
+    if acts_over:
         refusals[403]["operator_only"] = "Operators only: the caller sees it, but may not act"
     if "{" in route.path_format:
         refusals.setdefault(404, {})["not_found"] = "A path segment longer than any id"
