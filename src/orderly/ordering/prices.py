@@ -61,10 +61,17 @@ class LocalPrices:
     async def quote(
         self, caller: Principal, requested: Sequence[tuple[str, int]]
     ) -> list[LinePrice | None]:
-        from orderly.pricing.service import quotes_for
+        from orderly.pricing.service import quotes
 
-        quotes = await quotes_for(self._pricing, caller.account, requested)
-        return [LinePrice.of(quote) for quote in quotes]
+        found = await quotes(self._pricing, caller.account, requested)
+        return [
+            None
+            if quote is None
+            else LinePrice(
+                quote.cents, quote.source.value, quote.contract_id, quote.effective_date.isoformat()
+            )
+            for quote in found
+        ]
 
     async def close(self) -> None:
         return None

@@ -330,18 +330,25 @@ async def price_for(
     return quote_view(product_id, quantity, found)
 
 
-async def quotes_for(
+async def quotes(
     db: Database, account_id: str | None, items: Sequence[tuple[str, int]]
-) -> list[dict[str, Any] | None]:
-    """The caller's own price of each `(product, quantity)` today, on one snapshot; None for
-    a product without a price."""
+) -> list[Quote | None]:
+    """The price of each `(product, quantity)` for the account (or a consumer) today, on
+    one snapshot; None for a product without a price."""
     day = utcnow().date()
 
     async def work(tx: Tx) -> list[Quote | None]:
         who = await buyer(tx, account_id)
         return [await _quote(tx, who, product_id, quantity, day) for product_id, quantity in items]
 
-    found = await db.read(work)
+    return await db.read(work)
+
+
+async def quotes_for(
+    db: Database, account_id: str | None, items: Sequence[tuple[str, int]]
+) -> list[dict[str, Any] | None]:
+    """`quotes`, as `GET /api/v1/prices` answers each."""
+    found = await quotes(db, account_id, items)
     return [
         None if quote is None else quote_view(product_id, quantity, quote)
         for (product_id, quantity), quote in zip(items, found, strict=True)
@@ -406,9 +413,8 @@ def _lock_row(order_id: str, line: LockLine, found: Quote) -> dict[str, Any]:
 async def _lock(tx: Tx, order_id: str, locks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     now = utcnow()
     await tx.execute_many(store.INSERT_LOCK, [{**lock, "at": now} for lock in locks])
-    locked = [
-        _lock_view(row) for row in await tx.fetch_all(store.ORDER_LOCKS, {"order_id": order_id})
-    ]
+    # the caller saw no lock of this order in this transaction: these rows are all there is
+    locked = [_lock_view({**lock, "status": "locked"}) for lock in locks]
     data = {"orderId": order_id, "items": locked}
     await emit(tx, new_message(PRICE_LOCKED, data, source=SOURCE, aggregate_id=order_id))
     return locked
@@ -429,9 +435,7 @@ async def _lock_order(tx: Tx, data: dict[str, Any]) -> None:
     line without a price (seed 001 allows one) is not locked, nor is an order cancelled
     already (its cancellation came first, after a retry)."""
     order_id = str(data["order_id"])
-    if await tx.fetch_all(store.ORDER_LOCKS, {"order_id": order_id}):
-        return
-    if await tx.fetch_one(store.ORDER_VOIDED, {"order_id": order_id}):
+    if await tx.fetch_one(store.LOCKED_OR_VOIDED, {"order_id": order_id}):
         return
     locks = []
     for n, item in enumerate(data["items"], start=1):

@@ -148,7 +148,11 @@ VOID_ORDER = sql(
     "INSERT INTO voided_orders (order_id, voided_at) VALUES (:order_id, :at)"
     " ON CONFLICT (order_id) DO NOTHING"
 )
-ORDER_VOIDED = sql("SELECT 1 FROM voided_orders WHERE order_id = :order_id")
+# whether an order's prices were locked, or the order voided, already
+LOCKED_OR_VOIDED = sql(
+    "SELECT 1 FROM price_locks WHERE order_id = :order_id"
+    " UNION ALL SELECT 1 FROM voided_orders WHERE order_id = :order_id LIMIT 1"
+)
 VOID_LOCKS = sql(
     "UPDATE price_locks SET status = 'voided' WHERE order_id = :order_id AND status = 'locked'"
 )
