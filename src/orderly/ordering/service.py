@@ -390,16 +390,13 @@ def _stale(created_at: datetime | str) -> bool:
     return _aware(created_at) < utcnow() - IDEMPOTENCY_TTL
 
 
-async def _priced(
-    tx: Tx, channel: Channel, lines: list[Line], quoted: list[LinePrice | None]
+def _priced(
+    channel: Channel, lines: list[Line], quoted: list[LinePrice | None]
 ) -> list[int | None]:
-    """Each line's unit price, as pricing quoted the caller; every product must exist, and
-    have a price unless the order is seed 001's (whose lines may have none)."""
+    """Each line's unit price, as pricing quoted the caller; every line has one unless the
+    order is seed 001's (whose lines may have none). That every product exists was known
+    before (`check_controlled` reads each one's schedule from ordering's copy)."""
     for line, price in zip(lines, quoted, strict=True):
-        if await tx.fetch_one(store.GET_PRODUCT, {"product_id": line.product_id}) is None:
-            raise UnknownProduct(
-                f"product {line.product_id} does not exist", product_ids=[line.product_id]
-            )
         if price is None and channel is not Channel.DIRECT:
             raise ProductNotPriced(
                 f"product {line.product_id} has no price yet", product_ids=[line.product_id]
@@ -417,7 +414,7 @@ async def _create(
 ) -> Placed:
     channel = cmd.channel or Channel.DIRECT
     status = OrderStatus.PROCESSING if channel is Channel.DIRECT else OrderStatus.PENDING
-    prices = await _priced(tx, channel, cmd.lines, quoted)
+    prices = _priced(channel, cmd.lines, quoted)
     total = _total(cmd.lines, prices)
     response: dict[str, Any] = {"order_id": order_id, "status": domain.word(channel, status)}
     if channel is not Channel.DIRECT:  # seed 001 answers exactly {order_id, status}
