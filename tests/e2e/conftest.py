@@ -118,6 +118,13 @@ def embedded_deployment(tmp_path: Path) -> Iterator[Deployment]:
             server.stop()
 
 
+# Both databases, for a module's one process serving every context (`server.one_process`;
+# no broker needed).
+DATABASES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgres", marks=[needs_services, pytest.mark.distributed]),
+]
+
 # Both runtime modes, for module-scoped deployments (`shared_deployment`).
 BACKENDS = [
     pytest.param("embedded", id="sqlite+inprocess"),

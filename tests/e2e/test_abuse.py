@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import needs_services
+from tests.e2e.conftest import DATABASES
 from tests.e2e.server import Server, one_process, stocked
 from tests.services import unique
 from tests.waiting import eventually
@@ -22,10 +22,7 @@ ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", 
 
 @pytest.fixture(
     scope="module",
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgres", marks=[needs_services, pytest.mark.distributed]),
-    ],
+    params=DATABASES,
 )
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from orderly.demo import DEMO_PASSWORD, DEMO_PHARMACIST
-from tests.conftest import needs_services
+from tests.e2e.conftest import DATABASES
 from tests.e2e.server import Server, one_process, stocked
 from tests.e2e.test_checkout_b2c import place
 from tests.e2e.test_operations import publish_status_for_missing_order
@@ -37,10 +37,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 @pytest.fixture(
     scope="module",
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgres", marks=[needs_services, pytest.mark.distributed]),
-    ],
+    params=DATABASES,
 )
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

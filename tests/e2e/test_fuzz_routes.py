@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import needs_services
+from tests.e2e.conftest import DATABASES
 from tests.e2e.server import Server, one_process
 
 # Values that have broken servers: NUL, unpaired surrogates, integers past 64 bits, very long
@@ -60,10 +60,7 @@ EXAMPLES = 10
 
 @pytest.fixture(
     scope="module",
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgres", marks=[needs_services, pytest.mark.distributed]),
-    ],
+    params=DATABASES,
 )
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
