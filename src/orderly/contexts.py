@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from fastapi import APIRouter
 
+from orderly.messaging import Message
 from orderly.messaging.routing import Handler, Subscription
 from orderly.storage import Database
 
@@ -32,7 +33,8 @@ class ContextSpec:
     configure: Callable[["Settings"], None] | None = None
 
 
-def consumer(context: str, handler: Handler, *types: str) -> Subscription:
-    """`handler` runs in `context`'s database for each message of `types`; the consumer (and
+def consumer(context: str, handler: Handler, *kinds: type[Message]) -> Subscription:
+    """`handler` runs in `context`'s database for each message of `kinds`; the consumer (and
     its queue) is named after the context and the handler."""
+    types = tuple(kind.TYPE for kind in kinds)
     return Subscription(f"{context}.{handler.__name__}", context, types, handler)

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from orderly.messaging import emit, new_message
+from orderly.messaging import emit
 from orderly.storage import Database, Tx, open_database, sql
 from orderly.storage.migrations import migrate
+from tests.messages import Pinged, told
 
 CREATE = sql("CREATE TABLE IF NOT EXISTS probes (id VARCHAR(36) PRIMARY KEY, n INTEGER NOT NULL)")
 INSERT = sql("INSERT INTO probes (id, n) VALUES (:id, :n)")
@@ -50,7 +51,7 @@ async def test_committed_work_is_visible_and_returns_its_result(db: Database) ->
 async def test_failed_work_leaves_nothing_behind(db: Database) -> None:
     async def work(tx: Tx) -> None:
         await tx.execute(INSERT, {"id": "a", "n": 1})
-        await emit(tx, new_message("test.pinged", {}, source="test"))
+        await emit(tx, told(Pinged()))
         raise Boom
 
     with pytest.raises(Boom):
@@ -98,7 +99,7 @@ async def test_commit_listeners_hear_only_outbox_writes(db: Database) -> None:
     assert heard == []
 
     async def loud(tx: Tx) -> None:
-        await emit(tx, new_message("test.pinged", {"x": 1}, source="test"))
+        await emit(tx, told(Pinged(x=1)))
 
     await db.transaction(loud)
     assert heard == ["commit"]
@@ -110,7 +111,7 @@ async def test_autocommit_commits_each_statement_and_tells_the_relay(db: Databas
 
     async def work(tx: Tx) -> str:
         await tx.execute(INSERT, {"id": "one", "n": 1})
-        await emit(tx, new_message("test.pinged", {"x": 1}, source="test"))
+        await emit(tx, told(Pinged(x=1)))
         return "done"
 
     assert await db.autocommit(work) == "done"

@@ -8,12 +8,13 @@ import pytest
 
 from orderly.inventory import service
 from orderly.inventory.domain import LotStatus
+from orderly.inventory.messages import Units
 from orderly.inventory.service import Line, Receipt
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
-from orderly.messaging.envelope import new_message
 from orderly.storage import Database, Tx, open_database, sql
 from orderly.storage.migrations import migrate
+from tests.messages import product_created
 
 TODAY = utcnow().date()
 RELEASED = sql("SELECT COUNT(*) AS n FROM outbox WHERE type = 'inventory.released'")
@@ -31,9 +32,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 async def product(db: Database, *lots: tuple[str, int, date | None], dc: str = "MAIN") -> str:
     product_id = new_id()
-    created = new_message(
-        "product.created", {"productId": product_id, "sku": product_id[:8]}, source="test"
-    )
+    created = product_created(product_id, product_id[:8])
     await db.transaction(lambda tx: service.add_item_on_product_created(tx, created))
     for lot, units, expires in lots:
         await service.receive(db, Receipt(product_id, units, lot, expires, dc))
@@ -154,7 +153,7 @@ async def test_release_and_pick_move_the_units(db: Database) -> None:
     assert await reserve(db, "order-6", product_id, 3)
     assert await reserve(db, "order-7", product_id, 4)
     given_back = await db.transaction(lambda tx: service.release(tx, "order-6", "cancelled"))
-    assert given_back == [{"productId": product_id, "quantity": 3}]
+    assert given_back == [Units(product_id=product_id, quantity=3)]
     assert await db.transaction(lambda tx: service.release(tx, "order-6", "cancelled")) == []
     assert await db.transaction(lambda tx: service.pick(tx, "order-7")) == 4
     assert await db.transaction(lambda tx: service.pick(tx, "order-7")) == 0

@@ -13,9 +13,11 @@ from orderly.inventory import service
 from orderly.inventory.service import Receipt
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
-from orderly.messaging import emit, new_message
+from orderly.messaging import Envelope, emit
+from orderly.ordering.messages import CartItemAdded, OrderLine
 from orderly.storage import sql
 from tests.conftest import Backend
+from tests.messages import account_created, order_cancelled, order_created, product_created, told
 from tests.waiting import eventually
 
 RELEASED = sql("SELECT COUNT(*) AS n FROM outbox WHERE type = 'inventory.released'")
@@ -42,17 +44,14 @@ async def runtime(backend: Backend) -> AsyncIterator[Runtime]:
 async def stocked(runtime: Runtime, units: int) -> str:
     inventory = runtime.databases["inventory"]
     product_id = new_id()
-    created = new_message("product.created", {"productId": product_id, "sku": "S"}, source="t")
+    created = product_created(product_id, "S")
     await inventory.transaction(lambda tx: service.add_item_on_product_created(tx, created))
     await service.receive(inventory, Receipt(product_id, units, "L1", None))
     return product_id
 
 
-async def publish(
-    runtime: Runtime, kind: str, data: dict[str, Any], context: str = "ordering"
-) -> None:
+async def publish(runtime: Runtime, message: Envelope, context: str = "ordering") -> None:
     """As ordering (or another context) would: from its outbox, in a transaction of its own."""
-    message = new_message(kind, data, source=f"{context}-test", aggregate_id=new_id())
     await runtime.databases[context].transaction(lambda tx: emit(tx, message))
 
 
@@ -64,9 +63,10 @@ async def dc(runtime: Runtime, product_id: str) -> dict[str, Any]:
 
 async def test_a_cart_line_holds_stock_until_its_time_runs_out(runtime: Runtime) -> None:
     product_id = await stocked(runtime, 10)
-    await publish(
-        runtime, "cart.item.added", {"cartId": "cart-1", "productId": product_id, "quantity": 4}
+    line = CartItemAdded(
+        cart_id="cart-1", product_id=product_id, quantity=4, hold=4, customer_id="u-test"
     )
+    await publish(runtime, told(line, "cart-1"))
 
     async def held() -> bool:
         return (await dc(runtime, product_id))["soft_reserved"] == 4
@@ -86,17 +86,13 @@ async def test_a_cart_line_holds_stock_until_its_time_runs_out(runtime: Runtime)
 async def test_a_cancelled_order_gives_its_stock_back(runtime: Runtime) -> None:
     product_id = await stocked(runtime, 10)
     order_id = new_id()
-    await publish(
-        runtime,
-        "order.created",
-        {"order_id": order_id, "items": [{"product_id": product_id, "quantity": 3}]},
-    )
+    await publish(runtime, order_created(order_id, [OrderLine(product_id=product_id, quantity=3)]))
 
     async def reserved() -> bool:
         return (await dc(runtime, product_id))["hard_reserved"] == 3
 
     await eventually(reserved)
-    await publish(runtime, "order.cancelled", {"orderId": order_id, "items": [], "reason": "x"})
+    await publish(runtime, order_cancelled(order_id, "x"))
 
     async def given_back() -> bool:
         return (await dc(runtime, product_id))["hard_reserved"] == 0
@@ -116,8 +112,7 @@ async def test_an_accounts_orders_get_no_lot_shorter_than_its_shelf_life(
     # a shelf life is kept only for an account identity opened (account.created)
     with pytest.raises(service.AccountNotFound):
         await service.set_shelf_life(inventory, "PH-45678", 180)
-    opened = {"accountId": "PH-45678", "segment": "independent"}
-    await publish(runtime, "account.created", opened, context="identity")
+    await publish(runtime, account_created("PH-45678"), context="identity")
 
     async def kept() -> bool:
         try:
@@ -128,15 +123,8 @@ async def test_an_accounts_orders_get_no_lot_shorter_than_its_shelf_life(
 
     await eventually(kept)
     for order_id, account in (("o-pharmacy", "PH-45678"), ("o-shop", None)):
-        await publish(
-            runtime,
-            "order.created",
-            {
-                "order_id": order_id,
-                "account_id": account,
-                "items": [{"product_id": product_id, "quantity": 10}],
-            },
-        )
+        line = OrderLine(product_id=product_id, quantity=10)
+        await publish(runtime, order_created(order_id, [line], account_id=account))
 
     async def lots() -> dict[str, int] | None:
         position = await service.position(inventory, product_id)

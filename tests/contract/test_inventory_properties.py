@@ -24,9 +24,9 @@ from orderly.inventory.domain import LotStatus
 from orderly.inventory.service import Line, Receipt
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
-from orderly.messaging.envelope import new_message
 from orderly.storage import Database, Tx, open_database
 from orderly.storage.migrations import migrate
+from tests.messages import product_created
 
 ORDERS = [f"order-{n}" for n in range(4)]
 CARTS = [f"cart-{n}" for n in range(3)]
@@ -82,7 +82,7 @@ async def scenario(
     db: Database, stock: list[tuple[int, int | None]], steps: list[tuple[Any, ...]]
 ) -> None:
     product_id = new_id()
-    created = new_message("product.created", {"productId": product_id, "sku": "P"}, source="t")
+    created = product_created(product_id, "P")
     await db.transaction(lambda tx: service.add_item_on_product_created(tx, created))
     today = utcnow().date()
     for n, (units, days) in enumerate(stock):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orderly.messaging import Envelope, emit, new_message
+from orderly.messaging import Envelope, emit
 from orderly.messaging.consumer import Consumer, RetryPolicy, RetryWorker
 from orderly.messaging.deadletters import AlreadyReplayed, list_dead_letters, replay_dead_letter
 from orderly.messaging.relay import Relay, outbox_status
@@ -19,9 +19,10 @@ from orderly.messaging.upkeep import Pruned, prune
 from orderly.storage import Database, Tx, open_database, sql
 from orderly.storage.migrations import migrate
 from tests.conftest import Backend
+from tests.messages import Pinged, told
 from tests.waiting import eventually
 
-PINGED = "test.pinged"
+PINGED = Pinged.TYPE
 CONSUMER = "fulfillment.test_record_ping"
 CREATE_EFFECTS = sql(
     "CREATE TABLE IF NOT EXISTS test_effects (message_id VARCHAR(64) NOT NULL, n INTEGER NOT NULL)"
@@ -51,7 +52,7 @@ class Harness:
         self.tasks.append(asyncio.create_task(self.relay.run()))
 
     async def ping(self, n: int, aggregate: str = "") -> Envelope:
-        message = new_message(PINGED, {"n": n}, source="test", aggregate_id=aggregate or f"a{n}")
+        message = told(Pinged(n=n), aggregate or f"a{n}")
 
         async def work(tx: Tx) -> None:
             await emit(tx, message)
@@ -108,8 +109,8 @@ async def test_every_committed_message_is_delivered_once(harness: Harness) -> No
 
 
 async def test_the_same_message_delivered_twice_has_one_effect(harness: Harness) -> None:
-    message = new_message(PINGED, {"n": 7}, source="test", aggregate_id="order-1")
-    marker = new_message(PINGED, {"n": 8}, source="test", aggregate_id="order-1")
+    message = told(Pinged(n=7), "order-1")
+    marker = told(Pinged(n=8), "order-1")
     # when the transport delivers one message twice (as at-least-once delivery may)
     await harness.transport.publish("catalog", [message])
     await harness.transport.publish("catalog", [message])
@@ -167,9 +168,7 @@ async def _when(value: Any, predicate: Any) -> Any:
 async def test_a_failing_message_does_not_take_its_batch_down(harness: Harness) -> None:
     # given one poisoned message among healthy ones, handed over together
     harness.failing.add(50)
-    batch = [
-        new_message(PINGED, {"n": n}, source="test", aggregate_id=f"b{n}") for n in range(48, 53)
-    ]
+    batch = [told(Pinged(n=n), f"b{n}") for n in range(48, 53)]
     await harness.transport.publish("catalog", batch)
     # then every healthy message takes effect, and only the poisoned one is dead-lettered
     effects = await eventually(lambda: _when(harness.effects(), lambda e: len(e) >= 4))

@@ -8,11 +8,14 @@ from datetime import timedelta
 import pytest
 
 from orderly.inventory import provisional, service
+from orderly.inventory.messages import Units
 from orderly.kernel.ids import new_id
-from orderly.messaging.envelope import Envelope, new_message
+from orderly.messaging.envelope import Envelope
+from orderly.ordering.messages import OrderLine
 from orderly.storage import Database, open_database, sql
 from orderly.storage.migrations import migrate
 from tests.contract.test_inventory import atp, product
+from tests.messages import order_created
 
 ANSWERS = sql("SELECT type FROM outbox WHERE aggregate_id = :order_id ORDER BY id")
 # a hold that has run out by the time it is made: the deployment's default is minutes
@@ -30,12 +33,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 def created(order_id: str, product_id: str, quantity: int) -> Envelope:
-    data = {
-        "order_id": order_id,
-        "items": [{"product_id": product_id, "quantity": quantity}],
-        "held": True,
-    }
-    return new_message("order.created", data, source="test", aggregate_id=order_id)
+    return order_created(order_id, [OrderLine(product_id=product_id, quantity=quantity)], held=True)
 
 
 async def confirm(db: Database, order_id: str, product_id: str, quantity: int) -> list[str]:
@@ -130,7 +128,7 @@ async def test_a_hold_let_go_gives_its_units_back_at_once(db: Database) -> None:
 
     released = await provisional.let_go(db, order_id)
 
-    assert released == [{"productId": product_id, "quantity": 4}]
+    assert released == [Units(product_id=product_id, quantity=4)]
     assert await atp(db, product_id) == 10
     # its order, were it written after all, would not take the units again
     assert await confirm(db, order_id, product_id, 4) == [

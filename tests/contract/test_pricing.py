@@ -9,12 +9,13 @@ import pytest
 
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
-from orderly.messaging.envelope import new_message
+from orderly.ordering.messages import OrderLine
 from orderly.pricing import service
 from orderly.pricing.domain import ContractKind
 from orderly.pricing.service import ContractLine, LockLine, NewContract
 from orderly.storage import Database, open_database, sql
 from orderly.storage.migrations import migrate
+from tests.messages import account_created, order_cancelled, order_created, product_created
 
 EVENTS = sql("SELECT type FROM outbox ORDER BY id")
 ANNOUNCED = sql("SELECT envelope FROM outbox WHERE type = 'price.wac_changed' ORDER BY id")
@@ -37,14 +38,8 @@ async def events(db: Database) -> list[str]:
 
 async def test_a_locked_price_holds_when_the_list_changes_and_voids_once(db: Database) -> None:
     product_id, account = new_id(), f"PH-{new_id()[:5]}"
-    created = new_message(
-        "product.created", {"productId": product_id, "price": "100.00"}, source="t"
-    )
-    opened = new_message(
-        "account.created",
-        {"accountId": account, "segment": "independent", "id340b": None},
-        source="t",
-    )
+    created = product_created(product_id, price=Decimal("100.00"))
+    opened = account_created(account)
     await db.transaction(lambda tx: service.wac_on_product_created(tx, created))
     await db.transaction(lambda tx: service.account_on_account_created(tx, opened))
     contract = await service.create_contract(
@@ -113,15 +108,9 @@ async def test_a_wac_set_ahead_is_announced_on_its_day_once(db: Database) -> Non
 async def test_a_cancellation_heard_before_its_order_leaves_no_live_lock(db: Database) -> None:
     """The order's two messages share one queue, but a retried one may come late."""
     product_id, order_id = new_id(), new_id()
-    cancelled = new_message("order.cancelled", {"orderId": order_id}, source="t")
-    created = new_message(
-        "order.created",
-        {
-            "order_id": order_id,
-            "items": [{"product_id": product_id, "quantity": 2, "price": "3.00"}],
-        },
-        source="t",
-    )
+    cancelled = order_cancelled(order_id)
+    line = OrderLine(product_id=product_id, quantity=2, price=Decimal("3.00"))
+    created = order_created(order_id, [line])
     await db.transaction(lambda tx: service.locks_follow_orders(tx, cancelled))
     await db.transaction(lambda tx: service.locks_follow_orders(tx, created))
     assert await service.order_locks(db, order_id) == []

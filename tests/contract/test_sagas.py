@@ -3,12 +3,13 @@ compensate in reverse, time out and are sent again; old idempotency keys are for
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
+import msgspec
 import pytest
 
 from orderly.kernel.clock import utcnow
-from orderly.messaging import Envelope, new_message
+from orderly.messaging import Envelope, Message, new_message
+from orderly.messaging.envelope import decode_envelope
 from orderly.ordering import service, store
 from orderly.sagas import engine
 from orderly.sagas.engine import Definition, Saga, Step
@@ -41,8 +42,35 @@ async def _compensated(tx: Tx, saga: Saga) -> None:
     ended.append((saga.id, "compensated"))
 
 
-def _data(saga: Saga, step: Step, undo: bool) -> dict[str, Any]:
-    return {"orderId": saga.id, "undo": undo}
+def _kind(message_type: str) -> type[Message]:
+    """A message type of the trip's own: `{orderId, undo}`."""
+    name = "".join(part.title() for part in message_type.split("."))
+    fields = [("order_id", str), ("undo", bool)]
+    return msgspec.defstruct(name, fields, bases=(Message,), namespace={"TYPE": message_type})
+
+
+KINDS = {
+    t: _kind(t)
+    for t in (
+        "flight.book",
+        "flight.cancel",
+        "hotel.book",
+        "hotel.cancel",
+        "car.book",
+        "flight.booked",
+        "flight.cancelled",
+        "hotel.booked",
+        "hotel.cancelled",
+        "car.booked",
+        "car.gone",
+    )
+}
+
+
+def _data(saga: Saga, step: Step, undo: bool) -> Message:
+    kind = step.compensation if undo else step.command
+    assert kind is not None
+    return KINDS[kind](order_id=saga.id, undo=undo)
 
 
 TRIP = Definition(
@@ -78,16 +106,15 @@ TRIP = Definition(
 DEFINITIONS = {"trip": TRIP}
 
 
-async def _sent(db: Database) -> list[tuple[str, dict[str, Any]]]:
-    from orderly.messaging.envelope import decode_envelope
-
+async def _sent(db: Database) -> list[tuple[str, Envelope]]:
     rows = await db.read(lambda tx: tx.fetch_all(OUTBOX))
     found = [decode_envelope(row["envelope"]) for row in rows]
-    return [(m.type, m.data) for m in found]
+    return [(m.type, m) for m in found]
 
 
 async def _reply(db: Database, saga_id: str, kind: str) -> bool:
-    message: Envelope = new_message(kind, {"sagaId": saga_id}, source="test")
+    body = KINDS[kind](order_id=saga_id, undo=False)
+    message = new_message(body, source="test", saga_id=saga_id)
     return await db.transaction(lambda tx: engine.advance(tx, DEFINITIONS, message))
 
 
@@ -137,8 +164,8 @@ async def test_an_unanswered_step_is_sent_again_then_fails(db: Database) -> None
     # the first time its deadline passes, the command goes again
     await db.transaction(lambda tx: tx.execute(overdue, {"at": past}))
     assert await engine.expire_overdue(db, DEFINITIONS) >= 1
-    hotel = [d for t, d in await _sent(db) if t == "hotel.book"]
-    assert [d["attempt"] for d in hotel] == [1, 2]
+    hotel = [m for t, m in await _sent(db) if t == "hotel.book"]
+    assert [(m.saga_id, m.data["orderId"]) for m in hotel] == [("s3", "s3"), ("s3", "s3")]
     # the second time its retries are spent: the step fails and the flight is cancelled
     await db.transaction(lambda tx: tx.execute(overdue, {"at": past}))
     await engine.expire_overdue(db, DEFINITIONS)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from orderly.fulfillment.messages import ORDER_STATUS_UPDATED, SOURCE
+from orderly.fulfillment.messages import SOURCE, OrderStatusUpdated
 from orderly.messaging import emit, new_message
 from orderly.storage import Tx, open_database
 from tests.e2e.server import Server, embedded
@@ -43,18 +43,14 @@ def cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
 async def publish_status_for_missing_order(server: Server) -> str:
     """A delivery event about an order sales never had: its handler can only fail."""
     db = await open_database(server.env["ORDERLY_DATABASE_URL"], "fulfillment")
-    message = new_message(
-        ORDER_STATUS_UPDATED,
-        {
-            "order_id": "ghost-order",
-            "previous_status": "PENDING_SHIPMENT",
-            "current_status": "SHIPPED",
-            "tracking_number": "T1",
-            "carrier": "UPS",
-        },
-        source=SOURCE,
-        aggregate_id="ghost-order",
+    update = OrderStatusUpdated(
+        order_id="ghost-order",
+        previous_status="PENDING_SHIPMENT",
+        current_status="SHIPPED",
+        tracking_number="T1",
+        carrier="UPS",
     )
+    message = new_message(update, source=SOURCE, aggregate_id="ghost-order")
 
     async def work(tx: Tx) -> None:
         await emit(tx, message)
@@ -97,7 +93,7 @@ async def test_dead_letters_are_listed_shown_and_replayed(server: Server) -> Non
     assert letter["error"].startswith("OrderNotFound")
     shown = (await client.get(f"/api/v1/admin/dead-letters/{letter['id']}")).json()
     assert shown["message"]["data"]["order_id"] == "ghost-order"
-    assert shown["message"]["event_type"] == ORDER_STATUS_UPDATED
+    assert shown["message"]["event_type"] == OrderStatusUpdated.TYPE
 
     metrics = (await client.get("/metrics")).text
     assert (

@@ -9,6 +9,7 @@ import pytest
 from orderly.config import ConfigError, load_settings, redact
 from orderly.messaging.consumer import RetryPolicy
 from orderly.messaging.envelope import Envelope, decode_body, encode_body, new_message
+from tests.messages import Pinged
 
 
 def test_the_body_on_the_wire_is_seed_001s_event_shape() -> None:
@@ -38,9 +39,9 @@ def test_the_body_on_the_wire_is_seed_001s_event_shape() -> None:
 
 
 def test_a_caused_message_keeps_the_correlation() -> None:
-    first = new_message("order.created", {}, source="sales-service")
-    second = new_message("inventory.reserved", {}, source="product-service", cause=first)
-    third = new_message("order.confirmed", {}, source="sales-service", cause=second)
+    first = new_message(Pinged(n=1), source="sales-service")
+    second = new_message(Pinged(n=2), source="product-service", cause=first)
+    third = new_message(Pinged(n=3), source="sales-service", cause=second)
     assert first.correlation_id == first.id
     assert third.correlation_id == first.id
     assert third.causation_id == second.id

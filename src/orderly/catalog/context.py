@@ -2,13 +2,13 @@
 
 from orderly.catalog import api, messages, service, store
 from orderly.contexts import ContextSpec, consumer
-from orderly.pricing.messages import PRICE_WAC_CHANGED
+from orderly.pricing.messages import PriceWacChanged
 
 CONTEXT = ContextSpec(
     name="catalog",
     source=messages.SOURCE,
     publishes=messages.PUBLISHES,
-    subscriptions=(consumer("catalog", service.price_on_wac_changed, PRICE_WAC_CHANGED),),
+    subscriptions=(consumer("catalog", service.price_on_wac_changed, PriceWacChanged),),
     router=api.router,
     tables=store.metadata,
 )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from orderly.catalog import domain, ndc, store
-from orderly.catalog.messages import PRODUCT_CREATED, SOURCE
+from orderly.catalog.messages import SOURCE, ProductCreated
 from orderly.catalog.service import NewProduct, term_rows
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
@@ -150,14 +150,14 @@ async def _insert(db: Database, batch: list[NewProduct]) -> int:
 
 
 def _created(row: dict[str, Any]) -> Any:
-    data = {
-        "productId": row["id"],
-        "name": row["name"],
-        "sku": row["sku"],
-        "price": None,
-        "ndc": row["ndc"],
-        "ndc11": row["ndc11"],
-        "deaSchedule": row["dea_schedule"],
-        "initialStock": 0,
-    }
-    return new_message(PRODUCT_CREATED, data, source=SOURCE, aggregate_id=row["id"])
+    created = ProductCreated(
+        product_id=row["id"],
+        name=row["name"],
+        sku=row["sku"],
+        price=None,
+        ndc=row["ndc"],
+        ndc11=row["ndc11"],
+        dea_schedule=row["dea_schedule"],
+        initial_stock=0,
+    )
+    return new_message(created, source=SOURCE, aggregate_id=row["id"])

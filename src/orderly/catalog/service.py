@@ -7,13 +7,14 @@ from typing import Any
 
 from orderly.catalog import domain, ndc, store
 from orderly.catalog.listprices import ListPrices
-from orderly.catalog.messages import PRODUCT_CREATED, PRODUCT_UPDATED, SOURCE
+from orderly.catalog.messages import SOURCE, ProductCreated, ProductUpdated
 from orderly.catalog.stock import StockRecords
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
 from orderly.kernel.money import to_cents
 from orderly.messaging import Envelope, emit, new_message
+from orderly.pricing.messages import PriceWacChanged
 from orderly.storage import Database, Row, Tx
 
 
@@ -149,18 +150,18 @@ async def _create_product(db: Database, new: NewProduct) -> dict[str, Any]:
                 raise SkuTaken(f"a product with SKU {new.sku!r} already exists", sku=new.sku)
             raise NdcTaken(f"NDC {row['ndc']} is already in the catalog", ndc=row["ndc"])
         await _index(tx, product_id, new)
-        data = {
-            "productId": product_id,
-            "name": new.name,
-            "sku": new.sku,
-            "price": None if new.price is None else str(new.price),
-            "ndc": row["ndc"],
-            "ndc11": row["ndc11"],
-            "deaSchedule": new.dea_schedule,
+        created_message = ProductCreated(
+            product_id=product_id,
+            name=new.name,
+            sku=new.sku,
+            price=new.price,
+            ndc=row["ndc"],
+            ndc11=row["ndc11"],
+            dea_schedule=new.dea_schedule,
             # seed 002 creates a product with its inventory: inventory receives this
-            "initialStock": new.stock,
-        }
-        await emit(tx, new_message(PRODUCT_CREATED, data, source=SOURCE, aggregate_id=product_id))
+            initial_stock=new.stock,
+        )
+        await emit(tx, new_message(created_message, source=SOURCE, aggregate_id=product_id))
         created = await tx.fetch_one(store.GET_PRODUCT, {"id": product_id})
         assert created is not None
         return product_view(created)
@@ -215,8 +216,8 @@ async def _update_product(db: Database, product_id: str, changes: dict[str, Any]
         params = row_of(product_id, replace(updated, ndc=None), utcnow())
         await tx.execute(store.UPDATE_PRODUCT, params)
         await _index(tx, product_id, updated)
-        data = {"productId": product_id, **{_camel(k): _wire(v) for k, v in changed.items()}}
-        await emit(tx, new_message(PRODUCT_UPDATED, data, source=SOURCE, aggregate_id=product_id))
+        news = ProductUpdated(product_id=product_id, **changed)
+        await emit(tx, new_message(news, source=SOURCE, aggregate_id=product_id))
         fresh = await tx.fetch_one(store.GET_PRODUCT, {"id": product_id})
         assert fresh is not None
         return product_view(fresh)
@@ -227,21 +228,9 @@ async def _update_product(db: Database, product_id: str, changes: dict[str, Any]
 async def price_on_wac_changed(tx: Tx, message: Envelope) -> None:
     """A product's price is its WAC in force, which pricing keeps: an operator's change, or
     one set ahead reaching its day, shows here. Catalog does not announce it again."""
-    params = {
-        "id": str(message.data["productId"]),
-        "price_cents": to_cents(Decimal(message.data["price"])),
-        "at": utcnow(),
-    }
+    wac = message.read(PriceWacChanged)
+    params = {"id": wac.product_id, "price_cents": to_cents(wac.price), "at": utcnow()}
     await tx.execute(store.SET_PRICE, params)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _wire(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
 
 
 async def get_product(db: Database, product_id: str) -> dict[str, Any]:

@@ -5,12 +5,14 @@ from typing import Any
 
 from orderly.fulfillment import store
 from orderly.fulfillment.domain import UNSHIPPED, ShipmentStatus, advance
-from orderly.fulfillment.messages import ORDER_STATUS_UPDATED, SOURCE
+from orderly.fulfillment.messages import SOURCE, OrderStatusUpdated
 from orderly.kernel.clock import iso_z, utcnow
 from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
 from orderly.kernel.principal import Principal
 from orderly.messaging import Envelope, emit, new_message
+from orderly.ordering.messages import OrderCancelled, OrderCreated
+from orderly.payments.messages import PaymentCompleted
 from orderly.storage import Database, Row, Tx
 
 
@@ -26,21 +28,19 @@ def _view(row: Row) -> dict[str, Any]:
 async def create_shipment_on_order_created(tx: Tx, message: Envelope) -> None:
     """Every order gets a shipment: ready to pick if the order is accepted (seed 001), on
     hold while it is still to be paid."""
-    data = message.data
-    paid_later = data.get("channel", "direct") != "direct"
+    order = message.read(OrderCreated)
+    paid_later = order.channel != "direct"
     status = ShipmentStatus.ON_HOLD if paid_later else ShipmentStatus.PENDING_SHIPMENT
     await tx.execute(
         store.INSERT,
         {
             "id": new_id(),
-            "order_id": data["order_id"],
+            "order_id": order.order_id,
             "status": status.value,
-            "items": [
-                {"product_id": i["product_id"], "quantity": i["quantity"]} for i in data["items"]
-            ],
-            "shipping_address": data.get("shipping_address") or {},
-            "owner_id": data.get("customer_id"),
-            "account_id": data.get("account_id"),
+            "items": [{"product_id": i.product_id, "quantity": i.quantity} for i in order.items],
+            "shipping_address": order.shipping_address,
+            "owner_id": order.user_id,
+            "account_id": order.account_id,
             "at": utcnow(),
         },
     )
@@ -48,7 +48,7 @@ async def create_shipment_on_order_created(tx: Tx, message: Envelope) -> None:
 
 async def release_on_payment_completed(tx: Tx, message: Envelope) -> None:
     """The order is paid: its shipment may be picked."""
-    order_id = str(message.data["orderId"])
+    order_id = message.read(PaymentCompleted).order_id
     released = await tx.execute(
         store.SET_STATUS,
         {
@@ -65,11 +65,12 @@ async def release_on_payment_completed(tx: Tx, message: Envelope) -> None:
 
 async def cancel_on_order_cancelled(tx: Tx, message: Envelope) -> None:
     """The order is cancelled: a shipment not yet sent is cancelled with it."""
+    order_id = message.read(OrderCancelled).order_id
     for expected in UNSHIPPED:
         await tx.execute(
             store.SET_STATUS,
             {
-                "order_id": str(message.data["orderId"]),
+                "order_id": order_id,
                 "status": ShipmentStatus.CANCELLED.value,
                 "expected": expected.value,
                 "at": utcnow(),
@@ -160,13 +161,10 @@ async def _update(tx: Tx, stmt: Any, shipment: Row, values: dict[str, Any]) -> N
 
 async def _report(tx: Tx, shipment: Row, new: ShipmentStatus, extra: dict[str, Any]) -> None:
     """Seed 001's `order.status_updated` event, field for field."""
-    data = {
-        "order_id": shipment["order_id"],
-        "previous_status": shipment["status"],
-        "current_status": new.value,
+    update = OrderStatusUpdated(
+        order_id=shipment["order_id"],
+        previous_status=shipment["status"],
+        current_status=new.value,
         **extra,
-    }
-    await emit(
-        tx,
-        new_message(ORDER_STATUS_UPDATED, data, source=SOURCE, aggregate_id=shipment["order_id"]),
     )
+    await emit(tx, new_message(update, source=SOURCE, aggregate_id=shipment["order_id"]))

@@ -9,12 +9,11 @@ could leave a revoked token working.
 """
 
 import time
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 
-from orderly.identity.messages import SESSION_REVOKED, USER_DISABLED
+from orderly.identity.messages import SessionRevoked, UserDisabled
 from orderly.identity.service import session_is_live
 from orderly.identity.tokens import ENROLMENT_SCOPE, InvalidToken, TokenService
 from orderly.kernel.errors import Unavailable
@@ -44,11 +43,10 @@ class Authenticator(Protocol):
 
 async def on_revocation(authenticator: Authenticator, message: Envelope) -> None:
     """Apply a pushed `session.revoked` or `user.disabled` to the cache."""
-    data: Mapping[str, Any] = message.data
-    if message.type == SESSION_REVOKED:
-        authenticator.forget(session_id=str(data.get("sessionId", "")))
-    elif message.type == USER_DISABLED:
-        authenticator.forget(user_id=str(data.get("userId", "")))
+    if message.type == SessionRevoked.TYPE:
+        authenticator.forget(session_id=message.read(SessionRevoked).session_id)
+    elif message.type == UserDisabled.TYPE:
+        authenticator.forget(user_id=message.read(UserDisabled).user_id)
 
 
 class _Cache:

@@ -10,11 +10,11 @@ import structlog
 
 from orderly.identity import domain, mfa, store
 from orderly.identity.messages import (
-    ACCOUNT_CREATED,
-    SESSION_REVOKED,
     SOURCE,
-    USER_CREATED,
-    USER_DISABLED,
+    AccountCreated,
+    SessionRevoked,
+    UserCreated,
+    UserDisabled,
 )
 from orderly.identity.passwords import hash_password, verify_password
 from orderly.identity.tokens import (
@@ -174,8 +174,8 @@ async def _insert_user(
 
 
 async def _user_created(tx: Tx, user_id: str, email: str, first: str, last: str) -> None:
-    data = {"userId": user_id, "email": email, "firstName": first, "lastName": last}
-    await emit(tx, new_message(USER_CREATED, data, source=SOURCE, aggregate_id=user_id))
+    created = UserCreated(user_id=user_id, email=email, first_name=first, last_name=last)
+    await emit(tx, new_message(created, source=SOURCE, aggregate_id=user_id))
 
 
 class TooManyAttempts(OrderlyError):
@@ -431,8 +431,8 @@ async def _revoke_session(tx: Tx, session_id: str, user_id: str, reason: str) ->
     """End a session and tell every process that checks tokens (`session.revoked`)."""
     params = {"id": session_id, "at": utcnow(), "reason": reason}
     if await tx.execute(store.REVOKE_SESSION, params):
-        data = {"sessionId": session_id, "userId": user_id, "reason": reason}
-        await emit(tx, new_message(SESSION_REVOKED, data, source=SOURCE, aggregate_id=user_id))
+        revoked = SessionRevoked(session_id=session_id, user_id=user_id, reason=reason)
+        await emit(tx, new_message(revoked, source=SOURCE, aggregate_id=user_id))
 
 
 async def create_operator(db: Database, email: str, password: str) -> bool:
@@ -478,8 +478,8 @@ async def disable_user(db: Database, principal: Principal, user_id: str) -> dict
         if await tx.fetch_one(store.USER_BY_ID, {"id": user_id}) is None:
             raise UserNotFound(f"user {user_id} does not exist")
         if await tx.execute(store.DISABLE_USER, {"id": user_id, "at": now}):
-            data = {"userId": user_id}
-            await emit(tx, new_message(USER_DISABLED, data, source=SOURCE, aggregate_id=user_id))
+            disabled = UserDisabled(user_id=user_id)
+            await emit(tx, new_message(disabled, source=SOURCE, aggregate_id=user_id))
         await tx.execute(
             store.REVOKE_USER_SESSIONS, {"user_id": user_id, "at": now, "reason": "disabled"}
         )
@@ -643,16 +643,14 @@ async def create_account(db: Database, new: NewAccount) -> bool:
         join = {"id": user_id, "organisation_id": new.account_id, "at": now}
         await tx.execute(store.JOIN_ORGANISATION, join)
         await _user_created(tx, user_id, email, "Account", "Admin")
-        data = {
-            "accountId": new.account_id,
-            "name": new.name,
-            "segment": new.segment,
-            "id340b": new.id_340b,
-            "canOrderScheduleII": new.can_order_schedule_ii,
-        }
-        await emit(
-            tx, new_message(ACCOUNT_CREATED, data, source=SOURCE, aggregate_id=new.account_id)
+        opened = AccountCreated(
+            account_id=new.account_id,
+            name=new.name,
+            segment=new.segment,
+            id340b=new.id_340b,
+            can_order_schedule_ii=new.can_order_schedule_ii,
         )
+        await emit(tx, new_message(opened, source=SOURCE, aggregate_id=new.account_id))
         return True
 
     return await db.transaction(work)

@@ -1,17 +1,17 @@
 """How inventory plugs into a running Orderly."""
 
-from orderly.catalog.messages import PRODUCT_CREATED
+from orderly.catalog.messages import ProductCreated
 from orderly.config import Settings
 from orderly.contexts import ContextSpec, consumer
-from orderly.fulfillment.messages import ORDER_STATUS_UPDATED
-from orderly.identity.messages import ACCOUNT_CREATED
+from orderly.fulfillment.messages import OrderStatusUpdated
+from orderly.identity.messages import AccountCreated
 from orderly.inventory import api, messages, provisional, service, store
-from orderly.inventory.messages import INVENTORY_RELEASE, INVENTORY_RESERVE
+from orderly.inventory.messages import ReleaseInventory, ReserveInventory
 from orderly.ordering.messages import (
-    CART_ITEM_ADDED,
-    CART_ITEM_REMOVED,
-    ORDER_CANCELLED,
-    ORDER_CREATED,
+    CartItemAdded,
+    CartItemRemoved,
+    OrderCancelled,
+    OrderCreated,
 )
 
 
@@ -25,15 +25,15 @@ CONTEXT = ContextSpec(
     source=messages.SOURCE,
     publishes=messages.PUBLISHES,
     subscriptions=(
-        consumer("inventory", service.add_item_on_product_created, PRODUCT_CREATED),
-        consumer("inventory", provisional.reserve_on_order_created, ORDER_CREATED),
-        consumer("inventory", service.hold_on_cart_item_added, CART_ITEM_ADDED),
-        consumer("inventory", service.let_go_on_cart_item_removed, CART_ITEM_REMOVED),
-        consumer("inventory", service.release_on_order_cancelled, ORDER_CANCELLED),
-        consumer("inventory", service.reserve_on_command, INVENTORY_RESERVE),
-        consumer("inventory", service.release_on_command, INVENTORY_RELEASE),
-        consumer("inventory", service.pick_on_order_shipped, ORDER_STATUS_UPDATED),
-        consumer("inventory", service.account_on_account_created, ACCOUNT_CREATED),
+        consumer("inventory", service.add_item_on_product_created, ProductCreated),
+        consumer("inventory", provisional.reserve_on_order_created, OrderCreated),
+        consumer("inventory", service.hold_on_cart_item_added, CartItemAdded),
+        consumer("inventory", service.let_go_on_cart_item_removed, CartItemRemoved),
+        consumer("inventory", service.release_on_order_cancelled, OrderCancelled),
+        consumer("inventory", service.reserve_on_command, ReserveInventory),
+        consumer("inventory", service.release_on_command, ReleaseInventory),
+        consumer("inventory", service.pick_on_order_shipped, OrderStatusUpdated),
+        consumer("inventory", service.account_on_account_created, AccountCreated),
     ),
     router=api.router,
     tables=store.metadata,

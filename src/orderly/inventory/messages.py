@@ -1,25 +1,99 @@
-"""Inventory's public messages, and seed 001's availability report other contexts rely on."""
+"""Inventory's public messages, the commands a saga may send it, and seed 001's availability
+report other contexts rely on."""
 
+from datetime import date
 from typing import NotRequired, TypedDict
+
+from orderly.messaging import Message, Part
 
 SOURCE = "inventory-service"
 
-# Seed 002: the answer to order.created. {orderId, items: [{productId, quantity, dc,
-# lots: [{lot, quantity, expiresOn}]}]}
-INVENTORY_RESERVED = "inventory.reserved"
-# {orderId, items: [{productId, requested, available}]}: nothing was reserved.
-INVENTORY_INSUFFICIENT = "inventory.insufficient"
-# {reference, reason, items: [{productId, quantity}]}: units given back (cancel, expiry, undo).
-INVENTORY_RELEASED = "inventory.released"
 
-# Commands a saga sends inventory (published by the saga's context), each answered with one
-# of the events above carrying the command's `sagaId`:
-# {sagaId, orderId, items: [{product_id, quantity}], accountId?, cartId?} → reserved | insufficient
-INVENTORY_RESERVE = "inventory.reserve"
-# {sagaId, orderId, reason} → inventory.released (also when nothing was left to release)
-INVENTORY_RELEASE = "inventory.release"
+class Units(Part):
+    product_id: str
+    quantity: int
 
-PUBLISHES = (INVENTORY_RESERVED, INVENTORY_INSUFFICIENT, INVENTORY_RELEASED)
+
+class LotUnits(Part):
+    lot: str
+    quantity: int
+    expires_on: date | None
+
+
+class ReservedLine(Part):
+    product_id: str
+    quantity: int
+    dc: str
+    lots: list[LotUnits]
+
+
+class ShortLine(Part):
+    product_id: str
+    requested: int
+    available: int
+
+
+class InventoryReserved(Message):
+    """Seed 002: the answer to `order.created` (or to a saga's `inventory.reserve`): every
+    line is reserved, from these lots of this distribution centre."""
+
+    TYPE = "inventory.reserved"
+
+    order_id: str
+    items: list[ReservedLine]
+
+
+class InventoryInsufficient(Message):
+    """Nothing was reserved: these lines are short."""
+
+    TYPE = "inventory.insufficient"
+
+    order_id: str
+    items: list[ShortLine]
+
+
+class InventoryReleased(Message):
+    """Units given back under `reference` (an order or a cart): a cancel, an expiry, an
+    operator, or a saga's compensation (then `orderId` names the order)."""
+
+    TYPE = "inventory.released"
+
+    reference: str
+    reason: str
+    items: list[Units]
+    order_id: str | None = None
+
+
+class ReserveInventory(Message):
+    """A saga's command: reserve the order's lines (a cart's holds become the order's);
+    answered with `inventory.reserved` or `inventory.insufficient`."""
+
+    TYPE = "inventory.reserve"
+
+    order_id: str
+    items: list[Units]
+    account_id: str | None = None
+    cart_id: str | None = None
+
+
+class ReleaseInventory(Message):
+    """A saga's compensation: give the order's units back; answered with `inventory.released`
+    (also when nothing was held)."""
+
+    TYPE = "inventory.release"
+
+    order_id: str
+    reason: str
+
+
+MESSAGES = (
+    InventoryReserved,
+    InventoryInsufficient,
+    InventoryReleased,
+    ReserveInventory,
+    ReleaseInventory,
+)
+PUBLISHES = (InventoryReserved.TYPE, InventoryInsufficient.TYPE, InventoryReleased.TYPE)
 
 
 class AvailabilityLine(TypedDict):

@@ -11,20 +11,16 @@ when the message comes, from what is available then.
 import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from orderly.inventory import service, store
-from orderly.inventory.messages import (
-    INVENTORY_RELEASED,
-    INVENTORY_RESERVED,
-    SOURCE,
-    AvailabilityLine,
-)
+from orderly.inventory.messages import SOURCE, AvailabilityLine, InventoryReleased, Units
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict
 from orderly.messaging import Envelope, emit, new_message
+from orderly.ordering.messages import OrderCreated
 from orderly.storage import Database, Tx
 
 if TYPE_CHECKING:
@@ -110,10 +106,11 @@ def short_lines(outcome: service.Outcome) -> list[AvailabilityLine]:
     ]
 
 
-async def let_go(db: Database, order_id: str) -> list[dict[str, Any]]:
-    """Give back a hold whose order was not placed; a confirmed one stays (409)."""
+async def let_go(db: Database, order_id: str) -> list[Units]:
+    """Give back a hold whose order was not placed (what it held); a confirmed one stays
+    (409)."""
 
-    async def work(tx: Tx) -> list[dict[str, Any]]:
+    async def work(tx: Tx) -> list[Units]:
         rows = await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": order_id})
         if any(r["status"] == "live" and r["expires_at"] is None for r in rows):
             raise HoldConfirmed(f"order {order_id} holds this stock")
@@ -126,25 +123,28 @@ async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 2: reserve every item of a new order, or report it short. A direct
     order's stock is held already: its hold is confirmed (or, had it run out, made again).
     An orchestrated order's saga asks for its reservation itself (`inventory.reserve`)."""
-    data = message.data
-    if data.get("orchestrated"):
+    order = message.read(OrderCreated)
+    if order.orchestrated:
         return
-    order_id = str(data["order_id"])
-    if data.get("held"):
+    order_id = order.order_id
+    if order.held:
         confirmed = await tx.fetch_all(store.CONFIRM_HOLD, {"reference": order_id, "at": utcnow()})
         if confirmed:
             items = [
                 service.reserved_line(row)
                 for row in sorted(confirmed, key=lambda r: int(r["line"]))
             ]
-            body = {"orderId": order_id, "items": items}
-            await emit(
-                tx, new_message(INVENTORY_RESERVED, body, source=SOURCE, aggregate_id=order_id)
-            )
+            await emit(tx, service.reservation_told(order_id, service.Outcome(True, items), None))
             return
         # ran out (or was let go): forget a hold that ran out, so that it is made anew
         await tx.execute(store.FORGET_EXPIRED_HOLDS, {"reference": order_id})
-    await service.reserve_and_answer(tx, data, order_id, {})
+    await service.reserve_and_answer(
+        tx,
+        order_id,
+        [(item.product_id, item.quantity) for item in order.items],
+        account_id=order.account_id,
+        cart_id=order.cart_id,
+    )
 
 
 async def sweeper(db: Database, interval: float) -> None:
@@ -186,8 +186,7 @@ async def _expire(tx: Tx, reference: str, now: datetime) -> None:
             store.RESERVE_LOT,
             [{"id": a["lotId"], "quantity": -int(a["quantity"])} for a in row["allocations"]],
         )
-        items.append({"productId": row["product_id"], "quantity": int(row["quantity"])})
+        items.append(Units(product_id=row["product_id"], quantity=int(row["quantity"])))
     if items:
-        data = {"reference": reference, "reason": "hold_expired", "items": items}
-        message = new_message(INVENTORY_RELEASED, data, source=SOURCE, aggregate_id=reference)
-        await emit(tx, message)
+        released = InventoryReleased(reference=reference, reason="hold_expired", items=items)
+        await emit(tx, new_message(released, source=SOURCE, aggregate_id=reference))

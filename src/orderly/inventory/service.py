@@ -14,23 +14,33 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import orjson
 import structlog
 
+from orderly.catalog.messages import ProductCreated
+from orderly.fulfillment.messages import OrderStatusUpdated
+from orderly.identity.messages import AccountCreated
 from orderly.inventory import domain, store
 from orderly.inventory.domain import DEFAULT_DC, Kind, Lot, LotStatus
 from orderly.inventory.messages import (
-    INVENTORY_INSUFFICIENT,
-    INVENTORY_RELEASED,
-    INVENTORY_RESERVED,
     SOURCE,
     AvailabilityLine,
     AvailabilityReport,
+    InventoryInsufficient,
+    InventoryReleased,
+    InventoryReserved,
+    ReleaseInventory,
+    ReservedLine,
+    ReserveInventory,
+    ShortLine,
+    Units,
 )
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound, Unprocessable
 from orderly.kernel.ids import new_id
-from orderly.messaging import Envelope, emit, new_message
+from orderly.messaging import Envelope, Message, answering, emit, new_message
+from orderly.ordering.messages import CartItemAdded, CartItemRemoved, OrderCancelled
 from orderly.storage import Database, Row, Tx
 
 if TYPE_CHECKING:
@@ -184,10 +194,8 @@ async def _stock(tx: Tx, product_id: str, now: datetime) -> _Stock | None:
 async def add_item_on_product_created(tx: Tx, message: Envelope) -> None:
     """Catalog made a product: inventory knows it from now on (if catalog did not tell it
     before it answered, `add_item`)."""
-    data = message.data
-    await _add_item(
-        tx, str(data["productId"]), str(data["sku"]), int(data.get("initialStock") or 0)
-    )
+    product = message.read(ProductCreated)
+    await _add_item(tx, product.product_id, product.sku, product.initial_stock)
 
 
 async def add_item(db: Database, product_id: str, sku: str, initial: int) -> None:
@@ -317,7 +325,8 @@ async def set_shelf_life(db: Database, account_id: str, days: int) -> dict[str, 
 
 async def account_on_account_created(tx: Tx, message: Envelope) -> None:
     """Identity opened a B2B account: inventory may keep its shelf life from now on."""
-    await tx.execute(store.INSERT_ACCOUNT, {"account_id": str(message.data["accountId"])})
+    account = message.read(AccountCreated)
+    await tx.execute(store.INSERT_ACCOUNT, {"account_id": account.account_id})
 
 
 # -- distribution centres -----------------------------------------------------------------
@@ -739,18 +748,21 @@ async def release_hold(db: Database, product_id: str, cart_id: str) -> None:
         await tx.execute(
             store.SET_RESERVATION_STATUS, {"id": current["id"], "status": "released", "at": now}
         )
-        data = {
-            "reference": cart_id,
-            "reason": "released_by_operator",
-            "items": [{"productId": product_id, "quantity": int(current["quantity"])}],
-        }
-        await emit(tx, new_message(INVENTORY_RELEASED, data, source=SOURCE, aggregate_id=cart_id))
+        released = InventoryReleased(
+            reference=cart_id,
+            reason="released_by_operator",
+            items=[Units(product_id=product_id, quantity=int(current["quantity"]))],
+        )
+        await emit(tx, new_message(released, source=SOURCE, aggregate_id=cart_id))
 
     await db.transaction(work)
 
 
-async def release(tx: Tx, reference: str, reason: str, saga_id: str = "") -> list[dict[str, Any]]:
-    """Give back every live reservation under `reference` (idempotent); what was given back."""
+async def release(
+    tx: Tx, reference: str, reason: str, command: Envelope | None = None
+) -> list[Units]:
+    """Give back every live reservation under `reference` (idempotent); what was given back,
+    told as the answer to a saga's `command` if one asked."""
     now = utcnow()
     rows = await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": reference})
     released = []
@@ -767,13 +779,20 @@ async def release(tx: Tx, reference: str, reason: str, saga_id: str = "") -> lis
                 store.RESERVE_LOT,
                 [{"id": a["lotId"], "quantity": -int(a["quantity"])} for a in row["allocations"]],
             )
-        released.append({"productId": row["product_id"], "quantity": int(row["quantity"])})
+        released.append(Units(product_id=row["product_id"], quantity=int(row["quantity"])))
     if released:
-        data: dict[str, Any] = {"reference": reference, "reason": reason, "items": released}
-        if saga_id:
-            data |= {"orderId": reference, "sagaId": saga_id}
-        await emit(tx, new_message(INVENTORY_RELEASED, data, source=SOURCE, aggregate_id=reference))
+        await emit(tx, _released(reference, reason, released, command))
     return released
+
+
+def _released(
+    reference: str, reason: str, items: list[Units], command: Envelope | None = None
+) -> Envelope:
+    if command is None:
+        body = InventoryReleased(reference=reference, reason=reason, items=items)
+        return new_message(body, source=SOURCE, aggregate_id=reference)
+    body = InventoryReleased(reference=reference, reason=reason, items=items, order_id=reference)
+    return answering(command, body, source=SOURCE, aggregate_id=reference)
 
 
 async def pick(tx: Tx, reference: str) -> int:
@@ -815,15 +834,8 @@ async def sweep_expired(db: Database) -> int:
             await tx.execute(
                 store.SET_RESERVATION_STATUS, {"id": row["id"], "status": "expired", "at": now}
             )
-            data = {
-                "reference": row["reference"],
-                "reason": "expired",
-                "items": [{"productId": row["product_id"], "quantity": int(row["quantity"])}],
-            }
-            await emit(
-                tx,
-                new_message(INVENTORY_RELEASED, data, source=SOURCE, aggregate_id=row["reference"]),
-            )
+            units = [Units(product_id=row["product_id"], quantity=int(row["quantity"]))]
+            await emit(tx, _released(row["reference"], "expired", units))
         return len(rows)
 
     return await db.transaction(work)
@@ -834,27 +846,23 @@ async def sweep_expired(db: Database) -> int:
 
 async def reserve_on_command(tx: Tx, message: Envelope) -> None:
     """A saga's `inventory.reserve`: the same reservation, answered to the saga."""
-    data = message.data
-    order_id = str(data["orderId"])
+    command = message.read(ReserveInventory)
     await reserve_and_answer(
         tx,
-        {**data, "account_id": data.get("accountId")},
-        order_id,
-        {"sagaId": data["sagaId"]},
+        command.order_id,
+        [(item.product_id, item.quantity) for item in command.items],
+        account_id=command.account_id,
+        cart_id=command.cart_id,
+        command=message,
     )
 
 
 async def release_on_command(tx: Tx, message: Envelope) -> None:
     """A saga's `inventory.release` (a compensation); answered even when nothing was held."""
-    data = message.data
-    order_id = str(data["orderId"])
-    released = await release(
-        tx, order_id, str(data.get("reason") or "compensation"), data["sagaId"]
-    )
-    if not released:
-        body = {"reference": order_id, "orderId": order_id, "sagaId": data["sagaId"], "items": []}
-        body["reason"] = "nothing_held"
-        await emit(tx, new_message(INVENTORY_RELEASED, body, source=SOURCE, aggregate_id=order_id))
+    command = message.read(ReleaseInventory)
+    order_id = command.order_id
+    if not await release(tx, order_id, command.reason or "compensation", message):
+        await emit(tx, _released(order_id, "nothing_held", [], message))
 
 
 async def shelf_life_days(tx: Tx, account: str | None) -> int:
@@ -864,22 +872,41 @@ async def shelf_life_days(tx: Tx, account: str | None) -> int:
 
 
 async def reserve_and_answer(
-    tx: Tx, data: dict[str, Any], order_id: str, extra: dict[str, Any]
+    tx: Tx,
+    order_id: str,
+    items: Sequence[tuple[str, int]],
+    *,
+    account_id: str | None,
+    cart_id: str | None,
+    command: Envelope | None = None,
 ) -> None:
-    lines = [
-        Line(str(n), str(item["product_id"]), int(item["quantity"]))
-        for n, item in enumerate(data["items"], start=1)
-    ]
+    """Reserve an order's lines (a cart's holds become the order's) and say how it went:
+    `inventory.reserved` or `inventory.insufficient`, answering a saga's `command` if one
+    asked."""
+    lines = [Line(str(n), product, units) for n, (product, units) in enumerate(items, start=1)]
     outcome = await hard_reserve(
         tx,
         order_id,
         lines,
-        shelf_life_days=await shelf_life_days(tx, data.get("account_id")),
-        soft_reference=str(data.get("cartId") or ""),  # a cart's holds become the order's
+        shelf_life_days=await shelf_life_days(tx, account_id),
+        soft_reference=cart_id or "",
     )
-    kind = INVENTORY_RESERVED if outcome.reserved else INVENTORY_INSUFFICIENT
-    body = {"orderId": order_id, "items": outcome.items, **extra}
-    await emit(tx, new_message(kind, body, source=SOURCE, aggregate_id=order_id))
+    await emit(tx, reservation_told(order_id, outcome, command))
+
+
+def reservation_told(order_id: str, outcome: Outcome, command: Envelope | None) -> Envelope:
+    body: Message = (
+        InventoryReserved(
+            order_id=order_id, items=msgspec.convert(outcome.items, list[ReservedLine])
+        )
+        if outcome.reserved
+        else InventoryInsufficient(
+            order_id=order_id, items=msgspec.convert(outcome.items, list[ShortLine])
+        )
+    )
+    if command is None:
+        return new_message(body, source=SOURCE, aggregate_id=order_id)
+    return answering(command, body, source=SOURCE, aggregate_id=order_id)
 
 
 def configure(settings: "Settings") -> None:
@@ -894,33 +921,31 @@ async def hold_on_cart_item_added(tx: Tx, message: Envelope) -> None:
     """Seed 000: a cart line holds its units for a while (a soft reservation), as many as
     ordering says the customer may hold (`hold`). A product inventory does not stock, or not
     enough of it, holds nothing: the cart shows ATP."""
-    data = message.data
-    quantity = int(data["quantity"])
-    hold = max(0, min(quantity, int(data.get("hold", quantity))))
-    holder = Holder(data.get("customerId"), data.get("accountId"))
+    line = message.read(CartItemAdded)
+    hold = max(0, min(line.quantity, line.hold))
+    holder = Holder(line.customer_id, line.account_id)
     try:
-        held = await soft_reserve(
-            tx, str(data["cartId"]), str(data["productId"]), hold, holder=holder
-        )
+        held = await soft_reserve(tx, line.cart_id, line.product_id, hold, holder=holder)
     except ProductNotFound:
         held = False
     if not held:
-        log.info("cart line not held", cart=data["cartId"], product=data["productId"])
+        log.info("cart line not held", cart=line.cart_id, product=line.product_id)
 
 
 async def let_go_on_cart_item_removed(tx: Tx, message: Envelope) -> None:
     """The line left the cart: its hold goes."""
-    data = message.data
+    line = message.read(CartItemRemoved)
     with contextlib.suppress(ProductNotFound):
-        await soft_reserve(tx, str(data["cartId"]), str(data["productId"]), 0)
+        await soft_reserve(tx, line.cart_id, line.product_id, 0)
 
 
 async def release_on_order_cancelled(tx: Tx, message: Envelope) -> None:
     """Seed 002: a cancelled order's stock goes back (`inventory.released`)."""
-    await release(tx, str(message.data["orderId"]), "cancelled")
+    await release(tx, message.read(OrderCancelled).order_id, "cancelled")
 
 
 async def pick_on_order_shipped(tx: Tx, message: Envelope) -> None:
     """Until the warehouse reports picks, a shipped order is a picked one."""
-    if message.data.get("current_status") == "SHIPPED":
-        await pick(tx, str(message.data["order_id"]))
+    update = message.read(OrderStatusUpdated)
+    if update.current_status == "SHIPPED":
+        await pick(tx, update.order_id)

@@ -1,17 +1,39 @@
-"""The envelope every message travels in, and its wire codec.
+"""The envelope every message travels in, the typed bodies it carries, and its wire codec.
 
 On the wire the body is exactly the seeds' event shape (`event_id`, `event_type`, `timestamp`,
 `source`, `data`); the rest of the envelope (schema version, correlation and causation ids,
-trace context, aggregate id) travels in transport headers.
+the saga a command or its answer belongs to, trace context, aggregate id) travels in
+transport headers.
+
+A message's `data` is declared once, by the context that publishes it, as a `Message` struct in
+its `messages.py`; consumers `read` it back into that struct.
 """
 
+import builtins
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
 from orderly.kernel.clock import iso_z, utcnow
 from orderly.kernel.ids import new_event_id
+
+
+class Part(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
+    """A structure nested in a message's data (a line, a lot), spelled as messages are."""
+
+
+class Message(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
+    """The data of one message type: its fields are the contract between contexts (camelCase
+    on the wire, as seed 002 writes them). `TYPE` is the message's name; `VERSION` counts its
+    incompatible changes and travels in the envelope. An optional field (one with a default)
+    is left out of the wire while it holds its default."""
+
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+
+M = TypeVar("M", bound=Message)
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True):
@@ -25,6 +47,13 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     correlation_id: str = ""
     causation_id: str = ""
     traceparent: str = ""
+    # a saga's command, and the answer to it, name the saga
+    saga_id: str = ""
+
+    def read(self, kind: builtins.type[M]) -> M:
+        """The message's data as the struct its publisher declares (fields it does not know
+        are ignored: a newer publisher may add some)."""
+        return msgspec.convert(self.data, kind)
 
     def headers(self) -> dict[str, Any]:
         """The envelope beyond the body, leaving out what is empty or the default: every
@@ -40,6 +69,8 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
             headers["traceparent"] = self.traceparent
         if self.aggregate_id:
             headers["aggregate_id"] = self.aggregate_id
+        if self.saga_id:
+            headers["saga_id"] = self.saga_id
         return headers
 
 
@@ -57,25 +88,35 @@ _envelope_decoder = msgspec.json.Decoder(Envelope)
 
 
 def new_message(
-    type: str,
-    data: dict[str, Any],
+    body: Message,
     *,
     source: str,
     aggregate_id: str = "",
     cause: Envelope | None = None,
+    saga_id: str = "",
 ) -> Envelope:
-    """A new message; one caused by another inherits its correlation id."""
+    """A new message; one caused by another inherits its correlation id. A saga's command
+    names its saga (`saga_id`); the answer to a command names it too (`answering`)."""
     event_id = new_event_id()
     return Envelope(
         id=event_id,
-        type=type,
+        type=body.TYPE,
         source=source,
         occurred_at=utcnow(),
-        data=data,
+        data=msgspec.to_builtins(body),
         aggregate_id=aggregate_id,
+        schema_version=body.VERSION,
         correlation_id=(cause.correlation_id or cause.id) if cause else event_id,
         causation_id=cause.id if cause else "",
         traceparent=cause.traceparent if cause else "",
+        saga_id=saga_id,
+    )
+
+
+def answering(command: Envelope, body: Message, *, source: str, aggregate_id: str) -> Envelope:
+    """The answer to `command`: caused by it, and naming the saga that sent it, if any."""
+    return new_message(
+        body, source=source, aggregate_id=aggregate_id, cause=command, saga_id=command.saga_id
     )
 
 
@@ -104,6 +145,7 @@ def decode_body(body: bytes, headers: dict[str, Any]) -> Envelope:
         correlation_id=str(headers.get("correlation_id") or ""),
         causation_id=str(headers.get("causation_id") or ""),
         traceparent=str(headers.get("traceparent") or ""),
+        saga_id=str(headers.get("saga_id") or ""),
     )
 
 

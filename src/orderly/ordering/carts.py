@@ -17,12 +17,12 @@ from orderly.kernel.errors import Conflict, NotFound, Unprocessable
 from orderly.kernel.ids import new_id
 from orderly.kernel.money import money
 from orderly.kernel.principal import Principal
-from orderly.messaging import emit, new_message
+from orderly.messaging import Message, emit, new_message
 from orderly.ordering import store
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.buyers import AccountStanding, check_controlled
 from orderly.ordering.domain import Line
-from orderly.ordering.messages import CART_ITEM_ADDED, CART_ITEM_REMOVED, CURRENCY, SOURCE
+from orderly.ordering.messages import CURRENCY, SOURCE, CartItemAdded, CartItemRemoved
 from orderly.ordering.prices import LinePrice, PriceBook
 from orderly.storage import Database, Row, Tx
 
@@ -101,19 +101,19 @@ async def _open_cart(tx: Tx, caller: Principal) -> Row:
 async def _announce(
     tx: Tx, cart_id: str, product_id: str, quantity: int, caller: Principal
 ) -> None:
-    data: dict[str, Any] = {"cartId": cart_id, "productId": product_id}
+    told: Message
     if quantity:
-        kind = CART_ITEM_ADDED
-        data |= {
-            "quantity": quantity,
-            "hold": min(quantity, HOLD_LIMITS.of(caller)),
-            "customerId": caller.user_id,
-        }
-        if caller.account is not None:
-            data["accountId"] = caller.account
+        told = CartItemAdded(
+            cart_id=cart_id,
+            product_id=product_id,
+            quantity=quantity,
+            hold=min(quantity, HOLD_LIMITS.of(caller)),
+            customer_id=caller.user_id,
+            account_id=caller.account,
+        )
     else:
-        kind = CART_ITEM_REMOVED
-    await emit(tx, new_message(kind, data, source=SOURCE, aggregate_id=cart_id))
+        told = CartItemRemoved(cart_id=cart_id, product_id=product_id)
+    await emit(tx, new_message(told, source=SOURCE, aggregate_id=cart_id))
 
 
 @dataclass(frozen=True)

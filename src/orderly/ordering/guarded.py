@@ -11,6 +11,7 @@ stock is really there, and a shortage cancels the order before any payment is ta
 
 import asyncio
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -18,25 +19,26 @@ from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 
 from orderly.inventory.messages import (
-    INVENTORY_INSUFFICIENT,
-    INVENTORY_RELEASE,
-    INVENTORY_RELEASED,
-    INVENTORY_RESERVE,
-    INVENTORY_RESERVED,
     AvailabilityLine,
     AvailabilityReport,
+    InventoryInsufficient,
+    InventoryReleased,
+    InventoryReserved,
+    ReleaseInventory,
+    ReserveInventory,
+    Units,
 )
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Unavailable
 from orderly.kernel.money import money
 from orderly.kernel.principal import Principal
-from orderly.messaging import Envelope
+from orderly.messaging import Envelope, Message
 from orderly.observability import BREAKER_OPEN, FALLBACK_CHECKS
 from orderly.ordering import domain, store
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.domain import OrderStatus
-from orderly.ordering.messages import SOURCE
-from orderly.payments.messages import PAYMENT_CHARGE, PAYMENT_COMPLETED, PAYMENT_FAILED
+from orderly.ordering.messages import SOURCE, OrderCreated
+from orderly.payments.messages import ChargePayment, PaymentCompleted, PaymentFailed
 from orderly.sagas import engine
 from orderly.sagas.engine import Definition, Saga, Step
 from orderly.storage import Database, Row, Tx
@@ -74,25 +76,27 @@ def configure(settings: "Settings") -> None:
 # -- the saga -------------------------------------------------------------------------------
 
 
-def _command_data(saga: Saga, step: Step, undo: bool) -> dict[str, Any]:
+def _command_data(saga: Saga, step: Step, undo: bool) -> Message:
     data = saga.data
     if step.name == "reserve":
         if undo:
-            return {"orderId": data["orderId"], "reason": "compensation"}
-        return {
-            "orderId": data["orderId"],
-            "items": data["items"],
-            "accountId": data.get("accountId"),
-            "cartId": data.get("cartId"),
-        }
-    return {
-        "orderId": data["orderId"],
-        "userId": data["userId"],
-        "accountId": data.get("accountId"),
-        "amount": data["amount"],
-        "currency": data["currency"],
-        "paymentMethod": data["paymentMethod"],
-    }
+            return ReleaseInventory(order_id=data["orderId"], reason="compensation")
+        return ReserveInventory(
+            order_id=data["orderId"],
+            items=[
+                Units(product_id=i["product_id"], quantity=i["quantity"]) for i in data["items"]
+            ],
+            account_id=data.get("accountId"),
+            cart_id=data.get("cartId"),
+        )
+    return ChargePayment(
+        order_id=data["orderId"],
+        user_id=data["userId"],
+        account_id=data.get("accountId"),
+        amount=Decimal(data["amount"]),
+        currency=data["currency"],
+        payment_method=data["paymentMethod"],
+    )
 
 
 async def _placed(tx: Tx, saga: Saga) -> None:
@@ -120,19 +124,19 @@ def _definition() -> Definition:
         steps=(
             Step(
                 "reserve",
-                command=INVENTORY_RESERVE,
-                succeeded=(INVENTORY_RESERVED,),
-                failed=(INVENTORY_INSUFFICIENT,),
-                compensation=INVENTORY_RELEASE,
-                compensated=(INVENTORY_RELEASED,),
+                command=ReserveInventory.TYPE,
+                succeeded=(InventoryReserved.TYPE,),
+                failed=(InventoryInsufficient.TYPE,),
+                compensation=ReleaseInventory.TYPE,
+                compensated=(InventoryReleased.TYPE,),
                 timeout=timeout,
                 retries=retries,
             ),
             Step(
                 "pay",
-                command=PAYMENT_CHARGE,
-                succeeded=(PAYMENT_COMPLETED,),
-                failed=(PAYMENT_FAILED,),
+                command=ChargePayment.TYPE,
+                succeeded=(PaymentCompleted.TYPE,),
+                failed=(PaymentFailed.TYPE,),
                 timeout=timeout,
                 retries=retries,
             ),
@@ -146,19 +150,17 @@ def _definition() -> Definition:
 DEFINITIONS: dict[str, Definition] = {KIND: _definition()}
 
 
-def saga_data(order_id: str, data: dict[str, Any]) -> dict[str, Any]:
+def saga_data(order: OrderCreated) -> dict[str, Any]:
     """What the saga keeps to build its commands, from the order as created."""
     return {
-        "orderId": order_id,
-        "userId": data["userId"],
-        "accountId": data.get("account_id"),
-        "cartId": data.get("cartId"),
-        "items": [
-            {"product_id": i["product_id"], "quantity": i["quantity"]} for i in data["items"]
-        ],
-        "amount": data["totalAmount"],
-        "currency": data["currency"],
-        "paymentMethod": data["paymentMethod"],
+        "orderId": order.order_id,
+        "userId": order.user_id,
+        "accountId": order.account_id,
+        "cartId": order.cart_id,
+        "items": [{"product_id": i.product_id, "quantity": i.quantity} for i in order.items],
+        "amount": str(order.total_amount),
+        "currency": order.currency,
+        "paymentMethod": order.payment_method,
     }
 
 
@@ -168,11 +170,12 @@ async def advance_saga_on_reply(tx: Tx, message: Envelope) -> None:
     whether the stock is there."""
     if not await engine.advance(tx, DEFINITIONS, message):
         return
-    if message.type in (INVENTORY_RESERVED, INVENTORY_INSUFFICIENT):
-        order = await tx.fetch_one(store.GET_ORDER, {"id": message.data["orderId"]})
+    if message.type in (InventoryReserved.TYPE, InventoryInsufficient.TYPE):
+        # a checkout's saga has its order's id
+        order = await tx.fetch_one(store.GET_ORDER, {"id": message.saga_id})
         if order is not None and order["reverify"]:
             await tx.execute(store.SET_REVERIFIED, {"id": order["id"], "reverify": False})
-            details = {"event": "reverified", "available": message.type == INVENTORY_RESERVED}
+            details = {"event": "reverified", "available": message.type == InventoryReserved.TYPE}
             entry = {"order_id": order["id"], "status": order["status"], "details": details}
             await tx.execute(store.INSERT_HISTORY, {**entry, "at": utcnow()})
 

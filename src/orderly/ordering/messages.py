@@ -1,33 +1,115 @@
 """Ordering's public messages."""
 
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from orderly.inventory.messages import ReleaseInventory, ReserveInventory
+from orderly.messaging import Message, Part
+from orderly.payments.messages import ChargePayment
+
 SOURCE = "sales-service"
-
-# seed 001: {order_id, items: [{product_id, quantity}], shipping_address, ...}
-ORDER_CREATED = "order.created"
-# seed 000: a cart line was added or changed: {cartId, productId, quantity (the line's total),
-# hold, customerId, accountId?}; inventory holds `hold` units (the line's quantity up to the
-# customer's limit) for the cart.
-CART_ITEM_ADDED = "cart.item.added"
-# {cartId, productId}: the line left the cart; inventory lets its hold go.
-CART_ITEM_REMOVED = "cart.item.removed"
-# seed 002: {orderId, items, reason}: inventory gives the order's units back.
-ORDER_CANCELLED = "order.cancelled"
-
-# seed 002: {orderId, userId, totalAmount, currency, paymentMethod, accountId}: stock is
-# reserved; payments charges the order.
-ORDER_CONFIRMED = "order.confirmed"
 
 # Orders are priced in one currency per deployment for now.
 CURRENCY = "USD"
 
-# The guarded checkout's saga commands (inventory's and payments' own words).
-_SAGA_COMMANDS = ("inventory.reserve", "inventory.release", "payment.charge")
 
+class OrderLine(Part):
+    product_id: str
+    quantity: int
+    price: Decimal | None = None
+    # where the price comes from: pricing locks the order's figures from these
+    price_source: str | None = None
+    contract_id: str | None = None
+    price_effective_date: date | None = None
+
+
+class OrderCreated(Message):
+    """Seed 002's `{orderId, userId, items[], totalAmount}`, and what the order's other
+    consumers need: fulfillment ships it, pricing locks its prices, inventory reserves it
+    (unless a saga asks itself, `orchestrated`, or the stock is held already, `held`)."""
+
+    TYPE = "order.created"
+    VERSION = 2  # 1 also carried seed 001's snake_case spellings of the same fields
+
+    order_id: str
+    user_id: str
+    items: list[OrderLine]
+    # null when a line has no price (seed 001 allows one)
+    total_amount: Decimal | None
+    currency: str
+    status: str
+    channel: str
+    shipping_address: dict[str, Any]
+    payment_method: str | None = None
+    account_id: str | None = None
+    cart_id: str | None = None
+    orchestrated: bool = False
+    held: bool = False
+
+
+class CancelledLine(Part):
+    """A line of a cancelled order."""
+
+    product_id: str
+    quantity: int
+
+
+class OrderCancelled(Message):
+    """Seed 002's `{orderId, items[], reason}`: inventory gives the units back, payments
+    refunds, pricing voids the order's lock, fulfillment stops the shipment."""
+
+    TYPE = "order.cancelled"
+    VERSION = 2  # 1 also carried `order_id` and `product_id`
+
+    order_id: str
+    user_id: str
+    items: list[CancelledLine]
+    reason: str
+
+
+class OrderConfirmed(Message):
+    """Seed 002's `{orderId, userId, totalAmount}`: stock is reserved; payments charges it."""
+
+    TYPE = "order.confirmed"
+
+    order_id: str
+    user_id: str
+    total_amount: Decimal
+    currency: str
+    payment_method: str | None = None
+    account_id: str | None = None
+
+
+class CartItemAdded(Message):
+    """Seed 000: a cart line was added or changed (`quantity` is the line's total); inventory
+    holds `hold` units of it (the quantity up to the customer's limit) for the cart."""
+
+    TYPE = "cart.item.added"
+
+    cart_id: str
+    product_id: str
+    quantity: int
+    hold: int
+    customer_id: str
+    account_id: str | None = None
+
+
+class CartItemRemoved(Message):
+    """The line left the cart; inventory lets its hold go."""
+
+    TYPE = "cart.item.removed"
+
+    cart_id: str
+    product_id: str
+
+
+MESSAGES = (OrderCreated, OrderCancelled, OrderConfirmed, CartItemAdded, CartItemRemoved)
+
+# The guarded checkout's saga sends inventory and payments commands in their own words.
 PUBLISHES = (
-    ORDER_CREATED,
-    CART_ITEM_ADDED,
-    CART_ITEM_REMOVED,
-    ORDER_CONFIRMED,
-    ORDER_CANCELLED,
-    *_SAGA_COMMANDS,
+    *(m.TYPE for m in MESSAGES),
+    ReserveInventory.TYPE,
+    ReleaseInventory.TYPE,
+    ChargePayment.TYPE,
 )

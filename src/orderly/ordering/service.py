@@ -14,19 +14,23 @@ order's history; a move the machine does not allow is refused and logged.
 import asyncio
 import hashlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import orjson
 import structlog
+from msgspec import UNSET
 
-from orderly.inventory.messages import AvailabilityReport
+from orderly.catalog.messages import ProductCreated, ProductUpdated
+from orderly.fulfillment.messages import OrderStatusUpdated
+from orderly.inventory.messages import AvailabilityReport, InventoryInsufficient, InventoryReserved
 from orderly.kernel import faults
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound, OrderlyError, Unavailable, Unprocessable
 from orderly.kernel.ids import new_id
-from orderly.kernel.money import money, to_cents
+from orderly.kernel.money import from_cents, money, to_cents
 from orderly.kernel.principal import BUYER, Principal
 from orderly.messaging import Envelope, emit, emit_along, new_message
 from orderly.ordering import carts, domain, guarded, store
@@ -35,13 +39,16 @@ from orderly.ordering.buyers import AccountStanding, NotABuyer, check_controlled
 from orderly.ordering.domain import Channel, InsufficientStock, Line, OrderStatus
 from orderly.ordering.messages import (
     CURRENCY,
-    ORDER_CANCELLED,
-    ORDER_CONFIRMED,
-    ORDER_CREATED,
     SOURCE,
+    CancelledLine,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderCreated,
+    OrderLine,
 )
 from orderly.ordering.prices import LinePrice, PriceBook
 from orderly.ordering.products import ProductSource, asking_catalog
+from orderly.payments.messages import PaymentCompleted, PaymentFailed, RefundCreated
 from orderly.sagas import engine
 from orderly.storage import Database, Row, Tx
 
@@ -440,39 +447,27 @@ async def _create(
         "cart_id": cmd.cart_id,
         "reverify": reverify,
     }
-    items = [
-        {
-            "product_id": line.product_id,
-            "productId": line.product_id,
-            "quantity": line.quantity,
-            "price": money(price),
-            # where the price comes from: pricing locks the order's figures from these
-            **_provenance(quote),
-        }
-        for line, price, quote in zip(cmd.lines, prices, quoted, strict=True)
-    ]
-    data = {
-        # seed 001's fields
-        "order_id": order_id,
-        "status": domain.word(channel, status),
-        "items": items,
-        "shipping_address": cmd.shipping_address,
-        "customer_id": cmd.owner.user_id,
-        "account_id": cmd.owner.account,
-        # seed 002's fields
-        "orderId": order_id,
-        "userId": cmd.owner.user_id,
-        "totalAmount": money(total),
-        "currency": CURRENCY,
-        "channel": channel.value,
-        "paymentMethod": cmd.payment_method,
-        "cartId": cmd.cart_id,
+    told = OrderCreated(
+        order_id=order_id,
+        user_id=cmd.owner.user_id,
+        items=[
+            _order_line(line, price, quote)
+            for line, price, quote in zip(cmd.lines, prices, quoted, strict=True)
+        ],
+        total_amount=from_cents(total) if total is not None else None,
+        currency=CURRENCY,
+        status=domain.word(channel, status),
+        channel=channel.value,
+        shipping_address=cmd.shipping_address,
+        payment_method=cmd.payment_method,
+        account_id=cmd.owner.account,
+        cart_id=cmd.cart_id,
         # a saga asks inventory and payments itself
-        "orchestrated": channel is Channel.GUARDED,
+        orchestrated=channel is Channel.GUARDED,
         # the direct flow held the stock before the order was written
-        "held": channel is Channel.DIRECT,
-    }
-    created = new_message(ORDER_CREATED, data, source=SOURCE, aggregate_id=order_id)
+        held=channel is Channel.DIRECT,
+    )
+    created = new_message(told, source=SOURCE, aggregate_id=order_id)
     if tx.dialect == "postgresql":
         lines = {
             "line_nos": list(range(1, len(cmd.lines) + 1)),
@@ -507,7 +502,7 @@ async def _create(
             tx,
             guarded.DEFINITIONS[guarded.KIND],
             order_id,
-            guarded.saga_data(order_id, data),
+            guarded.saga_data(told),
             done=(("check", check),),
         )
     return Placed(response, replayed=False)
@@ -525,14 +520,20 @@ def _total(lines: list[Line], prices: list[int | None]) -> int | None:
     return total
 
 
-def _provenance(quote: LinePrice | None) -> dict[str, Any]:
+def _order_line(line: Line, price: int | None, quote: LinePrice | None) -> OrderLine:
+    """A line as `order.created` tells it: with its price and, when pricing quoted it, where
+    the price comes from (pricing locks the order's figures from these)."""
     if quote is None:
-        return {}
-    return {
-        "priceSource": quote.source,
-        "contractId": quote.contract_id,
-        "priceEffectiveDate": quote.effective_date,
-    }
+        cost = None if price is None else from_cents(price)
+        return OrderLine(product_id=line.product_id, quantity=line.quantity, price=cost)
+    return OrderLine(
+        product_id=line.product_id,
+        quantity=line.quantity,
+        price=from_cents(quote.cents),
+        price_source=quote.source,
+        contract_id=quote.contract_id,
+        price_effective_date=date.fromisoformat(quote.effective_date),
+    )
 
 
 async def _claim_key(
@@ -674,17 +675,15 @@ async def _give_cart_back(tx: Tx, order: Row) -> None:
 
 async def _announce_cancellation(tx: Tx, order: Row, reason: str) -> None:
     items = await tx.fetch_all(store.GET_ITEMS, {"id": order["id"]})
-    data = {
-        "orderId": order["id"],
-        "order_id": order["id"],
-        "userId": order["owner_id"],
-        "items": [
-            {"productId": i["product_id"], "product_id": i["product_id"], "quantity": i["quantity"]}
-            for i in items
+    cancelled = OrderCancelled(
+        order_id=order["id"],
+        user_id=order["owner_id"],
+        items=[
+            CancelledLine(product_id=i["product_id"], quantity=int(i["quantity"])) for i in items
         ],
-        "reason": reason,
-    }
-    await emit(tx, new_message(ORDER_CANCELLED, data, source=SOURCE, aggregate_id=order["id"]))
+        reason=reason,
+    )
+    await emit(tx, new_message(cancelled, source=SOURCE, aggregate_id=order["id"]))
 
 
 async def move_order(tx: Tx, order_id: str, wanted: OrderStatus, details: dict[str, Any]) -> None:
@@ -745,12 +744,13 @@ async def _order_for(tx: Tx, order_id: str) -> Row:
 
 async def apply_status_update_on_order_status_updated(tx: Tx, message: Envelope) -> None:
     """Delivery reported progress (seed 001 `order.status_updated`): move the order forward."""
-    data = message.data
-    order = await _order_for(tx, str(data["order_id"]))
-    new = domain.delivery_transition(order["status"], data["current_status"])
+    update = message.read(OrderStatusUpdated)
+    order = await _order_for(tx, update.order_id)
+    new = domain.delivery_transition(order["status"], update.current_status)
     if new is None:  # stale or repeated: an order never moves back
         return
-    details = {k: v for k, v in data.items() if k not in {"order_id", "current_status"}}
+    told = msgspec.to_builtins(update)
+    details = {k: v for k, v in told.items() if k not in {"order_id", "current_status"}}
     details["event_id"] = message.id
     await _move(tx, order, new, details, utcnow())
 
@@ -758,10 +758,10 @@ async def apply_status_update_on_order_status_updated(tx: Tx, message: Envelope)
 async def on_inventory_reserved(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 3A: stock is reserved; the order is confirmed (`order.confirmed`).
     An answer to a saga's command moves that saga instead (one delivery, one transaction)."""
-    if message.data.get("sagaId"):
+    if message.saga_id:
         await guarded.advance_saga_on_reply(tx, message)
         return
-    order = await _order_for(tx, str(message.data["orderId"]))
+    order = await _order_for(tx, message.read(InventoryReserved).order_id)
     status = OrderStatus(order["status"])
     if order["channel"] != Channel.B2C:
         return  # a direct order was accepted already; its reservation is inventory's affair
@@ -773,44 +773,47 @@ async def on_inventory_reserved(tx: Tx, message: Envelope) -> None:
     if not domain.allowed(status, OrderStatus.CONFIRMED):
         _refused(order, OrderStatus.CONFIRMED, message.type)
         return
-    data = {
-        "orderId": order["id"],
-        "userId": order["owner_id"],
-        "totalAmount": money(order["total_cents"]),
-        "currency": order["currency"] or CURRENCY,
+    told = OrderConfirmed(
+        order_id=order["id"],
+        user_id=order["owner_id"],
+        total_amount=from_cents(int(order["total_cents"])),
+        currency=order["currency"] or CURRENCY,
         # what payments needs to charge it
-        "paymentMethod": order["payment_method"],
-        "accountId": order["account_id"],
-    }
-    confirmed = new_message(ORDER_CONFIRMED, data, source=SOURCE, aggregate_id=order["id"])
+        payment_method=order["payment_method"],
+        account_id=order["account_id"],
+    )
+    confirmed = new_message(told, source=SOURCE, aggregate_id=order["id"])
     details = {"event_id": message.id}
     await _move(tx, order, OrderStatus.CONFIRMED, details, utcnow(), announce=confirmed)
 
 
 async def on_inventory_insufficient(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 3B: not enough stock; the order is cancelled (`order.cancelled`)."""
-    if message.data.get("sagaId"):
+    if message.saga_id:
         await guarded.advance_saga_on_reply(tx, message)
         return
-    order = await _order_for(tx, str(message.data["orderId"]))
+    short = message.read(InventoryInsufficient)
+    order = await _order_for(tx, short.order_id)
     if order["channel"] == Channel.GUARDED:
         return  # its saga handles the answer
     if not domain.allowed(order["status"], OrderStatus.CANCELLED):
         _refused(order, OrderStatus.CANCELLED, message.type)
         return
-    details = {"event_id": message.id, "items": message.data.get("items", [])}
+    details = {"event_id": message.id, "items": msgspec.to_builtins(short.items)}
     await _cancel(tx, order, "insufficient_inventory", details)
 
 
-async def _b2c_order_to_move(tx: Tx, message: Envelope, wanted: OrderStatus) -> Row | None:
+async def _b2c_order_to_move(
+    tx: Tx, message: Envelope, order_id: str, wanted: OrderStatus
+) -> Row | None:
     """The B2C order a payment answer moves to `wanted`, or None: a saga's answer goes to
     its saga, another flow's order is not moved by it, and a move the machine does not
     allow (the order was cancelled meanwhile: payments refunds on `order.cancelled`) is
     refused and logged."""
-    if message.data.get("sagaId"):
+    if message.saga_id:
         await guarded.advance_saga_on_reply(tx, message)
         return None
-    order = await _order_for(tx, str(message.data["orderId"]))
+    order = await _order_for(tx, order_id)
     if order["channel"] != Channel.B2C:
         return None
     if not domain.allowed(order["status"], wanted):
@@ -821,11 +824,12 @@ async def _b2c_order_to_move(tx: Tx, message: Envelope, wanted: OrderStatus) -> 
 
 async def on_payment_completed(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 4: paid; the order is `processing`."""
-    details = {"event_id": message.id, "payment_id": message.data.get("paymentId")}
-    if tx.dialect == "postgresql" and not message.data.get("sagaId"):
+    paid = message.read(PaymentCompleted)
+    details = {"event_id": message.id, "payment_id": paid.payment_id}
+    if tx.dialect == "postgresql" and not message.saga_id:
         # the usual case, a B2C order waiting for its payment, without reading it first
         advance = {
-            "id": str(message.data["orderId"]),
+            "id": paid.order_id,
             "status": OrderStatus.PROCESSING.value,
             "sources": domain.sources(OrderStatus.PROCESSING),
             "details": details,
@@ -833,27 +837,29 @@ async def on_payment_completed(tx: Tx, message: Envelope) -> None:
         }
         if await tx.execute(store.ADVANCE_B2C_PG, advance):
             return
-    order = await _b2c_order_to_move(tx, message, OrderStatus.PROCESSING)
+    order = await _b2c_order_to_move(tx, message, paid.order_id, OrderStatus.PROCESSING)
     if order is not None:
         await _move(tx, order, OrderStatus.PROCESSING, details, utcnow())
 
 
 async def on_payment_failed(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 4, failure: the order is cancelled and its stock released."""
-    order = await _b2c_order_to_move(tx, message, OrderStatus.CANCELLED)
+    failed = message.read(PaymentFailed)
+    order = await _b2c_order_to_move(tx, message, failed.order_id, OrderStatus.CANCELLED)
     if order is not None:
-        details = {"event_id": message.id, "payment_reason": message.data.get("reason")}
+        details = {"event_id": message.id, "payment_reason": failed.reason}
         await _cancel(tx, order, "payment_failed", details)
 
 
 async def note_refund_on_refund_created(tx: Tx, message: Envelope) -> None:
     """Seed 002: payments refunded the order; its history says so."""
-    order = await _order_for(tx, str(message.data["orderId"]))
+    refund = message.read(RefundCreated)
+    order = await _order_for(tx, refund.order_id)
     details = {
         "event": message.type,
         "event_id": message.id,
-        "refund_id": message.data.get("refundId"),
-        "amount": message.data.get("amount"),
+        "refund_id": refund.refund_id,
+        "amount": str(refund.amount),
     }
     await tx.execute(
         store.INSERT_HISTORY,
@@ -862,15 +868,15 @@ async def note_refund_on_refund_created(tx: Tx, message: Envelope) -> None:
 
 
 async def copy_product_on_product_created(tx: Tx, message: Envelope) -> None:
-    data = message.data
+    product = message.read(ProductCreated)
     await tx.execute(
         store.UPSERT_PRODUCT,
         {
-            "product_id": str(data["productId"]),
-            "sku": str(data["sku"]),
-            "name": str(data["name"]),
-            "price_cents": _cents(data.get("price")),
-            "dea_schedule": data.get("deaSchedule"),
+            "product_id": product.product_id,
+            "sku": product.sku,
+            "name": product.name,
+            "price_cents": _cents(product.price),
+            "dea_schedule": product.dea_schedule,
             "at": utcnow(),
         },
     )
@@ -878,22 +884,23 @@ async def copy_product_on_product_created(tx: Tx, message: Envelope) -> None:
 
 async def copy_product_on_product_updated(tx: Tx, message: Envelope) -> None:
     """`product.updated` carries the fields that changed (`deaSchedule` null: none now)."""
-    data = message.data
-    current = await tx.fetch_one(store.GET_PRODUCT, {"product_id": str(data["productId"])})
+    changed = message.read(ProductUpdated)
+    current = await tx.fetch_one(store.GET_PRODUCT, {"product_id": changed.product_id})
     if current is None:
-        raise UnknownProduct(f"product {data['productId']} is not known here yet")
+        raise UnknownProduct(f"product {changed.product_id} is not known here yet")
+    name, price, schedule = changed.name, changed.price, changed.dea_schedule
     await tx.execute(
         store.UPSERT_PRODUCT,
         {
             "product_id": current["product_id"],
-            "sku": str(data.get("sku", current["sku"])),
-            "name": str(data.get("name", current["name"])),
-            "price_cents": _cents(data["price"]) if "price" in data else current["price_cents"],
-            "dea_schedule": data.get("deaSchedule", current["dea_schedule"]),
+            "sku": current["sku"],
+            "name": current["name"] if name is UNSET else name,
+            "price_cents": current["price_cents"] if price is UNSET else _cents(price),
+            "dea_schedule": current["dea_schedule"] if schedule is UNSET else schedule,
             "at": utcnow(),
         },
     )
 
 
-def _cents(price: object) -> int | None:
-    return None if price is None else to_cents(Decimal(str(price)))
+def _cents(price: Decimal | None) -> int | None:
+    return None if price is None else to_cents(price)

@@ -1,18 +1,18 @@
 """How payments plugs into a running Orderly."""
 
 from orderly.contexts import ContextSpec, consumer
-from orderly.ordering.messages import ORDER_CANCELLED, ORDER_CONFIRMED
+from orderly.ordering.messages import OrderCancelled, OrderConfirmed
 from orderly.payments import api, messages, service, store
-from orderly.payments.messages import PAYMENT_CHARGE
+from orderly.payments.messages import ChargePayment
 
 CONTEXT = ContextSpec(
     name="payments",
     source=messages.SOURCE,
     publishes=messages.PUBLISHES,
     subscriptions=(
-        consumer("payments", service.charge_on_order_confirmed, ORDER_CONFIRMED),
-        consumer("payments", service.refund_on_order_cancelled, ORDER_CANCELLED),
-        consumer("payments", service.charge_on_command, PAYMENT_CHARGE),
+        consumer("payments", service.charge_on_order_confirmed, OrderConfirmed),
+        consumer("payments", service.refund_on_order_cancelled, OrderCancelled),
+        consumer("payments", service.charge_on_command, ChargePayment),
     ),
     router=api.router,
     tables=store.metadata,

@@ -1,16 +1,62 @@
-"""Payments' public messages (seed 002)."""
+"""Payments' public messages (seed 002), and the command a saga may send it."""
+
+from decimal import Decimal
+
+from orderly.messaging import Message
 
 SOURCE = "payments-service"
 
-# {paymentId, orderId, amount, currency}: the order is paid (authorised and captured).
-PAYMENT_COMPLETED = "payment.completed"
-# {paymentId, orderId, amount, currency, reason}: it could not be.
-PAYMENT_FAILED = "payment.failed"
-# {refundId, paymentId, orderId, amount, currency}: a cancelled order's money went back.
-REFUND_CREATED = "refund.created"
 
-# A command a saga sends payments: {sagaId, orderId, userId, accountId?, amount, currency,
-# paymentMethod} → payment.completed | payment.failed, carrying the `sagaId`.
-PAYMENT_CHARGE = "payment.charge"
+class PaymentCompleted(Message):
+    """The order is paid (authorised and captured). A repeated charge command hears it again,
+    with `status: completed`."""
 
-PUBLISHES = (PAYMENT_COMPLETED, PAYMENT_FAILED, REFUND_CREATED)
+    TYPE = "payment.completed"
+
+    payment_id: str
+    order_id: str
+    amount: Decimal
+    currency: str
+    status: str | None = None
+
+
+class PaymentFailed(Message):
+    """The order could not be paid, and why."""
+
+    TYPE = "payment.failed"
+
+    payment_id: str
+    order_id: str
+    amount: Decimal
+    currency: str
+    reason: str
+
+
+class RefundCreated(Message):
+    """A cancelled order's money went back."""
+
+    TYPE = "refund.created"
+
+    refund_id: str
+    payment_id: str
+    order_id: str
+    amount: Decimal
+    currency: str
+
+
+class ChargePayment(Message):
+    """A saga's command: charge the order once; answered with `payment.completed` or
+    `payment.failed`."""
+
+    TYPE = "payment.charge"
+
+    order_id: str
+    user_id: str
+    amount: Decimal
+    currency: str
+    payment_method: str
+    account_id: str | None = None
+
+
+MESSAGES = (PaymentCompleted, PaymentFailed, RefundCreated, ChargePayment)
+PUBLISHES = (PaymentCompleted.TYPE, PaymentFailed.TYPE, RefundCreated.TYPE)

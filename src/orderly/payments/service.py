@@ -16,17 +16,19 @@ import structlog
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import NotFound
 from orderly.kernel.ids import new_id
-from orderly.kernel.money import money, to_cents
+from orderly.kernel.money import from_cents, money, to_cents
 from orderly.kernel.principal import Principal
-from orderly.messaging import Envelope, emit, emit_along, new_message
+from orderly.messaging import Envelope, Message, answering, emit, emit_along, new_message
+from orderly.ordering.messages import OrderCancelled, OrderConfirmed
 from orderly.payments import domain, store
 from orderly.payments.domain import PaymentStatus
 from orderly.payments.gateway import GatewayError, GatewayTimeout, PaymentGateway, SimulatedGateway
 from orderly.payments.messages import (
-    PAYMENT_COMPLETED,
-    PAYMENT_FAILED,
-    REFUND_CREATED,
     SOURCE,
+    ChargePayment,
+    PaymentCompleted,
+    PaymentFailed,
+    RefundCreated,
 )
 from orderly.storage import Database, Row, Tx
 
@@ -135,19 +137,18 @@ async def payments_of_order(db: Database, caller: Principal, order_id: str) -> l
     return await db.read(work)
 
 
-async def _payment_for(tx: Tx, data: dict[str, Any], amount: str) -> Row:
+async def _payment_for(tx: Tx, order: OrderConfirmed | ChargePayment, amount: Decimal) -> Row:
     """The order's payment, written as pending the first time it is asked for."""
-    order_id = str(data["orderId"])
     payment = await tx.fetch_one(
         store.INSERT_PAYMENT,
         {
             "id": new_id(),
-            "order_id": order_id,
-            "owner_id": data.get("userId"),
-            "account_id": data.get("accountId"),
-            "method": str(data["paymentMethod"]),
-            "amount_cents": to_cents(Decimal(str(amount))),
-            "currency": str(data.get("currency") or "USD"),
+            "order_id": order.order_id,
+            "owner_id": order.user_id,
+            "account_id": order.account_id,
+            "method": order.payment_method,
+            "amount_cents": to_cents(amount),
+            "currency": order.currency,
             "status": PaymentStatus.PENDING.value,
             "at": utcnow(),
         },
@@ -159,31 +160,32 @@ async def _payment_for(tx: Tx, data: dict[str, Any], amount: str) -> Row:
 async def charge_on_order_confirmed(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 4: charge a confirmed order (authorise, then capture). The order's
     confirmation carries what the payment needs; a repeat charges nothing."""
-    data = message.data
-    if not data.get("paymentMethod"):
+    order = message.read(OrderConfirmed)
+    if not order.payment_method:
         return  # an order paid elsewhere
-    payment = await _payment_for(tx, data, str(data["totalAmount"]))
+    payment = await _payment_for(tx, order, order.total_amount)
     if payment["status"] == PaymentStatus.PENDING:
-        await _charge(tx, payment, {})
+        await _charge(tx, payment)
 
 
 async def charge_on_command(tx: Tx, message: Envelope) -> None:
     """A saga's `payment.charge`: charge once; a repeated command hears the same answer."""
-    data = message.data
-    payment = await _payment_for(tx, data, str(data["amount"]))
-    answer = {"sagaId": data["sagaId"]}
+    charge = message.read(ChargePayment)
+    payment = await _payment_for(tx, charge, charge.amount)
     status = PaymentStatus(payment["status"])
     if status is PaymentStatus.PENDING:
-        await _charge(tx, payment, answer)
+        await _charge(tx, payment, message)
     elif status in (PaymentStatus.CAPTURED, PaymentStatus.REFUNDED):
-        await _publish(tx, PAYMENT_COMPLETED, payment, {"status": "completed", **answer})
+        await emit(tx, _outcome_message(payment, None, message))
     else:
         reason = payment["reason"] or status.value
-        await _publish(tx, PAYMENT_FAILED, payment, {"reason": reason, **answer})
+        await emit(tx, _outcome_message(payment, reason, message))
 
 
-async def _charge(tx: Tx, payment: Row, answer: dict[str, Any]) -> None:
-    """Authorise, then capture; `payment.completed` or `payment.failed` with `answer`."""
+async def _charge(tx: Tx, payment: Row, command: Envelope | None = None) -> None:
+    """Authorise, then capture; `payment.completed` or `payment.failed`, answering `command`
+    when a saga sent one."""
+    answer = command
     token = await _token(tx, payment)
     if token is None:
         await _fail(tx, payment, "unknown_payment_method", answer=answer)
@@ -208,8 +210,7 @@ async def _charge(tx: Tx, payment: Row, answer: dict[str, Any]) -> None:
         await GATEWAY.void(auth.reference, key=f"{pid}:void")
         await _fail(tx, payment, "capture_failed", auth.reference, answer=answer)
         return
-    completed = {"status": "completed", **answer}
-    await _settle(tx, payment, PaymentStatus.CAPTURED, auth.reference, None, completed)
+    await _settle(tx, payment, PaymentStatus.CAPTURED, auth.reference, None, answer)
 
 
 async def _token(tx: Tx, payment: Row) -> str | None:
@@ -228,10 +229,9 @@ async def _fail(
     reason: str,
     auth_ref: str | None = None,
     *,
-    answer: dict[str, Any] | None = None,
+    answer: Envelope | None = None,
 ) -> None:
-    failed = {"reason": reason, **(answer or {})}
-    await _settle(tx, payment, PaymentStatus.FAILED, auth_ref, reason, failed)
+    await _settle(tx, payment, PaymentStatus.FAILED, auth_ref, reason, answer)
 
 
 async def _settle(
@@ -240,16 +240,16 @@ async def _settle(
     status: PaymentStatus,
     auth_ref: str | None,
     reason: str | None,
-    extra: dict[str, Any],
+    answer: Envelope | None,
 ) -> None:
-    """The charge's outcome, and `payment.completed` or `payment.failed` with `extra`."""
-    kind = PAYMENT_COMPLETED if status is PaymentStatus.CAPTURED else PAYMENT_FAILED
+    """The charge's outcome, and `payment.completed` (no `reason`) or `payment.failed`."""
+    told = _outcome_message(payment, reason, answer)
     if tx.dialect == "postgresql":
         outcome = _outcome(payment, status, auth_ref, reason)
-        await emit_along(tx, store.SETTLE_PG, outcome, _message(kind, payment, extra))
+        await emit_along(tx, store.SETTLE_PG, outcome, told)
         return
     await _set(tx, payment, status, auth_ref, reason)
-    await _publish(tx, kind, payment, extra)
+    await emit(tx, told)
 
 
 def _outcome(
@@ -270,24 +270,32 @@ async def _set(
     await tx.execute(store.UPDATE_PAYMENT, _outcome(payment, status, auth_ref, reason))
 
 
-def _message(kind: str, payment: Row, extra: dict[str, Any]) -> Envelope:
-    data = {
-        "paymentId": payment["id"],
-        "orderId": payment["order_id"],
-        "amount": money(payment["amount_cents"]),
+def _outcome_message(payment: Row, reason: str | None, command: Envelope | None) -> Envelope:
+    """`payment.completed`, or with a `reason` `payment.failed`; the answer to `command` when
+    a saga sent one."""
+    figures = {
+        "payment_id": payment["id"],
+        "order_id": payment["order_id"],
+        "amount": from_cents(int(payment["amount_cents"])),
         "currency": payment["currency"],
-        **extra,
     }
-    return new_message(kind, data, source=SOURCE, aggregate_id=payment["order_id"])
+    body: Message = (
+        PaymentCompleted(**figures, status="completed")
+        if reason is None
+        else PaymentFailed(**figures, reason=reason)
+    )
+    return _message(body, payment, command)
 
 
-async def _publish(tx: Tx, kind: str, payment: Row, extra: dict[str, Any]) -> None:
-    await emit(tx, _message(kind, payment, extra))
+def _message(body: Message, payment: Row, command: Envelope | None = None) -> Envelope:
+    if command is not None:
+        return answering(command, body, source=SOURCE, aggregate_id=payment["order_id"])
+    return new_message(body, source=SOURCE, aggregate_id=payment["order_id"])
 
 
 async def refund_on_order_cancelled(tx: Tx, message: Envelope) -> None:
     """Seed 002: a cancelled order is never charged; if it was, its money goes back."""
-    order_id = str(message.data["orderId"])
+    order_id = message.read(OrderCancelled).order_id
     payment = await tx.fetch_one(store.PAYMENT_FOR_ORDER, {"order_id": order_id})
     if payment is None:
         return  # an order nobody was to pay for (a direct order)
@@ -311,4 +319,11 @@ async def refund_on_order_cancelled(tx: Tx, message: Envelope) -> None:
         },
     )
     await _set(tx, payment, PaymentStatus.REFUNDED, payment["auth_ref"], "order_cancelled")
-    await _publish(tx, REFUND_CREATED, payment, {"refundId": refund_id})
+    refunded = RefundCreated(
+        refund_id=refund_id,
+        payment_id=pid,
+        order_id=order_id,
+        amount=from_cents(cents),
+        currency=payment["currency"],
+    )
+    await emit(tx, _message(refunded, payment))

@@ -7,17 +7,26 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import structlog
 
+from orderly.catalog.messages import ProductCreated, ProductUpdated
+from orderly.identity.messages import AccountCreated
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import NotFound, Unprocessable
 from orderly.kernel.ids import new_id
 from orderly.kernel.money import from_cents, to_cents
 from orderly.messaging import Envelope, emit, new_message
-from orderly.ordering.messages import ORDER_CANCELLED
+from orderly.ordering.messages import OrderCancelled, OrderCreated
 from orderly.pricing import domain, store
 from orderly.pricing.domain import Buyer, ContractPrice, Quote
-from orderly.pricing.messages import PRICE_LOCK_VOIDED, PRICE_LOCKED, PRICE_WAC_CHANGED, SOURCE
+from orderly.pricing.messages import (
+    SOURCE,
+    LockedLine,
+    PriceLocked,
+    PriceLockVoided,
+    PriceWacChanged,
+)
 from orderly.storage import Database, Row, Tx
 
 log = structlog.get_logger(__name__)
@@ -63,16 +72,15 @@ def quote_view(product_id: str, quantity: int, found: Quote) -> dict[str, Any]:
 
 async def wac_on_product_created(tx: Tx, message: Envelope) -> None:
     """A new product's price is its WAC from today (a product may come without one)."""
-    await _wac_from_catalog(tx, message)
+    product = message.read(ProductCreated)
+    if product.price is not None:
+        await _set_catalog_wac(tx, product.product_id, product.price)
 
 
 async def wac_on_product_updated(tx: Tx, message: Envelope) -> None:
-    await _wac_from_catalog(tx, message)
-
-
-async def _wac_from_catalog(tx: Tx, message: Envelope) -> None:
-    if message.data.get("price") is not None:
-        await _set_catalog_wac(tx, str(message.data["productId"]), Decimal(message.data["price"]))
+    changed = message.read(ProductUpdated)
+    if isinstance(changed.price, Decimal):
+        await _set_catalog_wac(tx, changed.product_id, changed.price)
 
 
 async def wac_from_catalog(db: Database, product_id: str, price: Decimal) -> None:
@@ -92,11 +100,11 @@ async def _set_catalog_wac(tx: Tx, product_id: str, price: Decimal) -> None:
 
 
 async def account_on_account_created(tx: Tx, message: Envelope) -> None:
-    data = message.data
+    account = message.read(AccountCreated)
     params = {
-        "account_id": data["accountId"],
-        "segment": data["segment"],
-        "is_340b": data.get("id340b") is not None,
+        "account_id": account.account_id,
+        "segment": account.segment,
+        "is_340b": account.id340b is not None,
     }
     await tx.execute(store.UPSERT_ACCOUNT, params)
 
@@ -140,12 +148,8 @@ async def _announce_wac(tx: Tx, product_id: str, today: date) -> None:
     if current is None:
         return
     cents, since = current
-    data = {
-        "productId": product_id,
-        "price": str(from_cents(cents)),
-        "effectiveDate": since.isoformat(),
-    }
-    await emit(tx, new_message(PRICE_WAC_CHANGED, data, source=SOURCE, aggregate_id=product_id))
+    changed = PriceWacChanged(product_id=product_id, price=from_cents(cents), effective_date=since)
+    await emit(tx, new_message(changed, source=SOURCE, aggregate_id=product_id))
 
 
 async def announce_due_wacs(db: Database, today: date | None = None) -> int:
@@ -415,46 +419,43 @@ async def _lock(tx: Tx, order_id: str, locks: list[dict[str, Any]]) -> list[dict
     await tx.execute_many(store.INSERT_LOCK, [{**lock, "at": now} for lock in locks])
     # the caller saw no lock of this order in this transaction: these rows are all there is
     locked = [_lock_view({**lock, "status": "locked"}) for lock in locks]
-    data = {"orderId": order_id, "items": locked}
-    await emit(tx, new_message(PRICE_LOCKED, data, source=SOURCE, aggregate_id=order_id))
+    lines = [msgspec.convert(lock, LockedLine) for lock in locked]
+    told = PriceLocked(order_id=order_id, items=lines)
+    await emit(tx, new_message(told, source=SOURCE, aggregate_id=order_id))
     return locked
 
 
 async def locks_follow_orders(tx: Tx, message: Envelope) -> None:
     """`order.created` locks the order's prices; `order.cancelled` voids them. Both come
     through one queue, in the order they were published."""
-    if message.type == ORDER_CANCELLED:
-        await void_locks(tx, str(message.data["orderId"]))
+    if message.type == OrderCancelled.TYPE:
+        await void_locks(tx, message.read(OrderCancelled).order_id)
     else:
-        await _lock_order(tx, message.data)
+        await _lock_order(tx, message.read(OrderCreated))
 
 
-async def _lock_order(tx: Tx, data: dict[str, Any]) -> None:
+async def _lock_order(tx: Tx, order: OrderCreated) -> None:
     """An order is priced at its buyer's own quote as it is placed; pricing locks those
     figures for it (`price.locked`), which later list or contract changes do not touch. A
     line without a price (seed 001 allows one) is not locked, nor is an order cancelled
     already (its cancellation came first, after a retry)."""
-    order_id = str(data["order_id"])
+    order_id = order.order_id
     if await tx.fetch_one(store.LOCKED_OR_VOIDED, {"order_id": order_id}):
         return
     locks = []
-    for n, item in enumerate(data["items"], start=1):
-        if item.get("price") is None:
+    for n, item in enumerate(order.items, start=1):
+        if item.price is None:
             continue
-        line = LockLine(str(n), str(item["product_id"]), int(item["quantity"]))
+        line = LockLine(str(n), item.product_id, item.quantity)
         found = Quote(
-            cents=to_cents(Decimal(item["price"])),
-            source=domain.Source(item.get("priceSource") or domain.Source.WAC),
-            contract_id=item.get("contractId"),
-            effective_date=date.fromisoformat(item.get("priceEffectiveDate") or _today()),
+            cents=to_cents(item.price),
+            source=domain.Source(item.price_source or domain.Source.WAC),
+            contract_id=item.contract_id,
+            effective_date=item.price_effective_date or utcnow().date(),
         )
         locks.append(_lock_row(order_id, line, found))
     if locks:
         await _lock(tx, order_id, locks)
-
-
-def _today() -> str:
-    return utcnow().date().isoformat()
 
 
 async def void_locks(tx: Tx, order_id: str) -> bool:
@@ -462,10 +463,8 @@ async def void_locks(tx: Tx, order_id: str) -> bool:
     await tx.execute(store.VOID_ORDER, {"order_id": order_id, "at": utcnow()})
     if not await tx.execute(store.VOID_LOCKS, {"order_id": order_id}):
         return False
-    await emit(
-        tx,
-        new_message(PRICE_LOCK_VOIDED, {"orderId": order_id}, source=SOURCE, aggregate_id=order_id),
-    )
+    voided = PriceLockVoided(order_id=order_id)
+    await emit(tx, new_message(voided, source=SOURCE, aggregate_id=order_id))
     return True
 
 

@@ -28,7 +28,7 @@ import structlog
 from orderly.kernel.casing import snake
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import NotFound
-from orderly.messaging import Envelope, emit, new_message
+from orderly.messaging import Envelope, Message, emit, new_message
 from orderly.sagas import store
 from orderly.storage import Database, Row, Tx
 
@@ -74,8 +74,8 @@ class Definition:
     kind: str
     source: str  # the publishing context's source name for the commands it sends
     steps: tuple[Step, ...]
-    # the body of a step's command, or of its compensation (`undo`), from the saga's data
-    command_data: Callable[["Saga", Step, bool], dict[str, Any]]
+    # a step's command, or its compensation (`undo`), from the saga's data
+    command_data: Callable[["Saga", Step, bool], Message]
     on_completed: Hook
     on_compensated: Hook
 
@@ -184,13 +184,11 @@ async def _set_step(tx: Tx, saga: Saga, no: int, **changes: Any) -> None:
     saga.steps[row_index] = row
 
 
-async def _send(
-    tx: Tx, definition: Definition, saga: Saga, step: Step, undo: bool, attempt: int
-) -> None:
-    kind = step.compensation if undo else step.command
-    assert kind is not None
-    data = {**definition.command_data(saga, step, undo), "sagaId": saga.id, "attempt": attempt}
-    await emit(tx, new_message(kind, data, source=definition.source, aggregate_id=saga.id))
+async def _send(tx: Tx, definition: Definition, saga: Saga, step: Step, undo: bool) -> None:
+    command = definition.command_data(saga, step, undo)
+    assert (step.compensation if undo else step.command) == command.TYPE
+    sent = new_message(command, source=definition.source, aggregate_id=saga.id, saga_id=saga.id)
+    await emit(tx, sent)
 
 
 async def _begin(tx: Tx, definition: Definition, saga: Saga, no: int, now: datetime) -> None:
@@ -210,7 +208,7 @@ async def _begin(tx: Tx, definition: Definition, saga: Saga, no: int, now: datet
         started_at=now,
         deadline_at=now + timedelta(seconds=step.timeout),
     )
-    await _send(tx, definition, saga, step, undo=False, attempt=1)
+    await _send(tx, definition, saga, step, undo=False)
 
 
 async def _compensate_from(
@@ -232,7 +230,7 @@ async def _compensate_from(
             attempts=int(row["attempts"]) + 1,
             deadline_at=now + timedelta(seconds=step.timeout),
         )
-        await _send(tx, definition, saga, step, undo=True, attempt=1)
+        await _send(tx, definition, saga, step, undo=True)
         return
     await _save(tx, saga, SagaState.COMPENSATED, -1, now)
     await definition.on_compensated(tx, saga)
@@ -240,10 +238,9 @@ async def _compensate_from(
 
 async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope) -> bool:
     """Move the saga `message` answers; False if it answers none (or nothing it waits for)."""
-    saga_id = str(message.data.get("sagaId") or "")
-    if not saga_id:
+    if not message.saga_id:
         return False
-    saga = await _load(tx, saga_id)
+    saga = await _load(tx, message.saga_id)
     if saga is None or saga.kind not in definitions:
         return False
     definition = definitions[saga.kind]
@@ -345,7 +342,7 @@ async def _timed_out(
             attempts=attempts + 1,
             deadline_at=now + timedelta(seconds=step.timeout),
         )
-        await _send(tx, definition, saga, step, undo=undoing, attempt=attempts + 1)
+        await _send(tx, definition, saga, step, undo=undoing)
         return
     if undoing:
         saga.reason = f"{step.name}: compensation unanswered"
