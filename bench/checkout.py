@@ -219,9 +219,10 @@ async def distributed(n: int) -> Checkouts:
     finally:
         await drop_pg_database(url)
         from orderly.bootstrap import topology
+        from orderly.config import Settings
         from orderly.messaging.transports.rabbitmq import delete_topology
 
-        await delete_topology(AMQP_URL, namespace, topology())
+        await delete_topology(AMQP_URL, namespace, topology(Settings()))
 
 
 async def peer(kind: str, n: int) -> Checkouts:

@@ -94,6 +94,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 async def _delete_namespace(namespace: str) -> None:
     from orderly.bootstrap import topology
+    from orderly.config import Settings
     from orderly.messaging.transports.rabbitmq import delete_topology
 
-    await delete_topology(AMQP_URL, namespace, topology())
+    await delete_topology(AMQP_URL, namespace, topology(Settings()))

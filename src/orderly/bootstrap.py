@@ -12,7 +12,7 @@ import structlog
 from orderly.catalog.listprices import HttpListPrices, ListPrices, LocalListPrices
 from orderly.catalog.stock import HttpStockRecords, LocalStockRecords, StockRecords
 from orderly.config import Settings, redact
-from orderly.contexts import ContextSpec
+from orderly.contexts import ContextSpec, Wired
 from orderly.identity.authenticator import (
     Authenticator,
     LocalAuthenticator,
@@ -60,11 +60,17 @@ def context_specs() -> dict[str, ContextSpec]:
     }
 
 
-def topology() -> Topology:
-    specs = context_specs().values()
+def wire_all(settings: Settings) -> dict[str, Wired]:
+    """Every context's handlers and workers, bound to `settings`."""
+    return {name: spec.wire(settings) for name, spec in context_specs().items()}
+
+
+def topology(settings: Settings) -> Topology:
+    """Every context's published types and consumers, whether served here or not."""
+    wired = wire_all(settings)
     return Topology(
-        publishers={t: spec.name for spec in specs for t in spec.publishes},
-        subscriptions=[sub for spec in specs for sub in spec.subscriptions],
+        publishers={t: spec.name for spec in context_specs().values() for t in spec.publishes},
+        subscriptions=[sub for parts in wired.values() for sub in parts.subscriptions],
     )
 
 
@@ -168,10 +174,6 @@ class Runtime:
 
     @classmethod
     async def start(cls, settings: Settings, *, run_migrations: bool = True) -> "Runtime":
-        specs = context_specs()
-        for name in settings.contexts:
-            if specs[name].configure is not None:
-                specs[name].configure(settings)  # type: ignore[misc]
         if run_migrations:
             await migrate_all(settings)
         databases = await open_databases(settings)
@@ -200,7 +202,7 @@ class Runtime:
             databases,
             transport,
             availability,
-            topology(),
+            topology(settings),
             authenticator,
             tokens,
             standing,
@@ -230,9 +232,9 @@ class Runtime:
             await on_revocation(authenticator, message)
 
         await self.transport.listen("identity", REVOCATIONS, revoked)
-        specs = context_specs()
+        wired = wire_all(settings)
         for name, db in self.databases.items():
-            for worker_loop in specs[name].workers:
+            for worker_loop in wired[name].workers:
                 self.tasks.append(
                     asyncio.create_task(
                         worker_loop(db, settings.sweep_interval), name=f"worker:{name}"

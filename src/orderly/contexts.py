@@ -1,4 +1,5 @@
-"""What a bounded context contributes to a running Orderly: tables, messages, routes."""
+"""What a bounded context contributes to a running Orderly: tables, messages, routes, and the
+handlers and workers it wires from the deployment's settings."""
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -20,17 +21,24 @@ Worker = Callable[[Database, float], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
+class Wired:
+    """A context's consumers and background loops, with the deployment's settings bound in."""
+
+    subscriptions: tuple[Subscription, ...] = ()
+    workers: tuple[Worker, ...] = ()
+
+
+@dataclass(frozen=True)
 class ContextSpec:
     name: str
     source: str
     publishes: tuple[str, ...]
-    subscriptions: tuple[Subscription, ...]
     router: Callable[[], APIRouter]
     tables: sa.MetaData
     """The context's own tables, which its migrations must produce (besides messaging's)."""
-    workers: tuple[Worker, ...] = ()
-    # Applies the deployment's settings to the context's module-level policy (once, at start).
-    configure: Callable[["Settings"], None] | None = None
+    # Binds the deployment's settings into the context's handlers and workers. It does no
+    # I/O: every process calls it for every context, to know the whole topology.
+    wire: Callable[["Settings"], Wired]
 
 
 def consumer(context: str, handler: Handler, *kinds: type[Message]) -> Subscription:

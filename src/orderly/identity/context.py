@@ -1,7 +1,7 @@
 """How identity plugs into a running Orderly."""
 
 from orderly.config import Settings
-from orderly.contexts import ContextSpec
+from orderly.contexts import ContextSpec, Wired
 from orderly.identity import api, messages, passwords, service, store
 
 
@@ -9,13 +9,18 @@ def configure(settings: Settings) -> None:
     passwords.configure(settings.password_hash_memory, settings.password_hash_passes)
 
 
+def wire(settings: "Settings") -> Wired:
+    configure(settings)
+    return Wired(
+        workers=(service.audit_keeper,),
+    )
+
+
 CONTEXT = ContextSpec(
     name="identity",
     source=messages.SOURCE,
     publishes=messages.PUBLISHES,
-    subscriptions=(),
     router=api.router,
     tables=store.metadata,
-    workers=(service.audit_keeper,),
-    configure=configure,
+    wire=wire,
 )
