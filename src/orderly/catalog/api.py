@@ -19,13 +19,13 @@ from orderly.catalog import service
 from orderly.catalog.domain import InvalidProduct
 from orderly.catalog.ndc import InvalidNdc
 from orderly.catalog.service import NdcTaken, ProductNotFound, SkuTaken
-from orderly.entrypoints import wire
-from orderly.entrypoints.auth import anyone, operator_over
-from orderly.entrypoints.dependencies import database, runtime
-from orderly.entrypoints.fields import NOT_BLANK, Price, Whole
-from orderly.entrypoints.openapi import refuses
 from orderly.kernel.principal import Principal
 from orderly.storage import Database
+from orderly.web import wire
+from orderly.web.auth import anyone, operator_over
+from orderly.web.dependencies import database, runtime
+from orderly.web.fields import NOT_BLANK, Price, Whole
+from orderly.web.refusals import refuses
 
 Catalog = Annotated[Database, Depends(database("catalog"))]
 

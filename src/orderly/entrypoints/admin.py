@@ -4,10 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from orderly.entrypoints.dependencies import runtime
-from orderly.entrypoints.openapi import refuses
 from orderly.messaging import deadletters
 from orderly.messaging.relay import outbox_status
+from orderly.web.dependencies import runtime
+from orderly.web.refusals import refuses
 
 Runtime = Annotated[Any, Depends(runtime)]
 

@@ -6,16 +6,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from orderly.entrypoints.auth import Caller, operator_over
-from orderly.entrypoints.dependencies import database, runtime
-from orderly.entrypoints.fields import NOT_BLANK
-from orderly.entrypoints.openapi import refuses
 from orderly.fulfillment import service
 from orderly.fulfillment.domain import InvalidTransition, ShipmentStatus
 from orderly.fulfillment.service import ShipmentNotFound
 from orderly.kernel.errors import Conflict
 from orderly.kernel.principal import Principal
 from orderly.storage import Database
+from orderly.web.auth import Caller, operator_over
+from orderly.web.dependencies import database, runtime
+from orderly.web.fields import NOT_BLANK
+from orderly.web.refusals import refuses
 
 Fulfillment = Annotated[Database, Depends(database("fulfillment"))]
 

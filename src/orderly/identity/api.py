@@ -6,10 +6,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from orderly.entrypoints.auth import Caller, Enrolling, operator_over
-from orderly.entrypoints.dependencies import database, runtime
-from orderly.entrypoints.fields import NOT_BLANK, Email
-from orderly.entrypoints.openapi import refuses
 from orderly.identity import mfa, service
 from orderly.identity.domain import MAX_PASSWORD, MIN_PASSWORD, WeakPassword
 from orderly.identity.mfa import InvalidMfaCode, MfaAlreadyEnabled, MfaNotEnrolled
@@ -29,6 +25,10 @@ from orderly.kernel.errors import OrderlyError
 from orderly.kernel.principal import Principal
 from orderly.storage import Database
 from orderly.storage.database import StorageUnavailable
+from orderly.web.auth import Caller, Enrolling, operator_over
+from orderly.web.dependencies import database, runtime
+from orderly.web.fields import NOT_BLANK, Email
+from orderly.web.refusals import refuses
 
 Identity = Annotated[Database, Depends(database("identity"))]
 

@@ -7,17 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from orderly.entrypoints.auth import (
-    Caller,
-    Operator,
-    Service,
-    operator_over,
-    own_account,
-    principal,
-)
-from orderly.entrypoints.dependencies import database, runtime
-from orderly.entrypoints.fields import Whole
-from orderly.entrypoints.openapi import refuses
 from orderly.inventory import provisional, service
 from orderly.inventory.domain import DC_CODE, DEFAULT_DC, LOT_NUMBER, InvalidStock, LotStatus
 from orderly.inventory.service import (
@@ -32,6 +21,17 @@ from orderly.inventory.service import (
 from orderly.kernel.errors import NotFound
 from orderly.kernel.principal import Principal
 from orderly.storage import Database
+from orderly.web.auth import (
+    Caller,
+    Operator,
+    Service,
+    operator_over,
+    own_account,
+    principal,
+)
+from orderly.web.dependencies import database, runtime
+from orderly.web.fields import Whole
+from orderly.web.refusals import refuses
 
 Inventory = Annotated[Database, Depends(database("inventory"))]
 

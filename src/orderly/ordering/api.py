@@ -8,11 +8,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from orderly.entrypoints import wire
-from orderly.entrypoints.auth import Caller, Operator, operator_over, principal
-from orderly.entrypoints.dependencies import database, runtime
-from orderly.entrypoints.fields import NOT_BLANK, Whole
-from orderly.entrypoints.openapi import refuses
 from orderly.kernel.errors import Conflict, OrderlyError
 from orderly.kernel.principal import Principal
 from orderly.ordering import carts, listing, service
@@ -41,6 +36,11 @@ from orderly.ordering.service import (
 from orderly.sagas import engine
 from orderly.sagas.engine import SagaNotFound, SagaState
 from orderly.storage import Database
+from orderly.web import wire
+from orderly.web.auth import Caller, Operator, operator_over, principal
+from orderly.web.dependencies import database, runtime
+from orderly.web.fields import NOT_BLANK, Whole
+from orderly.web.refusals import refuses
 
 Ordering = Annotated[Database, Depends(database("ordering"))]
 

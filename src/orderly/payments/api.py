@@ -6,13 +6,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.entrypoints.auth import Caller
-from orderly.entrypoints.dependencies import database
-from orderly.entrypoints.openapi import refuses
 from orderly.payments import service
 from orderly.payments.domain import TOKEN, InvalidPaymentMethod
 from orderly.payments.service import PaymentMethodNotFound, PaymentNotFound
 from orderly.storage import Database
+from orderly.web.auth import Caller
+from orderly.web.dependencies import database
+from orderly.web.refusals import refuses
 
 Payments = Annotated[Database, Depends(database("payments"))]
 

@@ -6,17 +6,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.entrypoints import wire
-from orderly.entrypoints.auth import Caller, Operator, anyone, operator_over, own_account
-from orderly.entrypoints.dependencies import database
-from orderly.entrypoints.fields import NOT_BLANK, Price, Whole
-from orderly.entrypoints.openapi import refuses
 from orderly.kernel.errors import NotFound
 from orderly.kernel.principal import Principal
 from orderly.pricing import service
 from orderly.pricing.domain import ContractKind, InvalidPrice
 from orderly.pricing.service import ContractNotFound, NoPrice
 from orderly.storage import Database
+from orderly.web import wire
+from orderly.web.auth import Caller, Operator, anyone, operator_over, own_account
+from orderly.web.dependencies import database
+from orderly.web.fields import NOT_BLANK, Price, Whole
+from orderly.web.refusals import refuses
 
 Pricing = Annotated[Database, Depends(database("pricing"))]
 
