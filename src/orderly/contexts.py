@@ -24,7 +24,7 @@ class ContextSpec:
     source: str
     publishes: tuple[str, ...]
     subscriptions: tuple[Subscription, ...]
-    router: Callable[[], APIRouter]
+    router: APIRouter
     tables: sa.MetaData
     """The context's own tables, which its migrations must produce (besides messaging's)."""
     workers: tuple[Worker, ...] = ()

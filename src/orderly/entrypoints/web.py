@@ -68,8 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     specs = context_specs()
     for name in sorted(settings.contexts, key=_BUSIEST_FIRST.index):
         guard = [] if name == "identity" else [Depends(principal)]
-        app.include_router(specs[name].router(), dependencies=guard)
-    app.include_router(admin.router(), dependencies=[Depends(operator)])
+        app.include_router(specs[name].router, dependencies=guard)
+    app.include_router(admin.router, dependencies=[Depends(operator)])
     return app
 
 

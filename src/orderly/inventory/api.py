@@ -223,176 +223,187 @@ class OrderHoldOut(BaseModel):
     items: list[HeldLineOut]
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["inventory"])
+router = APIRouter(tags=["inventory"])
 
-    # before `/api/v1/inventory/{product_id}`, which would take `dcs` for a product id
-    @api.get("/api/v1/inventory/dcs", response_model=list[DcRecordOut])
-    async def list_dcs(db: Inventory, _: Operator) -> list[dict[str, Any]]:
-        """Operators: the distribution centres stock may be received into."""
-        return await service.list_dcs(db)
 
-    @api.post(
-        "/api/v1/inventory/dcs",
-        status_code=201,
-        response_model=DcRecordOut,
-        responses=refuses(DcExists, InvalidStock),
+# before `/api/v1/inventory/{product_id}`, which would take `dcs` for a product id
+@router.get("/api/v1/inventory/dcs", response_model=list[DcRecordOut])
+async def list_dcs(db: Inventory, _: Operator) -> list[dict[str, Any]]:
+    """Operators: the distribution centres stock may be received into."""
+    return await service.list_dcs(db)
+
+
+@router.post(
+    "/api/v1/inventory/dcs",
+    status_code=201,
+    response_model=DcRecordOut,
+    responses=refuses(DcExists, InvalidStock),
+)
+async def create_dc(body: DcIn, db: Inventory, _: Operator) -> dict[str, Any]:
+    """Operators: open a distribution centre; receipts and safety stock name only these."""
+    return await service.create_dc(db, body.code, body.name)
+
+
+@router.post(
+    "/api/v1/products/check-availability",
+    response_model=AvailabilityOut,
+    response_model_exclude_none=True,
+    responses=refuses(ProductNotFound),
+)
+async def check_availability(body: AvailabilityIn, db: Inventory, request: Request) -> Any:
+    """Seed 001: is every line available now? Unknown products answer 404. With a
+    `cart_id`, each line also says what the caller's cart holds of it."""
+    requested = [(item.product_id, item.quantity) for item in body.items]
+    if body.cart_id is None:  # the busy path: no caller needed beyond the gateway's check
+        return await service.check_availability(db, requested)
+    caller = await principal(request)
+    customer = None if caller.is_operator else caller.user_id
+    return await service.check_availability(db, requested, cart=body.cart_id, customer=customer)
+
+
+@router.get(
+    "/api/v1/inventory/{product_id}",
+    response_model=PositionOut,
+    response_model_exclude_none=True,
+    responses=refuses(ProductNotFound),
+)
+async def get_position(product_id: str, db: Inventory, caller: Caller) -> dict[str, Any]:
+    """ATP per distribution centre; operators also see the lots."""
+    return await service.position(db, product_id, with_lots=caller.is_operator)
+
+
+@router.put(
+    "/api/v1/inventory/{product_id}",
+    response_model=PositionOut,
+    responses=refuses(ProductNotFound),
+)
+async def add_item(
+    product_id: ProductId, body: ItemIn, db: Inventory, _: StockKeeper
+) -> dict[str, Any]:
+    """Catalog's new product, before catalog answers: known from now on, with its
+    initial stock (once: asked again, nothing changes)."""
+    await service.add_item(db, product_id, body.sku, body.initial_stock)
+    return await service.position(db, product_id)
+
+
+@router.get(
+    "/api/v1/inventory/{product_id}/holds",
+    response_model=list[HoldOut],
+    responses=refuses(ProductNotFound),
+)
+async def list_holds(product_id: str, db: Inventory, _: StockKeeper) -> list[dict[str, Any]]:
+    """Operators: the carts holding the product now, their customers, and until when."""
+    return await service.holds(db, product_id)
+
+
+@router.delete(
+    "/api/v1/inventory/{product_id}/holds/{cart_id}",
+    status_code=204,
+    responses=refuses(service.HoldNotFound, ProductNotFound),
+)
+async def release_hold(product_id: str, cart_id: str, db: Inventory, _: HoldKeeper) -> Response:
+    """Operators: let one cart's hold on the product go."""
+    await service.release_hold(db, product_id, cart_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/api/v1/inventory/{product_id}/receipts",
+    status_code=201,
+    response_model=LotOut,
+    responses=refuses(ProductNotFound, LotMismatch, InvalidStock, UnknownDc),
+)
+async def receive(
+    product_id: str, body: ReceiptIn, db: Inventory, _: StockKeeper
+) -> dict[str, Any]:
+    """Goods in, to a lot in a known DC; a lot past its expiry is received `expired`
+    (blocked)."""
+    receipt = service.Receipt(product_id, body.quantity, body.lot, body.expires_on, body.dc)
+    return await service.receive(db, receipt)
+
+
+@router.put(
+    "/api/v1/inventory/{product_id}/safety-stock/{dc}",
+    response_model=PositionOut,
+    responses=refuses(ProductNotFound, InvalidStock, UnknownDc),
+)
+async def set_safety_stock(
+    product_id: str,
+    dc: Annotated[str, Path(json_schema_extra=_pattern(DC_CODE))],
+    body: SafetyStockIn,
+    db: Inventory,
+    _: StockKeeper,
+) -> dict[str, Any]:
+    return await service.set_safety_stock(db, product_id, dc, body.units)
+
+
+@router.put(
+    "/api/v1/inventory/shelf-life/{account_id}",
+    response_model=ShelfLifeOut,
+    responses=refuses(AccountNotFound),
+)
+async def set_shelf_life(
+    account_id: AccountId, body: ShelfLifeIn, db: Inventory, _: AccountKeeper
+) -> dict[str, Any]:
+    """An account's minimum shelf life: its orders get no lot expiring sooner. An
+    account identity has not opened: 404."""
+    return await service.set_shelf_life(db, account_id, body.days)
+
+
+@router.post(
+    "/api/v1/inventory/lots/{lot_id}/quarantine",
+    response_model=LotOut,
+    responses=refuses(LotNotFound),
+)
+async def quarantine(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
+    return await service.set_lot_status(db, lot_id, LotStatus.QUARANTINED)
+
+
+@router.post(
+    "/api/v1/inventory/lots/{lot_id}/release",
+    response_model=LotOut,
+    responses=refuses(LotNotFound, LotExpired),
+)
+async def release_lot(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
+    return await service.set_lot_status(db, lot_id, LotStatus.RELEASED)
+
+
+@router.post(
+    "/api/v1/inventory/reservations",
+    status_code=201,
+    response_model=OrderHoldOut,
+    responses=refuses(provisional.Short, ProductNotFound, NotFound),
+)
+async def hold(body: OrderHoldIn, db: Inventory, caller: Caller, _: Service) -> dict[str, Any]:
+    """Ordering, for the caller, before it writes a direct order: hold its stock. The
+    hold runs out unless the order's `order.created` confirms it. Short: 409. Services
+    of the deployment only (`ORDERLY_SERVICE_KEY`)."""
+    requested = [(item.product_id, item.quantity) for item in body.items]
+    outcome = await provisional.hold(
+        db,
+        body.order_id,
+        requested,
+        account=caller.account,
+        customer=caller.user_id,
+        cart_id=body.cart_id or "",
     )
-    async def create_dc(body: DcIn, db: Inventory, _: Operator) -> dict[str, Any]:
-        """Operators: open a distribution centre; receipts and safety stock name only these."""
-        return await service.create_dc(db, body.code, body.name)
-
-    @api.post(
-        "/api/v1/products/check-availability",
-        response_model=AvailabilityOut,
-        response_model_exclude_none=True,
-        responses=refuses(ProductNotFound),
-    )
-    async def check_availability(body: AvailabilityIn, db: Inventory, request: Request) -> Any:
-        """Seed 001: is every line available now? Unknown products answer 404. With a
-        `cart_id`, each line also says what the caller's cart holds of it."""
-        requested = [(item.product_id, item.quantity) for item in body.items]
-        if body.cart_id is None:  # the busy path: no caller needed beyond the gateway's check
-            return await service.check_availability(db, requested)
-        caller = await principal(request)
-        customer = None if caller.is_operator else caller.user_id
-        return await service.check_availability(db, requested, cart=body.cart_id, customer=customer)
-
-    @api.get(
-        "/api/v1/inventory/{product_id}",
-        response_model=PositionOut,
-        response_model_exclude_none=True,
-        responses=refuses(ProductNotFound),
-    )
-    async def get_position(product_id: str, db: Inventory, caller: Caller) -> dict[str, Any]:
-        """ATP per distribution centre; operators also see the lots."""
-        return await service.position(db, product_id, with_lots=caller.is_operator)
-
-    @api.put(
-        "/api/v1/inventory/{product_id}",
-        response_model=PositionOut,
-        responses=refuses(ProductNotFound),
-    )
-    async def add_item(
-        product_id: ProductId, body: ItemIn, db: Inventory, _: StockKeeper
-    ) -> dict[str, Any]:
-        """Catalog's new product, before catalog answers: known from now on, with its
-        initial stock (once: asked again, nothing changes)."""
-        await service.add_item(db, product_id, body.sku, body.initial_stock)
-        return await service.position(db, product_id)
-
-    @api.get(
-        "/api/v1/inventory/{product_id}/holds",
-        response_model=list[HoldOut],
-        responses=refuses(ProductNotFound),
-    )
-    async def list_holds(product_id: str, db: Inventory, _: StockKeeper) -> list[dict[str, Any]]:
-        """Operators: the carts holding the product now, their customers, and until when."""
-        return await service.holds(db, product_id)
-
-    @api.delete(
-        "/api/v1/inventory/{product_id}/holds/{cart_id}",
-        status_code=204,
-        responses=refuses(service.HoldNotFound, ProductNotFound),
-    )
-    async def release_hold(product_id: str, cart_id: str, db: Inventory, _: HoldKeeper) -> Response:
-        """Operators: let one cart's hold on the product go."""
-        await service.release_hold(db, product_id, cart_id)
-        return Response(status_code=204)
-
-    @api.post(
-        "/api/v1/inventory/{product_id}/receipts",
-        status_code=201,
-        response_model=LotOut,
-        responses=refuses(ProductNotFound, LotMismatch, InvalidStock, UnknownDc),
-    )
-    async def receive(
-        product_id: str, body: ReceiptIn, db: Inventory, _: StockKeeper
-    ) -> dict[str, Any]:
-        """Goods in, to a lot in a known DC; a lot past its expiry is received `expired`
-        (blocked)."""
-        receipt = service.Receipt(product_id, body.quantity, body.lot, body.expires_on, body.dc)
-        return await service.receive(db, receipt)
-
-    @api.put(
-        "/api/v1/inventory/{product_id}/safety-stock/{dc}",
-        response_model=PositionOut,
-        responses=refuses(ProductNotFound, InvalidStock, UnknownDc),
-    )
-    async def set_safety_stock(
-        product_id: str,
-        dc: Annotated[str, Path(json_schema_extra=_pattern(DC_CODE))],
-        body: SafetyStockIn,
-        db: Inventory,
-        _: StockKeeper,
-    ) -> dict[str, Any]:
-        return await service.set_safety_stock(db, product_id, dc, body.units)
-
-    @api.put(
-        "/api/v1/inventory/shelf-life/{account_id}",
-        response_model=ShelfLifeOut,
-        responses=refuses(AccountNotFound),
-    )
-    async def set_shelf_life(
-        account_id: AccountId, body: ShelfLifeIn, db: Inventory, _: AccountKeeper
-    ) -> dict[str, Any]:
-        """An account's minimum shelf life: its orders get no lot expiring sooner. An
-        account identity has not opened: 404."""
-        return await service.set_shelf_life(db, account_id, body.days)
-
-    @api.post(
-        "/api/v1/inventory/lots/{lot_id}/quarantine",
-        response_model=LotOut,
-        responses=refuses(LotNotFound),
-    )
-    async def quarantine(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
-        return await service.set_lot_status(db, lot_id, LotStatus.QUARANTINED)
-
-    @api.post(
-        "/api/v1/inventory/lots/{lot_id}/release",
-        response_model=LotOut,
-        responses=refuses(LotNotFound, LotExpired),
-    )
-    async def release_lot(lot_id: str, db: Inventory, _: Operator) -> dict[str, Any]:
-        return await service.set_lot_status(db, lot_id, LotStatus.RELEASED)
-
-    @api.post(
-        "/api/v1/inventory/reservations",
-        status_code=201,
-        response_model=OrderHoldOut,
-        responses=refuses(provisional.Short, ProductNotFound, NotFound),
-    )
-    async def hold(body: OrderHoldIn, db: Inventory, caller: Caller, _: Service) -> dict[str, Any]:
-        """Ordering, for the caller, before it writes a direct order: hold its stock. The
-        hold runs out unless the order's `order.created` confirms it. Short: 409. Services
-        of the deployment only (`ORDERLY_SERVICE_KEY`)."""
-        requested = [(item.product_id, item.quantity) for item in body.items]
-        outcome = await provisional.hold(
-            db,
-            body.order_id,
-            requested,
-            account=caller.account,
-            customer=caller.user_id,
-            cart_id=body.cart_id or "",
+    if not outcome.reserved:
+        raise provisional.Short(
+            "not every line can be held", items=provisional.short_lines(outcome)
         )
-        if not outcome.reserved:
-            raise provisional.Short(
-                "not every line can be held", items=provisional.short_lines(outcome)
-            )
-        lines = [
-            {"product_id": i["productId"], "quantity": i["quantity"], "dc": i["dc"]}
-            for i in outcome.items
-        ]
-        return {"order_id": body.order_id, "items": lines}
+    lines = [
+        {"product_id": i["productId"], "quantity": i["quantity"], "dc": i["dc"]}
+        for i in outcome.items
+    ]
+    return {"order_id": body.order_id, "items": lines}
 
-    @api.delete(
-        "/api/v1/inventory/reservations/{order_id}",
-        status_code=204,
-        responses=refuses(provisional.HoldConfirmed, NotFound),
-    )
-    async def let_go(order_id: str, db: Inventory, _: Caller, __: Service) -> None:
-        """Ordering: give back the hold of an order it did not write; a written order's:
-        409. Services of the deployment only."""
-        await provisional.let_go(db, order_id)
 
-    return api
+@router.delete(
+    "/api/v1/inventory/reservations/{order_id}",
+    status_code=204,
+    responses=refuses(provisional.HoldConfirmed, NotFound),
+)
+async def let_go(order_id: str, db: Inventory, _: Caller, __: Service) -> None:
+    """Ordering: give back the hold of an order it did not write; a written order's:
+    409. Services of the deployment only."""
+    await provisional.let_go(db, order_id)
