@@ -7,11 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.identity import service
 from orderly.identity.api.dependencies import Identity
-from orderly.identity.service import (
-    AddressNotFound,
-    TooManyAddresses,
-    UserNotFound,
-)
+from orderly.identity.service import AddressNotFound, TooManyAddresses, UserNotFound
 from orderly.kernel.principal import Principal
 from orderly.web.auth import Caller, operator_over
 from orderly.web.dependencies import CurrentRuntime

@@ -8,13 +8,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from orderly.ordering import listing, service
 from orderly.ordering.api.dependencies import Checkouts, Ordering
-from orderly.ordering.api.placing import (
-    MAX_UNITS,
-    PLACING,
-    PaymentMethod,
-    ShippingAddress,
-    answer,
-)
+from orderly.ordering.api.placing import MAX_UNITS, PLACING, PaymentMethod, ShippingAddress, answer
 from orderly.ordering.domain import Channel, InvalidTransition, Line
 from orderly.ordering.listing import STATUS_WORDS, InvalidDateRange, OrderFilter, Sort
 from orderly.ordering.service import OrderNotFound
