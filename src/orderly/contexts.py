@@ -33,7 +33,7 @@ class ContextSpec:
     name: str
     source: str
     publishes: tuple[str, ...]
-    router: Callable[[], APIRouter]
+    router: APIRouter
     tables: sa.MetaData
     """The context's own tables, which its migrations must produce (besides messaging's)."""
     # Binds the deployment's settings into the context's handlers and workers. It does no

@@ -19,13 +19,13 @@ from orderly.catalog import service
 from orderly.catalog.domain import InvalidProduct
 from orderly.catalog.ndc import InvalidNdc
 from orderly.catalog.service import NdcTaken, ProductNotFound, SkuTaken
-from orderly.entrypoints import wire
-from orderly.entrypoints.auth import anyone, operator_over
-from orderly.entrypoints.dependencies import database, runtime
-from orderly.entrypoints.fields import NOT_BLANK, Price, Whole
-from orderly.entrypoints.openapi import refuses
 from orderly.kernel.principal import Principal
 from orderly.storage import Database
+from orderly.web import wire
+from orderly.web.auth import anyone, operator_over
+from orderly.web.dependencies import database, runtime
+from orderly.web.fields import NOT_BLANK, Price, Whole
+from orderly.web.refusals import refuses
 
 Catalog = Annotated[Database, Depends(database("catalog"))]
 
@@ -107,53 +107,52 @@ class ProductOut(BaseModel):
         return wire.money(price) if isinstance(price, Decimal) else price
 
 
-def router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1/products", tags=["catalog"])
+router = APIRouter(prefix="/api/v1/products", tags=["catalog"])
 
-    @api.post(
-        "",
-        status_code=201,
-        response_model=ProductOut,
-        responses=refuses(SkuTaken, NdcTaken, InvalidNdc, InvalidProduct),
-    )
-    async def create_product(
-        body: ProductIn, request: Request, db: Catalog, caller: Keeper
-    ) -> dict[str, Any]:
-        """Seed 002 Flow 2: inventory knows the product and its stock before this answers."""
-        run = await runtime(request)
-        new = service.NewProduct(**body.model_dump())
-        return await service.create_product(
-            db, new, run.stock_records, caller.token, run.list_prices
-        )
 
-    @api.get("", response_model=list[ProductOut], responses=refuses(InvalidNdc))
-    async def list_products(
-        db: Catalog,
-        q: Annotated[str, Query(max_length=200, description="NDC, GTIN, barcode or words")] = "",
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
-    ) -> list[dict[str, Any]]:
-        return await service.list_products(db, limit, offset, q)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProductOut,
+    responses=refuses(SkuTaken, NdcTaken, InvalidNdc, InvalidProduct),
+)
+async def create_product(
+    body: ProductIn, request: Request, db: Catalog, caller: Keeper
+) -> dict[str, Any]:
+    """Seed 002 Flow 2: inventory knows the product and its stock before this answers."""
+    run = await runtime(request)
+    new = service.NewProduct(**body.model_dump())
+    return await service.create_product(db, new, run.stock_records, caller.token, run.list_prices)
 
-    @api.patch(
-        "/{product_id}",
-        response_model=ProductOut,
-        responses=refuses(ProductNotFound, InvalidProduct),
-    )
-    async def update_product(
-        product_id: str, body: ProductPatch, request: Request, db: Catalog, caller: ProductKeeper
-    ) -> dict[str, Any]:
-        # null clears the DEA schedule; for any other field it means "leave it"
-        changes = {
-            k: v
-            for k, v in body.model_dump(exclude_unset=True).items()
-            if v is not None or k == "dea_schedule"
-        }
-        run = await runtime(request)
-        return await service.update_product(db, product_id, changes, run.list_prices, caller.token)
 
-    @api.get("/{product_id}", response_model=ProductOut, responses=refuses(ProductNotFound))
-    async def get_product(product_id: str, db: Catalog) -> dict[str, Any]:
-        return await service.get_product(db, product_id)
+@router.get("", response_model=list[ProductOut], responses=refuses(InvalidNdc))
+async def list_products(
+    db: Catalog,
+    q: Annotated[str, Query(max_length=200, description="NDC, GTIN, barcode or words")] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> list[dict[str, Any]]:
+    return await service.list_products(db, limit, offset, q)
 
-    return api
+
+@router.patch(
+    "/{product_id}",
+    response_model=ProductOut,
+    responses=refuses(ProductNotFound, InvalidProduct),
+)
+async def update_product(
+    product_id: str, body: ProductPatch, request: Request, db: Catalog, caller: ProductKeeper
+) -> dict[str, Any]:
+    # null clears the DEA schedule; for any other field it means "leave it"
+    changes = {
+        k: v
+        for k, v in body.model_dump(exclude_unset=True).items()
+        if v is not None or k == "dea_schedule"
+    }
+    run = await runtime(request)
+    return await service.update_product(db, product_id, changes, run.list_prices, caller.token)
+
+
+@router.get("/{product_id}", response_model=ProductOut, responses=refuses(ProductNotFound))
+async def get_product(product_id: str, db: Catalog) -> dict[str, Any]:
+    return await service.get_product(db, product_id)

@@ -8,12 +8,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from orderly.entrypoints.auth import OperatorOver, any_principal, operator, principal
 from orderly.entrypoints.problems import PROBLEM_JSON
-from orderly.kernel.errors import OrderlyError
-
-# A route's own refusals travel to `describe` under this key of its `responses=`.
-_CODES = "x-orderly-codes"
+from orderly.web.auth import OperatorOver, any_principal, operator, principal
+from orderly.web.refusals import CODES
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -102,15 +99,6 @@ _link("receive", "201", {"quarantine": _lot, "release_lot": _lot})
 _link("register", "201", {"get_user": {"user_id": "$response.body#/userId"}})
 
 
-def refuses(*errors: type[OrderlyError]) -> dict[int | str, dict[str, Any]]:
-    """A route's own refusals, for its `responses=`; `describe` turns them into problems."""
-    answers: dict[int | str, dict[str, Any]] = {}
-    for error in errors:
-        answer = answers.setdefault(error.status, {_CODES: {}})
-        answer[_CODES][error.code] = error.title
-    return answers
-
-
 def operation_id(route: APIRoute) -> str:
     """Operations are named after their route functions (`create_product`)."""
     return route.name
@@ -151,8 +139,8 @@ def describe(app: FastAPI) -> dict[str, Any]:
 def _declare(operation: dict[str, Any], route: APIRoute) -> None:
     refusals: dict[int, dict[str, str]] = {}
     for status, response in list(operation["responses"].items()):
-        if _CODES in response:
-            refusals[int(status)] = response[_CODES]
+        if CODES in response:
+            refusals[int(status)] = response[CODES]
             del operation["responses"][status]
     for status, codes in _generic(operation, route).items():
         refusals.setdefault(status, {}).update(codes)

@@ -10,8 +10,8 @@ from orderly import __version__
 from orderly.bootstrap import Runtime, context_specs
 from orderly.config import Settings, load_settings
 from orderly.entrypoints import admin, openapi, problems
-from orderly.entrypoints.auth import Operator, operator, principal
 from orderly.observability import AccessLog, access_log_on, configure_logging, metrics_response
+from orderly.web.auth import Operator, operator, principal
 
 _BUSIEST_FIRST = (
     "ordering",
@@ -68,8 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     specs = context_specs()
     for name in sorted(settings.contexts, key=_BUSIEST_FIRST.index):
         guard = [] if name == "identity" else [Depends(principal)]
-        app.include_router(specs[name].router(), dependencies=guard)
-    app.include_router(admin.router(), dependencies=[Depends(operator)])
+        app.include_router(specs[name].router, dependencies=guard)
+    app.include_router(admin.router, dependencies=[Depends(operator)])
     return app
 
 

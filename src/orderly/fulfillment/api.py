@@ -6,16 +6,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from orderly.entrypoints.auth import Caller, operator_over
-from orderly.entrypoints.dependencies import database, runtime
-from orderly.entrypoints.fields import NOT_BLANK
-from orderly.entrypoints.openapi import refuses
 from orderly.fulfillment import service
 from orderly.fulfillment.domain import InvalidTransition, ShipmentStatus
 from orderly.fulfillment.service import ShipmentNotFound
 from orderly.kernel.errors import Conflict
 from orderly.kernel.principal import Principal
 from orderly.storage import Database
+from orderly.web.auth import Caller, operator_over
+from orderly.web.dependencies import database, runtime
+from orderly.web.fields import NOT_BLANK
+from orderly.web.refusals import refuses
 
 Fulfillment = Annotated[Database, Depends(database("fulfillment"))]
 
@@ -59,33 +59,32 @@ Carrier = Annotated[Principal, Depends(operator_over(_sees_shipment))]
 _CARRIER_REFUSALS = refuses(ShipmentNotFound, InvalidTransition, Conflict)
 
 
-def router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1/shipments", tags=["fulfillment"])
+router = APIRouter(prefix="/api/v1/shipments", tags=["fulfillment"])
 
-    @api.get("", response_model=list[ShipmentOut])
-    async def find_shipments(
-        db: Fulfillment,
-        caller: Caller,
-        order_id: Annotated[str | None, Query(max_length=64)] = None,
-        status: Annotated[list[ShipmentStatus] | None, Query()] = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    ) -> list[dict[str, Any]]:
-        """The caller's shipments, newest first; several `status` values match any of them."""
-        statuses = frozenset(status or ())
-        return await service.find_shipments(db, caller, order_id, limit, statuses)
 
-    @api.get("/{shipment_id}", response_model=ShipmentOut, responses=refuses(ShipmentNotFound))
-    async def get_shipment(shipment_id: str, db: Fulfillment, caller: Caller) -> dict[str, Any]:
-        return await service.get_shipment(db, caller, shipment_id)
+@router.get("", response_model=list[ShipmentOut])
+async def find_shipments(
+    db: Fulfillment,
+    caller: Caller,
+    order_id: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[list[ShipmentStatus] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """The caller's shipments, newest first; several `status` values match any of them."""
+    statuses = frozenset(status or ())
+    return await service.find_shipments(db, caller, order_id, limit, statuses)
 
-    @api.post("/{shipment_id}/ship", response_model=ShipmentOut, responses=_CARRIER_REFUSALS)
-    async def ship(shipment_id: str, body: ShipIn, db: Fulfillment, _: Carrier) -> dict[str, Any]:
-        return await service.ship(db, shipment_id, body.tracking_number, body.carrier)
 
-    @api.post("/{shipment_id}/deliver", response_model=ShipmentOut, responses=_CARRIER_REFUSALS)
-    async def deliver(
-        shipment_id: str, body: DeliverIn, db: Fulfillment, _: Carrier
-    ) -> dict[str, Any]:
-        return await service.deliver(db, shipment_id, body.delivered_at, body.delivery_location)
+@router.get("/{shipment_id}", response_model=ShipmentOut, responses=refuses(ShipmentNotFound))
+async def get_shipment(shipment_id: str, db: Fulfillment, caller: Caller) -> dict[str, Any]:
+    return await service.get_shipment(db, caller, shipment_id)
 
-    return api
+
+@router.post("/{shipment_id}/ship", response_model=ShipmentOut, responses=_CARRIER_REFUSALS)
+async def ship(shipment_id: str, body: ShipIn, db: Fulfillment, _: Carrier) -> dict[str, Any]:
+    return await service.ship(db, shipment_id, body.tracking_number, body.carrier)
+
+
+@router.post("/{shipment_id}/deliver", response_model=ShipmentOut, responses=_CARRIER_REFUSALS)
+async def deliver(shipment_id: str, body: DeliverIn, db: Fulfillment, _: Carrier) -> dict[str, Any]:
+    return await service.deliver(db, shipment_id, body.delivered_at, body.delivery_location)

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.entrypoints.auth import Caller
-from orderly.entrypoints.dependencies import database
-from orderly.entrypoints.openapi import refuses
 from orderly.payments import service
 from orderly.payments.domain import TOKEN, InvalidPaymentMethod
 from orderly.payments.service import PaymentMethodNotFound, PaymentNotFound
 from orderly.storage import Database
+from orderly.web.auth import Caller
+from orderly.web.dependencies import database
+from orderly.web.refusals import refuses
 
 Payments = Annotated[Database, Depends(database("payments"))]
 
@@ -51,47 +51,47 @@ class PaymentOut(BaseModel):
     updated_at: datetime
 
 
-def router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1", tags=["payments"])
+router = APIRouter(prefix="/api/v1", tags=["payments"])
 
-    @api.post(
-        "/payment-methods",
-        status_code=201,
-        response_model=MethodOut,
-        responses=refuses(InvalidPaymentMethod),
-    )
-    async def add_method(body: MethodIn, db: Payments, caller: Caller) -> dict[str, Any]:
-        return await service.add_method(db, caller, body.token, body.label)
 
-    @api.get("/payment-methods", response_model=list[MethodOut])
-    async def list_methods(db: Payments, caller: Caller) -> list[dict[str, Any]]:
-        return await service.list_methods(db, caller)
+@router.post(
+    "/payment-methods",
+    status_code=201,
+    response_model=MethodOut,
+    responses=refuses(InvalidPaymentMethod),
+)
+async def add_method(body: MethodIn, db: Payments, caller: Caller) -> dict[str, Any]:
+    return await service.add_method(db, caller, body.token, body.label)
 
-    @api.get(
-        "/payment-methods/{method_id}",
-        response_model=MethodOut,
-        responses=refuses(PaymentMethodNotFound),
-    )
-    async def get_method(method_id: str, db: Payments, caller: Caller) -> dict[str, Any]:
-        return await service.get_method(db, caller, method_id)
 
-    @api.delete(
-        "/payment-methods/{method_id}",
-        status_code=204,
-        responses=refuses(PaymentMethodNotFound),
-    )
-    async def delete_method(method_id: str, db: Payments, caller: Caller) -> Response:
-        await service.delete_method(db, caller, method_id)
-        return Response(status_code=204)
+@router.get("/payment-methods", response_model=list[MethodOut])
+async def list_methods(db: Payments, caller: Caller) -> list[dict[str, Any]]:
+    return await service.list_methods(db, caller)
 
-    @api.get(
-        "/payments/order/{order_id}",
-        response_model=list[PaymentOut],
-        responses=refuses(PaymentNotFound),
-    )
-    async def payments_of_order(
-        order_id: str, db: Payments, caller: Caller
-    ) -> list[dict[str, Any]]:
-        return await service.payments_of_order(db, caller, order_id)
 
-    return api
+@router.get(
+    "/payment-methods/{method_id}",
+    response_model=MethodOut,
+    responses=refuses(PaymentMethodNotFound),
+)
+async def get_method(method_id: str, db: Payments, caller: Caller) -> dict[str, Any]:
+    return await service.get_method(db, caller, method_id)
+
+
+@router.delete(
+    "/payment-methods/{method_id}",
+    status_code=204,
+    responses=refuses(PaymentMethodNotFound),
+)
+async def delete_method(method_id: str, db: Payments, caller: Caller) -> Response:
+    await service.delete_method(db, caller, method_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/payments/order/{order_id}",
+    response_model=list[PaymentOut],
+    responses=refuses(PaymentNotFound),
+)
+async def payments_of_order(order_id: str, db: Payments, caller: Caller) -> list[dict[str, Any]]:
+    return await service.payments_of_order(db, caller, order_id)

@@ -6,17 +6,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.entrypoints import wire
-from orderly.entrypoints.auth import Caller, Operator, anyone, operator_over, own_account
-from orderly.entrypoints.dependencies import database
-from orderly.entrypoints.fields import NOT_BLANK, Price, Whole
-from orderly.entrypoints.openapi import refuses
 from orderly.kernel.errors import NotFound
 from orderly.kernel.principal import Principal
 from orderly.pricing import service
 from orderly.pricing.domain import ContractKind, InvalidPrice
 from orderly.pricing.service import ContractNotFound, NoPrice
 from orderly.storage import Database
+from orderly.web import wire
+from orderly.web.auth import Caller, Operator, anyone, operator_over, own_account
+from orderly.web.dependencies import database
+from orderly.web.fields import NOT_BLANK, Price, Whole
+from orderly.web.refusals import refuses
 
 Pricing = Annotated[Database, Depends(database("pricing"))]
 
@@ -139,88 +139,89 @@ _UNPRICED = dict.fromkeys(
 )
 
 
-def router() -> APIRouter:
-    api = APIRouter(tags=["pricing"])
+router = APIRouter(tags=["pricing"])
 
-    @api.get("/api/v1/prices", response_model=QuoteOut, responses=refuses(NoPrice))
-    async def my_price(
-        db: Pricing,
-        caller: Caller,
-        product: Annotated[str, Query(min_length=1, max_length=64)],
-        quantity: Annotated[int, Query(ge=1, le=MAX_UNITS)] = 1,
-        account: Annotated[str | None, Query(max_length=64)] = None,
-    ) -> dict[str, Any]:
-        """The caller's own price and where it comes from; operators may ask for an account."""
-        whose = account if caller.is_operator and account else caller.account
-        return await service.price_for(db, whose, product, quantity)
 
-    @api.post("/api/v1/prices/quotes", response_model=QuotesOut)
-    async def my_prices(body: QuotesIn, db: Pricing, caller: Caller) -> dict[str, Any]:
-        """The caller's own price of each line at once, as `GET /api/v1/prices` answers
-        them (ordering prices orders and carts so); operators may ask for an account."""
-        whose = body.account if caller.is_operator and body.account else caller.account
-        asked = [(item.product_id, item.quantity) for item in body.items]
-        quotes = await service.quotes_for(db, whose, asked)
-        return {
-            "items": [
-                quote or {"product_id": product_id, "quantity": quantity} | _UNPRICED
-                for (product_id, quantity), quote in zip(asked, quotes, strict=True)
-            ]
-        }
+@router.get("/api/v1/prices", response_model=QuoteOut, responses=refuses(NoPrice))
+async def my_price(
+    db: Pricing,
+    caller: Caller,
+    product: Annotated[str, Query(min_length=1, max_length=64)],
+    quantity: Annotated[int, Query(ge=1, le=MAX_UNITS)] = 1,
+    account: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """The caller's own price and where it comes from; operators may ask for an account."""
+    whose = account if caller.is_operator and account else caller.account
+    return await service.price_for(db, whose, product, quantity)
 
-    @api.put("/api/v1/prices/{product_id}/wac", status_code=204)
-    async def set_wac(
-        product_id: ProductId, body: PriceIn, db: Pricing, _: PriceKeeper
-    ) -> Response:
-        await service.set_wac(db, product_id, body.price, body.effective_from)
-        return Response(status_code=204)
 
-    @api.put("/api/v1/prices/{product_id}/340b", status_code=204)
-    async def set_340b(
-        product_id: ProductId, body: PriceIn, db: Pricing, _: PriceKeeper
-    ) -> Response:
-        await service.set_340b(db, product_id, body.price, body.effective_from)
-        return Response(status_code=204)
+@router.post("/api/v1/prices/quotes", response_model=QuotesOut)
+async def my_prices(body: QuotesIn, db: Pricing, caller: Caller) -> dict[str, Any]:
+    """The caller's own price of each line at once, as `GET /api/v1/prices` answers
+    them (ordering prices orders and carts so); operators may ask for an account."""
+    whose = body.account if caller.is_operator and body.account else caller.account
+    asked = [(item.product_id, item.quantity) for item in body.items]
+    quotes = await service.quotes_for(db, whose, asked)
+    return {
+        "items": [
+            quote or {"product_id": product_id, "quantity": quantity} | _UNPRICED
+            for (product_id, quantity), quote in zip(asked, quotes, strict=True)
+        ]
+    }
 
-    @api.put(
-        "/api/v1/prices/accounts/{account_id}/gpo",
-        status_code=204,
-        responses=refuses(NotFound),
+
+@router.put("/api/v1/prices/{product_id}/wac", status_code=204)
+async def set_wac(product_id: ProductId, body: PriceIn, db: Pricing, _: PriceKeeper) -> Response:
+    await service.set_wac(db, product_id, body.price, body.effective_from)
+    return Response(status_code=204)
+
+
+@router.put("/api/v1/prices/{product_id}/340b", status_code=204)
+async def set_340b(product_id: ProductId, body: PriceIn, db: Pricing, _: PriceKeeper) -> Response:
+    await service.set_340b(db, product_id, body.price, body.effective_from)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/api/v1/prices/accounts/{account_id}/gpo",
+    status_code=204,
+    responses=refuses(NotFound),
+)
+async def set_gpo(account_id: str, body: GpoIn, db: Pricing, _: AccountKeeper) -> Response:
+    await service.set_gpo(db, account_id, body.gpo)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/api/v1/contracts",
+    status_code=201,
+    response_model=ContractOut,
+    responses=refuses(InvalidPrice),
+)
+async def create_contract(body: ContractIn, db: Pricing, _: Operator) -> dict[str, Any]:
+    new = service.NewContract(
+        name=body.name,
+        kind=body.kind,
+        party=body.party,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        lines=[
+            service.ContractLine(line.product_id, line.price, line.min_quantity)
+            for line in body.prices
+        ],
     )
-    async def set_gpo(account_id: str, body: GpoIn, db: Pricing, _: AccountKeeper) -> Response:
-        await service.set_gpo(db, account_id, body.gpo)
-        return Response(status_code=204)
+    return await service.create_contract(db, new)
 
-    @api.post(
-        "/api/v1/contracts",
-        status_code=201,
-        response_model=ContractOut,
-        responses=refuses(InvalidPrice),
-    )
-    async def create_contract(body: ContractIn, db: Pricing, _: Operator) -> dict[str, Any]:
-        new = service.NewContract(
-            name=body.name,
-            kind=body.kind,
-            party=body.party,
-            starts_on=body.starts_on,
-            ends_on=body.ends_on,
-            lines=[
-                service.ContractLine(line.product_id, line.price, line.min_quantity)
-                for line in body.prices
-            ],
-        )
-        return await service.create_contract(db, new)
 
-    @api.get(
-        "/api/v1/contracts/{contract_id}",
-        response_model=ContractOut,
-        responses=refuses(ContractNotFound),
-    )
-    async def get_contract(contract_id: str, db: Pricing, _: Operator) -> dict[str, Any]:
-        return await service.get_contract(db, contract_id)
+@router.get(
+    "/api/v1/contracts/{contract_id}",
+    response_model=ContractOut,
+    responses=refuses(ContractNotFound),
+)
+async def get_contract(contract_id: str, db: Pricing, _: Operator) -> dict[str, Any]:
+    return await service.get_contract(db, contract_id)
 
-    @api.get("/api/v1/prices/locks/{order_id}", response_model=list[LockOut])
-    async def order_locks(order_id: str, db: Pricing, _: Operator) -> list[dict[str, Any]]:
-        return [wire.snake(lock) for lock in await service.order_locks(db, order_id)]
 
-    return api
+@router.get("/api/v1/prices/locks/{order_id}", response_model=list[LockOut])
+async def order_locks(order_id: str, db: Pricing, _: Operator) -> list[dict[str, Any]]:
+    return [wire.snake(lock) for lock in await service.order_locks(db, order_id)]

@@ -3,16 +3,30 @@
 import json
 import sys
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 # Far wider than any row: a table is measured at its natural width, not the terminal's.
 _UNBOUNDED = 1_000_000
+
+# soft_wrap: a line longer than the terminal is printed whole, never wrapped or cut by Rich
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+# --json on a command: one JSON document on stdout, with the API's field names
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document, for programs.")]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """The exit a command raises, its reason told on stderr in one line."""
+    errors.print(f"[red]error:[/red] {escape(message)}")
+    return typer.Exit(code)
 
 
 def value(text: str) -> None:

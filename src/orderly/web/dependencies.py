@@ -1,9 +1,9 @@
 """FastAPI dependencies that hand routes the runtime's ports."""
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from orderly.storage import Database
 
@@ -25,3 +25,8 @@ def database(context: str) -> Callable[[Request], Awaitable[Database]]:
         return run.databases[context]
 
     return dependency
+
+
+# The runtime as a route's parameter. Typed loosely: FastAPI reads a parameter's annotation
+# when the route is made, and the runtime's class lives above this layer.
+CurrentRuntime = Annotated[Any, Depends(runtime)]

@@ -7,9 +7,9 @@ from typing import Annotated, ClassVar
 
 from fastapi import Depends, Request
 
-from orderly.entrypoints.dependencies import runtime
 from orderly.kernel.errors import NotFound, OrderlyError, Unauthorized
 from orderly.kernel.principal import Principal
+from orderly.web.dependencies import runtime
 
 MAX_TOKEN = 4096
 

@@ -1,0 +1,21 @@
+"""The `orderly` command."""
+
+import typer
+
+from orderly.entrypoints.cli import demo, holds, identity, messages, sagas, server
+
+app = typer.Typer(help="Orderly order management.", no_args_is_help=True, add_completion=False)
+app.command()(server.migrate)
+app.command()(server.serve)
+app.add_typer(demo.app, name="demo")
+app.add_typer(messages.outbox_app, name="outbox")
+app.add_typer(messages.dead_app, name="dead-letters")
+app.add_typer(sagas.app, name="sagas")
+app.add_typer(identity.users_app, name="users")
+app.add_typer(holds.app, name="holds")
+app.add_typer(identity.accounts_app, name="accounts")
+app.add_typer(identity.keys_app, name="keys")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,182 @@
+"""Stock as everyone sees it: distribution centres, seed 001's availability check, a product's
+position."""
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from orderly.inventory import service
+from orderly.inventory.api.dependencies import Inventory, ProductId, StockKeeper
+from orderly.inventory.domain import DC_CODE, InvalidStock
+from orderly.inventory.service import DcExists, ProductNotFound
+from orderly.web.auth import Caller, Operator, principal
+from orderly.web.fields import Whole
+from orderly.web.refusals import refuses
+
+MAX_UNITS = 1_000_000_000
+
+
+def schema_pattern(regex: re.Pattern[str]) -> dict[str, JsonValue]:
+    return {"pattern": regex.pattern}
+
+
+class AvailabilityItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str = Field(min_length=1, max_length=64)
+    quantity: Whole = Field(ge=1, le=MAX_UNITS)
+
+
+class AvailabilityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[AvailabilityItemIn] = Field(min_length=1, max_length=500)
+    # also say what this cart of the caller's holds of each product (`held`)
+    cart_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class AvailabilityLineOut(BaseModel):
+    product_id: str
+    requested: int
+    available: int
+    is_available: bool
+    held: int | None = None
+
+
+class AvailabilityOut(BaseModel):
+    all_available: bool
+    items: list[AvailabilityLineOut]
+
+
+class LotOut(BaseModel):
+    lot_id: str
+    dc: str
+    lot: str
+    # Left out where a position leaves out what is null (`response_model_exclude_none`).
+    expires_on: date | None = None
+    status: str
+    on_hand: int
+    reserved: int
+
+
+class DcIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # `check_dc` answers `invalid_stock` for a code outside the pattern
+    code: str = Field(min_length=1, max_length=32, json_schema_extra=schema_pattern(DC_CODE))
+    name: str = Field(min_length=1, max_length=100)
+
+
+class DcRecordOut(BaseModel):
+    code: str
+    name: str
+    created_at: datetime
+
+
+class Figures(BaseModel):
+    """Units on hand, each counted once: on_hand = hard_reserved + blocked + soft_reserved +
+    safety_stock + atp."""
+
+    on_hand: int
+    hard_reserved: int
+    # unreserved units of quarantined and expired lots
+    blocked: int
+    # what carts hold, and safety stock, of the usable units (never more than there are)
+    soft_reserved: int
+    safety_stock: int
+    # the safety stock set for the DC
+    safety_stock_level: int
+    atp: int
+
+
+# Bases that put the name first in the figures that follow it.
+class _Dc(BaseModel):
+    dc: str
+
+
+class _Product(BaseModel):
+    product_id: str
+
+
+class DcOut(Figures, _Dc):
+    """One distribution centre's figures."""
+
+
+class PositionOut(Figures, _Product):
+    """Each figure is the sum of the DCs' figures."""
+
+    dcs: list[DcOut]
+    lots: list[LotOut] | None = None
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=64)
+    initial_stock: Whole = Field(default=0, ge=0, le=MAX_UNITS)
+
+
+router = APIRouter(tags=["inventory"])
+
+
+# before `/api/v1/inventory/{product_id}`, which would take `dcs` for a product id
+@router.get("/api/v1/inventory/dcs", response_model=list[DcRecordOut])
+async def list_dcs(db: Inventory, _: Operator) -> list[dict[str, Any]]:
+    """Operators: the distribution centres stock may be received into."""
+    return await service.list_dcs(db)
+
+
+@router.post(
+    "/api/v1/inventory/dcs",
+    status_code=201,
+    response_model=DcRecordOut,
+    responses=refuses(DcExists, InvalidStock),
+)
+async def create_dc(body: DcIn, db: Inventory, _: Operator) -> dict[str, Any]:
+    """Operators: open a distribution centre; receipts and safety stock name only these."""
+    return await service.create_dc(db, body.code, body.name)
+
+
+@router.post(
+    "/api/v1/products/check-availability",
+    response_model=AvailabilityOut,
+    response_model_exclude_none=True,
+    responses=refuses(ProductNotFound),
+)
+async def check_availability(body: AvailabilityIn, db: Inventory, request: Request) -> Any:
+    """Seed 001: is every line available now? Unknown products answer 404. With a
+    `cart_id`, each line also says what the caller's cart holds of it."""
+    requested = [(item.product_id, item.quantity) for item in body.items]
+    if body.cart_id is None:  # the busy path: no caller needed beyond the gateway's check
+        return await service.check_availability(db, requested)
+    caller = await principal(request)
+    customer = None if caller.is_operator else caller.user_id
+    return await service.check_availability(db, requested, cart=body.cart_id, customer=customer)
+
+
+@router.get(
+    "/api/v1/inventory/{product_id}",
+    response_model=PositionOut,
+    response_model_exclude_none=True,
+    responses=refuses(ProductNotFound),
+)
+async def get_position(product_id: str, db: Inventory, caller: Caller) -> dict[str, Any]:
+    """ATP per distribution centre; operators also see the lots."""
+    return await service.position(db, product_id, with_lots=caller.is_operator)
+
+
+@router.put(
+    "/api/v1/inventory/{product_id}",
+    response_model=PositionOut,
+    responses=refuses(ProductNotFound),
+)
+async def add_item(
+    product_id: ProductId, body: ItemIn, db: Inventory, _: StockKeeper
+) -> dict[str, Any]:
+    """Catalog's new product, before catalog answers: known from now on, with its
+    initial stock (once: asked again, nothing changes)."""
+    await service.add_item(db, product_id, body.sku, body.initial_stock)
+    return await service.position(db, product_id)

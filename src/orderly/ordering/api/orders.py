@@ -1,0 +1,159 @@
+"""Orders: place one directly, list, read and cancel them (seed 001's sales API)."""
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from orderly.ordering import listing, service
+from orderly.ordering.api.dependencies import Checkouts, Ordering
+from orderly.ordering.api.placing import MAX_UNITS, PLACING, PaymentMethod, ShippingAddress, answer
+from orderly.ordering.domain import Channel, InvalidTransition, Line
+from orderly.ordering.listing import STATUS_WORDS, InvalidDateRange, OrderFilter, Sort
+from orderly.ordering.service import OrderNotFound
+from orderly.web import wire
+from orderly.web.auth import Caller
+from orderly.web.fields import Whole
+from orderly.web.refusals import refuses
+
+# Far past any order book, and well inside the 64-bit integers both databases take.
+MAX_OFFSET = 1_000_000_000
+
+
+class OrderLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str = Field(min_length=1, max_length=64)
+    quantity: Whole = Field(ge=1, le=MAX_UNITS)
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[OrderLineIn] = Field(min_length=1, max_length=500)
+    shipping_address: ShippingAddress
+    payment_method: PaymentMethod = None
+    channel: Channel | None = None
+
+
+class HistoryEntry(BaseModel):
+    status: str
+    at: datetime
+    details: dict[str, Any]
+
+
+class OrderItem(BaseModel):
+    product_id: str
+    quantity: int
+    unit_price: str | None
+
+
+def _known_word(word: str) -> str:
+    if word not in STATUS_WORDS:
+        raise ValueError(f"should be one of {', '.join(STATUS_WORDS)}")
+    return word
+
+
+# A status as the order's flow shows it (`PLACED`, `PENDING_SHIPMENT`, `pending`...).
+StatusWord = Annotated[
+    str, AfterValidator(_known_word), Field(json_schema_extra={"enum": list(STATUS_WORDS)})
+]
+_STATUS_HELP = "In the words the order's flow shows (as the order answers them)"
+
+
+def _day(value: object) -> object:
+    """A date alone (`2026-12-04`) stays a date: as a bound, it is that whole day."""
+    return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else value
+
+
+When = Annotated[datetime | date, BeforeValidator(_day)]
+_WHEN_HELP = "ISO date (the whole day) or date-time (UTC if it names no offset); inclusive"
+
+
+class OrderSummary(BaseModel):
+    order_id: str
+    status: str
+    channel: str
+    total_amount: str | None
+    currency: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    status: str
+    channel: str
+    total_amount: str | None
+    currency: str
+    items: list[OrderItem]
+    shipping_address: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    history: list[HistoryEntry]
+
+
+def _in_snake_case(order: dict[str, Any]) -> dict[str, Any]:
+    """An order's history notes what the messages that moved it said (an
+    `inventory.insufficient`'s lines): shown in the REST's casing."""
+    history = [{**entry, "details": wire.snake(entry["details"])} for entry in order["history"]]
+    return {**order, "history": history}
+
+
+router = APIRouter(prefix="/api/v1/orders", tags=["ordering"])
+
+
+@router.post("", **PLACING)
+async def place_order(body: OrderIn, response: Response, ports: Checkouts) -> dict[str, Any]:
+    placed = await service.place_order(
+        ports.db,
+        ports.availability,
+        service.PlaceOrder(
+            lines=[Line(item.product_id, item.quantity) for item in body.items],
+            shipping_address=body.shipping_address.model_dump(),
+            owner=ports.caller,
+            idempotency_key=ports.idempotency_key,
+            channel=body.channel,
+            payment_method=body.payment_method,
+        ),
+        ports.standing,
+        ports.catalog,
+        ports.prices,
+    )
+    return answer(placed, response)
+
+
+@router.get("", response_model=list[OrderSummary], responses=refuses(InvalidDateRange))
+async def list_orders(
+    db: Ordering,
+    caller: Caller,
+    status: Annotated[list[StatusWord] | None, Query(description=_STATUS_HELP)] = None,
+    channel: Annotated[list[Channel] | None, Query()] = None,
+    created_from: Annotated[When | None, Query(description=_WHEN_HELP)] = None,
+    created_to: Annotated[When | None, Query(description=_WHEN_HELP)] = None,
+    sort: Sort = Sort.NEWEST,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> list[dict[str, Any]]:
+    """The caller's orders (its account's; an operator's: everyone's), filtered and
+    sorted; several `status` or `channel` values match any of them."""
+    wanted = OrderFilter(
+        frozenset(status or ()), frozenset(channel or ()), created_from, created_to, sort
+    )
+    return await listing.list_orders(db, caller, wanted, limit, offset)
+
+
+@router.get("/{order_id}", response_model=OrderOut, responses=refuses(OrderNotFound))
+async def get_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
+    return _in_snake_case(await service.get_order(db, caller, order_id))
+
+
+@router.post(
+    "/{order_id}/cancel",
+    response_model=OrderOut,
+    responses=refuses(OrderNotFound, InvalidTransition),
+)
+async def cancel_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
+    """Cancel before shipment: stock goes back, payment is voided or refunded."""
+    return _in_snake_case(await service.cancel_order(db, caller, order_id))
