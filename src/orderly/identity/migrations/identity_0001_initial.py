@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from orderly.messaging.tables import create_messaging_tables
+from orderly.messaging.migrations.messaging_0001_initial import create_messaging_tables
 
 revision = "identity_0001"
 down_revision = None

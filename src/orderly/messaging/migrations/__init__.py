@@ -1,0 +1,1 @@
+"""The messaging tables' migration steps, shared by every context's history."""
