@@ -184,6 +184,15 @@ async def _set_step(tx: Tx, saga: Saga, no: int, **changes: Any) -> None:
     saga.steps[row_index] = row
 
 
+async def _finish_step(
+    tx: Tx, saga: Saga, status: StepStatus, now: datetime, **changes: Any
+) -> None:
+    """The current step got the answer it waited for: no deadline any more."""
+    await _set_step(
+        tx, saga, saga.step, status=status.value, finished_at=now, deadline_at=None, **changes
+    )
+
+
 async def _send(tx: Tx, definition: Definition, saga: Saga, step: Step, undo: bool) -> None:
     command = definition.command_data(saga, step, undo)
     assert (step.compensation if undo else step.command) == command.TYPE
@@ -248,15 +257,8 @@ async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope)
     if saga.state is SagaState.RUNNING:
         step = definition.steps[saga.step]
         if message.type in step.succeeded:
-            await _set_step(
-                tx,
-                saga,
-                saga.step,
-                status=StepStatus.SUCCEEDED.value,
-                finished_at=now,
-                deadline_at=None,
-                detail={"event": message.type, "event_id": message.id},
-            )
+            detail = {"event": message.type, "event_id": message.id}
+            await _finish_step(tx, saga, StepStatus.SUCCEEDED, now, detail=detail)
             await _begin(tx, definition, saga, saga.step + 1, now)
             return True
         if message.type in step.failed:
@@ -266,14 +268,7 @@ async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope)
     elif saga.state is SagaState.COMPENSATING:
         step = definition.steps[saga.step]
         if message.type in step.compensated:
-            await _set_step(
-                tx,
-                saga,
-                saga.step,
-                status=StepStatus.COMPENSATED.value,
-                finished_at=now,
-                deadline_at=None,
-            )
+            await _finish_step(tx, saga, StepStatus.COMPENSATED, now)
             await _compensate_from(tx, definition, saga, saga.step, now)
             return True
     log.info("saga reply ignored", saga_id=saga.id, state=saga.state, type=message.type)
