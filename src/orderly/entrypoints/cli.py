@@ -14,7 +14,7 @@ from rich.markup import escape
 from orderly.bootstrap import StartupError, migrate_all, open_databases, unreachable
 from orderly.config import ConfigError, Settings, load_settings, redact
 from orderly.entrypoints import prefixes, terminal
-from orderly.identity import passwords
+from orderly.identity.passwords import passwords_for
 from orderly.storage import Database, Statement
 
 T = TypeVar("T")
@@ -49,8 +49,6 @@ def _settings(**overrides: Any) -> Settings:
         settings = load_settings(**overrides)
     except ConfigError as error:
         raise _fail(str(error), 2) from None
-    # commands that make users (operators, accounts, the demo) hash as the servers do
-    passwords.configure(settings.password_hash_memory, settings.password_hash_passes)
     return settings
 
 
@@ -198,8 +196,10 @@ def demo_load(
     elif catalog:
         raise _fail(f"unknown catalog {catalog!r} (the one there is: fda)", 2)
     if "identity" in settings.contexts:
-        _run(settings, lambda dbs: load_demo_users(dbs["identity"]))
-        _run(settings, lambda dbs: load_demo_pharmacy(dbs["identity"]))
+        # the demo's users are hashed as the servers hash
+        hashing = passwords_for(settings)
+        _run(settings, lambda dbs: load_demo_users(dbs["identity"], hashing))
+        _run(settings, lambda dbs: load_demo_pharmacy(dbs["identity"], hashing))
         console.print(
             f"demo users: {DEMO_OPERATOR} (operator), {DEMO_CUSTOMER} (customer) and"
             f" {DEMO_PHARMACIST} (pharmacy buyer with MFA: `orderly demo mfa-code`),"
@@ -441,12 +441,15 @@ def users_create_operator(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="The password.")],
 ) -> None:
     """Create an operator, or make an existing user one with this password (safe to repeat)."""
-    from orderly.identity.service import create_operator
+    from orderly.identity.users import create_operator
     from orderly.kernel.errors import OrderlyError
 
     settings = _context_settings("identity", "users")
     try:
-        created = _run(settings, lambda dbs: create_operator(dbs["identity"], email, password))
+        created = _run(
+            settings,
+            lambda dbs: create_operator(dbs["identity"], passwords_for(settings), email, password),
+        )
     except OrderlyError as error:
         raise _fail(error.detail) from None
     console.print(f"operator {email} {'created' if created else 'updated'}")
@@ -475,7 +478,7 @@ def accounts_create(
     schedule_ii: Annotated[bool, typer.Option(help="May order Schedule II (CSOS).")] = False,
 ) -> None:
     """Create a B2B account with its DEA data and an account admin (safe to repeat)."""
-    from orderly.identity.service import NewAccount, create_account
+    from orderly.identity.accounts import NewAccount, create_account
     from orderly.kernel.errors import OrderlyError
 
     settings = _context_settings("identity", "accounts")
@@ -493,7 +496,9 @@ def accounts_create(
         admin_password=admin_password,
     )
     try:
-        created = _run(settings, lambda dbs: create_account(dbs["identity"], new))
+        created = _run(
+            settings, lambda dbs: create_account(dbs["identity"], passwords_for(settings), new)
+        )
     except (OrderlyError, ValueError) as error:
         raise _fail(str(getattr(error, "detail", error))) from None
     console.print(f"account {account_id} {'created' if created else 'already exists'}")

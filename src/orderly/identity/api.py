@@ -10,21 +10,26 @@ from orderly.entrypoints.auth import Caller, Enrolling, operator_over
 from orderly.entrypoints.dependencies import database, runtime
 from orderly.entrypoints.fields import NOT_BLANK, Email
 from orderly.entrypoints.openapi import refuses
-from orderly.identity import mfa, service
-from orderly.identity.domain import MAX_PASSWORD, MIN_PASSWORD, WeakPassword
-from orderly.identity.mfa import InvalidMfaCode, MfaAlreadyEnabled, MfaNotEnrolled
-from orderly.identity.service import (
-    AccountNotFound,
-    AddressNotFound,
-    EmailTaken,
-    InvalidCredentials,
-    LastAccountAdmin,
-    NotAccountAdmin,
-    TooManyAddresses,
-    TooManyAttempts,
-    TooManyRegistrations,
-    UserNotFound,
+from orderly.identity import (
+    accounts,
+    addresses,
+    members,
+    mfa,
+    registration,
+    sessions,
+    signin,
+    users,
 )
+from orderly.identity.accounts import AccountNotFound
+from orderly.identity.addresses import AddressNotFound, TooManyAddresses
+from orderly.identity.domain import MAX_PASSWORD, MIN_PASSWORD, WeakPassword
+from orderly.identity.members import LastAccountAdmin, NotAccountAdmin
+from orderly.identity.mfa import InvalidMfaCode, MfaAlreadyEnabled, MfaNotEnrolled
+from orderly.identity.passwords import passwords_for
+from orderly.identity.registration import TooManyRegistrations
+from orderly.identity.signin import InvalidCredentials
+from orderly.identity.throttle import TooManyAttempts
+from orderly.identity.users import EmailTaken, UserNotFound
 from orderly.kernel.errors import OrderlyError
 from orderly.kernel.principal import Principal
 from orderly.storage import Database
@@ -228,15 +233,13 @@ def router() -> APIRouter:
     async def register(
         body: RegisterIn, request: Request, db: Identity, run: Runtime
     ) -> dict[str, Any]:
-        registration = service.Registration(
-            body.email, body.password, body.firstName, body.lastName
-        )
-        limit = service.RegistrationLimit(
+        new = users.Registration(body.email, body.password, body.firstName, body.lastName)
+        limit = registration.RegistrationLimit(
             run.settings.registration_limit,
             timedelta(seconds=run.settings.registration_window),
         )
         client = request.client.host if request.client else ""
-        return await service.register(db, registration, client, limit)
+        return await registration.register(db, passwords_for(run.settings), new, client, limit)
 
     @api.post(
         "/api/v1/auth/login",
@@ -245,7 +248,9 @@ def router() -> APIRouter:
         responses=refuses(ExternalSignIn, InvalidCredentials, TooManyAttempts),
     )
     async def login(body: LoginIn, request: Request, db: Identity, run: Runtime) -> dict[str, Any]:
-        return await service.login(db, run.tokens, body.email, body.password, _client(request))
+        return await signin.login(
+            db, run.tokens, passwords_for(run.settings), body.email, body.password, _client(request)
+        )
 
     @api.post(
         "/api/v1/auth/mfa/verify",
@@ -256,7 +261,7 @@ def router() -> APIRouter:
     async def mfa_verify(
         body: MfaVerifyIn, request: Request, db: Identity, run: Runtime
     ) -> dict[str, Any]:
-        return await service.complete_mfa_login(
+        return await signin.complete_mfa_login(
             db, run.tokens, body.mfaToken, body.code, _client(request)
         )
 
@@ -267,7 +272,7 @@ def router() -> APIRouter:
         responses=refuses(ExternalSignIn, MfaAlreadyEnabled, UserNotFound),
     )
     async def mfa_enrol(caller: Enrolling, db: Identity) -> dict[str, Any]:
-        user = await service.get_user(db, caller, caller.user_id)
+        user = await users.get_user(db, caller, caller.user_id)
         return await mfa.enrol(db, caller, user["email"])
 
     @api.post(
@@ -282,7 +287,7 @@ def router() -> APIRouter:
     async def mfa_activate(
         body: MfaCodeIn, caller: Enrolling, db: Identity, run: Runtime
     ) -> dict[str, Any]:
-        activated = await service.activate_mfa(db, run.tokens, caller, body.code)
+        activated = await signin.activate_mfa(db, run.tokens, caller, body.code)
         if caller.enrolment_only:
             run.authenticator.forget(session_id=caller.session_id)
         return activated
@@ -291,18 +296,18 @@ def router() -> APIRouter:
         "/api/v1/auth/refresh",
         response_model=Tokens,
         dependencies=local,
-        responses=refuses(ExternalSignIn, service.InvalidRefreshToken),
+        responses=refuses(ExternalSignIn, sessions.InvalidRefreshToken),
     )
     async def refresh(body: RefreshIn, db: Identity, run: Runtime) -> dict[str, Any]:
         try:
-            return await service.refresh(db, run.tokens, body.refreshToken)
-        except service.RefreshTokenReused as reused:
+            return await sessions.refresh(db, run.tokens, body.refreshToken)
+        except sessions.RefreshTokenReused as reused:
             run.authenticator.forget(session_id=reused.session_id)
             raise
 
     @api.post("/api/v1/auth/logout", status_code=204)
     async def logout(caller: Enrolling, db: Identity, run: Runtime) -> Response:
-        await service.logout(db, caller)
+        await sessions.logout(db, caller)
         run.authenticator.forget(session_id=caller.session_id)
         return Response(status_code=204)
 
@@ -321,7 +326,7 @@ def router() -> APIRouter:
 
     @api.get("/api/v1/users/{user_id}", response_model=UserOut, responses=refuses(UserNotFound))
     async def get_user(user_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
-        return await service.get_user(db, caller, user_id)
+        return await users.get_user(db, caller, user_id)
 
     @api.get(
         "/api/v1/users/{user_id}/addresses",
@@ -329,7 +334,7 @@ def router() -> APIRouter:
         responses=refuses(UserNotFound),
     )
     async def list_addresses(user_id: str, caller: Caller, db: Identity) -> list[dict[str, Any]]:
-        return await service.list_addresses(db, caller, user_id)
+        return await addresses.list_addresses(db, caller, user_id)
 
     @api.post(
         "/api/v1/users/{user_id}/addresses",
@@ -341,7 +346,7 @@ def router() -> APIRouter:
         user_id: str, body: AddressIn, caller: Caller, db: Identity
     ) -> dict[str, Any]:
         address = body.model_dump(exclude={"label"})
-        return await service.save_address(db, caller, user_id, body.label, address)
+        return await addresses.save_address(db, caller, user_id, body.label, address)
 
     @api.get(
         "/api/v1/users/{user_id}/addresses/{address_id}",
@@ -351,7 +356,7 @@ def router() -> APIRouter:
     async def get_address(
         user_id: str, address_id: str, caller: Caller, db: Identity
     ) -> dict[str, Any]:
-        return await service.get_address(db, caller, user_id, address_id)
+        return await addresses.get_address(db, caller, user_id, address_id)
 
     @api.delete(
         "/api/v1/users/{user_id}/addresses/{address_id}",
@@ -361,7 +366,7 @@ def router() -> APIRouter:
     async def delete_address(
         user_id: str, address_id: str, caller: Caller, db: Identity
     ) -> Response:
-        await service.delete_address(db, caller, user_id, address_id)
+        await addresses.delete_address(db, caller, user_id, address_id)
         return Response(status_code=204)
 
     @api.post(
@@ -370,7 +375,7 @@ def router() -> APIRouter:
     async def disable_user(
         user_id: str, caller: UserKeeper, db: Identity, run: Runtime
     ) -> dict[str, Any]:
-        disabled = await service.disable_user(db, caller, user_id)
+        disabled = await users.disable_user(db, caller, user_id)
         run.authenticator.forget(user_id=user_id)
         return disabled
 
@@ -380,7 +385,7 @@ def router() -> APIRouter:
         responses=refuses(AccountNotFound),
     )
     async def get_account(account_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
-        return await service.get_account(db, caller, account_id)
+        return await accounts.get_account(db, caller, account_id)
 
     @api.get(
         "/api/v1/accounts/{account_id}/users",
@@ -388,7 +393,7 @@ def router() -> APIRouter:
         responses=refuses(AccountNotFound),
     )
     async def list_members(account_id: str, caller: Caller, db: Identity) -> list[dict[str, Any]]:
-        return await service.list_members(db, caller, account_id)
+        return await members.list_members(db, caller, account_id)
 
     @api.post(
         "/api/v1/accounts/{account_id}/users",
@@ -397,12 +402,12 @@ def router() -> APIRouter:
         responses=refuses(AccountNotFound, NotAccountAdmin, EmailTaken, WeakPassword),
     )
     async def add_member(
-        account_id: str, body: MemberIn, caller: Caller, db: Identity
+        account_id: str, body: MemberIn, caller: Caller, db: Identity, run: Runtime
     ) -> dict[str, Any]:
-        member = service.Registration(
+        member = users.Registration(
             body.email, body.password, body.firstName, body.lastName, tuple(body.roles)
         )
-        return await service.add_member(db, caller, account_id, member)
+        return await members.add_member(db, passwords_for(run.settings), caller, account_id, member)
 
     @api.put(
         "/api/v1/accounts/{account_id}/users/{user_id}/roles",
@@ -412,7 +417,7 @@ def router() -> APIRouter:
     async def set_member_roles(
         account_id: str, user_id: str, body: RolesIn, caller: Caller, db: Identity
     ) -> dict[str, Any]:
-        return await service.set_member_roles(db, caller, account_id, user_id, list(body.roles))
+        return await members.set_member_roles(db, caller, account_id, user_id, list(body.roles))
 
     @api.get("/.well-known/jwks.json", tags=["health"], responses=refuses(StorageUnavailable))
     async def jwks(run: Runtime) -> dict[str, Any]:
