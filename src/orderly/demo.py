@@ -144,14 +144,14 @@ async def load_demo_contract(catalog: Database, pricing: Database) -> bool:
     from datetime import date
 
     from orderly.catalog import store
-    from orderly.pricing.domain import ContractKind
-    from orderly.pricing.service import (
+    from orderly.pricing.contracts import (
         ContractLine,
         ContractNotFound,
         NewContract,
         create_contract,
         get_contract,
     )
+    from orderly.pricing.domain import ContractKind
 
     try:
         await get_contract(pricing, DEMO_CONTRACT)
