@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from orderly.entrypoints.auth import Caller
 from orderly.entrypoints.dependencies import database
 from orderly.entrypoints.openapi import refuses
-from orderly.payments import service
+from orderly.payments import methods, queries
 from orderly.payments.domain import TOKEN, InvalidPaymentMethod
-from orderly.payments.service import PaymentMethodNotFound, PaymentNotFound
+from orderly.payments.methods import PaymentMethodNotFound
+from orderly.payments.queries import PaymentNotFound
 from orderly.storage import Database
 
 Payments = Annotated[Database, Depends(database("payments"))]
@@ -61,11 +62,11 @@ def router() -> APIRouter:
         responses=refuses(InvalidPaymentMethod),
     )
     async def add_method(body: MethodIn, db: Payments, caller: Caller) -> dict[str, Any]:
-        return await service.add_method(db, caller, body.token, body.label)
+        return await methods.add_method(db, caller, body.token, body.label)
 
     @api.get("/payment-methods", response_model=list[MethodOut])
     async def list_methods(db: Payments, caller: Caller) -> list[dict[str, Any]]:
-        return await service.list_methods(db, caller)
+        return await methods.list_methods(db, caller)
 
     @api.get(
         "/payment-methods/{method_id}",
@@ -73,7 +74,7 @@ def router() -> APIRouter:
         responses=refuses(PaymentMethodNotFound),
     )
     async def get_method(method_id: str, db: Payments, caller: Caller) -> dict[str, Any]:
-        return await service.get_method(db, caller, method_id)
+        return await methods.get_method(db, caller, method_id)
 
     @api.delete(
         "/payment-methods/{method_id}",
@@ -81,7 +82,7 @@ def router() -> APIRouter:
         responses=refuses(PaymentMethodNotFound),
     )
     async def delete_method(method_id: str, db: Payments, caller: Caller) -> Response:
-        await service.delete_method(db, caller, method_id)
+        await methods.delete_method(db, caller, method_id)
         return Response(status_code=204)
 
     @api.get(
@@ -92,6 +93,6 @@ def router() -> APIRouter:
     async def payments_of_order(
         order_id: str, db: Payments, caller: Caller
     ) -> list[dict[str, Any]]:
-        return await service.payments_of_order(db, caller, order_id)
+        return await queries.payments_of_order(db, caller, order_id)
 
     return api
