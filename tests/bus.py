@@ -2,6 +2,8 @@
 broker: a message handed to `Bus.publish` goes to each consumer of its type, through the
 inbox and the handler the context wires, and is handled once committed."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from orderly.config import Settings
@@ -43,3 +45,17 @@ class Bus:
         """What the context's handlers emitted (its outbox), oldest first."""
         rows = await self.db.read(lambda tx: tx.fetch_all(_OUTBOX))
         return [decode_envelope(row["envelope"]) for row in rows]
+
+
+@asynccontextmanager
+async def consumers_of(
+    context: ContextSpec, tmp_path: Path, settings: Settings | None = None
+) -> AsyncIterator[Bus]:
+    """`context`'s consumers, wired from `settings`, on its own database in `tmp_path`."""
+    url = f"sqlite:///{tmp_path}"
+    await migrate(url, context.name)
+    db = await open_database(url, context.name)
+    try:
+        yield Bus(context, db, settings or Settings())
+    finally:
+        await db.close()

@@ -12,7 +12,7 @@ from orderly.payments import store
 from orderly.payments.context import CONTEXT
 from orderly.payments.messages import PaymentCompleted, PaymentFailed, RefundCreated
 from orderly.storage import Database, Row, sql
-from tests.bus import Bus, context_database
+from tests.bus import Bus, consumers_of
 from tests.messages import charge_payment, order_cancelled, order_confirmed
 
 REFUNDS = sql("SELECT payment_id, amount_cents FROM refunds")
@@ -20,11 +20,8 @@ REFUNDS = sql("SELECT payment_id, amount_cents FROM refunds")
 
 @pytest.fixture
 async def bus(tmp_path: Path) -> AsyncIterator[Bus]:
-    db = await context_database(tmp_path, "payments")
-    try:
-        yield Bus(CONTEXT, db)
-    finally:
-        await db.close()
+    async with consumers_of(CONTEXT, tmp_path) as consumers:
+        yield consumers
 
 
 async def payment(db: Database, order_id: str) -> Row:

@@ -13,7 +13,7 @@ from orderly.ordering.messages import OrderLine
 from orderly.pricing import locks
 from orderly.pricing.context import CONTEXT
 from orderly.pricing.messages import PriceLocked, PriceLockVoided
-from tests.bus import Bus, context_database
+from tests.bus import Bus, consumers_of
 from tests.messages import order_cancelled, order_created
 
 CONTRACT_DAY = date(2026, 1, 1)
@@ -21,11 +21,8 @@ CONTRACT_DAY = date(2026, 1, 1)
 
 @pytest.fixture
 async def bus(tmp_path: Path) -> AsyncIterator[Bus]:
-    db = await context_database(tmp_path, "pricing")
-    try:
-        yield Bus(CONTEXT, db)
-    finally:
-        await db.close()
+    async with consumers_of(CONTEXT, tmp_path) as consumers:
+        yield consumers
 
 
 def lines(product_id: str, other_id: str) -> list[OrderLine]:
