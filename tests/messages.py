@@ -6,7 +6,8 @@ from decimal import Decimal
 from orderly.catalog.messages import ProductCreated
 from orderly.identity.messages import AccountCreated
 from orderly.messaging import Envelope, Message, new_message
-from orderly.ordering.messages import OrderCancelled, OrderCreated, OrderLine
+from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCreated, OrderLine
+from orderly.payments.messages import ChargePayment
 
 
 class Pinged(Message):
@@ -75,3 +76,30 @@ def order_created(
 def order_cancelled(order_id: str, reason: str = "cancelled") -> Envelope:
     body = OrderCancelled(order_id=order_id, user_id="u-test", items=[], reason=reason)
     return told(body, order_id)
+
+
+def order_confirmed(
+    order_id: str, total: Decimal, payment_method: str | None = "tok_visa", user_id: str = "u-test"
+) -> Envelope:
+    body = OrderConfirmed(
+        order_id=order_id,
+        user_id=user_id,
+        total_amount=total,
+        currency="USD",
+        payment_method=payment_method,
+    )
+    return told(body, order_id)
+
+
+def charge_payment(
+    order_id: str, amount: Decimal, saga_id: str, payment_method: str = "tok_visa"
+) -> Envelope:
+    """A checkout saga's command to payments."""
+    body = ChargePayment(
+        order_id=order_id,
+        user_id="u-test",
+        amount=amount,
+        currency="USD",
+        payment_method=payment_method,
+    )
+    return new_message(body, source="test", aggregate_id=order_id, saga_id=saga_id)

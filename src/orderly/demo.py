@@ -4,6 +4,7 @@ import contextlib
 from decimal import Decimal
 
 from orderly.catalog.service import NewProduct, SkuTaken, create_product
+from orderly.identity.passwords import Passwords
 from orderly.storage import Database, Tx
 
 PRODUCTS = (
@@ -87,29 +88,31 @@ DEMO_PHARMACY = "PH-45678"
 DEMO_PHARMACIST = "pharmacist@orderly.example"
 
 
-async def load_demo_users(identity: Database) -> None:
+async def load_demo_users(identity: Database, passwords: Passwords) -> None:
     """An operator and a B2C customer, both with DEMO_PASSWORD."""
     from orderly.identity.domain import Role
-    from orderly.identity.service import EmailTaken, Registration, create_operator, register_user
+    from orderly.identity.users import EmailTaken, Registration, create_operator, register_user
 
-    await create_operator(identity, DEMO_OPERATOR, DEMO_PASSWORD)
+    await create_operator(identity, passwords, DEMO_OPERATOR, DEMO_PASSWORD)
     with contextlib.suppress(EmailTaken):
         await register_user(
             identity,
+            passwords,
             Registration(DEMO_CUSTOMER, DEMO_PASSWORD, "Casey", "Customer", (Role.CUSTOMER,)),
         )
 
 
-async def load_demo_pharmacy(identity: Database) -> None:
+async def load_demo_pharmacy(identity: Database, passwords: Passwords) -> None:
     """A B2B pharmacy whose admin (and buyer) has a second factor already in force.
 
     Its TOTP secret is made here, at random, and kept only in the identity database:
     `orderly demo mfa-code` prints the current code, or the provisioning URI for an app."""
     from orderly.identity import mfa
-    from orderly.identity.service import NewAccount, create_account
+    from orderly.identity.accounts import NewAccount, create_account
 
     await create_account(
         identity,
+        passwords,
         NewAccount(
             account_id=DEMO_PHARMACY,
             name="Main Street Pharmacy",
@@ -141,14 +144,14 @@ async def load_demo_contract(catalog: Database, pricing: Database) -> bool:
     from datetime import date
 
     from orderly.catalog import store
-    from orderly.pricing.domain import ContractKind
-    from orderly.pricing.service import (
+    from orderly.pricing.contracts import (
         ContractLine,
         ContractNotFound,
         NewContract,
         create_contract,
         get_contract,
     )
+    from orderly.pricing.domain import ContractKind
 
     try:
         await get_contract(pricing, DEMO_CONTRACT)

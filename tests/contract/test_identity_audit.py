@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from orderly.identity import service, store
+from orderly.identity import audit, store
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
 from orderly.storage import Database, Tx, open_database, sql
@@ -39,7 +39,7 @@ async def test_events_and_addresses_older_than_thirty_days_are_pruned(db: Databa
             await tx.execute(store.REMEMBER_CLIENT, known)
 
     await db.transaction(work)
-    assert await service.prune_audit(db, batch=1) == 1
+    assert await audit.prune_audit(db, batch=1) == 1
     events = await db.read(lambda tx: tx.fetch_all(EVENTS))
     known = await db.read(lambda tx: tx.fetch_all(KNOWN))
     assert [row["email"] for row in events] == ["recent"]

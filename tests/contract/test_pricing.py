@@ -10,9 +10,10 @@ import pytest
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
 from orderly.ordering.messages import OrderLine
-from orderly.pricing import service
+from orderly.pricing import contracts, handlers, locks, prices, quoting
+from orderly.pricing.contracts import ContractLine, NewContract
 from orderly.pricing.domain import ContractKind
-from orderly.pricing.service import ContractLine, LockLine, NewContract
+from orderly.pricing.locks import LockLine
 from orderly.storage import Database, open_database, sql
 from orderly.storage.migrations import migrate
 from tests.messages import account_created, order_cancelled, order_created, product_created
@@ -40,9 +41,9 @@ async def test_a_locked_price_holds_when_the_list_changes_and_voids_once(db: Dat
     product_id, account = new_id(), f"PH-{new_id()[:5]}"
     created = product_created(product_id, price=Decimal("100.00"))
     opened = account_created(account)
-    await db.transaction(lambda tx: service.wac_on_product_created(tx, created))
-    await db.transaction(lambda tx: service.account_on_account_created(tx, opened))
-    contract = await service.create_contract(
+    await db.transaction(lambda tx: handlers.wac_on_product_created(tx, created))
+    await db.transaction(lambda tx: handlers.account_on_account_created(tx, opened))
+    contract = await contracts.create_contract(
         db,
         NewContract(
             name="Independents 2026",
@@ -54,7 +55,7 @@ async def test_a_locked_price_holds_when_the_list_changes_and_voids_once(db: Dat
         ),
     )
     lines = [LockLine("1", product_id, 3)]
-    locked = await db.transaction(lambda tx: service.lock_prices(tx, "order-1", account, lines))
+    locked = await db.transaction(lambda tx: locks.lock_prices(tx, "order-1", account, lines))
     assert locked == [
         {
             "line": "1",
@@ -68,36 +69,36 @@ async def test_a_locked_price_holds_when_the_list_changes_and_voids_once(db: Dat
         }
     ]
     # the list price drops and a new lower contract appears: the lock does not move
-    await service.set_wac(db, product_id, Decimal("50.00"))
-    assert (await service.price_for(db, account, product_id))["price"] == "50.00"
-    again = await db.transaction(lambda tx: service.lock_prices(tx, "order-1", account, lines))
+    await prices.set_wac(db, product_id, Decimal("50.00"))
+    assert (await quoting.price_for(db, account, product_id))["price"] == "50.00"
+    again = await db.transaction(lambda tx: locks.lock_prices(tx, "order-1", account, lines))
     assert again == locked
-    assert await service.order_locks(db, "order-1") == locked
+    assert await locks.order_locks(db, "order-1") == locked
     # compensation voids it, once
-    assert await db.transaction(lambda tx: service.void_locks(tx, "order-1"))
-    assert not await db.transaction(lambda tx: service.void_locks(tx, "order-1"))
-    assert [lock["status"] for lock in await service.order_locks(db, "order-1")] == ["voided"]
+    assert await db.transaction(lambda tx: locks.void_locks(tx, "order-1"))
+    assert not await db.transaction(lambda tx: locks.void_locks(tx, "order-1"))
+    assert [lock["status"] for lock in await locks.order_locks(db, "order-1")] == ["voided"]
     assert await events(db) == ["price.locked", "price.wac_changed", "price.lock_voided"]
 
 
 async def test_a_line_without_a_price_locks_nothing(db: Database) -> None:
     priced, unpriced = new_id(), new_id()
-    await service.set_wac(db, priced, Decimal("5.00"))
+    await prices.set_wac(db, priced, Decimal("5.00"))
     lines = [LockLine("1", priced, 1), LockLine("2", unpriced, 1)]
-    with pytest.raises(service.NoPrice):
-        await db.transaction(lambda tx: service.lock_prices(tx, "order-2", None, lines))
-    assert await service.order_locks(db, "order-2") == []
+    with pytest.raises(quoting.NoPrice):
+        await db.transaction(lambda tx: locks.lock_prices(tx, "order-2", None, lines))
+    assert await locks.order_locks(db, "order-2") == []
     assert await events(db) == ["price.wac_changed"]
 
 
 async def test_a_wac_set_ahead_is_announced_on_its_day_once(db: Database) -> None:
     product_id, tomorrow = new_id(), TODAY + timedelta(days=1)
-    await service.set_wac(db, product_id, Decimal("5.00"))
-    await service.set_wac(db, product_id, Decimal("6.00"), tomorrow)
+    await prices.set_wac(db, product_id, Decimal("5.00"))
+    await prices.set_wac(db, product_id, Decimal("6.00"), tomorrow)
     assert await events(db) == ["price.wac_changed"]  # today's, at once
-    assert await service.announce_due_wacs(db, TODAY) == 0
-    assert await service.announce_due_wacs(db, tomorrow) == 1
-    assert await service.announce_due_wacs(db, tomorrow) == 0
+    assert await prices.announce_due_wacs(db, TODAY) == 0
+    assert await prices.announce_due_wacs(db, tomorrow) == 1
+    assert await prices.announce_due_wacs(db, tomorrow) == 0
     announced = await db.read(lambda tx: tx.fetch_all(ANNOUNCED))
     assert [orjson.loads(row["envelope"])["data"] for row in announced] == [
         {"productId": product_id, "price": "5.00", "effectiveDate": TODAY.isoformat()},
@@ -111,7 +112,7 @@ async def test_a_cancellation_heard_before_its_order_leaves_no_live_lock(db: Dat
     cancelled = order_cancelled(order_id)
     line = OrderLine(product_id=product_id, quantity=2, price=Decimal("3.00"))
     created = order_created(order_id, [line])
-    await db.transaction(lambda tx: service.locks_follow_orders(tx, cancelled))
-    await db.transaction(lambda tx: service.locks_follow_orders(tx, created))
-    assert await service.order_locks(db, order_id) == []
+    await db.transaction(lambda tx: handlers.locks_follow_orders(tx, cancelled))
+    await db.transaction(lambda tx: handlers.locks_follow_orders(tx, created))
+    assert await locks.order_locks(db, order_id) == []
     assert await events(db) == []

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orderly.identity.service import LIMITS
+from orderly.identity.throttle import LIMITS
 from tests.e2e.server import Server, embedded
 from tests.services import unique
 

@@ -32,7 +32,7 @@ class LocalListPrices:
         self._pricing = pricing
 
     async def set(self, product_id: str, price: Decimal, *, token: str) -> None:
-        from orderly.pricing.service import wac_from_catalog
+        from orderly.pricing.prices import wac_from_catalog
 
         await wac_from_catalog(self._pricing, product_id, price)
 

@@ -14,7 +14,7 @@ from typing import Protocol
 import httpx
 
 from orderly.identity.messages import SessionRevoked, UserDisabled
-from orderly.identity.service import session_is_live
+from orderly.identity.sessions import session_is_live
 from orderly.identity.tokens import ENROLMENT_SCOPE, InvalidToken, TokenService
 from orderly.kernel.errors import Unavailable
 from orderly.kernel.principal import Principal

@@ -2,17 +2,12 @@
 
 from orderly.config import Settings
 from orderly.contexts import ContextSpec, Wired
-from orderly.identity import api, messages, passwords, service, store
+from orderly.identity import api, audit, messages, store
 
 
-def configure(settings: Settings) -> None:
-    passwords.configure(settings.password_hash_memory, settings.password_hash_passes)
-
-
-def wire(settings: "Settings") -> Wired:
-    configure(settings)
+def wire(settings: Settings) -> Wired:
     return Wired(
-        workers=(service.audit_keeper,),
+        workers=(audit.audit_keeper,),
     )
 
 

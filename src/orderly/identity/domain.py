@@ -2,7 +2,7 @@
 
 import ipaddress
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from orderly.kernel.errors import Unprocessable
@@ -83,6 +83,13 @@ def client_key(host: str) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
     return str(address)
+
+
+def seconds_until(oldest: datetime | str, window: timedelta, now: datetime) -> int:
+    """Whole seconds (at least 1) until the oldest counted attempt leaves the window."""
+    if isinstance(oldest, str):  # SQLite does not type aggregates
+        oldest = datetime.fromisoformat(oldest)
+    return max(1, int((oldest + window - now).total_seconds()) + 1)
 
 
 def check_password(password: str, *, email: str = "") -> None:

@@ -80,20 +80,20 @@ class LocalStanding:
         self._identity = identity
 
     async def of(self, caller: Principal) -> Standing:
-        from orderly.identity import service
+        from orderly.identity import accounts, users
 
         try:
-            user: dict[str, Any] | None = await service.get_user(
+            user: dict[str, Any] | None = await users.get_user(
                 self._identity, caller, caller.user_id
             )
-        except service.UserNotFound:
+        except users.UserNotFound:
             user = None
         standing = Standing.of(caller, user)
         if standing.account is None:
             return standing
         try:
-            account = await service.get_account(self._identity, caller, standing.account)
-        except service.AccountNotFound:
+            account = await accounts.get_account(self._identity, caller, standing.account)
+        except accounts.AccountNotFound:
             account = None
         return standing.with_account(account)
 

@@ -61,7 +61,7 @@ class LocalPrices:
     async def quote(
         self, caller: Principal, requested: Sequence[tuple[str, int]]
     ) -> list[LinePrice | None]:
-        from orderly.pricing.service import quotes
+        from orderly.pricing.quoting import quotes
 
         found = await quotes(self._pricing, caller.account, requested)
         return [

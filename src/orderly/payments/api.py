@@ -6,9 +6,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.payments import service
+from orderly.payments import methods, queries
 from orderly.payments.domain import TOKEN, InvalidPaymentMethod
-from orderly.payments.service import PaymentMethodNotFound, PaymentNotFound
+from orderly.payments.methods import PaymentMethodNotFound
+from orderly.payments.queries import PaymentNotFound
 from orderly.storage import Database
 from orderly.web.auth import Caller
 from orderly.web.dependencies import database
@@ -61,12 +62,12 @@ router = APIRouter(prefix="/api/v1", tags=["payments"])
     responses=refuses(InvalidPaymentMethod),
 )
 async def add_method(body: MethodIn, db: Payments, caller: Caller) -> dict[str, Any]:
-    return await service.add_method(db, caller, body.token, body.label)
+    return await methods.add_method(db, caller, body.token, body.label)
 
 
 @router.get("/payment-methods", response_model=list[MethodOut])
 async def list_methods(db: Payments, caller: Caller) -> list[dict[str, Any]]:
-    return await service.list_methods(db, caller)
+    return await methods.list_methods(db, caller)
 
 
 @router.get(
@@ -75,7 +76,7 @@ async def list_methods(db: Payments, caller: Caller) -> list[dict[str, Any]]:
     responses=refuses(PaymentMethodNotFound),
 )
 async def get_method(method_id: str, db: Payments, caller: Caller) -> dict[str, Any]:
-    return await service.get_method(db, caller, method_id)
+    return await methods.get_method(db, caller, method_id)
 
 
 @router.delete(
@@ -84,7 +85,7 @@ async def get_method(method_id: str, db: Payments, caller: Caller) -> dict[str, 
     responses=refuses(PaymentMethodNotFound),
 )
 async def delete_method(method_id: str, db: Payments, caller: Caller) -> Response:
-    await service.delete_method(db, caller, method_id)
+    await methods.delete_method(db, caller, method_id)
     return Response(status_code=204)
 
 
@@ -94,4 +95,4 @@ async def delete_method(method_id: str, db: Payments, caller: Caller) -> Respons
     responses=refuses(PaymentNotFound),
 )
 async def payments_of_order(order_id: str, db: Payments, caller: Caller) -> list[dict[str, Any]]:
-    return await service.payments_of_order(db, caller, order_id)
+    return await queries.payments_of_order(db, caller, order_id)

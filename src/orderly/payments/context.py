@@ -3,17 +3,19 @@
 from orderly.config import Settings
 from orderly.contexts import ContextSpec, Wired, consumer
 from orderly.ordering.messages import OrderCancelled, OrderConfirmed
-from orderly.payments import api, messages, service, store
+from orderly.payments import api, messages, store
+from orderly.payments.charging import Charging
+from orderly.payments.gateway import gateway_for
 from orderly.payments.messages import ChargePayment
 
 
 def wire(settings: Settings) -> Wired:
-    service.configure(settings)
+    charging = Charging(gateway_for(settings))
     return Wired(
         subscriptions=(
-            consumer("payments", service.charge_on_order_confirmed, OrderConfirmed),
-            consumer("payments", service.refund_on_order_cancelled, OrderCancelled),
-            consumer("payments", service.charge_on_command, ChargePayment),
+            consumer("payments", charging.charge_on_order_confirmed, OrderConfirmed),
+            consumer("payments", charging.refund_on_order_cancelled, OrderCancelled),
+            consumer("payments", charging.charge_on_command, ChargePayment),
         ),
     )
 

@@ -1,9 +1,11 @@
 """Payments tables and queries."""
 
+from typing import Any
+
 import sqlalchemy as sa
 
-from orderly.messaging import along_with
-from orderly.storage import sql
+from orderly.messaging import Envelope, along_with, emit, emit_along
+from orderly.storage import Tx, sql
 
 metadata = sa.MetaData()
 
@@ -90,3 +92,13 @@ REFUNDS_OF = sql(
     "SELECT id, amount_cents, reference, created_at FROM refunds WHERE payment_id = :payment_id"
     " ORDER BY created_at, id"
 )
+
+
+async def settle(tx: Tx, outcome: dict[str, Any], told: Envelope) -> None:
+    """Write a charge's `outcome` (UPDATE_PAYMENT's parameters) and the message `told`:
+    on PostgreSQL in one statement, elsewhere in two."""
+    if tx.dialect == "postgresql":
+        await emit_along(tx, SETTLE_PG, outcome, told)
+        return
+    await tx.execute(UPDATE_PAYMENT, outcome)
+    await emit(tx, told)

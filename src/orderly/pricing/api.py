@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.kernel.errors import NotFound
 from orderly.kernel.principal import Principal
-from orderly.pricing import service
+from orderly.pricing import contracts, locks, prices, quoting
+from orderly.pricing.contracts import ContractNotFound
 from orderly.pricing.domain import ContractKind, InvalidPrice
-from orderly.pricing.service import ContractNotFound, NoPrice
+from orderly.pricing.quoting import NoPrice
 from orderly.storage import Database
 from orderly.web import wire
 from orderly.web.auth import Caller, Operator, anyone, operator_over, own_account
@@ -152,7 +153,7 @@ async def my_price(
 ) -> dict[str, Any]:
     """The caller's own price and where it comes from; operators may ask for an account."""
     whose = account if caller.is_operator and account else caller.account
-    return await service.price_for(db, whose, product, quantity)
+    return await quoting.price_for(db, whose, product, quantity)
 
 
 @router.post("/api/v1/prices/quotes", response_model=QuotesOut)
@@ -161,7 +162,7 @@ async def my_prices(body: QuotesIn, db: Pricing, caller: Caller) -> dict[str, An
     them (ordering prices orders and carts so); operators may ask for an account."""
     whose = body.account if caller.is_operator and body.account else caller.account
     asked = [(item.product_id, item.quantity) for item in body.items]
-    quotes = await service.quotes_for(db, whose, asked)
+    quotes = await quoting.quotes_for(db, whose, asked)
     return {
         "items": [
             quote or {"product_id": product_id, "quantity": quantity} | _UNPRICED
@@ -172,13 +173,13 @@ async def my_prices(body: QuotesIn, db: Pricing, caller: Caller) -> dict[str, An
 
 @router.put("/api/v1/prices/{product_id}/wac", status_code=204)
 async def set_wac(product_id: ProductId, body: PriceIn, db: Pricing, _: PriceKeeper) -> Response:
-    await service.set_wac(db, product_id, body.price, body.effective_from)
+    await prices.set_wac(db, product_id, body.price, body.effective_from)
     return Response(status_code=204)
 
 
 @router.put("/api/v1/prices/{product_id}/340b", status_code=204)
 async def set_340b(product_id: ProductId, body: PriceIn, db: Pricing, _: PriceKeeper) -> Response:
-    await service.set_340b(db, product_id, body.price, body.effective_from)
+    await prices.set_340b(db, product_id, body.price, body.effective_from)
     return Response(status_code=204)
 
 
@@ -188,7 +189,7 @@ async def set_340b(product_id: ProductId, body: PriceIn, db: Pricing, _: PriceKe
     responses=refuses(NotFound),
 )
 async def set_gpo(account_id: str, body: GpoIn, db: Pricing, _: AccountKeeper) -> Response:
-    await service.set_gpo(db, account_id, body.gpo)
+    await prices.set_gpo(db, account_id, body.gpo)
     return Response(status_code=204)
 
 
@@ -199,18 +200,18 @@ async def set_gpo(account_id: str, body: GpoIn, db: Pricing, _: AccountKeeper) -
     responses=refuses(InvalidPrice),
 )
 async def create_contract(body: ContractIn, db: Pricing, _: Operator) -> dict[str, Any]:
-    new = service.NewContract(
+    new = contracts.NewContract(
         name=body.name,
         kind=body.kind,
         party=body.party,
         starts_on=body.starts_on,
         ends_on=body.ends_on,
         lines=[
-            service.ContractLine(line.product_id, line.price, line.min_quantity)
+            contracts.ContractLine(line.product_id, line.price, line.min_quantity)
             for line in body.prices
         ],
     )
-    return await service.create_contract(db, new)
+    return await contracts.create_contract(db, new)
 
 
 @router.get(
@@ -219,9 +220,9 @@ async def create_contract(body: ContractIn, db: Pricing, _: Operator) -> dict[st
     responses=refuses(ContractNotFound),
 )
 async def get_contract(contract_id: str, db: Pricing, _: Operator) -> dict[str, Any]:
-    return await service.get_contract(db, contract_id)
+    return await contracts.get_contract(db, contract_id)
 
 
 @router.get("/api/v1/prices/locks/{order_id}", response_model=list[LockOut])
 async def order_locks(order_id: str, db: Pricing, _: Operator) -> list[dict[str, Any]]:
-    return [wire.snake(lock) for lock in await service.order_locks(db, order_id)]
+    return [wire.snake(lock) for lock in await locks.order_locks(db, order_id)]

@@ -5,18 +5,18 @@ from orderly.config import Settings
 from orderly.contexts import ContextSpec, Wired, consumer
 from orderly.identity.messages import AccountCreated
 from orderly.ordering.messages import OrderCancelled, OrderCreated
-from orderly.pricing import api, messages, service, store
+from orderly.pricing import api, handlers, messages, prices, store
 
 
 def wire(settings: Settings) -> Wired:
     return Wired(
         subscriptions=(
-            consumer("pricing", service.wac_on_product_created, ProductCreated),
-            consumer("pricing", service.wac_on_product_updated, ProductUpdated),
-            consumer("pricing", service.account_on_account_created, AccountCreated),
-            consumer("pricing", service.locks_follow_orders, OrderCreated, OrderCancelled),
+            consumer("pricing", handlers.wac_on_product_created, ProductCreated),
+            consumer("pricing", handlers.wac_on_product_updated, ProductUpdated),
+            consumer("pricing", handlers.account_on_account_created, AccountCreated),
+            consumer("pricing", handlers.locks_follow_orders, OrderCreated, OrderCancelled),
         ),
-        workers=(service.wac_announcer,),
+        workers=(prices.wac_announcer,),
     )
 
 

@@ -1,8 +1,10 @@
 """Pricing tables and queries."""
 
+from datetime import date
+
 import sqlalchemy as sa
 
-from orderly.storage import sql
+from orderly.storage import Row, sql
 
 metadata = sa.MetaData()
 
@@ -156,3 +158,10 @@ LOCKED_OR_VOIDED = sql(
 VOID_LOCKS = sql(
     "UPDATE price_locks SET status = 'voided' WHERE order_id = :order_id AND status = 'locked'"
 )
+
+
+def price(row: Row | None) -> tuple[int, date] | None:
+    """A price row's cents and the day it holds from."""
+    if row is None:
+        return None
+    return int(row["cents"]), date.fromisoformat(row["effective_from"])

@@ -31,6 +31,7 @@ def demo_load(
         load_demo_pharmacy,
         load_demo_users,
     )
+    from orderly.identity.passwords import passwords_for
 
     settings = deployment.of_context("catalog", "demo products")
     created, existing = deployment.run(settings, lambda dbs: load_demo(dbs["catalog"]))
@@ -40,8 +41,10 @@ def demo_load(
     elif catalog:
         raise fail(f"unknown catalog {catalog!r} (the one there is: fda)", 2)
     if "identity" in settings.contexts:
-        deployment.run(settings, lambda dbs: load_demo_users(dbs["identity"]))
-        deployment.run(settings, lambda dbs: load_demo_pharmacy(dbs["identity"]))
+        # the demo's users are hashed as the servers hash
+        hashing = passwords_for(settings)
+        deployment.run(settings, lambda dbs: load_demo_users(dbs["identity"], hashing))
+        deployment.run(settings, lambda dbs: load_demo_pharmacy(dbs["identity"], hashing))
         console.print(
             f"demo users: {DEMO_OPERATOR} (operator), {DEMO_CUSTOMER} (customer) and"
             f" {DEMO_PHARMACIST} (pharmacy buyer with MFA: `orderly demo mfa-code`),"

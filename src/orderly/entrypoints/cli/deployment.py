@@ -8,7 +8,6 @@ from orderly.bootstrap import StartupError, migrate_all, open_databases
 from orderly.config import ConfigError, Settings, load_settings
 from orderly.entrypoints.cli import prefixes
 from orderly.entrypoints.cli.terminal import fail
-from orderly.identity import passwords
 from orderly.storage import Database, Statement
 
 T = TypeVar("T")
@@ -19,8 +18,6 @@ def settings(**overrides: Any) -> Settings:
         loaded = load_settings(**overrides)
     except ConfigError as error:
         raise fail(str(error), 2) from None
-    # commands that make users (operators, accounts, the demo) hash as the servers do
-    passwords.configure(loaded.password_hash_memory, loaded.password_hash_passes)
     return loaded
 
 

@@ -19,13 +19,15 @@ def users_create_operator(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="The password.")],
 ) -> None:
     """Create an operator, or make an existing user one with this password (safe to repeat)."""
-    from orderly.identity.service import create_operator
+    from orderly.identity.passwords import passwords_for
+    from orderly.identity.users import create_operator
     from orderly.kernel.errors import OrderlyError
 
     settings = deployment.of_context("identity", "users")
+    hashing = passwords_for(settings)  # as the servers hash
     try:
         created = deployment.run(
-            settings, lambda dbs: create_operator(dbs["identity"], email, password)
+            settings, lambda dbs: create_operator(dbs["identity"], hashing, email, password)
         )
     except OrderlyError as error:
         raise fail(error.detail) from None
@@ -51,7 +53,8 @@ def accounts_create(
     schedule_ii: Annotated[bool, typer.Option(help="May order Schedule II (CSOS).")] = False,
 ) -> None:
     """Create a B2B account with its DEA data and an account admin (safe to repeat)."""
-    from orderly.identity.service import NewAccount, create_account
+    from orderly.identity.accounts import NewAccount, create_account
+    from orderly.identity.passwords import passwords_for
     from orderly.kernel.errors import OrderlyError
 
     settings = deployment.of_context("identity", "accounts")
@@ -69,7 +72,10 @@ def accounts_create(
         admin_password=admin_password,
     )
     try:
-        created = deployment.run(settings, lambda dbs: create_account(dbs["identity"], new))
+        hashing = passwords_for(settings)  # as the servers hash
+        created = deployment.run(
+            settings, lambda dbs: create_account(dbs["identity"], hashing, new)
+        )
     except (OrderlyError, ValueError) as error:
         raise fail(str(getattr(error, "detail", error))) from None
     console.print(f"account {account_id} {'created' if created else 'already exists'}")

@@ -5,19 +5,17 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.identity import service
+from orderly.identity import accounts, members, users
+from orderly.identity.accounts import AccountNotFound
 from orderly.identity.api.auth import RegisterIn
 from orderly.identity.api.dependencies import Identity
 from orderly.identity.api.users import UserOut
 from orderly.identity.domain import WeakPassword
-from orderly.identity.service import (
-    AccountNotFound,
-    EmailTaken,
-    LastAccountAdmin,
-    NotAccountAdmin,
-    UserNotFound,
-)
+from orderly.identity.members import LastAccountAdmin, NotAccountAdmin
+from orderly.identity.passwords import passwords_for
+from orderly.identity.users import EmailTaken, UserNotFound
 from orderly.web.auth import Caller
+from orderly.web.dependencies import CurrentRuntime
 from orderly.web.refusals import refuses
 
 
@@ -56,7 +54,7 @@ router = APIRouter(tags=["identity"])
     responses=refuses(AccountNotFound),
 )
 async def get_account(account_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
-    return await service.get_account(db, caller, account_id)
+    return await accounts.get_account(db, caller, account_id)
 
 
 @router.get(
@@ -65,7 +63,7 @@ async def get_account(account_id: str, caller: Caller, db: Identity) -> dict[str
     responses=refuses(AccountNotFound),
 )
 async def list_members(account_id: str, caller: Caller, db: Identity) -> list[dict[str, Any]]:
-    return await service.list_members(db, caller, account_id)
+    return await members.list_members(db, caller, account_id)
 
 
 @router.post(
@@ -75,12 +73,12 @@ async def list_members(account_id: str, caller: Caller, db: Identity) -> list[di
     responses=refuses(AccountNotFound, NotAccountAdmin, EmailTaken, WeakPassword),
 )
 async def add_member(
-    account_id: str, body: MemberIn, caller: Caller, db: Identity
+    account_id: str, body: MemberIn, caller: Caller, db: Identity, run: CurrentRuntime
 ) -> dict[str, Any]:
-    member = service.Registration(
+    member = users.Registration(
         body.email, body.password, body.firstName, body.lastName, tuple(body.roles)
     )
-    return await service.add_member(db, caller, account_id, member)
+    return await members.add_member(db, passwords_for(run.settings), caller, account_id, member)
 
 
 @router.put(
@@ -91,4 +89,4 @@ async def add_member(
 async def set_member_roles(
     account_id: str, user_id: str, body: RolesIn, caller: Caller, db: Identity
 ) -> dict[str, Any]:
-    return await service.set_member_roles(db, caller, account_id, user_id, list(body.roles))
+    return await members.set_member_roles(db, caller, account_id, user_id, list(body.roles))

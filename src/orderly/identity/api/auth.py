@@ -7,16 +7,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from orderly.identity import mfa, service
+from orderly.identity import mfa, registration, sessions, signin, users
 from orderly.identity.api.dependencies import Identity
 from orderly.identity.domain import MAX_PASSWORD, MIN_PASSWORD, WeakPassword
 from orderly.identity.mfa import InvalidMfaCode, MfaAlreadyEnabled, MfaNotEnrolled
-from orderly.identity.service import (
-    InvalidCredentials,
-    TooManyAttempts,
-    TooManyRegistrations,
-    UserNotFound,
-)
+from orderly.identity.passwords import passwords_for
+from orderly.identity.registration import TooManyRegistrations
+from orderly.identity.signin import InvalidCredentials
+from orderly.identity.throttle import TooManyAttempts
+from orderly.identity.users import UserNotFound
 from orderly.kernel.errors import OrderlyError
 from orderly.web.auth import Enrolling
 from orderly.web.dependencies import CurrentRuntime
@@ -147,13 +146,13 @@ router = APIRouter(tags=["identity"])
 async def register(
     body: RegisterIn, request: Request, db: Identity, run: CurrentRuntime
 ) -> dict[str, Any]:
-    registration = service.Registration(body.email, body.password, body.firstName, body.lastName)
-    limit = service.RegistrationLimit(
+    new = users.Registration(body.email, body.password, body.firstName, body.lastName)
+    limit = registration.RegistrationLimit(
         run.settings.registration_limit,
         timedelta(seconds=run.settings.registration_window),
     )
     client = request.client.host if request.client else ""
-    return await service.register(db, registration, client, limit)
+    return await registration.register(db, passwords_for(run.settings), new, client, limit)
 
 
 @router.post(
@@ -165,7 +164,9 @@ async def register(
 async def login(
     body: LoginIn, request: Request, db: Identity, run: CurrentRuntime
 ) -> dict[str, Any]:
-    return await service.login(db, run.tokens, body.email, body.password, _client(request))
+    return await signin.login(
+        db, run.tokens, passwords_for(run.settings), body.email, body.password, _client(request)
+    )
 
 
 @router.post(
@@ -177,7 +178,7 @@ async def login(
 async def mfa_verify(
     body: MfaVerifyIn, request: Request, db: Identity, run: CurrentRuntime
 ) -> dict[str, Any]:
-    return await service.complete_mfa_login(
+    return await signin.complete_mfa_login(
         db, run.tokens, body.mfaToken, body.code, _client(request)
     )
 
@@ -189,7 +190,7 @@ async def mfa_verify(
     responses=refuses(ExternalSignIn, MfaAlreadyEnabled, UserNotFound),
 )
 async def mfa_enrol(caller: Enrolling, db: Identity) -> dict[str, Any]:
-    user = await service.get_user(db, caller, caller.user_id)
+    user = await users.get_user(db, caller, caller.user_id)
     return await mfa.enrol(db, caller, user["email"])
 
 
@@ -205,7 +206,7 @@ async def mfa_enrol(caller: Enrolling, db: Identity) -> dict[str, Any]:
 async def mfa_activate(
     body: MfaCodeIn, caller: Enrolling, db: Identity, run: CurrentRuntime
 ) -> dict[str, Any]:
-    activated = await service.activate_mfa(db, run.tokens, caller, body.code)
+    activated = await signin.activate_mfa(db, run.tokens, caller, body.code)
     if caller.enrolment_only:
         run.authenticator.forget(session_id=caller.session_id)
     return activated
@@ -215,19 +216,19 @@ async def mfa_activate(
     "/api/v1/auth/refresh",
     response_model=Tokens,
     dependencies=OWN_SIGN_IN,
-    responses=refuses(ExternalSignIn, service.InvalidRefreshToken),
+    responses=refuses(ExternalSignIn, sessions.InvalidRefreshToken),
 )
 async def refresh(body: RefreshIn, db: Identity, run: CurrentRuntime) -> dict[str, Any]:
     try:
-        return await service.refresh(db, run.tokens, body.refreshToken)
-    except service.RefreshTokenReused as reused:
+        return await sessions.refresh(db, run.tokens, body.refreshToken)
+    except sessions.RefreshTokenReused as reused:
         run.authenticator.forget(session_id=reused.session_id)
         raise
 
 
 @router.post("/api/v1/auth/logout", status_code=204)
 async def logout(caller: Enrolling, db: Identity, run: CurrentRuntime) -> Response:
-    await service.logout(db, caller)
+    await sessions.logout(db, caller)
     run.authenticator.forget(session_id=caller.session_id)
     return Response(status_code=204)
 

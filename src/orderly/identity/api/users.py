@@ -5,9 +5,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.identity import service
+from orderly.identity import addresses, users
+from orderly.identity.addresses import AddressNotFound, TooManyAddresses
 from orderly.identity.api.dependencies import Identity
-from orderly.identity.service import AddressNotFound, TooManyAddresses, UserNotFound
+from orderly.identity.users import UserNotFound
 from orderly.kernel.principal import Principal
 from orderly.web.auth import Caller, operator_over
 from orderly.web.dependencies import CurrentRuntime
@@ -66,7 +67,7 @@ router = APIRouter(tags=["identity"])
 
 @router.get("/api/v1/users/{user_id}", response_model=UserOut, responses=refuses(UserNotFound))
 async def get_user(user_id: str, caller: Caller, db: Identity) -> dict[str, Any]:
-    return await service.get_user(db, caller, user_id)
+    return await users.get_user(db, caller, user_id)
 
 
 @router.get(
@@ -75,7 +76,7 @@ async def get_user(user_id: str, caller: Caller, db: Identity) -> dict[str, Any]
     responses=refuses(UserNotFound),
 )
 async def list_addresses(user_id: str, caller: Caller, db: Identity) -> list[dict[str, Any]]:
-    return await service.list_addresses(db, caller, user_id)
+    return await addresses.list_addresses(db, caller, user_id)
 
 
 @router.post(
@@ -88,7 +89,7 @@ async def save_address(
     user_id: str, body: AddressIn, caller: Caller, db: Identity
 ) -> dict[str, Any]:
     address = body.model_dump(exclude={"label"})
-    return await service.save_address(db, caller, user_id, body.label, address)
+    return await addresses.save_address(db, caller, user_id, body.label, address)
 
 
 @router.get(
@@ -99,7 +100,7 @@ async def save_address(
 async def get_address(
     user_id: str, address_id: str, caller: Caller, db: Identity
 ) -> dict[str, Any]:
-    return await service.get_address(db, caller, user_id, address_id)
+    return await addresses.get_address(db, caller, user_id, address_id)
 
 
 @router.delete(
@@ -108,7 +109,7 @@ async def get_address(
     responses=refuses(UserNotFound, AddressNotFound),
 )
 async def delete_address(user_id: str, address_id: str, caller: Caller, db: Identity) -> Response:
-    await service.delete_address(db, caller, user_id, address_id)
+    await addresses.delete_address(db, caller, user_id, address_id)
     return Response(status_code=204)
 
 
@@ -118,6 +119,6 @@ async def delete_address(user_id: str, address_id: str, caller: Caller, db: Iden
 async def disable_user(
     user_id: str, caller: UserKeeper, db: Identity, run: CurrentRuntime
 ) -> dict[str, Any]:
-    disabled = await service.disable_user(db, caller, user_id)
+    disabled = await users.disable_user(db, caller, user_id)
     run.authenticator.forget(user_id=user_id)
     return disabled

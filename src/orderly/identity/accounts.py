@@ -1,0 +1,143 @@
+"""B2B pharmacy accounts: opened with their admin, read by their members, and the claims
+their users' tokens carry."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from orderly.identity import domain, store
+from orderly.identity.messages import SOURCE, AccountCreated
+from orderly.identity.passwords import Passwords
+from orderly.identity.users import EmailTaken, user_created
+from orderly.kernel.clock import utcnow
+from orderly.kernel.errors import NotFound
+from orderly.kernel.ids import new_id
+from orderly.kernel.principal import Principal
+from orderly.messaging import emit, new_message
+from orderly.storage import Database, Row, Tx
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    title = "Account not found"
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A B2B pharmacy account and its first user, the account admin."""
+
+    account_id: str
+    name: str
+    segment: str
+    dea_number: str
+    dea_schedules: list[str]
+    dea_expires_on: str
+    state_licence: str
+    id_340b: str | None
+    can_order_schedule_ii: bool
+    admin_email: str
+    admin_password: str
+
+
+async def create_account(db: Database, passwords: Passwords, new: NewAccount) -> bool:
+    """The account and its admin; False if the account already exists (nothing changes)."""
+    domain.check_account(new.account_id, new.dea_number, new.dea_schedules, new.dea_expires_on)
+    domain.Segment(new.segment)
+    email = domain.normalise_email(new.admin_email)
+    domain.check_password(new.admin_password, email=email)
+    password_hash = await passwords.hash(new.admin_password)
+    user_id = new_id()
+
+    async def work(tx: Tx) -> bool:
+        now = utcnow()
+        account = {
+            "id": new.account_id,
+            "name": new.name,
+            "segment": new.segment,
+            "dea_number": new.dea_number,
+            "dea_schedules": new.dea_schedules,
+            "dea_expires_on": new.dea_expires_on,
+            "state_licence": new.state_licence,
+            "id_340b": new.id_340b,
+            "can_order_schedule_ii": new.can_order_schedule_ii,
+            "at": now,
+        }
+        if not await tx.execute(store.INSERT_ORGANISATION, account):
+            return False
+        admin = {
+            "id": user_id,
+            "email": email,
+            "password_hash": password_hash,
+            "first_name": "Account",
+            "last_name": "Admin",
+            "roles": [domain.Role.ACCOUNT_ADMIN.value, domain.Role.BUYER.value],
+            "at": now,
+        }
+        if not await tx.execute(store.INSERT_USER, admin):
+            raise EmailTaken("this e-mail is already registered")
+        join = {"id": user_id, "organisation_id": new.account_id, "at": now}
+        await tx.execute(store.JOIN_ORGANISATION, join)
+        await user_created(tx, user_id, email, "Account", "Admin")
+        opened = AccountCreated(
+            account_id=new.account_id,
+            name=new.name,
+            segment=new.segment,
+            id340b=new.id_340b,
+            can_order_schedule_ii=new.can_order_schedule_ii,
+        )
+        await emit(tx, new_message(opened, source=SOURCE, aggregate_id=new.account_id))
+        return True
+
+    return await db.transaction(work)
+
+
+async def account_claims(db: Database, organisation_id: str | None) -> dict[str, Any]:
+    """Seed 000's account claims, read from the identity store when the token is issued."""
+    if organisation_id is None:
+        return {}
+    org = await db.read(lambda tx: tx.fetch_one(store.ORGANISATION, {"id": organisation_id}))
+    if org is None:
+        return {}
+    return {
+        "account": org["id"],
+        "segment": org["segment"],
+        "dea_active": domain.dea_active(org["dea_expires_on"], utcnow().date()),
+        "340b": org["id_340b"] is not None,
+        "can_order_schedule_II": bool(org["can_order_schedule_ii"]),
+    }
+
+
+async def membership(db: Database, caller: Principal, account_id: str) -> Row | None:
+    """The caller's user row as the identity store has it now, if it belongs to the account
+    (None for an operator, who may see any account).
+
+    Token claims are hints: membership and roles are re-read here for every account action."""
+    if caller.is_operator:
+        return None
+    row = await db.read(lambda tx: tx.fetch_one(store.USER_BY_ID, {"id": caller.user_id}))
+    if row is None or row["disabled_at"] is not None or row["organisation_id"] != account_id:
+        raise AccountNotFound(f"account {account_id} does not exist")
+    return row
+
+
+def _account_view(org: Row) -> dict[str, Any]:
+    return {
+        "accountId": org["id"],
+        "name": org["name"],
+        "segment": org["segment"],
+        "deaNumber": org["dea_number"],
+        "deaSchedules": org["dea_schedules"],
+        "deaExpiresOn": org["dea_expires_on"],
+        "deaActive": domain.dea_active(org["dea_expires_on"], utcnow().date()),
+        "stateLicence": org["state_licence"],
+        "id340b": org["id_340b"],
+        "canOrderScheduleII": bool(org["can_order_schedule_ii"]),
+    }
+
+
+async def get_account(db: Database, caller: Principal, account_id: str) -> dict[str, Any]:
+    """Its members and operators see an account; to anyone else it does not exist."""
+    await membership(db, caller, account_id)
+    org = await db.read(lambda tx: tx.fetch_one(store.ORGANISATION, {"id": account_id}))
+    if org is None:
+        raise AccountNotFound(f"account {account_id} does not exist")
+    return _account_view(org)
