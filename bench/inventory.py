@@ -10,7 +10,7 @@ import random
 import tempfile
 import time
 
-from orderly.inventory import service
+from orderly.inventory import handlers, service
 from orderly.inventory.service import Line, Receipt
 from orderly.kernel.ids import new_id
 from orderly.messaging.envelope import new_message
@@ -29,7 +29,7 @@ async def _stock(db: Database, units: int) -> list[str]:
         created = new_message(
             "product.created", {"productId": product_id, "sku": f"B{n}"}, source="b"
         )
-        await db.transaction(lambda tx, m=created: service.add_item_on_product_created(tx, m))
+        await db.transaction(lambda tx, m=created: handlers.add_item_on_product_created(tx, m))
         for lot in range(3):
             await service.receive(db, Receipt(product_id, units, f"L{lot}", None))
         products.append(product_id)

@@ -20,6 +20,7 @@ from orderly.entrypoints.fields import Whole
 from orderly.entrypoints.openapi import refuses
 from orderly.inventory import provisional, service
 from orderly.inventory.domain import DC_CODE, DEFAULT_DC, LOT_NUMBER, InvalidStock, LotStatus
+from orderly.inventory.policy import policy
 from orderly.inventory.service import (
     AccountNotFound,
     DcExists,
@@ -362,7 +363,9 @@ def router() -> APIRouter:
         response_model=OrderHoldOut,
         responses=refuses(provisional.Short, ProductNotFound, NotFound),
     )
-    async def hold(body: OrderHoldIn, db: Inventory, caller: Caller, _: Service) -> dict[str, Any]:
+    async def hold(
+        body: OrderHoldIn, db: Inventory, caller: Caller, _: Service, request: Request
+    ) -> dict[str, Any]:
         """Ordering, for the caller, before it writes a direct order: hold its stock. The
         hold runs out unless the order's `order.created` confirms it. Short: 409. Services
         of the deployment only (`ORDERLY_SERVICE_KEY`)."""
@@ -373,6 +376,7 @@ def router() -> APIRouter:
             requested,
             account=caller.account,
             customer=caller.user_id,
+            ttl=policy((await runtime(request)).settings).hold_ttl,
             cart_id=body.cart_id or "",
         )
         if not outcome.reserved:
