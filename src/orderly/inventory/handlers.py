@@ -43,25 +43,24 @@ async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
         return
     if order.held and await provisional.confirm(tx, order.order_id):
         return
+    await _reserve(tx, order)
+
+
+async def reserve_on_command(tx: Tx, message: Envelope) -> None:
+    """A saga's `inventory.reserve`: the same reservation, answered to the saga."""
+    await _reserve(tx, message.read(ReserveInventory), message)
+
+
+async def _reserve(
+    tx: Tx, order: OrderCreated | ReserveInventory, command: Envelope | None = None
+) -> None:
     await reservations.reserve_and_answer(
         tx,
         order.order_id,
         [(item.product_id, item.quantity) for item in order.items],
         account_id=order.account_id,
         cart_id=order.cart_id,
-    )
-
-
-async def reserve_on_command(tx: Tx, message: Envelope) -> None:
-    """A saga's `inventory.reserve`: the same reservation, answered to the saga."""
-    command = message.read(ReserveInventory)
-    await reservations.reserve_and_answer(
-        tx,
-        command.order_id,
-        [(item.product_id, item.quantity) for item in command.items],
-        account_id=command.account_id,
-        cart_id=command.cart_id,
-        command=message,
+        command=command,
     )
 
 
