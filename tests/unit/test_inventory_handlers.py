@@ -4,7 +4,9 @@ What counts is what they leave: the stock, the holds and the messages in the out
 module's tests share one database (it takes a second to close): each has its own products,
 carts and orders."""
 
+import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +19,7 @@ from orderly.fulfillment.messages import OrderStatusUpdated
 from orderly.inventory import provisional, service
 from orderly.inventory.context import wire
 from orderly.inventory.messages import ReleaseInventory, ReserveInventory, Units
+from orderly.inventory.policy import policy
 from orderly.kernel.ids import new_id
 from orderly.messaging import Envelope, Message, new_message
 from orderly.messaging.envelope import decode_envelope
@@ -24,6 +27,7 @@ from orderly.ordering.messages import CartItemAdded, CartItemRemoved, OrderCreat
 from orderly.storage import Database, open_database, sql
 from orderly.storage.migrations import migrate
 from tests.messages import account_created, order_cancelled, product_created, told
+from tests.waiting import eventually
 
 EMITTED = sql("SELECT envelope FROM outbox WHERE aggregate_id = :reference ORDER BY id")
 HOLD = timedelta(minutes=15)
@@ -326,3 +330,28 @@ async def test_an_account_created_may_be_given_a_shelf_life(db: Database, wired:
         "account_id": account_id,
         "days": 180,
     }
+
+
+async def test_the_workers_give_back_cart_and_order_holds_that_ran_out(
+    db: Database, wired: Wired, order_id: str, cart: str
+) -> None:
+    product_id = await stocked(db, wired, 10)
+    lapsed = replace(policy(Settings()), soft_ttl=timedelta(seconds=-1))
+    await db.transaction(lambda tx: service.soft_reserve(tx, cart, product_id, 3, lapsed))
+    await provisional.hold(db, order_id, [(product_id, 4)], ttl=timedelta(0))
+
+    workers = [asyncio.create_task(work(db, 0.01)) for work in wired.workers]
+    try:
+
+        async def given_back() -> list[str]:
+            told = [m.data["reason"] for m in await emitted(db, cart) + await emitted(db, order_id)]
+            return told if len(told) == 2 else []
+
+        assert sorted(await eventually(given_back)) == ["expired", "hold_expired"]
+    finally:
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+    assert await figure(db, product_id, "hard_reserved") == 0
+    assert await figure(db, product_id, "atp") == 10

@@ -30,7 +30,7 @@ def wire(settings: Settings) -> Wired:
             consumer("inventory", handlers.pick_on_order_shipped, OrderStatusUpdated),
             consumer("inventory", handlers.account_on_account_created, AccountCreated),
         ),
-        workers=(sweepers.sweeper, sweepers.order_hold_sweeper),
+        workers=(sweepers.cart_hold_sweeper, sweepers.order_hold_sweeper),
     )
 
 

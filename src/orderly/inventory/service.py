@@ -2,7 +2,7 @@
 them, gathered from the modules that do each job: `stock` (goods in, lots, DCs), `accounts`
 (shelf life), `reservations` (an order's stock), `holds` (a cart's), `queries`."""
 
-from orderly.inventory.accounts import set_shelf_life, shelf_life_days
+from orderly.inventory.accounts import set_shelf_life
 from orderly.inventory.errors import (
     AccountNotFound,
     DcExists,
@@ -52,7 +52,6 @@ __all__ = [
     "set_lot_status",
     "set_safety_stock",
     "set_shelf_life",
-    "shelf_life_days",
     "soft_reserve",
     "sweep_expired",
 ]

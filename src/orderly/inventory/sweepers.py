@@ -11,15 +11,16 @@ from orderly.storage import Database
 log = structlog.get_logger(__name__)
 
 
-async def sweeper(db: Database, interval: float) -> None:
+async def cart_hold_sweeper(db: Database, interval: float) -> None:
     """Mark cart holds past their time expired, every `interval` seconds."""
-    await _every(interval, db, holds.sweep_expired, holds.SWEEP_BATCH, "soft reservations")
+    failed = "sweep of expired soft reservations failed"
+    await _every(interval, db, holds.sweep_expired, holds.SWEEP_BATCH, failed)
 
 
 async def order_hold_sweeper(db: Database, interval: float) -> None:
     """Give back order holds that ran out, every `interval` seconds."""
-    sweep = provisional.sweep_expired
-    await _every(interval, db, sweep, provisional.SWEEP_BATCH, "order holds")
+    failed = "sweep of expired order holds failed"
+    await _every(interval, db, provisional.sweep_expired, provisional.SWEEP_BATCH, failed)
 
 
 async def _every(
@@ -27,13 +28,14 @@ async def _every(
     db: Database,
     sweep: Callable[[Database], Awaitable[int]],
     batch: int,
-    what: str,
+    failed: str,
 ) -> None:
-    """Run `sweep` (a full batch: again at once) for as long as the process runs."""
+    """Run `sweep` (a full batch: again at once) for as long as the process runs; a round
+    that fails is logged as `failed`."""
     while True:
         try:
             while await sweep(db) == batch:
                 pass
         except Exception as error:  # the next round tries again; a sweep is bookkeeping only
-            log.warning(f"sweep of expired {what} failed", error=type(error).__name__)
+            log.warning(failed, error=type(error).__name__)
         await asyncio.sleep(interval)
