@@ -10,12 +10,12 @@ import random
 import tempfile
 import time
 
-from orderly.inventory import service
+from orderly.inventory import handlers, service
 from orderly.inventory.service import Line, Receipt
 from orderly.kernel.ids import new_id
-from orderly.messaging.envelope import new_message
 from orderly.storage import Database, open_database
 from orderly.storage.migrations import migrate
+from tests.messages import product_created
 from tests.services import create_pg_database, drop_pg_database
 
 CONCURRENCY = 32
@@ -26,10 +26,8 @@ async def _stock(db: Database, units: int) -> list[str]:
     products = []
     for n in range(PRODUCTS):
         product_id = new_id()
-        created = new_message(
-            "product.created", {"productId": product_id, "sku": f"B{n}"}, source="b"
-        )
-        await db.transaction(lambda tx, m=created: service.add_item_on_product_created(tx, m))
+        created = product_created(product_id, f"B{n}")
+        await db.transaction(lambda tx, m=created: handlers.add_item_on_product_created(tx, m))
         for lot in range(3):
             await service.receive(db, Receipt(product_id, units, f"L{lot}", None))
         products.append(product_id)

@@ -22,6 +22,7 @@ from orderly.identity.authenticator import (
 from orderly.identity.external import ExternalAuthenticator, ExternalIssuer
 from orderly.identity.messages import REVOCATIONS
 from orderly.identity.tokens import KeyRing, TokenService, TokenSettings
+from orderly.inventory.policy import policy
 from orderly.messaging.consumer import Consumer, RetryPolicy, RetryWorker
 from orderly.messaging.envelope import Envelope
 from orderly.messaging.relay import Relay
@@ -185,7 +186,7 @@ class Runtime:
             raise StartupError(unreachable("broker", settings.broker_url, error)) from None
         availability: ProductAvailability | None = None
         if "inventory" in databases:
-            availability = LocalAvailability(databases["inventory"])
+            availability = LocalAvailability(databases["inventory"], policy(settings).hold_ttl)
         elif settings.inventory_url:
             availability = HttpAvailability(settings.inventory_url, settings.service_key)
         if availability is not None and "ordering" in databases:

@@ -2,13 +2,16 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 
-from orderly.inventory import service
+from orderly.config import Settings
+from orderly.inventory import handlers, service
 from orderly.inventory.domain import LotStatus
 from orderly.inventory.messages import Units
+from orderly.inventory.policy import policy
 from orderly.inventory.service import Line, Receipt
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
@@ -17,6 +20,9 @@ from orderly.storage.migrations import migrate
 from tests.messages import product_created
 
 TODAY = utcnow().date()
+POLICY = policy(Settings())
+# a cart hold that has run out by the time it is made
+LAPSED = replace(POLICY, soft_ttl=timedelta(seconds=-1))
 RELEASED = sql("SELECT COUNT(*) AS n FROM outbox WHERE type = 'inventory.released'")
 
 
@@ -33,7 +39,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 async def product(db: Database, *lots: tuple[str, int, date | None], dc: str = "MAIN") -> str:
     product_id = new_id()
     created = product_created(product_id, product_id[:8])
-    await db.transaction(lambda tx: service.add_item_on_product_created(tx, created))
+    await db.transaction(lambda tx: handlers.add_item_on_product_created(tx, created))
     for lot, units, expires in lots:
         await service.receive(db, Receipt(product_id, units, lot, expires, dc))
     return product_id
@@ -125,11 +131,15 @@ async def test_quarantine_blocks_a_lot_and_release_gives_it_back(db: Database) -
 
 async def test_soft_holds_count_until_they_expire_and_convert_at_checkout(db: Database) -> None:
     product_id = await product(db, ("L1", 10, None))
-    held = await db.transaction(lambda tx: service.soft_reserve(tx, "cart-1", product_id, 8))
+    held = await db.transaction(
+        lambda tx: service.soft_reserve(tx, "cart-1", product_id, 8, POLICY)
+    )
     assert held
     assert await atp(db, product_id) == 2
     # another cart cannot have what is held; the holder's checkout can
-    assert not await db.transaction(lambda tx: service.soft_reserve(tx, "cart-2", product_id, 3))
+    assert not await db.transaction(
+        lambda tx: service.soft_reserve(tx, "cart-2", product_id, 3, POLICY)
+    )
     converted = await db.transaction(
         lambda tx: service.hard_reserve(
             tx, "order-5", [Line("1", product_id, 8)], soft_reference="cart-1"
@@ -138,9 +148,7 @@ async def test_soft_holds_count_until_they_expire_and_convert_at_checkout(db: Da
     assert converted.reserved
     assert await atp(db, product_id) == 2
     # a hold that lapses stops counting at once, and the sweep records it
-    await db.transaction(
-        lambda tx: service.soft_reserve(tx, "cart-3", product_id, 2, ttl=timedelta(seconds=-1))
-    )
+    await db.transaction(lambda tx: service.soft_reserve(tx, "cart-3", product_id, 2, LAPSED))
     assert await atp(db, product_id) == 2
     assert await service.sweep_expired(db) == 1
     released = await db.read(lambda tx: tx.fetch_one(RELEASED))

@@ -9,7 +9,7 @@ import pytest
 
 from orderly.bootstrap import Runtime
 from orderly.config import load_settings
-from orderly.inventory import service
+from orderly.inventory import handlers, service
 from orderly.inventory.service import Receipt
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
@@ -45,7 +45,7 @@ async def stocked(runtime: Runtime, units: int) -> str:
     inventory = runtime.databases["inventory"]
     product_id = new_id()
     created = product_created(product_id, "S")
-    await inventory.transaction(lambda tx: service.add_item_on_product_created(tx, created))
+    await inventory.transaction(lambda tx: handlers.add_item_on_product_created(tx, created))
     await service.receive(inventory, Receipt(product_id, units, "L1", None))
     return product_id
 

@@ -11,7 +11,7 @@ are), and the position's figures count each unit once and add up over its DCs.
 import asyncio
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,8 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orderly.inventory import service
+from orderly.config import Settings
+from orderly.inventory import handlers, service, store
 from orderly.inventory.domain import LotStatus
+from orderly.inventory.policy import policy
 from orderly.inventory.service import Line, Receipt
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
@@ -31,6 +33,7 @@ from tests.messages import product_created
 ORDERS = [f"order-{n}" for n in range(4)]
 CARTS = [f"cart-{n}" for n in range(3)]
 REFERENCES = frozenset(ORDERS + CARTS)
+POLICY = policy(Settings())
 
 operation = st.one_of(
     st.tuples(st.just("reserve"), st.sampled_from(ORDERS), st.integers(1, 40), st.integers(0, 400)),
@@ -83,7 +86,7 @@ async def scenario(
 ) -> None:
     product_id = new_id()
     created = product_created(product_id, "P")
-    await db.transaction(lambda tx: service.add_item_on_product_created(tx, created))
+    await db.transaction(lambda tx: handlers.add_item_on_product_created(tx, created))
     today = utcnow().date()
     for n, (units, days) in enumerate(stock):
         expires = today + timedelta(days=days) if days is not None else None
@@ -104,15 +107,28 @@ async def apply(db: Database, product_id: str, model: Model, step: tuple[Any, ..
                 line = [Line("1", product_id, quantity)]
                 return await service.hard_reserve(tx, order, line, shelf_life_days=shelf_life)
 
+            # the domain's choice, on the stock as read just before, is what gets reserved
+            stock = await db.read(lambda tx: store.stock(tx, product_id, utcnow()))
+            assert stock is not None
+            chosen = stock.choose(quantity, utcnow().date(), shelf_life)
             outcome = await db.transaction(reserve)
+            if order not in model.made:
+                assert outcome.reserved == (chosen is not None)
+            if chosen is not None and order not in model.made:
+                dc, allocation = chosen
+                [item] = outcome.items
+                assert item["dc"] == dc
+                assert [(lot["lot"], lot["quantity"]) for lot in item["lots"]] == [
+                    (taken.lot_number, units) for taken, units in allocation
+                ]
             if outcome.reserved and order not in model.made:
                 model.hard[order] = quantity
             if outcome.reserved:
                 model.made.add(order)
         case ("hold", cart, quantity, lapsed):
-            ttl = timedelta(seconds=-1) if lapsed else timedelta(minutes=15)
+            terms = replace(POLICY, soft_ttl=timedelta(seconds=-1)) if lapsed else POLICY
             await db.transaction(
-                lambda tx: service.soft_reserve(tx, cart, product_id, quantity, ttl)
+                lambda tx: service.soft_reserve(tx, cart, product_id, quantity, terms)
             )
         case ("release", reference):
             await db.transaction(lambda tx: service.release(tx, reference, "test"))

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from orderly.inventory import provisional, service
+from orderly.config import Settings
+from orderly.inventory import handlers, provisional, service
 from orderly.inventory.messages import Units
+from orderly.inventory.policy import policy
 from orderly.kernel.ids import new_id
 from orderly.messaging.envelope import Envelope
 from orderly.ordering.messages import OrderLine
@@ -20,6 +22,8 @@ from tests.messages import order_created
 ANSWERS = sql("SELECT type FROM outbox WHERE aggregate_id = :order_id ORDER BY id")
 # a hold that has run out by the time it is made: the deployment's default is minutes
 AT_ONCE = timedelta(0)
+POLICY = policy(Settings())
+HOLD = POLICY.hold_ttl
 
 
 @pytest.fixture
@@ -39,7 +43,7 @@ def created(order_id: str, product_id: str, quantity: int) -> Envelope:
 async def confirm(db: Database, order_id: str, product_id: str, quantity: int) -> list[str]:
     """Deliver the order's `order.created`; the types inventory answered with."""
     message = created(order_id, product_id, quantity)
-    await db.transaction(lambda tx: provisional.reserve_on_order_created(tx, message))
+    await db.transaction(lambda tx: handlers.reserve_on_order_created(tx, message))
     rows = await db.read(lambda tx: tx.fetch_all(ANSWERS, {"order_id": order_id}))
     return [row["type"] for row in rows]
 
@@ -48,7 +52,7 @@ async def test_50_concurrent_holds_for_20_units_hold_exactly_20(db: Database) ->
     product_id = await product(db, ("L1", 20, None))
 
     outcomes = await asyncio.gather(
-        *(provisional.hold(db, new_id(), [(product_id, 1)]) for _ in range(50))
+        *(provisional.hold(db, new_id(), [(product_id, 1)], ttl=HOLD) for _ in range(50))
     )
 
     assert [o.reserved for o in outcomes].count(True) == 20
@@ -63,8 +67,8 @@ async def test_a_hold_is_idempotent_per_order(db: Database) -> None:
     product_id = await product(db, ("L1", 10, None))
     order_id = new_id()
 
-    first = await provisional.hold(db, order_id, [(product_id, 4)])
-    again = await provisional.hold(db, order_id, [(product_id, 4)])
+    first = await provisional.hold(db, order_id, [(product_id, 4)], ttl=HOLD)
+    again = await provisional.hold(db, order_id, [(product_id, 4)], ttl=HOLD)
 
     assert first.reserved
     assert again.reserved
@@ -75,7 +79,7 @@ async def test_an_unknown_product_is_refused_and_nothing_is_held(db: Database) -
     product_id = await product(db, ("L1", 10, None))
 
     with pytest.raises(service.ProductNotFound):
-        await provisional.hold(db, new_id(), [(product_id, 1), ("no-such-product", 1)])
+        await provisional.hold(db, new_id(), [(product_id, 1), ("no-such-product", 1)], ttl=HOLD)
 
     assert await atp(db, product_id) == 10
 
@@ -124,7 +128,7 @@ async def test_an_order_whose_hold_ran_out_is_reserved_anew_when_its_message_com
 async def test_a_hold_let_go_gives_its_units_back_at_once(db: Database) -> None:
     product_id = await product(db, ("L1", 10, None))
     order_id = new_id()
-    await provisional.hold(db, order_id, [(product_id, 4)])
+    await provisional.hold(db, order_id, [(product_id, 4)], ttl=HOLD)
 
     released = await provisional.let_go(db, order_id)
 
@@ -144,14 +148,18 @@ async def test_a_hold_takes_over_its_customers_own_cart_hold_but_not_anothers(
     product_id = await product(db, ("L1", 10, None))
     cart = new_id()
     alice = service.Holder(customer_id="alice")
-    await db.transaction(lambda tx: service.soft_reserve(tx, cart, product_id, 4, holder=alice))
+    await db.transaction(
+        lambda tx: service.soft_reserve(tx, cart, product_id, 4, POLICY, holder=alice)
+    )
 
     # when mallory's order names alice's cart, her hold does not count for it
     mallory = await provisional.hold(
-        db, new_id(), [(product_id, 8)], customer="mallory", cart_id=cart
+        db, new_id(), [(product_id, 8)], customer="mallory", cart_id=cart, ttl=HOLD
     )
     # while alice's own order takes her cart's 4 over
-    mine = await provisional.hold(db, new_id(), [(product_id, 4)], customer="alice", cart_id=cart)
+    mine = await provisional.hold(
+        db, new_id(), [(product_id, 4)], customer="alice", cart_id=cart, ttl=HOLD
+    )
 
     assert not mallory.reserved
     assert mine.reserved

@@ -5,8 +5,9 @@ from orderly.config import Settings
 from orderly.contexts import ContextSpec, Wired, consumer
 from orderly.fulfillment.messages import OrderStatusUpdated
 from orderly.identity.messages import AccountCreated
-from orderly.inventory import api, messages, provisional, service, store
+from orderly.inventory import api, handlers, messages, store, sweepers
 from orderly.inventory.messages import ReleaseInventory, ReserveInventory
+from orderly.inventory.policy import policy
 from orderly.ordering.messages import (
     CartItemAdded,
     CartItemRemoved,
@@ -15,26 +16,21 @@ from orderly.ordering.messages import (
 )
 
 
-def configure(settings: Settings) -> None:
-    service.configure(settings)
-    provisional.configure(settings)
-
-
-def wire(settings: "Settings") -> Wired:
-    configure(settings)
+def wire(settings: Settings) -> Wired:
+    cart_holds = handlers.CartHolds(policy(settings))
     return Wired(
         subscriptions=(
-            consumer("inventory", service.add_item_on_product_created, ProductCreated),
-            consumer("inventory", provisional.reserve_on_order_created, OrderCreated),
-            consumer("inventory", service.hold_on_cart_item_added, CartItemAdded),
-            consumer("inventory", service.let_go_on_cart_item_removed, CartItemRemoved),
-            consumer("inventory", service.release_on_order_cancelled, OrderCancelled),
-            consumer("inventory", service.reserve_on_command, ReserveInventory),
-            consumer("inventory", service.release_on_command, ReleaseInventory),
-            consumer("inventory", service.pick_on_order_shipped, OrderStatusUpdated),
-            consumer("inventory", service.account_on_account_created, AccountCreated),
+            consumer("inventory", handlers.add_item_on_product_created, ProductCreated),
+            consumer("inventory", handlers.reserve_on_order_created, OrderCreated),
+            consumer("inventory", cart_holds.hold_on_cart_item_added, CartItemAdded),
+            consumer("inventory", handlers.let_go_on_cart_item_removed, CartItemRemoved),
+            consumer("inventory", handlers.release_on_order_cancelled, OrderCancelled),
+            consumer("inventory", handlers.reserve_on_command, ReserveInventory),
+            consumer("inventory", handlers.release_on_command, ReleaseInventory),
+            consumer("inventory", handlers.pick_on_order_shipped, OrderStatusUpdated),
+            consumer("inventory", handlers.account_on_account_created, AccountCreated),
         ),
-        workers=(service.sweeper, provisional.sweeper),
+        workers=(sweepers.cart_hold_sweeper, sweepers.order_hold_sweeper),
     )
 
 

@@ -8,7 +8,7 @@ A lot that expires before the customer's minimum shelf life runs out is not allo
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -149,3 +149,81 @@ def fefo(
         taken.append((lot, take))
         left -= take
     return taken if left == 0 else None
+
+
+@dataclass(frozen=True)
+class SoftHold:
+    """A cart's live hold on some of a product's units in one DC (a soft reservation)."""
+
+    id: str
+    reference: str
+    line: str
+    dc: str
+    quantity: int
+
+
+Allocation = list[tuple[Lot, int]]
+
+
+@dataclass
+class Stock:
+    """A product's lots, live soft holds and safety stock per DC, as read under its lock."""
+
+    lots: list[Lot]
+    soft: list[SoftHold]
+    safety: dict[str, int]
+
+    def dcs(self) -> list[str]:
+        return sorted({lot.dc for lot in self.lots} | set(self.safety))
+
+    def atp(self, dc: str, today: date, shelf_life_days: int = 0, ignore: str = "") -> int:
+        """ATP in `dc`, not counting the soft hold `ignore` (its holder's own)."""
+        soft = sum(hold.quantity for hold in self.soft if hold.dc == dc and hold.id != ignore)
+        lots = [lot for lot in self.lots if lot.dc == dc]
+        return atp(lots, soft, self.safety.get(dc, 0), today, shelf_life_days)
+
+    def figures(self, dc: str, today: date) -> Figures:
+        soft = sum(hold.quantity for hold in self.soft if hold.dc == dc)
+        lots = [lot for lot in self.lots if lot.dc == dc]
+        return figures(lots, soft, self.safety.get(dc, 0), today)
+
+    def total_atp(self, today: date, shelf_life_days: int = 0, ignore: str = "") -> int:
+        return sum(self.atp(dc, today, shelf_life_days, ignore) for dc in self.dcs())
+
+    def hold_of(self, reference: str, product_id: str) -> SoftHold | None:
+        """The live hold `reference` (a cart) has on this product, if any."""
+        if not reference:
+            return None
+        return next(
+            (h for h in self.soft if h.reference == reference and h.line == product_id), None
+        )
+
+    def dc_for(self, quantity: int, today: date, ignore: str = "") -> str | None:
+        """The first DC whose ATP (besides the hold `ignore`) covers `quantity`."""
+        return next((dc for dc in self.dcs() if self.atp(dc, today, 0, ignore) >= quantity), None)
+
+    def choose(
+        self, quantity: int, today: date, shelf_life_days: int = 0, own: SoftHold | None = None
+    ) -> tuple[str, Allocation] | None:
+        """The first DC (that of the customer's `own` hold first) that can fill the whole
+        line, and its lots, first-expiry-first-out; None if no one DC can."""
+        dcs = self.dcs()
+        if own is not None:
+            dcs = sorted(dcs, key=lambda dc: dc != own.dc)
+        for dc in dcs:
+            ignore = own.id if own is not None and own.dc == dc else ""
+            if self.atp(dc, today, shelf_life_days, ignore) < quantity:
+                continue
+            lots = [lot for lot in self.lots if lot.dc == dc]
+            allocation = fefo(lots, quantity, today, shelf_life_days)
+            if allocation is not None:
+                return dc, allocation
+        return None
+
+    def take(self, allocation: Sequence[tuple[Lot, int]]) -> None:
+        """Count `allocation` as reserved, so later lines of one order see it."""
+        taken = {lot.id: n for lot, n in allocation}
+        self.lots = [
+            replace(lot, reserved=lot.reserved + taken[lot.id]) if lot.id in taken else lot
+            for lot in self.lots
+        ]

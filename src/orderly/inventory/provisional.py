@@ -8,28 +8,26 @@ before its order's message arrived (an outbox held up longer than the hold) is m
 when the message comes, from what is available then.
 """
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-import structlog
-
-from orderly.inventory import service, store
+from orderly.inventory import accounts, store
+from orderly.inventory.errors import ProductNotFound
 from orderly.inventory.messages import SOURCE, AvailabilityLine, InventoryReleased, Units
+from orderly.inventory.reservations import (
+    Line,
+    Outcome,
+    hard_reserve,
+    release,
+    reservation_told,
+    reserved_line,
+)
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict
-from orderly.messaging import Envelope, emit, new_message
-from orderly.ordering.messages import OrderCreated
+from orderly.messaging import emit, new_message
 from orderly.storage import Database, Tx
 
-if TYPE_CHECKING:
-    from orderly.config import Settings
-
-log = structlog.get_logger(__name__)
-
-HOLD_TTL = timedelta(minutes=15)
-_SWEEP_BATCH = 500
+SWEEP_BATCH = 500
 
 
 class Short(Conflict):
@@ -42,12 +40,6 @@ class HoldConfirmed(Conflict):
     title = "The order holding this stock exists"
 
 
-def configure(settings: "Settings") -> None:
-    """The deployment's hold time (`ORDERLY_ORDER_HOLD_TTL`)."""
-    global HOLD_TTL
-    HOLD_TTL = timedelta(seconds=settings.order_hold_ttl)
-
-
 async def hold(
     db: Database,
     order_id: str,
@@ -55,24 +47,23 @@ async def hold(
     *,
     account: str | None = None,
     customer: str | None = None,
+    ttl: timedelta,
     cart_id: str = "",
-    ttl: timedelta | None = None,
-) -> service.Outcome:
+) -> Outcome:
     """Hard-reserve every line for `order_id`, or nothing (idempotent per order), for `ttl`
-    (by default the deployment's hold time), in `customer`'s name. Unknown products are
+    (the deployment's `InventoryPolicy.hold_ttl`), in `customer`'s name. Unknown products are
     refused; a short line answers the outcome with what is available. The holds of the
     customer's own cart (`cart_id`) become this one; another's cart counts for nothing."""
-    ttl = HOLD_TTL if ttl is None else ttl
-    lines = [service.Line(str(n), pid, qty) for n, (pid, qty) in enumerate(requested, start=1)]
+    lines = [Line(str(n), pid, qty) for n, (pid, qty) in enumerate(requested, start=1)]
 
-    async def work(tx: Tx) -> service.Outcome:
+    async def work(tx: Tx) -> Outcome:
         now = utcnow()
         cart = cart_id if cart_id and await _owns_cart(tx, cart_id, customer) else ""
-        outcome = await service.hard_reserve(
+        outcome = await hard_reserve(
             tx,
             order_id,
             lines,
-            shelf_life_days=await service.shelf_life_days(tx, account),
+            shelf_life_days=await accounts.shelf_life_days(tx, account),
             soft_reference=cart,
             until=now + ttl,
             customer=customer,
@@ -80,9 +71,7 @@ async def hold(
         )
         if outcome.unknown:
             missing = list(outcome.unknown)
-            raise service.ProductNotFound(
-                f"unknown product(s): {', '.join(missing)}", product_ids=missing
-            )
+            raise ProductNotFound(f"unknown product(s): {', '.join(missing)}", product_ids=missing)
         return outcome
 
     return await db.transaction(work)
@@ -93,7 +82,7 @@ async def _owns_cart(tx: Tx, cart_id: str, customer: str | None) -> bool:
     return row is None or row["customer_id"] == customer
 
 
-def short_lines(outcome: service.Outcome) -> list[AvailabilityLine]:
+def short_lines(outcome: Outcome) -> list[AvailabilityLine]:
     """Seed 001's words for the lines a reservation could not fill."""
     return [
         {
@@ -114,48 +103,22 @@ async def let_go(db: Database, order_id: str) -> list[Units]:
         rows = await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": order_id})
         if any(r["status"] == "live" and r["expires_at"] is None for r in rows):
             raise HoldConfirmed(f"order {order_id} holds this stock")
-        return await service.release(tx, order_id, "not_placed")
+        return await release(tx, order_id, "not_placed")
 
     return await db.transaction(work)
 
 
-async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
-    """Seed 002 step 2: reserve every item of a new order, or report it short. A direct
-    order's stock is held already: its hold is confirmed (or, had it run out, made again).
-    An orchestrated order's saga asks for its reservation itself (`inventory.reserve`)."""
-    order = message.read(OrderCreated)
-    if order.orchestrated:
-        return
-    order_id = order.order_id
-    if order.held:
-        confirmed = await tx.fetch_all(store.CONFIRM_HOLD, {"reference": order_id, "at": utcnow()})
-        if confirmed:
-            items = [
-                service.reserved_line(row)
-                for row in sorted(confirmed, key=lambda r: int(r["line"]))
-            ]
-            await emit(tx, service.reservation_told(order_id, service.Outcome(True, items), None))
-            return
-        # ran out (or was let go): forget a hold that ran out, so that it is made anew
+async def confirm(tx: Tx, order_id: str) -> bool:
+    """The order was written (its `order.created`): its hold no longer runs out, and
+    `inventory.reserved` says what it holds. False if there was no live hold to confirm (it
+    ran out, or was let go): a hold that ran out is forgotten, so that it is made anew."""
+    confirmed = await tx.fetch_all(store.CONFIRM_HOLD, {"reference": order_id, "at": utcnow()})
+    if not confirmed:
         await tx.execute(store.FORGET_EXPIRED_HOLDS, {"reference": order_id})
-    await service.reserve_and_answer(
-        tx,
-        order_id,
-        [(item.product_id, item.quantity) for item in order.items],
-        account_id=order.account_id,
-        cart_id=order.cart_id,
-    )
-
-
-async def sweeper(db: Database, interval: float) -> None:
-    """Give back holds that ran out, every `interval` seconds."""
-    while True:
-        try:
-            while await sweep_expired(db) == _SWEEP_BATCH:
-                pass
-        except Exception as error:  # the next round tries again
-            log.warning("sweep of expired order holds failed", error=type(error).__name__)
-        await asyncio.sleep(interval)
+        return False
+    items = [reserved_line(row) for row in sorted(confirmed, key=lambda r: int(r["line"]))]
+    await emit(tx, reservation_told(order_id, Outcome(True, items), None))
+    return True
 
 
 async def sweep_expired(db: Database) -> int:
@@ -164,7 +127,7 @@ async def sweep_expired(db: Database) -> int:
 
     async def work(tx: Tx) -> int:
         now = utcnow()
-        rows = await tx.fetch_all(store.EXPIRED_HOLDS, {"now": now, "limit": _SWEEP_BATCH})
+        rows = await tx.fetch_all(store.EXPIRED_HOLDS, {"now": now, "limit": SWEEP_BATCH})
         for reference in sorted({str(row["reference"]) for row in rows}):
             await _expire(tx, reference, now)
         return len(rows)
@@ -178,14 +141,11 @@ async def _expire(tx: Tx, reference: str, now: datetime) -> None:
     items = []
     # products locked in id order, as reservations lock them: no deadlock between them
     for row in sorted(held, key=lambda r: str(r["product_id"])):
-        await tx.execute(store.LOCK_ITEM, {"product_id": row["product_id"]})
+        await store.lock(tx, row["product_id"])
         params = {"id": row["id"], "status": "expired", "at": now}
         if not await tx.execute(store.SET_RESERVATION_STATUS, params):
             continue
-        await tx.execute_many(
-            store.RESERVE_LOT,
-            [{"id": a["lotId"], "quantity": -int(a["quantity"])} for a in row["allocations"]],
-        )
+        await store.give_back(tx, row["allocations"])
         items.append(Units(product_id=row["product_id"], quantity=int(row["quantity"])))
     if items:
         released = InventoryReleased(reference=reference, reason="hold_expired", items=items)

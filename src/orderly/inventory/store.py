@@ -1,8 +1,13 @@
-"""Inventory tables and queries."""
+"""Inventory tables and queries, and the reads and writes that differ by SQL dialect."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
-from orderly.storage import sql
+from orderly.inventory.domain import Lot, SoftHold, Stock
+from orderly.storage import Row, Tx, sql
 
 metadata = sa.MetaData()
 
@@ -234,3 +239,69 @@ SET_SHELF_LIFE = sql(
     "INSERT INTO shelf_life (account_id, days) VALUES (:account_id, :days)"
     " ON CONFLICT (account_id) DO UPDATE SET days = :days"
 )
+
+
+async def lock(tx: Tx, product_id: str) -> bool:
+    """Take the product's lock (`LOCK_ITEM`); False if inventory does not know the product."""
+    return bool(await tx.execute(LOCK_ITEM, {"product_id": product_id}))
+
+
+def lot(row: Row) -> Lot:
+    expires = row["expires_on"]
+    return Lot(
+        id=row["id"],
+        dc=row["dc"],
+        lot_number=row["lot_number"],
+        expires_on=date.fromisoformat(expires) if expires else None,
+        received_at=str(row["received_at"]),
+        on_hand=int(row["on_hand"]),
+        reserved=int(row["reserved"]),
+        status=row["status"],
+    )
+
+
+async def stock(tx: Tx, product_id: str, now: datetime) -> Stock | None:
+    """The product's stock as of now (`STOCK`); None if inventory does not know the product."""
+    rows = await tx.fetch_all(STOCK, {"product_id": product_id, "now": now})
+    if not any(row["part"] == "item" for row in rows):
+        return None
+    lots = sorted(
+        (
+            lot({**r, "lot_number": r["name"], "on_hand": r["units"]})
+            for r in rows
+            if r["part"] == "lot"
+        ),
+        key=lambda found: (found.dc, found.lot_number),
+    )
+    soft = [
+        SoftHold(
+            id=r["id"], reference=r["name"], line=r["line"], dc=r["dc"], quantity=int(r["units"])
+        )
+        for r in rows
+        if r["part"] == "soft"
+    ]
+    safety = {r["dc"]: int(r["units"]) for r in rows if r["part"] == "safety"}
+    return Stock(lots, soft, safety)
+
+
+async def insert_hard(
+    tx: Tx, reservation: dict[str, Any], allocation: Sequence[tuple[Lot, int]]
+) -> bool:
+    """Write a hard reservation (`INSERT_RESERVATION`'s parameters) and count its lots as
+    reserved; False, and nothing counted, if it was made before. On PostgreSQL a one-lot
+    reservation takes one round trip (`INSERT_HARD_ONE_LOT`)."""
+    if tx.dialect == "postgresql" and len(allocation) == 1:
+        taken, units = allocation[0]
+        params = {**reservation, "lot_id": taken.id, "units": units}
+        return bool(await tx.execute(INSERT_HARD_ONE_LOT, params))
+    if not await tx.execute(INSERT_RESERVATION, reservation):
+        return False
+    await tx.execute_many(RESERVE_LOT, [{"id": taken.id, "quantity": n} for taken, n in allocation])
+    return True
+
+
+async def give_back(tx: Tx, allocations: Sequence[dict[str, Any]]) -> None:
+    """A hard reservation's lots stop counting its units as reserved."""
+    await tx.execute_many(
+        RESERVE_LOT, [{"id": a["lotId"], "quantity": -int(a["quantity"])} for a in allocations]
+    )

@@ -1,5 +1,6 @@
 """The port ordering asks before any order exists: are these products available?"""
 
+from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
@@ -49,8 +50,9 @@ class ProductAvailability(Protocol):
 class LocalAvailability:
     """Inventory in the same process: ask its read-only query directly."""
 
-    def __init__(self, inventory: Database) -> None:
+    def __init__(self, inventory: Database, hold_ttl: timedelta) -> None:
         self._inventory = inventory
+        self._hold_ttl = hold_ttl
 
     async def check(
         self, requested: list[tuple[str, int]], *, token: str = "", cart: str = ""
@@ -80,6 +82,7 @@ class LocalAvailability:
                 requested,
                 account=caller.account,
                 customer=caller.user_id,
+                ttl=self._hold_ttl,
                 cart_id=cart_id or "",
             )
         except ProductNotFound as error:

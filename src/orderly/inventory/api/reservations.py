@@ -8,9 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from orderly.inventory import provisional
 from orderly.inventory.api.dependencies import Inventory
 from orderly.inventory.api.stock import AvailabilityItemIn
+from orderly.inventory.policy import policy
 from orderly.inventory.service import ProductNotFound
 from orderly.kernel.errors import NotFound
 from orderly.web.auth import Caller, Service
+from orderly.web.dependencies import CurrentRuntime
 from orderly.web.refusals import refuses
 
 
@@ -43,7 +45,9 @@ router = APIRouter(tags=["inventory"])
     response_model=OrderHoldOut,
     responses=refuses(provisional.Short, ProductNotFound, NotFound),
 )
-async def hold(body: OrderHoldIn, db: Inventory, caller: Caller, _: Service) -> dict[str, Any]:
+async def hold(
+    body: OrderHoldIn, db: Inventory, caller: Caller, _: Service, run: CurrentRuntime
+) -> dict[str, Any]:
     """Ordering, for the caller, before it writes a direct order: hold its stock. The
     hold runs out unless the order's `order.created` confirms it. Short: 409. Services
     of the deployment only (`ORDERLY_SERVICE_KEY`)."""
@@ -55,6 +59,7 @@ async def hold(body: OrderHoldIn, db: Inventory, caller: Caller, _: Service) -> 
         account=caller.account,
         customer=caller.user_id,
         cart_id=body.cart_id or "",
+        ttl=policy(run.settings).hold_ttl,
     )
     if not outcome.reserved:
         raise provisional.Short(

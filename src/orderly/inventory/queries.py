@@ -1,0 +1,130 @@
+"""What inventory tells without changing anything: positions, availability, DCs, holds."""
+
+from dataclasses import asdict, fields
+from datetime import date
+from typing import Any
+
+from orderly.inventory import domain, store
+from orderly.inventory.domain import Lot, Stock
+from orderly.inventory.errors import ProductNotFound
+from orderly.inventory.messages import AvailabilityLine, AvailabilityReport
+from orderly.kernel.clock import utcnow
+from orderly.storage import Database, Row, Tx
+
+# A position's totals: each of its DCs' figures, summed.
+_FIGURES = tuple(f.name for f in fields(domain.Figures))
+
+
+def lot_view(lot: Lot, today: date) -> dict[str, Any]:
+    return {
+        "lot_id": lot.id,
+        "dc": lot.dc,
+        "lot": lot.lot_number,
+        "expires_on": lot.expires_on.isoformat() if lot.expires_on else None,
+        "status": lot.state(today),
+        "on_hand": lot.on_hand,
+        "reserved": lot.reserved,
+    }
+
+
+def dc_view(row: Row) -> dict[str, Any]:
+    return {"code": row["code"], "name": row["name"], "created_at": row["created_at"]}
+
+
+async def list_dcs(db: Database) -> list[dict[str, Any]]:
+    return [dc_view(row) for row in await db.read(lambda tx: tx.fetch_all(store.DCS, {}))]
+
+
+async def position(db: Database, product_id: str, *, with_lots: bool = True) -> dict[str, Any]:
+    """ATP per DC and in all, with the lots behind it."""
+    now = utcnow()
+
+    async def work(tx: Tx) -> Stock | None:
+        return await store.stock(tx, product_id, now)
+
+    stock = await db.read(work)
+    if stock is None:
+        raise ProductNotFound(f"product {product_id} is not stocked", product_ids=[product_id])
+    today = now.date()
+    dcs = [{"dc": dc, **asdict(stock.figures(dc, today))} for dc in stock.dcs()]
+    totals = {name: sum(figures[name] for figures in dcs) for name in _FIGURES}
+    view: dict[str, Any] = {"product_id": product_id, **totals, "dcs": dcs}
+    if with_lots:
+        view["lots"] = [lot_view(lot, today) for lot in stock.lots]
+    return view
+
+
+async def check_availability(
+    db: Database,
+    requested: list[tuple[str, int]],
+    *,
+    cart: str = "",
+    customer: str | None = None,
+) -> AvailabilityReport:
+    """Seed 001's availability check, on ATP; unknown products are refused, not reported as 0.
+    With a cart, each line also says what that cart holds of it (only `customer`'s, if named)."""
+    now = utcnow()
+    wanted = sorted({product_id for product_id, _ in requested})
+
+    async def work(tx: Tx) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for product_id in wanted:
+            stock = await store.stock(tx, product_id, now)
+            if stock is not None:
+                found[product_id] = stock.total_atp(now.date())
+        return found
+
+    atp = await db.read(work)
+    missing = [product_id for product_id in wanted if product_id not in atp]
+    if missing:
+        raise ProductNotFound(f"unknown product(s): {', '.join(missing)}", product_ids=missing)
+    lines: list[AvailabilityLine] = [
+        {
+            "product_id": product_id,
+            "requested": quantity,
+            "available": atp[product_id],
+            "is_available": atp[product_id] >= quantity,
+        }
+        for product_id, quantity in requested
+    ]
+    if cart:
+        held = await _cart_holds(db, cart, customer)
+        for line in lines:
+            line["held"] = held.get(line["product_id"], 0)
+    return {"all_available": all(line["is_available"] for line in lines), "items": lines}
+
+
+async def _cart_holds(db: Database, cart: str, customer: str | None) -> dict[str, int]:
+    now = utcnow()
+    rows = await db.read(lambda tx: tx.fetch_all(store.CART_HOLDS, {"reference": cart, "now": now}))
+    return {
+        r["line"]: int(r["quantity"])
+        for r in rows
+        if customer is None or r["customer_id"] == customer
+    }
+
+
+async def holds(db: Database, product_id: str) -> list[dict[str, Any]]:
+    """Who holds the product in a cart now: the operator's view, the largest holds first."""
+    now = utcnow()
+
+    async def work(tx: Tx) -> list[Row] | None:
+        if await tx.fetch_one(store.KNOWN_ITEM, {"product_id": product_id}) is None:
+            return None
+        return await tx.fetch_all(store.PRODUCT_HOLDS, {"product_id": product_id, "now": now})
+
+    rows = await db.read(work)
+    if rows is None:
+        raise ProductNotFound(f"product {product_id} is not stocked", product_ids=[product_id])
+    return [
+        {
+            "cart_id": r["reference"],
+            "customer_id": r["customer_id"],
+            "account_id": r["account_id"],
+            "dc": r["dc"],
+            "quantity": int(r["quantity"]),
+            "first_held_at": r["created_at"],
+            "expires_at": r["expires_at"],
+        }
+        for r in rows
+    ]
