@@ -9,8 +9,8 @@ from typing import Any
 
 import structlog
 
-from orderly.catalog.listprices import HttpListPrices, ListPrices, LocalListPrices
-from orderly.catalog.stock import HttpStockRecords, LocalStockRecords, StockRecords
+from orderly.catalog.listprices import HttpListPrices, ListPrices
+from orderly.catalog.stock import HttpStockRecords, StockRecords
 from orderly.config import Settings, redact
 from orderly.contexts import ContextSpec, Wired
 from orderly.identity.authenticator import (
@@ -22,6 +22,14 @@ from orderly.identity.authenticator import (
 from orderly.identity.external import ExternalAuthenticator, ExternalIssuer
 from orderly.identity.messages import REVOCATIONS
 from orderly.identity.tokens import KeyRing, TokenService, TokenSettings
+from orderly.local import (
+    LocalAvailability,
+    LocalListPrices,
+    LocalPrices,
+    LocalProducts,
+    LocalStanding,
+    LocalStockRecords,
+)
 from orderly.messaging.consumer import Consumer, RetryPolicy, RetryWorker
 from orderly.messaging.envelope import Envelope
 from orderly.messaging.relay import Relay
@@ -29,10 +37,10 @@ from orderly.messaging.routing import Topology
 from orderly.messaging.transports import Transport, open_transport
 from orderly.messaging.upkeep import pruner
 from orderly.ordering import guarded
-from orderly.ordering.availability import HttpAvailability, LocalAvailability, ProductAvailability
-from orderly.ordering.buyers import AccountStanding, HttpStanding, LocalStanding
-from orderly.ordering.prices import HttpPrices, LocalPrices, PriceBook
-from orderly.ordering.products import HttpProducts, LocalProducts, ProductSource
+from orderly.ordering.availability import HttpAvailability, ProductAvailability
+from orderly.ordering.buyers import AccountStanding, HttpStanding
+from orderly.ordering.prices import HttpPrices, PriceBook
+from orderly.ordering.products import HttpProducts, ProductSource
 from orderly.storage import Database, open_database
 from orderly.storage.migrations import migrate
 
