@@ -36,9 +36,10 @@ from orderly.messaging.relay import Relay
 from orderly.messaging.routing import Topology
 from orderly.messaging.transports import Transport, open_transport
 from orderly.messaging.upkeep import pruner
-from orderly.ordering import guarded
 from orderly.ordering.availability import HttpAvailability, ProductAvailability
+from orderly.ordering.breaker import GuardedAvailability
 from orderly.ordering.buyers import AccountStanding, HttpStanding
+from orderly.ordering.policy import policy
 from orderly.ordering.prices import HttpPrices, PriceBook
 from orderly.ordering.products import HttpProducts, ProductSource
 from orderly.storage import Database, open_database
@@ -198,7 +199,8 @@ class Runtime:
             availability = HttpAvailability(settings.inventory_url, settings.service_key)
         if availability is not None and "ordering" in databases:
             # the guarded checkout's breaker sits in front of every availability call
-            availability = guarded.GuardedAvailability(availability, databases["ordering"])
+            timing = policy(settings).timing
+            availability = GuardedAvailability(availability, databases["ordering"], timing)
         tokens, authenticator = await _identity_ports(settings, databases)
         standing: AccountStanding | None = None
         if "ordering" in databases and "identity" in databases:

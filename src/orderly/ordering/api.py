@@ -15,7 +15,7 @@ from orderly.entrypoints.fields import NOT_BLANK, Whole
 from orderly.entrypoints.openapi import refuses
 from orderly.kernel.errors import Conflict, OrderlyError
 from orderly.kernel.principal import Principal
-from orderly.ordering import carts, listing, service
+from orderly.ordering import carts, listing, moves, placing, queries
 from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.buyers import AccountStanding, NotABuyer
 from orderly.ordering.carts import CartCheckedOut, CartEmpty, CartItemNotFound, NotInStock
@@ -27,17 +27,13 @@ from orderly.ordering.domain import (
     InvalidTransition,
     Line,
 )
+from orderly.ordering.idempotency import IdempotencyKeyInUse, IdempotencyKeyReused
 from orderly.ordering.listing import STATUS_WORDS, InvalidDateRange, OrderFilter, Sort
+from orderly.ordering.placing import ChannelNotAllowed, PaymentMethodRequired, ProductNotPriced
+from orderly.ordering.policy import OrderingPolicy, policy
 from orderly.ordering.prices import PriceBook
 from orderly.ordering.products import ProductSource, asking_catalog
-from orderly.ordering.service import (
-    ChannelNotAllowed,
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
-    OrderNotFound,
-    PaymentMethodRequired,
-    ProductNotPriced,
-)
+from orderly.ordering.queries import OrderNotFound
 from orderly.sagas import engine
 from orderly.sagas.engine import SagaNotFound, SagaState
 from orderly.storage import Database
@@ -62,6 +58,13 @@ async def price_port(request: Request) -> PriceBook:
 
 
 Prices = Annotated[PriceBook, Depends(price_port)]
+
+
+async def ordering_policy(request: Request) -> OrderingPolicy:
+    return policy((await runtime(request)).settings)
+
+
+Rules = Annotated[OrderingPolicy, Depends(ordering_policy)]
 
 
 # Kept behind its scope (`account:<id>:`, up to 45 characters) in a 255-character column.
@@ -94,6 +97,7 @@ class Checkout:
     idempotency_key: str | None
     catalog: ProductSource | None
     prices: PriceBook | None
+    policy: OrderingPolicy
 
 
 async def checkout(request: Request) -> Checkout:
@@ -119,6 +123,7 @@ async def checkout(request: Request) -> Checkout:
         key,
         run.products,
         run.prices,
+        policy(run.settings),
     )
 
 
@@ -313,7 +318,7 @@ PLACING: dict[str, Any] = {
 CHECKOUT_REFUSALS = refuses(*_PLACING_REFUSALS, CartEmpty, CartCheckedOut)
 
 
-def _answer(placed: service.Placed, response: Response) -> dict[str, Any]:
+def _answer(placed: placing.Placed, response: Response) -> dict[str, Any]:
     """201 for a new order; 202 while a guarded checkout's outcome is not known yet; an
     order that ended failed, a problem (402 or 409) that names it. A replayed
     Idempotency-Key answers the same, with 200 for a success and `Idempotent-Replayed`."""
@@ -382,7 +387,7 @@ async def _sees_saga(request: Request, caller: Principal) -> None:
     saga_id = request.path_params["saga_id"]
     await engine.get(db, saga_id)
     try:
-        await service.get_order(db, caller, saga_id)
+        await queries.get_order(db, caller, saga_id)
     except OrderNotFound:
         raise SagaNotFound(f"saga {saga_id} does not exist") from None
 
@@ -426,7 +431,8 @@ def _checks(ports: Checkout) -> carts.Checks:
 
 async def _view(ports: Checkout) -> dict[str, Any]:
     assert ports.prices is not None, "ordering's routes are served beside its ports"
-    return await carts.view(ports.db, ports.caller, ports.availability, ports.prices)
+    limits = ports.policy.hold_limits
+    return await carts.view(ports.db, ports.caller, ports.availability, ports.prices, limits)
 
 
 def _cart() -> APIRouter:
@@ -438,9 +444,10 @@ def _cart() -> APIRouter:
         caller: Caller,
         availability: Annotated[ProductAvailability, Depends(availability_port)],
         prices: Prices,
+        rules: Rules,
     ) -> dict[str, Any]:
         """The caller's cart with current prices and what is available of each line."""
-        return await carts.view(db, caller, availability, prices)
+        return await carts.view(db, caller, availability, prices, rules.hold_limits)
 
     @api.post(
         "/items",
@@ -457,7 +464,12 @@ def _cart() -> APIRouter:
             [body.product_id],
             ports.caller.token,
             lambda: carts.add_item(
-                ports.db, ports.caller, body.product_id, body.quantity, _checks(ports)
+                ports.db,
+                ports.caller,
+                body.product_id,
+                body.quantity,
+                _checks(ports),
+                ports.policy.hold_limits,
             ),
         )
         return await _view(ports)
@@ -478,7 +490,12 @@ def _cart() -> APIRouter:
             [product_id],
             ports.caller.token,
             lambda: carts.set_quantity(
-                ports.db, ports.caller, product_id, body.quantity, _checks(ports)
+                ports.db,
+                ports.caller,
+                product_id,
+                body.quantity,
+                _checks(ports),
+                ports.policy.hold_limits,
             ),
         )
         return await _view(ports)
@@ -494,15 +511,17 @@ def _cart() -> APIRouter:
         caller: Caller,
         availability: Annotated[ProductAvailability, Depends(availability_port)],
         prices: Prices,
+        rules: Rules,
     ) -> dict[str, Any]:
-        await carts.set_quantity(db, caller, product_id, 0, None)
-        return await carts.view(db, caller, availability, prices)
+        limits = rules.hold_limits
+        await carts.set_quantity(db, caller, product_id, 0, None, limits)
+        return await carts.view(db, caller, availability, prices, limits)
 
     @api.post("/checkout", **{**PLACING, "responses": CHECKOUT_REFUSALS})
     async def check_out(body: CheckoutIn, response: Response, ports: Checkouts) -> dict[str, Any]:
         """The cart becomes an order through the caller's checkout flow; its holds become
         the order's reservation."""
-        cmd = service.PlaceOrder(
+        cmd = placing.PlaceOrder(
             lines=[],
             shipping_address=body.shipping_address.model_dump(),
             owner=ports.caller,
@@ -511,12 +530,18 @@ def _cart() -> APIRouter:
             payment_method=body.payment_method,
             from_cart=True,
         )
-        placed = await service.earlier_checkout(ports.db, cmd)
+        placed = await placing.earlier_checkout(ports.db, cmd, ports.policy)
         if placed is None:
             cart_id, lines = await carts.lines(ports.db, ports.caller)
             cmd = replace(cmd, lines=lines, cart_id=cart_id)
-            placed = await service.place_order(
-                ports.db, ports.availability, cmd, ports.standing, ports.catalog, ports.prices
+            placed = await placing.place_order(
+                ports.db,
+                ports.availability,
+                cmd,
+                ports.policy,
+                ports.standing,
+                ports.catalog,
+                ports.prices,
             )
         return _answer(placed, response)
 
@@ -535,10 +560,10 @@ def _orders() -> APIRouter:
 
     @api.post("", **PLACING)
     async def place_order(body: OrderIn, response: Response, ports: Checkouts) -> dict[str, Any]:
-        placed = await service.place_order(
+        placed = await placing.place_order(
             ports.db,
             ports.availability,
-            service.PlaceOrder(
+            placing.PlaceOrder(
                 lines=[Line(item.product_id, item.quantity) for item in body.items],
                 shipping_address=body.shipping_address.model_dump(),
                 owner=ports.caller,
@@ -546,6 +571,7 @@ def _orders() -> APIRouter:
                 channel=body.channel,
                 payment_method=body.payment_method,
             ),
+            ports.policy,
             ports.standing,
             ports.catalog,
             ports.prices,
@@ -573,15 +599,18 @@ def _orders() -> APIRouter:
 
     @api.get("/{order_id}", response_model=OrderOut, responses=refuses(OrderNotFound))
     async def get_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
-        return _in_snake_case(await service.get_order(db, caller, order_id))
+        return _in_snake_case(await queries.get_order(db, caller, order_id))
 
     @api.post(
         "/{order_id}/cancel",
         response_model=OrderOut,
         responses=refuses(OrderNotFound, InvalidTransition),
     )
-    async def cancel_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
+    async def cancel_order(
+        order_id: str, db: Ordering, caller: Caller, rules: Rules
+    ) -> dict[str, Any]:
         """Cancel before shipment: stock goes back, payment is voided or refunded."""
-        return _in_snake_case(await service.cancel_order(db, caller, order_id))
+        cancelled = await moves.cancel_order(db, caller, order_id, limits=rules.hold_limits)
+        return _in_snake_case(cancelled)
 
     return api
