@@ -23,7 +23,7 @@ from orderly.kernel.principal import Principal
 from orderly.messaging import Envelope, Message, answering, new_message
 from orderly.ordering import placing, store
 from orderly.ordering.domain import Channel, Line, Order, OrderStatus
-from orderly.ordering.messages import OrderCancelled, OrderConfirmed
+from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCreated
 from orderly.ordering.policy import policy
 from orderly.payments.messages import PaymentCompleted, PaymentFailed
 from orderly.storage import Database, open_database
@@ -138,6 +138,8 @@ async def test_a_b2c_order_is_confirmed_once_inventory_reserves_it(
 ) -> None:
     order_id = (await place(db, Channel.B2C)).response["order_id"]
     assert (await order_of(db, order_id)).status is OrderStatus.PENDING
+    [created] = await bus.published(order_id, OrderCreated.TYPE)
+    assert created.read(OrderCreated).total_amount == Decimal("25.00")
 
     assert await bus.deliver(told(reserved(order_id), "inventory-service", order_id)) == 1
 
