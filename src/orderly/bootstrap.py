@@ -9,8 +9,8 @@ from typing import Any
 
 import structlog
 
-from orderly.catalog.listprices import HttpListPrices, ListPrices, LocalListPrices
-from orderly.catalog.stock import HttpStockRecords, LocalStockRecords, StockRecords
+from orderly.catalog.listprices import HttpListPrices, ListPrices
+from orderly.catalog.stock import HttpStockRecords, StockRecords
 from orderly.config import Settings, redact
 from orderly.contexts import ContextSpec, Wired
 from orderly.identity.authenticator import (
@@ -22,18 +22,27 @@ from orderly.identity.authenticator import (
 from orderly.identity.external import ExternalAuthenticator, ExternalIssuer
 from orderly.identity.messages import REVOCATIONS
 from orderly.identity.tokens import KeyRing, TokenService, TokenSettings
-from orderly.inventory.policy import policy
+from orderly.inventory.policy import policy as inventory_policy
+from orderly.local import (
+    LocalAvailability,
+    LocalListPrices,
+    LocalPrices,
+    LocalProducts,
+    LocalStanding,
+    LocalStockRecords,
+)
 from orderly.messaging.consumer import Consumer, RetryPolicy, RetryWorker
 from orderly.messaging.envelope import Envelope
 from orderly.messaging.relay import Relay
 from orderly.messaging.routing import Topology
 from orderly.messaging.transports import Transport, open_transport
 from orderly.messaging.upkeep import pruner
-from orderly.ordering import guarded
-from orderly.ordering.availability import HttpAvailability, LocalAvailability, ProductAvailability
-from orderly.ordering.buyers import AccountStanding, HttpStanding, LocalStanding
-from orderly.ordering.prices import HttpPrices, LocalPrices, PriceBook
-from orderly.ordering.products import HttpProducts, LocalProducts, ProductSource
+from orderly.ordering.availability import HttpAvailability, ProductAvailability
+from orderly.ordering.breaker import GuardedAvailability
+from orderly.ordering.buyers import AccountStanding, HttpStanding
+from orderly.ordering.policy import policy as ordering_policy
+from orderly.ordering.prices import HttpPrices, PriceBook
+from orderly.ordering.products import HttpProducts, ProductSource
 from orderly.storage import Database, open_database
 from orderly.storage.migrations import migrate
 
@@ -186,12 +195,15 @@ class Runtime:
             raise StartupError(unreachable("broker", settings.broker_url, error)) from None
         availability: ProductAvailability | None = None
         if "inventory" in databases:
-            availability = LocalAvailability(databases["inventory"], policy(settings).hold_ttl)
+            availability = LocalAvailability(
+                databases["inventory"], inventory_policy(settings).hold_ttl
+            )
         elif settings.inventory_url:
             availability = HttpAvailability(settings.inventory_url, settings.service_key)
         if availability is not None and "ordering" in databases:
             # the guarded checkout's breaker sits in front of every availability call
-            availability = guarded.GuardedAvailability(availability, databases["ordering"])
+            timing = ordering_policy(settings).timing
+            availability = GuardedAvailability(availability, databases["ordering"], timing)
         tokens, authenticator = await _identity_ports(settings, databases)
         standing: AccountStanding | None = None
         if "ordering" in databases and "identity" in databases:

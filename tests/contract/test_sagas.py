@@ -10,7 +10,7 @@ import pytest
 from orderly.kernel.clock import utcnow
 from orderly.messaging import Envelope, Message, new_message
 from orderly.messaging.envelope import decode_envelope
-from orderly.ordering import service, store
+from orderly.ordering import idempotency, store
 from orderly.sagas import engine
 from orderly.sagas.engine import Definition, Saga, Step
 from orderly.storage import Database, Tx, open_database, sql
@@ -188,10 +188,10 @@ async def test_idempotency_keys_are_forgotten_after_two_days_not_before(db: Data
     await claim("u:fresh", timedelta(hours=1))
     await claim("u:yesterday", timedelta(hours=30))
     await claim("u:old", timedelta(hours=49))
-    assert await service.forget_idempotency_keys(db, timedelta(days=2)) == 1
+    assert await idempotency.forget_idempotency_keys(db, timedelta(days=2)) == 1
     rows = await db.read(lambda tx: tx.fetch_all(KEYS))
     assert [r["key"] for r in rows] == ["u:fresh", "u:yesterday"]
     # asking for less than a day still keeps a day
-    assert await service.forget_idempotency_keys(db, timedelta(0)) == 1
+    assert await idempotency.forget_idempotency_keys(db, timedelta(0)) == 1
     rows = await db.read(lambda tx: tx.fetch_all(KEYS))
     assert [r["key"] for r in rows] == ["u:fresh"]

@@ -4,7 +4,7 @@ import pytest
 
 from orderly.config import load_settings
 from orderly.kernel.principal import Principal
-from orderly.ordering.carts import HoldLimits
+from orderly.ordering.policy import HoldLimits
 
 
 def caller(account: str | None = None, segment: str | None = None) -> Principal:

@@ -12,8 +12,6 @@ from typing import Protocol
 import httpx
 import structlog
 
-from orderly.storage import Database
-
 log = structlog.get_logger(__name__)
 
 
@@ -23,21 +21,6 @@ class ListPrices(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-class LocalListPrices:
-    """Pricing in the same process: its command, directly."""
-
-    def __init__(self, pricing: Database) -> None:
-        self._pricing = pricing
-
-    async def set(self, product_id: str, price: Decimal, *, token: str) -> None:
-        from orderly.pricing.prices import wac_from_catalog
-
-        await wac_from_catalog(self._pricing, product_id, price)
-
-    async def close(self) -> None:
-        return None
 
 
 class HttpListPrices:

@@ -10,8 +10,6 @@ from typing import Protocol
 import httpx
 import structlog
 
-from orderly.storage import Database
-
 log = structlog.get_logger(__name__)
 
 
@@ -21,21 +19,6 @@ class StockRecords(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-class LocalStockRecords:
-    """Inventory in the same process: its command, directly."""
-
-    def __init__(self, inventory: Database) -> None:
-        self._inventory = inventory
-
-    async def open(self, product_id: str, sku: str, initial: int, *, token: str) -> None:
-        from orderly.inventory.service import add_item
-
-        await add_item(self._inventory, product_id, sku, initial)
-
-    async def close(self) -> None:
-        return None
 
 
 class HttpStockRecords:

@@ -1,6 +1,5 @@
 """The port ordering asks before any order exists: are these products available?"""
 
-from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
@@ -9,7 +8,6 @@ import structlog
 from orderly.inventory.messages import AvailabilityLine, AvailabilityReport
 from orderly.kernel.errors import Unavailable, Unprocessable
 from orderly.kernel.principal import Principal
-from orderly.storage import Database
 
 log = structlog.get_logger(__name__)
 
@@ -45,60 +43,6 @@ class ProductAvailability(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-class LocalAvailability:
-    """Inventory in the same process: ask its read-only query directly."""
-
-    def __init__(self, inventory: Database, hold_ttl: timedelta) -> None:
-        self._inventory = inventory
-        self._hold_ttl = hold_ttl
-
-    async def check(
-        self, requested: list[tuple[str, int]], *, token: str = "", cart: str = ""
-    ) -> AvailabilityReport:
-        from orderly.inventory.service import ProductNotFound, check_availability
-
-        try:
-            return await check_availability(self._inventory, requested, cart=cart)
-        except ProductNotFound as error:
-            raise UnknownProduct(error.detail, **error.extensions) from None
-
-    async def hold(
-        self,
-        order_id: str,
-        requested: list[tuple[str, int]],
-        *,
-        caller: Principal,
-        cart_id: str | None = None,
-    ) -> list[AvailabilityLine]:
-        from orderly.inventory import provisional
-        from orderly.inventory.service import ProductNotFound
-
-        try:
-            outcome = await provisional.hold(
-                self._inventory,
-                order_id,
-                requested,
-                account=caller.account,
-                customer=caller.user_id,
-                ttl=self._hold_ttl,
-                cart_id=cart_id or "",
-            )
-        except ProductNotFound as error:
-            raise UnknownProduct(error.detail, **error.extensions) from None
-        return [] if outcome.reserved else provisional.short_lines(outcome)
-
-    async def let_go(self, order_id: str, *, token: str = "") -> None:
-        from orderly.inventory import provisional
-
-        try:
-            await provisional.let_go(self._inventory, order_id)
-        except Exception as error:  # the hold runs out by itself
-            log.warning("letting go of a hold failed", order=order_id, error=type(error).__name__)
-
-    async def close(self) -> None:
-        return None
 
 
 class HttpAvailability:

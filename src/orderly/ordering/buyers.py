@@ -73,34 +73,6 @@ class AccountStanding(Protocol):
     async def close(self) -> None: ...
 
 
-class LocalStanding:
-    """Identity in this process: read its store."""
-
-    def __init__(self, identity: Database) -> None:
-        self._identity = identity
-
-    async def of(self, caller: Principal) -> Standing:
-        from orderly.identity import accounts, users
-
-        try:
-            user: dict[str, Any] | None = await users.get_user(
-                self._identity, caller, caller.user_id
-            )
-        except users.UserNotFound:
-            user = None
-        standing = Standing.of(caller, user)
-        if standing.account is None:
-            return standing
-        try:
-            account = await accounts.get_account(self._identity, caller, standing.account)
-        except accounts.AccountNotFound:
-            account = None
-        return standing.with_account(account)
-
-    async def close(self) -> None:
-        return None
-
-
 class HttpStanding:
     """Identity as its own service: the caller's user and account, asked with its own token."""
 

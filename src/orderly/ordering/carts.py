@@ -9,8 +9,8 @@ cart holds already), or for a controlled substance the caller may not buy. A car
 order is cancelled before it is paid comes back (`restore`)."""
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound, Unprocessable
@@ -23,37 +23,9 @@ from orderly.ordering.availability import ProductAvailability, UnknownProduct
 from orderly.ordering.buyers import AccountStanding, check_controlled
 from orderly.ordering.domain import Line
 from orderly.ordering.messages import CURRENCY, SOURCE, CartItemAdded, CartItemRemoved
+from orderly.ordering.policy import HoldLimits
 from orderly.ordering.prices import LinePrice, PriceBook
 from orderly.storage import Database, Row, Tx
-
-if TYPE_CHECKING:
-    from orderly.config import Settings
-
-
-@dataclass(frozen=True)
-class HoldLimits:
-    """Units one cart may hold of one product. A customer has one open cart, so this bounds
-    what one customer can keep from everyone else: a line may ask more, and is held up to
-    this (its checkout still gets what ATP has then)."""
-
-    consumer: int = 20
-    segments: dict[str, int] = field(default_factory=dict)
-
-    def of(self, caller: Principal) -> int:
-        """A B2B member's by its account's segment; anyone else's, or an unlisted segment's,
-        the consumer limit."""
-        if caller.account is not None and caller.segment in self.segments:
-            return self.segments[caller.segment]
-        return self.consumer
-
-
-HOLD_LIMITS = HoldLimits()
-
-
-def configure(settings: "Settings") -> None:
-    """The deployment's bounds (`ORDERLY_SOFT_HOLD_LIMIT`, `ORDERLY_SOFT_HOLD_LIMITS`)."""
-    global HOLD_LIMITS
-    HOLD_LIMITS = HoldLimits(settings.soft_hold_limit, settings.hold_limits())
 
 
 class CartItemNotFound(NotFound):
@@ -99,7 +71,7 @@ async def _open_cart(tx: Tx, caller: Principal) -> Row:
 
 
 async def _announce(
-    tx: Tx, cart_id: str, product_id: str, quantity: int, caller: Principal
+    tx: Tx, cart_id: str, product_id: str, quantity: int, caller: Principal, limits: HoldLimits
 ) -> None:
     told: Message
     if quantity:
@@ -107,7 +79,7 @@ async def _announce(
             cart_id=cart_id,
             product_id=product_id,
             quantity=quantity,
-            hold=min(quantity, HOLD_LIMITS.of(caller)),
+            hold=min(quantity, limits.of(caller)),
             customer_id=caller.user_id,
             account_id=caller.account,
         )
@@ -125,7 +97,12 @@ class Checks:
 
 
 async def add_item(
-    db: Database, caller: Principal, product_id: str, quantity: int, checks: Checks
+    db: Database,
+    caller: Principal,
+    product_id: str,
+    quantity: int,
+    checks: Checks,
+    limits: HoldLimits,
 ) -> str:
     """Add `quantity` units to the product's line (made if new); the cart's id."""
     await check_controlled(db, checks.standing, None, caller, [product_id])
@@ -140,14 +117,19 @@ async def add_item(
             store.CART_ITEM, {"cart_id": cart["id"], "product_id": product_id}
         )
         total = quantity + (int(line["quantity"]) if line else 0)
-        await _set_line(tx, cart["id"], product_id, total, caller)
+        await _set_line(tx, cart["id"], product_id, total, caller, limits)
         return str(cart["id"])
 
     return await db.transaction(work)
 
 
 async def set_quantity(
-    db: Database, caller: Principal, product_id: str, quantity: int, checks: Checks | None
+    db: Database,
+    caller: Principal,
+    product_id: str,
+    quantity: int,
+    checks: Checks | None,
+    limits: HoldLimits,
 ) -> None:
     """Change a line's quantity; 0 removes it (unchecked: a line may always go)."""
     cart_id, had = await db.read(lambda tx: _line(tx, caller, product_id))
@@ -163,10 +145,10 @@ async def set_quantity(
         if await tx.fetch_one(store.CART_ITEM, key) is None:
             raise CartItemNotFound(f"product {product_id} is not in the cart")
         if quantity:
-            await _set_line(tx, cart["id"], product_id, quantity, caller)
+            await _set_line(tx, cart["id"], product_id, quantity, caller, limits)
         else:
             await tx.execute(store.DELETE_CART_ITEM, key)
-            await _announce(tx, cart["id"], product_id, 0, caller)
+            await _announce(tx, cart["id"], product_id, 0, caller, limits)
 
     await db.transaction(work)
 
@@ -209,7 +191,7 @@ async def _within_stock(
 
 
 async def _set_line(
-    tx: Tx, cart_id: str, product_id: str, quantity: int, caller: Principal
+    tx: Tx, cart_id: str, product_id: str, quantity: int, caller: Principal, limits: HoldLimits
 ) -> None:
     now = utcnow()
     await tx.execute(
@@ -217,11 +199,15 @@ async def _set_line(
         {"cart_id": cart_id, "product_id": product_id, "quantity": quantity, "at": now},
     )
     await tx.execute(store.TOUCH_CART, {"id": cart_id, "at": now})
-    await _announce(tx, cart_id, product_id, quantity, caller)
+    await _announce(tx, cart_id, product_id, quantity, caller, limits)
 
 
 async def view(
-    db: Database, caller: Principal, availability: ProductAvailability, prices: PriceBook
+    db: Database,
+    caller: Principal,
+    availability: ProductAvailability,
+    prices: PriceBook,
+    limits: HoldLimits,
 ) -> dict[str, Any]:
     """The cart at the caller's own prices today (what its checkout would charge), with what
     is available to promise for each line, and how much of it inventory will hold once it has
@@ -249,7 +235,7 @@ async def view(
             held[item["product_id"]] = int(item.get("held", 0))
     items = []
     total: int | None = 0
-    limit = HOLD_LIMITS.of(caller)
+    limit = limits.of(caller)
     for row, quote in zip(rows, quoted, strict=True):
         price = None if quote is None else quote.cents
         line_total = None if price is None else int(price) * int(row["quantity"])
@@ -294,7 +280,7 @@ async def check_out(tx: Tx, cart_id: str, order_id: str) -> None:
         raise CartCheckedOut(f"cart {cart_id} was checked out already")
 
 
-async def restore(tx: Tx, cart_id: str, order_id: str) -> None:
+async def restore(tx: Tx, cart_id: str, order_id: str, limits: HoldLimits) -> None:
     """The order checked out from the cart was cancelled before it was paid: in its
     transaction, the cart's lines come back to its owner's open cart (a new one, or the one
     the owner has started since, whose own lines win where both have a product). The spent
@@ -308,6 +294,7 @@ async def restore(tx: Tx, cart_id: str, order_id: str) -> None:
     cart = await _open_cart(tx, owner)
     newer = {r["product_id"] for r in await tx.fetch_all(store.CART_ITEMS, {"cart_id": cart["id"]})}
     for line in await tx.fetch_all(store.CART_ITEMS, {"cart_id": cart_id}):
-        await _announce(tx, cart_id, line["product_id"], 0, owner)
+        await _announce(tx, cart_id, line["product_id"], 0, owner, limits)
         if line["product_id"] not in newer:
-            await _set_line(tx, cart["id"], line["product_id"], int(line["quantity"]), owner)
+            quantity = int(line["quantity"])
+            await _set_line(tx, cart["id"], line["product_id"], quantity, owner, limits)

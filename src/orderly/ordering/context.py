@@ -10,37 +10,35 @@ from orderly.inventory.messages import (
     InventoryReleased,
     InventoryReserved,
 )
-from orderly.ordering import api, carts, guarded, messages, service, store
+from orderly.ordering import api, checkout_saga, handlers, idempotency, messages, store
+from orderly.ordering.policy import policy
 from orderly.payments.messages import PaymentCompleted, PaymentFailed, RefundCreated
 
 if TYPE_CHECKING:
     from orderly.config import Settings
 
 
-def configure(settings: "Settings") -> None:
-    """The checkout flows' settings, and how much a cart may hold."""
-    service.configure(settings)
-    carts.configure(settings)
-
-
 def wire(settings: "Settings") -> Wired:
-    configure(settings)
+    """The handlers and the saga's timer with the deployment's policy bound in: the
+    checkout flows' settings, and how much a cart may hold."""
+    rules = policy(settings)
+    checkout = handlers.CheckoutHandlers(rules)
     return Wired(
         subscriptions=(
             consumer(
-                "ordering", service.apply_status_update_on_order_status_updated, OrderStatusUpdated
+                "ordering", handlers.apply_status_update_on_order_status_updated, OrderStatusUpdated
             ),
-            consumer("ordering", service.on_inventory_reserved, InventoryReserved),
-            consumer("ordering", service.on_inventory_insufficient, InventoryInsufficient),
-            consumer("ordering", service.on_payment_completed, PaymentCompleted),
-            consumer("ordering", service.on_payment_failed, PaymentFailed),
-            consumer("ordering", service.note_refund_on_refund_created, RefundCreated),
-            consumer("ordering", service.copy_product_on_product_created, ProductCreated),
-            consumer("ordering", service.copy_product_on_product_updated, ProductUpdated),
+            consumer("ordering", checkout.on_inventory_reserved, InventoryReserved),
+            consumer("ordering", checkout.on_inventory_insufficient, InventoryInsufficient),
+            consumer("ordering", checkout.on_payment_completed, PaymentCompleted),
+            consumer("ordering", checkout.on_payment_failed, PaymentFailed),
+            consumer("ordering", handlers.note_refund_on_refund_created, RefundCreated),
+            consumer("ordering", handlers.copy_product_on_product_created, ProductCreated),
+            consumer("ordering", handlers.copy_product_on_product_updated, ProductUpdated),
             # the saga's other answers come through the handlers above
-            consumer("ordering", guarded.advance_saga_on_reply, InventoryReleased),
+            consumer("ordering", checkout.advance_saga_on_reply, InventoryReleased),
         ),
-        workers=(guarded.saga_timer, service.key_keeper),
+        workers=(checkout_saga.timer(rules), idempotency.key_keeper),
     )
 
 

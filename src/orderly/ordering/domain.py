@@ -1,7 +1,7 @@
-"""Order rules: what an order may hold, the one order state machine, and the words each
-checkout flow shows for its states.
+"""Order rules: what an order may hold, the one order state machine, the words each
+checkout flow shows for its states, and the order itself (`Order`).
 
-Every order moves through the same states, whatever flow placed it (docs/orders.md):
+Every order moves through the same states, whatever flow placed it:
 
     pending ──> confirmed ──> processing ──> shipped ──> delivered
        │            │    └──> payment_failed    │
@@ -12,10 +12,13 @@ A `direct` order (seed 001) is checked for stock before it exists, so it starts 
 """
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from orderly.kernel.errors import Conflict, OrderlyError, Unprocessable
+from orderly.kernel.money import money
 
 
 class OrderStatus(StrEnum):
@@ -49,6 +52,8 @@ def sources(wanted: OrderStatus) -> list[str]:
 
 # Customers may cancel until the warehouse has shipped.
 CANCELLABLE = frozenset({S.PENDING, S.CONFIRMED, S.PROCESSING})
+# Not paid yet (a direct order is accepted, on account, as it is placed: `processing`).
+UNPAID = frozenset({S.PENDING, S.CONFIRMED})
 
 
 class Channel(StrEnum):
@@ -143,3 +148,75 @@ def delivery_transition(current: str, reported: str) -> OrderStatus | None:
     if new is None or not allowed(current, new):
         return None
     return new
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order as it stands: who placed it through which flow, where it is in the machine
+    (`version` counts its moves), and what it costs."""
+
+    id: str
+    status: OrderStatus
+    channel: Channel
+    version: int
+    owner_id: str = ""
+    account_id: str | None = None
+    total_cents: int | None = None
+    currency: str | None = None
+    payment_method: str | None = None
+    cart_id: str | None = None
+    # placed on the guarded flow's fallback data: its reservation says if the stock is there
+    reverify: bool = False
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> "Order":
+        """From its stored row."""
+        total = row["total_cents"]
+        return cls(
+            id=row["id"],
+            status=OrderStatus(row["status"]),
+            channel=Channel(row["channel"]),
+            version=int(row["version"]),
+            owner_id=row["owner_id"],
+            account_id=row["account_id"],
+            total_cents=None if total is None else int(total),
+            currency=row["currency"],
+            payment_method=row["payment_method"],
+            cart_id=row["cart_id"],
+            reverify=bool(row["reverify"]),
+        )
+
+    @property
+    def word(self) -> str:
+        """Its status as its flow's endpoints show it."""
+        return WORDS[self.channel][self.status]
+
+    @property
+    def unpaid(self) -> bool:
+        return self.status in UNPAID
+
+    @property
+    def cancellable(self) -> bool:
+        """By its customer (or an operator): until the warehouse has shipped it."""
+        return self.status in CANCELLABLE
+
+    def may_become(self, wanted: OrderStatus) -> bool:
+        return wanted in TRANSITIONS[self.status]
+
+    def becoming(self, wanted: OrderStatus) -> OrderStatus:
+        """`wanted`, if the machine allows the move; else InvalidTransition."""
+        return transition(self.status.value, wanted)
+
+    def delivered_to(self, reported: str) -> OrderStatus | None:
+        """Where delivery's report (`SHIPPED`, `DELIVERED`) moves it; None: nowhere."""
+        return delivery_transition(self.status.value, reported)
+
+    def summary(self) -> dict[str, Any]:
+        """What its checkout answers once its outcome is known."""
+        return {
+            "order_id": self.id,
+            "status": self.word,
+            "channel": self.channel.value,
+            "total_amount": money(self.total_cents),
+            "currency": self.currency,
+        }

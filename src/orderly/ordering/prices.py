@@ -17,7 +17,6 @@ import httpx
 from orderly.kernel.errors import Unavailable
 from orderly.kernel.money import to_cents
 from orderly.kernel.principal import Principal
-from orderly.storage import Database
 
 
 @dataclass(frozen=True)
@@ -50,31 +49,6 @@ class PriceBook(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-class LocalPrices:
-    """Pricing in the same process: read its store."""
-
-    def __init__(self, pricing: Database) -> None:
-        self._pricing = pricing
-
-    async def quote(
-        self, caller: Principal, requested: Sequence[tuple[str, int]]
-    ) -> list[LinePrice | None]:
-        from orderly.pricing.quoting import quotes
-
-        found = await quotes(self._pricing, caller.account, requested)
-        return [
-            None
-            if quote is None
-            else LinePrice(
-                quote.cents, quote.source.value, quote.contract_id, quote.effective_date.isoformat()
-            )
-            for quote in found
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 class HttpPrices:

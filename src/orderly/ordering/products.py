@@ -35,24 +35,6 @@ class ProductSource(Protocol):
     async def close(self) -> None: ...
 
 
-class LocalProducts:
-    """Catalog in the same process: read its store."""
-
-    def __init__(self, catalog: Database) -> None:
-        self._catalog = catalog
-
-    async def fetch(self, product_id: str, *, token: str) -> dict[str, Any] | None:
-        from orderly.catalog.service import ProductNotFound, get_product
-
-        try:
-            return await get_product(self._catalog, product_id)
-        except ProductNotFound:
-            return None
-
-    async def close(self) -> None:
-        return None
-
-
 class HttpProducts:
     """Catalog as its own service: `GET /api/v1/products/{id}`."""
 

@@ -1,11 +1,16 @@
-"""Ordering tables and queries."""
+"""Ordering tables and queries, and the writes that take a one-statement form on PostgreSQL."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
-from orderly.messaging import along_with
+from orderly.messaging import Envelope, along_with, emit, emit_along
 from orderly.messaging.tables import BigId
+from orderly.ordering.domain import Line
 from orderly.sagas.store import define as define_saga_tables
-from orderly.storage import sql
+from orderly.storage import Tx, sql
 
 metadata = sa.MetaData()
 
@@ -244,3 +249,80 @@ UPSERT_SNAPSHOT = sql(
     " ON CONFLICT (product_id) DO UPDATE SET available = excluded.available, at = excluded.at"
 )
 GET_SNAPSHOT = sql("SELECT available, at FROM atp_snapshots WHERE product_id = :product_id")
+
+
+async def place(
+    tx: Tx,
+    order: dict[str, Any],
+    lines: Sequence[Line],
+    prices: Sequence[int | None],
+    created: Envelope,
+) -> None:
+    """Write the order (`INSERT_ORDER`'s parameters), its lines at `prices`, its first
+    history entry and `created`: on PostgreSQL in one statement."""
+    if tx.dialect == "postgresql":
+        numbered = {
+            "line_nos": list(range(1, len(lines) + 1)),
+            "product_ids": [line.product_id for line in lines],
+            "quantities": [line.quantity for line in lines],
+            "unit_prices": list(prices),
+        }
+        await emit_along(tx, PLACE_ORDER_PG, {**order, **numbered, "details": {}}, created)
+        return
+    await tx.execute(INSERT_ORDER, order)
+    await tx.execute_many(
+        INSERT_ITEM,
+        [
+            {
+                "order_id": order["id"],
+                "line_no": n,
+                "product_id": line.product_id,
+                "quantity": line.quantity,
+                "unit_price_cents": price,
+            }
+            for n, (line, price) in enumerate(zip(lines, prices, strict=True), start=1)
+        ],
+    )
+    await tx.execute(
+        INSERT_HISTORY,
+        {"order_id": order["id"], "status": order["status"], "details": {}, "at": order["at"]},
+    )
+    await emit(tx, created)
+
+
+async def move(
+    tx: Tx,
+    order_id: str,
+    version: int,
+    status: str,
+    details: dict[str, Any],
+    at: datetime,
+    announce: Envelope | None = None,
+) -> bool:
+    """Move the order at `version` to `status`, with its history entry (and `announce`);
+    False if the order changed meanwhile (nothing is written)."""
+    moved = {"id": order_id, "status": status, "at": at, "version": version}
+    if tx.dialect == "postgresql":
+        if announce is None:
+            return bool(await tx.execute(MOVE_PG, {**moved, "details": details}))
+        return await emit_along(tx, MOVE_ANNOUNCED_PG, {**moved, "details": details}, announce)
+    if not await tx.execute(UPDATE_STATUS, moved):
+        return False
+    await tx.execute(
+        INSERT_HISTORY, {"order_id": order_id, "status": status, "details": details, "at": at}
+    )
+    if announce is not None:
+        await emit(tx, announce)
+    return True
+
+
+async def advance_b2c(
+    tx: Tx, order_id: str, status: str, sources: list[str], details: dict[str, Any], at: datetime
+) -> bool:
+    """PostgreSQL: move a B2C order that is in one of `sources` to `status`, with its history
+    entry, without reading it first. False when it did not (or, elsewhere, was not tried):
+    the caller reads the order to find out why."""
+    if tx.dialect != "postgresql":
+        return False
+    advance = {"id": order_id, "status": status, "sources": sources, "details": details, "at": at}
+    return bool(await tx.execute(ADVANCE_B2C_PG, advance))

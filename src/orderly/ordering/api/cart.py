@@ -6,9 +6,16 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.ordering import carts, service
-from orderly.ordering.api.dependencies import Availability, Checkout, Checkouts, Ordering, Prices
-from orderly.ordering.api.placing import (
+from orderly.ordering import carts, placing
+from orderly.ordering.api.dependencies import (
+    Availability,
+    Checkout,
+    Checkouts,
+    Ordering,
+    Prices,
+    Rules,
+)
+from orderly.ordering.api.placement import (
     MAX_UNITS,
     PLACING,
     PLACING_REFUSALS,
@@ -78,7 +85,8 @@ def _checks(ports: Checkout) -> carts.Checks:
 
 async def _view(ports: Checkout) -> dict[str, Any]:
     assert ports.prices is not None, "ordering's routes are served beside its ports"
-    return await carts.view(ports.db, ports.caller, ports.availability, ports.prices)
+    limits = ports.policy.hold_limits
+    return await carts.view(ports.db, ports.caller, ports.availability, ports.prices, limits)
 
 
 router = APIRouter(prefix="/api/v1/cart", tags=["ordering"])
@@ -86,10 +94,10 @@ router = APIRouter(prefix="/api/v1/cart", tags=["ordering"])
 
 @router.get("", response_model=CartOut)
 async def view_cart(
-    db: Ordering, caller: Caller, availability: Availability, prices: Prices
+    db: Ordering, caller: Caller, availability: Availability, prices: Prices, rules: Rules
 ) -> dict[str, Any]:
     """The caller's cart with current prices and what is available of each line."""
-    return await carts.view(db, caller, availability, prices)
+    return await carts.view(db, caller, availability, prices, rules.hold_limits)
 
 
 @router.post(
@@ -107,7 +115,12 @@ async def add_to_cart(body: CartItemIn, ports: Checkouts) -> dict[str, Any]:
         [body.product_id],
         ports.caller.token,
         lambda: carts.add_item(
-            ports.db, ports.caller, body.product_id, body.quantity, _checks(ports)
+            ports.db,
+            ports.caller,
+            body.product_id,
+            body.quantity,
+            _checks(ports),
+            ports.policy.hold_limits,
         ),
     )
     return await _view(ports)
@@ -127,7 +140,12 @@ async def change_quantity(
         [product_id],
         ports.caller.token,
         lambda: carts.set_quantity(
-            ports.db, ports.caller, product_id, body.quantity, _checks(ports)
+            ports.db,
+            ports.caller,
+            product_id,
+            body.quantity,
+            _checks(ports),
+            ports.policy.hold_limits,
         ),
     )
     return await _view(ports)
@@ -139,17 +157,23 @@ async def change_quantity(
     responses=refuses(CartItemNotFound, UnknownProduct),
 )
 async def remove_from_cart(
-    product_id: str, db: Ordering, caller: Caller, availability: Availability, prices: Prices
+    product_id: str,
+    db: Ordering,
+    caller: Caller,
+    availability: Availability,
+    prices: Prices,
+    rules: Rules,
 ) -> dict[str, Any]:
-    await carts.set_quantity(db, caller, product_id, 0, None)
-    return await carts.view(db, caller, availability, prices)
+    limits = rules.hold_limits
+    await carts.set_quantity(db, caller, product_id, 0, None, limits)
+    return await carts.view(db, caller, availability, prices, limits)
 
 
 @router.post("/checkout", **{**PLACING, "responses": CHECKOUT_REFUSALS})
 async def check_out(body: CheckoutIn, response: Response, ports: Checkouts) -> dict[str, Any]:
     """The cart becomes an order through the caller's checkout flow; its holds become
     the order's reservation."""
-    cmd = service.PlaceOrder(
+    cmd = placing.PlaceOrder(
         lines=[],
         shipping_address=body.shipping_address.model_dump(),
         owner=ports.caller,
@@ -158,11 +182,17 @@ async def check_out(body: CheckoutIn, response: Response, ports: Checkouts) -> d
         payment_method=body.payment_method,
         from_cart=True,
     )
-    placed = await service.earlier_checkout(ports.db, cmd)
+    placed = await placing.earlier_checkout(ports.db, cmd, ports.policy)
     if placed is None:
         cart_id, lines = await carts.lines(ports.db, ports.caller)
         cmd = replace(cmd, lines=lines, cart_id=cart_id)
-        placed = await service.place_order(
-            ports.db, ports.availability, cmd, ports.standing, ports.catalog, ports.prices
+        placed = await placing.place_order(
+            ports.db,
+            ports.availability,
+            cmd,
+            ports.policy,
+            ports.standing,
+            ports.catalog,
+            ports.prices,
         )
     return answer(placed, response)

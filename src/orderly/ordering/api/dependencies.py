@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from orderly.kernel.principal import Principal
 from orderly.ordering.availability import ProductAvailability
 from orderly.ordering.buyers import AccountStanding
+from orderly.ordering.policy import OrderingPolicy, policy
 from orderly.ordering.prices import PriceBook
 from orderly.ordering.products import ProductSource
 from orderly.storage import Database
@@ -65,6 +66,7 @@ class Checkout:
     idempotency_key: str | None
     catalog: ProductSource | None
     prices: PriceBook | None
+    policy: OrderingPolicy
 
 
 async def checkout(request: Request) -> Checkout:
@@ -90,7 +92,15 @@ async def checkout(request: Request) -> Checkout:
         key,
         run.products,
         run.prices,
+        policy(run.settings),
     )
 
 
 Checkouts = Annotated[Checkout, Depends(checkout)]
+
+
+async def ordering_policy(request: Request) -> OrderingPolicy:
+    return policy((await runtime(request)).settings)
+
+
+Rules = Annotated[OrderingPolicy, Depends(ordering_policy)]

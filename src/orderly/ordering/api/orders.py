@@ -6,12 +6,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from orderly.ordering import listing, service
-from orderly.ordering.api.dependencies import Checkouts, Ordering
-from orderly.ordering.api.placing import MAX_UNITS, PLACING, PaymentMethod, ShippingAddress, answer
+from orderly.ordering import listing, moves, placing, queries
+from orderly.ordering.api.dependencies import Checkouts, Ordering, Rules
+from orderly.ordering.api.placement import (
+    MAX_UNITS,
+    PLACING,
+    PaymentMethod,
+    ShippingAddress,
+    answer,
+)
 from orderly.ordering.domain import Channel, InvalidTransition, Line
 from orderly.ordering.listing import STATUS_WORDS, InvalidDateRange, OrderFilter, Sort
-from orderly.ordering.service import OrderNotFound
+from orderly.ordering.queries import OrderNotFound
 from orderly.web import wire
 from orderly.web.auth import Caller
 from orderly.web.fields import Whole
@@ -106,10 +112,10 @@ router = APIRouter(prefix="/api/v1/orders", tags=["ordering"])
 
 @router.post("", **PLACING)
 async def place_order(body: OrderIn, response: Response, ports: Checkouts) -> dict[str, Any]:
-    placed = await service.place_order(
+    placed = await placing.place_order(
         ports.db,
         ports.availability,
-        service.PlaceOrder(
+        placing.PlaceOrder(
             lines=[Line(item.product_id, item.quantity) for item in body.items],
             shipping_address=body.shipping_address.model_dump(),
             owner=ports.caller,
@@ -117,6 +123,7 @@ async def place_order(body: OrderIn, response: Response, ports: Checkouts) -> di
             channel=body.channel,
             payment_method=body.payment_method,
         ),
+        ports.policy,
         ports.standing,
         ports.catalog,
         ports.prices,
@@ -146,7 +153,7 @@ async def list_orders(
 
 @router.get("/{order_id}", response_model=OrderOut, responses=refuses(OrderNotFound))
 async def get_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
-    return _in_snake_case(await service.get_order(db, caller, order_id))
+    return _in_snake_case(await queries.get_order(db, caller, order_id))
 
 
 @router.post(
@@ -154,6 +161,7 @@ async def get_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, An
     response_model=OrderOut,
     responses=refuses(OrderNotFound, InvalidTransition),
 )
-async def cancel_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
+async def cancel_order(order_id: str, db: Ordering, caller: Caller, rules: Rules) -> dict[str, Any]:
     """Cancel before shipment: stock goes back, payment is voided or refunded."""
-    return _in_snake_case(await service.cancel_order(db, caller, order_id))
+    cancelled = await moves.cancel_order(db, caller, order_id, limits=rules.hold_limits)
+    return _in_snake_case(cancelled)

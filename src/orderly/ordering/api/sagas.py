@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from orderly.kernel.principal import Principal
-from orderly.ordering import service
+from orderly.ordering import queries
 from orderly.ordering.api.dependencies import Ordering
-from orderly.ordering.service import OrderNotFound
+from orderly.ordering.queries import OrderNotFound
 from orderly.sagas import engine
 from orderly.sagas.engine import SagaNotFound, SagaState
 from orderly.web.auth import Operator, operator_over
@@ -52,7 +52,7 @@ async def _sees_saga(request: Request, caller: Principal) -> None:
     saga_id = request.path_params["saga_id"]
     await engine.get(db, saga_id)
     try:
-        await service.get_order(db, caller, saga_id)
+        await queries.get_order(db, caller, saga_id)
     except OrderNotFound:
         raise SagaNotFound(f"saga {saga_id} does not exist") from None
 

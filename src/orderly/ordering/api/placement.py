@@ -7,19 +7,14 @@ from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.kernel.errors import Conflict, OrderlyError
-from orderly.ordering import service
+from orderly.ordering import placing
 from orderly.ordering.api.dependencies import IDEMPOTENCY_KEY_HEADER
 from orderly.ordering.availability import UnknownProduct
 from orderly.ordering.buyers import NotABuyer
 from orderly.ordering.controlled import ControlledSubstanceNotAllowed
 from orderly.ordering.domain import DuplicateProduct, InsufficientStock
-from orderly.ordering.service import (
-    ChannelNotAllowed,
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
-    PaymentMethodRequired,
-    ProductNotPriced,
-)
+from orderly.ordering.idempotency import IdempotencyKeyInUse, IdempotencyKeyReused
+from orderly.ordering.placing import ChannelNotAllowed, PaymentMethodRequired, ProductNotPriced
 from orderly.web.fields import NOT_BLANK
 from orderly.web.refusals import refuses
 
@@ -96,7 +91,7 @@ PLACING: dict[str, Any] = {
 }
 
 
-def answer(placed: service.Placed, response: Response) -> dict[str, Any]:
+def answer(placed: placing.Placed, response: Response) -> dict[str, Any]:
     """201 for a new order; 202 while a guarded checkout's outcome is not known yet; an
     order that ended failed, a problem (402 or 409) that names it. A replayed
     Idempotency-Key answers the same, with 200 for a success and `Idempotent-Replayed`."""

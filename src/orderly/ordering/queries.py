@@ -1,0 +1,87 @@
+"""Reading orders: one order as whoever may see it sees it, and a checkout's outcome."""
+
+import asyncio
+from typing import Any
+
+from orderly.kernel.errors import NotFound
+from orderly.kernel.money import money
+from orderly.kernel.principal import Principal
+from orderly.ordering import domain, store
+from orderly.ordering.domain import Order, OrderStatus
+from orderly.ordering.messages import CURRENCY
+from orderly.storage import Database, Row, Tx
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    title = "Order not found"
+
+
+async def get_order(db: Database, caller: Principal, order_id: str) -> dict[str, Any]:
+    """An order its owner (or account, or an operator) may see; to anyone else it does not exist."""
+
+    async def work(tx: Tx) -> dict[str, Any]:
+        return await view(tx, await visible(tx, caller, order_id))
+
+    return await db.read(work)
+
+
+async def view(tx: Tx, order: Row) -> dict[str, Any]:
+    """The order (its row) with its lines and its history, as its flow's endpoints show it."""
+    items = await tx.fetch_all(store.GET_ITEMS, {"id": order["id"]})
+    history = await tx.fetch_all(store.GET_HISTORY, {"id": order["id"]})
+    channel = order["channel"]
+    return {
+        "order_id": order["id"],
+        "status": domain.word(channel, order["status"]),
+        "channel": channel,
+        "total_amount": money(order["total_cents"]),
+        "currency": order["currency"] or CURRENCY,
+        "items": [
+            {
+                "product_id": item["product_id"],
+                "quantity": item["quantity"],
+                "unit_price": money(item["unit_price_cents"]),
+            }
+            for item in items
+        ],
+        "shipping_address": order["shipping_address"],
+        "created_at": order["created_at"],
+        "updated_at": order["updated_at"],
+        "history": [
+            {"status": domain.word(channel, h["status"]), "at": h["at"], "details": h["details"]}
+            for h in history
+        ],
+    }
+
+
+async def visible(tx: Tx, caller: Principal, order_id: str) -> Row:
+    order = await tx.fetch_one(store.GET_ORDER, {"id": order_id})
+    if order is None or not caller.may_see(order["owner_id"], order["account_id"]):
+        raise OrderNotFound(f"order {order_id} does not exist")
+    return order
+
+
+async def order_for(tx: Tx, order_id: str) -> Order:
+    """The order a message or a saga names."""
+    order = await tx.fetch_one(store.GET_ORDER, {"id": order_id})
+    if order is None:  # not yet here, or never: tried again, then dead-lettered
+        raise OrderNotFound(f"order {order_id} does not exist")
+    return Order.of(order)
+
+
+async def outcome(db: Database, order_id: str, wait: float) -> dict[str, Any] | None:
+    """The order once its saga has ended, or None if it has not within `wait` seconds."""
+    deadline = asyncio.get_running_loop().time() + wait
+    pause = 0.005
+    while True:
+        row = await db.read(lambda tx: tx.fetch_one(store.GET_ORDER, {"id": order_id}))
+        assert row is not None
+        order = Order.of(row)
+        if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
+            return order.summary()
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            return None
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
