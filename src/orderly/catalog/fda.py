@@ -16,7 +16,7 @@ from typing import Any
 
 from orderly.catalog import domain, ndc, store
 from orderly.catalog.messages import SOURCE, ProductCreated
-from orderly.catalog.service import NewProduct, term_rows
+from orderly.catalog.service import NewProduct, row_of, term_rows
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
 from orderly.messaging import emit, new_message
@@ -128,8 +128,6 @@ async def load_fda(
 
 
 async def _insert(db: Database, batch: list[NewProduct]) -> int:
-    from orderly.catalog.service import row_of
-
     now = utcnow()
     rows = [row_of(new_id(), product, now) for product in batch]
 
