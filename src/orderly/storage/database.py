@@ -70,17 +70,3 @@ class Database(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-async def open_database(url: str, name: str) -> Database:
-    """Open context `name`'s database from a `sqlite:///dir` or `postgresql://` URL."""
-    if url.startswith("sqlite"):
-        from orderly.storage.sqlite import SqliteDatabase, sqlite_path
-
-        db: Database = await SqliteDatabase.open(sqlite_path(url, name), name)
-        return db
-    if url.startswith(("postgresql://", "postgres://")):
-        from orderly.storage.postgres import PostgresDatabase
-
-        return await PostgresDatabase.open(url, name)
-    raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}")
