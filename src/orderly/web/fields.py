@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
-from pydantic import BeforeValidator, EmailStr, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, WithJsonSchema
 
 # For text that models strip of surrounding blanks: something else must be left. The blanks
 # are Unicode's White_Space, which the models strip; written out, as regex engines differ on
@@ -57,3 +57,17 @@ Email = Annotated[
         }
     ),
 ]
+
+
+class PostalAddress(BaseModel):
+    """Where to ship or bill: the fields every address in a body has."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(default="", max_length=200)
+    line1: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
+    line2: str = Field(default="", max_length=200)
+    city: str = Field(min_length=1, pattern=NOT_BLANK, max_length=100)
+    state: str = Field(default="", max_length=100)
+    postal_code: str = Field(min_length=1, pattern=NOT_BLANK, max_length=20)
+    country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")

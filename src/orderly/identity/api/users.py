@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from orderly.identity import addresses, users
 from orderly.identity.addresses import AddressNotFound, TooManyAddresses
@@ -12,7 +12,7 @@ from orderly.identity.users import UserNotFound
 from orderly.kernel.principal import Principal
 from orderly.web.auth import Caller, operator_over
 from orderly.web.dependencies import CurrentRuntime
-from orderly.web.fields import NOT_BLANK
+from orderly.web.fields import PostalAddress
 from orderly.web.refusals import refuses
 
 
@@ -27,17 +27,8 @@ async def _sees_user(request: Request, caller: Principal) -> None:
 UserKeeper = Annotated[Principal, Depends(operator_over(_sees_user))]
 
 
-class AddressIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class AddressIn(PostalAddress):
     label: str = Field(default="", max_length=100)
-    name: str = Field(default="", max_length=200)
-    line1: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
-    line2: str = Field(default="", max_length=200)
-    city: str = Field(min_length=1, pattern=NOT_BLANK, max_length=100)
-    state: str = Field(default="", max_length=100)
-    postal_code: str = Field(min_length=1, pattern=NOT_BLANK, max_length=20)
-    country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
 
 
 class AddressOut(BaseModel):

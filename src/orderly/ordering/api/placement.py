@@ -4,7 +4,7 @@ they give, and the refusals an order's placing may end in."""
 from typing import Annotated, Any
 
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from orderly.kernel.errors import Conflict, OrderlyError
 from orderly.ordering import placing
@@ -15,7 +15,7 @@ from orderly.ordering.controlled import ControlledSubstanceNotAllowed
 from orderly.ordering.domain import DuplicateProduct, InsufficientStock
 from orderly.ordering.idempotency import IdempotencyKeyInUse, IdempotencyKeyReused
 from orderly.ordering.placing import ChannelNotAllowed, PaymentMethodRequired, ProductNotPriced
-from orderly.web.fields import NOT_BLANK
+from orderly.web.fields import PostalAddress
 from orderly.web.refusals import refuses
 
 MAX_UNITS = 1_000_000
@@ -26,16 +26,8 @@ PaymentMethod = Annotated[
 ]
 
 
-class ShippingAddress(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    name: str = Field(default="", max_length=200)
-    line1: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200)
-    line2: str = Field(default="", max_length=200)
-    city: str = Field(min_length=1, pattern=NOT_BLANK, max_length=100)
-    state: str = Field(default="", max_length=100)
-    postal_code: str = Field(min_length=1, pattern=NOT_BLANK, max_length=20)
-    country: str = Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
+class ShippingAddress(PostalAddress):
+    """Where the order goes."""
 
 
 class OrderCreated(BaseModel):
