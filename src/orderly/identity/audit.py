@@ -1,12 +1,12 @@
 """The auth audit: every login, second-factor and registration attempt, kept a while."""
 
-import asyncio
 from datetime import timedelta
 
 import structlog
 
 from orderly.identity import store
 from orderly.identity.throttle import KNOWN_CLIENT_TTL
+from orderly.kernel.aio import every
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
 from orderly.storage import Database, Tx
@@ -53,9 +53,4 @@ async def prune_audit(db: Database, *, batch: int = 1000) -> int:
 
 async def audit_keeper(db: Database, interval: float) -> None:
     """Every hour, prune the audit (`prune_audit`)."""
-    while True:
-        try:
-            await prune_audit(db)
-        except Exception as error:  # upkeep only: the next round tries again
-            log.warning("pruning the auth audit failed", error=type(error).__name__)
-        await asyncio.sleep(3600)
+    await every(3600, lambda: prune_audit(db), "pruning the auth audit failed")

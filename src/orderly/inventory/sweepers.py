@@ -1,11 +1,11 @@
 """The background loops that give back what ran out: cart holds and order holds."""
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 import structlog
 
 from orderly.inventory import holds, provisional
+from orderly.kernel.aio import drain, every
 from orderly.storage import Database
 
 log = structlog.get_logger(__name__)
@@ -30,12 +30,5 @@ async def _every(
     batch: int,
     failed: str,
 ) -> None:
-    """Run `sweep` (a full batch: again at once) for as long as the process runs; a round
-    that fails is logged as `failed`."""
-    while True:
-        try:
-            while await sweep(db) == batch:
-                pass
-        except Exception as error:  # the next round tries again; a sweep is bookkeeping only
-            log.warning(failed, error=type(error).__name__)
-        await asyncio.sleep(interval)
+    """Run `sweep` (a full batch: again at once) every `interval` seconds."""
+    await every(interval, lambda: drain(lambda: sweep(db), batch), failed)

@@ -1,7 +1,12 @@
-"""A small asyncio helper the background loops share."""
+"""Small asyncio helpers the background loops share."""
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+log = structlog.get_logger(__name__)
 
 
 async def wait_or_timeout(event: asyncio.Event, seconds: float) -> None:
@@ -12,3 +17,21 @@ async def wait_or_timeout(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
+
+
+async def every(seconds: float, job: Callable[[], Awaitable[object]], failed: str) -> None:
+    """Run `job` every `seconds` for as long as the process runs. Background upkeep only: a
+    round that fails is logged as `failed` (with the error's type, never its text, which may
+    hold data) and the next round tries again."""
+    while True:
+        try:
+            await job()
+        except Exception as error:
+            log.warning(failed, error=type(error).__name__)
+        await asyncio.sleep(seconds)
+
+
+async def drain(sweep: Callable[[], Awaitable[int]], batch: int) -> None:
+    """Run `sweep` until it does less than a full `batch`."""
+    while await sweep() >= batch:
+        pass

@@ -8,9 +8,9 @@ reservation, handled when inventory is back, says whether the stock is really th
 shortage cancels the order before any payment is taken.
 """
 
-import asyncio
 import functools
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import structlog
@@ -24,6 +24,7 @@ from orderly.inventory.messages import (
     ReserveInventory,
     Units,
 )
+from orderly.kernel.aio import drain, every
 from orderly.kernel.clock import utcnow
 from orderly.messaging import Envelope, Message
 from orderly.ordering import moves, store
@@ -163,12 +164,7 @@ def timer(policy: OrderingPolicy) -> Worker:
 
     async def saga_timer(db: Database, interval: float) -> None:
         """Every `interval` seconds (more often for short steps)."""
-        while True:
-            try:
-                while await engine.expire_overdue(db, known) >= 200:
-                    pass
-            except Exception as error:  # the next round tries again
-                log.warning("saga timeouts failed", error=type(error).__name__)
-            await asyncio.sleep(min(interval, max(step_timeout / 4, 0.05)))
+        overdue = partial(drain, partial(engine.expire_overdue, db, known), 200)
+        await every(min(interval, max(step_timeout / 4, 0.05)), overdue, "saga timeouts failed")
 
     return saga_timer

@@ -2,12 +2,13 @@
 never makes a second order. A key belongs to its caller's scope (`PlaceOrder.scoped_key`)
 and to one request's body (its fingerprint)."""
 
-import asyncio
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import structlog
 
+from orderly.kernel.aio import every
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, Unprocessable
 from orderly.ordering import store
@@ -102,12 +103,8 @@ async def forget_idempotency_keys(db: Database, older_than: timedelta) -> int:
 
 async def key_keeper(db: Database, interval: float) -> None:
     """Every hour, forget Idempotency-Keys two days old (they answer for one day)."""
-    while True:
-        try:
-            await forget_idempotency_keys(db, 2 * IDEMPOTENCY_TTL)
-        except Exception as error:  # upkeep only: the next round tries again
-            log.warning("forgetting idempotency keys failed", error=type(error).__name__)
-        await asyncio.sleep(3600)
+    forget = partial(forget_idempotency_keys, db, 2 * IDEMPOTENCY_TTL)
+    await every(3600, forget, "forgetting idempotency keys failed")
 
 
 def _aware(at: datetime | str) -> datetime:

@@ -1,13 +1,13 @@
 """The prices pricing keeps: each product's WAC (from catalog, or set by an operator ahead
 of its day) and 340B price, and what it knows of accounts (segment, 340B, GPO)."""
 
-import asyncio
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import structlog
 
+from orderly.kernel.aio import every
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import NotFound
 from orderly.kernel.money import from_cents, to_cents
@@ -105,12 +105,8 @@ async def announce_due_wacs(db: Database, today: date | None = None) -> int:
 
 async def wac_announcer(db: Database, interval: float) -> None:
     """Every minute at most, announce the WACs whose day has come."""
-    while True:
-        try:
-            await announce_due_wacs(db)
-        except Exception as error:  # upkeep only: the next round tries again
-            log.warning("announcing due list prices failed", error=type(error).__name__)
-        await asyncio.sleep(max(interval, 60.0))
+    failed = "announcing due list prices failed"
+    await every(max(interval, 60.0), lambda: announce_due_wacs(db), failed)
 
 
 async def set_340b(
