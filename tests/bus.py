@@ -36,15 +36,27 @@ class Bus:
     def names(self) -> list[str]:
         return [consumer.name for consumer in self.consumers]
 
-    async def publish(self, message: Envelope) -> None:
+    async def deliver(self, message: Envelope) -> int:
+        """Hand `message` to every consumer of its type, each in a transaction of its own,
+        through its inbox, as a running process does (a handler's error is raised here, not
+        retried); how many consumers ran it (the inbox runs a message once per consumer)."""
+        ran = 0
         for consumer in self.consumers:
             if message.type in consumer.subscription.types:
-                await consumer.deliver(message)
+                ran += await self.db.transaction(lambda tx, c=consumer: c.handle(tx, message))
+        return ran
 
-    async def published(self) -> list[Envelope]:
-        """What the context's handlers emitted (its outbox), oldest first."""
+    async def published(self, aggregate_id: str = "", *types: str) -> list[Envelope]:
+        """What the context's handlers queued for publication (its outbox), oldest first:
+        about `aggregate_id` and of `types`, if named."""
         rows = await self.db.read(lambda tx: tx.fetch_all(_OUTBOX))
-        return [decode_envelope(row["envelope"]) for row in rows]
+        sent = [decode_envelope(row["envelope"]) for row in rows]
+        return [
+            m
+            for m in sent
+            if (not aggregate_id or m.aggregate_id == aggregate_id)
+            and (not types or m.type in types)
+        ]
 
 
 @asynccontextmanager

@@ -5,16 +5,11 @@ one transaction each), on a real, migrated database."""
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from orderly.config import Settings
 from orderly.inventory.messages import AvailabilityLine, AvailabilityReport
 from orderly.kernel.principal import Principal
-from orderly.messaging import Envelope
-from orderly.messaging.consumer import Consumer, RetryPolicy
-from orderly.messaging.envelope import decode_envelope
-from orderly.ordering import context
 from orderly.ordering.availability import UnknownProduct
 from orderly.ordering.prices import LinePrice
-from orderly.storage import Database, sql
+from orderly.storage import sql
 
 OUTBOX = sql("SELECT envelope FROM outbox ORDER BY id")
 
@@ -85,34 +80,3 @@ class FakePrices:
 
     async def close(self) -> None:
         return None
-
-
-class OrderingBus:
-    """Ordering's consumers, wired from `settings` as `Runtime` wires them."""
-
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self.db = db
-        wired = context.wire(settings)
-        self.consumers = [Consumer(sub, db, RetryPolicy()) for sub in wired.subscriptions]
-
-    async def deliver(self, message: Envelope) -> int:
-        """Hand `message` to every consumer of its type, each in its own transaction (a
-        handler's error is raised, not retried); how many of them ran it (the inbox runs a
-        message once per consumer)."""
-        ran = 0
-        for consumer in self.consumers:
-            if message.type in consumer.subscription.types:
-                ran += await self._handle(consumer, message)
-        return ran
-
-    async def _handle(self, consumer: Consumer, message: Envelope) -> bool:
-        return await self.db.transaction(lambda tx: consumer.handle(tx, message))
-
-    async def published(self, aggregate_id: str, *types: str) -> list[Envelope]:
-        """What ordering has queued for publication about `aggregate_id` (an order; its
-        saga's commands too), of `types` if named, oldest first."""
-        rows = await self.db.read(lambda tx: tx.fetch_all(OUTBOX, {}))
-        sent = [decode_envelope(row["envelope"]) for row in rows]
-        return [
-            m for m in sent if m.aggregate_id == aggregate_id and (not types or m.type in types)
-        ]

@@ -22,13 +22,15 @@ from orderly.inventory.messages import (
 from orderly.kernel.principal import Principal
 from orderly.messaging import Envelope, Message, answering, new_message
 from orderly.ordering import placing, store
+from orderly.ordering.context import CONTEXT
 from orderly.ordering.domain import Channel, Line, Order, OrderStatus
 from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCreated
 from orderly.ordering.policy import policy
 from orderly.payments.messages import PaymentCompleted, PaymentFailed
 from orderly.storage import Database, open_database
 from orderly.storage.migrations import migrate
-from tests.fakes.ordering import FakeAvailability, FakePrices, OrderingBus
+from tests.bus import Bus
+from tests.fakes.ordering import FakeAvailability, FakePrices
 
 # A guarded checkout answers at once (202) and its saga goes on through the bus.
 SETTINGS = load_settings({}, checkout_wait=0.0)
@@ -51,8 +53,8 @@ async def db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def bus(db: Database) -> OrderingBus:
-    bus = OrderingBus(db, SETTINGS)
+async def bus(db: Database) -> Bus:
+    bus = Bus(CONTEXT, db, SETTINGS)
     # given: ordering has heard of the product
     product = ProductCreated(
         product_id="p-1",
@@ -88,14 +90,14 @@ async def order_of(db: Database, order_id: str) -> Order:
     return Order.of(row)
 
 
-async def reserved_b2c_order(db: Database, bus: OrderingBus) -> str:
+async def reserved_b2c_order(db: Database, bus: Bus) -> str:
     """A B2C order whose stock inventory has reserved: confirmed, waiting for its payment."""
     order_id = str((await place(db, Channel.B2C)).response["order_id"])
     await bus.deliver(told(reserved(order_id), "inventory-service", order_id))
     return order_id
 
 
-async def charge_of_guarded_order(bus: OrderingBus, order_id: str) -> Envelope:
+async def charge_of_guarded_order(bus: Bus, order_id: str) -> Envelope:
     """Inventory answers the guarded order's saga (reserved); the saga's next command."""
     [reserve] = await bus.published(order_id, "inventory.reserve")
     assert reserve.saga_id == order_id
@@ -104,7 +106,7 @@ async def charge_of_guarded_order(bus: OrderingBus, order_id: str) -> Envelope:
     return charge
 
 
-async def answer(bus: OrderingBus, command: Envelope, body: Message, source: str) -> None:
+async def answer(bus: Bus, command: Envelope, body: Message, source: str) -> None:
     """Another context answers a saga's command (the answer names the saga)."""
     await bus.deliver(answering(command, body, source=source, aggregate_id=command.aggregate_id))
 
@@ -133,9 +135,7 @@ def payment_failed(order_id: str) -> PaymentFailed:
     )
 
 
-async def test_a_b2c_order_is_confirmed_once_inventory_reserves_it(
-    db: Database, bus: OrderingBus
-) -> None:
+async def test_a_b2c_order_is_confirmed_once_inventory_reserves_it(db: Database, bus: Bus) -> None:
     order_id = (await place(db, Channel.B2C)).response["order_id"]
     assert (await order_of(db, order_id)).status is OrderStatus.PENDING
     [created] = await bus.published(order_id, OrderCreated.TYPE)
@@ -150,9 +150,7 @@ async def test_a_b2c_order_is_confirmed_once_inventory_reserves_it(
     assert (body.total_amount, body.payment_method) == (Decimal("25.00"), "tok_visa")
 
 
-async def test_a_message_delivered_twice_moves_the_order_once(
-    db: Database, bus: OrderingBus
-) -> None:
+async def test_a_message_delivered_twice_moves_the_order_once(db: Database, bus: Bus) -> None:
     order_id = (await place(db, Channel.B2C)).response["order_id"]
     message = told(reserved(order_id), "inventory-service", order_id)
 
@@ -162,7 +160,7 @@ async def test_a_message_delivered_twice_moves_the_order_once(
     assert len(await bus.published(order_id, OrderConfirmed.TYPE)) == 1
 
 
-async def test_a_paid_b2c_order_is_processing(db: Database, bus: OrderingBus) -> None:
+async def test_a_paid_b2c_order_is_processing(db: Database, bus: Bus) -> None:
     order_id = await reserved_b2c_order(db, bus)
 
     await bus.deliver(told(payment_completed(order_id), "payments-service", order_id))
@@ -172,7 +170,7 @@ async def test_a_paid_b2c_order_is_processing(db: Database, bus: OrderingBus) ->
 
 
 async def test_a_failed_payment_cancels_a_b2c_order_and_gives_its_stock_back(
-    db: Database, bus: OrderingBus
+    db: Database, bus: Bus
 ) -> None:
     order_id = await reserved_b2c_order(db, bus)
 
@@ -185,7 +183,7 @@ async def test_a_failed_payment_cancels_a_b2c_order_and_gives_its_stock_back(
     assert [(i.product_id, i.quantity) for i in body.items] == [("p-1", 2)]
 
 
-async def test_a_b2c_order_short_of_stock_is_cancelled(db: Database, bus: OrderingBus) -> None:
+async def test_a_b2c_order_short_of_stock_is_cancelled(db: Database, bus: Bus) -> None:
     order_id = (await place(db, Channel.B2C)).response["order_id"]
     short = InventoryInsufficient(
         order_id=order_id, items=[ShortLine(product_id="p-1", requested=2, available=1)]
@@ -199,7 +197,7 @@ async def test_a_b2c_order_short_of_stock_is_cancelled(db: Database, bus: Orderi
 
 
 async def test_a_payment_for_an_order_cancelled_meanwhile_is_refused(
-    db: Database, bus: OrderingBus
+    db: Database, bus: Bus
 ) -> None:
     order_id = (await place(db, Channel.B2C)).response["order_id"]
     await bus.deliver(told(payment_failed(order_id), "payments-service", order_id))
@@ -209,7 +207,7 @@ async def test_a_payment_for_an_order_cancelled_meanwhile_is_refused(
     assert (await order_of(db, order_id)).status is OrderStatus.CANCELLED
 
 
-async def test_delivery_reports_move_a_direct_order_forward(db: Database, bus: OrderingBus) -> None:
+async def test_delivery_reports_move_a_direct_order_forward(db: Database, bus: Bus) -> None:
     placed = await place(db, Channel.DIRECT)
     order_id = placed.response["order_id"]
     assert placed.response["status"] == "PENDING_SHIPMENT"
@@ -222,9 +220,7 @@ async def test_delivery_reports_move_a_direct_order_forward(db: Database, bus: O
     assert (await order_of(db, order_id)).word == "SHIPPED"
 
 
-async def test_a_guarded_checkout_is_placed_as_its_saga_is_answered(
-    db: Database, bus: OrderingBus
-) -> None:
+async def test_a_guarded_checkout_is_placed_as_its_saga_is_answered(db: Database, bus: Bus) -> None:
     placed = await place(db, Channel.GUARDED)
     order_id = placed.response["order_id"]
     assert placed.accepted_only  # its outcome is not known yet: 202
@@ -236,7 +232,7 @@ async def test_a_guarded_checkout_is_placed_as_its_saga_is_answered(
 
 
 async def test_a_guarded_checkout_whose_payment_fails_gives_its_stock_back(
-    db: Database, bus: OrderingBus
+    db: Database, bus: Bus
 ) -> None:
     order_id = (await place(db, Channel.GUARDED)).response["order_id"]
     charge = await charge_of_guarded_order(bus, order_id)

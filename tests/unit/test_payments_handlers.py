@@ -42,9 +42,9 @@ async def test_a_confirmed_order_is_charged_once(bus: Bus) -> None:
     order_id = new_id()
     confirmed = order_confirmed(order_id, Decimal("12.34"))
     # when the confirmation comes, comes again, and a second one for the same order comes
-    await bus.publish(confirmed)
-    await bus.publish(confirmed)
-    await bus.publish(order_confirmed(order_id, Decimal("12.34")))
+    await bus.deliver(confirmed)
+    await bus.deliver(confirmed)
+    await bus.deliver(order_confirmed(order_id, Decimal("12.34")))
     # then the order is paid once, and payments said so once
     paid = await payment(bus.db, order_id)
     assert (paid["status"], paid["amount_cents"], paid["attempts"]) == ("captured", 1234, 1)
@@ -58,7 +58,7 @@ async def test_a_confirmed_order_is_charged_once(bus: Bus) -> None:
 
 async def test_a_declined_card_fails_the_payment(bus: Bus) -> None:
     order_id = new_id()
-    await bus.publish(order_confirmed(order_id, Decimal("5.00"), "tok_decline"))
+    await bus.deliver(order_confirmed(order_id, Decimal("5.00"), "tok_decline"))
     failed = await payment(bus.db, order_id)
     assert (failed["status"], failed["reason"]) == ("failed", "card_declined")
     [told] = await bus.published()
@@ -68,7 +68,7 @@ async def test_a_declined_card_fails_the_payment(bus: Bus) -> None:
 
 async def test_an_order_paid_elsewhere_is_not_charged(bus: Bus) -> None:
     order_id = new_id()
-    await bus.publish(order_confirmed(order_id, Decimal("5.00"), payment_method=None))
+    await bus.deliver(order_confirmed(order_id, Decimal("5.00"), payment_method=None))
     assert (
         await bus.db.read(lambda tx: tx.fetch_one(store.PAYMENT_FOR_ORDER, {"order_id": order_id}))
         is None
@@ -79,10 +79,10 @@ async def test_an_order_paid_elsewhere_is_not_charged(bus: Bus) -> None:
 async def test_a_saga_hears_the_answer_to_its_charge_in_the_envelope(bus: Bus) -> None:
     order_id, saga_id = new_id(), new_id()
     command = charge_payment(order_id, Decimal("20.00"), saga_id)
-    await bus.publish(command)
+    await bus.deliver(command)
     # a repeated command (the saga tried again) charges nothing and hears the same answer
     again = charge_payment(order_id, Decimal("20.00"), saga_id)
-    await bus.publish(again)
+    await bus.deliver(again)
     first, second = await bus.published()
     assert [first.type, second.type] == [PaymentCompleted.TYPE, PaymentCompleted.TYPE]
     assert (first.saga_id, first.causation_id) == (saga_id, command.id)
@@ -93,7 +93,7 @@ async def test_a_saga_hears_the_answer_to_its_charge_in_the_envelope(bus: Bus) -
 
 async def test_a_declined_charge_command_is_answered_with_the_failure(bus: Bus) -> None:
     order_id, saga_id = new_id(), new_id()
-    await bus.publish(charge_payment(order_id, Decimal("20.00"), saga_id, "tok_decline"))
+    await bus.deliver(charge_payment(order_id, Decimal("20.00"), saga_id, "tok_decline"))
     [told] = await bus.published()
     assert (told.type, told.saga_id) == (PaymentFailed.TYPE, saga_id)
     assert told.read(PaymentFailed).reason == "card_declined"
@@ -101,10 +101,10 @@ async def test_a_declined_charge_command_is_answered_with_the_failure(bus: Bus) 
 
 async def test_a_cancelled_order_that_was_paid_is_refunded_once(bus: Bus) -> None:
     order_id = new_id()
-    await bus.publish(order_confirmed(order_id, Decimal("7.50")))
+    await bus.deliver(order_confirmed(order_id, Decimal("7.50")))
     cancelled = order_cancelled(order_id)
-    await bus.publish(cancelled)
-    await bus.publish(cancelled)
+    await bus.deliver(cancelled)
+    await bus.deliver(cancelled)
     refunded = await payment(bus.db, order_id)
     assert (refunded["status"], refunded["reason"]) == ("refunded", "order_cancelled")
     refunds = await bus.db.read(lambda tx: tx.fetch_all(REFUNDS))
@@ -121,8 +121,8 @@ async def test_a_cancelled_order_that_was_paid_is_refunded_once(bus: Bus) -> Non
 
 async def test_a_cancelled_order_whose_charge_failed_is_not_refunded(bus: Bus) -> None:
     order_id = new_id()
-    await bus.publish(charge_payment(order_id, Decimal("3.00"), new_id(), "tok_timeout"))
-    await bus.publish(order_cancelled(order_id))
+    await bus.deliver(charge_payment(order_id, Decimal("3.00"), new_id(), "tok_timeout"))
+    await bus.deliver(order_cancelled(order_id))
     assert (await payment(bus.db, order_id))["status"] == "failed"
     [told] = await bus.published()
     assert told.read(PaymentFailed).reason == "gateway_timeout"

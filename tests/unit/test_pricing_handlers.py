@@ -51,8 +51,8 @@ def test_the_consumers_keep_the_names_their_queues_have(bus: Bus) -> None:
 async def test_a_placed_order_has_its_prices_locked_once(bus: Bus) -> None:
     order_id, product_id, other_id = new_id(), new_id(), new_id()
     created = order_created(order_id, lines(product_id, other_id))
-    await bus.publish(created)
-    await bus.publish(order_created(order_id, lines(product_id, other_id)))
+    await bus.deliver(created)
+    await bus.deliver(order_created(order_id, lines(product_id, other_id)))
     held = await locks.order_locks(bus.db, order_id)
     assert [(lock["productId"], lock["price"], lock["status"]) for lock in held] == [
         (product_id, "9.50", "locked"),
@@ -71,9 +71,9 @@ async def test_a_placed_order_has_its_prices_locked_once(bus: Bus) -> None:
 
 async def test_a_cancelled_order_has_its_locks_voided_once(bus: Bus) -> None:
     order_id, product_id, other_id = new_id(), new_id(), new_id()
-    await bus.publish(order_created(order_id, lines(product_id, other_id)))
-    await bus.publish(order_cancelled(order_id))
-    await bus.publish(order_cancelled(order_id))
+    await bus.deliver(order_created(order_id, lines(product_id, other_id)))
+    await bus.deliver(order_cancelled(order_id))
+    await bus.deliver(order_cancelled(order_id))
     held = await locks.order_locks(bus.db, order_id)
     assert [lock["status"] for lock in held] == ["voided", "voided"]
     locked, voided = await bus.published()
@@ -83,7 +83,7 @@ async def test_a_cancelled_order_has_its_locks_voided_once(bus: Bus) -> None:
 
 async def test_an_order_cancelled_before_it_is_heard_of_is_never_locked(bus: Bus) -> None:
     order_id, product_id, other_id = new_id(), new_id(), new_id()
-    await bus.publish(order_cancelled(order_id))
-    await bus.publish(order_created(order_id, lines(product_id, other_id)))
+    await bus.deliver(order_cancelled(order_id))
+    await bus.deliver(order_created(order_id, lines(product_id, other_id)))
     assert await locks.order_locks(bus.db, order_id) == []
     assert await bus.published() == []
