@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,26 +23,34 @@ OPERATOR_PASSWORD = "warehouse keys 2026"
 CUSTOMER_PASSWORD = "customer password 1"
 
 
-_handed_out: set[int] = set()
+def reserve_port() -> socket.socket:
+    """A socket bound to a free port and kept open: while it is, the kernel hands that port to
+    no other socket of any process (another pytest worker's, a client's connection), yet the
+    server started on it may still listen there (both set SO_REUSEADDR, and this one never
+    listens). Between a port found free and a server listening on it, seconds pass."""
+    reservation = socket.socket()
+    reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reservation.bind(("127.0.0.1", 0))
+    return reservation
 
 
 def free_port() -> int:
-    """A port nothing listens on, and not one given to another server of this test run: the
-    kernel may offer the same free port twice, and servers share a port (SO_REUSEPORT)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
+    """A port nothing listens on, nor will: it stays reserved while this process runs."""
+    reservation = reserve_port()
+    _reserved.append(reservation)
+    return int(reservation.getsockname()[1])
+
+
+_reserved: list[socket.socket] = []
 
 
 class Server:
     def __init__(
         self, env: dict[str, str], log_dir: Path, *, contexts: str = "", relay: bool = True
     ) -> None:
-        self.port = free_port()
+        self._port = reserve_port()  # held for the server's life, restarts and all
+        weakref.finalize(self, self._port.close)
+        self.port = int(self._port.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
