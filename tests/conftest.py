@@ -1,4 +1,5 @@
-"""Backends for the contract and end-to-end suites: a database and namespace per test."""
+"""Backends for the contract and end-to-end suites: a database and namespace per test; and
+how tests are shared out among parallel workers (`pytest -n`)."""
 
 import os
 from collections.abc import AsyncIterator
@@ -97,3 +98,52 @@ async def _delete_namespace(namespace: str) -> None:
     from orderly.messaging.transports.rabbitmq import delete_topology
 
     await delete_topology(AMQP_URL, namespace, topology())
+
+
+# Fixtures that live longer than a test (a module's deployment) are made once per worker that
+# runs one of their tests. So every test that shares one goes to the same worker: tests are put
+# in a group per module and per the parameters (database, runtime mode) of the module's fixtures
+# they use, and `--dist loadgroup` sends a group whole to one worker. Other tests go singly, to
+# whichever worker is free.
+_SHARED_SCOPES = {"module", "package", "class"}
+
+
+def _group(item: pytest.Item) -> str | None:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    shared = sorted(
+        name
+        for name, defs in info.name2fixturedefs.items()
+        if defs and defs[-1].scope in _SHARED_SCOPES
+    )
+    if not shared:
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    # xdist reads the group after the test id's last "@", and only past its last "]"
+    chosen = [
+        f"{name}={params[name]}".replace("@", "_").replace("]", "_")
+        for name in shared
+        if name in params
+    ]
+    return "::".join([item.nodeid.split("::", 1)[0], *chosen])
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = _group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Tests that stop PostgreSQL or RabbitMQ (`outage`) would fail the tests other workers run
+    at the same time: they run in a pytest of their own, without `-n`."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    stopping = [item.nodeid for item in session.items if item.get_closest_marker("outage")]
+    if workers > 1 and stopping:
+        raise pytest.UsageError(
+            f"{len(stopping)} outage test(s) stop a service every worker uses: run them "
+            "apart, without -n (`-m outage`), and the rest with `-m 'not outage'`"
+        )
