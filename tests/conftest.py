@@ -137,13 +137,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(group))
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
+def pytest_runtest_setup(item: pytest.Item) -> None:
     """Tests that stop PostgreSQL or RabbitMQ (`outage`) would fail the tests other workers run
     at the same time: they run in a pytest of their own, without `-n`."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    stopping = [item.nodeid for item in session.items if item.get_closest_marker("outage")]
-    if workers > 1 and stopping:
-        raise pytest.UsageError(
-            f"{len(stopping)} outage test(s) stop a service every worker uses: run them "
-            "apart, without -n (`-m outage`), and the rest with `-m 'not outage'`"
+    if workers > 1 and item.get_closest_marker("outage"):
+        pytest.fail(
+            "an outage test stops a service every worker uses: run it apart, without -n "
+            "(`-m outage`), and the rest with `-m 'not outage'`",
+            pytrace=False,
         )
