@@ -1,5 +1,4 @@
-"""Backends for the contract and end-to-end suites: a database and namespace per test; and
-how tests are shared out among parallel workers (`pytest -n`)."""
+"""Backends for the contract and end-to-end suites: a database and namespace per test."""
 
 import os
 from collections.abc import AsyncIterator
@@ -98,43 +97,6 @@ async def _delete_namespace(namespace: str) -> None:
     from orderly.messaging.transports.rabbitmq import delete_topology
 
     await delete_topology(AMQP_URL, namespace, topology())
-
-
-# Fixtures that live longer than a test (a module's deployment) are made once per worker that
-# runs one of their tests. So every test that shares one goes to the same worker: tests are put
-# in a group per module and per the parameters (database, runtime mode) of the module's fixtures
-# they use, and `--dist loadgroup` sends a group whole to one worker. Other tests go singly, to
-# whichever worker is free.
-_SHARED_SCOPES = {"module", "package", "class"}
-
-
-def _group(item: pytest.Item) -> str | None:
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return None
-    shared = sorted(
-        name
-        for name, defs in info.name2fixturedefs.items()
-        if defs and defs[-1].scope in _SHARED_SCOPES
-    )
-    if not shared:
-        return None
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    # xdist reads the group after the test id's last "@", and only past its last "]"
-    chosen = [
-        f"{name}={params[name]}".replace("@", "_").replace("]", "_")
-        for name in shared
-        if name in params
-    ]
-    return "::".join([item.nodeid.split("::", 1)[0], *chosen])
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        group = _group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
