@@ -35,9 +35,15 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy src
 
+# Most tests wait on servers, not on the CPU: three workers share them out a module at a time,
+# so that the deployment a module's tests share is started once. The tests that stop PostgreSQL
+# or RabbitMQ (`outage`) would fail the other workers' tests, so they run after, alone.
+PYTEST_WORKERS ?= 3
+
 pytest: $(DEV_STAMP)
 	$(BIN)/python -m tests.services_check
-	$(BIN)/pytest -q -m "not chaos"
+	$(BIN)/pytest -q -m "not chaos and not outage" -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -m "outage and not chaos"
 
 test: lint typecheck pytest
 

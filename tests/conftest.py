@@ -98,3 +98,15 @@ async def _delete_namespace(namespace: str) -> None:
     from orderly.messaging.transports.rabbitmq import delete_topology
 
     await delete_topology(AMQP_URL, namespace, topology(Settings()))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests that stop PostgreSQL or RabbitMQ (`outage`) would fail the tests other workers run
+    at the same time: they run in a pytest of their own, without `-n`."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and item.get_closest_marker("outage"):
+        pytest.fail(
+            "an outage test stops a service every worker uses: run it apart, without -n "
+            "(`-m outage`), and the rest with `-m 'not outage'`",
+            pytrace=False,
+        )

@@ -1,8 +1,13 @@
 """Where the real PostgreSQL and RabbitMQ are, and fresh, private places in them per test."""
 
+import asyncio
+import fcntl
 import os
 import socket
+import tempfile
 import uuid
+from pathlib import Path
+from typing import IO
 
 PG_ADMIN_URL = os.environ.get(
     "ORDERLY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -30,15 +35,60 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
+class _PostgresSlot:
+    """PostgreSQL serves 100 connections (max_connections), and a distributed deployment's
+    seven processes hold about 26 of them: parallel pytest workers (`-n`) make databases at most
+    POSTGRES_SLOTS at a time. A process takes one of the host's slots (a lock file) with its
+    first database and gives it back with its last; holding at most one and waiting only while
+    it holds none, no two processes wait on each other."""
+
+    SLOTS = 2
+
+    def __init__(self) -> None:
+        self.databases = 0
+        self.lock: IO[bytes] | None = None
+
+    async def take(self) -> None:
+        self.databases += 1
+        while self.lock is None:
+            for slot in range(self.SLOTS):
+                lock = (Path(tempfile.gettempdir()) / f"orderly-tests-postgres-{slot}.lock").open(
+                    "ab"
+                )
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    lock.close()
+                    continue
+                self.lock = lock
+                break
+            else:
+                await asyncio.sleep(0.1)
+
+    def give_back(self) -> None:
+        self.databases -= 1
+        if self.databases == 0 and self.lock is not None:
+            self.lock.close()  # closing it unlocks it
+            self.lock = None
+
+
+POSTGRES_SLOTS = _PostgresSlot()
+
+
 async def create_pg_database() -> str:
     import asyncpg
 
+    await POSTGRES_SLOTS.take()
     name = unique("orderly_test")
-    conn = await asyncpg.connect(PG_ADMIN_URL)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+    except BaseException:
+        POSTGRES_SLOTS.give_back()
+        raise
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
@@ -51,3 +101,4 @@ async def drop_pg_database(url: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+        POSTGRES_SLOTS.give_back()

@@ -82,10 +82,14 @@ def deploy(backend: Backend, log_dir: Path, **settings: str) -> Deployment:
         deployment = Deployment(
             backend, identity, catalog, pricing, inventory, ordering, fulfillment, payments
         )
-    deployment.identity.create_operator()
     try:
+        # The operator is made in identity's tables, which the command migrates first: identity
+        # starts after it, and the other processes, which do not touch those tables, meanwhile.
         for server in deployment.servers:
-            server.start()
+            if server is not deployment.identity:
+                server.start()
+        deployment.identity.create_operator()
+        deployment.identity.start()
         for server in deployment.servers:
             server.wait_ready()
         deployment.operator_token = deployment.identity.login()

@@ -30,6 +30,7 @@ def broker_outage() -> Iterator[None]:
 
 @needs_services
 @pytest.mark.distributed
+@pytest.mark.outage
 async def test_orders_placed_while_the_broker_is_down_are_delivered_after(
     distributed_backend: Backend, tmp_path: Path, broker_outage: None
 ) -> None:

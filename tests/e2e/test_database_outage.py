@@ -36,6 +36,7 @@ def database_outage() -> Iterator[None]:
 
 @needs_services
 @pytest.mark.distributed
+@pytest.mark.outage
 async def test_orders_are_refused_while_the_database_is_down_and_accepted_after(
     distributed_backend: Backend, tmp_path: Path, database_outage: None
 ) -> None:
