@@ -1,7 +1,7 @@
 """What inventory tells without changing anything: positions, availability, DCs, holds."""
 
 from dataclasses import asdict, fields
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from orderly.inventory import domain, store
@@ -66,15 +66,18 @@ async def check_availability(
     now = utcnow()
     wanted = sorted({product_id for product_id, _ in requested})
 
-    async def work(tx: Tx) -> dict[str, int]:
+    async def work(tx: Tx) -> tuple[dict[str, int], dict[str, int]]:
+        # ATP and the cart's holds on one snapshot: a hold made in between would otherwise
+        # be counted twice, in what is held and in what is still available
         found: dict[str, int] = {}
         for product_id in wanted:
             stock = await store.stock(tx, product_id, now)
             if stock is not None:
                 found[product_id] = stock.total_atp(now.date())
-        return found
+        held = await _cart_holds(tx, cart, customer, now) if cart else {}
+        return found, held
 
-    atp = await db.read(work)
+    atp, held = await db.read(work)
     missing = [product_id for product_id in wanted if product_id not in atp]
     if missing:
         raise ProductNotFound(f"unknown product(s): {', '.join(missing)}", product_ids=missing)
@@ -88,15 +91,13 @@ async def check_availability(
         for product_id, quantity in requested
     ]
     if cart:
-        held = await _cart_holds(db, cart, customer)
         for line in lines:
             line["held"] = held.get(line["product_id"], 0)
     return {"all_available": all(line["is_available"] for line in lines), "items": lines}
 
 
-async def _cart_holds(db: Database, cart: str, customer: str | None) -> dict[str, int]:
-    now = utcnow()
-    rows = await db.read(lambda tx: tx.fetch_all(store.CART_HOLDS, {"reference": cart, "now": now}))
+async def _cart_holds(tx: Tx, cart: str, customer: str | None, now: datetime) -> dict[str, int]:
+    rows = await tx.fetch_all(store.CART_HOLDS, {"reference": cart, "now": now})
     return {
         r["line"]: int(r["quantity"])
         for r in rows
