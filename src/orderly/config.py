@@ -16,10 +16,13 @@ ALL_CONTEXTS = (
     "ordering",
     "payments",
     "fulfillment",
+    "compliance",
+    "erp",
+    "notifications",
 )
 # Checkout flows a channel may choose, and those this version can run.
 CHANNELS = ("direct", "b2c", "guarded", "b2b")
-AVAILABLE_CHANNELS = ("direct", "b2c", "guarded")
+AVAILABLE_CHANNELS = CHANNELS
 # Signature algorithms an external issuer may use: public-key ones only.
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -83,6 +86,20 @@ class Settings:
     # Sagas: seconds a step waits for its answer, and how often its command is sent again.
     saga_step_timeout: float = 30.0
     saga_step_retries: int = 3
+    # The B2B checkout (seed 000): seconds an order waits for an approver, and for an
+    # analyst's word on an order compliance held, before it fails.
+    approval_timeout: float = 3 * 24 * 3600.0
+    hold_timeout: float = 7 * 24 * 3600.0
+    # The ERP's sales order API (`orderly erp-sim` serves a simulated one), seconds one call
+    # may take, and how often a call that timed out or failed is tried again.
+    erp_url: str = "http://127.0.0.1:8070"
+    erp_timeout: float = 5.0
+    erp_retries: int = 2
+    # E-mail: the SMTP server (smtp://host:port; none: mails are kept and logged, not sent),
+    # the sender, and how often a mail the server refused is tried again.
+    smtp_url: str = ""
+    mail_from: str = "Orderly <orders@orderly.invalid>"
+    mail_retries: int = 5
     # Seconds a guarded checkout waits for its outcome before answering 202.
     checkout_wait: float = 5.0
     # The guarded checkout's breaker on inventory: failures in a row, then seconds open.
@@ -181,6 +198,14 @@ class Settings:
                 "ORDERLY_REGISTRATION_LIMIT must be at least 1 and ORDERLY_REGISTRATION_WINDOW"
                 " from 1 s to a day"
             )
+        if self.approval_timeout <= 0 or self.hold_timeout <= 0:
+            raise ConfigError("ORDERLY_APPROVAL_TIMEOUT and ORDERLY_HOLD_TIMEOUT must be positive")
+        if urlsplit(self.erp_url).scheme not in {"http", "https"} or self.erp_timeout <= 0:
+            raise ConfigError("ORDERLY_ERP_URL: an http(s) URL; ORDERLY_ERP_TIMEOUT positive")
+        if self.erp_retries < 0 or self.mail_retries < 0:
+            raise ConfigError("ORDERLY_ERP_RETRIES and ORDERLY_MAIL_RETRIES: at least 0")
+        if self.smtp_url and urlsplit(self.smtp_url).scheme not in {"smtp", "smtps"}:
+            raise ConfigError("ORDERLY_SMTP_URL: smtp://host:port or smtps://host:port")
         self._validate_edge()
         return self
 

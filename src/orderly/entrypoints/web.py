@@ -20,6 +20,9 @@ _BUSIEST_FIRST = (
     "payments",
     "fulfillment",
     "pricing",
+    "compliance",
+    "erp",
+    "notifications",
     "identity",
 )
 

@@ -1,8 +1,12 @@
 """Identity's public messages."""
 
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
 import msgspec
 
-from orderly.messaging import Message
+from orderly.messaging import Message, Part
 
 SOURCE = "user-service"
 
@@ -37,6 +41,19 @@ class UserDisabled(Message):
     user_id: str
 
 
+class Registration(Part):
+    """An account's DEA registration and state licence, as the registrant record has them."""
+
+    dea_number: str
+    dea_schedules: list[str]
+    dea_expires_on: date
+    dea_active: bool
+    # the registered location: a controlled order ships there only
+    registered_address: dict[str, Any] | None
+    licence_state: str | None
+    licence_expires_on: date | None
+
+
 class AccountCreated(Message):
     """A B2B account was opened."""
 
@@ -47,8 +64,23 @@ class AccountCreated(Message):
     segment: str
     id340b: str | None
     can_order_schedule_ii: bool = msgspec.field(name="canOrderScheduleII")
+    # what compliance checks an order against (pharma rules §2, §3)
+    registration: Registration | None = None
 
 
-MESSAGES = (UserCreated, SessionRevoked, UserDisabled, AccountCreated)
+class AccountUpdated(Message):
+    """The account's registration, CSOS certificate (PEM) or approval threshold changed; the
+    message carries the whole of each, as it now stands."""
+
+    TYPE = "account.updated"
+
+    account_id: str
+    can_order_schedule_ii: bool = msgspec.field(name="canOrderScheduleII")
+    registration: Registration
+    csos_certificate: str | None
+    approval_threshold: Decimal | None
+
+
+MESSAGES = (UserCreated, SessionRevoked, UserDisabled, AccountCreated, AccountUpdated)
 REVOCATIONS = (SessionRevoked.TYPE, UserDisabled.TYPE)
 PUBLISHES = tuple(m.TYPE for m in MESSAGES)

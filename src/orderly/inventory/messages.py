@@ -4,6 +4,8 @@ report other contexts rely on."""
 from datetime import date
 from typing import NotRequired, TypedDict
 
+import msgspec
+
 from orderly.messaging import Message, Part
 
 SOURCE = "inventory-service"
@@ -50,6 +52,9 @@ class InventoryInsufficient(Message):
 
     order_id: str
     items: list[ShortLine]
+    # `insufficient_stock`, or `no_licensed_dc`: no distribution centre whose DEA registration
+    # covers a controlled line's schedule is licensed to ship to the order's state
+    reason: str = "insufficient_stock"
 
 
 class InventoryReleased(Message):
@@ -74,6 +79,10 @@ class ReserveInventory(Message):
     items: list[Units]
     account_id: str | None = None
     cart_id: str | None = None
+    # B2B: a controlled line (product id: its DEA schedule, e.g. `2`) is reserved only at a
+    # distribution centre registered for that schedule and licensed for the ship-to state
+    ship_to_state: str | None = None
+    schedules: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class ReleaseInventory(Message):

@@ -4,9 +4,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from orderly.compliance.messages import CheckCompliance, VoidCompliance
+from orderly.erp.messages import CreateSalesOrder
 from orderly.inventory.messages import ReleaseInventory, ReserveInventory
 from orderly.messaging import Message, Part
 from orderly.payments.messages import ChargePayment
+from orderly.pricing.messages import LockPrices, VoidPriceLock
 
 SOURCE = "sales-service"
 
@@ -79,6 +82,24 @@ class OrderConfirmed(Message):
     currency: str
     payment_method: str | None = None
     account_id: str | None = None
+    # B2B (seed 000): confirmed once the ERP made its sales order
+    sales_order_number: str | None = None
+    channel: str | None = None
+
+
+class OrderFailed(Message):
+    """A B2B checkout failed at `step` and its completed steps were undone in reverse
+    (seed 000's compensation); an operator may replay it from its dead letter. `reason` is a
+    stable code, `detail` a sentence the pharmacy can read."""
+
+    TYPE = "order.failed"
+
+    order_id: str
+    user_id: str
+    account_id: str | None
+    step: str
+    reason: str
+    detail: str
 
 
 class CartItemAdded(Message):
@@ -104,7 +125,14 @@ class CartItemRemoved(Message):
     product_id: str
 
 
-MESSAGES = (OrderCreated, OrderCancelled, OrderConfirmed, CartItemAdded, CartItemRemoved)
+MESSAGES = (
+    OrderCreated,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderFailed,
+    CartItemAdded,
+    CartItemRemoved,
+)
 
 # The guarded checkout's saga sends inventory and payments commands in their own words.
 PUBLISHES = (
@@ -112,4 +140,10 @@ PUBLISHES = (
     ReserveInventory.TYPE,
     ReleaseInventory.TYPE,
     ChargePayment.TYPE,
+    # and the B2B checkout's saga (seed 000) those of compliance, pricing and the ERP
+    CheckCompliance.TYPE,
+    VoidCompliance.TYPE,
+    LockPrices.TYPE,
+    VoidPriceLock.TYPE,
+    CreateSalesOrder.TYPE,
 )

@@ -36,6 +36,52 @@ class PriceLockVoided(Message):
     order_id: str
 
 
+class LockLine(Part):
+    """A line as the order was priced: pricing locks it if the buyer's price today is the
+    same, and refuses the lock if it is not."""
+
+    product_id: str
+    quantity: int
+    price: Decimal
+    price_source: str | None = None
+    contract_id: str | None = None
+    price_effective_date: date | None = None
+
+
+class LockPrices(Message):
+    """The B2B checkout saga's final price: lock the order's lines at the prices it was placed
+    at; answered with `price.locked` or `price.lock_failed`."""
+
+    TYPE = "price.lock"
+
+    order_id: str
+    run: int
+    account_id: str | None
+    items: list[LockLine]
+
+
+class PriceLockFailed(Message):
+    """The lock was refused: `price_changed` (the buyer's price today differs from the
+    order's) or `no_price`."""
+
+    TYPE = "price.lock_failed"
+
+    order_id: str
+    run: int
+    reason: str
+    product_ids: list[str]
+
+
+class VoidPriceLock(Message):
+    """The compensation of `price.lock`; answered with `price.lock_voided`."""
+
+    TYPE = "price.lock_void"
+
+    order_id: str
+    run: int
+    reason: str
+
+
 class PriceWacChanged(Message):
     """The product's WAC in force changed (an operator set it, or a WAC set ahead of its day
     took effect); catalog shows it as the product's price."""
@@ -47,5 +93,12 @@ class PriceWacChanged(Message):
     effective_date: date
 
 
-MESSAGES = (PriceLocked, PriceLockVoided, PriceWacChanged)
-PUBLISHES = tuple(m.TYPE for m in MESSAGES)
+MESSAGES = (
+    PriceLocked,
+    PriceLockVoided,
+    PriceWacChanged,
+    LockPrices,
+    PriceLockFailed,
+    VoidPriceLock,
+)
+PUBLISHES = (PriceLocked.TYPE, PriceLockVoided.TYPE, PriceWacChanged.TYPE, PriceLockFailed.TYPE)

@@ -1,0 +1,5 @@
+"""Compliance's routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["compliance"])

@@ -1,0 +1,5 @@
+"""Compliance's tables and statements."""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()

@@ -1,0 +1,5 @@
+"""Erp's routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["erp"])

@@ -1,0 +1,55 @@
+"""The ERP context's public messages: the checkout saga's last step and its answers."""
+
+from decimal import Decimal
+from typing import Any
+
+from orderly.messaging import Message, Part
+
+SOURCE = "erp-service"
+
+
+class SalesOrderLine(Part):
+    product_id: str
+    quantity: int
+    price: Decimal
+    ndc: str | None = None
+
+
+class CreateSalesOrder(Message):
+    """Create the order's sales order in the ERP, once: the order's id is the idempotency
+    key of every call, so a command sent again (or a call retried) never makes a second one."""
+
+    TYPE = "erp.sales_order.create"
+
+    order_id: str
+    run: int
+    account_id: str | None
+    ship_to: dict[str, Any]
+    items: list[SalesOrderLine]
+    total_amount: Decimal
+    currency: str
+
+
+class SalesOrderCreated(Message):
+    """The ERP's sales order number for the order (SAP's `SalesOrder`, e.g. `4500012345`)."""
+
+    TYPE = "erp.sales_order.created"
+
+    order_id: str
+    run: int
+    sales_order_number: str
+
+
+class SalesOrderFailed(Message):
+    """The ERP did not make the sales order: `erp_timeout`, `erp_error` or `erp_rejected`."""
+
+    TYPE = "erp.sales_order.failed"
+
+    order_id: str
+    run: int
+    reason: str
+    detail: str
+
+
+MESSAGES = (CreateSalesOrder, SalesOrderCreated, SalesOrderFailed)
+PUBLISHES = (SalesOrderCreated.TYPE, SalesOrderFailed.TYPE)

@@ -1,0 +1,5 @@
+"""Erp's tables and statements."""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()

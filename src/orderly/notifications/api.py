@@ -1,0 +1,5 @@
+"""Notifications's routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["notifications"])

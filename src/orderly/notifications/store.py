@@ -1,0 +1,5 @@
+"""Notifications's tables and statements."""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
