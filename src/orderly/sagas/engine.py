@@ -1,104 +1,69 @@
 """The saga engine: a durable process manager advanced only by messages.
 
-A saga is declared as steps. Each step sends a command (a message through the outbox) and
-waits for one of the events that mean it succeeded or failed; it may name a compensation
-(a command that undoes it) and the events that say the undoing is done, a timeout and how
-many times the command is sent again when the timeout passes. The saga's state and each
-step's attempts and timings are rows in the owning database, changed only in the
-transaction of the message that moves them (through the inbox), so a crash at any point
-resumes where it stopped and a repeated message changes nothing.
+A saga is declared as steps (`model.Step`). Each step sends a command (a message through
+the outbox) and waits for one of the events that mean it succeeded or failed; it may name a
+compensation (a command that undoes it) and the events that say the undoing is done, a
+timeout and how many times the command is sent again when the timeout passes. A step may
+also wait for a signal rather than an answer (an approver's word, handed to `advance`), wait
+longer when told to (`waiting`), or be skipped for a saga whose data does not need it
+(`when`). The saga's state and each step's attempts and timings are rows in the owning
+database, changed only in the transaction of the message that moves them (through the
+inbox), so a crash at any point resumes where it stopped and a repeated message changes
+nothing.
 
 When a step fails (or times out for the last time) the steps that succeeded are
 compensated in reverse order; a saga that completes or is compensated calls its
-definition's hooks in the same transaction.
+definition's hooks in the same transaction. A compensated saga may be run again from its
+first step (`restart`), as an operator's replay of a failed checkout does.
 
     running ──> completed
-       └──> compensating ──> compensated
+       └──> compensating ──> compensated ──> running (restart)
                    └──> stuck            (a compensation that never answered: for operators)
 """
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import structlog
 
-from orderly.kernel.casing import snake
 from orderly.kernel.clock import utcnow
-from orderly.kernel.errors import NotFound
-from orderly.messaging import Envelope, Message, emit, new_message
+from orderly.messaging import Envelope, emit, new_message
 from orderly.sagas import store
-from orderly.storage import Database, Row, Tx
+from orderly.sagas.model import (
+    Definition,
+    Hook,
+    Saga,
+    SagaNotFound,
+    SagaState,
+    Step,
+    StepHook,
+    StepStatus,
+    load,
+)
+from orderly.sagas.reading import find, get, view
+from orderly.storage import Database, Tx
+
+__all__ = [
+    "Definition",
+    "Hook",
+    "Saga",
+    "SagaNotFound",
+    "SagaState",
+    "Step",
+    "StepHook",
+    "StepStatus",
+    "advance",
+    "expire_overdue",
+    "find",
+    "get",
+    "restart",
+    "start",
+    "view",
+]
 
 log = structlog.get_logger(__name__)
 
 _OVERDUE_BATCH = 200
-
-
-class SagaState(StrEnum):
-    RUNNING = "running"
-    COMPENSATING = "compensating"
-    COMPLETED = "completed"
-    COMPENSATED = "compensated"
-    STUCK = "stuck"
-
-
-class StepStatus(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    COMPENSATING = "compensating"
-    COMPENSATED = "compensated"
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    command: str
-    succeeded: tuple[str, ...]
-    failed: tuple[str, ...] = ()
-    compensation: str | None = None
-    compensated: tuple[str, ...] = ()
-    timeout: float = 30.0
-    retries: int = 3
-
-
-Hook = Callable[[Tx, "Saga"], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Definition:
-    kind: str
-    source: str  # the publishing context's source name for the commands it sends
-    steps: tuple[Step, ...]
-    # a step's command, or its compensation (`undo`), from the saga's data
-    command_data: Callable[["Saga", Step, bool], Message]
-    on_completed: Hook
-    on_compensated: Hook
-
-    def replies(self) -> tuple[str, ...]:
-        kinds = {t for s in self.steps for t in (*s.succeeded, *s.failed, *s.compensated)}
-        return tuple(sorted(kinds))
-
-
-@dataclass
-class Saga:
-    id: str
-    kind: str
-    state: SagaState
-    step: int
-    data: dict[str, Any]
-    reason: str | None
-    version: int
-    steps: list[dict[str, Any]] = field(default_factory=list)
-
-
-class SagaNotFound(NotFound):
-    code = "saga_not_found"
-    title = "Saga not found"
 
 
 async def start(
@@ -134,30 +99,35 @@ async def start(
                 "detail": detail,
             },
         )
-    saga = await _load(tx, saga_id)
+    saga = await load(tx, saga_id)
     assert saga is not None
     await _begin(tx, definition, saga, 0, now)
 
 
-async def _load(tx: Tx, saga_id: str) -> Saga | None:
-    row = await tx.fetch_one(store.GET_SAGA, {"id": saga_id})
-    if row is None:
-        return None
-    steps = await tx.fetch_all(store.STEPS, {"saga_id": saga_id})
-    return Saga(
-        id=row["id"],
-        kind=row["kind"],
-        state=SagaState(row["state"]),
-        step=int(row["step"]),
-        data=row["data"],
-        reason=row["reason"],
-        version=int(row["version"]),
-        steps=[dict(s) for s in steps],
-    )
-
-
-def _step_row(saga: Saga, no: int) -> dict[str, Any]:
-    return next(s for s in saga.steps if s["step_no"] == no)
+async def restart(tx: Tx, definition: Definition, saga_id: str, data: dict[str, Any]) -> bool:
+    """Run a compensated saga again from its first step, with `data` merged into its data
+    (a new run number, say); False if it is not compensated (running, or done)."""
+    saga = await load(tx, saga_id)
+    if saga is None:
+        raise SagaNotFound(f"saga {saga_id} does not exist")
+    if saga.state is not SagaState.COMPENSATED:
+        return False
+    saga.data = {**saga.data, **data}
+    saga.reason = None
+    for no in range(len(definition.steps)):
+        await _set_step(
+            tx,
+            saga,
+            no,
+            status=StepStatus.PENDING.value,
+            attempts=0,
+            started_at=None,
+            finished_at=None,
+            deadline_at=None,
+            detail={},
+        )
+    await _begin(tx, definition, saga, 0, utcnow())
+    return True
 
 
 async def _save(tx: Tx, saga: Saga, state: SagaState, step: int, now: datetime) -> None:
@@ -168,6 +138,7 @@ async def _save(tx: Tx, saga: Saga, state: SagaState, step: int, now: datetime) 
             "state": state.value,
             "step": step,
             "reason": saga.reason,
+            "data": saga.data,
             "at": now,
             "version": saga.version,
         },
@@ -178,7 +149,7 @@ async def _save(tx: Tx, saga: Saga, state: SagaState, step: int, now: datetime) 
 
 
 async def _set_step(tx: Tx, saga: Saga, no: int, **changes: Any) -> None:
-    row = {**_step_row(saga, no), **changes}
+    row = {**saga.row(no), **changes}
     await tx.execute(store.UPDATE_STEP, {**row, "saga_id": saga.id})
     row_index = next(i for i, s in enumerate(saga.steps) if s["step_no"] == no)
     saga.steps[row_index] = row
@@ -194,6 +165,8 @@ async def _finish_step(
 
 
 async def _send(tx: Tx, definition: Definition, saga: Saga, step: Step, undo: bool) -> None:
+    if (step.compensation if undo else step.command) is None:
+        return  # a signal is awaited, not an answer
     command = definition.command_data(saga, step, undo)
     assert (step.compensation if undo else step.command) == command.TYPE
     sent = new_message(command, source=definition.source, aggregate_id=saga.id, saga_id=saga.id)
@@ -201,7 +174,11 @@ async def _send(tx: Tx, definition: Definition, saga: Saga, step: Step, undo: bo
 
 
 async def _begin(tx: Tx, definition: Definition, saga: Saga, no: int, now: datetime) -> None:
-    """Send step `no`'s command, or complete the saga after its last step."""
+    """Send step `no`'s command (skipping the steps this saga does not need), or complete
+    the saga after its last step."""
+    while no < len(definition.steps) and not _needed(definition.steps[no], saga):
+        await _set_step(tx, saga, no, status=StepStatus.SKIPPED.value)
+        no += 1
     if no >= len(definition.steps):
         await _save(tx, saga, SagaState.COMPLETED, no, now)
         await definition.on_completed(tx, saga)
@@ -218,17 +195,32 @@ async def _begin(tx: Tx, definition: Definition, saga: Saga, no: int, now: datet
         deadline_at=now + timedelta(seconds=step.timeout),
     )
     await _send(tx, definition, saga, step, undo=False)
+    await definition.on_step(tx, saga, step, StepStatus.SENT, None)
+
+
+def _needed(step: Step, saga: Saga) -> bool:
+    return step.when is None or step.when(saga.data)
+
+
+def _to_undo(step: Step, row: dict[str, Any]) -> bool:
+    """A step that succeeded, or one that timed out and may have taken effect anyway."""
+    if step.compensation is None:
+        return False
+    if row["status"] == StepStatus.SUCCEEDED:
+        return True
+    timed_out = bool((row["detail"] or {}).get("timed_out"))
+    return step.undo_on_timeout and row["status"] == StepStatus.FAILED and timed_out
 
 
 async def _compensate_from(
     tx: Tx, definition: Definition, saga: Saga, no: int, now: datetime
 ) -> None:
-    """Undo the succeeded steps before `no`, last first; when none is left, the saga is
-    compensated."""
+    """Undo the steps before `no` that took effect, last first; when none is left, the saga
+    is compensated."""
     for back in range(no - 1, -1, -1):
         step = definition.steps[back]
-        row = _step_row(saga, back)
-        if row["status"] != StepStatus.SUCCEEDED or step.compensation is None:
+        row = saga.row(back)
+        if not _to_undo(step, row):
             continue
         await _save(tx, saga, SagaState.COMPENSATING, back, now)
         await _set_step(
@@ -249,7 +241,7 @@ async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope)
     """Move the saga `message` answers; False if it answers none (or nothing it waits for)."""
     if not message.saga_id:
         return False
-    saga = await _load(tx, message.saga_id)
+    saga = await load(tx, message.saga_id)
     if saga is None or saga.kind not in definitions:
         return False
     definition = definitions[saga.kind]
@@ -259,11 +251,18 @@ async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope)
         if message.type in step.succeeded:
             detail = {"event": message.type, "event_id": message.id}
             await _finish_step(tx, saga, StepStatus.SUCCEEDED, now, detail=detail)
+            await definition.on_step(tx, saga, step, StepStatus.SUCCEEDED, message)
             await _begin(tx, definition, saga, saga.step + 1, now)
             return True
         if message.type in step.failed:
             reason = str(message.data.get("reason") or message.type)
-            await _fail(tx, definition, saga, reason, {"event": message.type}, now)
+            detail: dict[str, Any] = {"event": message.type, "detail": message.data.get("detail")}
+            await definition.on_step(tx, saga, step, StepStatus.FAILED, message)
+            await _fail(tx, definition, saga, reason, detail, now)
+            return True
+        if message.type in step.waiting:
+            await _wait_longer(tx, saga, step, message, now)
+            await definition.on_step(tx, saga, step, StepStatus.WAITING, message)
             return True
     elif saga.state is SagaState.COMPENSATING:
         step = definition.steps[saga.step]
@@ -273,6 +272,19 @@ async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope)
             return True
     log.info("saga reply ignored", saga_id=saga.id, state=saga.state, type=message.type)
     return False
+
+
+async def _wait_longer(tx: Tx, saga: Saga, step: Step, message: Envelope, now: datetime) -> None:
+    """The step goes on for `wait_timeout` more seconds, its command not sent again."""
+    await _set_step(
+        tx,
+        saga,
+        saga.step,
+        status=StepStatus.WAITING.value,
+        attempts=step.retries + 1,
+        deadline_at=now + timedelta(seconds=step.wait_timeout or step.timeout),
+        detail={"event": message.type, "event_id": message.id},
+    )
 
 
 async def _fail(
@@ -293,7 +305,8 @@ async def _fail(
         deadline_at=None,
         detail={**detail, "reason": reason},
     )
-    await _compensate_from(tx, definition, saga, saga.step, now)
+    # a step that timed out and may have taken effect is undone with those before it
+    await _compensate_from(tx, definition, saga, saga.step + 1, now)
 
 
 async def expire_overdue(db: Database, definitions: dict[str, Definition]) -> int:
@@ -306,10 +319,10 @@ async def expire_overdue(db: Database, definitions: dict[str, Definition]) -> in
     for row in rows:
 
         async def work(tx: Tx, saga_id: str = row["saga_id"], no: int = row["step_no"]) -> None:
-            saga = await _load(tx, saga_id)
+            saga = await load(tx, saga_id)
             if saga is None or saga.kind not in definitions or saga.step != no:
                 return
-            step_row = _step_row(saga, no)
+            step_row = saga.row(no)
             deadline = step_row["deadline_at"]
             if deadline is None or _aware(deadline) >= utcnow():
                 return  # answered meanwhile
@@ -329,7 +342,7 @@ async def _timed_out(
     step, now = definition.steps[no], utcnow()
     attempts = int(row["attempts"])
     undoing = saga.state is SagaState.COMPENSATING
-    if attempts <= step.retries:
+    if attempts <= step.retries and (undoing or step.command is not None):
         await _set_step(
             tx,
             saga,
@@ -345,44 +358,5 @@ async def _timed_out(
         await _save(tx, saga, SagaState.STUCK, no, now)
         log.error("saga stuck", saga_id=saga.id, step=step.name)
         return
+    await definition.on_step(tx, saga, step, StepStatus.FAILED, None)
     await _fail(tx, definition, saga, f"{step.name}_timed_out", {"timed_out": True}, now)
-
-
-# -- reading --------------------------------------------------------------------------------
-
-
-def view(saga: Saga) -> dict[str, Any]:
-    """What operators see of a saga (API and CLI alike): its data and details mirror the
-    camelCase messages it sends, and are shown in snake_case as the REST answers."""
-    return {
-        "saga_id": saga.id,
-        "kind": saga.kind,
-        "state": saga.state.value,
-        "reason": saga.reason,
-        "data": snake(saga.data),
-        "steps": [
-            {
-                "name": s["name"],
-                "status": s["status"],
-                "attempts": s["attempts"],
-                "started_at": s["started_at"],
-                "finished_at": s["finished_at"],
-                "deadline_at": s["deadline_at"],
-                "detail": snake(s["detail"]),
-            }
-            for s in saga.steps
-        ],
-    }
-
-
-async def get(db: Database, saga_id: str) -> dict[str, Any]:
-    saga = await db.read(lambda tx: _load(tx, saga_id))
-    if saga is None:
-        raise SagaNotFound(f"saga {saga_id} does not exist")
-    return view(saga)
-
-
-async def find(db: Database, state: str = "", limit: int = 100) -> list[Row]:
-    return await db.read(
-        lambda tx: tx.fetch_all(store.LIST_SAGAS, {"state": state, "limit": limit})
-    )

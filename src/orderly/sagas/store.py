@@ -50,7 +50,8 @@ LIST_SAGAS = sql(
     " WHERE (:state = '' OR state = :state) ORDER BY created_at DESC, id LIMIT :limit"
 )
 UPDATE_SAGA = sql(
-    "UPDATE sagas SET state = :state, step = :step, reason = :reason, updated_at = :at,"
+    "UPDATE sagas SET state = :state, step = :step, reason = :reason, data = :data,"
+    " updated_at = :at,"
     " version = version + 1 WHERE id = :id AND version = :version"
 )
 STEPS = sql(
