@@ -256,9 +256,9 @@ async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope)
             return True
         if message.type in step.failed:
             reason = str(message.data.get("reason") or message.type)
-            detail: dict[str, Any] = {"event": message.type, "detail": message.data.get("detail")}
+            failure = {"event": message.type, "detail": message.data.get("detail")}
             await definition.on_step(tx, saga, step, StepStatus.FAILED, message)
-            await _fail(tx, definition, saga, reason, detail, now)
+            await _fail(tx, definition, saga, reason, failure, now)
             return True
         if message.type in step.waiting:
             await _wait_longer(tx, saga, step, message, now)
@@ -292,7 +292,7 @@ async def _fail(
     definition: Definition,
     saga: Saga,
     reason: str,
-    detail: dict[str, Any],
+    detail: dict[str, object],
     now: datetime,
 ) -> None:
     saga.reason = reason
