@@ -79,10 +79,11 @@ class Settings:
     message_retention: float = 7 * 24 * 3600.0
     prune_interval: float = 300.0
     # The checkout flow an order takes when it names none, and the flows callers may use:
-    # `channels` for consumers, `account_channels` for members of B2B accounts.
+    # `channels` for consumers, `account_channels` for members of B2B accounts (the first
+    # is theirs when they name none).
     default_channel: str = "direct"
     channels: tuple[str, ...] = ("direct", "b2c", "guarded")
-    account_channels: tuple[str, ...] = ("direct",)
+    account_channels: tuple[str, ...] = ("b2b", "direct")
     # Sagas: seconds a step waits for its answer, and how often its command is sent again.
     saga_step_timeout: float = 30.0
     saga_step_retries: int = 3
@@ -259,6 +260,8 @@ class Settings:
                     f"{name}: the {', '.join(sorted(missing))} checkout is not available in"
                     f" this version (available: {', '.join(AVAILABLE_CHANNELS)})"
                 )
+        if not self.account_channels:
+            raise ConfigError("ORDERLY_ACCOUNT_CHANNELS: at least one channel")
         if self.default_channel not in set(self.channels) | set(self.account_channels):
             raise ConfigError("ORDERLY_DEFAULT_CHANNEL must be one of the allowed channels")
 

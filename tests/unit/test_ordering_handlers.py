@@ -21,7 +21,7 @@ from orderly.inventory.messages import (
 )
 from orderly.kernel.principal import Principal
 from orderly.messaging import Envelope, Message, answering, new_message
-from orderly.ordering import placing, store
+from orderly.ordering import commands, placing, store
 from orderly.ordering.context import CONTEXT
 from orderly.ordering.domain import Channel, Line, Order, OrderStatus
 from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCreated
@@ -70,8 +70,8 @@ async def bus(db: Database) -> Bus:
     return bus
 
 
-async def place(db: Database, channel: Channel, quantity: int = 2) -> placing.Placed:
-    cmd = placing.PlaceOrder(
+async def place(db: Database, channel: Channel, quantity: int = 2) -> commands.Placed:
+    cmd = commands.PlaceOrder(
         lines=[Line("p-1", quantity)],
         shipping_address=ADDRESS,
         owner=CUSTOMER,

@@ -3,7 +3,7 @@
 from orderly.config import Settings
 from orderly.contexts import ContextSpec, Wired, consumer
 from orderly.fulfillment import api, messages, service, store
-from orderly.ordering.messages import OrderCancelled, OrderCreated
+from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCreated
 from orderly.payments.messages import PaymentCompleted
 
 
@@ -12,6 +12,7 @@ def wire(settings: Settings) -> Wired:
         subscriptions=(
             consumer("fulfillment", service.create_shipment_on_order_created, OrderCreated),
             consumer("fulfillment", service.release_on_payment_completed, PaymentCompleted),
+            consumer("fulfillment", service.release_on_order_confirmed, OrderConfirmed),
             consumer("fulfillment", service.cancel_on_order_cancelled, OrderCancelled),
         ),
     )

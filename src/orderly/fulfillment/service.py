@@ -11,7 +11,7 @@ from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
 from orderly.kernel.principal import Principal
 from orderly.messaging import Envelope, emit, new_message
-from orderly.ordering.messages import OrderCancelled, OrderCreated
+from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCreated
 from orderly.payments.messages import PaymentCompleted
 from orderly.storage import Database, Row, Tx
 
@@ -48,7 +48,10 @@ async def create_shipment_on_order_created(tx: Tx, message: Envelope) -> None:
 
 async def release_on_payment_completed(tx: Tx, message: Envelope) -> None:
     """The order is paid: its shipment may be picked."""
-    order_id = message.read(PaymentCompleted).order_id
+    await _release(tx, message.read(PaymentCompleted).order_id)
+
+
+async def _release(tx: Tx, order_id: str) -> None:
     released = await tx.execute(
         store.SET_STATUS,
         {
@@ -61,6 +64,15 @@ async def release_on_payment_completed(tx: Tx, message: Envelope) -> None:
     if not released and not await tx.fetch_all(store.BY_ORDER, {"order_id": order_id}):
         # its order.created is not handled yet: tried again later
         raise ShipmentNotFound(f"no shipment for order {order_id} yet")
+
+
+async def release_on_order_confirmed(tx: Tx, message: Envelope) -> None:
+    """A B2B order (seed 000) is confirmed once the ERP has its sales order, and paid on
+    account: its shipment may be picked. Other flows' confirmations wait for the payment."""
+    confirmed = message.read(OrderConfirmed)
+    if confirmed.channel != "b2b":
+        return
+    await _release(tx, confirmed.order_id)
 
 
 async def cancel_on_order_cancelled(tx: Tx, message: Envelope) -> None:

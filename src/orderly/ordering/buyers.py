@@ -8,6 +8,7 @@ from identity at the moment an order is placed.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any, Protocol
 
 import httpx
@@ -32,6 +33,8 @@ class Standing:
     is_340b: bool = False
     # the account's DEA registration; None for a caller without an account
     registration: Registration | None = None
+    # orders above it wait for an approver of the account (B2B)
+    approval_threshold: Decimal | None = None
 
     @classmethod
     def of(cls, caller: Principal, user: dict[str, Any] | None) -> "Standing":

@@ -10,12 +10,10 @@ shortage cancels the order before any payment is taken.
 
 import functools
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 import structlog
 
-from orderly.contexts import Worker
 from orderly.inventory.messages import (
     InventoryInsufficient,
     InventoryReleased,
@@ -24,7 +22,6 @@ from orderly.inventory.messages import (
     ReserveInventory,
     Units,
 )
-from orderly.kernel.aio import drain, every
 from orderly.kernel.clock import utcnow
 from orderly.messaging import Envelope, Message
 from orderly.ordering import moves, store
@@ -34,7 +31,7 @@ from orderly.ordering.policy import OrderingPolicy
 from orderly.payments.messages import ChargePayment, PaymentCompleted, PaymentFailed
 from orderly.sagas import engine
 from orderly.sagas.engine import Definition, Saga, Step
-from orderly.storage import Database, Tx
+from orderly.storage import Tx
 
 log = structlog.get_logger(__name__)
 
@@ -155,16 +152,3 @@ async def advance(tx: Tx, known: Definitions, message: Envelope) -> None:
             details = {"event": "reverified", "available": message.type == InventoryReserved.TYPE}
             entry = {"order_id": order["id"], "status": order["status"], "details": details}
             await tx.execute(store.INSERT_HISTORY, {**entry, "at": utcnow()})
-
-
-def timer(policy: OrderingPolicy) -> Worker:
-    """The worker that sends again, or fails, saga steps past their deadline."""
-    known = definitions(policy)
-    step_timeout = policy.timing.step_timeout
-
-    async def saga_timer(db: Database, interval: float) -> None:
-        """Every `interval` seconds (more often for short steps)."""
-        overdue = partial(drain, partial(engine.expire_overdue, db, known), 200)
-        await every(min(interval, max(step_timeout / 4, 0.05)), overdue, "saga timeouts failed")
-
-    return saga_timer

@@ -3,16 +3,25 @@
 from typing import TYPE_CHECKING
 
 from orderly.catalog.messages import ProductCreated, ProductUpdated
+from orderly.compliance.messages import (
+    ComplianceHeld,
+    CompliancePassed,
+    ComplianceRejected,
+    ComplianceVoided,
+)
 from orderly.contexts import ContextSpec, Wired, consumer
+from orderly.erp.messages import SalesOrderCreated, SalesOrderFailed
 from orderly.fulfillment.messages import OrderStatusUpdated
 from orderly.inventory.messages import (
     InventoryInsufficient,
     InventoryReleased,
     InventoryReserved,
 )
-from orderly.ordering import api, checkout_saga, handlers, idempotency, messages, store
+from orderly.ordering import api, handlers, idempotency, messages, sagas, store
+from orderly.ordering.messages import RetryCheckout
 from orderly.ordering.policy import policy
 from orderly.payments.messages import PaymentCompleted, PaymentFailed, RefundCreated
+from orderly.pricing.messages import PriceLocked, PriceLockFailed, PriceLockVoided
 
 if TYPE_CHECKING:
     from orderly.config import Settings
@@ -35,10 +44,25 @@ def wire(settings: "Settings") -> Wired:
             consumer("ordering", handlers.note_refund_on_refund_created, RefundCreated),
             consumer("ordering", handlers.copy_product_on_product_created, ProductCreated),
             consumer("ordering", handlers.copy_product_on_product_updated, ProductUpdated),
-            # the saga's other answers come through the handlers above
-            consumer("ordering", checkout.advance_saga_on_reply, InventoryReleased),
+            # the sagas' other answers come through the handlers above
+            consumer(
+                "ordering",
+                checkout.advance_saga_on_reply,
+                InventoryReleased,
+                CompliancePassed,
+                ComplianceRejected,
+                ComplianceHeld,
+                ComplianceVoided,
+                PriceLocked,
+                PriceLockFailed,
+                PriceLockVoided,
+                SalesOrderCreated,
+                SalesOrderFailed,
+            ),
+            # a failed B2B checkout's dead letter, replayed by an operator
+            consumer("ordering", checkout.retry_checkout, RetryCheckout),
         ),
-        workers=(checkout_saga.timer(rules), idempotency.key_keeper),
+        workers=(sagas.timer(rules), idempotency.key_keeper),
     )
 
 

@@ -8,7 +8,10 @@ Every order moves through the same states, whatever flow placed it:
        └────────────┴──────────────┴──> cancelled
 
 A `direct` order (seed 001) is checked for stock before it exists, so it starts in
-`processing`. Only the transitions in `TRANSITIONS` are allowed; anything else is refused.
+`processing`. A `b2b` order (seed 000) may wait for an approver (`awaiting_approval`) or a
+compliance analyst (`on_hold`) on its way from `pending` to `processing`, and ends `failed`
+when its checkout's saga could not finish (an operator may replay it: `pending` again).
+Only the transitions in `TRANSITIONS` are allowed; anything else is refused.
 """
 
 from collections import Counter
@@ -29,11 +32,28 @@ class OrderStatus(StrEnum):
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
     PAYMENT_FAILED = "payment_failed"
+    AWAITING_APPROVAL = "awaiting_approval"  # above its account's threshold: an approver decides
+    ON_HOLD = "on_hold"  # suspicious order monitoring held it: an analyst decides
+    FAILED = "failed"  # its checkout's saga failed and undid its steps
 
 
 S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING: frozenset({S.CONFIRMED, S.PROCESSING, S.CANCELLED, S.PAYMENT_FAILED}),
+    S.PENDING: frozenset(
+        {
+            S.CONFIRMED,
+            S.PROCESSING,
+            S.CANCELLED,
+            S.PAYMENT_FAILED,
+            S.AWAITING_APPROVAL,
+            S.ON_HOLD,
+            S.FAILED,
+        }
+    ),
+    S.AWAITING_APPROVAL: frozenset({S.PENDING, S.FAILED, S.CANCELLED}),
+    S.ON_HOLD: frozenset({S.PENDING, S.FAILED, S.CANCELLED}),
+    # replayed by an operator, or given up by its customer
+    S.FAILED: frozenset({S.PENDING, S.CANCELLED}),
     S.CONFIRMED: frozenset({S.PROCESSING, S.CANCELLED, S.PAYMENT_FAILED}),
     # a delivery report may overtake the shipping one
     S.PROCESSING: frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED}),
@@ -50,10 +70,16 @@ def sources(wanted: OrderStatus) -> list[str]:
     return sorted(s.value for s, after in TRANSITIONS.items() if wanted in after)
 
 
-# Customers may cancel until the warehouse has shipped.
-CANCELLABLE = frozenset({S.PENDING, S.CONFIRMED, S.PROCESSING})
+# Customers may cancel until the warehouse has shipped; an order compliance holds is the
+# analyst's to decide, never changed under it.
+CANCELLABLE = frozenset({S.PENDING, S.CONFIRMED, S.PROCESSING, S.AWAITING_APPROVAL, S.FAILED})
 # Not paid yet (a direct order is accepted, on account, as it is placed: `processing`).
-UNPAID = frozenset({S.PENDING, S.CONFIRMED})
+UNPAID = frozenset({S.PENDING, S.CONFIRMED, S.AWAITING_APPROVAL, S.ON_HOLD, S.FAILED})
+_B2B_ONLY = {
+    S.AWAITING_APPROVAL: "AWAITING_APPROVAL",
+    S.ON_HOLD: "ON_HOLD",
+    S.FAILED: "FAILED",
+}
 
 
 class Channel(StrEnum):
@@ -75,6 +101,7 @@ WORDS: dict[Channel, dict[OrderStatus, str]] = {
         S.DELIVERED: "DELIVERED",
         S.CANCELLED: "CANCELLED",
         S.PAYMENT_FAILED: "PAYMENT_FAILED",
+        **_B2B_ONLY,
     },
     Channel.B2C: {status: status.value for status in OrderStatus},
     Channel.GUARDED: {
@@ -85,8 +112,20 @@ WORDS: dict[Channel, dict[OrderStatus, str]] = {
         S.DELIVERED: "DELIVERED",
         S.CANCELLED: "CANCELLED",
         S.PAYMENT_FAILED: "PAYMENT_FAILED",
+        **_B2B_ONLY,
     },
-    Channel.B2B: {status: status.value.upper() for status in OrderStatus},
+    # Seed 000's words: PENDING while its saga runs, CONFIRMED once the ERP has its sales
+    # order (waiting for the warehouse), or FAILED; then the fulfillment words.
+    Channel.B2B: {
+        S.PENDING: "PENDING",
+        S.CONFIRMED: "PENDING",
+        S.PROCESSING: "CONFIRMED",
+        S.SHIPPED: "SHIPPED",
+        S.DELIVERED: "DELIVERED",
+        S.CANCELLED: "CANCELLED",
+        S.PAYMENT_FAILED: "FAILED",
+        **_B2B_ONLY,
+    },
 }
 
 # Seed 001's delivery reports (`order.status_updated`) in the machine's terms.

@@ -18,7 +18,7 @@ from orderly.inventory.messages import InventoryInsufficient, InventoryReserved
 from orderly.kernel.clock import utcnow
 from orderly.kernel.money import from_cents, to_cents
 from orderly.messaging import Envelope, new_message
-from orderly.ordering import checkout_saga, domain, moves, queries, store
+from orderly.ordering import b2b_saga, checkout_saga, domain, moves, queries, sagas, store
 from orderly.ordering.availability import UnknownProduct
 from orderly.ordering.domain import Channel, Order, OrderStatus
 from orderly.ordering.messages import CURRENCY, SOURCE, OrderConfirmed
@@ -33,12 +33,18 @@ class CheckoutHandlers:
     consumer, named after it."""
 
     def __init__(self, policy: OrderingPolicy) -> None:
+        self.policy = policy
         self.limits = policy.hold_limits
-        self.sagas = checkout_saga.definitions(policy)
+        self.sagas = sagas.definitions(policy)
 
     async def advance_saga_on_reply(self, tx: Tx, message: Envelope) -> None:
-        """A saga's answer that no other handler takes (`inventory.released`)."""
+        """A saga's answer that no other handler takes (`inventory.released`, and the B2B
+        checkout's answers from compliance, pricing and the ERP)."""
         await checkout_saga.advance(tx, self.sagas, message)
+
+    async def retry_checkout(self, tx: Tx, message: Envelope) -> None:
+        """An operator replayed a failed B2B checkout's dead letter: its saga runs again."""
+        await b2b_saga.retry(tx, self.policy, message)
 
     async def on_inventory_reserved(self, tx: Tx, message: Envelope) -> None:
         """Seed 002 step 3A: stock is reserved; the order is confirmed (`order.confirmed`)."""
@@ -77,7 +83,7 @@ class CheckoutHandlers:
             return
         short = message.read(InventoryInsufficient)
         order = await queries.order_for(tx, short.order_id)
-        if order.channel is Channel.GUARDED:
+        if order.channel in (Channel.GUARDED, Channel.B2B):
             return  # its saga handles the answer
         if not order.may_become(OrderStatus.CANCELLED):
             moves.refused(order, OrderStatus.CANCELLED, message.type)

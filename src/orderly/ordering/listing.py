@@ -36,12 +36,15 @@ class Sort(StrEnum):
 # An order's place in the lifecycle, for sorting by status alike in every flow's words.
 _LIFECYCLE = (
     OrderStatus.PENDING,
+    OrderStatus.AWAITING_APPROVAL,
+    OrderStatus.ON_HOLD,
     OrderStatus.CONFIRMED,
     OrderStatus.PROCESSING,
     OrderStatus.SHIPPED,
     OrderStatus.DELIVERED,
     OrderStatus.CANCELLED,
     OrderStatus.PAYMENT_FAILED,
+    OrderStatus.FAILED,
 )
 _STAGE = (
     "CASE status "

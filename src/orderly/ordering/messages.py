@@ -102,6 +102,37 @@ class OrderFailed(Message):
     detail: str
 
 
+class OrderApproved(Message):
+    """An approver of the order's account approved it (never the buyer who placed it)."""
+
+    TYPE = "order.approved"
+
+    order_id: str
+    account_id: str
+    approver_id: str
+
+
+class OrderRejected(Message):
+    """An approver of the order's account rejected it; its checkout fails."""
+
+    TYPE = "order.rejected"
+
+    order_id: str
+    account_id: str
+    approver_id: str
+    reason: str
+
+
+class RetryCheckout(Message):
+    """A failed B2B checkout, parked as a dead letter of ordering's own: an operator's replay
+    of it runs the checkout's saga again (`run` is the run that failed)."""
+
+    TYPE = "order.checkout_retry"
+
+    order_id: str
+    run: int
+
+
 class CartItemAdded(Message):
     """Seed 000: a cart line was added or changed (`quantity` is the line's total); inventory
     holds `hold` units of it (the quantity up to the customer's limit) for the cart."""
@@ -130,6 +161,9 @@ MESSAGES = (
     OrderCancelled,
     OrderConfirmed,
     OrderFailed,
+    OrderApproved,
+    OrderRejected,
+    RetryCheckout,
     CartItemAdded,
     CartItemRemoved,
 )

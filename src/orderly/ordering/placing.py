@@ -5,122 +5,52 @@
 - `guarded` (seed 003): the stock is checked through a breaker (`breaker`), the order is
   created `pending` and its saga started (`checkout_saga`); the request waits a while for
   the outcome.
+- `b2b` (seed 000): the order is created `pending` on account and its saga started
+  (`b2b_saga`): approval above the account's threshold, compliance, the hard reservation,
+  the final price lock and the ERP's sales order; the request answers 202 at once.
 """
 
 import asyncio
-import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
-import orjson
-
 from orderly.kernel import faults
 from orderly.kernel.clock import utcnow
-from orderly.kernel.errors import OrderlyError, Unavailable, Unprocessable
+from orderly.kernel.errors import Unavailable
 from orderly.kernel.ids import new_id
-from orderly.kernel.money import from_cents, money
+from orderly.kernel.money import from_cents, money, to_cents
 from orderly.kernel.principal import BUYER, Principal
 from orderly.messaging import new_message
-from orderly.ordering import breaker, carts, checkout_saga, domain, idempotency, queries, store
+from orderly.ordering import (
+    b2b_saga,
+    breaker,
+    carts,
+    checkout_saga,
+    domain,
+    idempotency,
+    products,
+    queries,
+    store,
+)
 from orderly.ordering.availability import ProductAvailability
-from orderly.ordering.buyers import AccountStanding, NotABuyer, check_controlled
+from orderly.ordering.buyers import AccountStanding, NotABuyer, Standing, check_controlled
+from orderly.ordering.commands import (
+    MAX_TOTAL_CENTS,
+    B2BTerms,
+    OrderTooLarge,
+    PaymentMethodRequired,
+    Placed,
+    PlaceOrder,
+    ProductNotPriced,
+    channel_for,
+)
 from orderly.ordering.domain import Channel, InsufficientStock, Line, OrderStatus
 from orderly.ordering.messages import CURRENCY, SOURCE, OrderCreated, OrderLine
-from orderly.ordering.policy import Channels, OrderingPolicy
+from orderly.ordering.policy import OrderingPolicy
 from orderly.ordering.prices import LinePrice, PriceBook
 from orderly.ordering.products import ProductSource, asking_catalog
 from orderly.storage import Database, Tx
-
-
-class ChannelNotAllowed(OrderlyError):
-    status = 403
-    code = "channel_not_allowed"
-    title = "Checkout channel not allowed"
-
-
-class ProductNotPriced(Unprocessable):
-    code = "product_not_priced"
-    title = "Product has no price"
-
-
-class PaymentMethodRequired(Unprocessable):
-    code = "payment_method_required"
-    title = "A payment method is required"
-
-
-class OrderTooLarge(Unprocessable):
-    code = "order_total_too_large"
-    title = "Order total too large"
-
-
-# Far past any real order (ten trillion dollars), and well inside the 64-bit integers both
-# databases keep cents in: 500 lines at the largest price and quantity would overflow them.
-MAX_TOTAL_CENTS = 10**15
-
-
-@dataclass(frozen=True)
-class PlaceOrder:
-    lines: list[Line]
-    shipping_address: dict[str, Any]
-    owner: Principal
-    idempotency_key: str | None = None
-    channel: Channel | None = None
-    payment_method: str | None = None
-    cart_id: str | None = None
-    from_cart: bool = False
-    _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
-
-    @property
-    def scoped_key(self) -> str | None:
-        """Idempotency keys belong to the caller's account (or, without one, to the caller):
-        the same key from two accounts never collides."""
-        if not self.idempotency_key:
-            return None
-        scope = f"account:{self.owner.account}" if self.owner.account else self.owner.user_id
-        return f"{scope}:{self.idempotency_key}"
-
-    def fingerprint(self) -> str:
-        if not self._fingerprint:
-            # a checkout's lines are the cart's: the same request is the same cart checkout
-            lines = [] if self.from_cart else [[ln.product_id, ln.quantity] for ln in self.lines]
-            canonical = orjson.dumps(
-                {
-                    "lines": lines,
-                    "to": self.shipping_address,
-                    "channel": self.channel,
-                    "pay": self.payment_method,
-                    "cart": self.from_cart,
-                },
-                option=orjson.OPT_SORT_KEYS,
-            )
-            self._fingerprint.append(hashlib.sha256(canonical).hexdigest())
-        return self._fingerprint[0]
-
-
-@dataclass(frozen=True)
-class Placed:
-    response: dict[str, Any]
-    replayed: bool
-    # 202: the guarded checkout's outcome was not known within its wait
-    accepted_only: bool = False
-
-
-def channel_for(channels: Channels, caller: Principal, asked: Channel | None) -> Channel:
-    """The flow an order takes: the one asked for, or the deployment's default, if the
-    caller's kind (an account's member, or a consumer) may use it."""
-    allowed = channels.account if caller.account else channels.consumer
-    if asked is None:  # the default, or else the first flow this kind of caller may use
-        asked = channels.default
-        if asked not in allowed:
-            asked = next(c for c in Channel if c in allowed)
-    channel = asked
-    if channel not in allowed:
-        raise ChannelNotAllowed(
-            f"the {channel.value} checkout is not open to this caller",
-            allowed=sorted(c.value for c in allowed),
-        )
-    return channel
 
 
 async def place_order(
@@ -140,33 +70,45 @@ async def place_order(
     cmd = replace(cmd, channel=channel_for(policy.channels, cmd.owner, cmd.channel))
     channel = cmd.channel
     assert channel is not None
+    buyer = None
     if cmd.owner.account is not None:
-        await _check_buyer(standing, cmd.owner)
+        buyer = await _check_buyer(standing, cmd.owner)
     if cmd.scoped_key:
         earlier = await db.read(lambda tx: _earlier_response(tx, cmd, policy))
         if earlier is not None:
             return Placed(earlier, replayed=True)
     if prices is None:
         raise Unavailable("pricing is not configured for this process")
-    await check_controlled(db, standing, catalog, cmd.owner, [ln.product_id for ln in cmd.lines])
+    product_ids = [line.product_id for line in cmd.lines]
+    b2b = None
+    if channel is Channel.B2B:
+        # compliance decides on controlled lines, with its audit record (the saga's first step)
+        schedules = await products.asking_catalog(
+            db, catalog, product_ids, cmd.owner.token, lambda: products.schedules(db, product_ids)
+        )
+        threshold = None if buyer is None else buyer.approval_threshold
+        b2b = B2BTerms(schedules, None if threshold is None else to_cents(threshold))
+    else:
+        await check_controlled(db, standing, catalog, cmd.owner, product_ids)
     order_id = new_id()
     fallback = False
     if channel is Channel.DIRECT:
         quoted = await _hold_at_prices(availability, prices, cmd, order_id)
+    elif channel is Channel.B2B:
+        quoted = await prices.quote(cmd.owner, _requested(cmd))
     else:
         if not cmd.payment_method:
             raise PaymentMethodRequired(f"a {channel.value} order needs a payment_method")
         if channel is Channel.GUARDED:
             fallback = await breaker.checked(availability, _requested(cmd), cmd.owner.token)
         quoted = await prices.quote(cmd.owner, _requested(cmd))
-    product_ids = [line.product_id for line in cmd.lines]
     try:
         placed = await asking_catalog(
             db,
             catalog,
             product_ids,
             cmd.owner.token,
-            lambda: _write(db, cmd, policy, order_id, quoted, reverify=fallback),
+            lambda: _write(db, cmd, policy, order_id, quoted, reverify=fallback, b2b=b2b),
         )
     except BaseException:
         if channel is Channel.DIRECT:  # the order was not written: its hold goes
@@ -180,6 +122,8 @@ async def place_order(
         if faults.POINT:
             faults.crash_at("checkout.committed")
         return await _await_outcome(db, cmd, policy, placed)
+    if channel is Channel.B2B:  # its saga may wait days for an approver: 202, and poll
+        return replace(placed, accepted_only=True)
     return placed
 
 
@@ -191,13 +135,17 @@ async def _write(
     quoted: list[LinePrice | None],
     *,
     reverify: bool,
+    b2b: B2BTerms | None = None,
 ) -> Placed:
     # An order on its own is written in one statement (on PostgreSQL), needing no
     # transaction around it; a key to claim, a cart to spend or a saga to start do.
-    alone = cmd.scoped_key is None and cmd.cart_id is None and cmd.channel is not Channel.GUARDED
+    saga = cmd.channel in (Channel.GUARDED, Channel.B2B)
+    alone = cmd.scoped_key is None and cmd.cart_id is None and not saga
     write = db.autocommit if alone else db.transaction
     try:
-        return await write(lambda tx: _create(tx, cmd, policy, order_id, quoted, reverify=reverify))
+        return await write(
+            lambda tx: _create(tx, cmd, policy, order_id, quoted, reverify=reverify, b2b=b2b)
+        )
     except idempotency.Replayed as replay:  # a concurrent request with the same key won
         return Placed(replay.response, replayed=True)
 
@@ -267,12 +215,13 @@ async def _earlier_response(
     )
 
 
-async def _check_buyer(standing: AccountStanding | None, caller: Principal) -> None:
+async def _check_buyer(standing: AccountStanding | None, caller: Principal) -> Standing:
     if standing is None:
         raise Unavailable("identity is not configured for this process")
     now = await standing.of(caller)
     if now.disabled or now.account != caller.account or BUYER not in now.roles:
         raise NotABuyer(f"{caller.user_id} may not place orders for account {caller.account}")
+    return now
 
 
 def _priced(
@@ -297,6 +246,7 @@ async def _create(
     quoted: list[LinePrice | None],
     *,
     reverify: bool = False,
+    b2b: B2BTerms | None = None,
 ) -> Placed:
     channel = cmd.channel or Channel.DIRECT
     status = OrderStatus.PROCESSING if channel is Channel.DIRECT else OrderStatus.PENDING
@@ -342,8 +292,8 @@ async def _create(
         payment_method=cmd.payment_method,
         account_id=cmd.owner.account,
         cart_id=cmd.cart_id,
-        # a saga asks inventory and payments itself
-        orchestrated=channel is Channel.GUARDED,
+        # a saga asks inventory and payments (or compliance, pricing and the ERP) itself
+        orchestrated=channel in (Channel.GUARDED, Channel.B2B),
         # the direct flow held the stock before the order was written
         held=channel is Channel.DIRECT,
     )
@@ -351,6 +301,13 @@ async def _create(
     await store.place(tx, order, cmd.lines, prices, created)
     if channel is Channel.GUARDED:
         await checkout_saga.start(tx, policy, told, fallback=reverify)
+    elif b2b is not None:
+        above = (
+            b2b.threshold_cents is not None and total is not None and total > b2b.threshold_cents
+        )
+        await b2b_saga.start(
+            tx, policy, told, schedules=b2b.schedules, csos=cmd.csos, needs_approval=above
+        )
     return Placed(response, replayed=False)
 
 

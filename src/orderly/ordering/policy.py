@@ -15,7 +15,9 @@ class Channels:
 
     default: Channel = Channel.DIRECT
     consumer: frozenset[Channel] = frozenset({Channel.DIRECT, Channel.B2C, Channel.GUARDED})
-    account: frozenset[Channel] = frozenset({Channel.DIRECT})
+    account: frozenset[Channel] = frozenset({Channel.B2B, Channel.DIRECT})
+    # an account member's, when it names none: the first of `ORDERLY_ACCOUNT_CHANNELS`
+    account_default: Channel = Channel.B2B
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class Timing:
     wait: float = 5.0
     breaker_threshold: int = 5
     breaker_ttl: float = 10.0
+    # the B2B checkout's waits for an approver and for a compliance analyst
+    approval_timeout: float = 3 * 24 * 3600.0
+    hold_timeout: float = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ def policy(settings: Settings) -> OrderingPolicy:
             default=Channel(settings.default_channel),
             consumer=frozenset(Channel(c) for c in settings.channels),
             account=frozenset(Channel(c) for c in settings.account_channels),
+            account_default=Channel(settings.account_channels[0]),
         ),
         hold_limits=HoldLimits(settings.soft_hold_limit, settings.hold_limits()),
         timing=Timing(
@@ -73,5 +79,7 @@ def policy(settings: Settings) -> OrderingPolicy:
             wait=settings.checkout_wait,
             breaker_threshold=settings.breaker_threshold,
             breaker_ttl=settings.breaker_ttl,
+            approval_timeout=settings.approval_timeout,
+            hold_timeout=settings.hold_timeout,
         ),
     )

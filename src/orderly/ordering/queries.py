@@ -31,7 +31,10 @@ async def view(tx: Tx, order: Row) -> dict[str, Any]:
     items = await tx.fetch_all(store.GET_ITEMS, {"id": order["id"]})
     history = await tx.fetch_all(store.GET_HISTORY, {"id": order["id"]})
     channel = order["channel"]
-    return {
+    b2b = {}
+    if channel == domain.Channel.B2B:
+        b2b = {"sales_order_number": order["sales_order_number"], "failure": order["failure"]}
+    return b2b | {
         "order_id": order["id"],
         "status": domain.word(channel, order["status"]),
         "channel": channel,

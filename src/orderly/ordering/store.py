@@ -31,6 +31,9 @@ orders = sa.Table(
     sa.Column("payment_method", sa.String(80)),
     sa.Column("cart_id", sa.String(36)),
     sa.Column("reverify", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # B2B (seed 000): the ERP's sales order number once confirmed; why its checkout failed
+    sa.Column("sales_order_number", sa.String(32)),
+    sa.Column("failure", sa.JSON()),
     sa.Index("orders_owner", "owner_id", "created_at"),
     sa.Index("orders_account", "account_id", "created_at"),
     # an operator's list, newest first, and of one status (ordering/listing.py)
@@ -125,7 +128,8 @@ cart_items = sa.Table(
 
 _ORDER_COLUMNS = (
     "id, status, shipping_address, created_at, updated_at, version, owner_id, account_id,"
-    " channel, total_cents, currency, payment_method, cart_id, reverify"
+    " channel, total_cents, currency, payment_method, cart_id, reverify, sales_order_number,"
+    " failure"
 )
 _INSERT_ORDER = (
     "INSERT INTO orders"
@@ -244,6 +248,13 @@ DELETE_CART_ITEM = sql(
     "DELETE FROM cart_items WHERE cart_id = :cart_id AND product_id = :product_id"
 )
 SET_REVERIFIED = sql("UPDATE orders SET reverify = :reverify WHERE id = :id")
+AWAITING_APPROVAL = sql(
+    f"SELECT {_ORDER_COLUMNS} FROM orders WHERE account_id = :account_id AND status = :status"
+    " ORDER BY created_at LIMIT :limit"
+)
+SET_OUTCOME = sql(
+    "UPDATE orders SET sales_order_number = :sales_order_number, failure = :failure WHERE id = :id"
+)
 UPSERT_SNAPSHOT = sql(
     "INSERT INTO atp_snapshots (product_id, available, at) VALUES (:product_id, :available, :at)"
     " ON CONFLICT (product_id) DO UPDATE SET available = excluded.available, at = excluded.at"

@@ -25,7 +25,7 @@ class LockLine:
     quantity: int
 
 
-def _lock_view(row: Row) -> dict[str, Any]:
+def lock_view(row: Row) -> dict[str, Any]:
     return {
         "line": row["line"],
         "productId": row["product_id"],
@@ -45,7 +45,7 @@ async def lock_prices(
     snapshot, and later list changes do not touch it. Every line must have a price."""
     existing = await tx.fetch_all(store.ORDER_LOCKS, {"order_id": order_id})
     if existing:
-        return [_lock_view(row) for row in existing]
+        return [lock_view(row) for row in existing]
     today = utcnow().date()
     who = await buyer(tx, account_id)
     locks = []
@@ -53,11 +53,11 @@ async def lock_prices(
         found = await quote(tx, who, line.product_id, line.quantity, today)
         if found is None:
             raise NoPrice(f"product {line.product_id} has no price", product_ids=[line.product_id])
-        locks.append(_lock_row(order_id, line, found))
+        locks.append(lock_row(order_id, line, found))
     return await _lock(tx, order_id, locks)
 
 
-def _lock_row(order_id: str, line: LockLine, found: Quote) -> dict[str, Any]:
+def lock_row(order_id: str, line: LockLine, found: Quote) -> dict[str, Any]:
     return {
         "order_id": order_id,
         "line": line.line,
@@ -74,11 +74,15 @@ async def _lock(tx: Tx, order_id: str, locks: list[dict[str, Any]]) -> list[dict
     now = utcnow()
     await tx.execute_many(store.INSERT_LOCK, [{**lock, "at": now} for lock in locks])
     # the caller saw no lock of this order in this transaction: these rows are all there is
-    locked = [_lock_view({**lock, "status": "locked"}) for lock in locks]
-    lines = [msgspec.convert(lock, LockedLine) for lock in locked]
-    told = PriceLocked(order_id=order_id, items=lines)
+    locked = [lock_view({**lock, "status": "locked"}) for lock in locks]
+    told = locked_message(order_id, locked)
     await emit(tx, new_message(told, source=SOURCE, aggregate_id=order_id))
     return locked
+
+
+def locked_message(order_id: str, locked: list[dict[str, Any]]) -> PriceLocked:
+    lines = [msgspec.convert(lock, LockedLine) for lock in locked]
+    return PriceLocked(order_id=order_id, items=lines)
 
 
 async def lock_order(tx: Tx, order: OrderCreated) -> None:
@@ -86,6 +90,8 @@ async def lock_order(tx: Tx, order: OrderCreated) -> None:
     figures for it (`price.locked`). A line without a price (seed 001 allows one) is not
     locked, nor is an order cancelled already (its cancellation came first, after a retry)."""
     order_id = order.order_id
+    if order.channel == "b2b":
+        return  # its checkout's saga asks for the final price itself (`final`)
     if await tx.fetch_one(store.LOCKED_OR_VOIDED, {"order_id": order_id}):
         return
     locks = []
@@ -99,7 +105,7 @@ async def lock_order(tx: Tx, order: OrderCreated) -> None:
             contract_id=item.contract_id,
             effective_date=item.price_effective_date or utcnow().date(),
         )
-        locks.append(_lock_row(order_id, line, found))
+        locks.append(lock_row(order_id, line, found))
     if locks:
         await _lock(tx, order_id, locks)
 
@@ -116,4 +122,4 @@ async def void_locks(tx: Tx, order_id: str) -> bool:
 
 async def order_locks(db: Database, order_id: str) -> list[dict[str, Any]]:
     rows = await db.read(lambda tx: tx.fetch_all(store.ORDER_LOCKS, {"order_id": order_id}))
-    return [_lock_view(row) for row in rows]
+    return [lock_view(row) for row in rows]

@@ -142,6 +142,16 @@ INSERT_LOCK = sql(
     " :cents, :source, :contract_id, :effective_date, 'locked', :at)"
     " ON CONFLICT (order_id, line) DO NOTHING"
 )
+# a B2B checkout's final price, locked again over the voided figures of a failed run
+RELOCK = sql(
+    "INSERT INTO price_locks (order_id, line, product_id, quantity, cents, source, contract_id,"
+    " effective_date, status, locked_at) VALUES (:order_id, :line, :product_id, :quantity,"
+    " :cents, :source, :contract_id, :effective_date, 'locked', :at)"
+    " ON CONFLICT (order_id, line) DO UPDATE SET product_id = excluded.product_id,"
+    " quantity = excluded.quantity, cents = excluded.cents, source = excluded.source,"
+    " contract_id = excluded.contract_id, effective_date = excluded.effective_date,"
+    " status = 'locked', locked_at = excluded.locked_at"
+)
 ORDER_LOCKS = sql(
     "SELECT order_id, line, product_id, quantity, cents, source, contract_id, effective_date,"
     " status FROM price_locks WHERE order_id = :order_id ORDER BY line"

@@ -246,6 +246,9 @@ async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope)
         return False
     definition = definitions[saga.kind]
     now = utcnow()
+    if not definition.accepts(saga, message):
+        log.info("saga reply of an earlier run ignored", saga_id=saga.id, type=message.type)
+        return False
     if saga.state is SagaState.RUNNING:
         step = definition.steps[saga.step]
         if message.type in step.succeeded:

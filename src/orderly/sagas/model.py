@@ -87,6 +87,10 @@ async def _no_step_hook(
     return None
 
 
+def _any_answer(saga: Saga, message: Envelope) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Definition:
     kind: str
@@ -97,6 +101,8 @@ class Definition:
     on_completed: Hook
     on_compensated: Hook
     on_step: StepHook = _no_step_hook
+    # whether an answer belongs to the saga as it runs now (not to a run replayed since)
+    accepts: Callable[[Saga, Envelope], bool] = _any_answer
 
     def replies(self) -> tuple[str, ...]:
         kinds = {

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.ordering import carts, placing
+from orderly.ordering import carts, commands, placing
 from orderly.ordering.api.dependencies import (
     Availability,
     Checkout,
@@ -19,6 +19,7 @@ from orderly.ordering.api.placement import (
     MAX_UNITS,
     PLACING,
     PLACING_REFUSALS,
+    CsosIn,
     PaymentMethod,
     ShippingAddress,
     answer,
@@ -74,6 +75,7 @@ class CheckoutIn(BaseModel):
     shipping_address: ShippingAddress
     payment_method: PaymentMethod = None
     channel: Channel | None = None
+    csos: CsosIn | None = None
 
 
 CHECKOUT_REFUSALS = refuses(*PLACING_REFUSALS, CartEmpty, CartCheckedOut)
@@ -173,13 +175,14 @@ async def remove_from_cart(
 async def check_out(body: CheckoutIn, response: Response, ports: Checkouts) -> dict[str, Any]:
     """The cart becomes an order through the caller's checkout flow; its holds become
     the order's reservation."""
-    cmd = placing.PlaceOrder(
+    cmd = commands.PlaceOrder(
         lines=[],
         shipping_address=body.shipping_address.model_dump(),
         owner=ports.caller,
         idempotency_key=ports.idempotency_key,
         channel=body.channel,
         payment_method=body.payment_method,
+        csos=None if body.csos is None else body.csos.saga_data(),
         from_cart=True,
     )
     placed = await placing.earlier_checkout(ports.db, cmd, ports.policy)

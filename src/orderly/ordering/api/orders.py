@@ -6,11 +6,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from orderly.ordering import listing, moves, placing, queries
+from orderly.ordering import commands, listing, moves, placing, queries
 from orderly.ordering.api.dependencies import Checkouts, Ordering, Rules
 from orderly.ordering.api.placement import (
     MAX_UNITS,
     PLACING,
+    CsosIn,
     PaymentMethod,
     ShippingAddress,
     answer,
@@ -41,6 +42,7 @@ class OrderIn(BaseModel):
     shipping_address: ShippingAddress
     payment_method: PaymentMethod = None
     channel: Channel | None = None
+    csos: CsosIn | None = None
 
 
 class HistoryEntry(BaseModel):
@@ -98,9 +100,12 @@ class OrderOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     history: list[HistoryEntry]
+    # B2B (seed 000): the ERP's sales order, once confirmed; why its checkout failed
+    sales_order_number: str | None = None
+    failure: dict[str, Any] | None = None
 
 
-def _in_snake_case(order: dict[str, Any]) -> dict[str, Any]:
+def in_snake_case(order: dict[str, Any]) -> dict[str, Any]:
     """An order's history notes what the messages that moved it said (an
     `inventory.insufficient`'s lines): shown in the REST's casing."""
     history = [{**entry, "details": wire.snake(entry["details"])} for entry in order["history"]]
@@ -115,13 +120,14 @@ async def place_order(body: OrderIn, response: Response, ports: Checkouts) -> di
     placed = await placing.place_order(
         ports.db,
         ports.availability,
-        placing.PlaceOrder(
+        commands.PlaceOrder(
             lines=[Line(item.product_id, item.quantity) for item in body.items],
             shipping_address=body.shipping_address.model_dump(),
             owner=ports.caller,
             idempotency_key=ports.idempotency_key,
             channel=body.channel,
             payment_method=body.payment_method,
+            csos=None if body.csos is None else body.csos.saga_data(),
         ),
         ports.policy,
         ports.standing,
@@ -151,17 +157,23 @@ async def list_orders(
     return await listing.list_orders(db, caller, wanted, limit, offset)
 
 
-@router.get("/{order_id}", response_model=OrderOut, responses=refuses(OrderNotFound))
+@router.get(
+    "/{order_id}",
+    response_model=OrderOut,
+    response_model_exclude_unset=True,  # a B2B order's sales order and failure, for b2b only
+    responses=refuses(OrderNotFound),
+)
 async def get_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
-    return _in_snake_case(await queries.get_order(db, caller, order_id))
+    return in_snake_case(await queries.get_order(db, caller, order_id))
 
 
 @router.post(
     "/{order_id}/cancel",
     response_model=OrderOut,
+    response_model_exclude_unset=True,
     responses=refuses(OrderNotFound, InvalidTransition),
 )
 async def cancel_order(order_id: str, db: Ordering, caller: Caller, rules: Rules) -> dict[str, Any]:
     """Cancel before shipment: stock goes back, payment is voided or refunded."""
     cancelled = await moves.cancel_order(db, caller, order_id, limits=rules.hold_limits)
-    return _in_snake_case(cancelled)
+    return in_snake_case(cancelled)

@@ -4,17 +4,17 @@ they give, and the refusals an order's placing may end in."""
 from typing import Annotated, Any
 
 from fastapi import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.kernel.errors import Conflict, OrderlyError
-from orderly.ordering import placing
+from orderly.ordering import commands
 from orderly.ordering.api.dependencies import IDEMPOTENCY_KEY_HEADER
 from orderly.ordering.availability import UnknownProduct
 from orderly.ordering.buyers import NotABuyer
+from orderly.ordering.commands import ChannelNotAllowed, PaymentMethodRequired, ProductNotPriced
 from orderly.ordering.controlled import ControlledSubstanceNotAllowed
 from orderly.ordering.domain import DuplicateProduct, InsufficientStock
 from orderly.ordering.idempotency import IdempotencyKeyInUse, IdempotencyKeyReused
-from orderly.ordering.placing import ChannelNotAllowed, PaymentMethodRequired, ProductNotPriced
 from orderly.web.fields import PostalAddress
 from orderly.web.refusals import refuses
 
@@ -28,6 +28,20 @@ PaymentMethod = Annotated[
 
 class ShippingAddress(PostalAddress):
     """Where the order goes."""
+
+
+class CsosIn(BaseModel):
+    """A Schedule II order's CSOS signature (b2b): the purchaser's CSOS order number and an
+    ECDSA signature (base64, DER) over the order, made with the key of the certificate
+    registered with the account. Compliance checks both; a defective one is rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_number: str = Field(min_length=1, max_length=20)
+    signature: str = Field(min_length=1, max_length=400, pattern=r"^[A-Za-z0-9+/=]+$")
+
+    def saga_data(self) -> dict[str, str]:
+        return {"orderNumber": self.order_number, "signature": self.signature}
 
 
 class OrderCreated(BaseModel):
@@ -83,7 +97,7 @@ PLACING: dict[str, Any] = {
 }
 
 
-def answer(placed: placing.Placed, response: Response) -> dict[str, Any]:
+def answer(placed: commands.Placed, response: Response) -> dict[str, Any]:
     """201 for a new order; 202 while a guarded checkout's outcome is not known yet; an
     order that ended failed, a problem (402 or 409) that names it. A replayed
     Idempotency-Key answers the same, with 200 for a success and `Idempotent-Replayed`."""
