@@ -163,8 +163,7 @@ def _dscsa(account: Account, order: Order, ordered: Sequence[Product]) -> Refusa
         return Refusal(
             "dscsa",
             "product_not_serialized",
-            f"Product(s) {', '.join(unserialized)} carry no product identifier and cannot be"
-            " sold.",
+            f"Product(s) {', '.join(unserialized)} carry no product identifier and cannot be sold.",
             {"productIds": unserialized},
         )
     return None
@@ -298,9 +297,7 @@ def same_address(registered: Mapping[str, Any], ship_to: Mapping[str, Any]) -> b
     return all(key) and key == address_key(ship_to)
 
 
-def dosage_units(
-    lines: Sequence[Line], products: Mapping[str, Product]
-) -> dict[str, int]:
+def dosage_units(lines: Sequence[Line], products: Mapping[str, Product]) -> dict[str, int]:
     """The controlled lines' dosage units, by drug family (SOM counts in units, not packs)."""
     units: dict[str, int] = {}
     for line in lines:

@@ -160,8 +160,7 @@ INSERT_PRODUCT = sql(
     " dea_schedule = :dea_schedule"
 )
 PRODUCT = sql(
-    f"SELECT {_PRODUCT_COLUMNS}, configured FROM compliance_products"
-    " WHERE product_id = :product_id"
+    f"SELECT {_PRODUCT_COLUMNS}, configured FROM compliance_products WHERE product_id = :product_id"
 )
 UPDATE_PRODUCT = sql(
     "UPDATE compliance_products SET name = :name, dea_schedule = :dea_schedule,"
@@ -214,6 +213,9 @@ INSERT_HOLD = sql(
     " :correlation_id, :traceparent, :at, NULL, NULL, NULL)"
 )
 HOLD = sql(f"SELECT {_HOLD_COLUMNS} FROM compliance_holds WHERE id = :id")
+HOLD_OF_DECISION = sql(
+    f"SELECT {_HOLD_COLUMNS} FROM compliance_holds WHERE decision_id = :decision_id"
+)
 HOLDS = sql(f"SELECT {_HOLD_COLUMNS} FROM compliance_holds ORDER BY created_at, id LIMIT 500")
 HOLDS_WITH_STATUS = sql(
     f"SELECT {_HOLD_COLUMNS} FROM compliance_holds WHERE status = :status"
