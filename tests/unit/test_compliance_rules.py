@@ -154,9 +154,7 @@ def test_non_controlled_lines_need_a_licence_not_schedules_nor_the_registered_ad
 
 def test_controlled_lines_ship_only_to_the_registered_address() -> None:
     elsewhere = {**ADDRESS, "line1": "9 Other Rd"}
-    assert reason(ACCOUNT, order(Line("p-civ", 1), ship_to=elsewhere)) == (
-        "ship_to_not_registered"
-    )
+    assert reason(ACCOUNT, order(Line("p-civ", 1), ship_to=elsewhere)) == ("ship_to_not_registered")
 
 
 def test_an_unserialized_or_unknown_product_is_not_sold() -> None:
@@ -170,7 +168,8 @@ def test_an_unserialized_or_unknown_product_is_not_sold() -> None:
 def test_schedule_i_is_never_sold() -> None:
     products = {**PRODUCTS, "p-ci": Product("p-ci", "Heroin", "CI", "heroin")}
     refusal = eligibility(ACCOUNT, order(Line("p-ci", 1)), products)
-    assert refusal is not None and refusal.reason == "schedule_not_covered"
+    assert refusal is not None
+    assert refusal.reason == "schedule_not_covered"
 
 
 def test_addresses_compare_without_case_punctuation_or_zip4() -> None:
@@ -237,13 +236,15 @@ def test_a_small_order_is_not_held() -> None:
 def test_orders_more_often_than_usual_are_held() -> None:
     # the usual is 4 a month: the 9th in 30 days is more than twice that
     hit = som_hit(SomSettings(), history(100, recent=8), DAY, 100, "oxycodone")
-    assert hit is not None and hit.reason == "som_frequency"
+    assert hit is not None
+    assert hit.reason == "som_frequency"
     assert som_hit(SomSettings(), history(100, recent=7), DAY, 100, "oxycodone") is None
 
 
 def test_a_first_order_is_held_unless_the_account_says_otherwise() -> None:
     hit = som_hit(SomSettings(), SomHistory(), DAY, 100, "oxycodone")
-    assert hit is not None and hit.reason == "som_first_order"
+    assert hit is not None
+    assert hit.reason == "som_first_order"
     lax = SomSettings(first_order=False)
     assert som_hit(lax, SomHistory(), DAY, 100, "oxycodone") is None
 
@@ -251,7 +252,8 @@ def test_a_first_order_is_held_unless_the_account_says_otherwise() -> None:
 def test_history_without_a_complete_month_holds_every_order() -> None:
     thin = SomHistory(months={"2026-07": (100, 1)}, recent_orders=1)
     hit = som_hit(SomSettings(), thin, DAY, 1, "oxycodone")
-    assert hit is not None and hit.reason == "som_size"
+    assert hit is not None
+    assert hit.reason == "som_size"
 
 
 @given(
