@@ -82,6 +82,10 @@ async def _som(tx: Tx, account_id: str, day: date, units: dict[str, int]) -> Som
     return None
 
 
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 def _inputs(
     check: CheckCompliance, account: domain.Account | None, products: dict[str, domain.Product]
 ) -> dict[str, Any]:
@@ -96,10 +100,10 @@ def _inputs(
         else {
             "deaNumber": account.dea_number,
             "deaSchedules": sorted(account.schedules),
-            "deaExpiresOn": str(account.dea_expires_on),
+            "deaExpiresOn": _iso(account.dea_expires_on),
             "deaActive": account.dea_active,
             "licenceState": account.licence_state,
-            "licenceExpiresOn": str(account.licence_expires_on),
+            "licenceExpiresOn": _iso(account.licence_expires_on),
             "canOrderScheduleII": account.can_order_schedule_ii,
         },
         "products": {
