@@ -131,6 +131,7 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
         "lot_id": "any",
         "contract_id": "any",
         "saga_id": "any",
+        "hold_id": "any",
         "dc": "MAIN",
         "method_id": method.json()["id"],
         "cart_id": cart.json()["cart_id"],
