@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +28,9 @@ from orderly.erp.messages import (
 from orderly.erp.port import ErpError, ErpRejected, ErpTimeout, HttpErp
 from orderly.kernel.ids import new_id
 from orderly.messaging import Envelope, new_message
-from tests.bus import Bus, consumers_of
+from orderly.storage import open_database
+from orderly.storage.migrations import migrate
+from tests.bus import Bus
 from tests.e2e.server import free_port
 from tests.waiting import eventually
 
@@ -236,19 +237,22 @@ async def test_an_erp_nobody_listens_for_is_an_error() -> None:
 
 @asynccontextmanager
 async def erp_context(
-    tmp_path: Path, sim: Simulator, *, wait: float = 2.0, retries: int = 1
+    database_url: str, sim: Simulator, *, wait: float = 2.0, retries: int = 1, caller: bool = True
 ) -> AsyncIterator[Bus]:
-    """The context's consumers on a database of its own, and its caller running (its
-    backstop poll far off: a request is called because the handler's commit woke it)."""
+    """The context's consumers on its database, and its caller running (its backstop poll far
+    off: a request is called because the handler's commit woke it)."""
     settings = Settings(erp_url=sim.url, erp_timeout=wait, erp_retries=retries)
-    async with consumers_of(CONTEXT, tmp_path, settings) as bus:
-        tasks = [asyncio.create_task(w(bus.db, 60.0)) for w in CONTEXT.wire(settings).workers]
-        try:
-            yield bus
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+    await migrate(database_url, CONTEXT.name)
+    db = await open_database(database_url, CONTEXT.name)
+    workers = CONTEXT.wire(settings).workers if caller else ()
+    tasks = [asyncio.create_task(work(db, 60.0)) for work in workers]
+    try:
+        yield Bus(CONTEXT, db, settings)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await db.close()
 
 
 def command(request: CreateSalesOrder, saga_id: str) -> Envelope:
@@ -265,16 +269,16 @@ async def answers(bus: Bus, order_id: str, count: int = 1) -> list[Envelope]:
     return await eventually(enough, within=10)
 
 
-def test_the_consumer_keeps_the_name_its_queue_has(tmp_path: Path) -> None:
+def test_the_consumer_keeps_the_name_its_queue_has() -> None:
     names = [s.consumer for s in CONTEXT.wire(Settings()).subscriptions]
     assert names == ["erp.create_sales_order"]
 
 
 async def test_a_command_is_answered_with_the_sales_order_in_the_saga(
-    tmp_path: Path, sim: Simulator
+    database_url: str, sim: Simulator
 ) -> None:
     request, saga_id = sales_order_request(), new_id()
-    async with erp_context(tmp_path, sim) as bus:
+    async with erp_context(database_url, sim) as bus:
         sent = command(request, saga_id)
         await bus.deliver(sent)
         [answer] = await answers(bus, request.order_id)
@@ -293,10 +297,10 @@ async def test_a_command_is_answered_with_the_sales_order_in_the_saga(
 
 
 async def test_a_repeated_command_hears_the_same_answer_and_makes_one_sales_order(
-    tmp_path: Path, sim: Simulator
+    database_url: str, sim: Simulator
 ) -> None:
     request, saga_id = sales_order_request(), new_id()
-    async with erp_context(tmp_path, sim) as bus:
+    async with erp_context(database_url, sim) as bus:
         await bus.deliver(command(request, saga_id))
         [first] = await answers(bus, request.order_id)
         # when: the saga sends the command again (its step timed out)
@@ -312,11 +316,11 @@ async def test_a_repeated_command_hears_the_same_answer_and_makes_one_sales_orde
 
 
 async def test_a_command_repeated_while_its_call_is_under_way_is_left_to_that_call(
-    tmp_path: Path, sim: Simulator
+    database_url: str, sim: Simulator
 ) -> None:
     sim.faults("ok", latency_ms=400)
     request, saga_id = sales_order_request(), new_id()
-    async with erp_context(tmp_path, sim) as bus:
+    async with erp_context(database_url, sim) as bus:
         await bus.deliver(command(request, saga_id))
         await bus.deliver(command(request, saga_id))
         await answers(bus, request.order_id)
@@ -335,11 +339,11 @@ async def test_a_command_repeated_while_its_call_is_under_way_is_left_to_that_ca
     ids=["timeout", "error", "rejected"],
 )
 async def test_an_erp_that_fails_is_told_to_the_saga(
-    tmp_path: Path, sim: Simulator, mode: str, reason: str
+    database_url: str, sim: Simulator, mode: str, reason: str
 ) -> None:
     sim.faults(mode)
     request, saga_id = sales_order_request(), new_id()
-    async with erp_context(tmp_path, sim, wait=0.2, retries=1) as bus:
+    async with erp_context(database_url, sim, wait=0.2, retries=1) as bus:
         await bus.deliver(command(request, saga_id))
         [answer] = await answers(bus, request.order_id)
 
@@ -351,12 +355,12 @@ async def test_an_erp_that_fails_is_told_to_the_saga(
 
 
 async def test_a_replayed_checkout_asks_again_with_the_same_key(
-    tmp_path: Path, sim: Simulator
+    database_url: str, sim: Simulator
 ) -> None:
     # given: run 1 timed out, though the ERP made the order and withheld its answer
     sim.faults("timeout")
     request, saga_id = sales_order_request(), new_id()
-    async with erp_context(tmp_path, sim, wait=0.2, retries=0) as bus:
+    async with erp_context(database_url, sim, wait=0.2, retries=0) as bus:
         await bus.deliver(command(request, saga_id))
         [failed] = await answers(bus, request.order_id)
         assert failed.read(SalesOrderFailed).reason == "erp_timeout"
@@ -373,23 +377,23 @@ async def test_a_replayed_checkout_asks_again_with_the_same_key(
 
 
 async def test_requests_recorded_before_the_caller_ran_are_called_when_it_starts(
-    tmp_path: Path, sim: Simulator
+    database_url: str, sim: Simulator
 ) -> None:
     request, saga_id = sales_order_request(), new_id()
-    async with consumers_of(CONTEXT, tmp_path) as bus:
+    async with erp_context(database_url, sim, caller=False) as bus:
         await bus.deliver(command(request, saga_id))
         assert await bus.published(request.order_id) == []
     # when: a process starts on the same database (as after a crash)
-    async with erp_context(tmp_path, sim) as bus:
+    async with erp_context(database_url, sim) as bus:
         [answer] = await answers(bus, request.order_id)
 
     assert answer.type == SalesOrderCreated.TYPE
 
 
-async def test_many_requests_are_called_at_once(tmp_path: Path, sim: Simulator) -> None:
+async def test_many_requests_are_called_at_once(database_url: str, sim: Simulator) -> None:
     sim.faults("ok", latency_ms=300)
     requests = [sales_order_request() for _ in range(20)]
-    async with erp_context(tmp_path, sim) as bus:
+    async with erp_context(database_url, sim) as bus:
         started = time.monotonic()
         for request in requests:
             await bus.deliver(command(request, new_id()))
