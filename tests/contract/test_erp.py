@@ -3,17 +3,11 @@ HTTP adapter's idempotency, timeouts, retries and errors, and the context's hand
 answering the checkout's `erp.sales_order.create` through its consumers."""
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-import httpx
 import pytest
 
 from orderly.config import Settings
@@ -32,62 +26,16 @@ from orderly.storage import open_database
 from orderly.storage.migrations import migrate
 from tests.bus import Bus
 from tests.e2e.server import free_port
+from tests.erp_sim import Simulator, running_simulator
 from tests.waiting import eventually
 
 ANSWERS = (SalesOrderCreated.TYPE, SalesOrderFailed.TYPE)
 
 
-@dataclass(frozen=True)
-class Simulator:
-    url: str
-
-    def faults(self, mode: str = "ok", *, latency_ms: int = 0, times: int | None = None) -> None:
-        body = {"mode": mode, "latency_ms": latency_ms, "times": times}
-        httpx.post(f"{self.url}/sim/faults", json=body, timeout=5).raise_for_status()
-
-    def orders(self, key: str) -> dict[str, Any]:
-        answer = httpx.get(f"{self.url}/sim/sales-orders", params={"key": key}, timeout=5)
-        answer.raise_for_status()
-        found: dict[str, Any] = answer.json()
-        return found
-
-
 @pytest.fixture(scope="module")
 def simulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
-    port = free_port()
-    log = (tmp_path_factory.mktemp("erp-sim") / "erp-sim.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orderly", "erp-sim", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(process, url)
-        yield Simulator(url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
-
-
-def _wait_ready(process: subprocess.Popen[bytes], url: str, within: float = 20.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the ERP simulator exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"the ERP simulator did not answer within {within}s")
+    with running_simulator(tmp_path_factory.mktemp("erp-sim")) as running:
+        yield running
 
 
 @pytest.fixture
