@@ -175,6 +175,16 @@ async def import_history(
     return Response(status_code=204)
 
 
+@router.get(
+    "/api/v1/compliance/products/{product_id}",
+    response_model=ProductOut,
+    responses=refuses(copies.ProductNotKnown),
+)
+async def product(product_id: ProductId, db: Compliance, _: Operator) -> dict[str, Any]:
+    """What compliance knows of a product (copied from catalog, and as operators set it)."""
+    return wire.snake(await copies.find_product(db, product_id))  # type: ignore[no-any-return]
+
+
 @router.put("/api/v1/compliance/products/{product_id}", response_model=ProductOut)
 async def configure_product(
     product_id: ProductId, body: ProductIn, db: Compliance, _: Operator

@@ -13,6 +13,7 @@ from orderly.compliance import store
 from orderly.compliance.domain import Account, Product, default_family, units_per_package
 from orderly.identity.messages import AccountCreated, AccountUpdated, Registration
 from orderly.kernel.clock import utcnow
+from orderly.kernel.errors import NotFound
 from orderly.storage import Database, Row, Tx
 
 
@@ -155,6 +156,18 @@ def product_view(row: Row) -> dict[str, Any]:
         "unitsPerPackage": int(row["units_per_package"]),
         "serialized": bool(row["serialized"]),
     }
+
+
+async def find_product(db: Database, product_id: str) -> dict[str, Any]:
+    row = await db.read(lambda tx: tx.fetch_one(store.PRODUCT, {"product_id": product_id}))
+    if row is None:
+        raise ProductNotKnown(f"compliance has not heard of product {product_id}")
+    return product_view(row)
+
+
+class ProductNotKnown(NotFound):
+    code = "product_not_found"
+    title = "Product not known to compliance"
 
 
 async def configure_product(
