@@ -18,6 +18,7 @@ from orderly.erp import requests, store
 from orderly.erp.messages import CreateSalesOrder
 from orderly.erp.policy import ErpPolicy
 from orderly.erp.port import Erp, ErpFailure
+from orderly.kernel import faults
 from orderly.kernel.aio import wait_or_timeout
 from orderly.kernel.clock import utcnow
 from orderly.messaging.envelope import decode_envelope
@@ -82,6 +83,8 @@ async def _call(db: Database, erp: Erp, row: Row) -> None:
         log.error("ERP call failed unexpectedly", order_id=order_id, error=type(error).__name__)
         return
     log.info("ERP called", order_id=order_id, sales_order=number, reason=reason or None)
+    if faults.POINT:  # crash tests: the ERP made the sales order, nothing here knows it yet
+        faults.crash_at("erp.called")
     try:
         await db.transaction(lambda tx: requests.finish(tx, order_id, number, reason, detail))
     except Exception as error:
