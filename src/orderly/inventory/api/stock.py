@@ -165,12 +165,12 @@ async def create_dc(body: DcIn, db: Inventory, _: Operator) -> dict[str, Any]:
 
 
 @router.patch(
-    "/api/v1/inventory/dcs/{code}",
+    "/api/v1/inventory/dcs/{dc}",
     response_model=DcRecordOut,
     responses=refuses(DcNotFound, InvalidStock),
 )
 async def change_dc(
-    code: Annotated[str, Path(max_length=32)], body: DcChangeIn, db: Inventory, _: Operator
+    dc: Annotated[str, Path(max_length=32)], body: DcChangeIn, db: Inventory, _: Operator
 ) -> dict[str, Any]:
     """Operators: rename a distribution centre, or change its DEA schedules or the states
     it is licensed for."""
@@ -178,7 +178,7 @@ async def change_dc(
         raise InvalidStock("dea_schedules is a list (empty: no controlled substance)")
     return await service.change_dc(
         db,
-        code,
+        dc,
         name=body.name,
         schedules=None if body.dea_schedules is None else list(body.dea_schedules),
         states=body.licensed_states,
