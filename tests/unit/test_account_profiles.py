@@ -104,10 +104,12 @@ async def test_account_created_carries_the_registration(db: Database) -> None:
     "registration",
     [
         {"registered_address": {**ADDRESS, "city": ""}},
+        {"registered_address": {**ADDRESS, "postal_code": 17101}},
+        {"registered_address": {**ADDRESS, "floor": "2"}},
         {"licence_state": "XX"},
         {"licence_expires_on": "30/06/2027"},
     ],
-    ids=["address-without-city", "unknown-state", "bad-date"],
+    ids=["address-without-city", "number-in-address", "unknown-field", "unknown-state", "bad-date"],
 )
 async def test_account_creation_refuses_a_bad_registration(
     db: Database, registration: dict[str, object]

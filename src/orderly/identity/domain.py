@@ -160,6 +160,7 @@ _STATE_CODES = (
 )
 US_STATES = frozenset(_STATE_CODES.split())
 _ADDRESS_FIELDS = ("line1", "city", "state", "postal_code", "country")
+_ADDRESS_OPTIONAL = ("name", "line2")
 
 
 def check_state(state: str) -> str:
@@ -177,7 +178,12 @@ def check_date(value: str, what: str) -> str:
 
 
 def check_registered_address(address: dict[str, str]) -> dict[str, str]:
-    """The registered location names its street, city, state, postal code and country."""
+    """The registered location names its street, city, state, postal code and country (and
+    may name a recipient and a second line): text, nothing else."""
+    unknown = sorted(set(address) - set(_ADDRESS_FIELDS) - set(_ADDRESS_OPTIONAL))
+    if unknown or not all(isinstance(value, str) for value in address.values()):
+        allowed = ", ".join(_ADDRESS_FIELDS + _ADDRESS_OPTIONAL)
+        raise InvalidAccount(f"a registered address has text fields only, of: {allowed}")
     missing = [name for name in _ADDRESS_FIELDS if not str(address.get(name) or "").strip()]
     if missing:
         raise InvalidAccount(f"the registered address needs {', '.join(missing)}")
