@@ -55,6 +55,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v1/prices/accounts/{account_id}/gpo"): {"gpo": "MINE"},
     ("PUT", "/api/v1/inventory/{product_id}/safety-stock/{dc}"): {"units": 1},
     ("PUT", "/api/v1/inventory/shelf-life/{account_id}"): {"days": 1},
+    ("PATCH", "/api/v1/inventory/dcs/{dc}"): {"licensed_states": ["PA"]},
+    ("PATCH", "/api/v1/accounts/{account_id}/registration"): {"deaActive": False},
+    ("PUT", "/api/v1/accounts/{account_id}/csos-certificate"): {"certificate": "not one"},
+    ("PUT", "/api/v1/accounts/{account_id}/approval-threshold"): {"amount": "1.00"},
     ("PUT", "/api/v1/cart/items/{product_id}"): {"quantity": 1},
     ("POST", "/api/v1/accounts/{account_id}/users"): {
         "email": "intruder@example.com",
