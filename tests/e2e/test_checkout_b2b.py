@@ -32,7 +32,9 @@ from tests.waiting import eventually
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     with b2b_world(request.param, tmp_path_factory.mktemp("b2b")) as running:
         yield running
 
