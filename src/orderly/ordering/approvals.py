@@ -59,7 +59,9 @@ async def decide(
     approve: bool,
     note: str,
 ) -> dict[str, Any]:
-    """Approve or reject an order awaiting approval; the order as it then stands."""
+    """Approve or reject an order awaiting approval; the order as it then stands. Another
+    account's order does not exist for the caller, whatever its roles."""
+    await db.read(lambda tx: _of_account(tx, caller, order_id))
     await _check_approver(standing, caller)
     known = definitions(policy)
 
@@ -96,7 +98,7 @@ async def decide(
 
 async def _of_account(tx: Tx, caller: Principal, order_id: str) -> Row:
     order = await tx.fetch_one(store.GET_ORDER, {"id": order_id})
-    if order is None or order["account_id"] != caller.account:
+    if order is None or caller.account is None or order["account_id"] != caller.account:
         raise OrderNotFound(f"order {order_id} does not exist")
     return order
 
