@@ -55,13 +55,18 @@ async def product(bus: Bus, *lots: tuple[str, int]) -> str:
 
 
 def reserve(
-    order_id: str, items: dict[str, int], schedules: dict[str, str], state: str | None = "PA"
+    order_id: str,
+    items: dict[str, int],
+    schedules: dict[str, str],
+    state: str | None = "PA",
+    run: int = 1,
 ) -> Envelope:
     body = ReserveInventory(
         order_id=order_id,
         items=[Units(product_id=p, quantity=q) for p, q in items.items()],
         ship_to_state=state,
         schedules=schedules,
+        run=run,
     )
     return new_message(body, source="ordering", aggregate_id=order_id, saga_id=f"saga-{order_id}")
 
@@ -170,7 +175,7 @@ async def test_a_replayed_checkout_reserves_again_after_its_release(bus: Bus) ->
     registered = await dc(bus, "H", ["5"], None)
     drug = await product(bus, (registered, 6))
     order_id = new_id()
-    late = reserve(order_id, {drug: 4}, {drug: "CV"})  # sent now, delivered after the release
+    late = reserve(order_id, {drug: 4}, {drug: "CV"})  # run 1's, delivered after the release
     assert (await answer(bus, reserve(order_id, {drug: 4}, {drug: "CV"})))["type"] == (
         "inventory.reserved"
     )
@@ -178,16 +183,16 @@ async def test_a_replayed_checkout_reserves_again_after_its_release(bus: Bus) ->
     await bus.deliver(new_message(release, source="ordering", aggregate_id=order_id))
     assert await reserved_units(bus, drug) == {}
 
-    # a command sent before the release does not make it again
+    # the first run's command, late, does not make it again
     stale = await answer(bus, late)
     assert stale["type"] == "inventory.insufficient"
     assert await reserved_units(bus, drug) == {}
 
-    # the operator's replay sends it anew: reserved again, and counted once
-    replayed = await answer(bus, reserve(order_id, {drug: 4}, {drug: "CV"}))
+    # the operator's replay runs the saga again (run 2): reserved again, and counted once
+    replayed = await answer(bus, reserve(order_id, {drug: 4}, {drug: "CV"}, run=2))
     assert replayed["type"] == "inventory.reserved"
     assert await reserved_units(bus, drug) == {registered: 4}
-    repeated = await answer(bus, reserve(order_id, {drug: 4}, {drug: "CV"}))
+    repeated = await answer(bus, reserve(order_id, {drug: 4}, {drug: "CV"}, run=2))
     assert repeated["items"] == replayed["items"]
     assert await reserved_units(bus, drug) == {registered: 4}
 

@@ -51,7 +51,7 @@ async def reserve_on_command(tx: Tx, message: Envelope) -> None:
     controlled line only from a DC licensed for it and for the ship-to state."""
     command = message.read(ReserveInventory)
     controlled = reservations.Controlled(command.schedules, command.ship_to_state)
-    await _reserve(tx, command, message, controlled)
+    await _reserve(tx, command, message, controlled, run=command.run)
 
 
 async def _reserve(
@@ -59,6 +59,8 @@ async def _reserve(
     order: OrderCreated | ReserveInventory,
     command: Envelope | None = None,
     controlled: reservations.Controlled | None = None,
+    *,
+    run: int = 0,
 ) -> None:
     await reservations.reserve_and_answer(
         tx,
@@ -68,6 +70,7 @@ async def _reserve(
         cart_id=order.cart_id,
         command=command,
         controlled=controlled,
+        run=run,
     )
 
 

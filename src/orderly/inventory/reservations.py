@@ -213,14 +213,15 @@ async def reserve_and_answer(
     cart_id: str | None,
     command: Envelope | None = None,
     controlled: Controlled | None = None,
+    run: int = 0,
 ) -> None:
     """Reserve an order's lines (a cart's holds become the order's) and say how it went:
     `inventory.reserved` or `inventory.insufficient`, answering a saga's `command` if one
-    asked. A saga's command sent after the order's reservation was released (a replayed
-    checkout) reserves it again; one sent before (a late repeat) is answered as before."""
+    asked. A replayed checkout's command (its saga's `run` past the first) reserves again
+    what the failed run gave back; a late repeat of the first run's is answered as before."""
     lines = [Line(str(n), product, units) for n, (product, units) in enumerate(items, start=1)]
-    if command is not None:
-        await _forget_released(tx, order_id, command.occurred_at)
+    if command is not None and run > 1:
+        await _forget_released(tx, order_id)
     qualified = None
     if controlled is not None and any(controlled.schedules.values()):
         qualified = await dc_licences.qualified(tx, controlled.schedules, controlled.ship_to_state)
@@ -235,19 +236,13 @@ async def reserve_and_answer(
     await emit(tx, reservation_told(order_id, outcome, command))
 
 
-async def _forget_released(tx: Tx, reference: str, sent_at: datetime) -> None:
+async def _forget_released(tx: Tx, reference: str) -> None:
     """Clear the way for a new reservation of `reference` if its last was given back (or ran
-    out) before `sent_at`; a live or picked one stays, and is the answer."""
+    out); a live or picked one stays, and is the answer."""
     rows = await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": reference})
     hard = [r for r in rows if r["kind"] == Kind.HARD]
-    if not hard or any(r["status"] not in ("released", "expired") for r in hard):
-        return
-    if all(_moment(r["updated_at"]) < sent_at for r in hard):
+    if hard and all(r["status"] in ("released", "expired") for r in hard):
         await tx.execute(store.FORGET_GONE_HARD, {"reference": reference})
-
-
-def _moment(value: datetime | str) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 def reservation_told(order_id: str, outcome: Outcome, command: Envelope | None) -> Envelope:

@@ -61,7 +61,9 @@ async def decide(
 ) -> dict[str, Any]:
     """Approve or reject an order awaiting approval; the order as it then stands. Another
     account's order does not exist for the caller, whatever its roles."""
-    await db.read(lambda tx: _of_account(tx, caller, order_id))
+    found = await db.read(lambda tx: _of_account(tx, caller, order_id))
+    if found["owner_id"] == caller.user_id:
+        raise OwnOrder(f"{caller.user_id} placed order {order_id}: another approver decides")
     await _check_approver(standing, caller)
     known = definitions(policy)
 

@@ -148,6 +148,7 @@ def _command_data(saga: Saga, step: Step, undo: bool) -> Message:
             cart_id=data.get("cartId"),
             ship_to_state=data["shipTo"].get("state"),
             schedules={i["productId"]: i["schedule"] for i in items if i.get("schedule")},
+            run=run,
         )
     if step.name == "price":
         if undo:
