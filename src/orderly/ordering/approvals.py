@@ -85,7 +85,7 @@ async def decide(
                 order_id=order.id,
                 account_id=order.account_id,
                 approver_id=caller.user_id,
-                reason=note or "rejected",
+                note=note,
             )
         )
         signal = new_message(decision, source=SOURCE, aggregate_id=order.id, saga_id=order.id)
