@@ -106,7 +106,7 @@ async def _decide(tx: Tx, hold_id: str, actor: str, note: str, status: str) -> d
     )
     if not closed:
         raise HoldAlreadyDecided(
-            f"hold {hold_id} is {hold['status']} already", status=hold["status"]
+            f"hold {hold_id} is {hold['status']} already", hold_status=hold["status"]
         )
     held = await tx.fetch_one(store.DECISION, {"id": hold["decision_id"]})
     assert held is not None
