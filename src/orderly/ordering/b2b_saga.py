@@ -241,7 +241,8 @@ def _failure(saga: Saga) -> dict[str, Any]:
     row = saga.failed_step() or {"name": "", "detail": {}}
     detail = row["detail"] or {}
     reason = _CODES.get(str(saga.reason), str(saga.reason))
-    readable = detail.get("detail") or _READABLE.get(reason, reason.replace("_", " "))
+    # compliance words its refusals for the pharmacy; other steps' answers are technical
+    readable = _READABLE.get(reason) or detail.get("detail") or reason.replace("_", " ")
     return {"step": row["name"], "reason": reason, "detail": readable}
 
 
