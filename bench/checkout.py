@@ -32,6 +32,8 @@ from tests.services import AMQP_URL, create_pg_database, drop_pg_database, uniqu
 from tests.waiting import eventually
 
 CLIENTS = 32
+# Each context's PostgreSQL pool as a deployment has it (the tests keep theirs small).
+BENCH_POOL = {"ORDERLY_DATABASE_POOL_SIZE": "10"}
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 
 
@@ -196,7 +198,7 @@ async def _all_processing(
 async def embedded(n: int) -> Checkouts:
     with tempfile.TemporaryDirectory() as tmp:
         backend = Backend("embedded", f"sqlite:///{tmp}/var", "", unique("bench"))
-        deployed = deploy(backend, Path(tmp), ORDERLY_LOG_LEVEL="WARNING")
+        deployed = deploy(backend, Path(tmp), ORDERLY_LOG_LEVEL="WARNING", **BENCH_POOL)
         try:
             return await _run(_orderly(deployed), n)
         finally:
@@ -210,7 +212,7 @@ async def distributed(n: int) -> Checkouts:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             backend = Backend("distributed", url, AMQP_URL, namespace)
-            deployed = deploy(backend, Path(tmp), ORDERLY_LOG_LEVEL="WARNING")
+            deployed = deploy(backend, Path(tmp), ORDERLY_LOG_LEVEL="WARNING", **BENCH_POOL)
             try:
                 return await _run(_orderly(deployed), n)
             finally:

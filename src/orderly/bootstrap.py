@@ -102,7 +102,9 @@ async def open_databases(settings: Settings) -> dict[str, Database]:
     databases: dict[str, Database] = {}
     try:
         for name in settings.contexts:
-            databases[name] = await open_database(settings.database_url, name)
+            databases[name] = await open_database(
+                settings.database_url, name, pool_size=settings.database_pool_size
+            )
     except Exception as error:
         for db in databases.values():
             await db.close()

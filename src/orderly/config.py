@@ -36,6 +36,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///var"
+    # PostgreSQL connections each context's pool may open in one process (the server's
+    # max_connections is shared by every process of every deployment on it)
+    database_pool_size: int = 10
     broker_url: str = ""
     broker_namespace: str = "orderly"
     contexts: tuple[str, ...] = ALL_CONTEXTS
@@ -192,6 +195,8 @@ class Settings:
                 "ORDERLY_PASSWORD_HASH_MEMORY must be at least 8192 (KiB) and"
                 " ORDERLY_PASSWORD_HASH_PASSES at least 1"
             )
+        if not 1 <= self.database_pool_size <= 1000:
+            raise ConfigError("ORDERLY_DATABASE_POOL_SIZE: connections, from 1 to 1000")
         if self.retry_max_attempts < 1:
             raise ConfigError("ORDERLY_RETRY_MAX_ATTEMPTS must be at least 1")
         if self.registration_limit < 1 or not 1 <= self.registration_window <= 24 * 3600:

@@ -16,6 +16,9 @@ from tests.services import unique
 
 # What the services of a test deployment show each other on their internal routes.
 SERVICE_KEY = secrets.token_hex(32)
+# Ten processes a distributed deployment, three deployments at once on one PostgreSQL whose
+# max_connections is 100: each context's pool keeps within a few.
+TEST_POOL = {"ORDERLY_DATABASE_POOL_SIZE": "3"}
 
 
 @dataclass
@@ -58,7 +61,7 @@ class Deployment:
 def deploy(backend: Backend, log_dir: Path, **settings: str) -> Deployment:
     """Start the servers, with an operator created beforehand and logged in after;
     `settings` are more `ORDERLY_*` variables for every process."""
-    env = {**backend.env(), "ORDERLY_SERVICE_KEY": SERVICE_KEY, **settings}
+    env = {**backend.env(), "ORDERLY_SERVICE_KEY": SERVICE_KEY, **TEST_POOL, **settings}
     if backend.name == "embedded":
         server = Server(env, log_dir)
         deployment = Deployment(backend, *([server] * 10))
