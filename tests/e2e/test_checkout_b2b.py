@@ -70,6 +70,33 @@ async def test_a_pharmacy_orders_on_account_and_gets_its_sales_order(world: Worl
     assert len(mail.to) == 1
 
 
+async def test_a_cart_checked_out_on_account_turns_its_holds_into_the_orders_reservation(
+    world: World,
+) -> None:
+    ph = pharmacy(world)
+    pid = await product(world, price="42.30", stock=850)
+    added = await ph.buyer.post("/api/v1/cart/items", json={"product_id": pid, "quantity": 100})
+    assert added.status_code == 201, added.text
+
+    async def held() -> bool:  # seed 000: cart.item.added, and inventory soft-reserves 100
+        line = (await ph.buyer.get("/api/v1/cart")).json()["items"][0]
+        return bool(line["held"] == 100)
+
+    await eventually(held)
+    assert await atp(world, pid) == 750
+    placed = await ph.buyer.post("/api/v1/cart/checkout", json={"shipping_address": REGISTERED})
+    assert placed.status_code == 202, placed.text
+    assert (placed.json()["status"], placed.json()["channel"]) == ("PENDING", "b2b")
+
+    done = await settled(ph.buyer, placed.json()["order_id"])
+
+    assert done["status"] == "CONFIRMED", done
+    assert done["total_amount"] == "4230.00"
+    # the cart's hold became the order's reservation: 100 units, taken once
+    assert await atp(world, pid) == 750
+    assert (await ph.buyer.get("/api/v1/cart")).json()["items"] == []
+
+
 async def test_an_erp_timeout_undoes_the_steps_in_reverse_and_a_replay_confirms_once(
     world: World,
 ) -> None:
