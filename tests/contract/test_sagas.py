@@ -195,3 +195,137 @@ async def test_idempotency_keys_are_forgotten_after_two_days_not_before(db: Data
     assert await idempotency.forget_idempotency_keys(db, timedelta(0)) == 1
     rows = await db.read(lambda tx: tx.fetch_all(KEYS))
     assert [r["key"] for r in rows] == ["u:fresh"]
+
+
+KINDS.update(
+    {
+        t: _kind(t)
+        for t in ("visa.approved", "visa.refused", "visa.pending", "room.book", "room.booked")
+    }
+)
+KINDS["room.cancel"] = _kind("room.cancel")
+KINDS["room.cancelled"] = _kind("room.cancelled")
+
+# A visa, when the trip's data says it needs one, is a signal (no command); the room's answer
+# may say "wait longer", and a room booking that timed out may have been made: undone too.
+ABROAD = Definition(
+    kind="abroad",
+    source="test",
+    steps=(
+        Step(
+            "visa",
+            None,
+            ("visa.approved",),
+            ("visa.refused",),
+            timeout=60,
+            retries=0,
+            when=lambda data: bool(data.get("foreign")),
+        ),
+        Step(
+            "room",
+            "room.book",
+            ("room.booked",),
+            (),
+            "room.cancel",
+            ("room.cancelled",),
+            timeout=60,
+            retries=0,
+            waiting=("visa.pending",),
+            wait_timeout=3600,
+            undo_on_timeout=True,
+        ),
+    ),
+    command_data=_data,
+    on_completed=_completed,
+    on_compensated=_compensated,
+)
+ABROAD_DEFINITIONS = {"abroad": ABROAD}
+
+
+async def _tell(db: Database, saga_id: str, kind: str, **data: object) -> bool:
+    body = KINDS[kind](order_id=saga_id, undo=False)
+    message = new_message(body, source="test", saga_id=saga_id)
+    if data:
+        message = msgspec.structs.replace(message, data={**message.data, **data})
+    return await db.transaction(lambda tx: engine.advance(tx, ABROAD_DEFINITIONS, message))
+
+
+async def _overdue(db: Database, saga_id: str, step_no: int) -> None:
+    late = sql("UPDATE saga_steps SET deadline_at = :at WHERE saga_id = :id AND step_no = :no")
+    past = utcnow() - timedelta(seconds=1)
+    await db.transaction(lambda tx: tx.execute(late, {"at": past, "id": saga_id, "no": step_no}))
+    await engine.expire_overdue(db, ABROAD_DEFINITIONS)
+
+
+async def test_a_signal_step_waits_sends_nothing_and_is_skipped_when_not_needed(
+    db: Database,
+) -> None:
+    await db.transaction(lambda tx: engine.start(tx, ABROAD, "a1", {"foreign": True}))
+    assert [t for t, _ in await _sent(db) if _.saga_id == "a1"] == []  # a signal is awaited
+    assert await _tell(db, "a1", "visa.approved")
+    assert [t for t, m in await _sent(db) if m.saga_id == "a1"] == ["room.book"]
+
+    await db.transaction(lambda tx: engine.start(tx, ABROAD, "a2", {"foreign": False}))
+    shown = await engine.get(db, "a2")
+    assert [(s["name"], s["status"]) for s in shown["steps"]] == [
+        ("visa", "skipped"),
+        ("room", "sent"),
+    ]
+    # a signal that never comes fails the saga at its timeout
+    await db.transaction(lambda tx: engine.start(tx, ABROAD, "a3", {"foreign": True}))
+    await _overdue(db, "a3", 0)
+    shown = await engine.get(db, "a3")
+    assert (shown["state"], shown["reason"]) == ("compensated", "visa_timed_out")
+
+
+async def test_waiting_longer_stops_resends_and_a_timed_out_step_is_undone_too(
+    db: Database,
+) -> None:
+    await db.transaction(lambda tx: engine.start(tx, ABROAD, "b1", {}))
+    assert await _tell(db, "b1", "visa.pending")
+    shown = await engine.get(db, "b1")
+    room = shown["steps"][1]
+    assert room["status"] == "waiting"
+    waits = room["deadline_at"] - utcnow()
+    assert timedelta(minutes=59) < waits <= timedelta(hours=1)
+    # its wait runs out: no resend, the step fails, and the room, perhaps booked, is cancelled
+    await _overdue(db, "b1", 1)
+    mine = [t for t, m in await _sent(db) if m.saga_id == "b1"]
+    assert mine == ["room.book", "room.cancel"]
+    assert (await engine.get(db, "b1"))["state"] == "compensating"
+    assert await _tell(db, "b1", "room.cancelled")
+    assert (await engine.get(db, "b1"))["state"] == "compensated"
+
+
+async def test_a_compensated_saga_runs_again_and_answers_of_another_run_are_ignored(
+    db: Database,
+) -> None:
+    current = Definition(
+        **{
+            **{f: getattr(ABROAD, f) for f in ("kind", "source", "steps", "command_data")},
+            "on_completed": _completed,
+            "on_compensated": _compensated,
+            "accepts": lambda saga, message: message.data.get("run") in (None, saga.data["run"]),
+        }
+    )
+    known = {"abroad": current}
+
+    async def tell(kind: str, run: int) -> bool:
+        body = KINDS[kind](order_id="c1", undo=False)
+        message = new_message(body, source="test", saga_id="c1")
+        message = msgspec.structs.replace(message, data={**message.data, "run": run})
+        return await db.transaction(lambda tx: engine.advance(tx, known, message))
+
+    await db.transaction(lambda tx: engine.start(tx, current, "c1", {"run": 1}))
+    await _overdue(db, "c1", 1)  # the room timed out: undone
+    assert await tell("room.cancelled", 1)
+    assert (await engine.get(db, "c1"))["state"] == "compensated"
+    assert await db.transaction(lambda tx: engine.restart(tx, current, "c1", {"run": 2}))
+    shown = await engine.get(db, "c1")
+    assert (shown["state"], shown["data"]["run"]) == ("running", 2)
+    assert [s["status"] for s in shown["steps"]] == ["skipped", "sent"]
+    assert not await tell("room.booked", 1)  # the first run's late answer
+    assert await tell("room.booked", 2)
+    assert (await engine.get(db, "c1"))["state"] == "completed"
+    # only a compensated saga runs again
+    assert not await db.transaction(lambda tx: engine.restart(tx, current, "c1", {"run": 3}))
