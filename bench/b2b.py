@@ -44,6 +44,9 @@ from tests.waiting import eventually
 
 CLIENTS = 32
 LATENCIES_MS = (0, 50)
+# Each latency measured this many times, interleaved, the best kept: the host's noise (other
+# processes, SQLite's checkpoints) hits both alike.
+ROUNDS = 2
 # The pharmacy's registered location, where its orders ship.
 ADDRESS = {
     "line1": "1 Main St",
@@ -133,11 +136,11 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def _run(target: Target, erp: Simulator, n: int) -> list[Checkouts]:
-    """The rate at each of `LATENCIES_MS`, one after the other on the same servers."""
+    """The rate at each of `LATENCIES_MS`, on the same servers, best of `ROUNDS` interleaved."""
     buyer = {"Authorization": f"Bearer {target.buyer_token}"}
     connector = aiohttp.TCPConnector(limit=CLIENTS)
     async with aiohttp.ClientSession(connector=connector) as session:
-        product_id = await target.product(session, (n + CLIENTS) * (len(LATENCIES_MS) + 1))
+        product_id = await target.product(session, (n + CLIENTS) * (len(LATENCIES_MS) * ROUNDS + 1))
         body = {"items": [{"product_id": product_id, "quantity": 1}], "shipping_address": ADDRESS}
         sent: dict[str, float] = {}
 
@@ -176,8 +179,8 @@ async def _run(target: Target, erp: Simulator, n: int) -> list[Checkouts]:
 
             await asyncio.gather(*(worker() for _ in range(CLIENTS)))
 
-        results = []
-        for latency in LATENCIES_MS:
+        best: dict[int, Checkouts] = {}
+        for latency in LATENCIES_MS * ROUNDS:
             await erp.latency(latency)
             sent.clear()
             await hammer(CLIENTS)  # warm up
@@ -187,10 +190,10 @@ async def _run(target: Target, erp: Simulator, n: int) -> list[Checkouts]:
             ends = await _all_confirmed(session, target.url, buyer, list(sent))
             rate = n / (max(ends.values()) - min(sent.values()))
             took = [ends[order_id] - sent[order_id] for order_id in sent]
-            results.append(
-                Checkouts(latency, rate, statistics.median(took) * 1000, _pct(took, 0.99))
-            )
-    return results
+            measured = Checkouts(latency, rate, statistics.median(took) * 1000, _pct(took, 0.99))
+            if latency not in best or measured.rate > best[latency].rate:
+                best[latency] = measured
+    return [best[latency] for latency in LATENCIES_MS]
 
 
 class _Failed(RuntimeError):
