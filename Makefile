@@ -22,9 +22,12 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# the simulated ERP (at the default ORDERLY_ERP_URL) runs beside the server, stopped with it
 run: $(SERVE_STAMP)
 	$(BIN)/orderly migrate
 	$(BIN)/orderly demo load
+	$(BIN)/orderly erp-sim --host 127.0.0.1 --port 8070 & sim=$$!; \
+	trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/orderly serve
 
 lint: $(DEV_STAMP)

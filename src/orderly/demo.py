@@ -125,6 +125,15 @@ async def load_demo_pharmacy(identity: Database, passwords: Passwords) -> None:
             can_order_schedule_ii=True,
             admin_email=DEMO_PHARMACIST,
             admin_password=DEMO_PASSWORD,
+            registered_address={
+                "line1": "100 Main Street",
+                "city": "Harrisburg",
+                "state": "PA",
+                "postal_code": "17101",
+                "country": "US",
+            },
+            licence_state="PA",
+            licence_expires_on="2028-06-30",
         ),
     )
     await mfa.seed(identity, DEMO_PHARMACIST)

@@ -28,6 +28,9 @@ class Deployment:
     ordering: Server
     fulfillment: Server
     payments: Server
+    compliance: Server
+    erp: Server
+    notifications: Server
     operator_token: str = ""
 
     @property
@@ -40,6 +43,9 @@ class Deployment:
             self.ordering,
             self.fulfillment,
             self.payments,
+            self.compliance,
+            self.erp,
+            self.notifications,
         )
         unique: dict[int, Server] = {id(s): s for s in every}
         return list(unique.values())
@@ -55,7 +61,7 @@ def deploy(backend: Backend, log_dir: Path, **settings: str) -> Deployment:
     env = {**backend.env(), "ORDERLY_SERVICE_KEY": SERVICE_KEY, **settings}
     if backend.name == "embedded":
         server = Server(env, log_dir)
-        deployment = Deployment(backend, server, server, server, server, server, server, server)
+        deployment = Deployment(backend, *([server] * 10))
     else:
         identity = Server(env, log_dir, contexts="identity")
         env = {**env, "ORDERLY_IDENTITY_URL": identity.url}
@@ -79,8 +85,21 @@ def deploy(backend: Backend, log_dir: Path, **settings: str) -> Deployment:
         )
         fulfillment = Server(env, log_dir, contexts="fulfillment")
         payments = Server(env, log_dir, contexts="payments")
+        compliance = Server(env, log_dir, contexts="compliance")
+        erp = Server(env, log_dir, contexts="erp")
+        notifications = Server(env, log_dir, contexts="notifications")
         deployment = Deployment(
-            backend, identity, catalog, pricing, inventory, ordering, fulfillment, payments
+            backend,
+            identity,
+            catalog,
+            pricing,
+            inventory,
+            ordering,
+            fulfillment,
+            payments,
+            compliance,
+            erp,
+            notifications,
         )
     try:
         # The operator is made in identity's tables, which the command migrates first: identity

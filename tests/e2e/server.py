@@ -142,13 +142,17 @@ class Server:
         result = self.cli("users", "create-operator", email, "--password", password)
         assert result.returncode == 0, result.stderr
 
-    def create_account(self, account_id: str, admin_email: str, password: str) -> None:
-        """A B2B pharmacy account (DEA number from the pharma rules' worked example)."""
+    def create_account(
+        self, account_id: str, admin_email: str, password: str, *registration: str
+    ) -> None:
+        """A B2B pharmacy account (DEA number from the pharma rules' worked example);
+        `registration`: more options of `accounts create` (`--licence-state`, ...)."""
         result = self.cli(
             *("accounts", "create", "--id", account_id, "--name", f"Pharmacy {account_id}"),
             *("--dea", "AP5836727", "--dea-expires", "2099-12-31"),
             *("--dea-schedules", "2,2N,3,3N,4,5", "--state-licence", "PA-RP-001234"),
             *("--schedule-ii", "--admin-email", admin_email, "--admin-password", password),
+            *registration,
         )
         assert result.returncode == 0, result.stderr
 

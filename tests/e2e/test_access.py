@@ -55,6 +55,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v1/prices/accounts/{account_id}/gpo"): {"gpo": "MINE"},
     ("PUT", "/api/v1/inventory/{product_id}/safety-stock/{dc}"): {"units": 1},
     ("PUT", "/api/v1/inventory/shelf-life/{account_id}"): {"days": 1},
+    ("PATCH", "/api/v1/inventory/dcs/{dc}"): {"licensed_states": ["PA"]},
+    ("PATCH", "/api/v1/accounts/{account_id}/registration"): {"deaActive": False},
+    ("PUT", "/api/v1/accounts/{account_id}/csos-certificate"): {"certificate": "not one"},
+    ("PUT", "/api/v1/accounts/{account_id}/approval-threshold"): {"amount": "1.00"},
     ("PUT", "/api/v1/cart/items/{product_id}"): {"quantity": 1},
     ("POST", "/api/v1/accounts/{account_id}/users"): {
         "email": "intruder@example.com",
@@ -131,6 +135,7 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
         "lot_id": "any",
         "contract_id": "any",
         "saga_id": "any",
+        "hold_id": "any",
         "dc": "MAIN",
         "method_id": method.json()["id"],
         "cart_id": cart.json()["cart_id"],

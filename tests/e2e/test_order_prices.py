@@ -98,10 +98,9 @@ async def test_a_contract_buyer_pays_its_contract_price_locked_with_the_order(
     assert quote["price"] == "45.00"
 
     shop = deployed.ordering.client(token)
-    placed = await shop.post(
-        "/api/v1/orders",
-        json={"items": [{"product_id": product_id, "quantity": 24}], "shipping_address": ADDRESS},
-    )
+    order = {"items": [{"product_id": product_id, "quantity": 24}], "shipping_address": ADDRESS}
+    # the direct flow: locked as it is placed (b2b, an account's own, locks in its saga)
+    placed = await shop.post("/api/v1/orders", json={**order, "channel": "direct"})
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["order_id"]
     order = (await shop.get(f"/api/v1/orders/{order_id}")).json()

@@ -45,6 +45,8 @@ def test_the_consumers_keep_the_names_their_queues_have(bus: Bus) -> None:
         "pricing.wac_on_product_updated",
         "pricing.account_on_account_created",
         "pricing.locks_follow_orders",
+        "pricing.lock_on_command",
+        "pricing.void_on_command",
     ]
 
 

@@ -1,12 +1,21 @@
 """How erp plugs into a running Orderly."""
 
 from orderly.config import Settings
-from orderly.contexts import ContextSpec, Wired
-from orderly.erp import api, messages, store
+from orderly.contexts import ContextSpec, Wired, consumer
+from orderly.erp import api, handlers, messages, store
+from orderly.erp.calls import sales_order_caller
+from orderly.erp.messages import CreateSalesOrder
+from orderly.erp.policy import policy
+from orderly.erp.port import HttpErp
 
 
 def wire(settings: Settings) -> Wired:
-    return Wired()
+    rules = policy(settings)
+    erp = HttpErp(rules.url, rules.timeout, rules.retries, backoff=rules.backoff)
+    return Wired(
+        subscriptions=(consumer("erp", handlers.create_sales_order, CreateSalesOrder),),
+        workers=(sales_order_caller(erp, rules),),
+    )
 
 
 CONTEXT = ContextSpec(

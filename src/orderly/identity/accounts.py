@@ -2,15 +2,17 @@
 their users' tokens carry."""
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from orderly.identity import domain, store
-from orderly.identity.messages import SOURCE, AccountCreated
+from orderly.identity.messages import SOURCE, AccountCreated, Registration
 from orderly.identity.passwords import Passwords
 from orderly.identity.users import EmailTaken, user_created
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import NotFound
 from orderly.kernel.ids import new_id
+from orderly.kernel.money import money
 from orderly.kernel.principal import Principal
 from orderly.messaging import emit, new_message
 from orderly.storage import Database, Row, Tx
@@ -36,12 +38,27 @@ class NewAccount:
     can_order_schedule_ii: bool
     admin_email: str
     admin_password: str
+    # where the registration is (a controlled order ships there only) and the state licence
+    registered_address: dict[str, str] | None = None
+    licence_state: str | None = None
+    licence_expires_on: str | None = None
+
+    def check(self) -> None:
+        domain.check_account(
+            self.account_id, self.dea_number, self.dea_schedules, self.dea_expires_on
+        )
+        domain.Segment(self.segment)
+        if self.registered_address is not None:
+            domain.check_registered_address(self.registered_address)
+        if self.licence_state is not None:
+            domain.check_state(self.licence_state)
+        if self.licence_expires_on is not None:
+            domain.check_date(self.licence_expires_on, "the state licence's expiry")
 
 
 async def create_account(db: Database, passwords: Passwords, new: NewAccount) -> bool:
     """The account and its admin; False if the account already exists (nothing changes)."""
-    domain.check_account(new.account_id, new.dea_number, new.dea_schedules, new.dea_expires_on)
-    domain.Segment(new.segment)
+    new.check()
     email = domain.normalise_email(new.admin_email)
     domain.check_password(new.admin_password, email=email)
     password_hash = await passwords.hash(new.admin_password)
@@ -60,6 +77,10 @@ async def create_account(db: Database, passwords: Passwords, new: NewAccount) ->
             "id_340b": new.id_340b,
             "can_order_schedule_ii": new.can_order_schedule_ii,
             "at": now,
+            "dea_active": True,
+            "registered_address": new.registered_address,
+            "licence_state": new.licence_state,
+            "licence_expires_on": new.licence_expires_on,
         }
         if not await tx.execute(store.INSERT_ORGANISATION, account):
             return False
@@ -83,6 +104,7 @@ async def create_account(db: Database, passwords: Passwords, new: NewAccount) ->
             segment=new.segment,
             id340b=new.id_340b,
             can_order_schedule_ii=new.can_order_schedule_ii,
+            registration=registration_of(account),
         )
         await emit(tx, new_message(opened, source=SOURCE, aggregate_id=new.account_id))
         return True
@@ -100,7 +122,7 @@ async def account_claims(db: Database, organisation_id: str | None) -> dict[str,
     return {
         "account": org["id"],
         "segment": org["segment"],
-        "dea_active": domain.dea_active(org["dea_expires_on"], utcnow().date()),
+        "dea_active": dea_active_now(org),
         "340b": org["id_340b"] is not None,
         "can_order_schedule_II": bool(org["can_order_schedule_ii"]),
     }
@@ -119,7 +141,26 @@ async def membership(db: Database, caller: Principal, account_id: str) -> Row | 
     return row
 
 
-def _account_view(org: Row) -> dict[str, Any]:
+def dea_active_now(org: Row | dict[str, Any]) -> bool:
+    """Not suspended, and not expired today."""
+    return bool(org["dea_active"]) and domain.dea_active(org["dea_expires_on"], utcnow().date())
+
+
+def registration_of(org: Row | dict[str, Any]) -> Registration:
+    """The account's registration as `account.created` and `account.updated` carry it."""
+    licence_expires = org["licence_expires_on"]
+    return Registration(
+        dea_number=org["dea_number"],
+        dea_schedules=list(org["dea_schedules"]),
+        dea_expires_on=date.fromisoformat(org["dea_expires_on"]),
+        dea_active=bool(org["dea_active"]),
+        registered_address=org["registered_address"],
+        licence_state=org["licence_state"],
+        licence_expires_on=date.fromisoformat(licence_expires) if licence_expires else None,
+    )
+
+
+def account_view(org: Row) -> dict[str, Any]:
     return {
         "accountId": org["id"],
         "name": org["name"],
@@ -127,10 +168,15 @@ def _account_view(org: Row) -> dict[str, Any]:
         "deaNumber": org["dea_number"],
         "deaSchedules": org["dea_schedules"],
         "deaExpiresOn": org["dea_expires_on"],
-        "deaActive": domain.dea_active(org["dea_expires_on"], utcnow().date()),
+        "deaActive": dea_active_now(org),
         "stateLicence": org["state_licence"],
         "id340b": org["id_340b"],
         "canOrderScheduleII": bool(org["can_order_schedule_ii"]),
+        "registeredAddress": org["registered_address"],
+        "licenceState": org["licence_state"],
+        "licenceExpiresOn": org["licence_expires_on"],
+        "csosCertificate": org["csos_certificate"],
+        "approvalThreshold": money(org["approval_threshold_cents"]),
     }
 
 
@@ -140,4 +186,4 @@ async def get_account(db: Database, caller: Principal, account_id: str) -> dict[
     org = await db.read(lambda tx: tx.fetch_one(store.ORGANISATION, {"id": account_id}))
     if org is None:
         raise AccountNotFound(f"account {account_id} does not exist")
-    return _account_view(org)
+    return account_view(org)

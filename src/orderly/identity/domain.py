@@ -1,9 +1,13 @@
-"""Identity rules: e-mail addresses, client addresses, password policy, roles."""
+"""Identity rules: e-mail addresses, client addresses, password policy, roles, an account's
+registration and CSOS certificate."""
 
 import ipaddress
 import re
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from orderly.kernel.errors import Unprocessable
 
@@ -147,3 +151,58 @@ def check_account(account_id: str, dea_number: str, schedules: list[str], expire
 
 def dea_active(expires_on: str, today: date) -> bool:
     return date.fromisoformat(expires_on) >= today
+
+
+# US states, DC and the territories a state licence may be issued in (USPS codes).
+_STATE_CODES = (
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV"
+    " NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI"
+)
+US_STATES = frozenset(_STATE_CODES.split())
+_ADDRESS_FIELDS = ("line1", "city", "state", "postal_code", "country")
+_ADDRESS_OPTIONAL = ("name", "line2")
+
+
+def check_state(state: str) -> str:
+    if state not in US_STATES:
+        raise InvalidAccount(f"{state!r} is not a US state code (two capital letters, e.g. PA)")
+    return state
+
+
+def check_date(value: str, what: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise InvalidAccount(f"{what} is a date, YYYY-MM-DD") from None
+    return value
+
+
+def check_registered_address(address: dict[str, str]) -> dict[str, str]:
+    """The registered location names its street, city, state, postal code and country (and
+    may name a recipient and a second line): text, nothing else."""
+    unknown = sorted(set(address) - set(_ADDRESS_FIELDS) - set(_ADDRESS_OPTIONAL))
+    if unknown or not all(isinstance(value, str) for value in address.values()):
+        allowed = ", ".join(_ADDRESS_FIELDS + _ADDRESS_OPTIONAL)
+        raise InvalidAccount(f"a registered address has text fields only, of: {allowed}")
+    missing = [name for name in _ADDRESS_FIELDS if not str(address.get(name) or "").strip()]
+    if missing:
+        raise InvalidAccount(f"the registered address needs {', '.join(missing)}")
+    return address
+
+
+class InvalidCertificate(Unprocessable):
+    code = "invalid_certificate"
+    title = "Not a CSOS signing certificate"
+
+
+def check_csos_certificate(pem: str) -> str:
+    """A PEM X.509 certificate whose public key is EC P-256, as CSOS signing keys are
+    (signatures are checked with it: ECDSA P-256 / SHA-256)."""
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.strip().encode())
+        key = certificate.public_key()
+    except ValueError:
+        raise InvalidCertificate("the certificate is not a PEM X.509 certificate") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        raise InvalidCertificate("a CSOS certificate's public key is EC P-256") from None
+    return pem.strip() + "\n"

@@ -268,17 +268,44 @@ organisations = sa.Table(
     sa.Column("id_340b", sa.String(32)),
     sa.Column("can_order_schedule_ii", sa.Boolean(), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # an operator may suspend a registration before it expires
+    sa.Column("dea_active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    # the registered location ({line1, city, state, postal_code, country, ...}); a controlled
+    # order ships there only
+    sa.Column("registered_address", sa.JSON()),
+    sa.Column("licence_state", sa.String(2)),
+    sa.Column("licence_expires_on", sa.String(10)),
+    # the account's CSOS signing certificate (PEM, X.509, EC P-256)
+    sa.Column("csos_certificate", sa.Text()),
+    # orders above this need an approver (none: no approval)
+    sa.Column("approval_threshold_cents", sa.BigInteger()),
 )
 
 INSERT_ORGANISATION = sql(
     "INSERT INTO organisations (id, name, segment, dea_number, dea_schedules, dea_expires_on,"
-    " state_licence, id_340b, can_order_schedule_ii, created_at)"
+    " state_licence, id_340b, can_order_schedule_ii, created_at, dea_active,"
+    " registered_address, licence_state, licence_expires_on)"
     " VALUES (:id, :name, :segment, :dea_number, :dea_schedules, :dea_expires_on,"
-    " :state_licence, :id_340b, :can_order_schedule_ii, :at) ON CONFLICT (id) DO NOTHING"
+    " :state_licence, :id_340b, :can_order_schedule_ii, :at, :dea_active,"
+    " :registered_address, :licence_state, :licence_expires_on) ON CONFLICT (id) DO NOTHING"
 )
 ORGANISATION = sql(
     "SELECT id, name, segment, dea_number, dea_schedules, dea_expires_on, state_licence,"
-    " id_340b, can_order_schedule_ii FROM organisations WHERE id = :id"
+    " id_340b, can_order_schedule_ii, dea_active, registered_address, licence_state,"
+    " licence_expires_on, csos_certificate, approval_threshold_cents"
+    " FROM organisations WHERE id = :id"
+)
+SET_REGISTRATION = sql(
+    "UPDATE organisations SET dea_schedules = :dea_schedules, dea_expires_on = :dea_expires_on,"
+    " dea_active = :dea_active, registered_address = :registered_address,"
+    " licence_state = :licence_state, licence_expires_on = :licence_expires_on,"
+    " can_order_schedule_ii = :can_order_schedule_ii WHERE id = :id"
+)
+SET_CSOS_CERTIFICATE = sql(
+    "UPDATE organisations SET csos_certificate = :csos_certificate WHERE id = :id"
+)
+SET_APPROVAL_THRESHOLD = sql(
+    "UPDATE organisations SET approval_threshold_cents = :approval_threshold_cents WHERE id = :id"
 )
 JOIN_ORGANISATION = sql(
     "UPDATE users SET organisation_id = :organisation_id, updated_at = :at WHERE id = :id"
@@ -287,3 +314,6 @@ ORGANISATION_USERS = sql(
     f"{USER_COLUMNS} WHERE organisation_id = :organisation_id ORDER BY created_at, id"
 )
 SET_ROLES = sql("UPDATE users SET roles = :roles, updated_at = :at WHERE id = :id")
+# Serialises changes to one account (PostgreSQL holds the row's lock to the end of the
+# transaction); 0 if there is no such account.
+LOCK_ORGANISATION = sql("UPDATE organisations SET dea_active = dea_active WHERE id = :id")

@@ -7,7 +7,7 @@ A lot that expires before the customer's minimum shelf life runs out is not allo
 """
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
@@ -18,6 +18,22 @@ DEFAULT_DC = "MAIN"
 DC_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
 LOT_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,19}$")  # GS1 AI (10): up to 20 characters
 _NO_EXPIRY = date.max
+
+
+# What a DC's DEA registration may cover, as registrations write schedules (`N`: the
+# non-narcotic half of schedules II and III).
+DEA_SCHEDULES = frozenset({"2", "2N", "3", "3N", "4", "5"})
+# The registration schedules a DC needs, all of them, to hold and ship a product of each
+# schedule: the catalog's (`CII`...) or a registration's (`2`...). The catalog does not say
+# whether a CII or CIII product is a narcotic, so such a product needs both halves.
+NEEDS: dict[str, frozenset[str]] = {
+    "CII": frozenset({"2", "2N"}),
+    "CIII": frozenset({"3", "3N"}),
+    "CIV": frozenset({"4"}),
+    "CV": frozenset({"5"}),
+    **{schedule: frozenset({schedule}) for schedule in DEA_SCHEDULES},
+}
+STATE = re.compile(r"^[A-Z]{2}$")
 
 
 class LotStatus(StrEnum):
@@ -40,6 +56,49 @@ def check_dc(dc: str) -> str:
     if not DC_CODE.match(dc):
         raise InvalidStock(f"{dc!r} is not a distribution centre code (A-Z, 0-9, '-')")
     return dc
+
+
+def check_schedules(schedules: Iterable[str]) -> list[str]:
+    """Sorted, without repeats; only schedules a DEA registration lists."""
+    wanted = sorted(set(schedules))
+    unknown = [s for s in wanted if s not in DEA_SCHEDULES]
+    if unknown:
+        raise InvalidStock(f"unknown DEA schedules: {', '.join(unknown)} (2, 2N, 3, 3N, 4, 5)")
+    return wanted
+
+
+def check_states(states: Iterable[str] | None) -> list[str] | None:
+    """Sorted, without repeats, two capital letters each; None stays None (every state)."""
+    if states is None:
+        return None
+    wanted = sorted(set(states))
+    bad = [s for s in wanted if not STATE.match(s)]
+    if bad:
+        raise InvalidStock(f"not state codes: {', '.join(bad)} (two capital letters, e.g. PA)")
+    return wanted
+
+
+@dataclass(frozen=True)
+class Licence:
+    """A DC's DEA registration (the schedules it may hold and ship) and the states it is
+    licensed to ship them to (None: every state)."""
+
+    dc: str
+    schedules: frozenset[str]
+    states: frozenset[str] | None = None
+
+    def may_ship(self, schedule: str, state: str | None) -> bool:
+        """Whether it may ship a product of `schedule` to `state`. An unknown schedule (`CI`)
+        is never shipped; to an unknown state, only a DC licensed for every state ships."""
+        needs = NEEDS.get(schedule)
+        if needs is None or not needs <= self.schedules:
+            return False
+        return self.states is None or (state is not None and state in self.states)
+
+
+def qualifying(licences: Iterable[Licence], schedule: str, state: str | None) -> frozenset[str]:
+    """The DCs that may ship a product of `schedule` to `state`."""
+    return frozenset(licence.dc for licence in licences if licence.may_ship(schedule, state))
 
 
 def expired(expires_on: date | None, today: date) -> bool:
@@ -187,8 +246,16 @@ class Stock:
         lots = [lot for lot in self.lots if lot.dc == dc]
         return figures(lots, soft, self.safety.get(dc, 0), today)
 
-    def total_atp(self, today: date, shelf_life_days: int = 0, ignore: str = "") -> int:
-        return sum(self.atp(dc, today, shelf_life_days, ignore) for dc in self.dcs())
+    def total_atp(
+        self,
+        today: date,
+        shelf_life_days: int = 0,
+        ignore: str = "",
+        among: Collection[str] | None = None,
+    ) -> int:
+        """ATP in every DC (or those `among`)."""
+        dcs = [dc for dc in self.dcs() if among is None or dc in among]
+        return sum(self.atp(dc, today, shelf_life_days, ignore) for dc in dcs)
 
     def hold_of(self, reference: str, product_id: str) -> SoftHold | None:
         """The live hold `reference` (a cart) has on this product, if any."""
@@ -203,11 +270,17 @@ class Stock:
         return next((dc for dc in self.dcs() if self.atp(dc, today, 0, ignore) >= quantity), None)
 
     def choose(
-        self, quantity: int, today: date, shelf_life_days: int = 0, own: SoftHold | None = None
+        self,
+        quantity: int,
+        today: date,
+        shelf_life_days: int = 0,
+        own: SoftHold | None = None,
+        among: Collection[str] | None = None,
     ) -> tuple[str, Allocation] | None:
-        """The first DC (that of the customer's `own` hold first) that can fill the whole
-        line, and its lots, first-expiry-first-out; None if no one DC can."""
-        dcs = self.dcs()
+        """The first DC (of those `among`, if named; that of the customer's `own` hold
+        first) that can fill the whole line, and its lots, first-expiry-first-out; None if no
+        one DC can. Blocked lots (quarantined, expired) are never taken."""
+        dcs = [dc for dc in self.dcs() if among is None or dc in among]
         if own is not None:
             dcs = sorted(dcs, key=lambda dc: dc != own.dc)
         for dc in dcs:

@@ -28,6 +28,11 @@ class UnknownDc(Unprocessable):
     title = "No such distribution centre"
 
 
+class DcNotFound(NotFound):
+    code = "dc_not_found"
+    title = "No such distribution centre"
+
+
 class DcExists(Conflict):
     code = "dc_exists"
     title = "Distribution centre already exists"

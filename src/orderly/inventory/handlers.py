@@ -47,12 +47,20 @@ async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
 
 
 async def reserve_on_command(tx: Tx, message: Envelope) -> None:
-    """A saga's `inventory.reserve`: the same reservation, answered to the saga."""
-    await _reserve(tx, message.read(ReserveInventory), message)
+    """A saga's `inventory.reserve`: the same reservation, answered to the saga; a
+    controlled line only from a DC licensed for it and for the ship-to state."""
+    command = message.read(ReserveInventory)
+    controlled = reservations.Controlled(command.schedules, command.ship_to_state)
+    await _reserve(tx, command, message, controlled, run=command.run)
 
 
 async def _reserve(
-    tx: Tx, order: OrderCreated | ReserveInventory, command: Envelope | None = None
+    tx: Tx,
+    order: OrderCreated | ReserveInventory,
+    command: Envelope | None = None,
+    controlled: reservations.Controlled | None = None,
+    *,
+    run: int = 0,
 ) -> None:
     await reservations.reserve_and_answer(
         tx,
@@ -61,6 +69,8 @@ async def _reserve(
         account_id=order.account_id,
         cart_id=order.cart_id,
         command=command,
+        controlled=controlled,
+        run=run,
     )
 
 

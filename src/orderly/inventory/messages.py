@@ -83,6 +83,8 @@ class ReserveInventory(Message):
     # distribution centre registered for that schedule and licensed for the ship-to state
     ship_to_state: str | None = None
     schedules: dict[str, str] = msgspec.field(default_factory=dict)
+    # the saga's run: a replayed checkout (run 2 on) reserves again what its failed run gave back
+    run: int = 0
 
 
 class ReleaseInventory(Message):

@@ -28,7 +28,14 @@ def lot_view(lot: Lot, today: date) -> dict[str, Any]:
 
 
 def dc_view(row: Row) -> dict[str, Any]:
-    return {"code": row["code"], "name": row["name"], "created_at": row["created_at"]}
+    licence = store.licence(row)
+    return {
+        "code": row["code"],
+        "name": row["name"],
+        "created_at": row["created_at"],
+        "dea_schedules": sorted(licence.schedules),
+        "licensed_states": None if licence.states is None else sorted(licence.states),
+    }
 
 
 async def list_dcs(db: Database) -> list[dict[str, Any]]:

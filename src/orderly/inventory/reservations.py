@@ -6,7 +6,7 @@ on SQLite, and ATP can never be promised twice. Reservations are idempotent per
 (reference, line): a repeat answers what the first did and changes nothing.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from orderly.inventory import accounts, store
+from orderly.inventory import accounts, dc_licences, store
 from orderly.inventory.domain import Kind, Lot, Stock
 from orderly.inventory.messages import (
     SOURCE,
@@ -44,6 +44,9 @@ class Outcome:
     items: list[dict[str, Any]]
     # products inventory does not know (each also reported short)
     unknown: tuple[str, ...] = ()
+    # why it was not reserved: `insufficient_stock`, or `no_licensed_dc` (a controlled line
+    # that stock elsewhere would fill, but no DC that holds it may ship it)
+    reason: str = "insufficient_stock"
 
 
 async def hard_reserve(
@@ -56,8 +59,11 @@ async def hard_reserve(
     until: datetime | None = None,
     customer: str | None = None,
     account: str | None = None,
+    qualified: Mapping[str, frozenset[str]] | None = None,
 ) -> Outcome:
     """Reserve every line from one DC each, lots first-expiry-first-out, or nothing at all.
+    A product named in `qualified` (a controlled one) is reserved only in the DCs named
+    there (those licensed for it, `dc_licences.qualified`).
 
     A soft reservation the same customer holds under `soft_reference` (its cart) counts as
     available to it, and is converted: released as the hard one takes its place. `until`
@@ -76,16 +82,20 @@ async def hard_reserve(
                 stocks[product_id] = stock
     plan: list[tuple[Line, str, list[tuple[Lot, int]], str]] = []
     short: list[dict[str, Any]] = []
+    unlicensed = False
     for line in lines:
         stock = stocks.get(line.product_id)
+        among = (qualified or {}).get(line.product_id)
         own = stock.hold_of(soft_reference, line.product_id) if stock else None
-        chosen = stock.choose(line.quantity, today, shelf_life_days, own) if stock else None
+        chosen = stock.choose(line.quantity, today, shelf_life_days, own, among) if stock else None
         if chosen is None:
             ignore = own.id if own else ""
-            available = stock.total_atp(today, shelf_life_days, ignore) if stock else 0
+            available = stock.total_atp(today, shelf_life_days, ignore, among) if stock else 0
             short.append(
                 {"productId": line.product_id, "requested": line.quantity, "available": available}
             )
+            if stock and among is not None:
+                unlicensed |= stock.choose(line.quantity, today, shelf_life_days, own) is not None
             continue
         dc, allocation = chosen
         assert stock is not None
@@ -93,7 +103,8 @@ async def hard_reserve(
         plan.append((line, dc, allocation, own.id if own else ""))
     if short:
         unknown = tuple(p for p in products if p not in stocks)
-        return await _existing_hard(tx, reference, lines) or Outcome(False, short, unknown)
+        reason = "no_licensed_dc" if unlicensed else "insufficient_stock"
+        return await _existing_hard(tx, reference, lines) or Outcome(False, short, unknown, reason)
     items = []
     for line, dc, allocation, soft_id in plan:
         reservation = {
@@ -185,6 +196,14 @@ def reserved_line(row: Row) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Controlled:
+    """A B2B order's controlled lines (product id: its DEA schedule) and where it ships."""
+
+    schedules: Mapping[str, str]
+    ship_to_state: str | None = None
+
+
 async def reserve_and_answer(
     tx: Tx,
     order_id: str,
@@ -193,19 +212,37 @@ async def reserve_and_answer(
     account_id: str | None,
     cart_id: str | None,
     command: Envelope | None = None,
+    controlled: Controlled | None = None,
+    run: int = 0,
 ) -> None:
     """Reserve an order's lines (a cart's holds become the order's) and say how it went:
     `inventory.reserved` or `inventory.insufficient`, answering a saga's `command` if one
-    asked."""
+    asked. A replayed checkout's command (its saga's `run` past the first) reserves again
+    what the failed run gave back; a late repeat of the first run's is answered as before."""
     lines = [Line(str(n), product, units) for n, (product, units) in enumerate(items, start=1)]
+    if command is not None and run > 1:
+        await _forget_released(tx, order_id)
+    qualified = None
+    if controlled is not None and any(controlled.schedules.values()):
+        qualified = await dc_licences.qualified(tx, controlled.schedules, controlled.ship_to_state)
     outcome = await hard_reserve(
         tx,
         order_id,
         lines,
         shelf_life_days=await accounts.shelf_life_days(tx, account_id),
         soft_reference=cart_id or "",
+        qualified=qualified,
     )
     await emit(tx, reservation_told(order_id, outcome, command))
+
+
+async def _forget_released(tx: Tx, reference: str) -> None:
+    """Clear the way for a new reservation of `reference` if its last was given back (or ran
+    out); a live or picked one stays, and is the answer."""
+    rows = await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": reference})
+    hard = [r for r in rows if r["kind"] == Kind.HARD]
+    if hard and all(r["status"] in ("released", "expired") for r in hard):
+        await tx.execute(store.FORGET_GONE_HARD, {"reference": reference})
 
 
 def reservation_told(order_id: str, outcome: Outcome, command: Envelope | None) -> Envelope:
@@ -215,7 +252,9 @@ def reservation_told(order_id: str, outcome: Outcome, command: Envelope | None) 
         )
         if outcome.reserved
         else InventoryInsufficient(
-            order_id=order_id, items=msgspec.convert(outcome.items, list[ShortLine])
+            order_id=order_id,
+            items=msgspec.convert(outcome.items, list[ShortLine]),
+            reason=outcome.reason,
         )
     )
     if command is None:

@@ -3,9 +3,11 @@ them, gathered from the modules that do each job: `stock` (goods in, lots, DCs),
 (shelf life), `reservations` (an order's stock), `holds` (a cart's), `queries`."""
 
 from orderly.inventory.accounts import set_shelf_life
+from orderly.inventory.dc_licences import change_dc
 from orderly.inventory.errors import (
     AccountNotFound,
     DcExists,
+    DcNotFound,
     HoldNotFound,
     LotExpired,
     LotMismatch,
@@ -28,6 +30,7 @@ from orderly.inventory.stock import (
 __all__ = [
     "AccountNotFound",
     "DcExists",
+    "DcNotFound",
     "HoldNotFound",
     "Holder",
     "Line",
@@ -39,6 +42,7 @@ __all__ = [
     "Receipt",
     "UnknownDc",
     "add_item",
+    "change_dc",
     "check_availability",
     "create_dc",
     "hard_reserve",

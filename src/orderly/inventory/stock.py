@@ -138,12 +138,26 @@ async def set_safety_stock(db: Database, product_id: str, dc: str, units: int) -
     return await queries.position(db, product_id)
 
 
-async def create_dc(db: Database, code: str, name: str) -> dict[str, Any]:
-    """An operator opens a distribution centre: stock may be received into it from now on."""
+async def create_dc(
+    db: Database,
+    code: str,
+    name: str,
+    schedules: list[str] | None = None,
+    states: list[str] | None = None,
+) -> dict[str, Any]:
+    """An operator opens a distribution centre: stock may be received into it from now on.
+    It holds and ships the controlled schedules its DEA registration lists (none unless
+    named) to the states it is licensed for (None: every state)."""
     domain.check_dc(code)
+    params = {
+        "code": code,
+        "name": name,
+        "at": utcnow(),
+        "dea_schedules": domain.check_schedules(schedules or ()),
+        "licensed_states": domain.check_states(states),
+    }
 
     async def work(tx: Tx) -> Row:
-        params = {"code": code, "name": name, "at": utcnow()}
         if not await tx.execute(store.INSERT_DC, params):
             raise DcExists(f"distribution centre {code} already exists")
         made = await tx.fetch_one(store.DC, {"code": code})

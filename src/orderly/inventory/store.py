@@ -4,9 +4,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
-from orderly.inventory.domain import Lot, SoftHold, Stock
+from orderly.inventory.domain import Licence, Lot, SoftHold, Stock
 from orderly.storage import Row, Tx, sql
 
 metadata = sa.MetaData()
@@ -31,6 +32,10 @@ dcs = sa.Table(
     sa.Column("code", sa.String(32), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # its DEA registration: the schedules (`2`, `2N`, ... `5`) it may hold and ship
+    sa.Column("dea_schedules", sa.JSON(), nullable=False, server_default=sa.text("'[]'")),
+    # the states it is licensed to ship controlled substances to; null: every state
+    sa.Column("licensed_states", sa.JSON()),
 )
 
 # The B2B accounts inventory knows of (identity's account.created): a shelf life is set only
@@ -123,11 +128,17 @@ PICK_LOT = sql(
 )
 
 INSERT_DC = sql(
-    "INSERT INTO dcs (code, name, created_at) VALUES (:code, :name, :at)"
+    "INSERT INTO dcs (code, name, created_at, dea_schedules, licensed_states)"
+    " VALUES (:code, :name, :at, :dea_schedules, :licensed_states)"
     " ON CONFLICT (code) DO NOTHING"
 )
-DC = sql("SELECT code, name, created_at FROM dcs WHERE code = :code")
-DCS = sql("SELECT code, name, created_at FROM dcs ORDER BY code")
+_DC_COLUMNS = "SELECT code, name, created_at, dea_schedules, licensed_states FROM dcs"
+DC = sql(f"{_DC_COLUMNS} WHERE code = :code")
+DCS = sql(f"{_DC_COLUMNS} ORDER BY code")
+UPDATE_DC = sql(
+    "UPDATE dcs SET name = :name, dea_schedules = :dea_schedules,"
+    " licensed_states = :licensed_states WHERE code = :code"
+)
 
 INSERT_ACCOUNT = sql(
     "INSERT INTO inventory_accounts (account_id) VALUES (:account_id)"
@@ -142,7 +153,7 @@ SET_SAFETY_STOCK = sql(
 
 _RESERVATION_COLUMNS = (
     "SELECT id, reference, line, kind, product_id, dc, quantity, status, expires_at, created_at,"
-    " allocations FROM reservations"
+    " updated_at, allocations FROM reservations"
 )
 RESERVATION = sql(
     f"{_RESERVATION_COLUMNS} WHERE reference = :reference AND line = :line AND kind = :kind"
@@ -211,6 +222,11 @@ EXPIRED_HOLDS = sql(
 CART_OWNER = sql(
     "SELECT customer_id FROM reservations WHERE reference = :reference AND kind = 'soft'"
     " AND customer_id IS NOT NULL LIMIT 1"
+)
+# A released (or run out) reservation, made anew for the same order: the old rows give way.
+FORGET_GONE_HARD = sql(
+    "DELETE FROM reservations WHERE reference = :reference AND kind = 'hard'"
+    " AND status IN ('released', 'expired')"
 )
 FORGET_EXPIRED_HOLDS = sql(
     "DELETE FROM reservations WHERE reference = :reference AND kind = 'hard' AND status = 'expired'"
@@ -304,4 +320,19 @@ async def give_back(tx: Tx, allocations: Sequence[dict[str, Any]]) -> None:
     """A hard reservation's lots stop counting its units as reserved."""
     await tx.execute_many(
         RESERVE_LOT, [{"id": a["lotId"], "quantity": -int(a["quantity"])} for a in allocations]
+    )
+
+
+def licence(row: Row) -> Licence:
+    """A DC's registration and state licences, from its row (`DC`, `DCS`)."""
+    schedules = row["dea_schedules"]
+    states = row["licensed_states"]
+    if isinstance(schedules, str):  # JSON as text, where the driver does not decode it
+        schedules = orjson.loads(schedules)
+    if isinstance(states, str):
+        states = orjson.loads(states)
+    return Licence(
+        dc=row["code"],
+        schedules=frozenset(schedules or ()),
+        states=None if states is None else frozenset(states),
     )

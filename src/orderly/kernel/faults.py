@@ -4,8 +4,9 @@ Inert unless `ORDERLY_CRASH_AFTER` names a point; then the first process of a de
 to reach it exits at once (as if killed), after writing `ORDERLY_CRASH_MARKER` so that, once
 restarted, it runs on. Points are `checkout.committed` (a checkout's order and saga are
 committed, the answer not yet sent), `during:<consumer>:<type>` (a message was handled,
-its transaction not yet committed) and `after:<consumer>:<type>` (committed, not yet
-acknowledged).
+its transaction not yet committed), `after:<consumer>:<type>` (committed, not yet
+acknowledged) and `erp.called` (the ERP answered a sales order call, its answer not yet
+stored).
 """
 
 import os

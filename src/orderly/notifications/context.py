@@ -1,12 +1,28 @@
 """How notifications plugs into a running Orderly."""
 
 from orderly.config import Settings
-from orderly.contexts import ContextSpec, Wired
-from orderly.notifications import api, messages, store
+from orderly.contexts import ContextSpec, Wired, Worker, consumer
+from orderly.identity.messages import UserCreated
+from orderly.notifications import api, handlers, messages, sending, store
+from orderly.notifications.policy import policy
+from orderly.ordering.messages import OrderConfirmed, OrderFailed
 
 
 def wire(settings: Settings) -> Wired:
-    return Wired()
+    """The handlers, and the sender when an SMTP server is configured (without one, mails
+    are kept as `unsent` and nothing sends them)."""
+    rules = policy(settings)
+    mails = handlers.MailHandlers(rules)
+    sender = sending.sender(rules)
+    workers: tuple[Worker, ...] = (sender,) if sender is not None else ()
+    return Wired(
+        subscriptions=(
+            consumer("notifications", handlers.copy_user_on_user_created, UserCreated),
+            consumer("notifications", mails.mail_on_order_confirmed, OrderConfirmed),
+            consumer("notifications", mails.mail_on_order_failed, OrderFailed),
+        ),
+        workers=workers,
+    )
 
 
 CONTEXT = ContextSpec(

@@ -59,7 +59,11 @@ async def decide(
     approve: bool,
     note: str,
 ) -> dict[str, Any]:
-    """Approve or reject an order awaiting approval; the order as it then stands."""
+    """Approve or reject an order awaiting approval; the order as it then stands. Another
+    account's order does not exist for the caller, whatever its roles."""
+    found = await db.read(lambda tx: _of_account(tx, caller, order_id))
+    if found["owner_id"] == caller.user_id:
+        raise OwnOrder(f"{caller.user_id} placed order {order_id}: another approver decides")
     await _check_approver(standing, caller)
     known = definitions(policy)
 
@@ -81,7 +85,7 @@ async def decide(
                 order_id=order.id,
                 account_id=order.account_id,
                 approver_id=caller.user_id,
-                reason=note or "rejected",
+                note=note,
             )
         )
         signal = new_message(decision, source=SOURCE, aggregate_id=order.id, saga_id=order.id)
@@ -96,7 +100,7 @@ async def decide(
 
 async def _of_account(tx: Tx, caller: Principal, order_id: str) -> Row:
     order = await tx.fetch_one(store.GET_ORDER, {"id": order_id})
-    if order is None or order["account_id"] != caller.account:
+    if order is None or caller.account is None or order["account_id"] != caller.account:
         raise OrderNotFound(f"order {order_id} does not exist")
     return order
 

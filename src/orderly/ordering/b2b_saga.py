@@ -148,6 +148,7 @@ def _command_data(saga: Saga, step: Step, undo: bool) -> Message:
             cart_id=data.get("cartId"),
             ship_to_state=data["shipTo"].get("state"),
             schedules={i["productId"]: i["schedule"] for i in items if i.get("schedule")},
+            run=run,
         )
     if step.name == "price":
         if undo:
@@ -240,7 +241,8 @@ def _failure(saga: Saga) -> dict[str, Any]:
     row = saga.failed_step() or {"name": "", "detail": {}}
     detail = row["detail"] or {}
     reason = _CODES.get(str(saga.reason), str(saga.reason))
-    readable = detail.get("detail") or _READABLE.get(reason, reason.replace("_", " "))
+    # compliance words its refusals for the pharmacy; other steps' answers are technical
+    readable = _READABLE.get(reason) or detail.get("detail") or reason.replace("_", " ")
     return {"step": row["name"], "reason": reason, "detail": readable}
 
 

@@ -33,7 +33,7 @@ class Standing:
     is_340b: bool = False
     # the account's DEA registration; None for a caller without an account
     registration: Registration | None = None
-    # orders above it wait for an approver of the account (B2B)
+    # orders above this total need an approver; None: no order does
     approval_threshold: Decimal | None = None
 
     @classmethod
@@ -57,7 +57,12 @@ class Standing:
             can_order_schedule_ii=account["canOrderScheduleII"],
             is_340b=account["id340b"] is not None,
             registration=_registration(account),
+            approval_threshold=_amount(account.get("approvalThreshold")),
         )
+
+
+def _amount(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def _registration(account: dict[str, Any]) -> Registration:

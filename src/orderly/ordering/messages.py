@@ -120,7 +120,7 @@ class OrderRejected(Message):
     order_id: str
     account_id: str
     approver_id: str
-    reason: str
+    note: str
 
 
 class RetryCheckout(Message):

@@ -12,7 +12,7 @@ from orderly.kernel.clock import utcnow
 from orderly.kernel.principal import Principal
 from orderly.messaging import Envelope, emit, new_message
 from orderly.ordering import carts, queries, store
-from orderly.ordering.domain import Order, OrderStatus
+from orderly.ordering.domain import InvalidTransition, Order, OrderStatus
 from orderly.ordering.messages import SOURCE, CancelledLine, OrderCancelled
 from orderly.ordering.policy import HoldLimits
 from orderly.storage import Database, Tx
@@ -118,7 +118,11 @@ async def cancel_order(
         order = Order.of(await queries.visible(tx, caller, order_id))
         if order.status is not OrderStatus.CANCELLED:
             if not order.cancellable:
+                # shipped; or held by compliance, whose analyst alone decides on it
                 refused(order, OrderStatus.CANCELLED, "cancel request")
+                raise InvalidTransition(
+                    f"a {order.word} order cannot be cancelled", order_status=order.word
+                )
             await cancel(tx, order, reason, {"by": caller.user_id}, limits)
         fresh = await tx.fetch_one(store.GET_ORDER, {"id": order_id})
         assert fresh is not None

@@ -123,6 +123,8 @@ async def place_order(
             faults.crash_at("checkout.committed")
         return await _await_outcome(db, cmd, policy, placed)
     if channel is Channel.B2B:  # its saga may wait days for an approver: 202, and poll
+        if faults.POINT:
+            faults.crash_at("checkout.committed")
         return replace(placed, accepted_only=True)
     return placed
 

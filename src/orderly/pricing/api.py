@@ -10,7 +10,7 @@ from orderly.kernel.errors import NotFound
 from orderly.kernel.principal import Principal
 from orderly.pricing import contracts, locks, prices, quoting
 from orderly.pricing.contracts import ContractNotFound
-from orderly.pricing.domain import ContractKind, InvalidPrice
+from orderly.pricing.domain import ContractKind, InvalidEffectiveDate, InvalidPrice
 from orderly.pricing.quoting import NoPrice
 from orderly.storage import Database
 from orderly.web import wire
@@ -171,13 +171,17 @@ async def my_prices(body: QuotesIn, db: Pricing, caller: Caller) -> dict[str, An
     }
 
 
-@router.put("/api/v1/prices/{product_id}/wac", status_code=204)
+@router.put(
+    "/api/v1/prices/{product_id}/wac", status_code=204, responses=refuses(InvalidEffectiveDate)
+)
 async def set_wac(product_id: ProductId, body: PriceIn, db: Pricing, _: PriceKeeper) -> Response:
     await prices.set_wac(db, product_id, body.price, body.effective_from)
     return Response(status_code=204)
 
 
-@router.put("/api/v1/prices/{product_id}/340b", status_code=204)
+@router.put(
+    "/api/v1/prices/{product_id}/340b", status_code=204, responses=refuses(InvalidEffectiveDate)
+)
 async def set_340b(product_id: ProductId, body: PriceIn, db: Pricing, _: PriceKeeper) -> Response:
     await prices.set_340b(db, product_id, body.price, body.effective_from)
     return Response(status_code=204)

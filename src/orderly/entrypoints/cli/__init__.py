@@ -2,11 +2,12 @@
 
 import typer
 
-from orderly.entrypoints.cli import demo, holds, identity, messages, sagas, server
+from orderly.entrypoints.cli import demo, erp, holds, identity, messages, sagas, server
 
 app = typer.Typer(help="Orderly order management.", no_args_is_help=True, add_completion=False)
 app.command()(server.migrate)
 app.command()(server.serve)
+app.command(name="erp-sim")(erp.erp_sim)
 app.add_typer(demo.app, name="demo")
 app.add_typer(messages.outbox_app, name="outbox")
 app.add_typer(messages.dead_app, name="dead-letters")

@@ -51,13 +51,36 @@ def accounts_create(
         str | None, typer.Option("--340b-id", help="340B covered-entity ID.")
     ] = None,
     schedule_ii: Annotated[bool, typer.Option(help="May order Schedule II (CSOS).")] = False,
+    registered_address: Annotated[
+        str | None,
+        typer.Option(
+            help='The registered location, JSON: {"line1", "city", "state", "postal_code",'
+            ' "country"}.'
+        ),
+    ] = None,
+    licence_state: Annotated[
+        str | None, typer.Option(help="The state licence's state, e.g. PA.")
+    ] = None,
+    licence_expires: Annotated[
+        str | None, typer.Option(help="The state licence's expiry, YYYY-MM-DD.")
+    ] = None,
 ) -> None:
     """Create a B2B account with its DEA data and an account admin (safe to repeat)."""
+    import json
+
     from orderly.identity.accounts import NewAccount, create_account
     from orderly.identity.passwords import passwords_for
     from orderly.kernel.errors import OrderlyError
 
     settings = deployment.of_context("identity", "accounts")
+    address = None
+    if registered_address is not None:
+        try:
+            address = json.loads(registered_address)
+        except ValueError:
+            raise fail("--registered-address is a JSON object") from None
+        if not isinstance(address, dict):
+            raise fail("--registered-address is a JSON object")
     new = NewAccount(
         account_id=account_id,
         name=name,
@@ -70,6 +93,9 @@ def accounts_create(
         can_order_schedule_ii=schedule_ii,
         admin_email=admin_email,
         admin_password=admin_password,
+        registered_address=address,
+        licence_state=licence_state,
+        licence_expires_on=licence_expires,
     )
     try:
         hashing = passwords_for(settings)  # as the servers hash

@@ -3,15 +3,15 @@ position."""
 
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from orderly.inventory import service
 from orderly.inventory.api.dependencies import Inventory, ProductId, StockKeeper
 from orderly.inventory.domain import DC_CODE, InvalidStock
-from orderly.inventory.service import DcExists, ProductNotFound
+from orderly.inventory.service import DcExists, DcNotFound, ProductNotFound
 from orderly.web.auth import Caller, Operator, principal
 from orderly.web.fields import Whole
 from orderly.web.refusals import refuses
@@ -62,18 +62,38 @@ class LotOut(BaseModel):
     reserved: int
 
 
+DeaSchedule = Literal["2", "2N", "3", "3N", "4", "5"]
+State = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
 class DcIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     # `check_dc` answers `invalid_stock` for a code outside the pattern
     code: str = Field(min_length=1, max_length=32, json_schema_extra=schema_pattern(DC_CODE))
     name: str = Field(min_length=1, max_length=100)
+    # its DEA registration's schedules: the controlled products it may hold and ship
+    dea_schedules: list[DeaSchedule] = Field(default_factory=list, max_length=6)
+    # the states it may ship controlled products to; null: every state
+    licensed_states: list[State] | None = Field(default=None, max_length=60)
+
+
+class DcChangeIn(BaseModel):
+    """The fields given change; `licensed_states: null` licenses every state."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    dea_schedules: list[DeaSchedule] | None = Field(default=None, max_length=6)
+    licensed_states: list[State] | None = Field(default=None, max_length=60)
 
 
 class DcRecordOut(BaseModel):
     code: str
     name: str
     created_at: datetime
+    dea_schedules: list[str]
+    licensed_states: list[str] | None
 
 
 class Figures(BaseModel):
@@ -136,8 +156,34 @@ async def list_dcs(db: Inventory, _: Operator) -> list[dict[str, Any]]:
     responses=refuses(DcExists, InvalidStock),
 )
 async def create_dc(body: DcIn, db: Inventory, _: Operator) -> dict[str, Any]:
-    """Operators: open a distribution centre; receipts and safety stock name only these."""
-    return await service.create_dc(db, body.code, body.name)
+    """Operators: open a distribution centre; receipts and safety stock name only these.
+    A B2B order's controlled line is reserved only in a DC registered for its schedule and
+    licensed for the ship-to state."""
+    return await service.create_dc(
+        db, body.code, body.name, list(body.dea_schedules), body.licensed_states
+    )
+
+
+@router.patch(
+    "/api/v1/inventory/dcs/{dc}",
+    response_model=DcRecordOut,
+    responses=refuses(DcNotFound, InvalidStock),
+)
+async def change_dc(
+    dc: Annotated[str, Path(max_length=32)], body: DcChangeIn, db: Inventory, _: Operator
+) -> dict[str, Any]:
+    """Operators: rename a distribution centre, or change its DEA schedules or the states
+    it is licensed for."""
+    if "dea_schedules" in body.model_fields_set and body.dea_schedules is None:
+        raise InvalidStock("dea_schedules is a list (empty: no controlled substance)")
+    return await service.change_dc(
+        db,
+        dc,
+        name=body.name,
+        schedules=None if body.dea_schedules is None else list(body.dea_schedules),
+        states=body.licensed_states,
+        states_named="licensed_states" in body.model_fields_set,
+    )
 
 
 @router.post(

@@ -1,0 +1,19 @@
+"""`orderly erp-sim`: the simulated SAP sales order service, for development and tests."""
+
+from typing import Annotated
+
+import typer
+
+from orderly.entrypoints.cli.terminal import console
+
+
+def erp_sim(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8070,
+) -> None:
+    """Serve a simulated SAP sales order API (in memory; faults switched at /sim/faults)."""
+    from orderly.erp import simulator
+    from orderly.erp.port import SALES_ORDERS
+
+    console.print(f"simulated ERP at http://{host}:{port}{SALES_ORDERS}")
+    simulator.serve(host, port)

@@ -1,0 +1,88 @@
+"""Sales order requests: the checkout's `erp.sales_order.create`, recorded to be called, and
+the ERP's outcome, stored and told once.
+
+The ERP is never called inside a transaction (SQLite has one writer, and a call may take
+seconds): the handler writes a pending request, and the caller (`calls.py`) calls the ERP
+outside any transaction and comes back with the outcome. The order's id is the call's
+idempotency key, so a request called again (after a crash, or on a replayed checkout) finds
+the sales order the first call made.
+"""
+
+from datetime import datetime
+
+from orderly.erp import store
+from orderly.erp.messages import SOURCE, CreateSalesOrder, SalesOrderCreated, SalesOrderFailed
+from orderly.kernel.clock import utcnow
+from orderly.messaging import Envelope, Message, answering, emit
+from orderly.messaging.envelope import decode_envelope, encode_envelope
+from orderly.storage import Row, Tx
+
+
+async def create_sales_order(tx: Tx, message: Envelope) -> None:
+    """Record the request to be called; a repeated command hears the answer already given,
+    and one still being called is left to its call. A newer run of a failed checkout asks
+    the ERP again (with the same key)."""
+    command = message.read(CreateSalesOrder)
+    known = await store.request(tx, command.order_id)
+    params = {
+        "order_id": command.order_id,
+        "run": command.run,
+        "command": encode_envelope(message).decode(),
+        "at": utcnow(),
+    }
+    if known is None:
+        await tx.execute(store.INSERT_REQUEST, params)
+        store.ask_again_after_commit(tx)
+        return
+    newer = command.run > int(known["run"])
+    if known["status"] == store.PENDING:
+        if newer:  # the call under way answers the newest command
+            await tx.execute(store.RENEW_REQUEST, params)
+        return
+    if known["status"] == store.FAILED and newer:
+        await tx.execute(store.RENEW_REQUEST, params)
+        store.ask_again_after_commit(tx)
+        return
+    await emit(tx, await _answer(tx, known, message, command.run))
+
+
+async def finish(
+    tx: Tx, order_id: str, number: str | None, reason: str = "", detail: str = ""
+) -> bool:
+    """Store the call's outcome (a sales order `number`, or why none) and answer the request's
+    command; False when it was answered already."""
+    at = utcnow()
+    if number is not None:
+        row = await tx.fetch_one(store.FINISH, _outcome(order_id, store.CREATED, None, None, at))
+        if row is not None:
+            params = {"order_id": order_id, "number": number, "at": at}
+            await tx.execute(store.INSERT_SALES_ORDER, params)
+    else:
+        row = await tx.fetch_one(store.FINISH, _outcome(order_id, store.FAILED, reason, detail, at))
+    if row is None:
+        return False
+    command = decode_envelope(row["command"])
+    known = await store.request(tx, order_id)
+    assert known is not None
+    await emit(tx, await _answer(tx, known, command, int(row["run"])))
+    return True
+
+
+def _outcome(
+    order_id: str, status: str, reason: str | None, detail: str | None, at: datetime
+) -> dict[str, object]:
+    return {"order_id": order_id, "status": status, "reason": reason, "detail": detail, "at": at}
+
+
+async def _answer(tx: Tx, request: Row, command: Envelope, run: int) -> Envelope:
+    """`erp.sales_order.created` with the order's sales order, or `erp.sales_order.failed`
+    with the stored reason, answering `command` with its run."""
+    order_id = str(request["order_id"])
+    body: Message
+    made = await store.sales_order(tx, order_id)
+    if request["status"] == store.CREATED and made is not None:
+        body = SalesOrderCreated(order_id=order_id, run=run, sales_order_number=made["number"])
+    else:
+        reason, detail = request["reason"] or "erp_error", request["detail"] or ""
+        body = SalesOrderFailed(order_id=order_id, run=run, reason=reason, detail=detail)
+    return answering(command, body, source=SOURCE, aggregate_id=order_id)

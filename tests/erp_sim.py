@@ -1,0 +1,70 @@
+"""The simulated ERP (`orderly erp-sim`) in a process of its own, and its switches."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.e2e.server import free_port
+
+
+@dataclass(frozen=True)
+class Simulator:
+    url: str
+
+    def faults(self, mode: str = "ok", *, latency_ms: int = 0, times: int | None = None) -> None:
+        body = {"mode": mode, "latency_ms": latency_ms, "times": times}
+        httpx.post(f"{self.url}/sim/faults", json=body, timeout=5).raise_for_status()
+
+    def orders(self, key: str) -> dict[str, Any]:
+        """What the simulator made for `key`: {key, count, calls, number, request}."""
+        answer = httpx.get(f"{self.url}/sim/sales-orders", params={"key": key}, timeout=5)
+        answer.raise_for_status()
+        found: dict[str, Any] = answer.json()
+        return found
+
+
+@contextmanager
+def running_simulator(log_dir: Path) -> Iterator[Simulator]:
+    """`orderly erp-sim` on a free port, ready, stopped afterwards."""
+    port = free_port()
+    log = (log_dir / f"erp-sim-{port}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orderly", "erp-sim", "--host", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(process, url)
+        yield Simulator(url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the ERP simulator exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"the ERP simulator did not answer within {within}s")
