@@ -6,11 +6,12 @@ never makes a second one.
 """
 
 import asyncio
+import json
 import random
 from email.utils import format_datetime
 from typing import Any, Protocol
 
-import httpx
+import aiohttp
 
 from orderly.erp.messages import CreateSalesOrder
 from orderly.kernel.clock import utcnow
@@ -88,15 +89,14 @@ class HttpErp:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> aiohttp.ClientSession:
         # made on first use: every process wires every context, and most never call the ERP
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url,
-                timeout=self.timeout,
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+            self._client = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                connector=aiohttp.TCPConnector(limit=100),
             )
         return self._client
 
@@ -123,30 +123,33 @@ class HttpErp:
 
     async def _post(self, body: dict[str, Any], headers: dict[str, str]) -> str:
         try:
-            answer = await self._http().post(SALES_ORDERS, json=body, headers=headers)
-        except httpx.TimeoutException:
+            url = self.base_url + SALES_ORDERS
+            async with self._http().post(url, json=body, headers=headers) as answer:
+                status = answer.status
+                text = await answer.text()
+        except TimeoutError:
             raise ErpTimeout(f"the ERP did not answer within {self.timeout}s") from None
-        except httpx.TransportError as error:
+        except aiohttp.ClientError as error:
             raise ErpError(f"the ERP could not be reached ({type(error).__name__})") from None
-        if answer.status_code >= 500:
-            raise ErpError(f"the ERP failed with HTTP {answer.status_code}")
-        if answer.status_code >= 400:
-            raise ErpRejected(f"the ERP refused the sales order: {_message(answer)}")
+        if status >= 500:
+            raise ErpError(f"the ERP failed with HTTP {status}")
+        if status >= 400:
+            raise ErpRejected(f"the ERP refused the sales order: {_message(status, text)}")
         try:
-            return str(answer.json()["d"]["SalesOrder"])
+            return str(json.loads(text)["d"]["SalesOrder"])
         except (ValueError, KeyError, TypeError):
             raise ErpError("the ERP answered without a sales order number") from None
 
     async def close(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
 
 
-def _message(answer: httpx.Response) -> str:
+def _message(status: int, text: str) -> str:
     """The OData error's message (`{"error": {"message": {"value": ...}}}`), short."""
     try:
-        text = str(answer.json()["error"]["message"]["value"])
+        message = str(json.loads(text)["error"]["message"]["value"])
     except (ValueError, KeyError, TypeError):
-        text = f"HTTP {answer.status_code}"
-    return text[:200]
+        message = f"HTTP {status}"
+    return message[:200]
