@@ -81,9 +81,9 @@ async def create_pg_database() -> str:
     await POSTGRES_SLOTS.take()
     name = unique("orderly_test")
     try:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=30)
         try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name}"', timeout=120)
         finally:
             await conn.close()
     except BaseException:
@@ -96,9 +96,9 @@ async def drop_pg_database(url: str) -> None:
     import asyncpg
 
     name = url.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(PG_ADMIN_URL)
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=30)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', timeout=120)
     finally:
         await conn.close()
         POSTGRES_SLOTS.give_back()

@@ -33,7 +33,7 @@ async def inventory_answers(deployed: Deployment) -> AsyncIterator[list[dict[str
     if deployed.backend.name == "embedded":
         yield heard
         return
-    connection = await aio_pika.connect_robust(AMQP_URL)
+    connection = await aio_pika.connect_robust(AMQP_URL, timeout=30)
     try:
         channel = await connection.channel()
         exchange = await channel.get_exchange(f"{deployed.backend.namespace}.inventory")

@@ -335,7 +335,7 @@ async def test_racing_orders_get_inventory_reserved_or_insufficient_on_the_wire(
     distributed_backend: Backend, tmp_path: Path
 ) -> None:
     deployed = deploy(distributed_backend, tmp_path)
-    connection = await aio_pika.connect_robust(AMQP_URL)
+    connection = await aio_pika.connect_robust(AMQP_URL, timeout=30)
     try:
         channel = await connection.channel()
         exchange = await channel.get_exchange(f"{distributed_backend.namespace}.inventory")

@@ -48,7 +48,13 @@ def _serve(database: str, env: dict[str, str], log_dir: Path) -> Iterator[Api]:
     scope="module",
     params=[
         pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=[needs_services, pytest.mark.distributed]),
+        # minutes of fuzzing whose PostgreSQL half `make chaos` runs; `make test` fuzzes every
+        # route on PostgreSQL more briefly (test_fuzz_routes.py)
+        pytest.param(
+            "postgres",
+            id="postgres",
+            marks=[needs_services, pytest.mark.distributed, pytest.mark.chaos],
+        ),
     ],
 )
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:

@@ -24,7 +24,7 @@ async def test_status_updates_on_the_wire_are_seed_001_events(
     distributed_backend: Backend, tmp_path: Path
 ) -> None:
     deployed = deploy(distributed_backend, tmp_path)
-    connection = await aio_pika.connect_robust(AMQP_URL)
+    connection = await aio_pika.connect_robust(AMQP_URL, timeout=30)
     try:
         # given a private queue listening to delivery's status updates
         channel = await connection.channel()

@@ -66,7 +66,7 @@ async def tapped(backend: Backend) -> AsyncIterator[Wire]:
     if not backend.broker_url:
         yield wire
         return
-    connection = await aio_pika.connect_robust(AMQP_URL)
+    connection = await aio_pika.connect_robust(AMQP_URL, timeout=30)
     try:
         channel = await connection.channel()
         tap = await channel.declare_queue(exclusive=True)

@@ -8,6 +8,8 @@ from orderly.config import Settings
 BACKOFF = 0.2
 # requests called at once by one process
 CONCURRENCY = 64
+# seconds a claim outlives the longest a call can take (storing its outcome, a pause)
+LEASE_MARGIN = 5.0
 
 
 @dataclass(frozen=True)
@@ -21,9 +23,11 @@ class ErpPolicy:
     @property
     def lease(self) -> float:
         """Seconds a claimed request is left to its caller: longer than every try and pause
-        of one call, so that only a caller that crashed loses its claim."""
+        of one call, so that only a caller that crashed loses its claim. The margin can be
+        short: a call made twice carries the same `Repeatability-Request-ID`, and the ERP
+        makes one sales order of it."""
         pauses = self.backoff * (float(2**self.retries) - 1)
-        return self.timeout * (self.retries + 1) + pauses + 30.0
+        return self.timeout * (self.retries + 1) + pauses + LEASE_MARGIN
 
 
 def policy(settings: Settings) -> ErpPolicy:

@@ -35,6 +35,9 @@ DELIVERY_LIMIT = 20
 # A confirm that never comes (the connection dropped after the publish went out) must not
 # stall the relay: past this, the batch counts as failed and goes out again.
 PUBLISH_TIMEOUT = 10.0
+# A broker that takes the TCP connection but never finishes the AMQP handshake (overloaded)
+# fails the connect, and with it the process's start, rather than holding it without end.
+CONNECT_TIMEOUT = 30.0
 
 
 def queue_name(namespace: str, consumer: str) -> str:
@@ -82,7 +85,7 @@ class RabbitMqTransport:
 
     @classmethod
     async def connect(cls, url: str, namespace: str) -> "RabbitMqTransport":
-        return cls(await aio_pika.connect_robust(url), namespace)
+        return cls(await aio_pika.connect_robust(url, timeout=CONNECT_TIMEOUT), namespace)
 
     def queue_name(self, consumer: str) -> str:
         return queue_name(self._ns, consumer)
@@ -229,7 +232,7 @@ class RabbitMqTransport:
 
 async def delete_topology(url: str, namespace: str, topology: Topology) -> None:
     """Remove every queue and exchange of `namespace` (for tests and teardown)."""
-    connection = await aio_pika.connect(url)
+    connection = await aio_pika.connect(url, timeout=CONNECT_TIMEOUT)
     try:
         channel = await connection.channel()
         for subscription in topology.subscriptions:
