@@ -4,6 +4,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             "(`-m outage`), and the rest with `-m 'not outage'`",
             pytrace=False,
         )
+
+
+@pytest.fixture
+def today() -> date:
+    """The UTC day when the test starts: a module-level constant goes stale when a run crosses
+    midnight, while the server's day moves on."""
+    from orderly.kernel.clock import utcnow
+
+    return utcnow().date()

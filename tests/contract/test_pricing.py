@@ -1,13 +1,12 @@
 """Price locks on a real database: a snapshot that holds, repeats safely, and voids once."""
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import orjson
 import pytest
 
-from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
 from orderly.ordering.messages import OrderLine
 from orderly.pricing import contracts, handlers, locks, prices, quoting
@@ -20,7 +19,6 @@ from tests.messages import account_created, order_cancelled, order_created, prod
 
 EVENTS = sql("SELECT type FROM outbox ORDER BY id")
 ANNOUNCED = sql("SELECT envelope FROM outbox WHERE type = 'price.wac_changed' ORDER BY id")
-TODAY = utcnow().date()
 
 
 @pytest.fixture
@@ -37,7 +35,9 @@ async def events(db: Database) -> list[str]:
     return [row["type"] for row in await db.read(lambda tx: tx.fetch_all(EVENTS))]
 
 
-async def test_a_locked_price_holds_when_the_list_changes_and_voids_once(db: Database) -> None:
+async def test_a_locked_price_holds_when_the_list_changes_and_voids_once(
+    db: Database, today: date
+) -> None:
     product_id, account = new_id(), f"PH-{new_id()[:5]}"
     created = product_created(product_id, price=Decimal("100.00"))
     opened = account_created(account)
@@ -49,8 +49,8 @@ async def test_a_locked_price_holds_when_the_list_changes_and_voids_once(db: Dat
             name="Independents 2026",
             kind=ContractKind.SEGMENT,
             party="independent",
-            starts_on=TODAY - timedelta(days=30),
-            ends_on=TODAY + timedelta(days=30),
+            starts_on=today - timedelta(days=30),
+            ends_on=today + timedelta(days=30),
             lines=[ContractLine(product_id, Decimal("70.00"))],
         ),
     )
@@ -64,7 +64,7 @@ async def test_a_locked_price_holds_when_the_list_changes_and_voids_once(db: Dat
             "price": "70.00",
             "source": "contract",
             "contractId": contract["id"],
-            "effectiveDate": (TODAY - timedelta(days=30)).isoformat(),
+            "effectiveDate": (today - timedelta(days=30)).isoformat(),
             "status": "locked",
         }
     ]
@@ -91,17 +91,17 @@ async def test_a_line_without_a_price_locks_nothing(db: Database) -> None:
     assert await events(db) == ["price.wac_changed"]
 
 
-async def test_a_wac_set_ahead_is_announced_on_its_day_once(db: Database) -> None:
-    product_id, tomorrow = new_id(), TODAY + timedelta(days=1)
+async def test_a_wac_set_ahead_is_announced_on_its_day_once(db: Database, today: date) -> None:
+    product_id, tomorrow = new_id(), today + timedelta(days=1)
     await prices.set_wac(db, product_id, Decimal("5.00"))
     await prices.set_wac(db, product_id, Decimal("6.00"), tomorrow)
     assert await events(db) == ["price.wac_changed"]  # today's, at once
-    assert await prices.announce_due_wacs(db, TODAY) == 0
+    assert await prices.announce_due_wacs(db, today) == 0
     assert await prices.announce_due_wacs(db, tomorrow) == 1
     assert await prices.announce_due_wacs(db, tomorrow) == 0
     announced = await db.read(lambda tx: tx.fetch_all(ANNOUNCED))
     assert [orjson.loads(row["envelope"])["data"] for row in announced] == [
-        {"productId": product_id, "price": "5.00", "effectiveDate": TODAY.isoformat()},
+        {"productId": product_id, "price": "5.00", "effectiveDate": today.isoformat()},
         {"productId": product_id, "price": "6.00", "effectiveDate": tomorrow.isoformat()},
     ]
 

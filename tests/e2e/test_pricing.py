@@ -3,19 +3,16 @@
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from orderly.kernel.clock import utcnow
 from tests.e2e.server import Server, embedded
 from tests.e2e.test_accounts import PASSWORD, enrolled
 from tests.services import unique
 from tests.waiting import eventually
-
-TODAY = utcnow().date()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +42,9 @@ async def price(client: httpx.AsyncClient, product_id: str, quantity: int = 1) -
     return answer.json()
 
 
-async def test_each_caller_gets_its_own_price_and_where_it_comes_from(server: Server) -> None:
+async def test_each_caller_gets_its_own_price_and_where_it_comes_from(
+    server: Server, today: date
+) -> None:
     operator = server.client(server.login())
     created = await operator.post(
         "/api/v1/products", json={"name": "Atorvastatin", "sku": unique("PRC"), "price": "100.00"}
@@ -67,7 +66,7 @@ async def test_each_caller_gets_its_own_price_and_where_it_comes_from(server: Se
         "source": "wac",
         "contract_id": None,
         "min_quantity": 1,
-        "effective_date": TODAY.isoformat(),
+        "effective_date": today.isoformat(),
     }
 
     pharmacy, buyer_token = account(server)
@@ -79,8 +78,8 @@ async def test_each_caller_gets_its_own_price_and_where_it_comes_from(server: Se
             "name": "Main Street 2026",
             "kind": "account",
             "party": pharmacy,
-            "starts_on": (TODAY - timedelta(days=10)).isoformat(),
-            "ends_on": (TODAY + timedelta(days=355)).isoformat(),
+            "starts_on": (today - timedelta(days=10)).isoformat(),
+            "ends_on": (today + timedelta(days=355)).isoformat(),
             "prices": [
                 {"product_id": product_id, "price": "80.00"},
                 {"product_id": product_id, "price": "72.50", "min_quantity": 100},
@@ -94,8 +93,8 @@ async def test_each_caller_gets_its_own_price_and_where_it_comes_from(server: Se
             "name": "Last year",
             "kind": "segment",
             "party": "independent",
-            "starts_on": (TODAY - timedelta(days=400)).isoformat(),
-            "ends_on": (TODAY - timedelta(days=1)).isoformat(),
+            "starts_on": (today - timedelta(days=400)).isoformat(),
+            "ends_on": (today - timedelta(days=1)).isoformat(),
             "prices": [{"product_id": product_id, "price": "1.00"}],
         },
     )
@@ -116,7 +115,7 @@ async def test_each_caller_gets_its_own_price_and_where_it_comes_from(server: Se
             "name": "GPO",
             "kind": "gpo",
             "party": "GPO-PREMIER",
-            "starts_on": TODAY.isoformat(),
+            "starts_on": today.isoformat(),
             "prices": [{"product_id": product_id, "price": "75.00"}],
         },
     )
@@ -204,7 +203,7 @@ def test_a_product_without_a_price_answers_422(server: Server) -> None:
 
 @pytest.mark.parametrize("kind", ["wac", "340b"])
 async def test_a_price_takes_effect_from_yesterday_to_a_year_ahead(
-    server: Server, kind: str
+    server: Server, kind: str, today: date
 ) -> None:
     operator = server.client(server.login())
     created = await operator.post(
@@ -218,14 +217,14 @@ async def test_a_price_takes_effect_from_yesterday_to_a_year_ahead(
         ).status_code == 200
 
     await eventually(listed)
-    for day in ("1970-01-01", TODAY - timedelta(days=2), TODAY + timedelta(days=367), "9999-12-31"):
+    for day in ("1970-01-01", today - timedelta(days=2), today + timedelta(days=367), "9999-12-31"):
         refused = await operator.put(
             f"/api/v1/prices/{product_id}/{kind}",
             json={"price": "1.00", "effective_from": str(day)},
         )
         assert refused.status_code == 422, (day, refused.text)
         assert refused.json()["code"] == "invalid_effective_date"
-    for day in (TODAY - timedelta(days=1), TODAY + timedelta(days=366)):
+    for day in (today - timedelta(days=1), today + timedelta(days=366)):
         taken = await operator.put(
             f"/api/v1/prices/{product_id}/{kind}",
             json={"price": "9.00", "effective_from": str(day)},
