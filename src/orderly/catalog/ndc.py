@@ -11,8 +11,6 @@ they are looked up, never guessed. What only looks like an identifier is refused
 import re
 from dataclasses import dataclass
 
-import biip
-from biip.gs1_messages import GS1Message
 from stdnum import ean
 
 from orderly.kernel.errors import Unprocessable
@@ -150,6 +148,11 @@ def _refuse_lookalike(text: str) -> None:
 
 def _scanned_gtin(scanned: str) -> str:
     """The GTIN in a GS1 element string, as printed `(01)…(17)…` or as scanned (FNC1 = GS)."""
+    # biip loads the GS1 company prefix table on import (about 0.1 s): every process would
+    # pay it on start for a search few of them see
+    import biip
+    from biip.gs1_messages import GS1Message
+
     try:
         if scanned.startswith("("):
             message = GS1Message.parse_hri(scanned)

@@ -9,12 +9,13 @@ import asyncio
 import json
 import random
 from email.utils import format_datetime
-from typing import Any, Protocol
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orderly.erp.messages import CreateSalesOrder
 from orderly.kernel.clock import utcnow
+
+if TYPE_CHECKING:
+    import aiohttp
 
 SALES_ORDERS = "/sap/opu/odata/sap/API_SALES_ORDER_SRV/A_SalesOrder"
 KEY_HEADER = "Repeatability-Request-ID"
@@ -91,9 +92,12 @@ class HttpErp:
         self.backoff = backoff
         self._client: aiohttp.ClientSession | None = None
 
-    def _http(self) -> aiohttp.ClientSession:
-        # made on first use: every process wires every context, and most never call the ERP
+    def _http(self) -> "aiohttp.ClientSession":
+        # made on first use, and aiohttp imported then (0.1 s): every process wires every
+        # context, and most never call the ERP
         if self._client is None:
+            import aiohttp
+
             self._client = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 connector=aiohttp.TCPConnector(limit=100),
@@ -122,6 +126,8 @@ class HttpErp:
         return float(random.uniform(0.5, 1.0) * self.backoff * 2 ** (attempt - 1))
 
     async def _post(self, body: dict[str, Any], headers: dict[str, str]) -> str:
+        import aiohttp
+
         try:
             url = self.base_url + SALES_ORDERS
             async with self._http().post(url, json=body, headers=headers) as answer:
