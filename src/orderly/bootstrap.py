@@ -11,7 +11,7 @@ import structlog
 
 from orderly.catalog.listprices import HttpListPrices, ListPrices
 from orderly.catalog.stock import HttpStockRecords, StockRecords
-from orderly.config import Settings, redact
+from orderly.config import Settings
 from orderly.contexts import ContextSpec, Wired
 from orderly.identity.authenticator import (
     Authenticator,
@@ -43,14 +43,10 @@ from orderly.ordering.buyers import AccountStanding, HttpStanding
 from orderly.ordering.policy import policy as ordering_policy
 from orderly.ordering.prices import HttpPrices, PriceBook
 from orderly.ordering.products import HttpProducts, ProductSource
-from orderly.storage import Database, open_database
-from orderly.storage.migrations import migrate
+from orderly.startup import StartupError, migrate_all, open_databases, unreachable
+from orderly.storage import Database
 
 log = structlog.get_logger(__name__)
-
-
-class StartupError(RuntimeError):
-    """Orderly cannot start; the message is one line for the operator."""
 
 
 def token_settings(settings: Settings) -> TokenSettings:
@@ -82,34 +78,6 @@ def topology(settings: Settings) -> Topology:
         publishers={t: spec.name for spec in context_specs().values() for t in spec.publishes},
         subscriptions=[sub for parts in wired.values() for sub in parts.subscriptions],
     )
-
-
-async def migrate_all(settings: Settings) -> None:
-    for name in settings.contexts:
-        try:
-            await migrate(settings.database_url, name)
-        except Exception as error:
-            raise StartupError(unreachable("database", settings.database_url, error)) from None
-
-
-def unreachable(what: str, url: str, error: BaseException) -> str:
-    """One line for the operator: what could not be used, where (no password), and why."""
-    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    return f"cannot use the {what} at {redact(url)}: {reason}"
-
-
-async def open_databases(settings: Settings) -> dict[str, Database]:
-    databases: dict[str, Database] = {}
-    try:
-        for name in settings.contexts:
-            databases[name] = await open_database(
-                settings.database_url, name, pool_size=settings.database_pool_size
-            )
-    except Exception as error:
-        for db in databases.values():
-            await db.close()
-        raise StartupError(unreachable("database", settings.database_url, error)) from None
-    return databases
 
 
 async def _identity_ports(

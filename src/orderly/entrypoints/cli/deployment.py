@@ -4,10 +4,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from orderly.bootstrap import StartupError, migrate_all, open_databases
 from orderly.config import ConfigError, Settings, load_settings
 from orderly.entrypoints.cli import prefixes
 from orderly.entrypoints.cli.terminal import fail
+from orderly.startup import StartupError, migrate_all, open_databases
 from orderly.storage import Database, Statement
 
 T = TypeVar("T")

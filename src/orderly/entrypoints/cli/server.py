@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from orderly.bootstrap import StartupError, open_databases, unreachable
 from orderly.config import Settings, redact
 from orderly.entrypoints.cli import deployment
 from orderly.entrypoints.cli.terminal import console, fail
+from orderly.startup import StartupError, open_databases, unreachable
 
 
 def migrate() -> None:
