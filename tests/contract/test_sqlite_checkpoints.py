@@ -1,12 +1,13 @@
 """SQLite: the WAL reaches the database file beside the writer, not inside its commits."""
 
+import asyncio
 import shutil
 import sqlite3
 from pathlib import Path
 
 from orderly.storage import open_database, sql
 from orderly.storage.migrations import migrate
-from orderly.storage.sqlite import sqlite_path
+from orderly.storage.sqlite import SqliteDatabase, sqlite_path
 from tests.waiting import eventually
 
 CREATE = sql("CREATE TABLE probes (id VARCHAR(36) PRIMARY KEY, n INTEGER NOT NULL)")
@@ -42,3 +43,18 @@ async def test_a_few_commits_reach_the_database_file_without_a_close(tmp_path: P
         await eventually(copied, within=10)
     finally:
         await db.close()
+
+
+async def test_closing_does_not_wait_for_the_next_checkpoint(tmp_path: Path) -> None:
+    """A checkpoint waiting for its turn gives way to a close: a server stops at once, not
+    after the pause between two checkpoints (here an hour)."""
+    db = await SqliteDatabase.open(tmp_path / "probe.db", "probe", checkpoint_every=3600)
+    await db.transaction(lambda tx: tx.execute(CREATE))
+    for n in range(3):  # the first commit's checkpoint runs; the next ones wait their turn
+        await db.transaction(lambda tx, n=n: tx.execute(INSERT, {"id": f"p{n}", "n": n}))
+    await asyncio.wait_for(db.close(), timeout=60)
+    conn = sqlite3.connect(tmp_path / "probe.db")
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM probes").fetchone()[0] == 3
+    finally:
+        conn.close()

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import orjson
 import structlog
 
+from orderly.kernel.aio import wait_or_timeout
 from orderly.storage.database import Params, Row, Work
 from orderly.storage.statements import Statement
 
@@ -134,8 +135,16 @@ class _Unit:
 class SqliteDatabase:
     dialect = "sqlite"
 
-    def __init__(self, path: Path, name: str, writer: sqlite3.Connection) -> None:
+    def __init__(
+        self,
+        path: Path,
+        name: str,
+        writer: sqlite3.Connection,
+        *,
+        checkpoint_every: float = CHECKPOINT_EVERY,
+    ) -> None:
         self.name = name
+        self.checkpoint_every = checkpoint_every
         self.path = path
         self._writer = writer
         self._readers: deque[sqlite3.Connection] = deque()
@@ -143,6 +152,7 @@ class SqliteDatabase:
         self._wake = asyncio.Event()
         self._listeners: list[Callable[[], None]] = []
         self._closed = False
+        self._closing = asyncio.Event()
         self._checkpointer: sqlite3.Connection | None = None
         self._checkpointing: asyncio.Task[None] | None = None
         self._checkpointed_at = 0.0
@@ -151,9 +161,11 @@ class SqliteDatabase:
         self._task = asyncio.create_task(self._write_loop(), name=f"sqlite-writer:{name}")
 
     @classmethod
-    async def open(cls, path: Path, name: str) -> "SqliteDatabase":
+    async def open(
+        cls, path: Path, name: str, *, checkpoint_every: float = CHECKPOINT_EVERY
+    ) -> "SqliteDatabase":
         make_private(path)
-        return cls(path, name, _connect(path, writer=True))
+        return cls(path, name, _connect(path, writer=True), checkpoint_every=checkpoint_every)
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
@@ -247,13 +259,16 @@ class SqliteDatabase:
 
     async def _checkpoints(self) -> None:
         """While commits keep coming: one checkpoint at a time, at most one per
-        `CHECKPOINT_EVERY`, and one after the last commit."""
+        `checkpoint_every` seconds, and one after the last commit."""
         loop = asyncio.get_running_loop()
         while self._wal_grew and not self._closed:
             self._wal_grew = False
-            wait = self._checkpointed_at + CHECKPOINT_EVERY - loop.time()
+            wait = self._checkpointed_at + self.checkpoint_every - loop.time()
             if wait > 0:
-                await asyncio.sleep(wait)
+                # closing cuts the wait short: SQLite checkpoints as the last connection closes
+                await wait_or_timeout(self._closing, wait)
+                if self._closed:
+                    return
             self._checkpointed_at = loop.time()
             await self._checkpoint()
 
@@ -314,6 +329,7 @@ class SqliteDatabase:
         if self._closed:
             return
         self._closed = True
+        self._closing.set()
         self._wake.set()
         await self._task
         if self._checkpointing is not None:
