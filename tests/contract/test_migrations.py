@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -13,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from orderly.bootstrap import context_specs
 from orderly.config import ALL_CONTEXTS
 from orderly.messaging import tables as messaging_tables
-from orderly.storage.migrations import head, migrate, versions
+from orderly.storage.migrations import alembic_config, head, migrate
 from orderly.storage.sqlite import sqlite_path
 
 
@@ -58,11 +57,7 @@ async def test_migrations_match_the_declared_tables(database_url: str, context: 
 def test_the_newest_script_names_the_head_alembic_finds(context: str) -> None:
     """A database at the newest file's revision is left alone, unread by Alembic: that file
     must be Alembic's one head, or a pending migration would never run."""
-    config = Config()
-    config.set_main_option("script_location", "orderly.storage:alembic")
-    config.set_main_option("version_locations", str(versions(context)))
-    config.set_main_option("path_separator", "os")
-    scripts = ScriptDirectory.from_config(config)
+    scripts = ScriptDirectory.from_config(alembic_config(context))
     assert scripts.get_heads() == [head(context)]
     for script in scripts.walk_revisions():
         assert script.path is not None

@@ -32,7 +32,8 @@ def head(context_name: str) -> str:
     return newest.name[: len(context_name) + 5]
 
 
-def _config(context_name: str) -> "Config":
+def alembic_config(context_name: str) -> "Config":
+    """Alembic's configuration for `context_name`'s history."""
     from alembic.config import Config
 
     config = Config()
@@ -64,16 +65,16 @@ def _sqlite_revision(path: Path) -> str | None:
 async def migrate(url: str, context_name: str, to: str = "head") -> None:
     """Create or upgrade `context_name`'s tables in the database `url` points at, to its
     newest revision or to the revision `to`."""
-    newest = head(context_name) if to == "head" else to
+    target = head(context_name) if to == "head" else to
     if url.startswith("sqlite"):
         path = sqlite_path(url, context_name)
         make_private(path)
-        if _sqlite_revision(path) == newest:
+        if _sqlite_revision(path) == target:
             return
         engine = sa.create_engine(f"sqlite:///{path}")
         try:
             with engine.begin() as connection:
-                _upgrade(_config(context_name), connection, None, to)
+                _upgrade(alembic_config(context_name), connection, None, to)
         finally:
             engine.dispose()
         return
@@ -94,12 +95,12 @@ async def migrate(url: str, context_name: str, to: str = "head") -> None:
                 current = await connection.scalar(
                     sa.text(f'SELECT max(version_num) FROM "{context_name}".alembic_version')
                 )
-                if current == newest:
+                if current == target:
                     return
             await connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{context_name}"'))
             await connection.execute(sa.text(f'SET search_path TO "{context_name}"'))
             await connection.run_sync(
-                lambda sync: _upgrade(_config(context_name), sync, context_name, to)
+                lambda sync: _upgrade(alembic_config(context_name), sync, context_name, to)
             )
     finally:
         await async_engine.dispose()

@@ -151,14 +151,17 @@ class SqliteDatabase:
         self._pending: deque[_Unit] = deque()
         self._wake = asyncio.Event()
         self._listeners: list[Callable[[], None]] = []
-        self._closed = False
-        self._closing = asyncio.Event()
+        self._closing = asyncio.Event()  # set once, by close()
         self._checkpointer: sqlite3.Connection | None = None
         self._checkpointing: asyncio.Task[None] | None = None
         self._checkpointed_at = 0.0
         self._wal_grew = False
         self._wal_too_long = False
         self._task = asyncio.create_task(self._write_loop(), name=f"sqlite-writer:{name}")
+
+    @property
+    def _closed(self) -> bool:
+        return self._closing.is_set()
 
     @classmethod
     async def open(
@@ -328,7 +331,6 @@ class SqliteDatabase:
     async def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
         self._closing.set()
         self._wake.set()
         await self._task
