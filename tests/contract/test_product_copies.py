@@ -11,7 +11,7 @@ from alembic import command
 from orderly.ordering import products
 from orderly.ordering.availability import UnknownProduct
 from orderly.storage import open_database
-from orderly.storage.migrations import _config, migrate
+from orderly.storage.migrations import alembic_config, migrate
 from orderly.storage.sqlite import make_private, sqlite_path
 
 
@@ -34,7 +34,7 @@ async def test_a_copy_older_than_schedules_is_asked_for_again(tmp_path: Path) ->
     path = sqlite_path(url, "ordering")
     make_private(path)
     engine = sa.create_engine(f"sqlite:///{path}")
-    config = _config("ordering")
+    config = alembic_config("ordering")
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         config.attributes["schema"] = None

@@ -1,10 +1,10 @@
 """Seed 002's self-registration, limited per address."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from orderly.identity import audit, domain, store
+from orderly.identity import domain, store
 from orderly.identity.passwords import Passwords
 from orderly.identity.users import Registration, insert_user
 from orderly.kernel.clock import utcnow
@@ -53,18 +53,37 @@ async def register(
 async def _admit_registration(
     db: Database, email: str, client: str, limit: RegistrationLimit
 ) -> str:
-    """Record the attempt, then count: of registrations sent together from one address, at
-    most `limit.count` get through, whichever process serves them. The id of the attempt."""
+    """Count the address's recent registrations and record this one in the same transaction,
+    under a lock per address on PostgreSQL (SQLite has one writer): of registrations sent
+    together from one address, exactly `limit.count` get through while the window has room,
+    whichever process serves them. The id of the attempt."""
     attempt_id = new_id()
-    await audit.record(db, "register", "pending", email, client, event_id=attempt_id)
     now = utcnow()
     params = {"client": client, "since": now - limit.window}
-    row = await db.read(lambda tx: tx.fetch_one(store.RECENT_REGISTRATIONS, params))
-    assert row is not None
-    if int(row["n"]) <= limit.count:
+    event = {
+        "id": attempt_id,
+        "kind": "register",
+        "outcome": "pending",
+        "email": email,
+        "client": client or "-",
+        "at": now,
+    }
+
+    async def work(tx: Tx) -> datetime | str | None:
+        if tx.dialect == "postgresql":
+            await tx.fetch_one(store.LOCK_REGISTRATIONS, {"key": f"register {client}"})
+        row = await tx.fetch_one(store.RECENT_REGISTRATIONS, params)
+        assert row is not None
+        if int(row["n"]) >= limit.count:
+            oldest: datetime | str = row["oldest"]
+            return oldest
+        await tx.execute(store.INSERT_AUTH_EVENT, event)
+        return None
+
+    oldest = await db.transaction(work)
+    if oldest is None:
         return attempt_id
-    await db.transaction(lambda tx: tx.execute(store.DELETE_AUTH_EVENT, {"id": attempt_id}))
-    wait = domain.seconds_until(row["oldest"], limit.window, now)
+    wait = domain.seconds_until(oldest, limit.window, now)
     raise TooManyRegistrations(
         "too many registrations from this address; try again later", retry_after=wait
     ).with_headers({"Retry-After": str(wait)})

@@ -147,8 +147,9 @@ RECENT_REGISTRATIONS = sql(
     "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM auth_events"
     " WHERE kind = 'register' AND client = :client AND at > :since"
 )
+# PostgreSQL: one address's registrations are counted and recorded one at a time.
+LOCK_REGISTRATIONS = sql("SELECT pg_advisory_xact_lock(hashtext(:key)) AS locked")
 SET_AUTH_OUTCOME = sql("UPDATE auth_events SET outcome = :outcome WHERE id = :id")
-DELETE_AUTH_EVENT = sql("DELETE FROM auth_events WHERE id = :id")
 PRUNE_AUTH_EVENTS = sql(
     "DELETE FROM auth_events WHERE id IN"
     " (SELECT id FROM auth_events WHERE at < :before LIMIT :limit)"
