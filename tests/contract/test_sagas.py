@@ -159,7 +159,7 @@ async def test_a_failed_step_compensates_the_ones_before_it_last_first(db: Datab
 async def test_an_unanswered_step_is_sent_again_then_fails(db: Database) -> None:
     await db.transaction(lambda tx: engine.start(tx, TRIP, "s3", {}))
     await _reply(db, "s3", "flight.booked")
-    overdue = sql("UPDATE saga_steps SET deadline_at = :at WHERE saga_id = 's3' AND step_no = 1")
+    overdue = sql("UPDATE sagas SET deadline_at = :at WHERE id = 's3'")
     past = utcnow() - timedelta(seconds=1)
     # the first time its deadline passes, the command goes again
     await db.transaction(lambda tx: tx.execute(overdue, {"at": past}))
@@ -251,9 +251,12 @@ async def _tell(db: Database, saga_id: str, kind: str, **data: object) -> bool:
 
 
 async def _overdue(db: Database, saga_id: str, step_no: int) -> None:
-    late = sql("UPDATE saga_steps SET deadline_at = :at WHERE saga_id = :id AND step_no = :no")
+    late = sql("UPDATE sagas SET deadline_at = :at WHERE id = :id AND step = :no")
     past = utcnow() - timedelta(seconds=1)
-    await db.transaction(lambda tx: tx.execute(late, {"at": past, "id": saga_id, "no": step_no}))
+    changed = await db.transaction(
+        lambda tx: tx.execute(late, {"at": past, "id": saga_id, "no": step_no})
+    )
+    assert changed == 1, f"step {step_no} is not {saga_id}'s current step"
     await engine.expire_overdue(db, ABROAD_DEFINITIONS)
 
 
@@ -329,3 +332,58 @@ async def test_a_compensated_saga_runs_again_and_answers_of_another_run_are_igno
     assert (await engine.get(db, "c1"))["state"] == "completed"
     # only a compensated saga runs again
     assert not await db.transaction(lambda tx: engine.restart(tx, current, "c1", {"run": 3}))
+
+
+OLD_SAGA = sql(
+    "INSERT INTO sagas (id, kind, state, step, data, reason, version, created_at, updated_at)"
+    " VALUES (:id, 'trip', 'running', 1, :data, NULL, 3, :at, :at)"
+)
+OLD_STEP = sql(
+    "INSERT INTO saga_steps (saga_id, step_no, name, status, attempts, started_at, finished_at,"
+    " deadline_at, detail) VALUES (:id, :no, :name, :status, :attempts, :started, :finished,"
+    " :deadline, :detail)"
+)
+
+
+async def test_a_saga_stored_step_by_step_runs_on_after_the_upgrade(database_url: str) -> None:
+    """Sagas written before steps moved into their saga's row keep every step, and the
+    current step's deadline still brings its command again."""
+    await migrate(database_url, "ordering", to="ordering_0008")
+    booked = utcnow() - timedelta(minutes=5)
+    overdue = utcnow() - timedelta(seconds=5)
+    steps = [
+        (0, "flight", "succeeded", 1, booked, booked, None, {"event": "flight.booked"}),
+        (1, "hotel", "sent", 1, booked, None, overdue, {}),
+        (2, "car", "pending", 0, None, None, None, {}),
+    ]
+
+    async def write(tx: Tx) -> None:
+        await tx.execute(OLD_SAGA, {"id": "u1", "data": {"orderId": "u1"}, "at": booked})
+        for no, name, status, attempts, started, finished, deadline, detail in steps:
+            row = {"no": no, "name": name, "status": status, "attempts": attempts}
+            times = {"started": started, "finished": finished, "deadline": deadline}
+            await tx.execute(OLD_STEP, {"id": "u1", **row, **times, "detail": detail})
+
+    old = await open_database(database_url, "ordering")
+    try:
+        await old.transaction(write)
+    finally:
+        await old.close()
+    await migrate(database_url, "ordering")
+    db = await open_database(database_url, "ordering")
+    try:
+        shown = await engine.get(db, "u1")
+        assert (shown["state"], shown["data"]) == ("running", {"order_id": "u1"})
+        assert [
+            (s["name"], s["status"], s["attempts"], s["started_at"], s["deadline_at"], s["detail"])
+            for s in shown["steps"]
+        ] == [
+            (name, status, n, started, deadline, detail)
+            for _, name, status, n, started, _, deadline, detail in steps
+        ]
+        assert await engine.expire_overdue(db, DEFINITIONS) == 1
+        assert [(t, m.saga_id) for t, m in await _sent(db)] == [("hotel.book", "u1")]
+        assert await _reply(db, "u1", "hotel.booked")
+        assert [t for t, _ in await _sent(db)][-1] == "car.book"
+    finally:
+        await db.close()

@@ -9,7 +9,9 @@ longer when told to (`waiting`), or be skipped for a saga whose data does not ne
 (`when`). The saga's state and each step's attempts and timings are rows in the owning
 database, changed only in the transaction of the message that moves them (through the
 inbox), so a crash at any point resumes where it stopped and a repeated message changes
-nothing.
+nothing. A saga is one row, its steps a JSON list in it: each message that moves a saga reads
+that row and writes it back once, whatever it changed, checking its version so that two
+messages never both move it.
 
 When a step fails (or times out for the last time) the steps that succeeded are
 compensated in reverse order; a saga that completes or is compensated calls its
@@ -39,6 +41,7 @@ from orderly.sagas.model import (
     StepHook,
     StepStatus,
     load,
+    moment,
 )
 from orderly.sagas.reading import find, get, view
 from orderly.storage import Database, Tx
@@ -76,32 +79,33 @@ async def start(
     """Start a saga in the caller's transaction. `done` records steps the caller already
     took itself (a local check), shown before the declared ones."""
     now = utcnow()
-    await tx.execute(
-        store.INSERT_SAGA, {"id": saga_id, "kind": definition.kind, "data": data, "at": now}
-    )
-    local = [(name, StepStatus.SUCCEEDED, detail) for name, detail in done]
-    declared: list[tuple[str, StepStatus, dict[str, Any]]] = [
-        (s.name, StepStatus.PENDING, {}) for s in definition.steps
+    local = [
+        _step_row(no - len(done), name, StepStatus.SUCCEEDED, detail, now)
+        for no, (name, detail) in enumerate(done)
     ]
-    for no, (name, status, detail) in enumerate([*local, *declared]):
-        finished = now if status is StepStatus.SUCCEEDED else None
-        await tx.execute(
-            store.INSERT_STEP,
-            {
-                "saga_id": saga_id,
-                "step_no": no - len(local),
-                "name": name,
-                "status": status.value,
-                "attempts": 1 if finished else 0,
-                "started_at": finished,
-                "finished_at": finished,
-                "deadline_at": None,
-                "detail": detail,
-            },
-        )
-    saga = await load(tx, saga_id)
-    assert saga is not None
+    declared = [
+        _step_row(no, step.name, StepStatus.PENDING, {}, None)
+        for no, step in enumerate(definition.steps)
+    ]
+    saga = Saga(saga_id, definition.kind, SagaState.RUNNING, 0, data, None, 0, local + declared)
     await _begin(tx, definition, saga, 0, now)
+    await tx.execute(store.INSERT_SAGA, {**_columns(saga), "kind": saga.kind, "at": now})
+    saga.version = 1
+
+
+def _step_row(
+    no: int, name: str, status: StepStatus, detail: dict[str, Any], finished: datetime | None
+) -> dict[str, Any]:
+    return {
+        "step_no": no,
+        "name": name,
+        "status": status.value,
+        "attempts": 1 if finished else 0,
+        "started_at": finished,
+        "finished_at": finished,
+        "deadline_at": None,
+        "detail": detail,
+    }
 
 
 async def restart(tx: Tx, definition: Definition, saga_id: str, data: dict[str, Any]) -> bool:
@@ -112,56 +116,55 @@ async def restart(tx: Tx, definition: Definition, saga_id: str, data: dict[str, 
         raise SagaNotFound(f"saga {saga_id} does not exist")
     if saga.state is not SagaState.COMPENSATED:
         return False
+    now = utcnow()
     saga.data = {**saga.data, **data}
     saga.reason = None
-    for no in range(len(definition.steps)):
-        await _set_step(
-            tx,
-            saga,
-            no,
-            status=StepStatus.PENDING.value,
-            attempts=0,
-            started_at=None,
-            finished_at=None,
-            deadline_at=None,
-            detail={},
-        )
-    await _begin(tx, definition, saga, 0, utcnow())
+    for no, step in enumerate(definition.steps):
+        _set_step(saga, no, **_step_row(no, step.name, StepStatus.PENDING, {}, None))
+    await _begin(tx, definition, saga, 0, now)
+    await _store(tx, saga, now)
     return True
 
 
-async def _save(tx: Tx, saga: Saga, state: SagaState, step: int, now: datetime) -> None:
-    changed = await tx.execute(
-        store.UPDATE_SAGA,
-        {
-            "id": saga.id,
-            "state": state.value,
-            "step": step,
-            "reason": saga.reason,
-            "data": saga.data,
-            "at": now,
-            "version": saga.version,
-        },
-    )
-    if not changed:  # another message moved it first: this one is tried again
+def _columns(saga: Saga) -> dict[str, Any]:
+    """The saga's row as it is now; the deadline is its current step's, while it runs or
+    compensates."""
+    deadline = None
+    if saga.state in (SagaState.RUNNING, SagaState.COMPENSATING):
+        current = next((s for s in saga.steps if s["step_no"] == saga.step), None)
+        deadline = None if current is None else moment(current["deadline_at"])
+    saga.deadline_at = deadline
+    return {
+        "id": saga.id,
+        "state": saga.state.value,
+        "step": saga.step,
+        "reason": saga.reason,
+        "data": saga.data,
+        "steps": saga.steps,
+        "deadline_at": deadline,
+    }
+
+
+async def _store(tx: Tx, saga: Saga, now: datetime) -> None:
+    """Write the saga back, once per message that moved it."""
+    params = {**_columns(saga), "at": now, "version": saga.version}
+    if not await tx.execute(store.UPDATE_SAGA, params):
+        # another message moved it first: this one is tried again
         raise RuntimeError(f"saga {saga.id} changed concurrently; retrying")
-    saga.state, saga.step, saga.version = state, step, saga.version + 1
+    saga.version += 1
 
 
-async def _set_step(tx: Tx, saga: Saga, no: int, **changes: Any) -> None:
-    row = {**saga.row(no), **changes}
-    await tx.execute(store.UPDATE_STEP, {**row, "saga_id": saga.id})
-    row_index = next(i for i, s in enumerate(saga.steps) if s["step_no"] == no)
-    saga.steps[row_index] = row
+def _move(saga: Saga, state: SagaState, step: int) -> None:
+    saga.state, saga.step = state, step
 
 
-async def _finish_step(
-    tx: Tx, saga: Saga, status: StepStatus, now: datetime, **changes: Any
-) -> None:
+def _set_step(saga: Saga, no: int, **changes: Any) -> None:
+    saga.row(no).update(changes)
+
+
+def _finish_step(saga: Saga, status: StepStatus, now: datetime, **changes: Any) -> None:
     """The current step got the answer it waited for: no deadline any more."""
-    await _set_step(
-        tx, saga, saga.step, status=status.value, finished_at=now, deadline_at=None, **changes
-    )
+    _set_step(saga, saga.step, status=status.value, finished_at=now, deadline_at=None, **changes)
 
 
 async def _send(tx: Tx, definition: Definition, saga: Saga, step: Step, undo: bool) -> None:
@@ -177,16 +180,15 @@ async def _begin(tx: Tx, definition: Definition, saga: Saga, no: int, now: datet
     """Send step `no`'s command (skipping the steps this saga does not need), or complete
     the saga after its last step."""
     while no < len(definition.steps) and not _needed(definition.steps[no], saga):
-        await _set_step(tx, saga, no, status=StepStatus.SKIPPED.value)
+        _set_step(saga, no, status=StepStatus.SKIPPED.value)
         no += 1
     if no >= len(definition.steps):
-        await _save(tx, saga, SagaState.COMPLETED, no, now)
+        _move(saga, SagaState.COMPLETED, no)
         await definition.on_completed(tx, saga)
         return
     step = definition.steps[no]
-    await _save(tx, saga, SagaState.RUNNING, no, now)
-    await _set_step(
-        tx,
+    _move(saga, SagaState.RUNNING, no)
+    _set_step(
         saga,
         no,
         status=StepStatus.SENT.value,
@@ -222,9 +224,8 @@ async def _compensate_from(
         row = saga.row(back)
         if not _to_undo(step, row):
             continue
-        await _save(tx, saga, SagaState.COMPENSATING, back, now)
-        await _set_step(
-            tx,
+        _move(saga, SagaState.COMPENSATING, back)
+        _set_step(
             saga,
             back,
             status=StepStatus.COMPENSATING.value,
@@ -233,7 +234,7 @@ async def _compensate_from(
         )
         await _send(tx, definition, saga, step, undo=True)
         return
-    await _save(tx, saga, SagaState.COMPENSATED, -1, now)
+    _move(saga, SagaState.COMPENSATED, -1)
     await definition.on_compensated(tx, saga)
 
 
@@ -245,15 +246,26 @@ async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope)
     if saga is None or saga.kind not in definitions:
         return False
     definition = definitions[saga.kind]
-    now = utcnow()
     if not definition.accepts(saga, message):
         log.info("saga reply of an earlier run ignored", saga_id=saga.id, type=message.type)
         return False
+    now = utcnow()
+    if not await _answered(tx, definition, saga, message, now):
+        log.info("saga reply ignored", saga_id=saga.id, state=saga.state, type=message.type)
+        return False
+    await _store(tx, saga, now)
+    return True
+
+
+async def _answered(
+    tx: Tx, definition: Definition, saga: Saga, message: Envelope, now: datetime
+) -> bool:
+    """Move `saga` in memory by `message`; False if it waits for no such answer."""
     if saga.state is SagaState.RUNNING:
         step = definition.steps[saga.step]
         if message.type in step.succeeded:
             detail = {"event": message.type, "event_id": message.id}
-            await _finish_step(tx, saga, StepStatus.SUCCEEDED, now, detail=detail)
+            _finish_step(saga, StepStatus.SUCCEEDED, now, detail=detail)
             await definition.on_step(tx, saga, step, StepStatus.SUCCEEDED, message)
             await _begin(tx, definition, saga, saga.step + 1, now)
             return True
@@ -264,23 +276,21 @@ async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope)
             await _fail(tx, definition, saga, reason, failure, now)
             return True
         if message.type in step.waiting:
-            await _wait_longer(tx, saga, step, message, now)
+            _wait_longer(saga, step, message, now)
             await definition.on_step(tx, saga, step, StepStatus.WAITING, message)
             return True
     elif saga.state is SagaState.COMPENSATING:
         step = definition.steps[saga.step]
         if message.type in step.compensated:
-            await _finish_step(tx, saga, StepStatus.COMPENSATED, now)
+            _finish_step(saga, StepStatus.COMPENSATED, now)
             await _compensate_from(tx, definition, saga, saga.step, now)
             return True
-    log.info("saga reply ignored", saga_id=saga.id, state=saga.state, type=message.type)
     return False
 
 
-async def _wait_longer(tx: Tx, saga: Saga, step: Step, message: Envelope, now: datetime) -> None:
+def _wait_longer(saga: Saga, step: Step, message: Envelope, now: datetime) -> None:
     """The step goes on for `wait_timeout` more seconds, its command not sent again."""
-    await _set_step(
-        tx,
+    _set_step(
         saga,
         saga.step,
         status=StepStatus.WAITING.value,
@@ -299,8 +309,7 @@ async def _fail(
     now: datetime,
 ) -> None:
     saga.reason = reason
-    await _set_step(
-        tx,
+    _set_step(
         saga,
         saga.step,
         status=StepStatus.FAILED.value,
@@ -321,44 +330,34 @@ async def expire_overdue(db: Database, definitions: dict[str, Definition]) -> in
     )
     for row in rows:
 
-        async def work(tx: Tx, saga_id: str = row["saga_id"], no: int = row["step_no"]) -> None:
+        async def work(tx: Tx, saga_id: str = row["id"], no: int = row["step"]) -> None:
             saga = await load(tx, saga_id)
             if saga is None or saga.kind not in definitions or saga.step != no:
                 return
-            step_row = saga.row(no)
-            deadline = step_row["deadline_at"]
-            if deadline is None or _aware(deadline) >= utcnow():
+            now = utcnow()
+            if saga.deadline_at is None or saga.deadline_at >= now:
                 return  # answered meanwhile
-            await _timed_out(tx, definitions[saga.kind], saga, no, step_row)
+            await _timed_out(tx, definitions[saga.kind], saga, no, now)
+            await _store(tx, saga, now)
 
         await db.transaction(work)
     return len(rows)
 
 
-def _aware(value: datetime | str) -> datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-async def _timed_out(
-    tx: Tx, definition: Definition, saga: Saga, no: int, row: dict[str, Any]
-) -> None:
-    step, now = definition.steps[no], utcnow()
+async def _timed_out(tx: Tx, definition: Definition, saga: Saga, no: int, now: datetime) -> None:
+    step, row = definition.steps[no], saga.row(no)
     attempts = int(row["attempts"])
     undoing = saga.state is SagaState.COMPENSATING
     if attempts <= step.retries and (undoing or step.command is not None):
-        await _set_step(
-            tx,
-            saga,
-            no,
-            attempts=attempts + 1,
-            deadline_at=now + timedelta(seconds=step.timeout),
+        _set_step(
+            saga, no, attempts=attempts + 1, deadline_at=now + timedelta(seconds=step.timeout)
         )
         await _send(tx, definition, saga, step, undo=undoing)
         return
     if undoing:
         saga.reason = f"{step.name}: compensation unanswered"
-        await _set_step(tx, saga, no, deadline_at=None)
-        await _save(tx, saga, SagaState.STUCK, no, now)
+        _set_step(saga, no, deadline_at=None)
+        _move(saga, SagaState.STUCK, no)
         log.error("saga stuck", saga_id=saga.id, step=step.name)
         return
     await definition.on_step(tx, saga, step, StepStatus.FAILED, None)

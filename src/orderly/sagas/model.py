@@ -2,6 +2,7 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -59,6 +60,10 @@ class Step:
 
 @dataclass
 class Saga:
+    """A saga as stored: `steps` holds one dict per step (`step_no`, `name`, `status`,
+    `attempts`, `started_at`, `finished_at`, `deadline_at`, `detail`), the steps its starter
+    took itself first, with negative numbers; `deadline_at` is the current step's."""
+
     id: str
     kind: str
     state: SagaState
@@ -67,6 +72,7 @@ class Saga:
     reason: str | None
     version: int
     steps: list[dict[str, Any]] = field(default_factory=list)
+    deadline_at: datetime | None = None
 
     def row(self, no: int) -> dict[str, Any]:
         return next(s for s in self.steps if s["step_no"] == no)
@@ -74,6 +80,12 @@ class Saga:
     def failed_step(self) -> dict[str, Any] | None:
         """The step whose failure (or last timeout) ended the saga, if one did."""
         return next((s for s in self.steps if s["status"] == StepStatus.FAILED), None)
+
+
+def moment(value: datetime | str | None) -> datetime | None:
+    """A time as read back: SQLite gives text where PostgreSQL gives a datetime, and a
+    step's times come back from its saga's JSON as text on both."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 Hook = Callable[[Tx, Saga], Awaitable[None]]
@@ -120,7 +132,6 @@ async def load(tx: Tx, saga_id: str) -> Saga | None:
     row = await tx.fetch_one(store.GET_SAGA, {"id": saga_id})
     if row is None:
         return None
-    steps = await tx.fetch_all(store.STEPS, {"saga_id": saga_id})
     return Saga(
         id=row["id"],
         kind=row["kind"],
@@ -129,5 +140,6 @@ async def load(tx: Tx, saga_id: str) -> Saga | None:
         data=row["data"],
         reason=row["reason"],
         version=int(row["version"]),
-        steps=[dict(s) for s in steps],
+        steps=row["steps"],
+        deadline_at=moment(row["deadline_at"]),
     )

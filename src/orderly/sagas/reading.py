@@ -4,7 +4,7 @@ from typing import Any
 
 from orderly.kernel.casing import snake
 from orderly.sagas import store
-from orderly.sagas.model import Saga, SagaNotFound, load
+from orderly.sagas.model import Saga, SagaNotFound, load, moment
 from orderly.storage import Database, Row
 
 
@@ -22,9 +22,9 @@ def view(saga: Saga) -> dict[str, Any]:
                 "name": s["name"],
                 "status": s["status"],
                 "attempts": s["attempts"],
-                "started_at": s["started_at"],
-                "finished_at": s["finished_at"],
-                "deadline_at": s["deadline_at"],
+                "started_at": moment(s["started_at"]),
+                "finished_at": moment(s["finished_at"]),
+                "deadline_at": moment(s["deadline_at"]),
                 "detail": snake(s["detail"]),
             }
             for s in saga.steps
