@@ -99,6 +99,7 @@ class Settings:
     erp_url: str = "http://127.0.0.1:8070"
     erp_timeout: float = 5.0
     erp_retries: int = 2
+    erp_concurrency: int = 256
     # E-mail: the SMTP server (smtp://host:port; none: mails are kept and logged, not sent),
     # the sender, and how often a mail the server refused is tried again.
     smtp_url: str = ""
@@ -210,6 +211,8 @@ class Settings:
             raise ConfigError("ORDERLY_ERP_URL: an http(s) URL; ORDERLY_ERP_TIMEOUT positive")
         if self.erp_retries < 0 or self.mail_retries < 0:
             raise ConfigError("ORDERLY_ERP_RETRIES and ORDERLY_MAIL_RETRIES: at least 0")
+        if not 1 <= self.erp_concurrency <= 10_000:
+            raise ConfigError("ORDERLY_ERP_CONCURRENCY: from 1 to 10000")
         if self.smtp_url and urlsplit(self.smtp_url).scheme not in {"smtp", "smtps"}:
             raise ConfigError("ORDERLY_SMTP_URL: smtp://host:port or smtps://host:port")
         self._validate_edge()

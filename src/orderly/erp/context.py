@@ -11,7 +11,13 @@ from orderly.erp.port import HttpErp
 
 def wire(settings: Settings) -> Wired:
     rules = policy(settings)
-    erp = HttpErp(rules.url, rules.timeout, rules.retries, backoff=rules.backoff)
+    erp = HttpErp(
+        rules.url,
+        rules.timeout,
+        rules.retries,
+        backoff=rules.backoff,
+        connections=rules.concurrency,
+    )
     return Wired(
         subscriptions=(consumer("erp", handlers.create_sales_order, CreateSalesOrder),),
         workers=(sales_order_caller(erp, rules),),

@@ -6,8 +6,6 @@ from orderly.config import Settings
 
 # the first pause before a failed call is tried again; it doubles each try
 BACKOFF = 0.2
-# requests called at once by one process
-CONCURRENCY = 64
 # seconds a claim outlives the longest a call can take (storing its outcome, a pause)
 LEASE_MARGIN = 5.0
 
@@ -17,8 +15,9 @@ class ErpPolicy:
     url: str
     timeout: float
     retries: int
+    # requests called at once by one process
+    concurrency: int
     backoff: float = BACKOFF
-    concurrency: int = CONCURRENCY
 
     @property
     def lease(self) -> float:
@@ -32,5 +31,8 @@ class ErpPolicy:
 
 def policy(settings: Settings) -> ErpPolicy:
     return ErpPolicy(
-        url=settings.erp_url, timeout=settings.erp_timeout, retries=settings.erp_retries
+        url=settings.erp_url,
+        timeout=settings.erp_timeout,
+        retries=settings.erp_retries,
+        concurrency=settings.erp_concurrency,
     )

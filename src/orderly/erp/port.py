@@ -84,12 +84,19 @@ class HttpErp:
     with jitter, with the same key; a 4xx is not."""
 
     def __init__(
-        self, base_url: str, timeout: float, retries: int, *, backoff: float = 0.2
+        self,
+        base_url: str,
+        timeout: float,
+        retries: int,
+        *,
+        backoff: float = 0.2,
+        connections: int = 100,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.connections = connections
         self._client: aiohttp.ClientSession | None = None
 
     def _http(self) -> "aiohttp.ClientSession":
@@ -100,7 +107,7 @@ class HttpErp:
 
             self._client = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
-                connector=aiohttp.TCPConnector(limit=100),
+                connector=aiohttp.TCPConnector(limit=self.connections),
             )
         return self._client
 
