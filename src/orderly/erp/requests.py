@@ -54,17 +54,20 @@ async def finish(
     at = utcnow()
     if number is not None:
         row = await tx.fetch_one(store.FINISH, _outcome(order_id, store.CREATED, None, None, at))
-        if row is not None:
-            params = {"order_id": order_id, "number": number, "at": at}
-            await tx.execute(store.INSERT_SALES_ORDER, params)
+        if row is None:
+            return False
+        params = {"order_id": order_id, "number": number, "at": at}
+        if not await tx.execute(store.INSERT_SALES_ORDER, params):
+            # a sales order kept from an earlier run's call is the order's one
+            made = await store.sales_order(tx, order_id)
+            assert made is not None
+            number = str(made["number"])
     else:
         row = await tx.fetch_one(store.FINISH, _outcome(order_id, store.FAILED, reason, detail, at))
-    if row is None:
-        return False
+        if row is None:
+            return False
     command = decode_envelope(row["command"])
-    known = await store.request(tx, order_id)
-    assert known is not None
-    await emit(tx, await _answer(tx, known, command, int(row["run"])))
+    await emit(tx, _told(command, order_id, int(row["run"]), number, reason, detail))
     return True
 
 
@@ -75,14 +78,24 @@ def _outcome(
 
 
 async def _answer(tx: Tx, request: Row, command: Envelope, run: int) -> Envelope:
-    """`erp.sales_order.created` with the order's sales order, or `erp.sales_order.failed`
-    with the stored reason, answering `command` with its run."""
+    """The stored outcome of `request`, told again in answer to `command`."""
     order_id = str(request["order_id"])
-    body: Message
     made = await store.sales_order(tx, order_id)
-    if request["status"] == store.CREATED and made is not None:
-        body = SalesOrderCreated(order_id=order_id, run=run, sales_order_number=made["number"])
+    number = str(made["number"]) if request["status"] == store.CREATED and made else None
+    reason, detail = request["reason"] or "", request["detail"] or ""
+    return _told(command, order_id, run, number, reason, detail)
+
+
+def _told(
+    command: Envelope, order_id: str, run: int, number: str | None, reason: str, detail: str
+) -> Envelope:
+    """`erp.sales_order.created` with the sales order `number`, or, without one,
+    `erp.sales_order.failed` with the reason, answering `command` with its run."""
+    body: Message
+    if number is not None:
+        body = SalesOrderCreated(order_id=order_id, run=run, sales_order_number=number)
     else:
-        reason, detail = request["reason"] or "erp_error", request["detail"] or ""
-        body = SalesOrderFailed(order_id=order_id, run=run, reason=reason, detail=detail)
+        body = SalesOrderFailed(
+            order_id=order_id, run=run, reason=reason or "erp_error", detail=detail
+        )
     return answering(command, body, source=SOURCE, aggregate_id=order_id)

@@ -32,7 +32,12 @@ _CLAIM_AND_MARK_PG = sql(
     "SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT :limit"
     " FOR UPDATE SKIP LOCKED) RETURNING id, envelope"
 )
-_MARK_ONE = sql("UPDATE outbox SET published_at = :at WHERE id = :id")
+# A batch's rows are every unpublished row from its first id to its last (see
+# `_publish_pipelined`): one statement marks them.
+_MARK_RANGE = sql(
+    "UPDATE outbox SET published_at = :at WHERE id BETWEEN :first AND :last"
+    " AND published_at IS NULL"
+)
 _STATUS = sql(
     "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL"
 )
@@ -94,7 +99,8 @@ class Relay:
             return 0
         await self.transport.publish(self.context, _messages(rows))
         self._after = int(rows[-1]["id"])
-        self._marking.append(asyncio.create_task(self._mark([int(row["id"]) for row in rows])))
+        first, last = int(rows[0]["id"]), self._after
+        self._marking.append(asyncio.create_task(self._mark(first, last)))
         if len(self._marking) > 4:
             await self._marking.pop(0)
         return len(rows)
@@ -104,12 +110,10 @@ class Relay:
         await asyncio.gather(*self._marking, return_exceptions=True)
         self._marking.clear()
 
-    async def _mark(self, ids: list[int]) -> None:
-        at = utcnow()
+    async def _mark(self, first: int, last: int) -> None:
+        params = {"at": utcnow(), "first": first, "last": last}
         try:
-            await self.db.transaction(
-                lambda tx: tx.execute_many(_MARK_ONE, [{"at": at, "id": i} for i in ids])
-            )
+            await self.db.transaction(lambda tx: tx.execute(_MARK_RANGE, params))
         except Exception as error:
             log.error(
                 "relay could not mark a batch sent", context=self.context, error=describe(error)

@@ -114,6 +114,12 @@ def _current_run(saga: Saga, message: Envelope) -> bool:
     return run is None or run == saga.data["run"]
 
 
+def _held(saga: Saga) -> bool:
+    """Whether compliance held the order at some point: only then may it be `on_hold` now
+    (a saga started before the flag was kept may have been, too)."""
+    return bool(saga.data.get("held", True))
+
+
 def _command_data(saga: Saga, step: Step, undo: bool) -> Message:
     data = saga.data
     order_id, run = data["orderId"], int(data["run"])
@@ -202,8 +208,10 @@ async def _on_step(
     elif step.name == "compliance" and status is StepStatus.WAITING and message is not None:
         held = message.read(ComplianceHeld)
         details = {"hold_id": held.hold_id, "rule": held.rule, "detail": held.detail}
+        saga.data["held"] = True
         await moves.move_order(tx, saga.id, OrderStatus.ON_HOLD, details)
-    elif step.name == "compliance" and status is StepStatus.SUCCEEDED:
+    elif step.name == "compliance" and status is StepStatus.SUCCEEDED and _held(saga):
+        saga.data["held"] = False
         order = await queries.order_for(tx, saga.id)
         if order.status is OrderStatus.ON_HOLD:
             await moves.move_order(tx, saga.id, OrderStatus.PENDING, {"released": True})
@@ -389,6 +397,7 @@ async def start(
         "csos": csos,
         "needsApproval": needs_approval,
         "approved": False,
+        "held": False,
     }
     await engine.start(tx, definitions(policy)[KIND], order.order_id, data)
 
