@@ -143,3 +143,29 @@ def test_message_ids_are_unique_and_roughly_time_ordered() -> None:
     assert len(set(ids)) == len(ids)
     assert all(len(i) == 36 and i.startswith("evt_") for i in ids)
     assert ids[0][4:16] <= ids[-1][4:16]
+
+
+def test_entity_ids_are_random_version_4_uuids_and_a_forked_child_draws_its_own() -> None:
+    import os
+    import uuid
+
+    from orderly.kernel.ids import new_id
+
+    ids = [new_id() for _ in range(20_000)]  # several refills of the pool
+    assert len(set(ids)) == len(ids)
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(str(u) == i for u, i in zip(parsed, ids, strict=True))
+    assert {(u.version, u.variant) for u in parsed} == {(4, uuid.RFC_4122)}
+    new_id()  # the pool holds bytes a child must not reuse
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's ids come back through the pipe
+        os.write(write, ",".join(new_id() for _ in range(10)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as pipe:
+        theirs = pipe.read().split(",")
+    ours = [new_id() for _ in range(10)]
+    assert len(theirs) == 10
+    assert not set(theirs) & set(ours)
