@@ -9,7 +9,7 @@ from typing import Any
 import structlog
 
 from orderly.catalog import service as catalog
-from orderly.identity import accounts, users
+from orderly.identity import accounts
 from orderly.inventory import provisional, queries, stock
 from orderly.inventory.errors import ProductNotFound
 from orderly.inventory.messages import AvailabilityLine, AvailabilityReport
@@ -78,19 +78,10 @@ class LocalStanding:
         self._identity = identity
 
     async def of(self, caller: Principal) -> Standing:
-        try:
-            user: dict[str, Any] | None = await users.get_user(
-                self._identity, caller, caller.user_id
-            )
-        except users.UserNotFound:
-            user = None
+        user, account = await accounts.user_and_account(self._identity, caller)
         standing = Standing.of(caller, user)
         if standing.account is None:
             return standing
-        try:
-            account = await accounts.get_account(self._identity, caller, standing.account)
-        except accounts.AccountNotFound:
-            account = None
         return standing.with_account(account)
 
     async def close(self) -> None:

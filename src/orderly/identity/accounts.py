@@ -8,7 +8,7 @@ from typing import Any
 from orderly.identity import domain, store
 from orderly.identity.messages import SOURCE, AccountCreated, Registration
 from orderly.identity.passwords import Passwords
-from orderly.identity.users import EmailTaken, user_created
+from orderly.identity.users import EmailTaken, user_created, user_view
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import NotFound
 from orderly.kernel.ids import new_id
@@ -139,6 +139,34 @@ async def membership(db: Database, caller: Principal, account_id: str) -> Row | 
     if row is None or row["disabled_at"] is not None or row["organisation_id"] != account_id:
         raise AccountNotFound(f"account {account_id} does not exist")
     return row
+
+
+async def user_and_account(
+    db: Database, caller: Principal
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The caller's own user and its account, as `get_user` and `get_account` show them, in
+    one read: the account is the user's (or, for a user identity does not keep, the
+    token's), and is None where `get_account` would not show it to the caller."""
+
+    async def work(tx: Tx) -> tuple[Row | None, Row | None]:
+        user = await tx.fetch_one(store.USER_BY_ID, {"id": caller.user_id})
+        account_id = caller.account if user is None else user["organisation_id"]
+        if account_id is None:
+            return user, None
+        member = (
+            user is not None
+            and user["disabled_at"] is None
+            and user["organisation_id"] == account_id
+        )
+        if not (member or caller.is_operator):
+            return user, None
+        return user, await tx.fetch_one(store.ORGANISATION, {"id": account_id})
+
+    user, org = await db.read(work)
+    return (
+        None if user is None else user_view(user),
+        None if org is None else account_view(org),
+    )
 
 
 def dea_active_now(org: Row | dict[str, Any]) -> bool:
