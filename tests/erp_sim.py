@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from tests import forkserver
 from tests.e2e.server import free_port
 
 
@@ -36,12 +37,15 @@ def running_simulator(log_dir: Path) -> Iterator[Simulator]:
     """`orderly erp-sim` on a free port, ready, stopped afterwards."""
     port = free_port()
     log = (log_dir / f"erp-sim-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orderly", "erp-sim", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    args = ["erp-sim", "--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process: subprocess.Popen[bytes] | forkserver.Forked
+    if forkserver.ENABLED:
+        process = forkserver.spawn(args, env, log.fileno(), log.fileno())
+    else:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "orderly", *args], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(process, url)
@@ -56,7 +60,9 @@ def running_simulator(log_dir: Path) -> Iterator[Simulator]:
         log.close()
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, within: float = 20.0) -> None:
+def _wait_ready(
+    process: "subprocess.Popen[bytes] | forkserver.Forked", url: str, within: float = 20.0
+) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if process.poll() is not None:

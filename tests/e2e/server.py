@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from tests import forkserver
 from tests.services import create_pg_database, drop_pg_database
 
 OPERATOR_EMAIL = "operator@example.com"
@@ -74,17 +75,22 @@ class Server:
             self.env["ORDERLY_CONTEXTS"] = contexts
         self.relay = relay
         self.log_path = log_dir / f"server-{self.port}.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | forkserver.Forked | None = None
 
-    def start(self, *, relay: bool | None = None) -> "Server":
+    def start(self, *, relay: bool | None = None, fork: bool = forkserver.ENABLED) -> "Server":
+        """Start `orderly serve`: forked from the tests' fork server, or (`fork=False`) in an
+        interpreter of its own, as an operator starts it."""
         relay = self.relay if relay is None else relay
         args = [sys.executable, "-m", "orderly", "serve", "--port", str(self.port)]
         if not relay:
             args.append("--no-relay")
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            args, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with self.log_path.open("ab") as log:
+            if fork:
+                self.process = forkserver.spawn(args[3:], self.env, log.fileno(), log.fileno())
+            else:
+                self.process = subprocess.Popen(
+                    args, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
         return self
 
     def wait_ready(self, timeout: float = 30.0) -> "Server":
@@ -128,13 +134,8 @@ class Server:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """The `orderly` command against this server's configuration."""
-        return subprocess.run(
-            [sys.executable, "-m", "orderly", *args],
-            env={**self.env, "COLUMNS": "250"},  # tables print whole ids
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        # tables print whole ids at 250 columns
+        return forkserver.orderly(list(args), {**self.env, "COLUMNS": "250"}, timeout=120)
 
     def create_operator(
         self, email: str = OPERATOR_EMAIL, password: str = OPERATOR_PASSWORD

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from orderly.demo import DEMO_PASSWORD, DEMO_PHARMACIST
+from tests import forkserver
 from tests.e2e.conftest import DATABASES
 from tests.e2e.server import Server, one_process, stocked
 from tests.e2e.test_checkout_b2c import place
@@ -57,12 +58,8 @@ def operator_token(server: Server) -> str:
 
 def piped(server: Server, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`orderly ARGS` with its output read by a program, told the terminal is 40 wide."""
-    return subprocess.run(
-        [sys.executable, "-m", "orderly", *args],
-        env={**server.env, "COLUMNS": str(NARROW), **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return forkserver.orderly(
+        list(args), {**server.env, "COLUMNS": str(NARROW), **env}, timeout=120
     )
 
 

@@ -1,8 +1,8 @@
 """Operators see and replay dead letters over HTTP and the CLI, and read the outbox."""
 
 import os
+import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ import pytest
 from orderly.fulfillment.messages import SOURCE, OrderStatusUpdated
 from orderly.messaging import emit, new_message
 from orderly.storage import Tx, open_database
+from tests import forkserver
 from tests.e2e.server import Server, embedded
 from tests.waiting import eventually
 
@@ -31,13 +32,7 @@ def cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
         **{k: v for k, v in server.env.items() if k.startswith("ORDERLY_")},
         "COLUMNS": "250",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "orderly", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return forkserver.orderly(list(args), env, timeout=60)
 
 
 async def publish_status_for_missing_order(server: Server) -> str:
@@ -166,6 +161,20 @@ async def test_a_running_server_prunes_published_messages_after_their_retention(
         await eventually(fulfillment_outbox_empty)
 
 
+def test_the_command_in_an_interpreter_of_its_own_serves_and_stops(tmp_path: Path) -> None:
+    """The tests fork their servers from a process that imported Orderly once
+    (`tests/forkserver.py`); this one is started as an operator starts it."""
+    env = {"ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'var'}", "ORDERLY_BROKER_URL": ""}
+    server = Server(env, tmp_path).start(fork=False).wait_ready()
+    try:
+        assert isinstance(server.process, subprocess.Popen)
+        assert httpx.get(f"{server.url}/health").json()["status"] == "ok"
+    finally:
+        server.stop()
+    # it stopped on the SIGTERM it was sent, not on the SIGKILL that follows a stop too slow
+    assert server.process.returncode == -signal.SIGTERM, server.log()
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -200,13 +209,7 @@ def test_bad_configuration_fails_at_startup_in_one_line(
         **env,
         "COLUMNS": "400",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "orderly", "serve", "--port", "1"],
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = forkserver.orderly(["serve", "--port", "1"], full, timeout=60)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
@@ -218,13 +221,7 @@ def test_migrate_and_demo_load_can_run_again_without_changing_anything(tmp_path:
     env = {**os.environ, "ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'var'}", "COLUMNS": "200"}
 
     def run(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "orderly", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = forkserver.orderly(list(args), env, timeout=120)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
