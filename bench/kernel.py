@@ -7,7 +7,7 @@ import time
 import uuid
 from typing import Any
 
-from orderly.messaging import Envelope, emit, new_message
+from orderly.messaging import Envelope, Message, emit, new_message
 from orderly.messaging.consumer import Consumer, RetryPolicy
 from orderly.messaging.relay import Relay
 from orderly.messaging.routing import Subscription, Topology
@@ -18,6 +18,12 @@ from orderly.storage.migrations import migrate
 from tests.services import create_pg_database, drop_pg_database
 
 PRODUCERS = 64
+
+
+class Pinged(Message):
+    TYPE = "bench.pinged"
+
+    n: int
 
 
 async def _noop(tx: Tx, message: Envelope) -> None:
@@ -63,7 +69,7 @@ async def _run(url: str, broker_url: str, n: int) -> float:
     async def produce(producer_no: int, count: int) -> None:
         for i in range(count):
             aggregate = f"p{producer_no}-{i}"  # one aggregate per message, as orders are
-            message = new_message("bench.pinged", {"n": i}, source="bench", aggregate_id=aggregate)
+            message = new_message(Pinged(n=i), source="bench", aggregate_id=aggregate)
 
             async def work(tx: Tx, message: Envelope = message) -> None:
                 await emit(tx, message)
