@@ -34,6 +34,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from bench.checkout import get_json
 from bench.dbos_peer import AUDIENCE
 from tests.conftest import Backend
 from tests.e2e.conftest import Deployment, deploy
@@ -217,10 +218,12 @@ async def _all_confirmed(
     deadline = time.monotonic() + within
     while waiting:
         for offset in range(0, len(orders), 500):
-            async with session.get(
-                f"{url}/api/v1/orders", params={"limit": 500, "offset": offset}, headers=headers
-            ) as response:
-                page: list[dict[str, Any]] = await response.json()
+            page: list[dict[str, Any]] = await get_json(
+                session,
+                f"{url}/api/v1/orders",
+                params={"limit": 500, "offset": offset},
+                headers=headers,
+            )
             for order in page:
                 if order["order_id"] not in waiting:
                     continue
@@ -239,11 +242,8 @@ async def _all_confirmed(
     semaphore = asyncio.Semaphore(CLIENTS)
 
     async def confirmed_at(order_id: str) -> float:
-        async with (
-            semaphore,
-            session.get(f"{url}/api/v1/orders/{order_id}", headers=headers) as r,
-        ):
-            order = await r.json()
+        async with semaphore:
+            order = await get_json(session, f"{url}/api/v1/orders/{order_id}", headers=headers)
         return min(_at(e["at"]) for e in order["history"] if e["status"] == "CONFIRMED")
 
     ends = await asyncio.gather(*(confirmed_at(order_id) for order_id in orders))

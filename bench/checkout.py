@@ -151,6 +151,19 @@ async def _run(target: Target, n: int) -> Checkouts:
     )
 
 
+async def get_json(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> Any:
+    """GET `url`'s JSON, once more on a connection that was closed as it was reused (a
+    keep-alive connection the server let go the moment the client sent on it)."""
+    for attempt in (1, 2):
+        try:
+            async with session.get(url, **kwargs) as response:
+                return await response.json()
+        except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 async def _all_processing(
     session: aiohttp.ClientSession,
     url: str,
@@ -170,12 +183,12 @@ async def _all_processing(
     deadline = time.monotonic() + 600
     while waiting:
         for offset in range(0, len(orders), 500):
-            async with session.get(
+            page: list[dict[str, Any]] = await get_json(
+                session,
                 f"{url}/api/v1/orders",
                 params={"limit": 500, "offset": offset},
                 headers=headers,
-            ) as response:
-                page: list[dict[str, Any]] = await response.json()
+            )
             for order in page:
                 order_id = order["order_id"]
                 if order_id not in waiting:
@@ -284,7 +297,10 @@ async def _peer(tmp: Path, url: str, n: int) -> Checkouts:
                     return False
 
             await eventually(ready, within=60)
-        return await _run(Target(base, base, token("customer"), token("operator")), n)
+        try:
+            return await _run(Target(base, base, token("customer"), token("operator")), n)
+        except Exception as error:
+            raise RuntimeError(f"the DBOS peer failed: {log.read_text()[-3000:]}") from error
     finally:
         process.terminate()
         await process.wait()
