@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import b2b, checkout, http, inventory, kernel, raw, search, tokens
-from tests.services import broker_up, postgres_up
+from tests.services import PG_ADMIN_URL, broker_up, postgres_up
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 ROUNDS = 3
@@ -187,6 +187,22 @@ async def main() -> int:
     return 0
 
 
+async def _quiet(services: bool) -> None:
+    """Start a measurement on a quiet disk: PostgreSQL's dirty pages written (`CHECKPOINT`)
+    and the page cache flushed (`sync`), so that what one run wrote does not land in the
+    next one's fsyncs. (Without it, Orderly's embedded B2B checkout, measured right after the
+    distributed B2C runs, came out at 457/s against 569-624/s on its own.)"""
+    if services:
+        import asyncpg
+
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=30)
+        try:
+            await conn.execute("CHECKPOINT")
+        finally:
+            await conn.close()
+    await asyncio.to_thread(os.sync)
+
+
 async def _checkouts(report: Report, services: bool) -> None:
     """Seed 002's B2C checkout, request to paid, next to the same saga written with DBOS."""
     print("B2C checkouts, request -> paid, 32 clients; peer: the saga in DBOS", flush=True)
@@ -196,7 +212,9 @@ async def _checkouts(report: Report, services: bool) -> None:
     if services:
         modes.append(("distributed", "postgresql", checkout.distributed))
     for mode, kind, run in modes:
+        await _quiet(services)
         ours = await run(n)
+        await _quiet(services)
         dbos = await checkout.peer(kind, peer_n)
         against = f"DBOS, same saga, {'SQLite' if kind == 'sqlite' else 'PostgreSQL'}"
         report.add(f"B2C checkouts, {mode}", ours.rate, "chk/s", against, dbos.rate, kind="peer")
@@ -227,6 +245,16 @@ async def _checkouts(report: Report, services: bool) -> None:
         )
 
 
+B2B_ROUNDS = int(os.environ.get("BENCH_B2B_ROUNDS", "2"))
+
+
+def _best(kept: list[b2b.Checkouts], new: list[b2b.Checkouts]) -> list[b2b.Checkouts]:
+    """Per ERP latency, the faster of two runs."""
+    if not kept:
+        return new
+    return [max(a, b, key=lambda run: run.rate) for a, b in zip(kept, new, strict=True)]
+
+
 async def _b2b_checkouts(report: Report, services: bool) -> None:
     """Seed 000's B2B checkout, request to CONFIRMED, with the simulated ERP answering at once
     and 50 ms late, next to the same four steps written with DBOS."""
@@ -237,8 +265,15 @@ async def _b2b_checkouts(report: Report, services: bool) -> None:
     if services:
         modes.append(("distributed", "postgresql", b2b.distributed))
     for mode, kind, run in modes:
-        ours = await run(n if mode == "embedded" else n // 3)
-        dbos = await b2b.peer(kind, peer_n)
+        # Orderly and the peer in turn, each run on fresh servers, the best of each kept: the
+        # host's noise (a third either way from one run to the next) hits both alike.
+        ours: list[b2b.Checkouts] = []
+        dbos: list[b2b.Checkouts] = []
+        for _ in range(B2B_ROUNDS):
+            await _quiet(services)
+            ours = _best(ours, await run(n if mode == "embedded" else n // 3))
+            await _quiet(services)
+            dbos = _best(dbos, await b2b.peer(kind, peer_n))
         against = f"DBOS, same steps, {'SQLite' if kind == 'sqlite' else 'PostgreSQL'}"
         for mine, theirs in zip(ours, dbos, strict=True):
             report.add(

@@ -138,13 +138,21 @@ def _saga_data(order: OrderCreated) -> dict[str, Any]:
     }
 
 
+def _on_fallback(saga: Saga) -> bool:
+    """Whether the saga's order was placed on the fallback's snapshots (its local check
+    says so): only such an order is re-verified."""
+    check = next((s for s in saga.steps if s["name"] == "check"), None)
+    return check is not None and (check["detail"] or {}).get("source") == "fallback"
+
+
 async def advance(tx: Tx, known: Definitions, message: Envelope) -> None:
     """Inventory's and payments' answers move the saga that asked. The reservation's answer
     is also the re-verification of an order placed on fallback data: inventory itself said
     whether the stock is there."""
-    if not await engine.advance(tx, known, message):
+    saga = await engine.advance(tx, known, message)
+    if saga is None:
         return
-    if message.type in (InventoryReserved.TYPE, InventoryInsufficient.TYPE):
+    if message.type in (InventoryReserved.TYPE, InventoryInsufficient.TYPE) and _on_fallback(saga):
         # a checkout's saga has its order's id
         order = await tx.fetch_one(store.GET_ORDER, {"id": message.saga_id})
         if order is not None and order["reverify"]:

@@ -238,23 +238,24 @@ async def _compensate_from(
     await definition.on_compensated(tx, saga)
 
 
-async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope) -> bool:
-    """Move the saga `message` answers; False if it answers none (or nothing it waits for)."""
+async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope) -> Saga | None:
+    """Move the saga `message` answers; the saga as moved, or None if it answers none (or
+    nothing it waits for)."""
     if not message.saga_id:
-        return False
+        return None
     saga = await load(tx, message.saga_id)
     if saga is None or saga.kind not in definitions:
-        return False
+        return None
     definition = definitions[saga.kind]
     if not definition.accepts(saga, message):
         log.info("saga reply of an earlier run ignored", saga_id=saga.id, type=message.type)
-        return False
+        return None
     now = utcnow()
     if not await _answered(tx, definition, saga, message, now):
         log.info("saga reply ignored", saga_id=saga.id, state=saga.state, type=message.type)
-        return False
+        return None
     await _store(tx, saga, now)
-    return True
+    return saga
 
 
 async def _answered(
