@@ -122,6 +122,21 @@ async def test_the_same_message_delivered_twice_has_one_effect(harness: Harness)
     assert sorted(effects, key=lambda e: e[1]) == [(message.id, 7), (marker.id, 8)]
 
 
+async def test_a_batch_repeating_a_message_or_holding_a_handled_one_has_one_effect_each(
+    harness: Harness,
+) -> None:
+    seen = told(Pinged(n=1), "order-2")
+    await harness.transport.publish("catalog", [seen])
+    await eventually(lambda: _when(harness.effects(), lambda e: any(n == 1 for _, n in e)))
+    again, last = told(Pinged(n=2), "order-2"), told(Pinged(n=3), "order-2")
+    # one publish: the consumer takes its deliveries as one batch, its inbox rows claimed at once
+    await harness.transport.publish("catalog", [again, seen, again, last])
+    effects = await eventually(
+        lambda: _when(harness.effects(), lambda e: any(n == 3 for _, n in e))
+    )
+    assert sorted(n for _, n in effects) == [1, 2, 3]
+
+
 async def test_a_message_committed_before_the_relay_died_goes_out_after_restart(
     harness: Harness,
 ) -> None:
