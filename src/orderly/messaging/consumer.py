@@ -30,20 +30,12 @@ _INBOX_INSERT = sql(
     "INSERT INTO inbox (consumer, message_id, processed_at) VALUES (:consumer, :message_id, :at)"
     " ON CONFLICT DO NOTHING"
 )
-# A batch's inbox rows in one statement: the ids it had not seen come back. (SQLite's
-# `WHERE true` keeps its parser from taking ON CONFLICT for a join's.)
-_INBOX_CLAIM_MANY = {
-    "postgresql": sql(
-        "INSERT INTO inbox (consumer, message_id, processed_at)"
-        " SELECT :consumer, id, :at FROM unnest(CAST(:ids AS text[])) AS id"
-        " ON CONFLICT DO NOTHING RETURNING message_id"
-    ),
-    "sqlite": sql(
-        "INSERT INTO inbox (consumer, message_id, processed_at)"
-        " SELECT :consumer, value, :at FROM json_each(:ids) WHERE true"
-        " ON CONFLICT DO NOTHING RETURNING message_id"
-    ),
-}
+# A batch's inbox rows in one round trip (PostgreSQL): the ids it had not seen come back.
+_INBOX_CLAIM_MANY_PG = sql(
+    "INSERT INTO inbox (consumer, message_id, processed_at)"
+    " SELECT :consumer, id, :at FROM unnest(CAST(:ids AS text[])) AS id"
+    " ON CONFLICT DO NOTHING RETURNING message_id"
+)
 _RETRY_INSERT = sql(
     "INSERT INTO message_retries"
     " (id, consumer, message_id, type, envelope, attempts, next_attempt_at, last_error, created_at)"
@@ -135,11 +127,11 @@ class Consumer:
                     done.set_result(None)
 
     async def _handle_all(self, tx: Tx, messages: list[Envelope]) -> list[bool]:
-        if len(messages) == 1:
-            return [await self.handle(tx, messages[0])]
-        # one statement claims the whole batch's inbox rows; the rest is as `handle` does
+        if tx.dialect != "postgresql" or len(messages) == 1:
+            return [await self.handle(tx, message) for message in messages]
+        # one round trip claims the whole batch's inbox rows; the rest is as `handle` does
         rows = await tx.fetch_all(
-            _INBOX_CLAIM_MANY[tx.dialect],
+            _INBOX_CLAIM_MANY_PG,
             {"consumer": self.name, "ids": [m.id for m in messages], "at": utcnow()},
         )
         fresh = {row["message_id"] for row in rows}
