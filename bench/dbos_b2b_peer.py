@@ -590,17 +590,19 @@ def serve(port: int, public_key: str, url: str, erp_url: str) -> None:
     @api.get("/api/v1/orders")
     def orders(
         who: Annotated[dict[str, Any], Depends(caller)],
+        status: Annotated[str | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> list[dict[str, Any]]:
+        in_status = "" if status is None else " AND status = ?"
         with app.tx() as cur:
             cur.execute(
                 q(
                     "SELECT id, status, channel, total_cents, created_at, updated_at"
-                    " FROM peer_orders WHERE account_id = ?"
+                    f" FROM peer_orders WHERE account_id = ?{in_status}"
                     " ORDER BY created_at DESC, id LIMIT ? OFFSET ?"
                 ),
-                (who.get("account"), limit, offset),
+                (who.get("account"), *(() if status is None else (status,)), limit, offset),
             )
             return [summary(row) for row in cur.fetchall()]
 
