@@ -226,3 +226,23 @@ async def test_pruning_removes_old_published_and_processed_rows_and_keeps_pendin
     # and the pending ones still go out once a relay runs
     harness.start_relay()
     await eventually(lambda: _when(harness.effects(), lambda e: len(e) == 7))
+
+
+async def test_a_message_queued_after_pruning_everything_published_still_goes_out(
+    harness: Harness,
+) -> None:
+    """An idle spell longer than the retention: every row is published and old. Had pruning
+    emptied the outbox, SQLite would number the next row from 1 again, below every id the
+    running relay has published."""
+    harness.start_relay()
+    await asyncio.gather(*(harness.ping(n) for n in range(3)))
+    await eventually(lambda: _when(harness.effects(), lambda e: len(e) == 3))
+    await eventually(lambda: _when(outbox_status(harness.producer), lambda s: s["pending"] == 0))
+    assert await prune(harness.producer, timedelta(0)) == Pruned(outbox=2, inbox=0)
+    assert (await outbox_status(harness.producer))["published"] == 1  # the newest stays
+
+    await harness.ping(3)
+    effects = await eventually(
+        lambda: _when(harness.effects(), lambda e: any(n == 3 for _, n in e))
+    )
+    assert sorted(n for _, n in effects) == [0, 1, 2, 3]

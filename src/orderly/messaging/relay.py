@@ -60,6 +60,7 @@ class Relay:
         self.poll_interval = poll_interval
         self._wakeup = asyncio.Event()
         self._after = 0
+        self._rewind = False  # a batch could not be marked: start over after this one
         self._marking: list[asyncio.Task[None]] = []
         db.on_commit(self._wakeup.set)
 
@@ -91,14 +92,16 @@ class Relay:
 
         With one writer per file, a row becomes visible only after every smaller id did, so a
         cursor over ids never skips a row. If marking fails the cursor goes back to the start
-        and the unmarked rows go out again; consumers' inboxes drop the duplicates.
+        and the unmarked rows go out again; consumers' inboxes drop the duplicates. (Pruning
+        keeps the newest row, so that ids never start again below the cursor.)
         """
         params = {"after": self._after, "limit": self.batch_size}
         rows = await self.db.read(lambda tx: tx.fetch_all(_PENDING_AFTER, params))
         if not rows:
             return 0
         await self.transport.publish(self.context, _messages(rows))
-        self._after = int(rows[-1]["id"])
+        self._after = 0 if self._rewind else int(rows[-1]["id"])
+        self._rewind = False
         first, last = int(rows[0]["id"]), self._after
         self._marking.append(asyncio.create_task(self._mark(first, last)))
         if len(self._marking) > 4:
@@ -119,6 +122,7 @@ class Relay:
                 "relay could not mark a batch sent", context=self.context, error=describe(error)
             )
             self._after = 0
+            self._rewind = True  # also past a batch being published now
 
     async def _claim_and_publish(self, tx: Tx) -> int:
         claimed = await tx.fetch_all(_CLAIM_AND_MARK_PG, {"at": utcnow(), "limit": self.batch_size})

@@ -23,10 +23,13 @@ log = structlog.get_logger(__name__)
 BATCH = 1000
 
 # Oldest ids first: published rows are mostly the low ids, so the primary key finds them
-# without an index on published_at, and the unpublished tail is never touched.
+# without an index on published_at, and the unpublished tail is never touched. The newest row
+# stays: SQLite numbers a new row after the largest id in the table, so an emptied outbox
+# would start again from 1, below the ids a running relay has published (its cursor).
 _PRUNE_OUTBOX = sql(
     "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
-    " WHERE published_at IS NOT NULL AND published_at < :before ORDER BY id LIMIT :limit)"
+    " WHERE published_at IS NOT NULL AND published_at < :before"
+    " AND id < (SELECT MAX(id) FROM outbox) ORDER BY id LIMIT :limit)"
 )
 _PRUNE_INBOX = sql(
     "DELETE FROM inbox WHERE (consumer, message_id) IN (SELECT consumer, message_id FROM inbox"
