@@ -2,6 +2,7 @@
 
 import os
 import random
+import threading
 import time
 
 # Random bytes for entity ids, drawn from the kernel's CSPRNG 4 KiB at a time: as
@@ -9,9 +10,12 @@ import time
 # starts with none, so that no two processes hand out the same ones.
 _POOL_SIZE = 4096
 _pool = bytearray()
+_taking = threading.Lock()  # no two threads take the same bytes
 
 
 def _empty_pool() -> None:
+    global _taking
+    _taking = threading.Lock()  # a lock held by a thread the child does not have is never let go
     del _pool[:]
 
 
@@ -20,10 +24,11 @@ os.register_at_fork(after_in_child=_empty_pool)
 
 def new_id() -> str:
     """An entity id: a random UUID (version 4, RFC 9562), unguessable."""
-    if not _pool:
-        _pool.extend(os.urandom(_POOL_SIZE))
-    raw = _pool[-16:]
-    del _pool[-16:]
+    with _taking:
+        if not _pool:
+            _pool.extend(os.urandom(_POOL_SIZE))
+        raw = _pool[-16:]
+        del _pool[-16:]
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
     raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC's variant
     h = raw.hex()

@@ -26,6 +26,7 @@ first step (`restart`), as an operator's replay of a failed checkout does.
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 import structlog
 
 from orderly.kernel.clock import utcnow
@@ -79,6 +80,8 @@ async def start(
     """Start a saga in the caller's transaction. `done` records steps the caller already
     took itself (a local check), shown before the declared ones."""
     now = utcnow()
+    # the saga's own copy, as stored: JSON's values, and no dict the caller keeps
+    data = orjson.loads(orjson.dumps(data))
     local = [
         _step_row(no - len(done), name, StepStatus.SUCCEEDED, detail, now)
         for no, (name, detail) in enumerate(done)
