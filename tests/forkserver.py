@@ -9,6 +9,12 @@ the imports. Each test process (each xdist worker) starts one fork server on fir
 
 `ORDERLY_TEST_FORK=0` starts every process with `subprocess.Popen` instead.
 
+What a child cannot take from its environment, since it was settled when the fork server
+started: the interpreter's own variables (`PYTHONPATH`, `PYTHONWARNINGS`, `PYTHONUNBUFFERED`
+...), `TZ`, and what libraries read as they are imported (typer's and structlog's colours,
+aiohttp's `NO_EXTENSIONS`). Orderly's own modules that read the environment or the terminal
+as they are imported are imported again in each child (`_RELOAD`, `_COMMANDS`).
+
 Protocol, over a Unix seqpacket socket, one connection per child: the client sends a JSON
 request (`args`, `env`, `cwd`) with its stdout and stderr descriptors attached; the server
 answers `{"pid": n}` once the child is forked, and `{"returncode": n}` (negative for a
@@ -82,7 +88,14 @@ class Forked:
 
     def send_signal(self, number: int) -> None:
         if self.poll() is None:  # never a pid the system may have handed out again
-            os.kill(self.pid, number)
+            with contextlib.suppress(ProcessLookupError):  # it ended just now
+                os.kill(self.pid, number)
+
+    def signal_group(self, number: int) -> None:
+        """Signal the child's process group (it leads a session of its own)."""
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, number)
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
@@ -172,14 +185,14 @@ def _run(
 ) -> "subprocess.CompletedProcess[str]":
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
-    try:
-        process = spawn(args, env, out_write, err_write)
-    finally:
-        os.close(out_write)
-        os.close(err_write)
     read = {out_read: bytearray(), err_read: bytearray()}
     deadline = time.monotonic() + timeout
     try:
+        try:
+            process = spawn(args, env, out_write, err_write)
+        finally:
+            os.close(out_write)
+            os.close(err_write)
         open_ends = [out_read, err_read]
         while open_ends:
             ready = select.select(open_ends, [], [], max(deadline - time.monotonic(), 0))[0]
@@ -230,14 +243,20 @@ def _serve(path: str) -> None:
 
 
 def _accept(listener: socket.socket, children: dict[int, socket.socket], own: list[Any]) -> None:
+    """Fork the child a request asks for. A request that cannot be read, or a client gone
+    before it hears the pid (a test interrupted), costs that request only."""
     connection, _ = listener.accept()
-    message, fds, _, _ = socket.recv_fds(connection, _MAX_REQUEST, 2)
-    if len(fds) != 2:
+    fds: list[int] = []
+    try:
+        message, fds, _, _ = socket.recv_fds(connection, _MAX_REQUEST, 2)
+        request = json.loads(message)
+        if len(fds) != 2:
+            raise ValueError("a request carries stdout and stderr")
+    except (OSError, ValueError):
         connection.close()
         for fd in fds:
             os.close(fd)
         return
-    request = json.loads(message)
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -245,7 +264,10 @@ def _accept(listener: socket.socket, children: dict[int, socket.socket], own: li
         _child(request, fds, [listener, connection, *children.values(), *own])
     for fd in fds:
         os.close(fd)
-    connection.send(json.dumps({"pid": pid}).encode())
+    try:
+        connection.send(json.dumps({"pid": pid}).encode())
+    except OSError:
+        os.kill(pid, signal.SIGKILL)  # nobody knows of it: reaped, then forgotten
     children[pid] = connection
 
 

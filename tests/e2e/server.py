@@ -114,18 +114,27 @@ class Server:
     def kill(self) -> None:
         """Crash: SIGKILL the whole process group, no shutdown code runs."""
         assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
+        self._signal_group(signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        self._signal_group(signal.SIGTERM)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            self._signal_group(signal.SIGKILL)
             self.process.wait(timeout=10)
+
+    def _signal_group(self, number: int) -> None:
+        """Signal the server's process group, unless it has ended (a forked server is reaped
+        by the fork server at once, and its pid may be handed out again)."""
+        assert self.process is not None
+        if isinstance(self.process, forkserver.Forked):
+            self.process.signal_group(number)
+        elif self.process.poll() is None:
+            os.killpg(self.process.pid, number)
 
     def client(self, token: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
