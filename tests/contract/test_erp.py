@@ -15,6 +15,7 @@ from orderly.erp import queries
 from orderly.erp.context import CONTEXT
 from orderly.erp.messages import (
     CreateSalesOrder,
+    SalesOrderCancelled,
     SalesOrderCreated,
     SalesOrderFailed,
     SalesOrderLine,
@@ -27,6 +28,7 @@ from orderly.storage.migrations import migrate
 from tests.bus import Bus
 from tests.e2e.server import free_port
 from tests.erp_sim import Simulator, running_simulator
+from tests.messages import order_cancelled
 from tests.waiting import eventually
 
 ANSWERS = (SalesOrderCreated.TYPE, SalesOrderFailed.TYPE)
@@ -225,7 +227,7 @@ async def answers(bus: Bus, order_id: str, count: int = 1) -> list[Envelope]:
 
 def test_the_consumer_keeps_the_name_its_queue_has() -> None:
     names = [s.consumer for s in CONTEXT.wire(Settings()).subscriptions]
-    assert names == ["erp.create_sales_order"]
+    assert names == ["erp.create_sales_order", "erp.cancel_on_order_cancelled"]
 
 
 async def test_a_command_is_answered_with_the_sales_order_in_the_saga(
@@ -357,3 +359,72 @@ async def test_many_requests_are_called_at_once(database_url: str, sim: Simulato
 
     # one after another they would take 6 s
     assert took < 3.0
+
+
+# An order cancelled: its sales order is cancelled in the ERP
+
+
+async def cancelled_in_erp(bus: Bus, sim: Simulator, order_id: str) -> Envelope:
+    """The `erp.sales_order.cancelled` the context told, once the simulator has cancelled
+    the order's sales order."""
+
+    async def told() -> Envelope | None:
+        found = await bus.published(order_id, SalesOrderCancelled.TYPE)
+        return found[0] if found and sim.orders(order_id)["cancelled"] else None
+
+    return await eventually(told, within=10)
+
+
+async def test_a_cancelled_order_s_sales_order_is_cancelled_in_the_erp_once(
+    database_url: str, sim: Simulator
+) -> None:
+    request = sales_order_request()
+    async with erp_context(database_url, sim) as bus:
+        await bus.deliver(command(request, new_id()))
+        [created] = await answers(bus, request.order_id)
+        number = created.read(SalesOrderCreated).sales_order_number
+        assert sim.orders(request.order_id)["cancelled"] is False
+
+        await bus.deliver(order_cancelled(request.order_id))
+        told = await cancelled_in_erp(bus, sim, request.order_id)
+        assert told.read(SalesOrderCancelled).sales_order_number == number
+        # the cancellation told again (at-least-once delivery) cancels nothing more
+        await bus.deliver(order_cancelled(request.order_id))
+        assert len(await bus.published(request.order_id, SalesOrderCancelled.TYPE)) == 1
+
+
+async def test_an_order_cancelled_before_its_sales_order_is_asked_for_never_gets_one(
+    database_url: str, sim: Simulator
+) -> None:
+    request, saga_id = sales_order_request(), new_id()
+    async with erp_context(database_url, sim) as bus:
+        await bus.deliver(order_cancelled(request.order_id))
+        await bus.deliver(command(request, saga_id))
+        [answer] = await answers(bus, request.order_id)
+
+    assert answer.type == SalesOrderFailed.TYPE
+    assert answer.saga_id == saga_id
+    assert answer.read(SalesOrderFailed).reason == "order_cancelled"
+    assert sim.orders(request.order_id)["calls"] == 0
+
+
+async def test_a_sales_order_made_as_its_order_was_cancelled_is_cancelled_once_made(
+    database_url: str, sim: Simulator
+) -> None:
+    # the ERP makes the sales order and withholds its answer; the call after the timeout hears it
+    sim.faults("timeout", times=1)
+    request = sales_order_request()
+    async with erp_context(database_url, sim, wait=1.0) as bus:
+        await bus.deliver(command(request, new_id()))
+
+        async def made() -> bool:
+            return bool(sim.orders(request.order_id)["count"])
+
+        # the order is cancelled while the ERP holds the call: no sales order is known yet
+        await eventually(made, within=ARRIVES)
+        await bus.deliver(order_cancelled(request.order_id))
+        [created] = await answers(bus, request.order_id)
+        told = await cancelled_in_erp(bus, sim, request.order_id)
+
+    number = created.read(SalesOrderCreated).sales_order_number
+    assert told.read(SalesOrderCancelled).sales_order_number == number

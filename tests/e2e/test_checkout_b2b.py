@@ -70,6 +70,28 @@ async def test_a_pharmacy_orders_on_account_and_gets_its_sales_order(world: Worl
     assert len(mail.to) == 1
 
 
+async def test_a_confirmed_order_cancelled_before_it_ships_cancels_its_sales_order(
+    world: World,
+) -> None:
+    ph = pharmacy(world)
+    pid = await product(world, price="3.10", stock=40)
+    order_id = (await order(ph, [(pid, 4)]))["order_id"]
+    assert (await settled(ph.buyer, order_id))["status"] == "CONFIRMED"
+    assert await atp(world, pid) == 36
+
+    answer = await ph.buyer.post(f"/api/v1/orders/{order_id}/cancel")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "CANCELLED"
+
+    async def cancelled_in_erp() -> dict[str, Any] | None:
+        made: dict[str, Any] = world.erp.orders(order_id)
+        return made if made["cancelled"] else None
+
+    made = await eventually(cancelled_in_erp)
+    assert made["count"] == 1  # the one sales order, cancelled; none made again
+    assert await atp(world, pid) == 40
+
+
 async def test_a_cart_checked_out_on_account_turns_its_holds_into_the_orders_reservation(
     world: World,
 ) -> None:

@@ -9,7 +9,9 @@ key, makes calling it twice safe.
 """
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import timedelta
+from typing import Any
 
 import structlog
 
@@ -17,7 +19,7 @@ from orderly.contexts import Worker
 from orderly.erp import requests, store
 from orderly.erp.messages import CreateSalesOrder
 from orderly.erp.policy import ErpPolicy
-from orderly.erp.port import Erp, ErpFailure
+from orderly.erp.port import Erp, ErpFailure, ErpRejected
 from orderly.kernel import faults
 from orderly.kernel.aio import wait_or_timeout
 from orderly.kernel.clock import utcnow
@@ -39,13 +41,18 @@ def sales_order_caller(erp: Erp, policy: ErpPolicy) -> Worker:
             calls.discard(task)
             wakeup.set()
 
+        def started(call: Coroutine[Any, Any, None], name: str) -> None:
+            task = asyncio.create_task(call, name=name)
+            calls.add(task)
+            task.add_done_callback(ended)
+
         try:
             while True:
                 wakeup.clear()
                 for row in await _claim(db, policy, policy.concurrency - len(calls)):
-                    task = asyncio.create_task(_call(db, erp, row), name="erp-call")
-                    calls.add(task)
-                    task.add_done_callback(ended)
+                    started(_call(db, erp, row), "erp-call")
+                for row in await _claim_cancellations(db, policy, policy.concurrency - len(calls)):
+                    started(_cancel(db, erp, row), "erp-cancel")
                 await wait_or_timeout(wakeup, interval)
         finally:
             for task in calls:
@@ -66,6 +73,42 @@ async def _claim(db: Database, policy: ErpPolicy, free: int) -> list[Row]:
     except Exception as error:
         log.warning("claiming sales order requests failed", error=type(error).__name__)
         return []
+
+
+async def _claim_cancellations(db: Database, policy: ErpPolicy, free: int) -> list[Row]:
+    if free <= 0:
+        return []
+    now = utcnow()
+    params = {"limit": free, "now": now, "until": now + timedelta(seconds=policy.lease)}
+    try:
+        return await db.transaction(lambda tx: tx.fetch_all(store.CLAIM_CANCELLATIONS, params))
+    except Exception as error:
+        log.warning("claiming sales order cancellations failed", error=type(error).__name__)
+        return []
+
+
+async def _cancel(db: Database, erp: Erp, row: Row) -> None:
+    """Cancel one claimed sales order; an ERP that times out or fails is asked again once the
+    claim runs out, one that refuses is told once and left (an operator's to settle)."""
+    order_id, number = str(row["order_id"]), str(row["number"])
+    reason: str | None = None
+    try:
+        await erp.cancel_sales_order(number)
+    except ErpRejected as refusal:
+        reason = str(refusal)[:400]
+    except ErpFailure as failure:
+        log.warning("ERP cancel failed; asked again later", order_id=order_id, error=str(failure))
+        return
+    except Exception as error:
+        log.error("ERP cancel failed unexpectedly", order_id=order_id, error=type(error).__name__)
+        return
+    log.info("ERP sales order cancelled", order_id=order_id, sales_order=number, refused=reason)
+    try:
+        await db.transaction(lambda tx: requests.finish_cancellation(tx, order_id, reason))
+    except Exception as error:
+        log.warning(
+            "storing the ERP's cancel failed", order_id=order_id, error=type(error).__name__
+        )
 
 
 async def _call(db: Database, erp: Erp, row: Row) -> None:

@@ -7,6 +7,7 @@ from orderly.erp.calls import sales_order_caller
 from orderly.erp.messages import CreateSalesOrder
 from orderly.erp.policy import policy
 from orderly.erp.port import HttpErp
+from orderly.ordering.messages import OrderCancelled
 
 
 def wire(settings: Settings) -> Wired:
@@ -19,7 +20,10 @@ def wire(settings: Settings) -> Wired:
         connections=rules.concurrency,
     )
     return Wired(
-        subscriptions=(consumer("erp", handlers.create_sales_order, CreateSalesOrder),),
+        subscriptions=(
+            consumer("erp", handlers.create_sales_order, CreateSalesOrder),
+            consumer("erp", handlers.cancel_on_order_cancelled, OrderCancelled),
+        ),
         workers=(sales_order_caller(erp, rules),),
     )
 

@@ -41,7 +41,8 @@ class SalesOrderCreated(Message):
 
 
 class SalesOrderFailed(Message):
-    """The ERP did not make the sales order: `erp_timeout`, `erp_error` or `erp_rejected`."""
+    """The ERP did not make the sales order: `erp_timeout`, `erp_error` or `erp_rejected`;
+    `order_cancelled` when the order was cancelled before the ERP was asked."""
 
     TYPE = "erp.sales_order.failed"
 
@@ -51,5 +52,14 @@ class SalesOrderFailed(Message):
     detail: str
 
 
-MESSAGES = (CreateSalesOrder, SalesOrderCreated, SalesOrderFailed)
-PUBLISHES = (SalesOrderCreated.TYPE, SalesOrderFailed.TYPE)
+class SalesOrderCancelled(Message):
+    """The order was cancelled, and so is its sales order in the ERP."""
+
+    TYPE = "erp.sales_order.cancelled"
+
+    order_id: str
+    sales_order_number: str
+
+
+MESSAGES = (CreateSalesOrder, SalesOrderCreated, SalesOrderFailed, SalesOrderCancelled)
+PUBLISHES = (SalesOrderCreated.TYPE, SalesOrderFailed.TYPE, SalesOrderCancelled.TYPE)

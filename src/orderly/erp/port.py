@@ -46,10 +46,19 @@ class ErpRejected(ErpFailure):
 
     reason = "erp_rejected"
 
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class Erp(Protocol):
     async def create_sales_order(self, request: CreateSalesOrder, key: str) -> str:
         """The sales order number the ERP gives the request; raises an `ErpFailure`."""
+        ...
+
+    async def cancel_sales_order(self, number: str) -> None:
+        """Cancel the sales order `number` (one the ERP no longer has counts as cancelled);
+        raises an `ErpFailure`."""
         ...
 
     async def close(self) -> None: ...
@@ -118,12 +127,31 @@ class HttpErp:
             "Accept": "application/json",
         }
         body = sales_order_body(request)
+        text = await self._with_retries("POST", self.base_url + SALES_ORDERS, body, headers)
+        try:
+            return str(json.loads(text)["d"]["SalesOrder"])
+        except (ValueError, KeyError, TypeError):
+            raise ErpError("the ERP answered without a sales order number") from None
+
+    async def cancel_sales_order(self, number: str) -> None:
+        # OData v2 deletes an entity by its key; `If-Match: *` is any version of it
+        url = f"{self.base_url}{SALES_ORDERS}('{number}')"
+        headers = {"If-Match": "*", "Accept": "application/json"}
+        try:
+            await self._with_retries("DELETE", url, None, headers)
+        except ErpRejected as refusal:
+            if refusal.status != 404:  # a sales order the ERP does not have is not there
+                raise
+
+    async def _with_retries(
+        self, method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]
+    ) -> str:
         failure: ErpFailure = ErpError("the ERP was not called")
         for attempt in range(self.retries + 1):
             if attempt:
                 await asyncio.sleep(self._pause(attempt))
             try:
-                return await self._post(body, headers)
+                return await self._send(method, url, body, headers)
             except (ErpTimeout, ErpError) as error:
                 failure = error
         raise failure
@@ -132,12 +160,14 @@ class HttpErp:
         """Exponential backoff with full jitter, so callers that failed together spread out."""
         return float(random.uniform(0.5, 1.0) * self.backoff * 2 ** (attempt - 1))
 
-    async def _post(self, body: dict[str, Any], headers: dict[str, str]) -> str:
+    async def _send(
+        self, method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]
+    ) -> str:
+        """One try: the answer's text, or the `ErpFailure` its status (or its absence) is."""
         import aiohttp
 
         try:
-            url = self.base_url + SALES_ORDERS
-            async with self._http().post(url, json=body, headers=headers) as answer:
+            async with self._http().request(method, url, json=body, headers=headers) as answer:
                 status = answer.status
                 text = await answer.text()
         except TimeoutError:
@@ -147,11 +177,10 @@ class HttpErp:
         if status >= 500:
             raise ErpError(f"the ERP failed with HTTP {status}")
         if status >= 400:
-            raise ErpRejected(f"the ERP refused the sales order: {_message(status, text)}")
-        try:
-            return str(json.loads(text)["d"]["SalesOrder"])
-        except (ValueError, KeyError, TypeError):
-            raise ErpError("the ERP answered without a sales order number") from None
+            raise ErpRejected(
+                f"the ERP refused the sales order: {_message(status, text)}", status=status
+            )
+        return text
 
     async def close(self) -> None:
         if self._client is not None:

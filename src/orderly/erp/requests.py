@@ -11,10 +11,17 @@ the sales order the first call made.
 from datetime import datetime
 
 from orderly.erp import store
-from orderly.erp.messages import SOURCE, CreateSalesOrder, SalesOrderCreated, SalesOrderFailed
+from orderly.erp.messages import (
+    SOURCE,
+    CreateSalesOrder,
+    SalesOrderCancelled,
+    SalesOrderCreated,
+    SalesOrderFailed,
+)
 from orderly.kernel.clock import utcnow
-from orderly.messaging import Envelope, Message, answering, emit
+from orderly.messaging import Envelope, Message, answering, emit, new_message
 from orderly.messaging.envelope import decode_envelope, encode_envelope
+from orderly.ordering.messages import OrderCancelled
 from orderly.storage import Row, Tx
 
 
@@ -24,6 +31,16 @@ async def create_sales_order(tx: Tx, message: Envelope) -> None:
     the ERP again (with the same key)."""
     command = message.read(CreateSalesOrder)
     known = await store.request(tx, command.order_id)
+    if known is None and await _cancelled(tx, command.order_id):
+        # the order was cancelled before its saga got here: the ERP is never asked
+        told = SalesOrderFailed(
+            order_id=command.order_id,
+            run=command.run,
+            reason="order_cancelled",
+            detail="the order was cancelled before its sales order was asked for",
+        )
+        await emit(tx, answering(message, told, source=SOURCE, aggregate_id=command.order_id))
+        return
     params = {
         "order_id": command.order_id,
         "run": command.run,
@@ -62,6 +79,10 @@ async def finish(
             made = await store.sales_order(tx, order_id)
             assert made is not None
             number = str(made["number"])
+        # made for an order cancelled while it was being made: it is cancelled in turn
+        to_cancel = {"order_id": order_id, "number": number, "at": at}
+        if await tx.execute(store.NUMBER_TO_CANCEL, to_cancel):
+            store.ask_again_after_commit(tx)
     else:
         row = await tx.fetch_one(store.FINISH, _outcome(order_id, store.FAILED, reason, detail, at))
         if row is None:
@@ -69,6 +90,36 @@ async def finish(
     command = decode_envelope(row["command"])
     await emit(tx, _told(command, order_id, int(row["run"]), number, reason, detail))
     return True
+
+
+async def cancel_on_order_cancelled(tx: Tx, message: Envelope) -> None:
+    """The order is cancelled: its sales order is cancelled in the ERP, now if it has one,
+    or as soon as it is made; a sales order not yet asked for never will be."""
+    order_id = message.read(OrderCancelled).order_id
+    made = await store.sales_order(tx, order_id)
+    cancellation = {
+        "order_id": order_id,
+        "status": store.WANTED if made is None else store.PENDING,
+        "number": None if made is None else made["number"],
+        "at": utcnow(),
+    }
+    if await tx.execute(store.INSERT_CANCELLATION, cancellation) and made is not None:
+        store.ask_again_after_commit(tx)
+
+
+async def finish_cancellation(tx: Tx, order_id: str, reason: str | None) -> None:
+    """Store the cancel call's outcome (`reason`: why the ERP refused, if it did) and, when
+    the sales order is cancelled, tell it."""
+    status = store.CANCELLED if reason is None else store.FAILED
+    params = {"order_id": order_id, "status": status, "reason": reason, "at": utcnow()}
+    row = await tx.fetch_one(store.FINISH_CANCELLATION, params)
+    if row is not None and reason is None:
+        told = SalesOrderCancelled(order_id=order_id, sales_order_number=str(row["number"]))
+        await emit(tx, new_message(told, source=SOURCE, aggregate_id=order_id))
+
+
+async def _cancelled(tx: Tx, order_id: str) -> bool:
+    return await tx.fetch_one(store.GET_CANCELLATION, {"order_id": order_id}) is not None
 
 
 def _outcome(

@@ -7,8 +7,9 @@ POST {SALES_ORDERS} makes a sales order (numbers from 4500000001 upward); a requ
 (null: until changed): `ok`; `timeout`, which makes the order and then withholds the answer,
 as a slow SAP does; `error`, a 500 that makes nothing; `reject`, a 400 that makes nothing.
 GET /sim/sales-orders?key=... says how many calls with that key made an order (`count`),
-how many arrived (`calls`) and its number; without a key, every one. POST /sim/reset forgets
-everything.
+how many arrived (`calls`), its number and whether it was cancelled; without a key, every
+one. DELETE {SALES_ORDERS}('number') cancels a sales order (404 if there is none; latency and
+the `error` mode apply). POST /sim/reset forgets everything.
 """
 
 import asyncio
@@ -17,7 +18,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from orderly.erp.port import KEY_HEADER, SALES_ORDERS
@@ -35,6 +36,7 @@ class Entry:
     count: int = 1
     calls: int = 1
     request: dict[str, Any] = field(default_factory=dict)
+    cancelled: bool = False
 
     def view(self) -> dict[str, Any]:
         return {
@@ -42,6 +44,7 @@ class Entry:
             "count": self.count,
             "calls": self.calls,
             "number": self.number,
+            "cancelled": self.cancelled,
             "request": self.request,
         }
 
@@ -123,6 +126,20 @@ def app() -> Starlette:
         answer = {**entry.request, "SalesOrder": entry.number}
         return JSONResponse({"d": answer}, status_code=201)
 
+    async def cancel(request: Request) -> Response:
+        faults = erp.faults
+        mode = faults.next_mode()
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if mode == "error":
+            return _odata_error(500, "SY/530", "simulated ERP failure")
+        number = request.path_params["number"]
+        entry = next((e for e in erp.orders.values() if e.number == number), None)
+        if entry is None:
+            return _odata_error(404, "V1/302", f"sales order {number} does not exist")
+        entry.cancelled = True
+        return Response(status_code=204)
+
     async def set_faults(request: Request) -> JSONResponse:
         body = await request.json()
         mode = body.get("mode", "ok")
@@ -144,7 +161,8 @@ def app() -> Starlette:
             return JSONResponse([entry.view() for entry in erp.orders.values()])
         entry = erp.orders.get(key)
         if entry is None:
-            return JSONResponse({"key": key, "count": 0, "calls": 0, "number": None})
+            unknown = {"key": key, "count": 0, "calls": 0, "number": None, "cancelled": False}
+            return JSONResponse(unknown)
         return JSONResponse(entry.view())
 
     async def reset(request: Request) -> JSONResponse:
@@ -157,6 +175,7 @@ def app() -> Starlette:
     return Starlette(
         routes=[
             Route(SALES_ORDERS, create, methods=["POST"]),
+            Route(SALES_ORDERS + "('{number}')", cancel, methods=["DELETE"]),
             Route("/sim/faults", set_faults, methods=["POST"]),
             Route("/sim/faults", get_faults, methods=["GET"]),
             Route("/sim/sales-orders", sales_orders, methods=["GET"]),

@@ -35,7 +35,25 @@ sales_orders = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# One row per cancelled order the ERP heard of: `wanted` while its sales order is not known
+# (not asked for yet, or being made), `pending` once there is a number to cancel, then
+# `cancelled`, or `failed` if the ERP refused.
+erp_cancellations = sa.Table(
+    "erp_cancellations",
+    metadata,
+    sa.Column("order_id", sa.String(36), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("number", sa.String(20)),
+    sa.Column("reason", sa.String(400)),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("claimed_until", sa.DateTime(timezone=True)),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("erp_cancellations_status", "status", "requested_at"),
+)
+
 PENDING, CREATED, FAILED = "pending", "created", "failed"
+WANTED, CANCELLED = "wanted", "cancelled"
 
 _REQUEST = (
     "SELECT order_id, run, status, command, reason, detail, attempts, claimed_until,"
@@ -73,6 +91,32 @@ INSERT_SALES_ORDER = sql(
 )
 GET_SALES_ORDER = sql(
     "SELECT order_id, number, created_at FROM sales_orders WHERE order_id = :order_id"
+)
+
+
+INSERT_CANCELLATION = sql(
+    "INSERT INTO erp_cancellations (order_id, status, number, attempts, requested_at,"
+    " updated_at) VALUES (:order_id, :status, :number, 0, :at, :at)"
+    " ON CONFLICT (order_id) DO NOTHING"
+)
+GET_CANCELLATION = sql(
+    "SELECT order_id, status, number FROM erp_cancellations WHERE order_id = :order_id"
+)
+# The sales order just made for an order already cancelled: now it can be cancelled too.
+NUMBER_TO_CANCEL = sql(
+    "UPDATE erp_cancellations SET status = 'pending', number = :number, updated_at = :at"
+    " WHERE order_id = :order_id AND status = 'wanted'"
+)
+_CANCELLABLE = "status = 'pending' AND (claimed_until IS NULL OR claimed_until < :now)"
+CLAIM_CANCELLATIONS = sql(
+    "UPDATE erp_cancellations SET claimed_until = :until, attempts = attempts + 1"
+    f" WHERE order_id IN (SELECT order_id FROM erp_cancellations WHERE {_CANCELLABLE}"
+    f" ORDER BY requested_at LIMIT :limit) AND {_CANCELLABLE}"
+    " RETURNING order_id, number"
+)
+FINISH_CANCELLATION = sql(
+    "UPDATE erp_cancellations SET status = :status, reason = :reason, claimed_until = NULL,"
+    " updated_at = :at WHERE order_id = :order_id AND status = 'pending' RETURNING number"
 )
 
 
