@@ -61,6 +61,7 @@ _PRELOAD = (
 # Orderly modules that read the environment as they are imported: read again in each child.
 _RELOAD = ("orderly.kernel.faults",)
 _COMMANDS = "orderly.entrypoints.cli"
+READY = b"ready\n"
 _MAX_REQUEST = 1 << 20
 
 
@@ -139,15 +140,16 @@ class _Client:
             [sys.executable, "-m", "tests.forkserver", self._path],
             cwd=Path(__file__).resolve().parents[1],
             stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
         )
         atexit.register(self.close)
-        deadline = time.monotonic() + 60
-        while not os.path.exists(self._path):
-            if self._server.poll() is not None:
-                raise RuntimeError(f"the fork server exited {self._server.returncode}")
-            if time.monotonic() > deadline:
+        # it says `ready` on its standard output once it listens (or closes it, exiting)
+        assert self._server.stdout is not None
+        with self._server.stdout as said:
+            if not select.select([said], [], [], 60)[0]:
                 raise RuntimeError("the fork server did not start within 60 s")
-            time.sleep(0.02)
+            if said.readline() != READY:
+                raise RuntimeError(f"the fork server exited {self._server.wait(timeout=10)}")
 
     def close(self) -> None:
         if self._server is not None and self._server.poll() is None:
@@ -226,9 +228,13 @@ def _serve(path: str) -> None:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(path + ".new")
+    listener.bind(path)
     listener.listen(64)
-    os.rename(path + ".new", path)  # the client waits for the path: it is ready then
+    sys.stdout.buffer.write(READY)  # the client waits for this line
+    sys.stdout.flush()
+    null = os.open(os.devnull, os.O_WRONLY)  # nobody reads the pipe from now on
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
     events = selectors.DefaultSelector()
     events.register(listener, selectors.EVENT_READ)
     events.register(wakeup_read, selectors.EVENT_READ)

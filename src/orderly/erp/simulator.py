@@ -106,13 +106,20 @@ def _invalid(body: Any) -> str | None:
 def app() -> Starlette:
     erp = SalesOrderBook()
 
-    async def create(request: Request) -> JSONResponse:
+    async def faulted() -> tuple[str, JSONResponse | None]:
+        """This call's mode, after its latency; and its answer already, if it fails."""
         faults = erp.faults
         mode = faults.next_mode()
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
         if mode == "error":
-            return _odata_error(500, "SY/530", "simulated ERP failure")
+            return mode, _odata_error(500, "SY/530", "simulated ERP failure")
+        return mode, None
+
+    async def create(request: Request) -> JSONResponse:
+        mode, failed = await faulted()
+        if failed is not None:
+            return failed
         try:
             body = await request.json()
         except ValueError:
@@ -127,12 +134,9 @@ def app() -> Starlette:
         return JSONResponse({"d": answer}, status_code=201)
 
     async def cancel(request: Request) -> Response:
-        faults = erp.faults
-        mode = faults.next_mode()
-        if faults.latency_ms:
-            await asyncio.sleep(faults.latency_ms / 1000)
-        if mode == "error":
-            return _odata_error(500, "SY/530", "simulated ERP failure")
+        _, failed = await faulted()
+        if failed is not None:
+            return failed
         number = request.path_params["number"]
         entry = next((e for e in erp.orders.values() if e.number == number), None)
         if entry is None:
