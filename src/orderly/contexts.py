@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter
 
 from orderly.messaging import Message
-from orderly.messaging.routing import Handler, Subscription
+from orderly.messaging.routing import Concerns, Handler, Subscription
 from orderly.storage import Database
 
 if TYPE_CHECKING:
@@ -41,8 +41,10 @@ class ContextSpec:
     wire: Callable[["Settings"], Wired]
 
 
-def consumer(context: str, handler: Handler, *kinds: type[Message]) -> Subscription:
-    """`handler` runs in `context`'s database for each message of `kinds`; the consumer (and
-    its queue) is named after the context and the handler."""
+def consumer(
+    context: str, handler: Handler, *kinds: type[Message], concerns: Concerns | None = None
+) -> Subscription:
+    """`handler` runs in `context`'s database for each message of `kinds` (that `concerns`
+    it, if given); the consumer (and its queue) is named after the context and the handler."""
     types = tuple(kind.TYPE for kind in kinds)
-    return Subscription(f"{context}.{handler.__name__}", context, types, handler)
+    return Subscription(f"{context}.{handler.__name__}", context, types, handler, concerns)

@@ -86,7 +86,8 @@ MESSAGES_PUBLISHED = Counter(
 )
 MESSAGES_CONSUMED = Counter(
     "orderly_messages_consumed_total",
-    "Deliveries by outcome: handled, duplicate, retry_scheduled, dead_lettered",
+    "Deliveries by outcome: handled, duplicate, ignored (of no concern to the consumer),"
+    " retry_scheduled, dead_lettered",
     ["consumer", "outcome"],
 )
 RELAY_BATCH_SECONDS = Histogram(

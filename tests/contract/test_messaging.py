@@ -195,6 +195,33 @@ async def test_a_failing_message_does_not_take_its_batch_down(harness: Harness) 
 INBOX_ROWS = sql("SELECT COUNT(*) AS n FROM inbox")
 
 
+async def test_a_message_of_no_concern_to_a_consumer_is_acknowledged_without_a_trace(
+    harness: Harness,
+) -> None:
+    # given a consumer that says, from the message alone, which ones it acts on (even ones)
+    even = Subscription(
+        "fulfillment.test_even",
+        "fulfillment",
+        (PINGED,),
+        harness.record,
+        concerns=lambda message: int(message.data["n"]) % 2 == 0,
+    )
+    consumer = Consumer(even, harness.consumer_db, RetryPolicy())
+    odd, pair = told(Pinged(n=1), "c1"), told(Pinged(n=2), "c2")
+    # when both are delivered, the odd one first
+    await consumer.deliver(odd)
+    # then the odd one is done at once: no effect, no inbox row, nothing to retry
+    assert await harness.effects() == []
+    rows = await harness.consumer_db.read(lambda tx: tx.fetch_one(INBOX_ROWS))
+    assert rows is not None and rows["n"] == 0
+    # and the even one is handled as ever, once
+    await consumer.deliver(pair)
+    await consumer.deliver(pair)
+    assert await harness.effects() == [(pair.id, 2)]
+    rows = await harness.consumer_db.read(lambda tx: tx.fetch_one(INBOX_ROWS))
+    assert rows is not None and rows["n"] == 1
+
+
 async def test_pruning_removes_old_published_and_processed_rows_and_keeps_pending_ones(
     harness: Harness,
 ) -> None:

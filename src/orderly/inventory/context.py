@@ -21,7 +21,12 @@ def wire(settings: Settings) -> Wired:
     return Wired(
         subscriptions=(
             consumer("inventory", handlers.add_item_on_product_created, ProductCreated),
-            consumer("inventory", handlers.reserve_on_order_created, OrderCreated),
+            consumer(
+                "inventory",
+                handlers.reserve_on_order_created,
+                OrderCreated,
+                concerns=handlers.reserves_itself,
+            ),
             consumer("inventory", cart_holds.hold_on_cart_item_added, CartItemAdded),
             consumer("inventory", handlers.let_go_on_cart_item_removed, CartItemRemoved),
             consumer("inventory", handlers.release_on_order_cancelled, OrderCancelled),

@@ -34,6 +34,12 @@ async def account_on_account_created(tx: Tx, message: Envelope) -> None:
     await accounts.add_account(tx, message.read(AccountCreated).account_id)
 
 
+def reserves_itself(message: Envelope) -> bool:
+    """Whether inventory reserves a new order on its `order.created`: not an orchestrated
+    one, whose saga asks (`concerns` of `reserve_on_order_created`)."""
+    return not message.read(OrderCreated).orchestrated
+
+
 async def reserve_on_order_created(tx: Tx, message: Envelope) -> None:
     """Seed 002 step 2: reserve every item of a new order, or report it short. A direct
     order's stock is held already: its hold is confirmed (or, had it run out, made again).

@@ -93,12 +93,18 @@ class Consumer:
         # the counters of the usual outcomes, looked up once (a lookup per message costs more)
         self._handled = MESSAGES_CONSUMED.labels(self.name, "handled")
         self._duplicate = MESSAGES_CONSUMED.labels(self.name, "duplicate")
+        self._ignored = MESSAGES_CONSUMED.labels(self.name, "ignored")
 
     def deliver(self, message: Envelope) -> "asyncio.Future[None]":
         """Called by the transport; the future is done once the outcome is committed. (A
         future, not a coroutine: a transport gathering a batch's deliveries then makes no
-        task for each.)"""
+        task for each.) A message that does not concern the consumer is done at once."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        concerns = self.subscription.concerns
+        if concerns is not None and not concerns(message):
+            self._ignored.inc()
+            done.set_result(None)
+            return done
         self._waiting.append((message, done))
         if self._draining is None or self._draining.done():
             self._draining = asyncio.create_task(self._drain(), name=f"consumer:{self.name}")

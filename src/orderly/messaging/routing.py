@@ -8,16 +8,24 @@ from orderly.storage import Tx
 
 Handler = Callable[[Tx, Envelope], Awaitable[None]]
 Delivery = Callable[[Envelope], Awaitable[None]]
+Concerns = Callable[[Envelope], bool]
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """A consumer: `handler` runs in `context`'s database for each message of `types`."""
+    """A consumer: `handler` runs in `context`'s database for each message of `types`.
+
+    `concerns`, if given, says from the message alone whether the handler would do anything
+    with it: one it would leave as it is is acknowledged at once, without a transaction or
+    an inbox row (an orchestrated order's `order.created` to the consumers its saga asks
+    itself, say). The handler keeps the same check for the messages it is handed anyway.
+    """
 
     consumer: str
     context: str
     types: tuple[str, ...]
     handler: Handler = field(compare=False)
+    concerns: Concerns | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

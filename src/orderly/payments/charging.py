@@ -36,6 +36,12 @@ class Charging:
     def __init__(self, gateway: PaymentGateway) -> None:
         self._gateway = gateway
 
+    @staticmethod
+    def paid_here(message: Envelope) -> bool:
+        """Whether a confirmed order is charged here: one that names a payment method
+        (`concerns` of `charge_on_order_confirmed`): an order paid elsewhere is not."""
+        return bool(message.read(OrderConfirmed).payment_method)
+
     async def charge_on_order_confirmed(self, tx: Tx, message: Envelope) -> None:
         """Seed 002 step 4: charge a confirmed order (authorise, then capture). The order's
         confirmation carries what the payment needs; a repeat charges nothing."""

@@ -13,7 +13,12 @@ def wire(settings: Settings) -> Wired:
     charging = Charging(gateway_for(settings))
     return Wired(
         subscriptions=(
-            consumer("payments", charging.charge_on_order_confirmed, OrderConfirmed),
+            consumer(
+                "payments",
+                charging.charge_on_order_confirmed,
+                OrderConfirmed,
+                concerns=charging.paid_here,
+            ),
             consumer("payments", charging.refund_on_order_cancelled, OrderCancelled),
             consumer("payments", charging.charge_on_command, ChargePayment),
         ),

@@ -15,7 +15,13 @@ def wire(settings: Settings) -> Wired:
             consumer("pricing", handlers.wac_on_product_created, ProductCreated),
             consumer("pricing", handlers.wac_on_product_updated, ProductUpdated),
             consumer("pricing", handlers.account_on_account_created, AccountCreated),
-            consumer("pricing", handlers.locks_follow_orders, OrderCreated, OrderCancelled),
+            consumer(
+                "pricing",
+                handlers.locks_follow_orders,
+                OrderCreated,
+                OrderCancelled,
+                concerns=handlers.follows,
+            ),
             # the B2B checkout saga's final price, and its compensation
             consumer("pricing", final.lock_on_command, LockPrices),
             consumer("pricing", final.void_on_command, VoidPriceLock),

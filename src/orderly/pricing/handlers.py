@@ -29,6 +29,12 @@ async def account_on_account_created(tx: Tx, message: Envelope) -> None:
     await prices.copy_account(tx, account.account_id, account.segment, account.id340b is not None)
 
 
+def follows(message: Envelope) -> bool:
+    """Whether `locks_follow_orders` does anything with `message`: not with a B2B order's
+    `order.created`, whose checkout's saga asks for the final price itself."""
+    return message.type != OrderCreated.TYPE or not locks.locked_by_saga(message.read(OrderCreated))
+
+
 async def locks_follow_orders(tx: Tx, message: Envelope) -> None:
     """`order.created` locks the order's prices; `order.cancelled` voids them. Both come
     through one queue, in the order they were published."""

@@ -85,13 +85,18 @@ def locked_message(order_id: str, locked: list[dict[str, Any]]) -> PriceLocked:
     return PriceLocked(order_id=order_id, items=lines)
 
 
+def locked_by_saga(order: OrderCreated) -> bool:
+    """A B2B order: its checkout's saga asks for the final price itself (`final`)."""
+    return order.channel == "b2b"
+
+
 async def lock_order(tx: Tx, order: OrderCreated) -> None:
     """An order is priced at its buyer's own quote as it is placed; pricing locks those
     figures for it (`price.locked`). A line without a price (seed 001 allows one) is not
     locked, nor is an order cancelled already (its cancellation came first, after a retry)."""
     order_id = order.order_id
-    if order.channel == "b2b":
-        return  # its checkout's saga asks for the final price itself (`final`)
+    if locked_by_saga(order):
+        return
     if await tx.fetch_one(store.LOCKED_OR_VOIDED, {"order_id": order_id}):
         return
     locks = []
