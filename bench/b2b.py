@@ -238,7 +238,10 @@ async def _all_confirmed(
     async def confirmed_at(order_id: str) -> float:
         async with semaphore:
             order = await get_json(session, f"{url}/api/v1/orders/{order_id}", headers=headers)
-        return min(_at(e["at"]) for e in order["history"] if e["status"] == "CONFIRMED")
+        confirmed = [_at(e["at"]) for e in order["history"] if e["status"] == "CONFIRMED"]
+        if not confirmed:
+            raise RuntimeError(f"order {order_id} was never confirmed: {order}")
+        return min(confirmed)
 
     ends = await asyncio.gather(*(confirmed_at(order_id) for order_id in orders))
     return dict(zip(orders, ends, strict=True))
