@@ -334,6 +334,103 @@ async def test_a_compensated_saga_runs_again_and_answers_of_another_run_are_igno
     assert not await db.transaction(lambda tx: engine.restart(tx, current, "c1", {"run": 3}))
 
 
+KINDS.update({t: _kind(t) for t in ("parcel.sent", "parcel.lost", "porter.call", "porter.gone")})
+KINDS["porter.came"] = _kind("porter.came")
+escalated: list[tuple[str, str, int]] = []
+
+
+async def _on_step(
+    tx: Tx, saga: Saga, step: Step, status: engine.StepStatus, message: Envelope | None
+) -> None:
+    if status is engine.StepStatus.ESCALATED:
+        escalated.append((saga.id, step.name, saga.row(saga.step)["detail"]["escalations"]))
+
+
+# The room was booked before the saga began (taken); the porter's call may have taken effect
+# before it failed; the parcel's arrival is awaited however long it takes, escalated each time.
+STAY = Definition(
+    kind="stay",
+    source="test",
+    steps=(
+        Step("room", None, (), (), "room.cancel", ("room.cancelled",), timeout=60),
+        Step(
+            "porter",
+            "porter.call",
+            ("porter.came",),
+            ("porter.gone",),
+            "porter.gone",
+            ("room.cancelled",),
+            timeout=60,
+            retries=0,
+            escalations=2,
+            undo_if_failed=True,
+        ),
+        Step("parcel", None, ("parcel.sent",), (), timeout=60, escalations=None),
+    ),
+    command_data=_data,
+    on_completed=_completed,
+    on_compensated=_compensated,
+    on_step=_on_step,
+)
+STAY_DEFINITIONS = {"stay": STAY}
+
+
+async def _stay(db: Database, saga_id: str, kind: str) -> bool:
+    body = KINDS[kind](order_id=saga_id, undo=False)
+    message = new_message(body, source="test", saga_id=saga_id)
+    return await db.transaction(lambda tx: engine.advance(tx, STAY_DEFINITIONS, message))
+
+
+async def _stay_overdue(db: Database, saga_id: str) -> None:
+    late = sql("UPDATE sagas SET deadline_at = :at WHERE id = :id")
+    past = utcnow() - timedelta(seconds=1)
+    await db.transaction(lambda tx: tx.execute(late, {"at": past, "id": saga_id}))
+    await engine.expire_overdue(db, STAY_DEFINITIONS)
+
+
+async def test_a_taken_step_is_compensated_and_a_wait_escalates_before_it_fails(
+    db: Database,
+) -> None:
+    # a saga whose first step its starter took: it begins at the second
+    await db.transaction(lambda tx: engine.start(tx, STAY, "e1", {}, taken=1))
+    shown = await engine.get(db, "e1")
+    assert [(s["name"], s["status"]) for s in shown["steps"]] == [
+        ("room", "succeeded"),
+        ("porter", "sent"),
+        ("parcel", "pending"),
+    ]
+    # the porter's wait runs out twice: escalated twice, its deadline pushed each time
+    for times in (1, 2):
+        await _stay_overdue(db, "e1")
+        shown = await engine.get(db, "e1")
+        porter = shown["steps"][1]
+        assert (shown["state"], porter["status"]) == ("running", "escalated")
+        assert porter["detail"]["escalations"] == times
+        assert porter["deadline_at"] > utcnow()
+        assert escalated[-1] == ("e1", "porter", times)
+    assert [t for t, m in await _sent(db) if m.saga_id == "e1"] == ["porter.call"]
+    # the third time it fails, and, having perhaps taken effect, is undone before the room
+    await _stay_overdue(db, "e1")
+    assert [t for t, m in await _sent(db) if m.saga_id == "e1"][1:] == ["porter.gone"]
+    assert (await engine.get(db, "e1"))["state"] == "compensating"
+    assert await _stay(db, "e1", "room.cancelled")
+    assert [t for t, m in await _sent(db) if m.saga_id == "e1"][2:] == ["room.cancel"]
+    assert await _stay(db, "e1", "room.cancelled")
+    assert (await engine.get(db, "e1"))["state"] == "compensated"
+
+
+async def test_a_wait_without_end_escalates_and_never_fails(db: Database) -> None:
+    await db.transaction(lambda tx: engine.start(tx, STAY, "e2", {}, taken=1))
+    assert await _stay(db, "e2", "porter.came")
+    for times in range(1, 6):
+        await _stay_overdue(db, "e2")
+        shown = await engine.get(db, "e2")
+        assert (shown["state"], shown["steps"][2]["detail"]["escalations"]) == ("running", times)
+    # an escalated step still takes its answer
+    assert await _stay(db, "e2", "parcel.sent")
+    assert (await engine.get(db, "e2"))["state"] == "completed"
+
+
 OLD_SAGA = sql(
     "INSERT INTO sagas (id, kind, state, step, data, reason, version, created_at, updated_at)"
     " VALUES (:id, 'trip', 'running', 1, :data, NULL, 3, :at, :at)"

@@ -76,9 +76,12 @@ async def start(
     saga_id: str,
     data: dict[str, Any],
     done: tuple[tuple[str, dict[str, Any]], ...] = (),
+    taken: int = 0,
 ) -> None:
     """Start a saga in the caller's transaction. `done` records steps the caller already
-    took itself (a local check), shown before the declared ones."""
+    took itself (a local check), shown before the declared ones. The first `taken` declared
+    steps the caller took too (what they do is done already): they succeeded, and are
+    compensated as any other."""
     now = utcnow()
     # the saga's own copy, as stored: JSON's values, and no dict the caller keeps
     data = orjson.loads(orjson.dumps(data))
@@ -87,11 +90,13 @@ async def start(
         for no, (name, detail) in enumerate(done)
     ]
     declared = [
-        _step_row(no, step.name, StepStatus.PENDING, {}, None)
+        _step_row(no, step.name, StepStatus.SUCCEEDED, {"taken": True}, now)
+        if no < taken
+        else _step_row(no, step.name, StepStatus.PENDING, {}, None)
         for no, step in enumerate(definition.steps)
     ]
     saga = Saga(saga_id, definition.kind, SagaState.RUNNING, 0, data, None, 0, local + declared)
-    await _begin(tx, definition, saga, 0, now)
+    await _begin(tx, definition, saga, taken, now)
     await tx.execute(store.INSERT_SAGA, {**_columns(saga), "kind": saga.kind, "at": now})
     saga.version = 1
 
@@ -212,6 +217,8 @@ def _to_undo(step: Step, row: dict[str, Any]) -> bool:
     if step.compensation is None:
         return False
     if row["status"] == StepStatus.SUCCEEDED:
+        return True
+    if step.undo_if_failed and row["status"] == StepStatus.FAILED:
         return True
     timed_out = bool((row["detail"] or {}).get("timed_out"))
     return step.undo_on_timeout and row["status"] == StepStatus.FAILED and timed_out
@@ -363,6 +370,18 @@ async def _timed_out(tx: Tx, definition: Definition, saga: Saga, no: int, now: d
         _set_step(saga, no, deadline_at=None)
         _move(saga, SagaState.STUCK, no)
         log.error("saga stuck", saga_id=saga.id, step=step.name)
+        return
+    escalated = int((row["detail"] or {}).get("escalations", 0))
+    if step.escalations is None or escalated < step.escalations:
+        _set_step(
+            saga,
+            no,
+            status=StepStatus.ESCALATED.value,
+            deadline_at=now + timedelta(seconds=step.timeout),
+            detail={**(row["detail"] or {}), "escalations": escalated + 1, "escalated_at": now},
+        )
+        log.warning("saga step escalated", saga_id=saga.id, step=step.name, times=escalated + 1)
+        await definition.on_step(tx, saga, step, StepStatus.ESCALATED, None)
         return
     await definition.on_step(tx, saga, step, StepStatus.FAILED, None)
     await _fail(tx, definition, saga, f"{step.name}_timed_out", {"timed_out": True}, now)

@@ -31,6 +31,8 @@ class StepStatus(StrEnum):
     COMPENSATED = "compensated"
     # its `when` did not hold for this saga's data
     SKIPPED = "skipped"
+    # its wait ran out and an operator was told; it goes on waiting
+    ESCALATED = "escalated"
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,14 @@ class Step:
     `timeout` is how long it waits for an answer and `retries` how often the command is sent
     again after that; `waiting` names answers that mean "wait longer", for `wait_timeout`
     seconds, with no more resends. `undo_on_timeout`: a step that timed out may still have
-    taken effect, so it is compensated too. `when`, if given, decides from the saga's data
-    whether the step is taken at all."""
+    taken effect, so it is compensated too; `undo_if_failed`, a step that failed for any
+    reason (the order was cancelled while its command's effects were under way). `when`, if
+    given, decides from the saga's data whether the step is taken at all.
+
+    `escalations`: how many times a wait that runs out (its command's resends spent, or a
+    signal not given) is escalated, told to `on_step` as `ESCALATED` and given `timeout`
+    more seconds, before the step fails; None escalates without end (a step that must not
+    fail, as a shipped order's wait for its delivery)."""
 
     name: str
     command: str | None
@@ -55,7 +63,9 @@ class Step:
     waiting: tuple[str, ...] = ()
     wait_timeout: float = 0.0
     undo_on_timeout: bool = False
+    undo_if_failed: bool = False
     when: Callable[[dict[str, Any]], bool] | None = None
+    escalations: int | None = 0
 
 
 @dataclass
