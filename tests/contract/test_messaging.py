@@ -213,13 +213,15 @@ async def test_a_message_of_no_concern_to_a_consumer_is_acknowledged_without_a_t
     # then the odd one is done at once: no effect, no inbox row, nothing to retry
     assert await harness.effects() == []
     rows = await harness.consumer_db.read(lambda tx: tx.fetch_one(INBOX_ROWS))
-    assert rows is not None and rows["n"] == 0
+    assert rows is not None
+    assert rows["n"] == 0
     # and the even one is handled as ever, once
     await consumer.deliver(pair)
     await consumer.deliver(pair)
     assert await harness.effects() == [(pair.id, 2)]
     rows = await harness.consumer_db.read(lambda tx: tx.fetch_one(INBOX_ROWS))
-    assert rows is not None and rows["n"] == 1
+    assert rows is not None
+    assert rows["n"] == 1
 
 
 async def test_pruning_removes_old_published_and_processed_rows_and_keeps_pending_ones(
