@@ -1,15 +1,15 @@
-"""Notifications' routes: the mail log, for operators."""
+"""Notifications' routes: the mail log, for operators; a customer's optional mails."""
 
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from orderly.kernel.clock import iso_z
-from orderly.notifications import store
+from orderly.notifications import preferences, store
 from orderly.storage import Database
-from orderly.web.auth import Operator
+from orderly.web.auth import Caller, Operator
 from orderly.web.dependencies import database
 
 router = APIRouter(tags=["notifications"])
@@ -29,6 +29,36 @@ class MailOut(BaseModel):
     last_error: str | None
     created_at: str
     sent_at: str | None
+
+
+class PreferencesOut(BaseModel):
+    shipped: bool
+    delivered: bool
+
+
+class PreferencesIn(BaseModel):
+    """Every optional mail, on (true) or off (false); one left out is on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shipped: StrictBool = True
+    delivered: StrictBool = True
+
+
+@router.get("/api/v1/notifications/preferences", response_model=PreferencesOut)
+async def get_preferences(db: Notifications, caller: Caller) -> dict[str, bool]:
+    """The caller's optional mails: on (true) or turned off (false). Confirmations,
+    failures, cancellations and holds always go."""
+    return await preferences.preferences_of(db, caller.user_id)
+
+
+@router.put("/api/v1/notifications/preferences", response_model=PreferencesOut)
+async def set_preferences(
+    body: PreferencesIn, db: Notifications, caller: Caller
+) -> dict[str, bool]:
+    """Turn the caller's optional mails on or off, from the next event on: a mail turned
+    off is kept in the log as `skipped` and never sent."""
+    return await preferences.set_preferences(db, caller.user_id, body.model_dump())
 
 
 @router.get("/api/v1/notifications/mails", response_model=list[MailOut])

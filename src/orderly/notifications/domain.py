@@ -1,4 +1,5 @@
-"""What becomes of a mail: its first status, and after a failed try, when to try again."""
+"""What becomes of a mail: whether it is written at all, its first status, and after a failed
+try, when to try again."""
 
 from dataclasses import dataclass
 from enum import StrEnum
@@ -9,10 +10,46 @@ class MailStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     UNSENT = "unsent"  # no SMTP server is configured: kept in the log, never sent
+    SKIPPED = "skipped"  # its customer turned this kind of mail off: kept in the log, never sent
 
 
-def first_status(smtp_configured: bool) -> MailStatus:
+class Kind(StrEnum):
+    """What a mail tells. The optional ones a customer may turn off; the others always go."""
+
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    HELD = "held"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+
+
+OPTIONAL = (Kind.SHIPPED, Kind.DELIVERED)
+
+
+def first_status(smtp_configured: bool, wanted: bool = True) -> MailStatus:
+    if not wanted:
+        return MailStatus.SKIPPED
     return MailStatus.QUEUED if smtp_configured else MailStatus.UNSENT
+
+
+def wanted(kind: Kind, turned_off: frozenset[str]) -> bool:
+    """Whether a mail of `kind` goes to a customer who turned off `turned_off`: a mail that
+    is not optional always does."""
+    return kind not in OPTIONAL or kind.value not in turned_off
+
+
+# What a cancelled mail may say of why. Any other reason (a suspicious order reported by
+# compliance, a saga's technical step) is not told: the mail says only that it was cancelled.
+_CANCELLATION_REASONS = {
+    "insufficient_inventory": "Some of its items were not in stock.",
+    "payment_failed": "Its payment could not be taken.",
+}
+
+
+def cancellation_reason(reason: str) -> str:
+    """A sentence the customer may read for `reason`; empty when none is told."""
+    return _CANCELLATION_REASONS.get(reason, "")
 
 
 @dataclass(frozen=True)

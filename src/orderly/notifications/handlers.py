@@ -1,13 +1,24 @@
-"""Notifications' message handlers: keep a user's address; write to a pharmacy when its B2B
-order is confirmed or could not be placed."""
+"""Notifications' message handlers: keep a user's address and whose each order is; write to
+a customer when its order is confirmed (B2B), could not be placed, is held for review, is
+cancelled, shipped or delivered."""
 
+from msgspec import UnsetType
+
+from orderly.compliance.messages import ComplianceHeld
+from orderly.fulfillment.messages import OrderStatusUpdated
 from orderly.identity.messages import UserCreated
 from orderly.kernel.money import money, to_cents
 from orderly.messaging import Envelope
 from orderly.notifications import letters, mailing, store
+from orderly.notifications.domain import cancellation_reason
+from orderly.notifications.letters import Letter
 from orderly.notifications.policy import NotificationPolicy
-from orderly.ordering.messages import OrderConfirmed, OrderFailed
-from orderly.storage import Tx
+from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCreated, OrderFailed
+from orderly.storage import Row, Tx
+
+# The statuses of `order.status_updated` a customer is written about.
+SHIPPED = "SHIPPED"
+DELIVERED = "DELIVERED"
 
 
 async def copy_user_on_user_created(tx: Tx, message: Envelope) -> None:
@@ -19,6 +30,17 @@ async def copy_user_on_user_created(tx: Tx, message: Envelope) -> None:
         "last_name": user.last_name,
     }
     await tx.execute(store.UPSERT_USER, params)
+
+
+async def copy_order_on_order_created(tx: Tx, message: Envelope) -> None:
+    """Whose the order is: `order.status_updated` and `compliance.held` name only the order."""
+    order = message.read(OrderCreated)
+    await tx.execute(store.INSERT_ORDER, {"order_id": order.order_id, "user_id": order.user_id})
+
+
+def shipped_or_delivered(message: Envelope) -> bool:
+    """Whether `mail_on_order_status_updated` writes about `message` (`concerns`)."""
+    return message.read(OrderStatusUpdated).current_status in (SHIPPED, DELIVERED)
 
 
 class MailHandlers:
@@ -42,10 +64,7 @@ class MailHandlers:
             total=money(to_cents(order.total_amount)),
             currency=order.currency,
         )
-        key = f"order_confirmed:{order.order_id}"
-        await mailing.queue(
-            tx, letter, user["email"], key=key, order_id=order.order_id, smtp=self.smtp
-        )
+        await self._queue(tx, letter, user, f"order_confirmed:{order.order_id}", order.order_id)
 
     async def mail_on_order_failed(self, tx: Tx, message: Envelope) -> None:
         """Each failure is told (a replayed checkout may fail again)."""
@@ -54,7 +73,57 @@ class MailHandlers:
         letter = letters.order_failed(
             first_name=user["first_name"], order_id=order.order_id, detail=order.detail
         )
-        key = f"order_failed:{message.id}"
-        await mailing.queue(
-            tx, letter, user["email"], key=key, order_id=order.order_id, smtp=self.smtp
+        await self._queue(tx, letter, user, f"order_failed:{message.id}", order.order_id)
+
+    async def mail_on_order_cancelled(self, tx: Tx, message: Envelope) -> None:
+        """Once per order, however often its cancellation is told; why, only when the reason
+        is one the customer may read."""
+        order = message.read(OrderCancelled)
+        user = await mailing.recipient(tx, order.user_id)
+        letter = letters.order_cancelled(
+            first_name=user["first_name"],
+            order_id=order.order_id,
+            reason=cancellation_reason(order.reason),
         )
+        await self._queue(tx, letter, user, f"order_cancelled:{order.order_id}", order.order_id)
+
+    async def mail_on_order_held(self, tx: Tx, message: Envelope) -> None:
+        """Compliance held a B2B order for an analyst: the pharmacy hears that it is under
+        review, never why (suspicious order monitoring must not tip off the buyer). Once per
+        hold decision: a check answered again makes no second mail."""
+        held = message.read(ComplianceHeld)
+        user = await mailing.recipient(tx, await mailing.owner(tx, held.order_id))
+        letter = letters.order_held(first_name=user["first_name"], order_id=held.order_id)
+        await self._queue(tx, letter, user, f"order_held:{held.decision_id}", held.order_id)
+
+    async def mail_on_order_status_updated(self, tx: Tx, message: Envelope) -> None:
+        """A shipped order's carrier and tracking number; a delivered order's time and place.
+        Once per order each. Other statuses are not written about."""
+        update = message.read(OrderStatusUpdated)
+        if update.current_status not in (SHIPPED, DELIVERED):
+            return
+        user = await mailing.recipient(tx, await mailing.owner(tx, update.order_id))
+        if update.current_status == SHIPPED:
+            letter = letters.order_shipped(
+                first_name=user["first_name"],
+                order_id=update.order_id,
+                carrier=_given(update.carrier),
+                tracking_number=_given(update.tracking_number),
+            )
+        else:
+            letter = letters.order_delivered(
+                first_name=user["first_name"],
+                order_id=update.order_id,
+                delivered_at=_given(update.delivered_at),
+                delivery_location=_given(update.delivery_location),
+            )
+        key = f"{letter.template}:{update.order_id}"
+        await self._queue(tx, letter, user, key, update.order_id)
+
+    async def _queue(self, tx: Tx, letter: Letter, user: Row, key: str, order_id: str) -> None:
+        await mailing.queue(tx, letter, user, key=key, order_id=order_id, smtp=self.smtp)
+
+
+def _given(value: str | UnsetType) -> str:
+    """A field the seed's event may leave out, as the mail shows it."""
+    return value if isinstance(value, str) else "not given"

@@ -6,7 +6,7 @@ from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import NotFound
 from orderly.kernel.ids import new_id
 from orderly.notifications import store
-from orderly.notifications.domain import MailStatus, first_status
+from orderly.notifications.domain import OPTIONAL, MailStatus, first_status, wanted
 from orderly.notifications.letters import Letter
 from orderly.storage import Row, Tx
 
@@ -20,6 +20,13 @@ class RecipientUnknown(NotFound):
     code = "recipient_unknown"
 
 
+class OrderUnknown(NotFound):
+    """The order's `order.created` has not arrived yet (an event naming only the order may
+    come first): the message is tried again later, as any handler's error is."""
+
+    code = "order_unknown"
+
+
 async def recipient(tx: Tx, user_id: str) -> Row:
     user = await tx.fetch_one(store.USER, {"user_id": user_id})
     if user is None:
@@ -27,12 +34,28 @@ async def recipient(tx: Tx, user_id: str) -> Row:
     return user
 
 
+async def owner(tx: Tx, order_id: str) -> str:
+    """The user who placed `order_id`."""
+    row = await tx.fetch_one(store.ORDER_OWNER, {"order_id": order_id})
+    if row is None:
+        raise OrderUnknown(f"no order {order_id} known yet")
+    return str(row["user_id"])
+
+
+async def turned_off(tx: Tx, user_id: str) -> frozenset[str]:
+    """The optional mails `user_id` turned off, as they stand in this transaction."""
+    rows = await tx.fetch_all(store.OPT_OUTS, {"user_id": user_id})
+    return frozenset(str(row["mail"]) for row in rows)
+
+
 async def queue(
-    tx: Tx, letter: Letter, to: str, *, key: str, order_id: str | None, smtp: bool
+    tx: Tx, letter: Letter, user: Row, *, key: str, order_id: str | None, smtp: bool
 ) -> None:
-    """Keep `letter` to `to`, queued for the sender (`smtp`) or unsent. One mail per `key`:
-    a repeated event makes none."""
-    status = first_status(smtp)
+    """Keep `letter` to `user`, queued for the sender (`smtp`) or unsent; skipped if it is
+    optional and the user turned it off. One mail per `key`: a repeated event makes none."""
+    to = str(user["email"])
+    goes = letter.kind not in OPTIONAL or wanted(letter.kind, await turned_off(tx, user["user_id"]))
+    status = first_status(smtp, goes)
     now = utcnow()
     mail_id = new_id()
     params = {

@@ -1,4 +1,5 @@
-"""Notifications' tables and statements: the users it writes to, and every mail it made."""
+"""Notifications' tables and statements: the users it writes to, whose each order is, the
+mails each user turned off, and every mail it made."""
 
 import sqlalchemy as sa
 
@@ -16,8 +17,27 @@ users = sa.Table(
     sa.Column("last_name", sa.String(200), nullable=False),
 )
 
+# Ordering's orders, as much as a mail needs (from `order.created`): whose each one is, for
+# the events that name only the order (`order.status_updated`, `compliance.held`).
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("order_id", sa.String(36), primary_key=True),
+    sa.Column("user_id", sa.String(36), nullable=False),
+)
+
+# The optional mails (`domain.OPTIONAL`) a user turned off; a mail not named here goes.
+opt_outs = sa.Table(
+    "opt_outs",
+    metadata,
+    sa.Column("user_id", sa.String(36), primary_key=True),
+    sa.Column("mail", sa.String(32), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # Every mail, whatever became of it: queued (waiting for its next try at next_attempt_at),
-# sent, failed (refused for good, or out of tries) or unsent (no SMTP server configured).
+# sent, failed (refused for good, or out of tries), unsent (no SMTP server configured) or
+# skipped (its user turned that kind of mail off).
 mails = sa.Table(
     "mails",
     metadata,
@@ -46,6 +66,19 @@ UPSERT_USER = sql(
     " first_name = excluded.first_name, last_name = excluded.last_name"
 )
 USER = sql("SELECT user_id, email, first_name, last_name FROM users WHERE user_id = :user_id")
+
+INSERT_ORDER = sql(
+    "INSERT INTO orders (order_id, user_id) VALUES (:order_id, :user_id)"
+    " ON CONFLICT (order_id) DO NOTHING"
+)
+ORDER_OWNER = sql("SELECT user_id FROM orders WHERE order_id = :order_id")
+
+OPT_OUTS = sql("SELECT mail FROM opt_outs WHERE user_id = :user_id ORDER BY mail")
+CLEAR_OPT_OUTS = sql("DELETE FROM opt_outs WHERE user_id = :user_id")
+INSERT_OPT_OUT = sql(
+    "INSERT INTO opt_outs (user_id, mail, at) VALUES (:user_id, :mail, :at)"
+    " ON CONFLICT (user_id, mail) DO NOTHING"
+)
 
 _COLUMNS = (
     "id, recipient, subject, body, template, order_id, status, attempts, last_error,"
