@@ -74,8 +74,12 @@ def wire_all(settings: Settings) -> dict[str, Wired]:
 def topology(settings: Settings) -> Topology:
     """Every context's published types and consumers, whether served here or not."""
     wired = wire_all(settings)
+    publishers: dict[str, tuple[str, ...]] = {}
+    for spec in context_specs().values():
+        for message_type in spec.publishes:
+            publishers[message_type] = (*publishers.get(message_type, ()), spec.name)
     return Topology(
-        publishers={t: spec.name for spec in context_specs().values() for t in spec.publishes},
+        publishers=publishers,
         subscriptions=[sub for parts in wired.values() for sub in parts.subscriptions],
     )
 

@@ -30,13 +30,20 @@ class Subscription:
 
 @dataclass(frozen=True)
 class Topology:
-    """Every context's published types and every subscription, whether served here or not."""
+    """Every context's published types and every subscription, whether served here or not.
+    A type may have several publishers (a command two contexts' sagas send): its consumers
+    hear it from each."""
 
-    publishers: Mapping[str, str]
+    publishers: Mapping[str, str | tuple[str, ...]]
     subscriptions: Sequence[Subscription]
 
-    def publisher_of(self, message_type: str) -> str:
+    def publishers_of(self, message_type: str) -> tuple[str, ...]:
         try:
-            return self.publishers[message_type]
+            found = self.publishers[message_type]
         except KeyError:
             raise LookupError(f"no context publishes {message_type!r}") from None
+        return (found,) if isinstance(found, str) else found
+
+    def publishing(self) -> set[str]:
+        """The contexts that publish anything."""
+        return {c for t in self.publishers for c in self.publishers_of(t)}

@@ -106,7 +106,7 @@ class RabbitMqTransport:
             f"{self._ns}.dead-letter", durable=True, arguments={"x-queue-type": "quorum"}
         )
         await parked.bind(dead_letters)
-        for context in sorted(set(topology.publishers.values())):
+        for context in sorted(topology.publishing()):
             self._exchanges[context] = await channel.declare_exchange(
                 self.exchange_name(context), aio_pika.ExchangeType.TOPIC, durable=True
             )
@@ -117,8 +117,8 @@ class RabbitMqTransport:
                 arguments=self._queue_arguments(),
             )
             for message_type in subscription.types:
-                exchange = self._exchanges[topology.publisher_of(message_type)]
-                await queue.bind(exchange, routing_key=message_type)
+                for publisher in topology.publishers_of(message_type):
+                    await queue.bind(self._exchanges[publisher], routing_key=message_type)
         for subscription, deliver in local:
             await self._consume(subscription, deliver)
 
@@ -237,7 +237,7 @@ async def delete_topology(url: str, namespace: str, topology: Topology) -> None:
         channel = await connection.channel()
         for subscription in topology.subscriptions:
             await channel.queue_delete(queue_name(namespace, subscription.consumer))
-        for context in set(topology.publishers.values()):
+        for context in topology.publishing():
             await channel.exchange_delete(exchange_name(namespace, context))
         await channel.queue_delete(f"{namespace}.dead-letter")
         await channel.exchange_delete(f"{namespace}.dead-letter")
