@@ -105,6 +105,21 @@ class Settings:
     smtp_url: str = ""
     mail_from: str = "Orderly <orders@orderly.invalid>"
     mail_retries: int = 5
+    # The warehouse (seed 004): the carrier that collects, its daily cut-off (UTC, HH:MM),
+    # how much one wave holds, what a short pick does to the units not found (backorder or
+    # cancel), and seconds each wait of an order's fulfillment lasts before an operator is
+    # told (waves and picks and packing: escalated, never failed; the carrier's pickup:
+    # escalated, then failed; delivery: escalated).
+    carrier: str = "UPS"
+    carrier_cutoff: str = "16:00"
+    wave_max_lines: int = 200
+    wave_max_units: int = 2000
+    short_pick: str = "backorder"
+    floor_wait: float = 4 * 3600.0
+    ship_wait: float = 600.0
+    delivery_wait: float = 7 * 24 * 3600.0
+    # Seconds before its carrier's cut-off an open wave goes to the floor by itself.
+    wave_release_lead: float = 2 * 3600.0
     # Seconds a guarded checkout waits for its outcome before answering 202.
     checkout_wait: float = 5.0
     # The guarded checkout's breaker on inventory: failures in a row, then seconds open.
@@ -211,6 +226,21 @@ class Settings:
             raise ConfigError("ORDERLY_ERP_URL: an http(s) URL; ORDERLY_ERP_TIMEOUT positive")
         if self.erp_retries < 0 or self.mail_retries < 0:
             raise ConfigError("ORDERLY_ERP_RETRIES and ORDERLY_MAIL_RETRIES: at least 0")
+        if self.short_pick not in ("backorder", "cancel"):
+            raise ConfigError("ORDERLY_SHORT_PICK must be backorder or cancel")
+        if self.wave_max_lines < 1 or self.wave_max_units < 1:
+            raise ConfigError(
+                "ORDERLY_WAVE_MAX_LINES and ORDERLY_WAVE_MAX_UNITS must be at least 1"
+            )
+        if min(self.floor_wait, self.ship_wait, self.delivery_wait) <= 0:
+            raise ConfigError("the fulfillment waits must be positive")
+        try:
+            hour, minute = (int(part) for part in self.carrier_cutoff.split(":"))
+            valid = 0 <= hour < 24 and 0 <= minute < 60
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ConfigError("ORDERLY_CARRIER_CUTOFF must be a time of day, HH:MM")
         if not 1 <= self.erp_concurrency <= 10_000:
             raise ConfigError("ORDERLY_ERP_CONCURRENCY: from 1 to 10000")
         if self.smtp_url and urlsplit(self.smtp_url).scheme not in {"smtp", "smtps"}:

@@ -157,5 +157,6 @@ def _created(row: dict[str, Any]) -> Any:
         ndc11=row["ndc11"],
         dea_schedule=row["dea_schedule"],
         initial_stock=0,
+        gtin=row["gtin"],
     )
     return new_message(created, source=SOURCE, aggregate_id=row["id"])

@@ -24,6 +24,8 @@ class ProductCreated(Message):
     ndc11: str | None
     dea_schedule: str | None
     initial_stock: int
+    # the unit-level GTIN-14 its NDC makes, which a picker scans (none: no NDC)
+    gtin: str | None = None
 
 
 class ProductUpdated(Message):

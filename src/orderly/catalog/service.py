@@ -158,6 +158,7 @@ async def _create_product(db: Database, new: NewProduct) -> dict[str, Any]:
             ndc=row["ndc"],
             ndc11=row["ndc11"],
             dea_schedule=new.dea_schedule,
+            gtin=row["gtin"],
             # seed 002 creates a product with its inventory: inventory receives this
             initial_stock=new.stock,
         )

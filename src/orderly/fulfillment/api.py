@@ -6,9 +6,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from orderly.fulfillment import service
+from orderly.fulfillment import floor_api, service
 from orderly.fulfillment.domain import InvalidTransition, ShipmentStatus
-from orderly.fulfillment.service import ShipmentNotFound
+from orderly.fulfillment.floor_api import Rules
+from orderly.fulfillment.service import ShipmentInFulfillment, ShipmentNotFound
 from orderly.kernel.errors import Conflict
 from orderly.kernel.principal import Principal
 from orderly.storage import Database
@@ -56,13 +57,13 @@ async def _sees_shipment(request: Request, caller: Principal) -> None:
 
 # Operators only: a customer is told 403 for its own shipment, 404 for anyone else's.
 Carrier = Annotated[Principal, Depends(operator_over(_sees_shipment))]
-_CARRIER_REFUSALS = refuses(ShipmentNotFound, InvalidTransition, Conflict)
+_CARRIER_REFUSALS = refuses(ShipmentNotFound, InvalidTransition, ShipmentInFulfillment, Conflict)
 
 
-router = APIRouter(prefix="/api/v1/shipments", tags=["fulfillment"])
+shipments = APIRouter(prefix="/api/v1/shipments", tags=["fulfillment"])
 
 
-@router.get("", response_model=list[ShipmentOut])
+@shipments.get("", response_model=list[ShipmentOut])
 async def find_shipments(
     db: Fulfillment,
     caller: Caller,
@@ -75,16 +76,23 @@ async def find_shipments(
     return await service.find_shipments(db, caller, order_id, limit, statuses)
 
 
-@router.get("/{shipment_id}", response_model=ShipmentOut, responses=refuses(ShipmentNotFound))
+@shipments.get("/{shipment_id}", response_model=ShipmentOut, responses=refuses(ShipmentNotFound))
 async def get_shipment(shipment_id: str, db: Fulfillment, caller: Caller) -> dict[str, Any]:
     return await service.get_shipment(db, caller, shipment_id)
 
 
-@router.post("/{shipment_id}/ship", response_model=ShipmentOut, responses=_CARRIER_REFUSALS)
+@shipments.post("/{shipment_id}/ship", response_model=ShipmentOut, responses=_CARRIER_REFUSALS)
 async def ship(shipment_id: str, body: ShipIn, db: Fulfillment, _: Carrier) -> dict[str, Any]:
     return await service.ship(db, shipment_id, body.tracking_number, body.carrier)
 
 
-@router.post("/{shipment_id}/deliver", response_model=ShipmentOut, responses=_CARRIER_REFUSALS)
-async def deliver(shipment_id: str, body: DeliverIn, db: Fulfillment, _: Carrier) -> dict[str, Any]:
-    return await service.deliver(db, shipment_id, body.delivered_at, body.delivery_location)
+@shipments.post("/{shipment_id}/deliver", response_model=ShipmentOut, responses=_CARRIER_REFUSALS)
+async def deliver(
+    shipment_id: str, body: DeliverIn, db: Fulfillment, rules: Rules, _: Carrier
+) -> dict[str, Any]:
+    return await service.deliver(db, rules, shipment_id, body.delivered_at, body.delivery_location)
+
+
+router = APIRouter()
+router.include_router(shipments)
+router.include_router(floor_api.router)

@@ -3,22 +3,37 @@
 from datetime import datetime
 from typing import Any
 
-from orderly.fulfillment import store
+from orderly.fulfillment import floor, orchestrator, store
 from orderly.fulfillment.domain import UNSHIPPED, ShipmentStatus, advance
-from orderly.fulfillment.messages import SOURCE, OrderStatusUpdated
+from orderly.fulfillment.messages import (
+    SOURCE,
+    FulfillmentDelivered,
+    FulfillmentShipped,
+    OrderStatusUpdated,
+    ShipmentCancelled,
+    ShipmentFailed,
+    ShipOrder,
+)
+from orderly.fulfillment.policy import FulfillmentPolicy
 from orderly.kernel.clock import iso_z, utcnow
 from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
 from orderly.kernel.principal import Principal
-from orderly.messaging import Envelope, emit, new_message
+from orderly.messaging import Envelope, answering, emit, new_message
 from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCreated
 from orderly.payments.messages import PaymentCompleted
+from orderly.sagas.store import GET_SAGA
 from orderly.storage import Database, Row, Tx
 
 
 class ShipmentNotFound(NotFound):
     code = "shipment_not_found"
     title = "Shipment not found"
+
+
+class ShipmentInFulfillment(Conflict):
+    code = "shipment_in_fulfillment"
+    title = "The warehouse ships this order once it is picked and packed"
 
 
 def _view(row: Row) -> dict[str, Any]:
@@ -66,18 +81,30 @@ async def _release(tx: Tx, order_id: str) -> None:
         raise ShipmentNotFound(f"no shipment for order {order_id} yet")
 
 
-async def release_on_order_confirmed(tx: Tx, message: Envelope) -> None:
-    """A B2B order (seed 000) is confirmed once the ERP has its sales order, and paid on
-    account: its shipment may be picked. Other flows' confirmations wait for the payment."""
-    confirmed = message.read(OrderConfirmed)
-    if confirmed.channel != "b2b":
+def fulfilled_here(message: Envelope) -> bool:
+    """Whether an order's confirmation starts its fulfillment: a B2B order's (seed 000),
+    confirmed once the ERP has its sales order, paid on account. Other flows' wait for the
+    payment."""
+    return message.read(OrderConfirmed).channel == "b2b"
+
+
+async def release_on_order_confirmed(tx: Tx, message: Envelope, rules: FulfillmentPolicy) -> None:
+    """A confirmed B2B order may be picked: it joins a wave, and its fulfillment starts."""
+    if not fulfilled_here(message):
         return
-    await _release(tx, confirmed.order_id)
+    order_id = message.read(OrderConfirmed).order_id
+    await _release(tx, order_id)
+    await floor.join_wave(tx, rules, order_id)
+    if await tx.fetch_one(GET_SAGA, {"id": orchestrator.saga_id(order_id)}) is None:
+        await orchestrator.start(tx, rules, order_id, {"carrier": rules.carrier})
 
 
-async def cancel_on_order_cancelled(tx: Tx, message: Envelope) -> None:
-    """The order is cancelled: a shipment not yet sent is cancelled with it."""
+async def cancel_on_order_cancelled(tx: Tx, message: Envelope, rules: FulfillmentPolicy) -> None:
+    """The order is cancelled: a shipment not yet sent is cancelled with it, the order leaves
+    its wave, and its fulfillment undoes what it did, last first."""
     order_id = message.read(OrderCancelled).order_id
+    await floor.leave_wave(tx, order_id)
+    await orchestrator.signal(tx, rules, order_id, message)
     for expected in UNSHIPPED:
         await tx.execute(
             store.SET_STATUS,
@@ -117,11 +144,27 @@ async def get_shipment(db: Database, caller: Principal, shipment_id: str) -> dic
     return _view(row)
 
 
+async def get_order_shipment(db: Database, caller: Principal, order_id: str) -> dict[str, Any]:
+    """The order's shipment, if the caller may see it."""
+    rows = await db.read(lambda tx: tx.fetch_all(store.BY_ORDER, {"order_id": order_id}))
+    seen = [row for row in rows if caller.may_see(row["owner_id"], row["account_id"])]
+    if not seen:
+        raise ShipmentNotFound(f"no shipment of order {order_id}")
+    return _view(seen[0])
+
+
 async def ship(
     db: Database, shipment_id: str, tracking_number: str, carrier: str
 ) -> dict[str, Any]:
+    """An operator's word that the carrier took an order the warehouse does not fulfil
+    itself (an orchestrated one ships when packed, `ship_on_command`)."""
+
     async def work(tx: Tx) -> dict[str, Any]:
         shipment = await _load(tx, shipment_id)
+        if await _orchestrated(tx, shipment["order_id"]):
+            raise ShipmentInFulfillment(
+                f"shipment {shipment_id} ships once its order is picked and packed"
+            )
         new = advance(shipment["status"], ShipmentStatus.SHIPPED)
         await _update(
             tx,
@@ -136,8 +179,15 @@ async def ship(
 
 
 async def deliver(
-    db: Database, shipment_id: str, delivered_at: datetime | None, delivery_location: str
+    db: Database,
+    rules: FulfillmentPolicy,
+    shipment_id: str,
+    delivered_at: datetime | None,
+    delivery_location: str,
 ) -> dict[str, Any]:
+    """The carrier's word that the shipment arrived (seed 000: `fulfillment.delivered`); the
+    order's fulfillment, if the warehouse ran it, is complete."""
+
     async def work(tx: Tx) -> dict[str, Any]:
         shipment = await _load(tx, shipment_id)
         new = advance(shipment["status"], ShipmentStatus.DELIVERED)
@@ -151,9 +201,79 @@ async def deliver(
         await _report(
             tx, shipment, new, {"delivered_at": iso_z(when), "delivery_location": delivery_location}
         )
+        order_id = shipment["order_id"]
+        delivered = FulfillmentDelivered(
+            order_id=order_id,
+            shipment_id=shipment_id,
+            delivered_at=when,
+            delivery_location=delivery_location,
+        )
+        told = new_message(delivered, source=SOURCE, aggregate_id=order_id)
+        await emit(tx, told)
+        await orchestrator.signal(tx, rules, order_id, told)
         return _view(await _load(tx, shipment_id))
 
     return await db.transaction(work)
+
+
+async def _orchestrated(tx: Tx, order_id: str) -> bool:
+    return await tx.fetch_one(GET_SAGA, {"id": orchestrator.saga_id(order_id)}) is not None
+
+
+async def ship_on_command(tx: Tx, message: Envelope, rules: FulfillmentPolicy) -> None:
+    """The orchestrator's `fulfillment.ship`: the carrier takes the packed order, under a
+    tracking number of its own (`SHP-…`); answered `fulfillment.shipped` (again, with the
+    same number, if asked again), or `fulfillment.shipment.failed` for a shipment that may
+    not go."""
+    command = message.read(ShipOrder)
+    order_id = command.order_id
+    rows = await tx.fetch_all(store.BY_ORDER, {"order_id": order_id})
+    if not rows:
+        raise ShipmentNotFound(f"no shipment for order {order_id} yet")
+    shipment = rows[0]
+    status = ShipmentStatus(shipment["status"])
+    answer: FulfillmentShipped | ShipmentFailed
+    if status is ShipmentStatus.PENDING_SHIPMENT:
+        tracking, carrier = floor.tracking_number(), command.carrier
+        changes = {"tracking_number": tracking, "carrier": carrier, "status": "SHIPPED"}
+        await _update(tx, store.SHIP, shipment, changes)
+        await _report(
+            tx,
+            shipment,
+            ShipmentStatus.SHIPPED,
+            {"tracking_number": tracking, "carrier": carrier},
+        )
+        answer = FulfillmentShipped(
+            order_id=order_id, shipment_id=shipment["id"], carrier=carrier, tracking_number=tracking
+        )
+    elif status in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED):
+        answer = FulfillmentShipped(
+            order_id=order_id,
+            shipment_id=shipment["id"],
+            carrier=shipment["carrier"],
+            tracking_number=shipment["tracking_number"],
+        )
+    else:
+        answer = ShipmentFailed(order_id=order_id, reason=f"shipment_{status.value.lower()}")
+    told = answering(message, answer, source=SOURCE, aggregate_id=order_id)
+    await emit(tx, told)
+    await orchestrator.signal(tx, rules, order_id, told)
+
+
+async def cancel_shipment_on_command(tx: Tx, message: Envelope) -> None:
+    """The orchestrator's `fulfillment.shipment.cancel`: a shipment the carrier has not
+    taken is cancelled; answered either way."""
+    order_id = message.data["orderId"]
+    for expected in UNSHIPPED:
+        params = {
+            "order_id": order_id,
+            "status": ShipmentStatus.CANCELLED.value,
+            "expected": expected.value,
+            "at": utcnow(),
+        }
+        await tx.execute(store.SET_STATUS, params)
+    told = ShipmentCancelled(order_id=order_id)
+    await emit(tx, answering(message, told, source=SOURCE, aggregate_id=order_id))
 
 
 async def _load(tx: Tx, shipment_id: str) -> Row:

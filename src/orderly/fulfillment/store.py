@@ -5,9 +5,12 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
+from orderly.sagas.store import define as define_saga_tables
 from orderly.storage import Statement, sql
 
 metadata = sa.MetaData()
+# each order's fulfillment is a saga in this database (`orchestrator`)
+define_saga_tables(metadata)
 
 shipments = sa.Table(
     "shipments",
@@ -73,3 +76,208 @@ SET_STATUS = sql(
     "UPDATE shipments SET status = :status, updated_at = :at"
     " WHERE order_id = :order_id AND status = :expected"
 )
+
+
+# The warehouse floor (seed 004): fulfillment's copy of what a picker scans, the lots
+# inventory allocated to each order, waves, pick tasks, packing, and escalated waits.
+
+products = sa.Table(
+    "fulfillment_products",
+    metadata,
+    sa.Column("product_id", sa.String(36), primary_key=True),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    # a unit without one is counted at the shelf, not scanned
+    sa.Column("gtin", sa.String(14)),
+)
+allocations = sa.Table(
+    "allocations",
+    metadata,
+    sa.Column("order_id", sa.String(36), primary_key=True),
+    sa.Column("part", sa.Integer(), primary_key=True),
+    sa.Column("product_id", sa.String(36), nullable=False),
+    sa.Column("dc", sa.String(32), nullable=False),
+    sa.Column("lot", sa.String(20), nullable=False),
+    sa.Column("expires_on", sa.String(10)),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+)
+waves = sa.Table(
+    "waves",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("dc", sa.String(32), nullable=False),
+    sa.Column("zone", sa.String(32), nullable=False),
+    sa.Column("carrier", sa.String(64), nullable=False),
+    sa.Column("cutoff", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("orders", sa.Integer(), nullable=False),
+    sa.Column("lines", sa.Integer(), nullable=False),
+    sa.Column("units", sa.Integer(), nullable=False),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("released_at", sa.DateTime(timezone=True)),
+    sa.Column("released_by", sa.String(36)),
+    sa.Index("waves_status", "status", "opened_at"),
+)
+wave_orders = sa.Table(
+    "wave_orders",
+    metadata,
+    sa.Column("order_id", sa.String(36), primary_key=True),
+    sa.Column("wave_id", sa.String(36), nullable=False),
+    sa.Column("lines", sa.Integer(), nullable=False),
+    sa.Column("units", sa.Integer(), nullable=False),
+    sa.Index("wave_orders_wave", "wave_id"),
+)
+pick_tasks = sa.Table(
+    "pick_tasks",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("order_id", sa.String(36), nullable=False),
+    sa.Column("wave_id", sa.String(36)),
+    sa.Column("product_id", sa.String(36), nullable=False),
+    sa.Column("gtin", sa.String(14)),
+    sa.Column("dc", sa.String(32), nullable=False),
+    sa.Column("lot", sa.String(20), nullable=False),
+    sa.Column("expires_on", sa.String(10)),
+    sa.Column("location", sa.String(64), nullable=False),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    # the serial number of each unit picked ("" for a unit without one)
+    sa.Column("picked", sa.JSON(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("short", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("version", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("pick_tasks_order", "order_id"),
+    sa.Index("pick_tasks_wave", "wave_id", "status"),
+)
+packs = sa.Table(
+    "packs",
+    metadata,
+    sa.Column("order_id", sa.String(36), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("packages", sa.Integer()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("packed_at", sa.DateTime(timezone=True)),
+    sa.Column("packed_by", sa.String(36)),
+    sa.Index("packs_status", "status", "created_at"),
+)
+escalations = sa.Table(
+    "escalations",
+    metadata,
+    sa.Column("order_id", sa.String(36), primary_key=True),
+    sa.Column("step", sa.String(32), primary_key=True),
+    sa.Column("times", sa.Integer(), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+UPSERT_PRODUCT = sql(
+    "INSERT INTO fulfillment_products (product_id, sku, name, gtin)"
+    " VALUES (:product_id, :sku, :name, :gtin) ON CONFLICT (product_id) DO UPDATE"
+    " SET sku = excluded.sku, name = excluded.name, gtin = excluded.gtin"
+)
+PRODUCTS = sql("SELECT product_id, sku, name, gtin FROM fulfillment_products")
+FORGET_ALLOCATION = sql("DELETE FROM allocations WHERE order_id = :order_id")
+INSERT_ALLOCATION = sql(
+    "INSERT INTO allocations (order_id, part, product_id, dc, lot, expires_on, quantity)"
+    " VALUES (:order_id, :part, :product_id, :dc, :lot, :expires_on, :quantity)"
+)
+ALLOCATION = sql(
+    "SELECT part, product_id, dc, lot, expires_on, quantity FROM allocations"
+    " WHERE order_id = :order_id ORDER BY part"
+)
+
+_WAVE_COLUMNS = (
+    "id, dc, zone, carrier, cutoff, status, orders, lines, units, opened_at, released_at,"
+    " released_by"
+)
+OPEN_WAVES = sql(
+    f"SELECT {_WAVE_COLUMNS} FROM waves WHERE status = 'OPEN' AND dc = :dc AND zone = :zone"
+    " AND carrier = :carrier AND cutoff = :cutoff"
+)
+INSERT_WAVE = sql(
+    "INSERT INTO waves (id, dc, zone, carrier, cutoff, status, orders, lines, units, opened_at)"
+    " VALUES (:id, :dc, :zone, :carrier, :cutoff, 'OPEN', 0, 0, 0, :at)"
+)
+JOIN_WAVE = sql(
+    "INSERT INTO wave_orders (order_id, wave_id, lines, units)"
+    " VALUES (:order_id, :wave_id, :lines, :units) ON CONFLICT (order_id) DO NOTHING"
+)
+GROW_WAVE = sql(
+    "UPDATE waves SET orders = orders + 1, lines = lines + :lines, units = units + :units"
+    " WHERE id = :id AND status = 'OPEN'"
+)
+LEAVE_WAVE = sql("DELETE FROM wave_orders WHERE order_id = :order_id AND wave_id = :wave_id")
+SHRINK_WAVE = sql(
+    "UPDATE waves SET orders = orders - 1, lines = lines - :lines, units = units - :units"
+    " WHERE id = :id"
+)
+WAVE_OF_ORDER = sql("SELECT wave_id, lines, units FROM wave_orders WHERE order_id = :order_id")
+GET_WAVE = sql(f"SELECT {_WAVE_COLUMNS} FROM waves WHERE id = :id")
+WAVES = sql(
+    f"SELECT {_WAVE_COLUMNS} FROM waves WHERE status = :status"
+    " ORDER BY opened_at DESC, id LIMIT :limit"
+)
+ALL_WAVES = sql(f"SELECT {_WAVE_COLUMNS} FROM waves ORDER BY opened_at DESC, id LIMIT :limit")
+WAVE_ORDERS = sql("SELECT order_id FROM wave_orders WHERE wave_id = :wave_id ORDER BY order_id")
+RELEASE_WAVE = sql(
+    "UPDATE waves SET status = 'RELEASED', released_at = :at, released_by = :by"
+    " WHERE id = :id AND status = 'OPEN'"
+)
+DUE_WAVES = sql(
+    "SELECT id FROM waves WHERE status = 'OPEN' AND orders > 0 AND cutoff <= :before"
+    " ORDER BY cutoff, id LIMIT :limit"
+)
+
+_TASK_COLUMNS = (
+    "id, order_id, wave_id, product_id, gtin, dc, lot, expires_on, location, quantity, picked,"
+    " status, short, version, created_at, updated_at"
+)
+INSERT_TASK = sql(
+    "INSERT INTO pick_tasks (id, order_id, wave_id, product_id, gtin, dc, lot, expires_on,"
+    " location, quantity, picked, status, short, created_at, updated_at) VALUES (:id, :order_id,"
+    " :wave_id, :product_id, :gtin, :dc, :lot, :expires_on, :location, :quantity, :picked,"
+    " 'OPEN', 0, :at, :at)"
+)
+TASKS_OF_ORDER = sql(
+    f"SELECT {_TASK_COLUMNS} FROM pick_tasks WHERE order_id = :order_id ORDER BY location, id"
+)
+TASKS_OF_WAVE = sql(
+    f"SELECT {_TASK_COLUMNS} FROM pick_tasks WHERE wave_id = :wave_id ORDER BY location, id"
+)
+GET_TASK = sql(f"SELECT {_TASK_COLUMNS} FROM pick_tasks WHERE id = :id")
+PICK = sql(
+    "UPDATE pick_tasks SET picked = :picked, status = :status, short = :short, updated_at = :at,"
+    " version = version + 1 WHERE id = :id AND version = :version"
+)
+CANCEL_TASKS = sql(
+    "UPDATE pick_tasks SET status = 'CANCELLED', updated_at = :at, version = version + 1"
+    " WHERE order_id = :order_id AND status <> 'CANCELLED'"
+)
+
+OPEN_PACK = sql(
+    "INSERT INTO packs (order_id, status, created_at) VALUES (:order_id, 'OPEN', :at)"
+    " ON CONFLICT (order_id) DO UPDATE SET status = 'OPEN', packages = NULL, packed_at = NULL,"
+    " packed_by = NULL WHERE packs.status = 'CANCELLED'"
+)
+GET_PACK = sql(
+    "SELECT order_id, status, packages, created_at, packed_at, packed_by FROM packs"
+    " WHERE order_id = :order_id"
+)
+PACKS = sql(
+    "SELECT order_id, status, packages, created_at, packed_at, packed_by FROM packs"
+    " WHERE status = :status ORDER BY created_at, order_id LIMIT :limit"
+)
+PACK = sql(
+    "UPDATE packs SET status = 'PACKED', packages = :packages, packed_at = :at, packed_by = :by"
+    " WHERE order_id = :order_id AND status = 'OPEN'"
+)
+CANCEL_PACK = sql(
+    "UPDATE packs SET status = 'CANCELLED' WHERE order_id = :order_id AND status <> 'CANCELLED'"
+)
+
+ESCALATE = sql(
+    "INSERT INTO escalations (order_id, step, times, at) VALUES (:order_id, :step, :times, :at)"
+    " ON CONFLICT (order_id, step) DO UPDATE SET times = excluded.times, at = excluded.at"
+)
+SETTLE_ESCALATIONS = sql("DELETE FROM escalations WHERE order_id = :order_id")
+ESCALATIONS = sql("SELECT order_id, step, times, at FROM escalations ORDER BY at DESC LIMIT :limit")

@@ -3,7 +3,7 @@
 from orderly.catalog.messages import ProductCreated
 from orderly.config import Settings
 from orderly.contexts import ContextSpec, Wired, consumer
-from orderly.fulfillment.messages import OrderStatusUpdated
+from orderly.fulfillment.messages import OrderStatusUpdated, PickCancelled, PickCompleted
 from orderly.identity.messages import AccountCreated
 from orderly.inventory import api, handlers, messages, store, sweepers
 from orderly.inventory.messages import ReleaseInventory, ReserveInventory
@@ -33,6 +33,8 @@ def wire(settings: Settings) -> Wired:
             consumer("inventory", handlers.reserve_on_command, ReserveInventory),
             consumer("inventory", handlers.release_on_command, ReleaseInventory),
             consumer("inventory", handlers.pick_on_order_shipped, OrderStatusUpdated),
+            consumer("inventory", handlers.pick_on_pick_completed, PickCompleted),
+            consumer("inventory", handlers.restock_on_pick_cancelled, PickCancelled),
             consumer("inventory", handlers.account_on_account_created, AccountCreated),
         ),
         workers=(sweepers.cart_hold_sweeper, sweepers.order_hold_sweeper),

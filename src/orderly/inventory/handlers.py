@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import structlog
 
 from orderly.catalog.messages import ProductCreated
-from orderly.fulfillment.messages import OrderStatusUpdated
+from orderly.fulfillment.messages import OrderStatusUpdated, PickCancelled, PickCompleted
 from orderly.identity.messages import AccountCreated
 from orderly.inventory import accounts, holds, provisional, reservations, stock
 from orderly.inventory.errors import ProductNotFound
@@ -93,8 +93,21 @@ async def release_on_order_cancelled(tx: Tx, message: Envelope) -> None:
     await reservations.release(tx, message.read(OrderCancelled).order_id, "cancelled")
 
 
+async def pick_on_pick_completed(tx: Tx, message: Envelope) -> None:
+    """Seed 004: the warehouse picked the order (`pick.completed`): its units left their
+    shelves. Units a short pick did not find are gone too: the shelf held fewer than
+    counted."""
+    await reservations.pick(tx, message.read(PickCompleted).order_id)
+
+
+async def restock_on_pick_cancelled(tx: Tx, message: Envelope) -> None:
+    """An order's picks were undone before it shipped: its units are back on the shelves."""
+    await reservations.unpick(tx, message.read(PickCancelled).order_id)
+
+
 async def pick_on_order_shipped(tx: Tx, message: Envelope) -> None:
-    """Until the warehouse reports picks, a shipped order is a picked one."""
+    """A shipped order is a picked one, if the warehouse did not report its picks (an order
+    shipped by an operator's word alone)."""
     update = message.read(OrderStatusUpdated)
     if update.current_status == "SHIPPED":
         await reservations.pick(tx, update.order_id)

@@ -297,6 +297,23 @@ def released_told(
     return answering(command, body, source=SOURCE, aggregate_id=reference)
 
 
+async def unpick(tx: Tx, reference: str) -> int:
+    """The order's picked units went back to their shelves (its fulfillment was undone
+    before it shipped): on hand again, and its reservations given back."""
+    now = utcnow()
+    restocked = 0
+    for row in await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": reference}):
+        if row["kind"] != Kind.HARD or row["status"] != "picked":
+            continue
+        await store.lock(tx, row["product_id"])
+        if not await tx.execute(store.UNPICK_RESERVATION, {"id": row["id"], "at": now}):
+            continue
+        back = [{"id": a["lotId"], "quantity": int(a["quantity"])} for a in row["allocations"]]
+        await tx.execute_many(store.RESTOCK_LOT, back)
+        restocked += sum(a["quantity"] for a in back)
+    return restocked
+
+
 async def pick(tx: Tx, reference: str) -> int:
     """The order's units left the shelves: on-hand falls by the lots its reservations hold."""
     now = utcnow()

@@ -126,6 +126,12 @@ RESERVE_LOT = sql("UPDATE lots SET reserved = reserved + :quantity WHERE id = :i
 PICK_LOT = sql(
     "UPDATE lots SET on_hand = on_hand - :quantity, reserved = reserved - :quantity WHERE id = :id"
 )
+# Picked units put back on their shelf: on hand again, held by no one.
+RESTOCK_LOT = sql("UPDATE lots SET on_hand = on_hand + :quantity WHERE id = :id")
+UNPICK_RESERVATION = sql(
+    "UPDATE reservations SET status = 'released', updated_at = :at"
+    " WHERE id = :id AND status = 'picked'"
+)
 
 INSERT_DC = sql(
     "INSERT INTO dcs (code, name, created_at, dea_schedules, licensed_states)"

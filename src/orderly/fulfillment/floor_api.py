@@ -1,0 +1,176 @@
+"""The warehouse floor's routes (operators): waves, pick tasks, packing, escalated waits."""
+
+import functools
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from orderly.config import Settings
+from orderly.fulfillment import floor, orchestrator, service
+from orderly.fulfillment.picking import ScanRefused
+from orderly.fulfillment.policy import FulfillmentPolicy, policy
+from orderly.kernel.clock import utcnow
+from orderly.kernel.errors import Conflict
+from orderly.kernel.principal import Principal
+from orderly.sagas import engine
+from orderly.storage import Database
+from orderly.web.auth import Operator, operator_over
+from orderly.web.dependencies import database, runtime
+from orderly.web.refusals import refuses
+
+Fulfillment = Annotated[Database, Depends(database("fulfillment"))]
+
+
+@functools.cache
+def _rules(settings: Settings) -> FulfillmentPolicy:
+    return policy(settings)
+
+
+async def rules(request: Request) -> FulfillmentPolicy:
+    return _rules((await runtime(request)).settings)
+
+
+Rules = Annotated[FulfillmentPolicy, Depends(rules)]
+
+
+async def _sees_order(request: Request, caller: Principal) -> None:
+    """An order's packing is its owner's business (403) and no one else's (404)."""
+    db = (await runtime(request)).databases["fulfillment"]
+    await service.get_order_shipment(db, caller, request.path_params["order_id"])
+
+
+Packer = Annotated[Principal, Depends(operator_over(_sees_order))]
+router = APIRouter(tags=["warehouse"])
+
+
+class ScanIn(BaseModel):
+    """A unit's barcode as the scanner sent it (a GS1 element string), or, for a product
+    that carries no GTIN, the units counted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    barcode: str | None = Field(default=None, min_length=1, max_length=200)
+    count: int | None = Field(default=None, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def one_of(self) -> "ScanIn":
+        if (self.barcode is None) == (self.count is None):
+            raise ValueError("give either barcode or count")
+        return self
+
+
+class PackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    packages: int = Field(default=1, ge=1, le=1000)
+
+
+@router.get("/api/v1/waves")
+async def list_waves(
+    db: Fulfillment,
+    _: Operator,
+    status: Annotated[Literal["OPEN", "RELEASED"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Waves, newest first: the open ones take orders until released."""
+    return await floor.list_waves(db, status, limit)
+
+
+@router.get("/api/v1/waves/{wave_id}", responses=refuses(floor.WaveNotFound))
+async def get_wave(wave_id: str, db: Fulfillment, _: Operator) -> dict[str, Any]:
+    """A wave, its orders and, once released, their pick tasks."""
+    return await db.read(lambda tx: floor.wave_view(tx, wave_id))
+
+
+@router.post(
+    "/api/v1/waves/{wave_id}/release", responses=refuses(floor.WaveNotFound, floor.WaveNotOpen)
+)
+async def release_wave(
+    wave_id: str, db: Fulfillment, rules: Rules, operator: Operator
+) -> dict[str, Any]:
+    """Send the wave to the floor: `wave.released`, and its orders' pick tasks are made."""
+    return await floor.release_wave(db, rules, wave_id, operator.user_id)
+
+
+@router.get("/api/v1/pick-tasks")
+async def list_pick_tasks(
+    db: Fulfillment,
+    _: Operator,
+    wave_id: Annotated[str | None, Query(max_length=64)] = None,
+    order_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[dict[str, Any]]:
+    """A wave's or an order's pick tasks, in walking order (by location)."""
+    return await floor.list_tasks(db, wave_id=wave_id, order_id=order_id)
+
+
+@router.post(
+    "/api/v1/pick-tasks/{task_id}/scan",
+    responses=refuses(
+        floor.PickTaskNotFound,
+        floor.PickTaskClosed,
+        floor.CountNeeded,
+        floor.ScanNeeded,
+        ScanRefused,
+        Conflict,
+    ),
+)
+async def scan(
+    task_id: str, body: ScanIn, db: Fulfillment, rules: Rules, _: Operator
+) -> dict[str, Any]:
+    """One unit picked, by its scanned barcode (checked against the task: product, lot,
+    expiry, serial number), or units counted for a product without a GTIN."""
+    today: date = utcnow().date()
+    return await floor.confirm_pick(
+        db, rules, task_id, barcode=body.barcode, count=body.count, today=today
+    )
+
+
+@router.post(
+    "/api/v1/pick-tasks/{task_id}/short",
+    responses=refuses(floor.PickTaskNotFound, floor.PickTaskClosed, Conflict),
+)
+async def short(task_id: str, db: Fulfillment, rules: Rules, _: Operator) -> dict[str, Any]:
+    """The shelf has no more units: the task closes short."""
+    return await floor.close_short(db, rules, task_id)
+
+
+@router.get("/api/v1/pack-tasks")
+async def list_pack_tasks(
+    db: Fulfillment,
+    _: Operator,
+    status: Annotated[Literal["OPEN", "PACKED", "CANCELLED"], Query()] = "OPEN",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Orders picked and waiting to be packed (or packed, or cancelled), oldest first."""
+    return await floor.list_packs(db, status, limit)
+
+
+@router.post(
+    "/api/v1/pack-tasks/{order_id}/complete",
+    responses=refuses(floor.PackNotOpen, service.ShipmentNotFound),
+)
+async def pack(
+    order_id: str, db: Fulfillment, rules: Rules, operator: Packer, body: PackIn | None = None
+) -> dict[str, Any]:
+    """The order is packed: the carrier takes it next."""
+    packages = 1 if body is None else body.packages
+    return await floor.pack(db, rules, order_id, packages, operator.user_id)
+
+
+@router.get(
+    "/api/v1/fulfillment/orders/{order_id}",
+    responses=refuses(service.ShipmentNotFound, engine.SagaNotFound),
+)
+async def fulfillment_of(order_id: str, db: Fulfillment, _: Packer) -> dict[str, Any]:
+    """An order's fulfillment: each step, its status, attempts, deadline and escalations."""
+    return await engine.get(db, orchestrator.saga_id(order_id))
+
+
+@router.get("/api/v1/fulfillment/escalations")
+async def escalations(
+    db: Fulfillment, _: Operator, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[dict[str, Any]]:
+    """Orders whose fulfillment waited past its time at some step, newest first."""
+    return await floor.escalations(db, limit)

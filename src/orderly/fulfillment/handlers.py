@@ -1,0 +1,33 @@
+"""Fulfillment's consumers, with the deployment's warehouse rules bound in."""
+
+from dataclasses import dataclass
+
+from orderly.fulfillment import orchestrator, service
+from orderly.fulfillment.policy import FulfillmentPolicy
+from orderly.messaging import Envelope
+from orderly.sagas import engine
+from orderly.storage import Tx
+
+
+@dataclass(frozen=True)
+class FulfillmentHandlers:
+    rules: FulfillmentPolicy
+
+    async def release_on_order_confirmed(self, tx: Tx, message: Envelope) -> None:
+        await service.release_on_order_confirmed(tx, message, self.rules)
+
+    async def cancel_on_order_cancelled(self, tx: Tx, message: Envelope) -> None:
+        await service.cancel_on_order_cancelled(tx, message, self.rules)
+
+    async def ship_on_command(self, tx: Tx, message: Envelope) -> None:
+        await service.ship_on_command(tx, message, self.rules)
+
+    async def advance_on_reply(self, tx: Tx, message: Envelope) -> None:
+        """An answer to a command of an order's fulfillment that undoes a step: inventory
+        giving the stock back, the floor's picks, packing or shipment cancelled."""
+        await engine.advance(tx, orchestrator.definitions(self.rules), message)
+
+
+def replies_to_fulfillment(message: Envelope) -> bool:
+    """Only answers that name a saga may move one (`concerns` of `advance_on_reply`)."""
+    return bool(message.saga_id)

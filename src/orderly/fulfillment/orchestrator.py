@@ -1,0 +1,191 @@
+"""An order's fulfillment, durable (seed 004's "Workflow Data Flow", seed 000 sections 4-5).
+
+Once an order may ship, a saga in fulfillment's database takes it through
+
+    reserve (held already) → wait for its wave → pick → pack → ship → wait for delivery
+
+Reserving was done by the checkout: the saga starts with it taken, so that undoing gives the
+stock back. Waiting for the wave is a signal (`wave.released`, given as an operator or the
+schedule releases the wave); the pick, pack and ship steps are commands to the warehouse (the
+`Wms` port, Orderly's own floor here), each answered when the floor is done: the last unit
+scanned (`pick.completed`), the order packed (`pack.completed`), the carrier's tracking
+number (`fulfillment.shipped`). The wait for delivery ends with the carrier's word
+(`fulfillment.delivered`), and the order is complete.
+
+Every wait has a timeout; one that runs out is escalated to an operator (`escalations`), and
+waits again. Only the carrier's pickup fails in the end: then, as when the order is cancelled
+before it ships, the steps are undone in reverse (seed 004: cancel shipment → cancel pack →
+cancel pick → release inventory).
+"""
+
+import functools
+import uuid
+from typing import Any
+
+import msgspec
+
+from orderly.fulfillment import store
+from orderly.fulfillment.messages import (
+    SOURCE,
+    CancelPack,
+    CancelPicks,
+    CancelShipment,
+    CreatePack,
+    CreatePicks,
+    FulfillmentDelivered,
+    FulfillmentEscalated,
+    FulfillmentShipped,
+    PackCancelled,
+    PackCompleted,
+    PickCancelled,
+    PickCompleted,
+    ShipmentCancelled,
+    ShipmentFailed,
+    ShipOrder,
+    WaveReleased,
+)
+from orderly.fulfillment.policy import FulfillmentPolicy
+from orderly.inventory.messages import InventoryReleased, ReleaseInventory
+from orderly.kernel.clock import utcnow
+from orderly.messaging import Envelope, Message, emit, new_message
+from orderly.ordering.messages import OrderCancelled
+from orderly.sagas import engine
+from orderly.sagas.engine import Definition, Saga, Step, StepStatus
+from orderly.storage import Tx
+
+KIND = "fulfillment"
+# Saga ids are made from order ids in a namespace of fulfillment's own: an answer naming a
+# saga (`saga_id`) is then never taken for ordering's checkout saga of the same order.
+_NAMESPACE = uuid.UUID("5f6b2c1e-3d4a-4c1b-9a7e-0b1f2e3d4c5a")
+
+
+def saga_id(order_id: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, order_id))
+
+
+@functools.cache
+def definitions(rules: FulfillmentPolicy) -> dict[str, Definition]:
+    """The saga kinds fulfillment runs, for `engine.advance` and the deadline sweep."""
+    return {KIND: definition(rules)}
+
+
+def definition(rules: FulfillmentPolicy) -> Definition:
+    cancelled = (OrderCancelled.TYPE,)
+    floor = rules.floor_wait
+    return Definition(
+        kind=KIND,
+        source=SOURCE,
+        steps=(
+            Step(
+                "reserve",
+                None,
+                (),
+                compensation=ReleaseInventory.TYPE,
+                compensated=(InventoryReleased.TYPE,),
+                timeout=60.0,
+                retries=5,
+            ),
+            Step("wave", None, (WaveReleased.TYPE,), cancelled, timeout=floor, escalations=None),
+            Step(
+                "pick",
+                CreatePicks.TYPE,
+                (PickCompleted.TYPE,),
+                cancelled,
+                CancelPicks.TYPE,
+                (PickCancelled.TYPE,),
+                timeout=floor,
+                retries=0,
+                escalations=None,
+                undo_if_failed=True,
+            ),
+            Step(
+                "pack",
+                CreatePack.TYPE,
+                (PackCompleted.TYPE,),
+                cancelled,
+                CancelPack.TYPE,
+                (PackCancelled.TYPE,),
+                timeout=floor,
+                retries=0,
+                escalations=None,
+                undo_if_failed=True,
+            ),
+            Step(
+                "ship",
+                ShipOrder.TYPE,
+                (FulfillmentShipped.TYPE,),
+                (ShipmentFailed.TYPE, *cancelled),
+                CancelShipment.TYPE,
+                (ShipmentCancelled.TYPE,),
+                timeout=rules.ship_wait,
+                retries=2,
+                escalations=3,
+                undo_if_failed=True,
+            ),
+            Step(
+                "deliver",
+                None,
+                (FulfillmentDelivered.TYPE,),
+                timeout=rules.delivery_wait,
+                escalations=None,
+            ),
+        ),
+        command_data=_command(rules),
+        on_completed=_settled,
+        on_compensated=_settled,
+        on_step=_on_step,
+    )
+
+
+def _command(rules: FulfillmentPolicy) -> Any:
+    def command(saga: Saga, step: Step, undo: bool) -> Message:
+        order_id = saga.data["orderId"]
+        kinds: dict[str, type[Message]] = {
+            CreatePicks.TYPE: CreatePicks,
+            CancelPicks.TYPE: CancelPicks,
+            CreatePack.TYPE: CreatePack,
+            CancelPack.TYPE: CancelPack,
+            CancelShipment.TYPE: CancelShipment,
+        }
+        kind = step.compensation if undo else step.command
+        if kind == ReleaseInventory.TYPE:
+            return ReleaseInventory(order_id=order_id, reason="fulfillment_undone")
+        if kind == ShipOrder.TYPE:
+            return ShipOrder(order_id=order_id, carrier=saga.data.get("carrier") or rules.carrier)
+        assert kind is not None
+        return kinds[kind](order_id=order_id)
+
+    return command
+
+
+async def _settled(tx: Tx, saga: Saga) -> None:
+    """Done, or undone: nothing is waiting for an operator any more."""
+    await tx.execute(store.SETTLE_ESCALATIONS, {"order_id": saga.data["orderId"]})
+
+
+async def _on_step(
+    tx: Tx, saga: Saga, step: Step, status: StepStatus, message: Envelope | None
+) -> None:
+    order_id = saga.data["orderId"]
+    if status is StepStatus.ESCALATED:
+        times = int(saga.row(saga.step)["detail"]["escalations"])
+        params = {"order_id": order_id, "step": step.name, "times": times, "at": utcnow()}
+        await tx.execute(store.ESCALATE, params)
+        told = FulfillmentEscalated(order_id=order_id, step=step.name, times=times)
+        await emit(tx, new_message(told, source=SOURCE, aggregate_id=order_id))
+    elif status is StepStatus.SUCCEEDED:
+        await tx.execute(store.SETTLE_ESCALATIONS, {"order_id": order_id})
+
+
+async def start(tx: Tx, rules: FulfillmentPolicy, order_id: str, data: dict[str, Any]) -> None:
+    """Start the order's fulfillment in the caller's transaction (its stock is held)."""
+    await engine.start(
+        tx, definitions(rules)[KIND], saga_id(order_id), {"orderId": order_id, **data}, taken=1
+    )
+
+
+async def signal(tx: Tx, rules: FulfillmentPolicy, order_id: str, message: Envelope) -> bool:
+    """Hand `message` to the order's fulfillment, in the caller's transaction; whether it
+    moved it (an order fulfilled elsewhere, or not waiting for that, is not moved)."""
+    aimed = msgspec.structs.replace(message, saga_id=saga_id(order_id))
+    return await engine.advance(tx, definitions(rules), aimed) is not None
