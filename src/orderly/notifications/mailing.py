@@ -54,6 +54,7 @@ async def queue(
     """Keep `letter` to `user`, queued for the sender (`smtp`) or unsent; skipped if it is
     optional and the user turned it off. One mail per `key`: a repeated event makes none."""
     to = str(user["email"])
+    # a mail that always goes costs no read of the user's choices
     goes = letter.kind not in OPTIONAL or wanted(letter.kind, await turned_off(tx, user["user_id"]))
     status = first_status(smtp, goes)
     now = utcnow()
