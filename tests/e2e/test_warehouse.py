@@ -16,6 +16,7 @@ import pytest
 from orderly.catalog.ndc import parse
 from tests.e2e.b2b import World, b2b_world, order, pharmacy, settled
 from tests.e2e.conftest import BACKENDS
+from tests.e2e.test_seed001_flow import ADDRESS, create_product
 from tests.services import unique
 from tests.waiting import eventually
 
@@ -269,3 +270,51 @@ async def test_an_order_cancelled_while_waiting_to_be_packed_is_undone_in_revers
     assert order_id in [pack["order_id"] for pack in packs]
     found = (await ops.get("/api/v1/shipments", params={"order_id": order_id})).json()
     assert found[0]["status"] == "CANCELLED"
+
+
+async def test_a_paid_shop_order_ships_through_the_same_warehouse(world: World) -> None:
+    deployed = world.deployed
+    ops = world.ops(deployed.fulfillment)
+    product_id = await create_product(deployed, unique("SHOP"), 4)  # no NDC: counted
+    customer = deployed.ordering.client(deployed.customer()["token"])
+    body = {
+        "items": [{"product_id": product_id, "quantity": 3}],
+        "shipping_address": ADDRESS,
+        "payment_method": "tok_visa",
+        "channel": "b2c",
+    }
+
+    async def placed() -> str | None:
+        answer = await customer.post("/api/v1/orders", json=body)
+        return str(answer.json()["order_id"]) if answer.status_code in (201, 202) else None
+
+    order_id = await eventually(placed)
+    # paid, it joins a wave like any order
+    wave = await wave_of(ops, order_id)
+    assert (await ops.post(f"/api/v1/waves/{wave['id']}/release")).status_code == 200
+    [task] = await tasks_of(ops, order_id)
+    assert (task["gtin"], task["quantity"]) == (None, 3)
+    scanned = await ops.post(
+        f"/api/v1/pick-tasks/{task['id']}/scan", json={"barcode": "(01)00311898071295"}
+    )
+    assert (scanned.status_code, scanned.json()["code"]) == (409, "count_not_scan")
+    too_many = await ops.post(f"/api/v1/pick-tasks/{task['id']}/scan", json={"count": 4})
+    assert too_many.status_code == 422, too_many.text
+    counted = await ops.post(f"/api/v1/pick-tasks/{task['id']}/scan", json={"count": 3})
+    assert (counted.status_code, counted.json()["status"]) == (200, "PICKED")
+
+    async def to_pack() -> bool:
+        waiting = (await ops.get("/api/v1/pack-tasks")).json()
+        return any(pack["order_id"] == order_id for pack in waiting)
+
+    await eventually(to_pack)
+    assert (await ops.post(f"/api/v1/pack-tasks/{order_id}/complete")).status_code == 200
+    steps = await fulfillment(ops, order_id, "running")
+
+    async def shipped() -> dict[str, Any] | None:
+        found = (await ops.get("/api/v1/shipments", params={"order_id": order_id})).json()
+        return found[0] if found and found[0]["status"] == "SHIPPED" else None
+
+    shipment = await eventually(shipped)
+    assert shipment["tracking_number"].startswith("SHP-")
+    assert set(steps) == {"reserve", "wave", "pick", "pack", "ship", "deliver"}

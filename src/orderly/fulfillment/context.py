@@ -44,7 +44,7 @@ def wire(settings: Settings) -> Wired:
     return Wired(
         subscriptions=(
             consumer("fulfillment", service.create_shipment_on_order_created, OrderCreated),
-            consumer("fulfillment", service.release_on_payment_completed, PaymentCompleted),
+            consumer("fulfillment", ours.release_on_payment_completed, PaymentCompleted),
             consumer(
                 "fulfillment",
                 ours.release_on_order_confirmed,
@@ -53,7 +53,7 @@ def wire(settings: Settings) -> Wired:
             ),
             consumer("fulfillment", ours.cancel_on_order_cancelled, OrderCancelled),
             consumer("fulfillment", floor.copy_product, ProductCreated),
-            consumer("fulfillment", floor.allocation_on_inventory_reserved, InventoryReserved),
+            consumer("fulfillment", ours.allocation_on_inventory_reserved, InventoryReserved),
             consumer("fulfillment", floor.create_picks_on_command, CreatePicks),
             consumer("fulfillment", floor.cancel_picks_on_command, CancelPicks),
             consumer("fulfillment", floor.create_pack_on_command, CreatePack),

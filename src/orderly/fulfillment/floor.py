@@ -91,9 +91,9 @@ async def copy_product(tx: Tx, message: Envelope) -> None:
     await tx.execute(store.UPSERT_PRODUCT, params)
 
 
-async def allocation_on_inventory_reserved(tx: Tx, message: Envelope) -> None:
-    """The lots inventory allocated to the order, from which its units are picked (a
-    reservation made again replaces the last)."""
+async def allocation_on_inventory_reserved(tx: Tx, message: Envelope) -> str:
+    """Keep the lots inventory allocated to the order, from which its units are picked (a
+    reservation made again replaces the last); the order's id."""
     reserved = message.read(InventoryReserved)
     order_id = reserved.order_id
     parts = [
@@ -113,6 +113,11 @@ async def allocation_on_inventory_reserved(tx: Tx, message: Envelope) -> None:
     await tx.execute(store.FORGET_ALLOCATION, {"order_id": order_id})
     if parts:
         await tx.execute_many(store.INSERT_ALLOCATION, parts)
+    return order_id
+
+
+async def allocated(tx: Tx, order_id: str) -> bool:
+    return bool(await tx.fetch_all(store.ALLOCATION, {"order_id": order_id}))
 
 
 async def _allocation(tx: Tx, order_id: str) -> list[Row]:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from orderly.fulfillment import orchestrator, service
+from orderly.fulfillment import floor, orchestrator, service
 from orderly.fulfillment.policy import FulfillmentPolicy
 from orderly.messaging import Envelope
 from orderly.sagas import engine
@@ -12,6 +12,14 @@ from orderly.storage import Tx
 @dataclass(frozen=True)
 class FulfillmentHandlers:
     rules: FulfillmentPolicy
+
+    async def release_on_payment_completed(self, tx: Tx, message: Envelope) -> None:
+        await service.release_on_payment_completed(tx, message, self.rules)
+
+    async def allocation_on_inventory_reserved(self, tx: Tx, message: Envelope) -> None:
+        """The lots of the order's reservation; its fulfillment may start now."""
+        order_id = await floor.allocation_on_inventory_reserved(tx, message)
+        await service.maybe_start(tx, self.rules, order_id)
 
     async def release_on_order_confirmed(self, tx: Tx, message: Envelope) -> None:
         await service.release_on_order_confirmed(tx, message, self.rules)

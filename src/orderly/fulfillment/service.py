@@ -61,21 +61,30 @@ async def create_shipment_on_order_created(tx: Tx, message: Envelope) -> None:
     )
 
 
-async def release_on_payment_completed(tx: Tx, message: Envelope) -> None:
-    """The order is paid: its shipment may be picked."""
-    await _release(tx, message.read(PaymentCompleted).order_id)
+async def release_on_payment_completed(tx: Tx, message: Envelope, rules: FulfillmentPolicy) -> None:
+    """The order is paid (seeds 002, 003): the warehouse fulfils it."""
+    order_id = message.read(PaymentCompleted).order_id
+    await _release(tx, order_id)
+    await maybe_start(tx, rules, order_id)
+
+
+async def maybe_start(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> None:
+    """Start the order's fulfillment once its shipment is released to the warehouse and its
+    allocation is known (whichever comes last), once: it joins a wave and waits for it."""
+    if not await tx.execute(store.LOCK_SHIPMENT, {"order_id": order_id}):
+        return
+    shipment = await tx.fetch_one(store.WAREHOUSE_SHIPMENT, {"order_id": order_id})
+    assert shipment is not None
+    if not shipment["warehouse"] or shipment["status"] != ShipmentStatus.PENDING_SHIPMENT:
+        return
+    if await _orchestrated(tx, order_id) or not await floor.allocated(tx, order_id):
+        return
+    await floor.join_wave(tx, rules, order_id)
+    await orchestrator.start(tx, rules, order_id, {"carrier": rules.carrier})
 
 
 async def _release(tx: Tx, order_id: str) -> None:
-    released = await tx.execute(
-        store.SET_STATUS,
-        {
-            "order_id": order_id,
-            "status": ShipmentStatus.PENDING_SHIPMENT.value,
-            "expected": ShipmentStatus.ON_HOLD.value,
-            "at": utcnow(),
-        },
-    )
+    released = await tx.execute(store.RELEASE_TO_WAREHOUSE, {"order_id": order_id, "at": utcnow()})
     if not released and not await tx.fetch_all(store.BY_ORDER, {"order_id": order_id}):
         # its order.created is not handled yet: tried again later
         raise ShipmentNotFound(f"no shipment for order {order_id} yet")
@@ -94,9 +103,7 @@ async def release_on_order_confirmed(tx: Tx, message: Envelope, rules: Fulfillme
         return
     order_id = message.read(OrderConfirmed).order_id
     await _release(tx, order_id)
-    await floor.join_wave(tx, rules, order_id)
-    if await tx.fetch_one(GET_SAGA, {"id": orchestrator.saga_id(order_id)}) is None:
-        await orchestrator.start(tx, rules, order_id, {"carrier": rules.carrier})
+    await maybe_start(tx, rules, order_id)
 
 
 async def cancel_on_order_cancelled(tx: Tx, message: Envelope, rules: FulfillmentPolicy) -> None:

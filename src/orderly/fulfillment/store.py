@@ -29,6 +29,9 @@ shipments = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("owner_id", sa.String(36)),
     sa.Column("account_id", sa.String(36)),
+    # released to the warehouse, which fulfils it (waves, picks, packing): not shipped by an
+    # operator's word alone
+    sa.Column("warehouse", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Index("shipments_owner", "owner_id", "created_at"),
 )
 
@@ -72,6 +75,14 @@ DELIVER = sql(
     " delivery_location = :delivery_location, updated_at = :at"
     " WHERE id = :id AND status = :expected"
 )
+RELEASE_TO_WAREHOUSE = sql(
+    "UPDATE shipments SET status = 'PENDING_SHIPMENT', warehouse = TRUE, updated_at = :at"
+    " WHERE order_id = :order_id AND status = 'ON_HOLD'"
+)
+# A shipment's row as its order's lock: whichever of its release and its allocation comes
+# last starts its fulfillment, and only once.
+LOCK_SHIPMENT = sql("UPDATE shipments SET updated_at = updated_at WHERE order_id = :order_id")
+WAREHOUSE_SHIPMENT = sql("SELECT status, warehouse FROM shipments WHERE order_id = :order_id")
 SET_STATUS = sql(
     "UPDATE shipments SET status = :status, updated_at = :at"
     " WHERE order_id = :order_id AND status = :expected"

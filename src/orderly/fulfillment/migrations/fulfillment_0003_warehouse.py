@@ -12,6 +12,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("shipments") as batch:
+        batch.add_column(
+            sa.Column("warehouse", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     op.create_table(
         "sagas",
         sa.Column("id", sa.String(36), primary_key=True),
@@ -121,3 +125,5 @@ def downgrade() -> None:
         "sagas",
     ):
         op.drop_table(table)
+    with op.batch_alter_table("shipments") as batch:
+        batch.drop_column("warehouse")
