@@ -33,13 +33,15 @@ def wire(settings: Settings) -> Wired:
     known = orchestrator.definitions(rules)
 
     async def fulfillment_timer(db: Database, interval: float) -> None:
-        """Waits past their deadline are escalated (or fail), waves due are released."""
+        """Waits past their deadline are escalated (or fail), waves due are released; every
+        `interval` seconds, more often for short waits."""
 
         async def upkeep() -> None:
             await drain(partial(engine.expire_overdue, db, known), 200)
             await floor.release_due(db, rules, settings.wave_release_lead)
 
-        await every(interval, upkeep, "fulfillment upkeep failed")
+        shortest = min(rules.floor_wait, rules.ship_wait)
+        await every(min(interval, max(shortest / 4, 0.05)), upkeep, "fulfillment upkeep failed")
 
     return Wired(
         subscriptions=(

@@ -119,7 +119,7 @@ def _step_row(
 async def restart(tx: Tx, definition: Definition, saga_id: str, data: dict[str, Any]) -> bool:
     """Run a compensated saga again from its first step, with `data` merged into its data
     (a new run number, say); False if it is not compensated (running, or done)."""
-    saga = await load(tx, saga_id)
+    saga = await load(tx, saga_id, to_move=True)
     if saga is None:
         raise SagaNotFound(f"saga {saga_id} does not exist")
     if saga.state is not SagaState.COMPENSATED:
@@ -253,7 +253,7 @@ async def advance(tx: Tx, definitions: dict[str, Definition], message: Envelope)
     nothing it waits for)."""
     if not message.saga_id:
         return None
-    saga = await load(tx, message.saga_id)
+    saga = await load(tx, message.saga_id, to_move=True)
     if saga is None or saga.kind not in definitions:
         return None
     definition = definitions[saga.kind]
@@ -342,7 +342,7 @@ async def expire_overdue(db: Database, definitions: dict[str, Definition]) -> in
     for row in rows:
 
         async def work(tx: Tx, saga_id: str = row["id"], no: int = row["step"]) -> None:
-            saga = await load(tx, saga_id)
+            saga = await load(tx, saga_id, to_move=True)
             if saga is None or saga.kind not in definitions or saga.step != no:
                 return
             now = utcnow()

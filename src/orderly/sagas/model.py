@@ -138,8 +138,11 @@ class SagaNotFound(NotFound):
     title = "Saga not found"
 
 
-async def load(tx: Tx, saga_id: str) -> Saga | None:
-    row = await tx.fetch_one(store.GET_SAGA, {"id": saga_id})
+async def load(tx: Tx, saga_id: str, *, to_move: bool = False) -> Saga | None:
+    """The saga as stored; `to_move`: in a transaction that will write it back (locked on
+    PostgreSQL until it commits)."""
+    stmt = store.GET_SAGA_FOR_UPDATE if to_move and tx.dialect == "postgresql" else store.GET_SAGA
+    row = await tx.fetch_one(stmt, {"id": saga_id})
     if row is None:
         return None
     return Saga(

@@ -40,6 +40,13 @@ GET_SAGA = sql(
     "SELECT id, kind, state, step, data, steps, deadline_at, reason, version FROM sagas"
     " WHERE id = :id"
 )
+# PostgreSQL: the row of a saga about to be moved, locked, so that two messages moving it
+# at once (an answer, a signal from an HTTP request, a deadline) take turns rather than one
+# failing its version check (SQLite has one writer: nothing to lock)
+GET_SAGA_FOR_UPDATE = sql(
+    "SELECT id, kind, state, step, data, steps, deadline_at, reason, version FROM sagas"
+    " WHERE id = :id FOR UPDATE"
+)
 LIST_SAGAS = sql(
     "SELECT id, kind, state, step, reason, created_at, updated_at FROM sagas"
     " WHERE (:state = '' OR state = :state) ORDER BY created_at DESC, id LIMIT :limit"
