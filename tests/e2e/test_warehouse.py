@@ -318,3 +318,40 @@ async def test_a_paid_shop_order_ships_through_the_same_warehouse(world: World) 
     shipment = await eventually(shipped)
     assert shipment["tracking_number"].startswith("SHP-")
     assert set(steps) == {"reserve", "wave", "pick", "pack", "ship", "deliver"}
+
+
+async def test_a_shelf_that_runs_out_closes_its_pick_short_and_the_order_goes_on(
+    world: World,
+) -> None:
+    ops = world.ops(world.deployed.fulfillment)
+    product_id, gtin = await scanned_product(world)
+    ph = pharmacy(world)
+    order_id = (await order(ph, [(product_id, 4)]))["order_id"]
+    assert (await settled(ph.buyer, order_id))["status"] == "CONFIRMED"
+    wave = await wave_of(ops, order_id)
+    assert (await ops.post(f"/api/v1/waves/{wave['id']}/release")).status_code == 200
+    [task] = await tasks_of(ops, order_id)
+    assert (task["lot"], task["quantity"]) == ("L100", 4)
+    unit = barcode(gtin, "L100", FIRST[1], "ONLY")
+    assert (
+        await ops.post(f"/api/v1/pick-tasks/{task['id']}/scan", json={"barcode": unit})
+    ).status_code == 200
+
+    # the shelf holds one unit where four were counted: the pick closes short
+    short = await ops.post(f"/api/v1/pick-tasks/{task['id']}/short")
+    assert short.status_code == 200, short.text
+    assert (short.json()["status"], short.json()["picked"], short.json()["short"]) == (
+        "SHORT",
+        1,
+        3,
+    )
+    again = await ops.post(f"/api/v1/pick-tasks/{task['id']}/short")
+    assert (again.status_code, again.json()["code"]) == (409, "pick_task_closed")
+
+    # the order's picking is complete: inventory takes off hand the unit picked and the three
+    # the shelf never had, and the order waits to be packed
+    async def counted() -> bool:
+        return await lots_on_hand(world, product_id) == {"L100": 1, "L200": 5}
+
+    await eventually(counted)
+    assert (await fulfillment(ops, order_id, "running"))["pick"] == "succeeded"
