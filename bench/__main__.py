@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import b2b, checkout, http, inventory, kernel, raw, search, tokens
+from bench import b2b, checkout, http, inventory, kernel, raw, search, tokens, warehouse
 from tests.services import PG_ADMIN_URL, broker_up, postgres_up
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -153,6 +153,7 @@ async def main() -> int:
 
     await _checkouts(report, services)
     await _b2b_checkouts(report, services)
+    await _warehouse(report, services)
 
     print("catalog search on the FDA NDC directory (243,941 packages), one client", flush=True)
     found = search.latency()
@@ -301,6 +302,37 @@ async def _b2b_checkouts(report: Report, services: bool) -> None:
             dbos[0].rate,
             kind="peer",
         )
+
+
+async def _warehouse(report: Report, services: bool = False) -> None:
+    """Seed 004's warehouse, embedded: shop orders from placement to delivery, the operators'
+    actions made as soon as the floor shows them, and one wave of 1,000 orders released; next
+    to SQLite's commit limit measured before and after (the best of the two)."""
+    print("warehouse, embedded: placed -> waved, picked, packed, shipped, delivered", flush=True)
+    n = int(os.environ.get("BENCH_WAREHOUSE_ORDERS", "800"))
+    wave_n = int(os.environ.get("BENCH_WAVE_ORDERS", "1000"))
+    limit = raw.sqlite_commits(3000)
+    await _quiet(services)
+    flow = await warehouse.flow(n)
+    await _quiet(services)
+    released = await warehouse.wave(wave_n)
+    limit = max(limit, raw.sqlite_commits(3000))
+    against = "sqlite3, 1 commit per tx, sync=FULL"
+    report.add("warehouse, embedded, placed to delivered", flow.rate, "ord/s", against, limit)
+    report.add(
+        f"wave of {released.orders:,} released",
+        released.orders / released.released_s,
+        "ord/s",
+        against,
+        limit,
+    )
+    report.add(
+        f"wave of {released.orders:,} released to pick tasks",
+        released.orders / released.tasked_s,
+        "ord/s",
+        against,
+        limit,
+    )
 
 
 if __name__ == "__main__":
