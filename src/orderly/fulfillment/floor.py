@@ -252,7 +252,10 @@ async def create_picks_on_command(tx: Tx, message: Envelope) -> None:
         return
     allocation = await _allocation(tx, order_id)
     joined = await tx.fetch_one(store.WAVE_OF_ORDER, {"order_id": order_id})
-    gtins = {row["product_id"]: row["gtin"] for row in await tx.fetch_all(store.PRODUCTS)}
+    gtins: dict[str, str | None] = {}
+    for product_id in {row["product_id"] for row in allocation}:
+        product = await tx.fetch_one(store.PRODUCT, {"product_id": product_id})
+        gtins[product_id] = None if product is None else product["gtin"]
     now = utcnow()
     await tx.execute_many(
         store.INSERT_TASK,

@@ -186,7 +186,9 @@ UPSERT_PRODUCT = sql(
     " VALUES (:product_id, :sku, :name, :gtin) ON CONFLICT (product_id) DO UPDATE"
     " SET sku = excluded.sku, name = excluded.name, gtin = excluded.gtin"
 )
-PRODUCTS = sql("SELECT product_id, sku, name, gtin FROM fulfillment_products")
+PRODUCT = sql(
+    "SELECT product_id, sku, name, gtin FROM fulfillment_products WHERE product_id = :product_id"
+)
 FORGET_ALLOCATION = sql("DELETE FROM allocations WHERE order_id = :order_id")
 INSERT_ALLOCATION = sql(
     "INSERT INTO allocations (order_id, part, product_id, dc, lot, expires_on, quantity)"
