@@ -12,6 +12,8 @@ from typing import Protocol
 import httpx
 import structlog
 
+from orderly.web.clients import service_client
+
 log = structlog.get_logger(__name__)
 
 
@@ -27,7 +29,7 @@ class HttpListPrices:
     """Pricing as its own service: `PUT /api/v1/prices/{productId}/wac`, as the operator."""
 
     def __init__(self, base_url: str, timeout: float = 5.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._client = service_client(base_url, timeout)
 
     async def set(self, product_id: str, price: Decimal, *, token: str) -> None:
         """The product has its price once catalog committed it: if pricing cannot be told

@@ -10,6 +10,8 @@ from typing import Protocol
 import httpx
 import structlog
 
+from orderly.web.clients import service_client
+
 log = structlog.get_logger(__name__)
 
 
@@ -25,7 +27,7 @@ class HttpStockRecords:
     """Inventory as its own service: `PUT /api/v1/inventory/{productId}`."""
 
     def __init__(self, base_url: str, timeout: float = 5.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._client = service_client(base_url, timeout)
 
     async def open(self, product_id: str, sku: str, initial: int, *, token: str) -> None:
         """The product exists once catalog committed it: if inventory cannot be told now,

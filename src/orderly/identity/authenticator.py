@@ -20,6 +20,7 @@ from orderly.kernel.errors import Unavailable
 from orderly.kernel.principal import Principal
 from orderly.messaging.envelope import Envelope
 from orderly.storage import Database
+from orderly.web.clients import service_client
 
 # How long a session known to be live is trusted without asking again. A revocation that
 # is pushed ends it at once; this bounds the damage of one that never arrives.
@@ -124,7 +125,7 @@ class RemoteAuthenticator:
     """Identity elsewhere: ask it (`GET /api/v1/auth/session`), and keep its answers."""
 
     def __init__(self, identity_url: str, timeout: float = 5.0) -> None:
-        self._client = httpx.AsyncClient(base_url=identity_url, timeout=timeout)
+        self._client = service_client(identity_url, timeout)
         self._tokens = _Cache()
 
     async def authenticate(self, token: str) -> Principal:

@@ -8,6 +8,7 @@ import structlog
 from orderly.inventory.messages import AvailabilityLine, AvailabilityReport
 from orderly.kernel.errors import Unavailable, Unprocessable
 from orderly.kernel.principal import Principal
+from orderly.web.clients import REPEATABLE, service_client
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +50,7 @@ class HttpAvailability:
     """Inventory as its own service: `POST /api/v1/products/check-availability`."""
 
     def __init__(self, base_url: str, service_key: str = "", timeout: float = 5.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._client = service_client(base_url, timeout)
         # holds are a service's business, for its caller: both are shown
         self._service = {"Orderly-Service-Key": service_key}
 
@@ -64,7 +65,10 @@ class HttpAvailability:
             body["cart_id"] = cart
         try:
             response = await self._client.post(
-                "/api/v1/products/check-availability", json=body, headers=_bearer(token)
+                "/api/v1/products/check-availability",
+                json=body,
+                headers=_bearer(token),
+                extensions=REPEATABLE,
             )
         except httpx.HTTPError as error:
             raise Unavailable(f"inventory is unreachable ({type(error).__name__})") from None

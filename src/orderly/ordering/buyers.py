@@ -19,6 +19,7 @@ from orderly.kernel.principal import Principal
 from orderly.ordering import controlled, products
 from orderly.ordering.controlled import Registration
 from orderly.storage import Database
+from orderly.web.clients import service_client
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class HttpStanding:
     """Identity as its own service: the caller's user and account, asked with its own token."""
 
     def __init__(self, base_url: str, timeout: float = 5.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._client = service_client(base_url, timeout)
 
     async def of(self, caller: Principal) -> Standing:
         user = await self._get(f"/api/v1/users/{caller.user_id}", caller)

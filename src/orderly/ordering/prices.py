@@ -17,6 +17,7 @@ import httpx
 from orderly.kernel.errors import Unavailable
 from orderly.kernel.money import to_cents
 from orderly.kernel.principal import Principal
+from orderly.web.clients import REPEATABLE, service_client
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class HttpPrices:
     """Pricing as its own service: `POST /api/v1/prices/quotes` in the caller's name."""
 
     def __init__(self, base_url: str, timeout: float = 5.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._client = service_client(base_url, timeout)
 
     async def quote(
         self, caller: Principal, requested: Sequence[tuple[str, int]]
@@ -66,6 +67,7 @@ class HttpPrices:
                 "/api/v1/prices/quotes",
                 json=body,
                 headers={"Authorization": f"Bearer {caller.token}"},
+                extensions=REPEATABLE,
             )
         except httpx.HTTPError as error:
             raise Unavailable(f"pricing is unreachable ({type(error).__name__})") from None

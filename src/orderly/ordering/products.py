@@ -19,6 +19,7 @@ from orderly.kernel.money import to_cents
 from orderly.ordering import store
 from orderly.ordering.availability import UnknownProduct
 from orderly.storage import Database, Tx
+from orderly.web.clients import service_client
 
 T = TypeVar("T")
 
@@ -39,7 +40,7 @@ class HttpProducts:
     """Catalog as its own service: `GET /api/v1/products/{id}`."""
 
     def __init__(self, base_url: str, timeout: float = 5.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._client = service_client(base_url, timeout)
 
     async def fetch(self, product_id: str, *, token: str) -> dict[str, Any] | None:
         try:
