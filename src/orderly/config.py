@@ -118,6 +118,10 @@ class Settings:
     floor_wait: float = 4 * 3600.0
     ship_wait: float = 600.0
     delivery_wait: float = 7 * 24 * 3600.0
+    # An external WMS/TMS that picks, packs and ships instead of Orderly's own floor (its
+    # base URL; none: Orderly's own), and seconds one call to it may take.
+    wms_url: str = ""
+    wms_timeout: float = 5.0
     # Seconds before its carrier's cut-off an open wave goes to the floor by itself.
     wave_release_lead: float = 2 * 3600.0
     # Seconds a guarded checkout waits for its outcome before answering 202.

@@ -39,6 +39,9 @@ class ContextSpec:
     # Binds the deployment's settings into the context's handlers and workers. It does no
     # I/O: every process calls it for every context, to know the whole topology.
     wire: Callable[["Settings"], Wired]
+    # Each route declares who may call it (login is open; a WMS reports with the service
+    # key): the gateway does not ask every caller for a token first.
+    guards_own_routes: bool = False
 
 
 def consumer(

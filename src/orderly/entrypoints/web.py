@@ -65,12 +65,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(body, media_type=content_type)
 
     # The gateway: every context's routes need a valid token, and admin routes an operator.
-    # Identity guards its own routes one by one, since login and registration are open.
+    # Identity and fulfillment guard their own routes one by one, since login and
+    # registration are open and an external WMS reports with the service key.
     # A request is matched against the routes in order, so the busiest come first (no two
     # routes of one method overlap, so the order changes nothing else).
     specs = context_specs()
     for name in sorted(settings.contexts, key=_BUSIEST_FIRST.index):
-        guard = [] if name == "identity" else [Depends(principal)]
+        guard = [] if specs[name].guards_own_routes else [Depends(principal)]
         app.include_router(specs[name].router, dependencies=guard)
     app.include_router(admin.router, dependencies=[Depends(operator)])
     return app

@@ -5,7 +5,7 @@ from functools import partial
 from orderly.catalog.messages import ProductCreated
 from orderly.config import Settings
 from orderly.contexts import ContextSpec, Wired, consumer
-from orderly.fulfillment import api, floor, messages, orchestrator, service, store
+from orderly.fulfillment import api, floor, messages, orchestrator, service, store, wms
 from orderly.fulfillment.handlers import FulfillmentHandlers, replies_to_fulfillment
 from orderly.fulfillment.messages import (
     CancelPack,
@@ -56,9 +56,9 @@ def wire(settings: Settings) -> Wired:
             consumer("fulfillment", ours.cancel_on_order_cancelled, OrderCancelled),
             consumer("fulfillment", floor.copy_product, ProductCreated),
             consumer("fulfillment", ours.allocation_on_inventory_reserved, InventoryReserved),
-            consumer("fulfillment", floor.create_picks_on_command, CreatePicks),
-            consumer("fulfillment", floor.cancel_picks_on_command, CancelPicks),
-            consumer("fulfillment", floor.create_pack_on_command, CreatePack),
+            consumer("fulfillment", ours.create_picks_on_command, CreatePicks),
+            consumer("fulfillment", ours.cancel_picks_on_command, CancelPicks),
+            consumer("fulfillment", ours.create_pack_on_command, CreatePack),
             consumer("fulfillment", floor.cancel_pack_on_command, CancelPack),
             consumer("fulfillment", ours.ship_on_command, ShipOrder),
             consumer("fulfillment", service.cancel_shipment_on_command, CancelShipment),
@@ -72,7 +72,9 @@ def wire(settings: Settings) -> Wired:
                 concerns=replies_to_fulfillment,
             ),
         ),
-        workers=(fulfillment_timer,),
+        workers=(fulfillment_timer, wms.wms_caller(rules))
+        if rules.external
+        else (fulfillment_timer,),
     )
 
 
@@ -83,4 +85,5 @@ CONTEXT = ContextSpec(
     router=api.router,
     tables=store.metadata,
     wire=wire,
+    guards_own_routes=True,
 )

@@ -279,6 +279,58 @@ async def create_picks_on_command(tx: Tx, message: Envelope) -> None:
     )
 
 
+async def wms_order(tx: Tx, order_id: str, carrier: str) -> dict[str, Any]:
+    """The order as an external WMS is sent it: its allocated lots, their GTINs, where it
+    goes and with which carrier."""
+    allocation = await _allocation(tx, order_id)
+    shipments = await tx.fetch_all(store.BY_ORDER, {"order_id": order_id})
+    lines = []
+    for row in allocation:
+        product = await tx.fetch_one(store.PRODUCT, {"product_id": row["product_id"]})
+        lines.append(
+            {
+                "product_id": row["product_id"],
+                "gtin": None if product is None else product["gtin"],
+                "dc": row["dc"],
+                "lot": row["lot"],
+                "expires_on": row["expires_on"],
+                "quantity": int(row["quantity"]),
+            }
+        )
+    ship_to = shipments[0]["shipping_address"] if shipments else None
+    return {"order_id": order_id, "carrier": carrier, "ship_to": ship_to, "lines": lines}
+
+
+async def record_picked(
+    tx: Tx, rules: FulfillmentPolicy, order_id: str, lots: list[dict[str, Any]]
+) -> None:
+    """What an external WMS picked for the order, as closed pick tasks (once): the order's
+    picking is complete (`pick.completed`)."""
+    if await tx.fetch_all(store.TASKS_OF_ORDER, {"order_id": order_id}):
+        return
+    now = utcnow()
+    for lot in lots:
+        serials = list(lot.get("serials") or [])
+        quantity = int(lot["quantity"])
+        params = {
+            "id": new_id(),
+            "order_id": order_id,
+            "wave_id": None,
+            "product_id": lot["product_id"],
+            "gtin": lot.get("gtin"),
+            "dc": lot.get("dc") or "",
+            "lot": lot["lot"],
+            "expires_on": lot.get("expires_on"),
+            "location": "WMS",
+            "quantity": quantity,
+            "picked": (serials + [""] * quantity)[:quantity],
+            "at": now,
+        }
+        await tx.execute(store.INSERT_TASK, params)
+    await tx.execute(store.CLOSE_REPORTED_TASKS, {"order_id": order_id, "at": now})
+    await _maybe_completed(tx, rules, order_id)
+
+
 def task_view(row: Row) -> dict[str, Any]:
     picked = list(row["picked"])
     return {
@@ -447,8 +499,13 @@ async def cancel_picks_on_command(tx: Tx, message: Envelope) -> None:
 # Packing
 
 
-async def create_pack_on_command(tx: Tx, message: Envelope) -> None:
-    await tx.execute(store.OPEN_PACK, {"order_id": message.data["orderId"], "at": utcnow()})
+async def create_pack_on_command(tx: Tx, message: Envelope, rules: FulfillmentPolicy) -> None:
+    """Open the order's packing; an external WMS that packed it already said so."""
+    order_id = message.data["orderId"]
+    await tx.execute(store.OPEN_PACK, {"order_id": order_id, "at": utcnow()})
+    pack = await tx.fetch_one(store.GET_PACK, {"order_id": order_id})
+    if pack is not None and pack["status"] == "PACKED":
+        await _packed(tx, rules, order_id, int(pack["packages"] or 1))
 
 
 async def pack(
@@ -460,18 +517,28 @@ async def pack(
         params = {"order_id": order_id, "packages": packages, "at": utcnow(), "by": by}
         if not await tx.execute(store.PACK, params):
             raise PackNotOpen(f"order {order_id} is not waiting to be packed")
-        told = new_message(
-            PackCompleted(order_id=order_id, packages=packages),
-            source=SOURCE,
-            aggregate_id=order_id,
-        )
-        await emit(tx, told)
-        await orchestrator.signal(tx, rules, order_id, told)
+        await _packed(tx, rules, order_id, packages)
         row = await tx.fetch_one(store.GET_PACK, {"order_id": order_id})
         assert row is not None
         return dict(row)
 
     return await db.transaction(work)
+
+
+async def _packed(tx: Tx, rules: FulfillmentPolicy, order_id: str, packages: int) -> None:
+    told = new_message(
+        PackCompleted(order_id=order_id, packages=packages), source=SOURCE, aggregate_id=order_id
+    )
+    await emit(tx, told)
+    await orchestrator.signal(tx, rules, order_id, told)
+
+
+async def record_packed(tx: Tx, rules: FulfillmentPolicy, order_id: str, packages: int) -> None:
+    """An external WMS packed the order (once): the carrier may take it."""
+    await tx.execute(store.OPEN_PACK, {"order_id": order_id, "at": utcnow()})
+    params = {"order_id": order_id, "packages": packages, "at": utcnow(), "by": "wms"}
+    if await tx.execute(store.PACK, params):
+        await _packed(tx, rules, order_id, packages)
 
 
 async def list_packs(db: Database, status: str, limit: int) -> list[dict[str, Any]]:

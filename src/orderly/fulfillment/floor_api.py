@@ -5,18 +5,18 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from orderly.config import Settings
-from orderly.fulfillment import floor, orchestrator, service
+from orderly.fulfillment import floor, orchestrator, service, wms_events
 from orderly.fulfillment.picking import ScanRefused
 from orderly.fulfillment.policy import FulfillmentPolicy, policy
 from orderly.kernel.clock import utcnow
-from orderly.kernel.errors import Conflict
+from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.principal import Principal
 from orderly.sagas import engine
 from orderly.storage import Database
-from orderly.web.auth import Operator, operator_over
+from orderly.web.auth import Operator, Service, operator_over
 from orderly.web.dependencies import database, runtime
 from orderly.web.refusals import refuses
 
@@ -166,6 +166,58 @@ async def pack(
 async def fulfillment_of(order_id: str, db: Fulfillment, _: Packer) -> dict[str, Any]:
     """An order's fulfillment: each step, its status, attempts, deadline and escalations."""
     return await engine.get(db, orchestrator.saga_id(order_id))
+
+
+class WmsLotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str = Field(min_length=1, max_length=64)
+    gtin: str | None = Field(default=None, max_length=14)
+    dc: str | None = Field(default=None, max_length=32)
+    lot: str = Field(min_length=1, max_length=20)
+    expires_on: str | None = Field(default=None, max_length=10)
+    quantity: int = Field(ge=0, le=1_000_000)
+    serials: list[Annotated[str, Field(max_length=20)]] = Field(default=[], max_length=100_000)
+
+
+class WmsEventIn(BaseModel):
+    """What an external WMS did with an order (`ORDERLY_WMS_URL`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(min_length=1, max_length=64)
+    type: Literal["picked", "packed", "shipped", "delivered"]
+    order_id: str = Field(min_length=1, max_length=64)
+    lots: list[WmsLotIn] = Field(default=[], max_length=1000)
+    packages: int = Field(default=1, ge=1, le=1000)
+    carrier: str | None = Field(default=None, min_length=1, max_length=64)
+    tracking_number: str | None = Field(default=None, min_length=1, max_length=64)
+    delivered_at: AwareDatetime | None = None
+    delivery_location: str = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def complete(self) -> "WmsEventIn":
+        if self.type == "picked" and not self.lots:
+            raise ValueError("a picked event names its lots")
+        if self.type == "shipped" and not (self.carrier and self.tracking_number):
+            raise ValueError("a shipped event names its carrier and tracking number")
+        if self.type == "delivered" and not self.delivery_location:
+            raise ValueError("a delivered event names where it was delivered")
+        return self
+
+
+@router.post(
+    "/api/v1/wms/events",
+    tags=["warehouse"],
+    responses=refuses(service.ShipmentNotFound, NotFound, Conflict),
+)
+async def wms_event(body: WmsEventIn, db: Fulfillment, rules: Rules, _: Service) -> dict[str, Any]:
+    """The external WMS's word on an order (the deployment's own services only: the service
+    key). Told again, it changes nothing."""
+    event = body.model_dump()
+    event["lots"] = [lot.model_dump() for lot in body.lots]
+    await wms_events.apply(db, rules, body.type, body.order_id, event)
+    return {"event_id": body.event_id, "accepted": True}
 
 
 @router.get("/api/v1/fulfillment/escalations")

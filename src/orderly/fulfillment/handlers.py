@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from orderly.fulfillment import floor, orchestrator, service
+from orderly.fulfillment import floor, orchestrator, service, wms
 from orderly.fulfillment.policy import FulfillmentPolicy
 from orderly.messaging import Envelope
 from orderly.sagas import engine
@@ -26,6 +26,24 @@ class FulfillmentHandlers:
 
     async def cancel_on_order_cancelled(self, tx: Tx, message: Envelope) -> None:
         await service.cancel_on_order_cancelled(tx, message, self.rules)
+
+    async def create_picks_on_command(self, tx: Tx, message: Envelope) -> None:
+        """Pick tasks on Orderly's own floor, or the order sent to the external WMS."""
+        if not self.rules.external:
+            await floor.create_picks_on_command(tx, message)
+            return
+        order_id = message.data["orderId"]
+        order = await floor.wms_order(tx, order_id, self.rules.carrier)
+        await wms.want(tx, order_id, wms.SEND, order)
+
+    async def cancel_picks_on_command(self, tx: Tx, message: Envelope) -> None:
+        """Undo the order's picks (and cancel it at the external WMS, if it has it)."""
+        if self.rules.external:
+            await wms.want(tx, message.data["orderId"], wms.CANCEL, {})
+        await floor.cancel_picks_on_command(tx, message)
+
+    async def create_pack_on_command(self, tx: Tx, message: Envelope) -> None:
+        await floor.create_pack_on_command(tx, message, self.rules)
 
     async def ship_on_command(self, tx: Tx, message: Envelope) -> None:
         await service.ship_on_command(tx, message, self.rules)

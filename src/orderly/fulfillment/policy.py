@@ -19,6 +19,12 @@ class FulfillmentPolicy:
     floor_wait: float
     ship_wait: float
     delivery_wait: float
+    wms_url: str = ""  # an external WMS's, or none: Orderly's own floor
+    wms_timeout: float = 5.0
+
+    @property
+    def external(self) -> bool:
+        return bool(self.wms_url)
 
     def next_cutoff(self, now: datetime) -> datetime:
         """The carrier's next collection at or after `now`."""
@@ -36,4 +42,6 @@ def policy(settings: Settings) -> FulfillmentPolicy:
         floor_wait=settings.floor_wait,
         ship_wait=settings.ship_wait,
         delivery_wait=settings.delivery_wait,
+        wms_url=settings.wms_url,
+        wms_timeout=settings.wms_timeout,
     )

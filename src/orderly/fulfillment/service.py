@@ -240,6 +240,8 @@ async def ship_on_command(tx: Tx, message: Envelope, rules: FulfillmentPolicy) -
     shipment = rows[0]
     status = ShipmentStatus(shipment["status"])
     answer: FulfillmentShipped | ShipmentFailed
+    if status is ShipmentStatus.PENDING_SHIPMENT and rules.external:
+        return  # the external WMS ships it and says so (`record_shipped`)
     if status is ShipmentStatus.PENDING_SHIPMENT:
         tracking, carrier = floor.tracking_number(), command.carrier
         changes = {"tracking_number": tracking, "carrier": carrier, "status": "SHIPPED"}
@@ -263,6 +265,29 @@ async def ship_on_command(tx: Tx, message: Envelope, rules: FulfillmentPolicy) -
     else:
         answer = ShipmentFailed(order_id=order_id, reason=f"shipment_{status.value.lower()}")
     told = answering(message, answer, source=SOURCE, aggregate_id=order_id)
+    await emit(tx, told)
+    await orchestrator.signal(tx, rules, order_id, told)
+
+
+async def record_shipped(
+    tx: Tx, rules: FulfillmentPolicy, order_id: str, carrier: str, tracking: str
+) -> None:
+    """An external WMS handed the order to its carrier (once): shipped, seed 001's
+    `order.status_updated` and `fulfillment.shipped` go out."""
+    rows = await tx.fetch_all(store.BY_ORDER, {"order_id": order_id})
+    if not rows:
+        raise ShipmentNotFound(f"no shipment for order {order_id}")
+    shipment = rows[0]
+    if shipment["status"] != ShipmentStatus.PENDING_SHIPMENT:
+        return
+    changes = {"tracking_number": tracking, "carrier": carrier, "status": "SHIPPED"}
+    await _update(tx, store.SHIP, shipment, changes)
+    extra = {"tracking_number": tracking, "carrier": carrier}
+    await _report(tx, shipment, ShipmentStatus.SHIPPED, extra)
+    shipped = FulfillmentShipped(
+        order_id=order_id, shipment_id=shipment["id"], carrier=carrier, tracking_number=tracking
+    )
+    told = new_message(shipped, source=SOURCE, aggregate_id=order_id)
     await emit(tx, told)
     await orchestrator.signal(tx, rules, order_id, told)
 

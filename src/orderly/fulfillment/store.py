@@ -172,6 +172,19 @@ packs = sa.Table(
     sa.Column("packed_by", sa.String(36)),
     sa.Index("packs_status", "status", "created_at"),
 )
+# What an external WMS is to be told of an order (`send` it, or `cancel` it), until it was.
+wms_requests = sa.Table(
+    "wms_requests",
+    metadata,
+    sa.Column("order_id", sa.String(36), primary_key=True),
+    sa.Column("op", sa.String(16), nullable=False),
+    sa.Column("payload", sa.JSON(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("claimed_until", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("wms_requests_pending", "status", "updated_at"),
+)
 escalations = sa.Table(
     "escalations",
     metadata,
@@ -262,6 +275,10 @@ PICK = sql(
     "UPDATE pick_tasks SET picked = :picked, status = :status, short = :short, updated_at = :at,"
     " version = version + 1 WHERE id = :id AND version = :version"
 )
+CLOSE_REPORTED_TASKS = sql(
+    "UPDATE pick_tasks SET status = 'PICKED', updated_at = :at, version = version + 1"
+    " WHERE order_id = :order_id AND status = 'OPEN'"
+)
 CANCEL_TASKS = sql(
     "UPDATE pick_tasks SET status = 'CANCELLED', updated_at = :at, version = version + 1"
     " WHERE order_id = :order_id AND status <> 'CANCELLED'"
@@ -294,3 +311,29 @@ ESCALATE = sql(
 )
 SETTLE_ESCALATIONS = sql("DELETE FROM escalations WHERE order_id = :order_id")
 ESCALATIONS = sql("SELECT order_id, step, times, at FROM escalations ORDER BY at DESC LIMIT :limit")
+
+WANT_WMS = sql(
+    "INSERT INTO wms_requests (order_id, op, payload, status, attempts, updated_at)"
+    " VALUES (:order_id, :op, :payload, 'pending', 0, :at) ON CONFLICT (order_id) DO UPDATE"
+    " SET op = excluded.op, payload = excluded.payload, status = 'pending', attempts = 0,"
+    " claimed_until = NULL, updated_at = excluded.updated_at"
+)
+_WMS_CLAIMABLE = "status = 'pending' AND (claimed_until IS NULL OR claimed_until < :now)"
+CLAIM_WMS = sql(
+    "UPDATE wms_requests SET claimed_until = :until, attempts = attempts + 1"
+    f" WHERE order_id IN (SELECT order_id FROM wms_requests WHERE {_WMS_CLAIMABLE}"
+    f" ORDER BY updated_at LIMIT :limit) AND {_WMS_CLAIMABLE}"
+)
+CLAIMED_WMS = sql(
+    "SELECT order_id, op, payload, attempts FROM wms_requests"
+    " WHERE claimed_until = :until AND status = 'pending'"
+)
+DONE_WMS = sql(
+    "UPDATE wms_requests SET status = 'done', claimed_until = NULL, updated_at = :at"
+    " WHERE order_id = :order_id AND op = :op AND status = 'pending'"
+)
+RETRY_WMS = sql(
+    "UPDATE wms_requests SET claimed_until = :until WHERE order_id = :order_id"
+    " AND op = :op AND status = 'pending'"
+)
+GET_WMS = sql("SELECT order_id, op, status, attempts FROM wms_requests WHERE order_id = :order_id")

@@ -18,4 +18,5 @@ CONTEXT = ContextSpec(
     router=api.router,
     tables=store.metadata,
     wire=wire,
+    guards_own_routes=True,
 )

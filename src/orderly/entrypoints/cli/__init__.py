@@ -8,6 +8,7 @@ app = typer.Typer(help="Orderly order management.", no_args_is_help=True, add_co
 app.command()(server.migrate)
 app.command()(server.serve)
 app.command(name="erp-sim")(erp.erp_sim)
+app.command(name="wms-sim")(erp.wms_sim)
 app.add_typer(demo.app, name="demo")
 app.add_typer(messages.outbox_app, name="outbox")
 app.add_typer(messages.dead_app, name="dead-letters")

@@ -1,4 +1,4 @@
-"""`orderly erp-sim`: the simulated SAP sales order service, for development and tests."""
+"""`orderly erp-sim` and `orderly wms-sim`: simulated SAP and WMS, for development and tests."""
 
 from typing import Annotated
 
@@ -16,4 +16,16 @@ def erp_sim(
     from orderly.erp.port import SALES_ORDERS
 
     console.print(f"simulated ERP at http://{host}:{port}{SALES_ORDERS}")
+    simulator.serve(host, port)
+
+
+def wms_sim(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8071,
+) -> None:
+    """Serve a simulated external WMS that picks, packs and ships the orders it is sent by
+    itself, reporting each step (configured at /sim/config)."""
+    from orderly.fulfillment import wms_sim as simulator
+
+    console.print(f"simulated WMS at http://{host}:{port}/orders")
     simulator.serve(host, port)
