@@ -94,6 +94,27 @@ async def tasks_of(ops: httpx.AsyncClient, order_id: str) -> list[dict[str, Any]
     return await eventually(made)
 
 
+async def waiting_to_pack(ops: httpx.AsyncClient, order_id: str) -> None:
+    """Once the order is picked and waits to be packed."""
+
+    async def listed() -> bool:
+        waiting = (await ops.get("/api/v1/pack-tasks")).json()
+        return any(pack["order_id"] == order_id for pack in waiting)
+
+    await eventually(listed)
+
+
+async def shipped(ops: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    """The order's shipment, once the carrier took it."""
+
+    async def found() -> dict[str, Any] | None:
+        rows = (await ops.get("/api/v1/shipments", params={"order_id": order_id})).json()
+        return rows[0] if rows and rows[0]["status"] == "SHIPPED" else None
+
+    shipment: dict[str, Any] = await eventually(found)
+    return shipment
+
+
 async def lots_on_hand(world: World, product_id: str) -> dict[str, int]:
     answer = await world.ops(world.deployed.inventory).get(f"/api/v1/inventory/{product_id}")
     assert answer.status_code == 200, answer.text
@@ -197,21 +218,13 @@ async def test_an_order_is_waved_picked_by_scan_packed_shipped_and_delivered(wor
 
     await eventually(taken_off)
 
-    async def to_pack() -> bool:
-        waiting = (await ops.get("/api/v1/pack-tasks")).json()
-        return any(pack["order_id"] == order_id for pack in waiting)
-
-    await eventually(to_pack)
+    await waiting_to_pack(ops, order_id)
     packed = await ops.post(f"/api/v1/pack-tasks/{order_id}/complete", json={"packages": 2})
     assert packed.status_code == 200, packed.text
     assert (packed.json()["status"], packed.json()["packages"]) == ("PACKED", 2)
 
     # the carrier takes it under a tracking number of its own
-    async def shipped() -> dict[str, Any] | None:
-        found = (await ops.get("/api/v1/shipments", params={"order_id": order_id})).json()
-        return found[0] if found and found[0]["status"] == "SHIPPED" else None
-
-    shipment = await eventually(shipped)
+    shipment = await shipped(ops, order_id)
     assert shipment["tracking_number"].startswith("SHP-")
     assert shipment["carrier"] == "UPS"
     assert (await settled(ph.buyer, order_id, "SHIPPED"))["status"] == "SHIPPED"
@@ -309,19 +322,11 @@ async def test_a_paid_shop_order_ships_through_the_same_warehouse(world: World) 
     counted = await ops.post(f"/api/v1/pick-tasks/{task['id']}/scan", json={"count": 3})
     assert (counted.status_code, counted.json()["status"]) == (200, "PICKED")
 
-    async def to_pack() -> bool:
-        waiting = (await ops.get("/api/v1/pack-tasks")).json()
-        return any(pack["order_id"] == order_id for pack in waiting)
-
-    await eventually(to_pack)
+    await waiting_to_pack(ops, order_id)
     assert (await ops.post(f"/api/v1/pack-tasks/{order_id}/complete")).status_code == 200
     steps = await fulfillment(ops, order_id, "running")
 
-    async def shipped() -> dict[str, Any] | None:
-        found = (await ops.get("/api/v1/shipments", params={"order_id": order_id})).json()
-        return found[0] if found and found[0]["status"] == "SHIPPED" else None
-
-    shipment = await eventually(shipped)
+    shipment = await shipped(ops, order_id)
     assert shipment["tracking_number"].startswith("SHP-")
     assert set(steps) == {"reserve", "wave", "pick", "pack", "ship", "deliver"}
 
@@ -421,20 +426,12 @@ async def test_a_restart_between_every_two_steps_loses_nothing_and_repeats_nothi
             assert answer.status_code == 200, answer.text
         restart(world)
 
-    async def to_pack() -> bool:
-        waiting = (await ops.get("/api/v1/pack-tasks")).json()
-        return any(pack["order_id"] == order_id for pack in waiting)
-
-    await eventually(to_pack)
+    await waiting_to_pack(ops, order_id)
     restart(world)
     assert (await ops.post(f"/api/v1/pack-tasks/{order_id}/complete")).status_code == 200
     restart(world)
 
-    async def shipped() -> dict[str, object] | None:
-        found = (await ops.get("/api/v1/shipments", params={"order_id": order_id})).json()
-        return found[0] if found and found[0]["status"] == "SHIPPED" else None
-
-    shipment = await eventually(shipped)
+    shipment = await shipped(ops, order_id)
     restart(world)
     delivered = await ops.post(
         f"/api/v1/shipments/{shipment['id']}/deliver", json={"delivery_location": "Back door"}
