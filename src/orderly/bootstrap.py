@@ -13,6 +13,7 @@ from orderly.catalog.listprices import HttpListPrices, ListPrices
 from orderly.catalog.stock import HttpStockRecords, StockRecords
 from orderly.config import Settings
 from orderly.contexts import ContextSpec, Wired
+from orderly.fulfillment.topics import WMS_TOPICS
 from orderly.identity.authenticator import (
     Authenticator,
     LocalAuthenticator,
@@ -72,7 +73,8 @@ def wire_all(settings: Settings) -> dict[str, Wired]:
 
 
 def topology(settings: Settings) -> Topology:
-    """Every context's published types and consumers, whether served here or not."""
+    """Every context's published types and consumers, whether served here or not, and seed
+    004's topics."""
     wired = wire_all(settings)
     publishers: dict[str, tuple[str, ...]] = {}
     for spec in context_specs().values():
@@ -81,6 +83,7 @@ def topology(settings: Settings) -> Topology:
     return Topology(
         publishers=publishers,
         subscriptions=[sub for parts in wired.values() for sub in parts.subscriptions],
+        topics=WMS_TOPICS,
     )
 
 

@@ -3,6 +3,8 @@
 One durable topic exchange per publishing context (`<ns>.<context>`), routing key = the
 message type. One quorum queue per consumer (`<ns>.<consumer>`), bound to the types it takes,
 with a delivery limit and a dead-letter exchange for messages no consumer can even decode.
+A topic (`<ns>.wms.picking.events`) is a durable topic exchange bound to its contexts'
+exchanges for its keys: the broker copies each message there, with no publish of its own.
 Publishing waits for publisher confirms; consuming acks only after the consumer's
 transaction committed. Every process declares the whole topology, so a message is never
 published before the queues of consumers that are not running yet exist.
@@ -110,6 +112,7 @@ class RabbitMqTransport:
             self._exchanges[context] = await channel.declare_exchange(
                 self.exchange_name(context), aio_pika.ExchangeType.TOPIC, durable=True
             )
+        await self._declare_topics(channel, topology)
         for subscription in topology.subscriptions:
             queue = await channel.declare_queue(
                 self.queue_name(subscription.consumer),
@@ -121,6 +124,16 @@ class RabbitMqTransport:
                     await queue.bind(self._exchanges[publisher], routing_key=message_type)
         for subscription, deliver in local:
             await self._consume(subscription, deliver)
+
+    async def _declare_topics(self, channel: AbstractChannel, topology: Topology) -> None:
+        # Every process declares the same exchanges and bindings: declaring again is a no-op.
+        for topic, sources in sorted(topology.topics.items()):
+            exchange = await channel.declare_exchange(
+                self.exchange_name(topic), aio_pika.ExchangeType.TOPIC, durable=True
+            )
+            for context, keys in sorted(sources.items()):
+                for key in keys:
+                    await exchange.bind(self._exchanges[context], routing_key=key)
 
     async def _consume(self, subscription: Subscription, deliver: Delivery) -> None:
         channel = await self._connection.channel()
@@ -235,6 +248,8 @@ async def delete_topology(url: str, namespace: str, topology: Topology) -> None:
     connection = await aio_pika.connect(url, timeout=CONNECT_TIMEOUT)
     try:
         channel = await connection.channel()
+        for topic in topology.topics:
+            await channel.exchange_delete(exchange_name(namespace, topic))
         for subscription in topology.subscriptions:
             await channel.queue_delete(queue_name(namespace, subscription.consumer))
         for context in topology.publishing():
