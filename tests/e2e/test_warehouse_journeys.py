@@ -119,6 +119,22 @@ async def mails_to(world: World, address: str, count: int) -> dict[str, Mail]:
     return {mail.subject: mail for mail in mine}
 
 
+async def shop_order(shop: httpx.AsyncClient, product_id: str, quantity: int) -> str:
+    """A shop customer's paid order (`tok_visa`), once ordering has heard of the product."""
+    body = {
+        "items": [{"product_id": product_id, "quantity": quantity}],
+        "shipping_address": ADDRESS,
+        "payment_method": "tok_visa",
+        "channel": "b2c",
+    }
+
+    async def placed() -> str | None:
+        answer = await shop.post("/api/v1/orders", json=body)
+        return str(answer.json()["order_id"]) if answer.status_code == 201 else None
+
+    return await eventually(placed)
+
+
 async def test_a_pharmacy_order_goes_from_confirmation_to_delivery_and_its_buyer_hears_of_it(
     world: World,
 ) -> None:
@@ -169,18 +185,7 @@ async def test_a_paid_shop_order_goes_from_payment_to_delivery_and_its_customer_
     product_id = await create_product(deployed, unique("SHOP"), 5)  # no NDC: counted
     customer = deployed.customer()
     shop = deployed.ordering.client(customer["token"])
-    body = {
-        "items": [{"product_id": product_id, "quantity": 2}],
-        "shipping_address": ADDRESS,
-        "payment_method": "tok_visa",
-        "channel": "b2c",
-    }
-
-    async def placed() -> str | None:  # once ordering has heard of the product
-        answer = await shop.post("/api/v1/orders", json=body)
-        return str(answer.json()["order_id"]) if answer.status_code == 201 else None
-
-    order_id = await eventually(placed)
+    order_id = await shop_order(shop, product_id, 2)
     await settled(shop, order_id, "processing")  # paid
 
     await release_and_pick(ops, order_id)
@@ -202,29 +207,26 @@ async def test_a_paid_shop_order_goes_from_payment_to_delivery_and_its_customer_
 
 
 async def undone(
-    world: World, wire: Wire, ph: Pharmacy, order_id: str, product_id: str, *undo: str
+    world: World,
+    wire: Wire,
+    customer: httpx.AsyncClient,
+    address: str,
+    order_id: str,
+    mailed: set[tuple[str, str]],
+    *undo: str,
 ) -> None:
-    """What every cancel before shipping shows: the order cancelled, its units all back on
-    hand and none held, its shipment cancelled, nothing shipped, the buyer told; and the
-    fulfillment's undo commands and their answers published in the order `undo`."""
+    """What every cancel before shipping shows: the order cancelled, its shipment cancelled,
+    nothing shipped, the customer told (besides its `mailed` mails); and the fulfillment's
+    undo commands and their answers published in the order `undo`."""
     ops = world.ops(world.deployed.fulfillment)
-    assert (await settled(ph.buyer, order_id, "CANCELLED"))["status"] == "CANCELLED"
-
-    async def back() -> bool:
-        return await lots_on_hand(world, product_id) == UNTOUCHED
-
-    await eventually(back)
-    position = await world.ops(world.deployed.inventory).get(f"/api/v1/inventory/{product_id}")
-    assert position.json()["atp"] == 10, position.text
-    assert {lot["lot"]: lot["reserved"] for lot in position.json()["lots"]} == {
-        "L100": 0,
-        "L200": 0,
-    }
+    assert (await settled(customer, order_id, "CANCELLED", "cancelled"))["status"] in (
+        "CANCELLED",
+        "cancelled",
+    )
     [shipment] = (await ops.get("/api/v1/shipments", params={"order_id": order_id})).json()
     assert (shipment["status"], shipment["tracking_number"]) == ("CANCELLED", None)
-    await mail_log(world, order_id, {("order_confirmed", "sent"), ("order_cancelled", "sent")})
-    address = await address_of(world, ph)
-    mails = await mails_to(world, address, 2)
+    await mail_log(world, order_id, {*mailed, ("order_cancelled", "sent")})
+    mails = await mails_to(world, address, len(mailed) + 1)
     assert order_id in mails["Order cancelled"].body
 
     async def published() -> list[str] | None:
@@ -240,6 +242,19 @@ async def undone(
     assert await eventually(published) == list(undo)
     told = set(await wire.types(order_id))
     assert not {"fulfillment.ship", "fulfillment.shipped", "pack.completed"} & told
+
+
+async def all_back(world: World, product_id: str) -> None:
+    """Once every unit of a `scanned_product` is on hand again, none held."""
+
+    async def back() -> bool:
+        return await lots_on_hand(world, product_id) == UNTOUCHED
+
+    await eventually(back)
+    position = await world.ops(world.deployed.inventory).get(f"/api/v1/inventory/{product_id}")
+    assert position.json()["atp"] == 10, position.text
+    held = {lot["lot"]: lot["reserved"] for lot in position.json()["lots"]}
+    assert held == {"L100": 0, "L200": 0}
 
 
 async def test_an_order_cancelled_while_it_waits_for_its_wave_gives_its_stock_back(
@@ -266,9 +281,11 @@ async def test_an_order_cancelled_while_it_waits_for_its_wave_gives_its_stock_ba
             "ship": "pending",
             "deliver": "pending",
         }
-        await undone(
-            world, wire, ph, order_id, product_id, "inventory.release", "inventory.released"
-        )
+        address = await address_of(world, ph)
+        confirmed = {("order_confirmed", "sent")}
+        undo = ("inventory.release", "inventory.released")
+        await undone(world, wire, ph.buyer, address, order_id, confirmed, *undo)
+        await all_back(world, product_id)
         # it left its wave: released later, the wave gives it no pick task
         shown = (await ops.get(f"/api/v1/waves/{wave['id']}")).json()
         assert order_id not in shown["order_ids"]
@@ -307,7 +324,10 @@ async def test_an_order_cancelled_while_its_picks_are_half_scanned_is_undone_in_
         shown = (await ops.get(f"/api/v1/fulfillment/orders/{order_id}")).json()
         undone_at = {step["name"]: step["finished_at"] for step in shown["steps"]}
         assert undone_at["pick"] <= undone_at["reserve"]
-        await undone(world, wire, ph, order_id, product_id, *UNDOING)
+        address = await address_of(world, ph)
+        confirmed = {("order_confirmed", "sent")}
+        await undone(world, wire, ph.buyer, address, order_id, confirmed, *UNDOING)
+        await all_back(world, product_id)
         # the tasks are closed: the unit left in the hand cannot be scanned any more
         assert {t["status"] for t in await tasks_of(ops, order_id)} == {"CANCELLED"}
         expires = date.fromisoformat(tasks["L200"]["expires_on"])
@@ -349,3 +369,49 @@ async def test_a_mail_turned_off_is_not_sent_while_the_required_ones_are(world: 
     assert set(mails) == {"Order confirmed", "Order delivered"}
     assert confirmed["sales_order_number"] in mails["Order confirmed"].body
     assert shipment["tracking_number"] not in "".join(mail.body for mail in mails.values())
+
+
+async def test_a_paid_shop_order_cancelled_while_its_picks_are_half_counted_is_refunded(
+    world: World,
+) -> None:
+    async with tapped(world.deployed.backend) as wire:
+        deployed = world.deployed
+        ops = world.ops(deployed.fulfillment)
+        product_id = await create_product(deployed, unique("SHOP"), 5)  # no NDC: counted
+        customer = deployed.customer()
+        shop = deployed.ordering.client(customer["token"])
+        order_id = await shop_order(shop, product_id, 3)
+        await settled(shop, order_id, "processing")  # paid
+        wave = await wave_of(ops, order_id)
+        assert (await ops.post(f"/api/v1/waves/{wave['id']}/release")).status_code == 200
+        [task] = await tasks_of(ops, order_id)
+        await pick(ops, task, 1)  # one unit of three counted
+
+        # when the customer cancels it
+        cancelled = await shop.post(f"/api/v1/orders/{order_id}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+
+        # then its picks and its reservation are undone, last first; it is refunded in full
+        assert await fulfillment(ops, order_id, "compensated") == {
+            "reserve": "compensated",
+            "wave": "succeeded",
+            "pick": "compensated",
+            "pack": "pending",
+            "ship": "pending",
+            "deliver": "pending",
+        }
+        await undone(world, wire, shop, customer["email"], order_id, set(), *UNDOING)
+
+        async def stock_back() -> bool:
+            answer = await world.ops(deployed.inventory).get(f"/api/v1/inventory/{product_id}")
+            return bool(answer.json()["atp"] == 5)
+
+        await eventually(stock_back)
+        payments = deployed.payments.client(customer["token"])
+
+        async def refunded() -> dict[str, Any] | None:
+            [paid] = (await payments.get(f"/api/v1/payments/order/{order_id}")).json()
+            return dict(paid) if paid["status"] == "refunded" else None
+
+        paid = await eventually(refunded)
+        assert [refund["amount"] for refund in paid["refunds"]] == [paid["amount"]]
