@@ -106,10 +106,10 @@ class Settings:
     mail_from: str = "Orderly <orders@orderly.invalid>"
     mail_retries: int = 5
     # The warehouse (seed 004): the carrier that collects, its daily cut-off (UTC, HH:MM),
-    # how much one wave holds, what a short pick does to the units not found (backorder or
-    # cancel), and seconds each wait of an order's fulfillment lasts before an operator is
-    # told (waves and picks and packing: escalated, never failed; the carrier's pickup:
-    # escalated, then failed; delivery: escalated).
+    # how much one wave holds, what a short pick does to the units not found (`backorder`
+    # them, or `cancel_line`; `cancel` is its older name), and seconds each wait of an order's
+    # fulfillment lasts before an operator is told (waves and picks and packing: escalated,
+    # never failed; the carrier's pickup: escalated, then failed; delivery: escalated).
     carrier: str = "UPS"
     carrier_cutoff: str = "16:00"
     wave_max_lines: int = 200
@@ -230,8 +230,8 @@ class Settings:
             raise ConfigError("ORDERLY_ERP_URL: an http(s) URL; ORDERLY_ERP_TIMEOUT positive")
         if self.erp_retries < 0 or self.mail_retries < 0:
             raise ConfigError("ORDERLY_ERP_RETRIES and ORDERLY_MAIL_RETRIES: at least 0")
-        if self.short_pick not in ("backorder", "cancel"):
-            raise ConfigError("ORDERLY_SHORT_PICK must be backorder or cancel")
+        if self.short_pick not in ("backorder", "cancel_line", "cancel"):
+            raise ConfigError("ORDERLY_SHORT_PICK must be backorder or cancel_line")
         if self.wave_max_lines < 1 or self.wave_max_units < 1:
             raise ConfigError(
                 "ORDERLY_WAVE_MAX_LINES and ORDERLY_WAVE_MAX_UNITS must be at least 1"

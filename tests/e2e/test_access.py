@@ -145,6 +145,7 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
         "dc": "MAIN",
         "wave_id": "any",
         "task_id": "any",
+        "backorder_id": "any",
         "method_id": method.json()["id"],
         "cart_id": cart.json()["cart_id"],
     }
@@ -219,6 +220,7 @@ async def test_an_operator_action_on_what_the_caller_sees_is_403(server: Server)
         "order_id": order_id,
         "wave_id": "any",
         "task_id": "any",
+        "backorder_id": "any",
         "account_id": "PH-97531",  # not alice's: to her it does not exist
     }
     server.create_account("PH-97531", "admin@operator-only.example", "pharmacy counter 24")

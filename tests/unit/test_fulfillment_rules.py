@@ -1,5 +1,6 @@
 """Picking and wave rules: scans on the pharma rules' worked example (R2.1) and generated
-ones, every way a scan can miss its pick, short picks, and waves that never overflow."""
+ones, every way a scan can miss its pick, short picks and their backorders, and waves that
+never overflow."""
 
 import string
 from dataclasses import replace
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from orderly.fulfillment.domain import BackorderNotOpen, BackorderStatus, move_backorder
 from orderly.fulfillment.picking import (
     GROUP_SEPARATOR,
     NotShort,
@@ -19,6 +21,7 @@ from orderly.fulfillment.picking import (
     ShortPolicy,
     check_scan,
     read_scan,
+    short_by_product,
     short_pick,
 )
 from orderly.fulfillment.waves import Candidate, Lane, OpenWave, WaveRules, choose
@@ -148,6 +151,34 @@ def test_a_short_pick_accounts_for_every_unit_asked(
     assert short.picked + short.backordered + short.cancelled == quantity
     assert short.picked == found
     assert (short.backordered > 0) == (policy is ShortPolicy.BACKORDER)
+
+
+def test_the_older_name_of_cancelling_a_line_still_reads() -> None:
+    assert ShortPolicy("cancel") is ShortPolicy("cancel_line") is ShortPolicy.CANCEL
+    with pytest.raises(ValueError, match="refund"):
+        ShortPolicy("refund")
+
+
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 9)), max_size=12))
+def test_an_orders_units_short_are_summed_per_product(shorts: list[tuple[str, int]]) -> None:
+    found = short_by_product(shorts)
+    assert sum(found.values()) == sum(units for _, units in shorts)
+    assert all(units > 0 for units in found.values())
+    assert set(found) == {product for product, units in shorts if units}
+
+
+def test_a_backorder_is_released_and_fulfilled_or_cancelled_and_never_moves_back() -> None:
+    open_, released = BackorderStatus.OPEN, BackorderStatus.RELEASED
+    assert move_backorder(open_, released) is released
+    assert move_backorder(released, BackorderStatus.FULFILLED) is BackorderStatus.FULFILLED
+    assert move_backorder(released, open_) is open_  # inventory had no stock for it after all
+    assert move_backorder(open_, BackorderStatus.CANCELLED) is BackorderStatus.CANCELLED
+    for done in (BackorderStatus.FULFILLED, BackorderStatus.CANCELLED):
+        for wanted in BackorderStatus:
+            with pytest.raises(BackorderNotOpen):
+                move_backorder(done, wanted)
+    with pytest.raises(BackorderNotOpen):
+        move_backorder(released, released)
 
 
 NOON = datetime(2026, 12, 4, 12, tzinfo=UTC)

@@ -38,3 +38,39 @@ def advance(current: str, wanted: ShipmentStatus) -> ShipmentStatus:
             f"a {current} shipment cannot become {wanted.value}", shipment_status=current
         )
     return wanted
+
+
+class BackorderStatus(StrEnum):
+    """A backorder waits `OPEN` for stock; released, it is reserved and goes through the
+    floor as a shipment of its own, and is `FULFILLED` once the carrier takes it. One whose
+    release found no stock is `OPEN` again; an operator (or the order's cancellation) may
+    cancel an open one."""
+
+    OPEN = "OPEN"
+    RELEASED = "RELEASED"
+    FULFILLED = "FULFILLED"
+    CANCELLED = "CANCELLED"
+
+
+_BACKORDER_MOVES = {
+    BackorderStatus.OPEN: (BackorderStatus.RELEASED, BackorderStatus.CANCELLED),
+    BackorderStatus.RELEASED: (
+        BackorderStatus.OPEN,
+        BackorderStatus.FULFILLED,
+        BackorderStatus.CANCELLED,
+    ),
+}
+
+
+class BackorderNotOpen(Conflict):
+    code = "backorder_not_open"
+    title = "The backorder is not open"
+
+
+def move_backorder(current: str, wanted: BackorderStatus) -> BackorderStatus:
+    """`wanted`, if a backorder in `current` may make that move; `BackorderNotOpen` if not."""
+    if wanted not in _BACKORDER_MOVES.get(BackorderStatus(current), ()):
+        raise BackorderNotOpen(
+            f"a {current} backorder cannot become {wanted.value}", backorder_status=current
+        )
+    return wanted

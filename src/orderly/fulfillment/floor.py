@@ -7,7 +7,8 @@ tasks: one per lot inventory allocated, at that lot's place. A picker confirms e
 scanning its barcode (`picking.check_scan`: wrong product, lot or expiry is refused and
 changes nothing), or counts units that carry no GTIN; a shelf that runs out closes the task
 short. With the order's last task closed, `pick.completed` tells inventory what left the
-shelves, and the order waits to be packed; packed, the carrier takes it (`SHP-…`).
+shelves (and what a short pick did not find is backordered or its line cancelled,
+`backorders`), and the order waits to be packed; packed, the carrier takes it (`SHP-…`).
 """
 
 import secrets
@@ -15,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from orderly.catalog.messages import ProductCreated
-from orderly.fulfillment import orchestrator, picking, store, waves
+from orderly.fulfillment import backorders, orchestrator, picking, store, waves
 from orderly.fulfillment.messages import (
     SOURCE,
     PackCancelled,
@@ -472,6 +473,7 @@ async def _maybe_completed(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> N
         PickCompleted(order_id=order_id, lots=_lots(live)), source=SOURCE, aggregate_id=order_id
     )
     await emit(tx, told)
+    await backorders.record_short(tx, rules, order_id, live)
     await orchestrator.signal(tx, rules, order_id, told)
 
 
@@ -491,6 +493,7 @@ async def cancel_picks_on_command(tx: Tx, message: Envelope) -> None:
     order_id = message.data["orderId"]
     tasks = await tx.fetch_all(store.TASKS_OF_ORDER, {"order_id": order_id})
     await tx.execute(store.CANCEL_TASKS, {"order_id": order_id, "at": utcnow()})
+    await backorders.cancel_open_on_order_undone(tx, order_id)
     lots = [lot for lot in _lots(list(tasks)) if lot.quantity]
     cancelled = PickCancelled(order_id=order_id, lots=lots)
     await emit(tx, answering(message, cancelled, source=SOURCE, aggregate_id=order_id))

@@ -1,4 +1,4 @@
-"""The warehouse floor's routes (operators): waves, pick tasks, packing, escalated waits."""
+"""The warehouse floor's routes (operators): waves, picks, packing, backorders, escalations."""
 
 import functools
 from datetime import date
@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from orderly.config import Settings
-from orderly.fulfillment import floor, orchestrator, service, wms_events
+from orderly.fulfillment import backorders, floor, orchestrator, service, wms_events
+from orderly.fulfillment.domain import BackorderStatus
 from orderly.fulfillment.picking import ScanRefused
 from orderly.fulfillment.policy import FulfillmentPolicy, policy
 from orderly.kernel.clock import utcnow
@@ -164,8 +165,26 @@ async def pack(
     responses=refuses(service.ShipmentNotFound, engine.SagaNotFound),
 )
 async def fulfillment_of(order_id: str, db: Fulfillment, _: Packer) -> dict[str, Any]:
-    """An order's fulfillment: each step, its status, attempts, deadline and escalations."""
-    return await engine.get(db, orchestrator.saga_id(order_id))
+    """An order's fulfillment: each step, its status, attempts, deadline and escalations;
+    and what its short picks left, backordered or cancelled from its lines."""
+    saga = await engine.get(db, orchestrator.saga_id(order_id))
+    return {**saga, **await db.read(lambda tx: backorders.of_order(tx, order_id))}
+
+
+@router.get("/api/v1/backorders")
+async def list_backorders(
+    db: Fulfillment,
+    _: Operator,
+    status: Annotated[BackorderStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Units short picks did not find, kept for their orders, oldest first."""
+    return await backorders.list_backorders(db, status, limit)
+
+
+@router.get("/api/v1/backorders/{backorder_id}", responses=refuses(backorders.BackorderNotFound))
+async def get_backorder(backorder_id: str, db: Fulfillment, _: Operator) -> dict[str, Any]:
+    return await backorders.get_backorder(db, backorder_id)
 
 
 class WmsLotIn(BaseModel):

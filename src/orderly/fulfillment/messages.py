@@ -4,7 +4,7 @@ from datetime import datetime
 
 from msgspec import UNSET, UnsetType
 
-from orderly.inventory.messages import ReleaseInventory
+from orderly.inventory.messages import ReleaseInventory, ReserveInventory
 from orderly.messaging import Message, Part
 
 SOURCE = "delivery-service"
@@ -109,6 +109,29 @@ class FulfillmentEscalated(Message):
     times: int
 
 
+class Backordered(Message):
+    """A short pick left `quantity` units of the order's product unpicked: they are the
+    order's backorder, shipped once stock comes in (`ORDERLY_SHORT_PICK=backorder`)."""
+
+    TYPE = "fulfillment.backordered"
+
+    backorder_id: str
+    order_id: str
+    product_id: str
+    quantity: int
+
+
+class LineCancelled(Message):
+    """A short pick left `quantity` units of the order's product unpicked: the order's line
+    is cancelled by that many units, and the rest ships (`ORDERLY_SHORT_PICK=cancel_line`)."""
+
+    TYPE = "fulfillment.line_cancelled"
+
+    order_id: str
+    product_id: str
+    quantity: int
+
+
 # Commands of the orchestrator to the warehouse (the Wms port), and their answers.
 
 
@@ -179,6 +202,8 @@ MESSAGES = (
     FulfillmentShipped,
     FulfillmentDelivered,
     FulfillmentEscalated,
+    Backordered,
+    LineCancelled,
     CreatePicks,
     CancelPicks,
     CreatePack,
@@ -189,5 +214,6 @@ MESSAGES = (
     ShipmentCancelled,
     ShipmentFailed,
 )
-# The orchestrator gives an undone order's stock back in inventory's words.
-PUBLISHES = (*(kind.TYPE for kind in MESSAGES), ReleaseInventory.TYPE)
+# The orchestrator gives an undone order's stock back in inventory's words, and reserves a
+# backorder's before it ships.
+PUBLISHES = (*(kind.TYPE for kind in MESSAGES), ReserveInventory.TYPE, ReleaseInventory.TYPE)

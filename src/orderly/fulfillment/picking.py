@@ -11,7 +11,7 @@ A short pick (the shelf holds fewer units than the task asks) is reported: the r
 backordered or its line cancelled, as the warehouse is configured.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -147,10 +147,15 @@ def check_scan(task: PickTask, scan: Scan, today: date, order_lots: Collection[s
 
 
 class ShortPolicy(StrEnum):
-    """What a short pick does to the units the shelf did not have."""
+    """What a short pick does to the units the shelf did not have: a backorder of the
+    order, shipped once stock comes in, or its line cancelled by that many units."""
 
     BACKORDER = "backorder"
-    CANCEL = "cancel"
+    CANCEL = "cancel_line"
+
+    @classmethod
+    def _missing_(cls, value: object) -> "ShortPolicy | None":
+        return cls.CANCEL if value == "cancel" else None  # its older name
 
 
 class NotShort(Conflict):
@@ -175,3 +180,13 @@ def short_pick(task: PickTask, policy: ShortPolicy) -> Short:
     if policy is ShortPolicy.BACKORDER:
         return Short(picked=picked, backordered=missing, cancelled=0)
     return Short(picked=picked, backordered=0, cancelled=missing)
+
+
+def short_by_product(shorts: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """The units an order's closed picks did not find, per product (a product picked from
+    several lots may be short in more than one), leaving out products none is short of."""
+    found: dict[str, int] = {}
+    for product_id, units in shorts:
+        if units > 0:
+            found[product_id] = found.get(product_id, 0) + units
+    return found

@@ -185,6 +185,41 @@ wms_requests = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("wms_requests_pending", "status", "updated_at"),
 )
+# What a short pick did to the units the shelf did not have (`ORDERLY_SHORT_PICK`): a
+# backorder of the order, shipped later under a fulfillment of its own (`fulfillment_id`: its
+# saga's, its reservation's and its picks' key, new each time it is released), or its line
+# cancelled by that many units.
+backorders = sa.Table(
+    "backorders",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("order_id", sa.String(36), nullable=False),
+    sa.Column("product_id", sa.String(36), nullable=False),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("fulfillment_id", sa.String(36)),
+    sa.Column("releases", sa.Integer(), nullable=False, server_default="0"),
+    # why it went back to OPEN, or was cancelled
+    sa.Column("reason", sa.String(120)),
+    sa.Column("carrier", sa.String(64)),
+    sa.Column("tracking_number", sa.String(64)),
+    sa.Column("shipped_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("backorders_status", "status", "created_at"),
+    sa.Index("backorders_order", "order_id"),
+    sa.Index("backorders_fulfillment", "fulfillment_id"),
+)
+line_cancellations = sa.Table(
+    "line_cancellations",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("order_id", sa.String(36), nullable=False),
+    sa.Column("product_id", sa.String(36), nullable=False),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("line_cancellations_order", "order_id"),
+)
 escalations = sa.Table(
     "escalations",
     metadata,
@@ -337,3 +372,56 @@ RETRY_WMS = sql(
     " AND op = :op AND status = 'pending'"
 )
 GET_WMS = sql("SELECT order_id, op, status, attempts FROM wms_requests WHERE order_id = :order_id")
+
+_BACKORDER_COLUMNS = (
+    "id, order_id, product_id, quantity, status, fulfillment_id, releases, reason, carrier,"
+    " tracking_number, shipped_at, created_at, updated_at"
+)
+INSERT_BACKORDER = sql(
+    "INSERT INTO backorders (id, order_id, product_id, quantity, status, releases, created_at,"
+    " updated_at) VALUES (:id, :order_id, :product_id, :quantity, 'OPEN', 0, :at, :at)"
+    " ON CONFLICT (id) DO NOTHING"
+)
+GET_BACKORDER = sql(f"SELECT {_BACKORDER_COLUMNS} FROM backorders WHERE id = :id")
+BACKORDER_OF_FULFILLMENT = sql(
+    f"SELECT {_BACKORDER_COLUMNS} FROM backorders WHERE fulfillment_id = :fulfillment_id"
+)
+BACKORDERS_OF_ORDER = sql(
+    f"SELECT {_BACKORDER_COLUMNS} FROM backorders WHERE order_id = :order_id"
+    " ORDER BY created_at, id"
+)
+BACKORDERS = sql(
+    f"SELECT {_BACKORDER_COLUMNS} FROM backorders WHERE status = :status"
+    " ORDER BY created_at, id LIMIT :limit"
+)
+ALL_BACKORDERS = sql(
+    f"SELECT {_BACKORDER_COLUMNS} FROM backorders ORDER BY created_at, id LIMIT :limit"
+)
+# A backorder's move from the status it was read in (`expected`): two moves of one backorder
+# take turns, the second finding it moved.
+MOVE_BACKORDER = sql(
+    "UPDATE backorders SET status = :status, reason = :reason, updated_at = :at"
+    " WHERE id = :id AND status = :expected"
+)
+RELEASE_BACKORDER = sql(
+    "UPDATE backorders SET status = 'RELEASED', fulfillment_id = :fulfillment_id,"
+    " releases = releases + 1, reason = NULL, updated_at = :at WHERE id = :id AND status = 'OPEN'"
+)
+SHIP_BACKORDER = sql(
+    "UPDATE backorders SET status = 'FULFILLED', carrier = :carrier,"
+    " tracking_number = :tracking_number, shipped_at = :at, updated_at = :at"
+    " WHERE id = :id AND status = 'RELEASED'"
+)
+CANCEL_OPEN_BACKORDERS = sql(
+    "UPDATE backorders SET status = 'CANCELLED', reason = :reason, updated_at = :at"
+    " WHERE order_id = :order_id AND status = 'OPEN'"
+)
+
+INSERT_LINE_CANCELLATION = sql(
+    "INSERT INTO line_cancellations (id, order_id, product_id, quantity, created_at)"
+    " VALUES (:id, :order_id, :product_id, :quantity, :at) ON CONFLICT (id) DO NOTHING"
+)
+LINE_CANCELLATIONS = sql(
+    "SELECT id, order_id, product_id, quantity, created_at FROM line_cancellations"
+    " WHERE order_id = :order_id ORDER BY created_at, id"
+)

@@ -1,0 +1,129 @@
+"""What a short pick did not find (`ORDERLY_SHORT_PICK`): a backorder of the order, or its
+line cancelled by that many units.
+
+Once an order's picking is complete, the units its picks were short of, per product, become
+a backorder (`fulfillment.backordered`) or cancel that much of its line
+(`fulfillment.line_cancelled`); the order ships what was picked either way. Inventory took the
+units short off hand with `pick.completed` (the shelf never had them), so no reservation is
+left for them: a backorder holds no stock until it is released.
+"""
+
+import uuid
+from typing import Any
+
+from orderly.fulfillment import picking, store
+from orderly.fulfillment.domain import BackorderStatus
+from orderly.fulfillment.messages import SOURCE, Backordered, LineCancelled
+from orderly.fulfillment.policy import FulfillmentPolicy
+from orderly.kernel.clock import utcnow
+from orderly.kernel.errors import NotFound
+from orderly.messaging import emit, new_message
+from orderly.storage import Database, Row, Tx
+
+# A short pick's backorder or cancellation is named from the picks' key and the product: an
+# order's picking told complete twice records it once.
+_NAMESPACE = uuid.UUID("0c7d5e2a-8b1f-4e6a-9d3c-5a2b7e1f4c8d")
+
+
+class BackorderNotFound(NotFound):
+    code = "backorder_not_found"
+    title = "Backorder not found"
+
+
+async def order_of(tx: Tx, key: str) -> str:
+    """The order whose units picks under `key` are: the order's own id, or, for a released
+    backorder's picks, the order it belongs to."""
+    backorder = await tx.fetch_one(store.BACKORDER_OF_FULFILLMENT, {"fulfillment_id": key})
+    return key if backorder is None else str(backorder["order_id"])
+
+
+async def record_short(tx: Tx, rules: FulfillmentPolicy, key: str, tasks: list[Row]) -> None:
+    """The picks under `key` are complete: what they were short of is backordered, or
+    cancelled from its line, as the warehouse is configured (once)."""
+    short = picking.short_by_product((task["product_id"], int(task["short"])) for task in tasks)
+    if not short:
+        return
+    order_id = await order_of(tx, key)
+    now = utcnow()
+    for product_id, units in sorted(short.items()):
+        made = str(uuid.uuid5(_NAMESPACE, f"{key}/{product_id}"))
+        params = {
+            "id": made,
+            "order_id": order_id,
+            "product_id": product_id,
+            "quantity": units,
+            "at": now,
+        }
+        told: Backordered | LineCancelled
+        if rules.short is picking.ShortPolicy.BACKORDER:
+            if not await tx.execute(store.INSERT_BACKORDER, params):
+                continue
+            told = Backordered(
+                backorder_id=made, order_id=order_id, product_id=product_id, quantity=units
+            )
+        else:
+            if not await tx.execute(store.INSERT_LINE_CANCELLATION, params):
+                continue
+            told = LineCancelled(order_id=order_id, product_id=product_id, quantity=units)
+        await emit(tx, new_message(told, source=SOURCE, aggregate_id=order_id))
+
+
+async def cancel_open_on_order_undone(tx: Tx, order_id: str) -> None:
+    """The order's picks were undone (it was cancelled before it shipped): its open
+    backorders go with it."""
+    params = {"order_id": order_id, "reason": "order_cancelled", "at": utcnow()}
+    await tx.execute(store.CANCEL_OPEN_BACKORDERS, params)
+
+
+def view(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "order_id": row["order_id"],
+        "product_id": row["product_id"],
+        "quantity": int(row["quantity"]),
+        "status": row["status"],
+        "fulfillment_id": row["fulfillment_id"],
+        "releases": int(row["releases"]),
+        "reason": row["reason"],
+        "carrier": row["carrier"],
+        "tracking_number": row["tracking_number"],
+        "shipped_at": row["shipped_at"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+async def list_backorders(
+    db: Database, status: BackorderStatus | None, limit: int
+) -> list[dict[str, Any]]:
+    """Backorders, oldest first: those of `status`, or all."""
+    if status is None:
+        rows = await db.read(lambda tx: tx.fetch_all(store.ALL_BACKORDERS, {"limit": limit}))
+    else:
+        params = {"status": status.value, "limit": limit}
+        rows = await db.read(lambda tx: tx.fetch_all(store.BACKORDERS, params))
+    return [view(row) for row in rows]
+
+
+async def get_backorder(db: Database, backorder_id: str) -> dict[str, Any]:
+    row = await db.read(lambda tx: tx.fetch_one(store.GET_BACKORDER, {"id": backorder_id}))
+    if row is None:
+        raise BackorderNotFound(f"backorder {backorder_id} does not exist")
+    return view(row)
+
+
+async def of_order(tx: Tx, order_id: str) -> dict[str, Any]:
+    """What short picks left of the order: its backorders and its lines' cancelled units."""
+    backordered = await tx.fetch_all(store.BACKORDERS_OF_ORDER, {"order_id": order_id})
+    cancelled = await tx.fetch_all(store.LINE_CANCELLATIONS, {"order_id": order_id})
+    return {
+        "backorders": [view(row) for row in backordered],
+        "cancelled_lines": [
+            {
+                "product_id": row["product_id"],
+                "quantity": int(row["quantity"]),
+                "cancelled_at": row["created_at"],
+            }
+            for row in cancelled
+        ],
+    }

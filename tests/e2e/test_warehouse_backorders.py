@@ -1,0 +1,217 @@
+"""A short pick, as the warehouse is configured (`ORDERLY_SHORT_PICK`), through the operators'
+HTTP actions, in both modes: backordered, the order ships what was picked and the units
+short wait as an open backorder (`fulfillment.backordered`); cancelled, the order's line
+loses them (`fulfillment.line_cancelled`) and the rest ships. Either way inventory took the
+units short off hand with the pick, and holds no reservation for them."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import BACKENDS, Deployment, shared_deployment
+from tests.e2e.test_seed001_flow import ADDRESS, create_product
+from tests.e2e.wire import Wire, tapped
+from tests.services import unique
+from tests.waiting import eventually
+
+# waits on the floor last a second: the ones nobody ends are escalated at once
+WAITS = {"ORDERLY_FLOOR_WAIT": "1", "ORDERLY_SWEEP_INTERVAL": "0.2"}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backordering(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    """A deployment whose short picks are backordered (the default)."""
+    tmp = tmp_path_factory.mktemp("backorders")
+    with shared_deployment(request.param, tmp, **WAITS) as deployed:
+        yield deployed
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def cancelling(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    """A deployment whose short picks cancel the units short from their line."""
+    tmp = tmp_path_factory.mktemp("cancel-line")
+    settings = {**WAITS, "ORDERLY_SHORT_PICK": "cancel_line"}
+    with shared_deployment(request.param, tmp, **settings) as deployed:
+        yield deployed
+
+
+def ops(deployed: Deployment) -> httpx.AsyncClient:
+    client: httpx.AsyncClient = deployed.fulfillment.client(deployed.operator_token)
+    return client
+
+
+async def shop_order(deployed: Deployment, product_id: str, quantity: int) -> str:
+    """A paid shop order of `quantity` units: the warehouse fulfils it."""
+    customer = deployed.ordering.client(deployed.customer()["token"])
+    body = {
+        "items": [{"product_id": product_id, "quantity": quantity}],
+        "shipping_address": ADDRESS,
+        "payment_method": "tok_visa",
+        "channel": "b2c",
+    }
+
+    async def placed() -> str | None:
+        answer = await customer.post("/api/v1/orders", json=body)
+        return str(answer.json()["order_id"]) if answer.status_code in (201, 202) else None
+
+    return await eventually(placed)
+
+
+async def released_tasks(floor: httpx.AsyncClient, key: str) -> list[dict[str, Any]]:
+    """The pick tasks under `key` (an order's id, or a released backorder's fulfillment id),
+    once its wave is released."""
+
+    async def waved() -> str | None:
+        for wave in (await floor.get("/api/v1/waves", params={"status": "OPEN"})).json():
+            if key in (await floor.get(f"/api/v1/waves/{wave['id']}")).json()["order_ids"]:
+                return str(wave["id"])
+        return None
+
+    wave_id = await eventually(waved)
+    released = await floor.post(f"/api/v1/waves/{wave_id}/release")
+    assert released.status_code == 200, released.text
+
+    async def made() -> list[dict[str, Any]] | None:
+        tasks = (await floor.get("/api/v1/pick-tasks", params={"order_id": key})).json()
+        return tasks or None
+
+    return await eventually(made)
+
+
+async def picked_short(floor: httpx.AsyncClient, key: str, found: int) -> dict[str, Any]:
+    """Its one pick finds `found` units, and the shelf has no more: closed short."""
+    [task] = await released_tasks(floor, key)
+    counted = await floor.post(f"/api/v1/pick-tasks/{task['id']}/scan", json={"count": found})
+    assert counted.status_code == 200, counted.text
+    short = await floor.post(f"/api/v1/pick-tasks/{task['id']}/short")
+    assert short.status_code == 200, short.text
+    closed: dict[str, Any] = short.json()
+    return closed
+
+
+async def packed_and_shipped(floor: httpx.AsyncClient, key: str) -> None:
+    async def waiting() -> bool:
+        packs = (await floor.get("/api/v1/pack-tasks")).json()
+        return any(pack["order_id"] == key for pack in packs)
+
+    await eventually(waiting)
+    packed = await floor.post(f"/api/v1/pack-tasks/{key}/complete")
+    assert packed.status_code == 200, packed.text
+
+
+async def shipment_of(floor: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    async def found() -> dict[str, Any] | None:
+        rows = (await floor.get("/api/v1/shipments", params={"order_id": order_id})).json()
+        return rows[0] if rows and rows[0]["status"] == "SHIPPED" else None
+
+    shipment: dict[str, Any] = await eventually(found)
+    return shipment
+
+
+async def stock(deployed: Deployment, product_id: str) -> dict[str, Any]:
+    """Inventory's figures for the product: on hand and hard-reserved, and each lot's."""
+    inventory = deployed.inventory.client(deployed.operator_token)
+    answer = await inventory.get(f"/api/v1/inventory/{product_id}")
+    assert answer.status_code == 200, answer.text
+    position: dict[str, Any] = answer.json()
+    return position
+
+
+async def settled_stock(deployed: Deployment, product_id: str, on_hand: int) -> dict[str, Any]:
+    async def counted() -> dict[str, Any] | None:
+        position = await stock(deployed, product_id)
+        return position if position["on_hand"] == on_hand else None
+
+    return await eventually(counted)
+
+
+async def told(wire: Wire, order_id: str, kind: str) -> list[dict[str, Any]]:
+    """The `kind` messages published about the order, once there is one."""
+
+    async def heard() -> list[dict[str, Any]] | None:
+        found = [e["data"] for e in await wire.events(order_id) if e["event_type"] == kind]
+        return found or None
+
+    return await eventually(heard)
+
+
+async def test_a_short_pick_ships_what_was_picked_and_backorders_the_rest(
+    backordering: Deployment,
+) -> None:
+    deployed = backordering
+    floor = ops(deployed)
+    async with tapped(deployed.backend) as wire:
+        # given a shelf said to hold four units, and an order of four
+        product_id = await create_product(deployed, unique("BO"), 4)
+        order_id = await shop_order(deployed, product_id, 4)
+
+        # when the picker finds one unit and closes the pick short
+        closed = await picked_short(floor, order_id, found=1)
+        assert (closed["status"], closed["picked"], closed["short"]) == ("SHORT", 1, 3)
+
+        # then the order ships the unit picked
+        await packed_and_shipped(floor, order_id)
+        shipment = await shipment_of(floor, order_id)
+        assert shipment["tracking_number"].startswith("SHP-")
+
+        # and the three units short are the order's open backorder, told to whoever listens
+        [event] = await told(wire, order_id, "fulfillment.backordered")
+        assert (event["productId"], event["quantity"]) == (product_id, 3)
+        listed = (await floor.get("/api/v1/backorders", params={"status": "OPEN"})).json()
+        [backorder] = [row for row in listed if row["order_id"] == order_id]
+        assert backorder["id"] == event["backorderId"]
+        assert (backorder["product_id"], backorder["quantity"], backorder["status"]) == (
+            product_id,
+            3,
+            "OPEN",
+        )
+        shown = (await floor.get(f"/api/v1/fulfillment/orders/{order_id}")).json()
+        assert [row["id"] for row in shown["backorders"]] == [backorder["id"]]
+        assert shown["cancelled_lines"] == []
+        assert not await wire_has(wire, order_id, "fulfillment.line_cancelled")
+
+    # stock is conserved: the shelf never had the units short, so inventory took them off
+    # hand with the unit picked, and holds nothing for the backorder until it is released
+    position = await settled_stock(deployed, product_id, on_hand=0)
+    assert position["hard_reserved"] == 0
+    assert [(lot["on_hand"], lot["reserved"]) for lot in position["lots"]] == [(0, 0)]
+
+
+async def test_a_short_pick_cancels_the_units_short_from_its_line_and_ships_the_rest(
+    cancelling: Deployment,
+) -> None:
+    deployed = cancelling
+    floor = ops(deployed)
+    async with tapped(deployed.backend) as wire:
+        product_id = await create_product(deployed, unique("CL"), 5)
+        order_id = await shop_order(deployed, product_id, 5)
+
+        closed = await picked_short(floor, order_id, found=2)
+        assert (closed["status"], closed["picked"], closed["short"]) == ("SHORT", 2, 3)
+
+        # the line loses the three units short; the two picked ship
+        [event] = await told(wire, order_id, "fulfillment.line_cancelled")
+        assert event == {"orderId": order_id, "productId": product_id, "quantity": 3}
+        await packed_and_shipped(floor, order_id)
+        await shipment_of(floor, order_id)
+        shown = (await floor.get(f"/api/v1/fulfillment/orders/{order_id}")).json()
+        assert [(line["product_id"], line["quantity"]) for line in shown["cancelled_lines"]] == [
+            (product_id, 3)
+        ]
+        assert shown["backorders"] == []
+        listed = (await floor.get("/api/v1/backorders")).json()
+        assert order_id not in [row["order_id"] for row in listed]
+        assert not await wire_has(wire, order_id, "fulfillment.backordered")
+
+    position = await settled_stock(deployed, product_id, on_hand=0)
+    assert position["hard_reserved"] == 0
+
+
+async def wire_has(wire: Wire, order_id: str, kind: str) -> bool:
+    return any(e["event_type"] == kind for e in await wire.events(order_id))
