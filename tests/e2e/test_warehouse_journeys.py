@@ -1,10 +1,11 @@
 """Whole journeys through the warehouse, in both modes, with the customer's mail read from a
 real SMTP server: a pharmacy's order and a shop's paid order go from confirmation to
 delivery by the operators' HTTP actions (release, scan, pack; the carrier ships; delivered)
-and their customers hear of each step; an order cancelled while it waits for its wave, or
-while its picks are half scanned, is undone in reverse, its units back on hand, its shipment
-cancelled and nothing shipped; a mail the customer turned off is not sent while the required
-ones are.
+and their customers hear of each step; an order cancelled while it waits for its (late)
+wave, or while its picks are half scanned or counted, is undone in reverse, its units back
+on hand, its shipment cancelled, nothing shipped and the customer told; a mail the customer
+turned off is not sent while the required ones are. (The cancel while waiting to be packed
+is `test_warehouse.py`'s.)
 
 Packing hands the order to the carrier at once (the saga's `fulfillment.ship` is answered by
 the floor itself, with no operator's action between): there is no moment to cancel a packed
@@ -43,7 +44,8 @@ UNDOING = ("fulfillment.picks.cancel", "pick.cancelled", "inventory.release", "i
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    settings = {"ORDERLY_SWEEP_INTERVAL": "0.2"}
+    # waits on the floor last a second: an order left in its wave is escalated at once
+    settings = {"ORDERLY_SWEEP_INTERVAL": "0.2", "ORDERLY_FLOOR_WAIT": "1"}
     with b2b_world(request.param, tmp_path_factory.mktemp("journeys"), **settings) as running:
         yield running
 
@@ -219,12 +221,13 @@ async def undone(
     nothing shipped, the customer told (besides its `mailed` mails); and the fulfillment's
     undo commands and their answers published in the order `undo`."""
     ops = world.ops(world.deployed.fulfillment)
-    assert (await settled(customer, order_id, "CANCELLED", "cancelled"))["status"] in (
-        "CANCELLED",
-        "cancelled",
-    )
-    [shipment] = (await ops.get("/api/v1/shipments", params={"order_id": order_id})).json()
-    assert (shipment["status"], shipment["tracking_number"]) == ("CANCELLED", None)
+    await settled(customer, order_id, "CANCELLED", "cancelled")
+
+    async def shipment_cancelled() -> dict[str, Any] | None:
+        [shipment] = (await ops.get("/api/v1/shipments", params={"order_id": order_id})).json()
+        return dict(shipment) if shipment["status"] == "CANCELLED" else None
+
+    assert (await eventually(shipment_cancelled))["tracking_number"] is None
     await mail_log(world, order_id, {*mailed, ("order_cancelled", "sent")})
     mails = await mails_to(world, address, len(mailed) + 1)
     assert order_id in mails["Order cancelled"].body
@@ -242,6 +245,9 @@ async def undone(
     assert await eventually(published) == list(undo)
     told = set(await wire.types(order_id))
     assert not {"fulfillment.ship", "fulfillment.shipped", "pack.completed"} & told
+    # and nothing is left for operators to look at
+    listed = (await ops.get("/api/v1/fulfillment/escalations")).json()
+    assert order_id not in {e["order_id"] for e in listed}, listed
 
 
 async def all_back(world: World, product_id: str) -> None:
@@ -257,7 +263,7 @@ async def all_back(world: World, product_id: str) -> None:
     assert held == {"L100": 0, "L200": 0}
 
 
-async def test_an_order_cancelled_while_it_waits_for_its_wave_gives_its_stock_back(
+async def test_an_order_cancelled_while_it_waits_for_its_late_wave_gives_its_stock_back(
     world: World,
 ) -> None:
     async with tapped(world.deployed.backend) as wire:
@@ -267,6 +273,12 @@ async def test_an_order_cancelled_while_it_waits_for_its_wave_gives_its_stock_ba
         order_id = (await order(ph, [(product_id, 6)]))["order_id"]
         assert (await settled(ph.buyer, order_id))["status"] == "CONFIRMED"
         wave = await wave_of(ops, order_id)
+
+        async def escalated() -> bool:  # its wave is late: operators were told
+            listed = (await ops.get("/api/v1/fulfillment/escalations")).json()
+            return order_id in {e["order_id"] for e in listed}
+
+        await eventually(escalated)
 
         # when the pharmacy cancels it before its wave goes to the floor
         cancelled = await ph.buyer.post(f"/api/v1/orders/{order_id}/cancel")
