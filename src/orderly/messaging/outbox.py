@@ -7,6 +7,13 @@ from orderly.kernel.clock import utcnow
 from orderly.messaging.envelope import Envelope, encode_envelope
 from orderly.storage import Params, Statement, Tx, sql
 
+# The messages this process queued lately, by id, until its relay takes them (at most
+# `_RECENT_MAX`; one whose transaction rolled back is never taken and ages out): on SQLite,
+# where one process writes each database, the relay publishes these instead of decoding its
+# outbox rows again.
+_RECENT: dict[str, Envelope] = {}
+_RECENT_MAX = 65_536
+
 _COLUMNS = ("message_id", "type", "aggregate_id", "envelope", "created_at")
 _INTO = f"INSERT INTO outbox ({', '.join(_COLUMNS)})"
 _INSERT = sql(f"{_INTO} VALUES ({', '.join(f':{c}' for c in _COLUMNS)})")
@@ -26,11 +33,25 @@ async def emit(tx: Tx, *messages: Envelope) -> None:
     """Queue `messages` for publication; they go out only if `tx` commits."""
     now = utcnow()
     rows = [_row(m, now) for m in messages]
+    if tx.dialect == "sqlite":
+        _remember(messages)
     if len(rows) == 1:
         await tx.execute(_INSERT, rows[0])
     else:
         await tx.execute_many(_INSERT, rows)
     tx.wrote_outbox = True
+
+
+def _remember(messages: tuple[Envelope, ...]) -> None:
+    for message in messages:
+        _RECENT[message.id] = message
+    while len(_RECENT) > _RECENT_MAX:
+        del _RECENT[next(iter(_RECENT))]
+
+
+def recent(message_id: str) -> Envelope | None:
+    """The message with `message_id`, if this process queued it lately; taken once."""
+    return _RECENT.pop(message_id, None)
 
 
 def along_with(writes: str, *, when: str = "") -> Statement:

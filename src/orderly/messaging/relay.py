@@ -15,6 +15,7 @@ from orderly.kernel.aio import wait_or_timeout
 from orderly.kernel.clock import utcnow
 from orderly.messaging.consumer import describe
 from orderly.messaging.envelope import Envelope, decode_envelope
+from orderly.messaging.outbox import recent
 from orderly.messaging.transports import Transport
 from orderly.observability import MESSAGES_PUBLISHED, RELAY_BATCH_SECONDS
 from orderly.storage import Database, Row, Tx, sql
@@ -22,8 +23,11 @@ from orderly.storage import Database, Row, Tx, sql
 log = structlog.get_logger(__name__)
 
 _PENDING_AFTER = sql(
-    "SELECT id, envelope FROM outbox WHERE published_at IS NULL AND id > :after"
+    "SELECT id, message_id FROM outbox WHERE published_at IS NULL AND id > :after"
     " ORDER BY id LIMIT :limit"
+)
+_ENVELOPES_BETWEEN = sql(
+    "SELECT id, envelope FROM outbox WHERE id BETWEEN :first AND :last AND published_at IS NULL"
 )
 # Claimed and marked in one statement; the mark holds only if the publish that follows
 # succeeds, since both commit together.
@@ -96,10 +100,10 @@ class Relay:
         keeps the newest row, so that ids never start again below the cursor.)
         """
         params = {"after": self._after, "limit": self.batch_size}
-        rows = await self.db.read(lambda tx: tx.fetch_all(_PENDING_AFTER, params))
+        rows, messages = await self.db.read(lambda tx: _pending(tx, params))
         if not rows:
             return 0
-        await self.transport.publish(self.context, _messages(rows))
+        await self.transport.publish(self.context, messages)
         self._after = 0 if self._rewind else int(rows[-1]["id"])
         self._rewind = False
         first, last = int(rows[0]["id"]), self._after
@@ -130,6 +134,24 @@ class Relay:
             rows = sorted(claimed, key=lambda row: int(row["id"]))
             await self.transport.publish(self.context, _messages(rows))
         return len(claimed)
+
+
+async def _pending(tx: Tx, params: dict[str, int]) -> tuple[list[Row], list[Envelope]]:
+    """SQLite: the next unpublished rows and their messages, taken from those this process
+    queued (`outbox.recent`) and decoded from the rows only for the others (queued by
+    another process, or before a restart)."""
+    rows = await tx.fetch_all(_PENDING_AFTER, params)
+    found = [recent(row["message_id"]) for row in rows]
+    if rows and None in found:
+        bounds = {"first": rows[0]["id"], "last": rows[-1]["id"]}
+        stored = {
+            row["id"]: row["envelope"] for row in await tx.fetch_all(_ENVELOPES_BETWEEN, bounds)
+        }
+        found = [
+            message or decode_envelope(stored[row["id"]])
+            for row, message in zip(rows, found, strict=True)
+        ]
+    return rows, [message for message in found if message is not None]
 
 
 def _messages(rows: Sequence[Row]) -> list[Envelope]:
