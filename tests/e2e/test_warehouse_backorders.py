@@ -1,8 +1,10 @@
 """A short pick, as the warehouse is configured (`ORDERLY_SHORT_PICK`), through the operators'
 HTTP actions, in both modes: backordered, the order ships what was picked and the units
-short wait as an open backorder (`fulfillment.backordered`); cancelled, the order's line
-loses them (`fulfillment.line_cancelled`) and the rest ships. Either way inventory took the
-units short off hand with the pick, and holds no reservation for them."""
+short wait as an open backorder (`fulfillment.backordered`), which an operator releases once
+stock is received (refused while there is none) and which ships as a second shipment
+through the same floor; cancelled, the order's line loses them (`fulfillment.line_cancelled`)
+and the rest ships. Either way inventory took the units short off hand with the pick, holds
+no reservation for them, and every unit received is on hand, reserved or gone."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -181,6 +183,75 @@ async def test_a_short_pick_ships_what_was_picked_and_backorders_the_rest(
     position = await settled_stock(deployed, product_id, on_hand=0)
     assert position["hard_reserved"] == 0
     assert [(lot["on_hand"], lot["reserved"]) for lot in position["lots"]] == [(0, 0)]
+
+
+async def test_a_backorder_is_refused_without_stock_and_ships_once_stock_is_received(
+    backordering: Deployment,
+) -> None:
+    deployed = backordering
+    floor = ops(deployed)
+    inventory = deployed.inventory.client(deployed.operator_token)
+    async with tapped(deployed.backend) as wire:
+        # given an order of four that shipped the one unit its shelf had
+        product_id = await create_product(deployed, unique("BR"), 4)
+        order_id = await shop_order(deployed, product_id, 4)
+        await picked_short(floor, order_id, found=1)
+        await packed_and_shipped(floor, order_id)
+        first = await shipment_of(floor, order_id)
+        [backordered] = await told(wire, order_id, "fulfillment.backordered")
+        backorder_id = backordered["backorderId"]
+        release = f"/api/v1/backorders/{backorder_id}/release"
+
+        # when an operator releases its backorder before any stock came in, inventory cannot
+        # reserve it: refused, and the backorder stays open
+        refused = await floor.post(release)
+        assert (refused.status_code, refused.json()["code"]) == (409, "backorder_out_of_stock")
+        again = (await floor.get(f"/api/v1/backorders/{backorder_id}")).json()
+        assert (again["status"], again["reason"]) == ("OPEN", "insufficient_stock")
+        assert (await stock(deployed, product_id))["hard_reserved"] == 0
+
+        # once five units are received, its three are reserved and it goes to the floor
+        receipt = {"quantity": 5, "lot": "L2"}
+        received = await inventory.post(f"/api/v1/inventory/{product_id}/receipts", json=receipt)
+        assert received.status_code == 201, received.text
+        released = await floor.post(release)
+        assert released.status_code == 200, released.text
+        assert (released.json()["status"], released.json()["releases"]) == ("RELEASED", 2)
+        key = released.json()["fulfillment_id"]
+        assert (await stock(deployed, product_id))["hard_reserved"] == 3
+        twice = await floor.post(release)
+        assert (twice.status_code, twice.json()["code"]) == (409, "backorder_not_open")
+
+        # a second shipment through the same floor: waved, picked from the new lot, packed
+        [task] = await released_tasks(floor, key)
+        assert (task["lot"], task["quantity"]) == ("L2", 3)
+        counted = await floor.post(f"/api/v1/pick-tasks/{task['id']}/scan", json={"count": 3})
+        assert (counted.status_code, counted.json()["status"]) == (200, "PICKED")
+        await packed_and_shipped(floor, key)
+
+        # the carrier takes it under a tracking number of its own: the backorder is fulfilled
+        async def fulfilled() -> dict[str, Any] | None:
+            shown = (await floor.get(f"/api/v1/backorders/{backorder_id}")).json()
+            return shown if shown["status"] == "FULFILLED" else None
+
+        done = await eventually(fulfilled)
+        assert done["tracking_number"].startswith("SHP-")
+        assert done["tracking_number"] != first["tracking_number"]
+        shipped = await told(wire, order_id, "fulfillment.shipped")
+        assert [event["trackingNumber"] for event in shipped] == [
+            first["tracking_number"],
+            done["tracking_number"],
+        ]
+        shown = (await floor.get(f"/api/v1/fulfillment/orders/{order_id}")).json()
+        assert [row["status"] for row in shown["backorders"]] == ["FULFILLED"]
+        listed = (await floor.get("/api/v1/backorders", params={"status": "OPEN"})).json()
+        assert backorder_id not in [row["id"] for row in listed]
+
+    # received 4 + 5 = on hand 2 + reserved 0 + shipped 1 + 3, and the 3 the shelf never had
+    position = await settled_stock(deployed, product_id, on_hand=2)
+    assert position["hard_reserved"] == 0
+    lots = {lot["lot"]: (lot["on_hand"], lot["reserved"]) for lot in position["lots"]}
+    assert lots == {"INITIAL": (0, 0), "L2": (2, 0)}
 
 
 async def test_a_short_pick_cancels_the_units_short_from_its_line_and_ships_the_rest(

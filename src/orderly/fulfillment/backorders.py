@@ -6,18 +6,33 @@ a backorder (`fulfillment.backordered`) or cancel that much of its line
 (`fulfillment.line_cancelled`); the order ships what was picked either way. Inventory took the
 units short off hand with `pick.completed` (the shelf never had them), so no reservation is
 left for them: a backorder holds no stock until it is released.
+
+An operator releases a backorder once stock is in: under a new fulfillment id (its saga's,
+its reservation's, and its picks' and packing's `order_id` on the floor), its units are
+reserved, refused if inventory has none (the backorder stays open), then waved, picked,
+packed and shipped as an order is (`orchestrator.backorder_definition`); the carrier's
+tracking number is the backorder's, and it is fulfilled.
 """
 
+import asyncio
 import uuid
 from typing import Any
 
-from orderly.fulfillment import picking, store
-from orderly.fulfillment.domain import BackorderStatus
-from orderly.fulfillment.messages import SOURCE, Backordered, LineCancelled
+from orderly.fulfillment import orchestrator, picking, store
+from orderly.fulfillment.domain import BackorderNotOpen, BackorderStatus, move_backorder
+from orderly.fulfillment.messages import (
+    SOURCE,
+    Backordered,
+    FulfillmentShipped,
+    LineCancelled,
+    ShipmentFailed,
+    ShipOrder,
+)
 from orderly.fulfillment.policy import FulfillmentPolicy
 from orderly.kernel.clock import utcnow
-from orderly.kernel.errors import NotFound
-from orderly.messaging import emit, new_message
+from orderly.kernel.errors import Conflict, NotFound
+from orderly.kernel.ids import new_id
+from orderly.messaging import Envelope, answering, emit, new_message
 from orderly.storage import Database, Row, Tx
 
 # A short pick's backorder or cancellation is named from the picks' key and the product: an
@@ -28,6 +43,11 @@ _NAMESPACE = uuid.UUID("0c7d5e2a-8b1f-4e6a-9d3c-5a2b7e1f4c8d")
 class BackorderNotFound(NotFound):
     code = "backorder_not_found"
     title = "Backorder not found"
+
+
+class BackorderOutOfStock(Conflict):
+    code = "backorder_out_of_stock"
+    title = "Inventory has no stock for the backorder: it stays open"
 
 
 async def order_of(tx: Tx, key: str) -> str:
@@ -127,3 +147,107 @@ async def of_order(tx: Tx, order_id: str) -> dict[str, Any]:
             for row in cancelled
         ],
     }
+
+
+# Releasing a backorder
+
+
+async def release(
+    db: Database, rules: FulfillmentPolicy, backorder_id: str, wait: float
+) -> tuple[dict[str, Any], bool]:
+    """Ship the backorder now: its units are reserved (`inventory.reserve`, under a new
+    fulfillment id), then waved, picked, packed and shipped as an order is. Waits up to
+    `wait` seconds for inventory's answer: the backorder, and whether its units are
+    reserved yet; `BackorderOutOfStock` (and open again) if inventory has none."""
+
+    async def work(tx: Tx) -> str:
+        backorder = await tx.fetch_one(store.GET_BACKORDER, {"id": backorder_id})
+        if backorder is None:
+            raise BackorderNotFound(f"backorder {backorder_id} does not exist")
+        move_backorder(backorder["status"], BackorderStatus.RELEASED)
+        fulfillment_id = new_id()
+        params = {"id": backorder_id, "fulfillment_id": fulfillment_id, "at": utcnow()}
+        if not await tx.execute(store.RELEASE_BACKORDER, params):
+            raise BackorderNotOpen(f"backorder {backorder_id} changed meanwhile")
+        shipments = await tx.fetch_all(store.BY_ORDER, {"order_id": backorder["order_id"]})
+        data = {
+            "backorderId": backorder_id,
+            "forOrder": backorder["order_id"],
+            "productId": backorder["product_id"],
+            "quantity": int(backorder["quantity"]),
+            "accountId": shipments[0]["account_id"] if shipments else None,
+        }
+        await orchestrator.start_backorder(tx, rules, fulfillment_id, data)
+        return fulfillment_id
+
+    fulfillment_id = await db.transaction(work)
+    return await _reserved(db, backorder_id, fulfillment_id, wait)
+
+
+async def _reserved(
+    db: Database, backorder_id: str, fulfillment_id: str, wait: float
+) -> tuple[dict[str, Any], bool]:
+    """The released backorder once inventory answered its reservation, or as it is after
+    `wait` seconds (False: not answered yet)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    pause = 0.005
+    while True:
+        row, allocated = await db.read(lambda tx: _release_state(tx, backorder_id, fulfillment_id))
+        if row["status"] == BackorderStatus.OPEN:
+            raise BackorderOutOfStock(
+                f"inventory cannot reserve {row['quantity']} units of {row['product_id']}",
+                reason=row["reason"],
+                backorder_status=row["status"],
+            )
+        left = deadline - loop.time()
+        if allocated or row["status"] != BackorderStatus.RELEASED or left <= 0:
+            return view(row), allocated or row["status"] != BackorderStatus.RELEASED
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
+
+
+async def _release_state(tx: Tx, backorder_id: str, fulfillment_id: str) -> tuple[Row, bool]:
+    row = await tx.fetch_one(store.GET_BACKORDER, {"id": backorder_id})
+    assert row is not None
+    allocated = bool(await tx.fetch_all(store.ALLOCATION, {"order_id": fulfillment_id}))
+    return row, allocated
+
+
+async def released(tx: Tx, fulfillment_id: str) -> Row | None:
+    """The backorder shipping under `fulfillment_id`, if it is one's."""
+    return await tx.fetch_one(store.BACKORDER_OF_FULFILLMENT, {"fulfillment_id": fulfillment_id})
+
+
+async def ship_on_command(
+    tx: Tx, rules: FulfillmentPolicy, message: Envelope, backorder: Row, tracking: str
+) -> None:
+    """The backorder's `fulfillment.ship`: the carrier takes it under `tracking`, and it is
+    fulfilled; answered `fulfillment.shipped` for its order (again, with the same number,
+    if asked again), or `fulfillment.shipment.failed` if it was cancelled meanwhile."""
+    command = message.read(ShipOrder)
+    order_id = str(backorder["order_id"])
+    carrier, tracking_number = backorder["carrier"], backorder["tracking_number"]
+    if backorder["status"] == BackorderStatus.RELEASED:
+        carrier, tracking_number = command.carrier, tracking
+        params = {
+            "id": backorder["id"],
+            "carrier": carrier,
+            "tracking_number": tracking_number,
+            "at": utcnow(),
+        }
+        if not await tx.execute(store.SHIP_BACKORDER, params):
+            raise Conflict(f"backorder {backorder['id']} changed meanwhile")
+    answer: FulfillmentShipped | ShipmentFailed
+    if tracking_number:
+        answer = FulfillmentShipped(
+            order_id=order_id,
+            shipment_id=backorder["id"],
+            carrier=carrier,
+            tracking_number=tracking_number,
+        )
+    else:
+        answer = ShipmentFailed(order_id=order_id, reason=f"backorder_{backorder['status']}")
+    told = answering(message, answer, source=SOURCE, aggregate_id=order_id)
+    await emit(tx, told)
+    await orchestrator.signal(tx, rules, command.order_id, told)

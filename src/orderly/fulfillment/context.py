@@ -19,7 +19,7 @@ from orderly.fulfillment.messages import (
     ShipOrder,
 )
 from orderly.fulfillment.policy import policy
-from orderly.inventory.messages import InventoryReleased, InventoryReserved
+from orderly.inventory.messages import InventoryInsufficient, InventoryReleased, InventoryReserved
 from orderly.kernel.aio import drain, every
 from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCreated
 from orderly.payments.messages import PaymentCompleted
@@ -66,6 +66,7 @@ def wire(settings: Settings) -> Wired:
                 "fulfillment",
                 ours.advance_on_reply,
                 InventoryReleased,
+                InventoryInsufficient,
                 PickCancelled,
                 PackCancelled,
                 ShipmentCancelled,

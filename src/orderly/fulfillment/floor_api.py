@@ -4,12 +4,12 @@ import functools
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from orderly.config import Settings
 from orderly.fulfillment import backorders, floor, orchestrator, service, wms_events
-from orderly.fulfillment.domain import BackorderStatus
+from orderly.fulfillment.domain import BackorderNotOpen, BackorderStatus
 from orderly.fulfillment.picking import ScanRefused
 from orderly.fulfillment.policy import FulfillmentPolicy, policy
 from orderly.kernel.clock import utcnow
@@ -185,6 +185,24 @@ async def list_backorders(
 @router.get("/api/v1/backorders/{backorder_id}", responses=refuses(backorders.BackorderNotFound))
 async def get_backorder(backorder_id: str, db: Fulfillment, _: Operator) -> dict[str, Any]:
     return await backorders.get_backorder(db, backorder_id)
+
+
+@router.post(
+    "/api/v1/backorders/{backorder_id}/release",
+    responses=refuses(
+        backorders.BackorderNotFound, BackorderNotOpen, backorders.BackorderOutOfStock
+    ),
+)
+async def release_backorder(
+    backorder_id: str, db: Fulfillment, rules: Rules, _: Operator, response: Response
+) -> dict[str, Any]:
+    """Stock is in: the backorder's units are reserved, and it ships as an order does, under
+    its `fulfillment_id` on the floor; 409 `backorder_out_of_stock` (it stays open) if
+    inventory has none; 202 if inventory has not answered yet."""
+    released, reserved = await backorders.release(db, rules, backorder_id, rules.release_wait)
+    if not reserved:
+        response.status_code = 202
+    return released
 
 
 class WmsLotIn(BaseModel):

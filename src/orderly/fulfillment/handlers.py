@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from orderly.fulfillment import floor, orchestrator, service, wms
+from orderly.fulfillment import backorders, floor, orchestrator, service, wms
 from orderly.fulfillment.policy import FulfillmentPolicy
 from orderly.messaging import Envelope
 from orderly.sagas import engine
@@ -17,9 +17,14 @@ class FulfillmentHandlers:
         await service.release_on_payment_completed(tx, message, self.rules)
 
     async def allocation_on_inventory_reserved(self, tx: Tx, message: Envelope) -> None:
-        """The lots of the order's reservation; its fulfillment may start now."""
+        """The lots of the order's reservation; its fulfillment may start now. A released
+        backorder's reservation: it joins a wave, and its shipment goes on."""
         order_id = await floor.allocation_on_inventory_reserved(tx, message)
-        await service.maybe_start(tx, self.rules, order_id)
+        if await backorders.released(tx, order_id) is None:
+            await service.maybe_start(tx, self.rules, order_id)
+            return
+        await floor.join_wave(tx, self.rules, order_id)
+        await engine.advance(tx, orchestrator.definitions(self.rules), message)
 
     async def release_on_order_confirmed(self, tx: Tx, message: Envelope) -> None:
         await service.release_on_order_confirmed(tx, message, self.rules)
@@ -46,11 +51,18 @@ class FulfillmentHandlers:
         await floor.create_pack_on_command(tx, message, self.rules)
 
     async def ship_on_command(self, tx: Tx, message: Envelope) -> None:
-        await service.ship_on_command(tx, message, self.rules)
+        """The carrier takes an order's shipment, or a released backorder's."""
+        backorder = await backorders.released(tx, message.data["orderId"])
+        if backorder is None:
+            await service.ship_on_command(tx, message, self.rules)
+            return
+        tracking = floor.tracking_number()
+        await backorders.ship_on_command(tx, self.rules, message, backorder, tracking)
 
     async def advance_on_reply(self, tx: Tx, message: Envelope) -> None:
         """An answer to a command of an order's fulfillment that undoes a step: inventory
-        giving the stock back, the floor's picks, packing or shipment cancelled."""
+        giving the stock back, the floor's picks, packing or shipment cancelled; or
+        inventory's refusal to reserve a released backorder."""
         await engine.advance(tx, orchestrator.definitions(self.rules), message)
 
 

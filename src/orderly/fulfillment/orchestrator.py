@@ -12,6 +12,10 @@ scanned (`pick.completed`), the order packed (`pack.completed`), the carrier's t
 number (`fulfillment.shipped`). The wait for delivery ends with the carrier's word
 (`fulfillment.delivered`), and the order is complete.
 
+A released backorder ships the same way under a saga of its own (`backorder`): its units are
+reserved first (`inventory.reserve`), as the order's were at checkout, and it is done once
+the carrier takes it.
+
 Every wait has a timeout; one that runs out is escalated to an operator (`escalations`), and
 waits again. Only the carrier's pickup fails in the end: then, as when the order is cancelled
 before it ships, the steps are undone in reverse (seed 004: cancel shipment → cancel pack →
@@ -25,6 +29,7 @@ from typing import Any
 import msgspec
 
 from orderly.fulfillment import store
+from orderly.fulfillment.domain import BackorderStatus
 from orderly.fulfillment.messages import (
     SOURCE,
     CancelPack,
@@ -45,7 +50,14 @@ from orderly.fulfillment.messages import (
     WaveReleased,
 )
 from orderly.fulfillment.policy import FulfillmentPolicy
-from orderly.inventory.messages import InventoryReleased, ReleaseInventory
+from orderly.inventory.messages import (
+    InventoryInsufficient,
+    InventoryReleased,
+    InventoryReserved,
+    ReleaseInventory,
+    ReserveInventory,
+    Units,
+)
 from orderly.kernel.clock import utcnow
 from orderly.messaging import Envelope, Message, emit, new_message
 from orderly.ordering.messages import OrderCancelled
@@ -54,8 +66,10 @@ from orderly.sagas.engine import Definition, Saga, Step, StepStatus
 from orderly.storage import Tx
 
 KIND = "fulfillment"
-# Saga ids are made from order ids in a namespace of fulfillment's own: an answer naming a
-# saga (`saga_id`) is then never taken for ordering's checkout saga of the same order.
+BACKORDER = "backorder"
+# Saga ids are made from order ids (or a released backorder's fulfillment id, a new id) in a
+# namespace of fulfillment's own: an answer naming a saga (`saga_id`) is then never taken for
+# ordering's checkout saga of the same order, and the floor signals either kind alike.
 _NAMESPACE = uuid.UUID("5f6b2c1e-3d4a-4c1b-9a7e-0b1f2e3d4c5a")
 
 
@@ -66,7 +80,7 @@ def saga_id(order_id: str) -> str:
 @functools.cache
 def definitions(rules: FulfillmentPolicy) -> dict[str, Definition]:
     """The saga kinds fulfillment runs, for `engine.advance` and the deadline sweep."""
-    return {KIND: definition(rules)}
+    return {KIND: definition(rules), BACKORDER: backorder_definition(rules)}
 
 
 def definition(rules: FulfillmentPolicy) -> Definition:
@@ -137,6 +151,70 @@ def definition(rules: FulfillmentPolicy) -> Definition:
     )
 
 
+def backorder_definition(rules: FulfillmentPolicy) -> Definition:
+    """A released backorder's shipment: its units reserved first (inventory may have none:
+    the backorder is open again), then the same floor as an order's, under the release's own
+    id (`orderId` in its data and commands), until the carrier takes it."""
+    floor = rules.floor_wait
+    return Definition(
+        kind=BACKORDER,
+        source=SOURCE,
+        steps=(
+            Step(
+                "reserve",
+                ReserveInventory.TYPE,
+                (InventoryReserved.TYPE,),
+                (InventoryInsufficient.TYPE,),
+                ReleaseInventory.TYPE,
+                (InventoryReleased.TYPE,),
+                timeout=60.0,
+                retries=5,
+            ),
+            Step("wave", None, (WaveReleased.TYPE,), timeout=floor, escalations=None),
+            Step(
+                "pick",
+                CreatePicks.TYPE,
+                (PickCompleted.TYPE,),
+                (),
+                CancelPicks.TYPE,
+                (PickCancelled.TYPE,),
+                timeout=floor,
+                retries=0,
+                escalations=None,
+                undo_if_failed=True,
+            ),
+            Step(
+                "pack",
+                CreatePack.TYPE,
+                (PackCompleted.TYPE,),
+                (),
+                CancelPack.TYPE,
+                (PackCancelled.TYPE,),
+                timeout=floor,
+                retries=0,
+                escalations=None,
+                undo_if_failed=True,
+            ),
+            Step(
+                "ship",
+                ShipOrder.TYPE,
+                (FulfillmentShipped.TYPE,),
+                (ShipmentFailed.TYPE,),
+                CancelShipment.TYPE,
+                (ShipmentCancelled.TYPE,),
+                timeout=rules.ship_wait,
+                retries=2,
+                escalations=3,
+                undo_if_failed=True,
+            ),
+        ),
+        command_data=_command(rules),
+        on_completed=_settled,
+        on_compensated=_backorder_reopened,
+        on_step=_on_step,
+    )
+
+
 def _command(rules: FulfillmentPolicy) -> Any:
     def command(saga: Saga, step: Step, undo: bool) -> Message:
         order_id = saga.data["orderId"]
@@ -150,6 +228,11 @@ def _command(rules: FulfillmentPolicy) -> Any:
         kind = step.compensation if undo else step.command
         if kind == ReleaseInventory.TYPE:
             return ReleaseInventory(order_id=order_id, reason="fulfillment_undone")
+        if kind == ReserveInventory.TYPE:
+            units = Units(product_id=saga.data["productId"], quantity=int(saga.data["quantity"]))
+            return ReserveInventory(
+                order_id=order_id, items=[units], account_id=saga.data.get("accountId")
+            )
         if kind == ShipOrder.TYPE:
             return ShipOrder(order_id=order_id, carrier=saga.data.get("carrier") or rules.carrier)
         assert kind is not None
@@ -161,6 +244,24 @@ def _command(rules: FulfillmentPolicy) -> Any:
 async def _settled(tx: Tx, saga: Saga) -> None:
     """Done, or undone: nothing is waiting for an operator any more."""
     await tx.execute(store.SETTLE_ESCALATIONS, {"order_id": saga.data["orderId"]})
+
+
+# why a released backorder is open again, from the answer that failed its saga
+_REASONS = {InventoryInsufficient.TYPE: "insufficient_stock"}
+
+
+async def _backorder_reopened(tx: Tx, saga: Saga) -> None:
+    """A released backorder that did not ship (inventory had no stock for it, say) waits
+    for stock again; its reservation, picks and packing were undone."""
+    await _settled(tx, saga)
+    params = {
+        "id": saga.data["backorderId"],
+        "status": BackorderStatus.OPEN.value,
+        "expected": BackorderStatus.RELEASED.value,
+        "reason": _REASONS.get(saga.reason or "", saga.reason),
+        "at": utcnow(),
+    }
+    await tx.execute(store.MOVE_BACKORDER, params)
 
 
 async def _on_step(
@@ -175,6 +276,19 @@ async def _on_step(
         await emit(tx, new_message(told, source=SOURCE, aggregate_id=order_id))
     elif status is StepStatus.SUCCEEDED:
         await tx.execute(store.SETTLE_ESCALATIONS, {"order_id": order_id})
+
+
+async def start_backorder(
+    tx: Tx, rules: FulfillmentPolicy, fulfillment_id: str, data: dict[str, Any]
+) -> None:
+    """Start a released backorder's shipment in the caller's transaction: its reservation
+    is asked for first."""
+    await engine.start(
+        tx,
+        definitions(rules)[BACKORDER],
+        saga_id(fulfillment_id),
+        {"orderId": fulfillment_id, **data},
+    )
 
 
 async def start(tx: Tx, rules: FulfillmentPolicy, order_id: str, data: dict[str, Any]) -> None:

@@ -21,6 +21,8 @@ class FulfillmentPolicy:
     delivery_wait: float
     wms_url: str = ""  # an external WMS's, or none: Orderly's own floor
     wms_timeout: float = 5.0
+    # seconds an operator's release of a backorder waits for inventory's reservation
+    release_wait: float = 10.0
 
     @property
     def external(self) -> bool:
