@@ -9,7 +9,8 @@ is `test_warehouse.py`'s.)
 
 Packing hands the order to the carrier at once (the saga's `fulfillment.ship` is answered by
 the floor itself, with no operator's action between): there is no moment to cancel a packed
-order, so the last stage tried is a shipped one, whose cancel is refused."""
+order. A shipped one's cancel is refused; one sent the moment the order is packed, before
+ordering hears it shipped, is either refused or honoured to the end, never both."""
 
 from collections.abc import Iterator
 from datetime import date
@@ -427,3 +428,47 @@ async def test_a_paid_shop_order_cancelled_while_its_picks_are_half_counted_is_r
 
         paid = await eventually(refunded)
         assert [refund["amount"] for refund in paid["refunds"]] == [paid["amount"]]
+
+
+async def test_an_order_cancelled_as_it_is_packed_is_shipped_or_undone_never_both(
+    world: World,
+) -> None:
+    """Packed, the carrier takes the order at once, and ordering hears so a moment later:
+    a cancel in that moment is accepted by ordering while the parcel is on its way."""
+    ops = world.ops(world.deployed.fulfillment)
+    product_id, _ = await scanned_product(world)
+    ph = pharmacy(world)
+    order_id = (await order(ph, [(product_id, 6)]))["order_id"]
+    assert (await settled(ph.buyer, order_id))["status"] == "CONFIRMED"
+    await release_and_pick(ops, order_id)
+    await waiting_to_pack(ops, order_id)
+
+    # when the pharmacy cancels it the moment it is packed
+    packed = await ops.post(f"/api/v1/pack-tasks/{order_id}/complete", json={"packages": 1})
+    assert packed.status_code == 200, packed.text
+    cancel = await ph.buyer.post(f"/api/v1/orders/{order_id}/cancel")
+
+    if cancel.status_code == 409:
+        # then either ordering knew it shipped: refused, and it ships
+        assert cancel.json()["code"] == "invalid_order_transition", cancel.text
+        assert (await shipped(ops, order_id))["tracking_number"].startswith("SHP-")
+        return
+    # or the cancel was taken: the warehouse honours it, shipped already or not (the
+    # carrier is told to bring it back), every step undone in reverse and the units back
+    assert cancel.status_code == 200, cancel.text
+    steps = await fulfillment(ops, order_id, "compensated")
+    assert steps == {
+        "reserve": "compensated",
+        "wave": "succeeded",
+        "pick": "compensated",
+        "pack": "compensated",
+        "ship": "compensated",
+        "deliver": steps["deliver"],  # `failed` if the carrier had it, else `pending`
+    }
+    shown = (await ops.get(f"/api/v1/fulfillment/orders/{order_id}")).json()
+    undone_at = {step["name"]: step["finished_at"] for step in shown["steps"]}
+    assert undone_at["ship"] <= undone_at["pack"] <= undone_at["pick"] <= undone_at["reserve"]
+    [shipment] = (await ops.get("/api/v1/shipments", params={"order_id": order_id})).json()
+    assert shipment["status"] == "CANCELLED"
+    await all_back(world, product_id)
+    assert (await ph.buyer.get(f"/api/v1/orders/{order_id}")).json()["status"] == "CANCELLED"

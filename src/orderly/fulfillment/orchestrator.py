@@ -136,10 +136,13 @@ def definition(rules: FulfillmentPolicy) -> Definition:
                 escalations=3,
                 undo_if_failed=True,
             ),
+            # A cancel ordering took while the carrier was taking the parcel (it had not heard
+            # yet) reaches the order here: the shipment is recalled, and all undone.
             Step(
                 "deliver",
                 None,
                 (FulfillmentDelivered.TYPE,),
+                cancelled,
                 timeout=rules.delivery_wait,
                 escalations=None,
             ),

@@ -299,10 +299,11 @@ async def record_shipped(
 
 
 async def cancel_shipment_on_command(tx: Tx, message: Envelope) -> None:
-    """The orchestrator's `fulfillment.shipment.cancel`: a shipment the carrier has not
-    taken is cancelled; answered either way."""
+    """The orchestrator's `fulfillment.shipment.cancel`: a shipment not delivered is
+    cancelled (one the carrier took, recalled: its order was cancelled before ordering heard
+    it shipped); answered either way."""
     order_id = message.data["orderId"]
-    for expected in UNSHIPPED:
+    for expected in (*UNSHIPPED, ShipmentStatus.SHIPPED):
         params = {
             "order_id": order_id,
             "status": ShipmentStatus.CANCELLED.value,
