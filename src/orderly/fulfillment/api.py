@@ -38,6 +38,9 @@ class DeliverIn(BaseModel):
 class ShipmentOut(BaseModel):
     id: str
     order_id: str
+    # an order whose lines ship from several distribution centres ships a part from each
+    part: int = 0
+    dc: str | None = None
     status: str
     items: list[dict[str, Any]]
     shipping_address: dict[str, Any]

@@ -70,6 +70,11 @@ class PackNotOpen(Conflict):
     title = "The order is not waiting to be packed"
 
 
+class PackWhere(Conflict):
+    code = "pack_dc_needed"
+    title = "The order is packed in more than one distribution centre: say which"
+
+
 class NotAllocated(NotFound):
     """Inventory's allocation of the order is not known here yet: tried again later."""
 
@@ -131,43 +136,64 @@ async def _allocation(tx: Tx, order_id: str) -> list[Row]:
 # Waves
 
 
-async def join_wave(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> str:
-    """Put the order in the oldest open wave of its lane it fits, or a new one; its id."""
-    joined = await tx.fetch_one(store.WAVE_OF_ORDER, {"order_id": order_id})
-    if joined is not None:
-        return str(joined["wave_id"])
-    allocation = await _allocation(tx, order_id)
+def by_dc(allocation: list[Row]) -> dict[str, list[Row]]:
+    """The order's allocated lots by the distribution centre they are picked in."""
+    centres: dict[str, list[Row]] = {}
+    for row in allocation:
+        centres.setdefault(row["dc"], []).append(row)
+    return centres
+
+
+async def join_waves(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> dict[str, list[Row]]:
+    """Put the order in a wave of each distribution centre it is picked in: the oldest open
+    wave of that lane it fits, or a new one. Its allocated lots by centre."""
+    centres = by_dc(await _allocation(tx, order_id))
+    if await tx.fetch_all(store.WAVES_OF_ORDER, {"order_id": order_id}):
+        return centres
     now = utcnow()
-    lane = waves.Lane(allocation[0]["dc"], ZONE, rules.carrier, rules.next_cutoff(now))
-    lines = len({row["product_id"] for row in allocation})
-    units = sum(int(row["quantity"]) for row in allocation)
-    lane_params = {"dc": lane.dc, "zone": lane.zone, "carrier": lane.carrier, "cutoff": lane.cutoff}
-    open_waves = [
-        waves.OpenWave(row["id"], lane, row["opened_at"], int(row["lines"]), int(row["units"]))
-        for row in await tx.fetch_all(store.OPEN_WAVES, lane_params)
-    ]
-    wave_id = waves.choose(waves.Candidate(lane, lines, units), open_waves, rules.waves)
-    if wave_id is None:
-        wave_id = new_id()
-        await tx.execute(store.INSERT_WAVE, {"id": wave_id, **lane_params, "at": now})
-    await tx.execute(
-        store.JOIN_WAVE, {"order_id": order_id, "wave_id": wave_id, "lines": lines, "units": units}
-    )
-    await tx.execute(store.GROW_WAVE, {"id": wave_id, "lines": lines, "units": units})
-    return wave_id
+    cutoff = rules.next_cutoff(now)
+    for dc, rows in centres.items():
+        lane = waves.Lane(dc, ZONE, rules.carrier, cutoff)
+        lines = len({row["product_id"] for row in rows})
+        units = sum(int(row["quantity"]) for row in rows)
+        lane_params = {"dc": dc, "zone": lane.zone, "carrier": lane.carrier, "cutoff": cutoff}
+        open_waves = [
+            waves.OpenWave(row["id"], lane, row["opened_at"], int(row["lines"]), int(row["units"]))
+            for row in await tx.fetch_all(store.OPEN_WAVES, lane_params)
+        ]
+        wave_id = waves.choose(waves.Candidate(lane, lines, units), open_waves, rules.waves)
+        if wave_id is None:
+            wave_id = new_id()
+            await tx.execute(store.INSERT_WAVE, {"id": wave_id, **lane_params, "at": now})
+        joined = {"order_id": order_id, "wave_id": wave_id, "lines": lines, "units": units}
+        await tx.execute(store.JOIN_WAVE, joined)
+        await tx.execute(store.GROW_WAVE, {"id": wave_id, "lines": lines, "units": units})
+    return centres
 
 
-async def leave_wave(tx: Tx, order_id: str) -> None:
-    """A cancelled order leaves its wave, if the wave has not gone to the floor."""
-    joined = await tx.fetch_one(store.WAVE_OF_ORDER, {"order_id": order_id})
-    if joined is None:
-        return
-    wave = await tx.fetch_one(store.GET_WAVE, {"id": joined["wave_id"]})
-    if wave is None or wave["status"] != "OPEN":
-        return
-    await tx.execute(store.LEAVE_WAVE, {"order_id": order_id, "wave_id": joined["wave_id"]})
-    params = {"id": joined["wave_id"], "lines": joined["lines"], "units": joined["units"]}
-    await tx.execute(store.SHRINK_WAVE, params)
+async def leave_waves(tx: Tx, order_id: str) -> None:
+    """A cancelled order leaves its waves that have not gone to the floor."""
+    for joined in await tx.fetch_all(store.WAVES_OF_ORDER, {"order_id": order_id}):
+        if joined["status"] != "OPEN":
+            continue
+        await tx.execute(store.LEAVE_WAVE, {"order_id": order_id, "wave_id": joined["wave_id"]})
+        params = {"id": joined["wave_id"], "lines": joined["lines"], "units": joined["units"]}
+        await tx.execute(store.SHRINK_WAVE, params)
+
+
+async def _last_wave_out(tx: Tx, wave_id: str) -> list[str]:
+    """The orders of the wave (released in this transaction) that wait for a wave of
+    another centre still open: they go to their picks when it is released. On PostgreSQL
+    each such order's shipment rows are its lock, so that two of its waves released at once
+    do not each leave it to the other."""
+    waiting = []
+    for row in await tx.fetch_all(store.SPLIT_ORDERS_OF_WAVE, {"wave_id": wave_id}):
+        if tx.dialect == "postgresql":
+            await tx.execute(store.LOCK_SHIPMENT, {"order_id": row["order_id"]})
+        still = await tx.fetch_one(store.OPEN_WAVES_OF_ORDER, {"order_id": row["order_id"]})
+        if still is not None and int(still["n"]):
+            waiting.append(row["order_id"])
+    return waiting
 
 
 async def release_wave(
@@ -195,8 +221,10 @@ async def release_wave(
         )
         told = new_message(released, source=SOURCE, aggregate_id=wave_id)
         await emit(tx, told)
+        waiting = set(await _last_wave_out(tx, wave_id))
         for order_id in orders:
-            await orchestrator.signal(tx, rules, order_id, told)
+            if order_id not in waiting:
+                await orchestrator.signal(tx, rules, order_id, told)
         return await wave_view(tx, wave_id)
 
     return await db.transaction(work)
@@ -252,7 +280,10 @@ async def create_picks_on_command(tx: Tx, message: Envelope) -> None:
     if await tx.fetch_all(store.TASKS_OF_ORDER, {"order_id": order_id}):
         return
     allocation = await _allocation(tx, order_id)
-    joined = await tx.fetch_one(store.WAVE_OF_ORDER, {"order_id": order_id})
+    wave_of = {
+        row["dc"]: row["wave_id"]
+        for row in await tx.fetch_all(store.WAVES_OF_ORDER, {"order_id": order_id})
+    }
     gtins: dict[str, str | None] = {}
     for product_id in {row["product_id"] for row in allocation}:
         product = await tx.fetch_one(store.PRODUCT, {"product_id": product_id})
@@ -264,7 +295,7 @@ async def create_picks_on_command(tx: Tx, message: Envelope) -> None:
             {
                 "id": new_id(),
                 "order_id": order_id,
-                "wave_id": None if joined is None else joined["wave_id"],
+                "wave_id": wave_of.get(row["dc"]),
                 "product_id": row["product_id"],
                 "gtin": gtins.get(row["product_id"]),
                 "dc": row["dc"],
@@ -503,32 +534,52 @@ async def cancel_picks_on_command(tx: Tx, message: Envelope) -> None:
 
 
 async def create_pack_on_command(tx: Tx, message: Envelope, rules: FulfillmentPolicy) -> None:
-    """Open the order's packing; an external WMS that packed it already said so."""
+    """Open the order's packing in each centre it was picked in; an external WMS that
+    packed it already said so."""
     order_id = message.data["orderId"]
-    await tx.execute(store.OPEN_PACK, {"order_id": order_id, "at": utcnow()})
-    pack = await tx.fetch_one(store.GET_PACK, {"order_id": order_id})
-    if pack is not None and pack["status"] == "PACKED":
-        await _packed(tx, rules, order_id, int(pack["packages"] or 1))
+    now = utcnow()
+    for row in await tx.fetch_all(store.ALLOCATED_DCS, {"order_id": order_id}):
+        await tx.execute(store.OPEN_PACK, {"order_id": order_id, "dc": row["dc"], "at": now})
+    await _maybe_packed(tx, rules, order_id)
 
 
 async def pack(
-    db: Database, rules: FulfillmentPolicy, order_id: str, packages: int, by: str
+    db: Database,
+    rules: FulfillmentPolicy,
+    order_id: str,
+    packages: int,
+    by: str,
+    dc: str | None = None,
 ) -> dict[str, Any]:
-    """The order is packed in `packages` parcels: the carrier may take it."""
+    """The order is packed in `packages` parcels at `dc` (needed only if it is packed in
+    more than one centre): once it is packed everywhere, the carrier may take it. Its
+    packing there."""
 
     async def work(tx: Tx) -> dict[str, Any]:
-        params = {"order_id": order_id, "packages": packages, "at": utcnow(), "by": by}
-        if not await tx.execute(store.PACK, params):
-            raise PackNotOpen(f"order {order_id} is not waiting to be packed")
-        await _packed(tx, rules, order_id, packages)
-        row = await tx.fetch_one(store.GET_PACK, {"order_id": order_id})
-        assert row is not None
-        return dict(row)
+        packs = await tx.fetch_all(store.PACKS_OF_ORDER, {"order_id": order_id})
+        open_ = [row["dc"] for row in packs if row["status"] == "OPEN"]
+        if dc is None and len(open_) > 1:
+            raise PackWhere(
+                f"order {order_id} is packed in {', '.join(open_)}: say which", open_dcs=open_
+            )
+        where = dc if dc is not None else (open_[0] if open_ else "")
+        params = {"order_id": order_id, "dc": where, "packages": packages, "at": utcnow()}
+        if not await tx.execute(store.PACK, {**params, "by": by}):
+            raise PackNotOpen(f"order {order_id} is not waiting to be packed at {where or 'all'}")
+        await _maybe_packed(tx, rules, order_id)
+        packs = await tx.fetch_all(store.PACKS_OF_ORDER, {"order_id": order_id})
+        return next(dict(row) for row in packs if row["dc"] == where)
 
     return await db.transaction(work)
 
 
-async def _packed(tx: Tx, rules: FulfillmentPolicy, order_id: str, packages: int) -> None:
+async def _maybe_packed(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> None:
+    """With the order packed in every centre, `pack.completed` (all its parcels)."""
+    packs = await tx.fetch_all(store.PACKS_OF_ORDER, {"order_id": order_id})
+    live = [row for row in packs if row["status"] != "CANCELLED"]
+    if not live or any(row["status"] != "PACKED" for row in live):
+        return
+    packages = sum(int(row["packages"] or 1) for row in live)
     told = new_message(
         PackCompleted(order_id=order_id, packages=packages), source=SOURCE, aggregate_id=order_id
     )
@@ -538,10 +589,16 @@ async def _packed(tx: Tx, rules: FulfillmentPolicy, order_id: str, packages: int
 
 async def record_packed(tx: Tx, rules: FulfillmentPolicy, order_id: str, packages: int) -> None:
     """An external WMS packed the order (once): the carrier may take it."""
-    await tx.execute(store.OPEN_PACK, {"order_id": order_id, "at": utcnow()})
-    params = {"order_id": order_id, "packages": packages, "at": utcnow(), "by": "wms"}
-    if await tx.execute(store.PACK, params):
-        await _packed(tx, rules, order_id, packages)
+    now = utcnow()
+    dcs = [row["dc"] for row in await tx.fetch_all(store.ALLOCATED_DCS, {"order_id": order_id})]
+    packed = False
+    for dc in dcs or [""]:
+        await tx.execute(store.OPEN_PACK, {"order_id": order_id, "dc": dc, "at": now})
+        params = {"order_id": order_id, "dc": dc, "packages": packages, "at": now, "by": "wms"}
+        packed = bool(await tx.execute(store.PACK, params)) or packed
+        packages = 1  # the parcels it reported, counted once
+    if packed:
+        await _maybe_packed(tx, rules, order_id)
 
 
 async def list_packs(db: Database, status: str, limit: int) -> list[dict[str, Any]]:

@@ -66,6 +66,8 @@ class PackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     packages: int = Field(default=1, ge=1, le=1000)
+    # the distribution centre it was packed in: needed for an order picked in several
+    dc: str | None = Field(default=None, min_length=1, max_length=32)
 
 
 @router.get("/api/v1/waves")
@@ -150,14 +152,15 @@ async def list_pack_tasks(
 
 @router.post(
     "/api/v1/pack-tasks/{order_id}/complete",
-    responses=refuses(floor.PackNotOpen, service.ShipmentNotFound),
+    responses=refuses(floor.PackNotOpen, floor.PackWhere, service.ShipmentNotFound),
 )
 async def pack(
     order_id: str, db: Fulfillment, rules: Rules, operator: Packer, body: PackIn | None = None
 ) -> dict[str, Any]:
-    """The order is packed: the carrier takes it next."""
-    packages = 1 if body is None else body.packages
-    return await floor.pack(db, rules, order_id, packages, operator.user_id)
+    """The order is packed (in `dc`, if it is packed in several distribution centres): once
+    packed everywhere, the carrier takes it next."""
+    given = body or PackIn()
+    return await floor.pack(db, rules, order_id, given.packages, operator.user_id, given.dc)
 
 
 @router.get(
@@ -166,9 +169,11 @@ async def pack(
 )
 async def fulfillment_of(order_id: str, db: Fulfillment, _: Packer) -> dict[str, Any]:
     """An order's fulfillment: each step, its status, attempts, deadline and escalations;
-    and what its short picks left, backordered or cancelled from its lines."""
+    its shipments (one per distribution centre it ships from); and what its short picks
+    left, backordered or cancelled from its lines."""
     saga = await engine.get(db, orchestrator.saga_id(order_id))
-    return {**saga, **await db.read(lambda tx: backorders.of_order(tx, order_id))}
+    left = await db.read(lambda tx: backorders.of_order(tx, order_id))
+    return {**saga, "shipments": await service.order_shipments(db, order_id), **left}
 
 
 @router.get("/api/v1/backorders")

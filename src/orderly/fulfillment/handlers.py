@@ -23,7 +23,7 @@ class FulfillmentHandlers:
         if await backorders.released(tx, order_id) is None:
             await service.maybe_start(tx, self.rules, order_id)
             return
-        await floor.join_wave(tx, self.rules, order_id)
+        await floor.join_waves(tx, self.rules, order_id)
         await engine.advance(tx, orchestrator.definitions(self.rules), message)
 
     async def release_on_order_confirmed(self, tx: Tx, message: Envelope) -> None:

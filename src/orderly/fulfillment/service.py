@@ -85,8 +85,42 @@ async def maybe_start(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> None:
         return
     if await _orchestrated(tx, order_id) or not await floor.allocated(tx, order_id):
         return
-    await floor.join_wave(tx, rules, order_id)
+    centres = await floor.join_waves(tx, rules, order_id)
+    if len(centres) > 1 and not rules.external:
+        await _split(tx, order_id, centres)
     await orchestrator.start(tx, rules, order_id, {"carrier": rules.carrier})
+
+
+async def _split(tx: Tx, order_id: str, centres: dict[str, list[Row]]) -> None:
+    """The order's lines ship from more than one distribution centre: a shipment from
+    each, the first keeping its own lines, each other a part like it with its centre's."""
+    rows = await tx.fetch_all(store.BY_ORDER, {"order_id": order_id})
+    first = rows[0]
+    now = utcnow()
+    for part, (dc, lots) in enumerate(centres.items()):
+        units: dict[str, int] = {}
+        for lot in lots:
+            units[lot["product_id"]] = units.get(lot["product_id"], 0) + int(lot["quantity"])
+        items = [{"product_id": product, "quantity": n} for product, n in units.items()]
+        if part == 0:
+            params = {"order_id": order_id, "dc": dc, "items": items, "at": now}
+            await tx.execute(store.NARROW_SHIPMENT, params)
+            continue
+        await tx.execute(
+            store.INSERT_PART,
+            {
+                "id": new_id(),
+                "order_id": order_id,
+                "part": part,
+                "dc": dc,
+                "status": first["status"],
+                "items": items,
+                "shipping_address": first["shipping_address"],
+                "owner_id": first["owner_id"],
+                "account_id": first["account_id"],
+                "at": now,
+            },
+        )
 
 
 async def _release(tx: Tx, order_id: str) -> None:
@@ -116,7 +150,7 @@ async def cancel_on_order_cancelled(tx: Tx, message: Envelope, rules: Fulfillmen
     """The order is cancelled: a shipment not yet sent is cancelled with it, the order leaves
     its wave, and its fulfillment undoes what it did, last first."""
     order_id = message.read(OrderCancelled).order_id
-    await floor.leave_wave(tx, order_id)
+    await floor.leave_waves(tx, order_id)
     await orchestrator.signal(tx, rules, order_id, message)
     for expected in UNSHIPPED:
         await tx.execute(
@@ -166,6 +200,12 @@ async def get_order_shipment(db: Database, caller: Principal, order_id: str) -> 
     return _view(seen[0])
 
 
+async def order_shipments(db: Database, order_id: str) -> list[dict[str, Any]]:
+    """All the order's shipments, first part first (for an operator)."""
+    rows = await db.read(lambda tx: tx.fetch_all(store.BY_ORDER, {"order_id": order_id}))
+    return [_view(row) for row in rows]
+
+
 async def ship(
     db: Database, shipment_id: str, tracking_number: str, carrier: str
 ) -> dict[str, Any]:
@@ -211,10 +251,14 @@ async def deliver(
             shipment,
             {"delivered_at": when, "delivery_location": delivery_location, "status": new.value},
         )
-        await _report(
-            tx, shipment, new, {"delivered_at": iso_z(when), "delivery_location": delivery_location}
-        )
         order_id = shipment["order_id"]
+        # an order shipped in parts is delivered with its last (seed 001's report, the
+        # order's fulfillment complete); each part's delivery is its own news
+        others = await tx.fetch_all(store.BY_ORDER, {"order_id": order_id})
+        last = all(row["status"] in _ARRIVED or row["id"] == shipment_id for row in others)
+        if last:
+            place = {"delivered_at": iso_z(when), "delivery_location": delivery_location}
+            await _report(tx, shipment, new, place)
         delivered = FulfillmentDelivered(
             order_id=order_id,
             shipment_id=shipment_id,
@@ -223,10 +267,15 @@ async def deliver(
         )
         told = new_message(delivered, source=SOURCE, aggregate_id=order_id)
         await emit(tx, told)
-        await orchestrator.signal(tx, rules, order_id, told)
+        if last:
+            await orchestrator.signal(tx, rules, order_id, told)
         return _view(await _load(tx, shipment_id))
 
     return await db.transaction(work)
+
+
+# a part of an order in one of these is not waited for to call the order delivered
+_ARRIVED = (ShipmentStatus.DELIVERED.value, ShipmentStatus.CANCELLED.value)
 
 
 async def _orchestrated(tx: Tx, order_id: str) -> bool:
@@ -234,45 +283,47 @@ async def _orchestrated(tx: Tx, order_id: str) -> bool:
 
 
 async def ship_on_command(tx: Tx, message: Envelope, rules: FulfillmentPolicy) -> None:
-    """The orchestrator's `fulfillment.ship`: the carrier takes the packed order, under a
-    tracking number of its own (`SHP-…`); answered `fulfillment.shipped` (again, with the
-    same number, if asked again), or `fulfillment.shipment.failed` for a shipment that may
-    not go."""
+    """The orchestrator's `fulfillment.ship`: the carrier takes the packed order, each of
+    its shipments (one per distribution centre it ships from) under a tracking number of its
+    own (`SHP-…`); answered `fulfillment.shipped` for each (again, with the same numbers, if
+    asked again), or `fulfillment.shipment.failed` if one may not go."""
     command = message.read(ShipOrder)
     order_id = command.order_id
     rows = await tx.fetch_all(store.BY_ORDER, {"order_id": order_id})
     if not rows:
         raise ShipmentNotFound(f"no shipment for order {order_id} yet")
-    shipment = rows[0]
-    status = ShipmentStatus(shipment["status"])
-    answer: FulfillmentShipped | ShipmentFailed
-    if status is ShipmentStatus.PENDING_SHIPMENT and rules.external:
+    statuses = [ShipmentStatus(row["status"]) for row in rows]
+    if ShipmentStatus.PENDING_SHIPMENT in statuses and rules.external:
         return  # the external WMS ships it and says so (`record_shipped`)
-    if status is ShipmentStatus.PENDING_SHIPMENT:
-        tracking, carrier = floor.tracking_number(), command.carrier
-        changes = {"tracking_number": tracking, "carrier": carrier, "status": "SHIPPED"}
-        await _update(tx, store.SHIP, shipment, changes)
-        await _report(
-            tx,
-            shipment,
-            ShipmentStatus.SHIPPED,
-            {"tracking_number": tracking, "carrier": carrier},
+    stuck = [status for status in statuses if status not in _GOING]
+    answers: list[FulfillmentShipped | ShipmentFailed] = []
+    if stuck:
+        answers.append(
+            ShipmentFailed(order_id=order_id, reason=f"shipment_{stuck[0].value.lower()}")
         )
-        answer = FulfillmentShipped(
-            order_id=order_id, shipment_id=shipment["id"], carrier=carrier, tracking_number=tracking
+    for row, status in zip(rows, statuses, strict=True):
+        if stuck:
+            break
+        carrier, tracking = row["carrier"], row["tracking_number"]
+        if status is ShipmentStatus.PENDING_SHIPMENT:
+            carrier, tracking = command.carrier, floor.tracking_number()
+            changes = {"tracking_number": tracking, "carrier": carrier, "status": "SHIPPED"}
+            await _update(tx, store.SHIP, row, changes)
+            extra = {"tracking_number": tracking, "carrier": carrier}
+            await _report(tx, row, ShipmentStatus.SHIPPED, extra)
+        answers.append(
+            FulfillmentShipped(
+                order_id=order_id, shipment_id=row["id"], carrier=carrier, tracking_number=tracking
+            )
         )
-    elif status in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED):
-        answer = FulfillmentShipped(
-            order_id=order_id,
-            shipment_id=shipment["id"],
-            carrier=shipment["carrier"],
-            tracking_number=shipment["tracking_number"],
-        )
-    else:
-        answer = ShipmentFailed(order_id=order_id, reason=f"shipment_{status.value.lower()}")
-    told = answering(message, answer, source=SOURCE, aggregate_id=order_id)
-    await emit(tx, told)
+    for answer in answers:
+        told = answering(message, answer, source=SOURCE, aggregate_id=order_id)
+        await emit(tx, told)
     await orchestrator.signal(tx, rules, order_id, told)
+
+
+# a shipment in one of these may be asked to ship (again)
+_GOING = (ShipmentStatus.PENDING_SHIPMENT, ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED)
 
 
 async def record_shipped(

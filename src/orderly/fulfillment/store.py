@@ -16,7 +16,11 @@ shipments = sa.Table(
     "shipments",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("order_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("order_id", sa.String(36), nullable=False),
+    # an order whose lines ship from several distribution centres ships a part from each
+    # (0 first, `dc` its centre); an order from one centre has one, part 0, and no `dc`
+    sa.Column("part", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("dc", sa.String(32)),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("items", sa.JSON(), nullable=False),
     sa.Column("shipping_address", sa.JSON(), nullable=False),
@@ -32,21 +36,34 @@ shipments = sa.Table(
     # released to the warehouse, which fulfils it (waves, picks, packing): not shipped by an
     # operator's word alone
     sa.Column("warehouse", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Index("shipments_order_part", "order_id", "part", unique=True),
     sa.Index("shipments_owner", "owner_id", "created_at"),
 )
 
 COLUMNS = (
-    "id, order_id, status, items, shipping_address, tracking_number, carrier,"
+    "id, order_id, part, dc, status, items, shipping_address, tracking_number, carrier,"
     " shipped_at, delivered_at, delivery_location, created_at, updated_at, owner_id, account_id"
 )
 INSERT = sql(
     "INSERT INTO shipments (id, order_id, status, items, shipping_address, created_at,"
     " updated_at, owner_id, account_id)"
     " VALUES (:id, :order_id, :status, :items, :shipping_address, :at, :at, :owner_id, :account_id)"
-    " ON CONFLICT (order_id) DO NOTHING"
+    " ON CONFLICT (order_id, part) DO NOTHING"
 )
 GET = sql(f"SELECT {COLUMNS} FROM shipments WHERE id = :id")
-BY_ORDER = sql(f"SELECT {COLUMNS} FROM shipments WHERE order_id = :order_id")
+BY_ORDER = sql(f"SELECT {COLUMNS} FROM shipments WHERE order_id = :order_id ORDER BY part")
+# The order's lines from its first centre stay on its first shipment; each other centre's
+# go on a part of their own, like it in all else.
+NARROW_SHIPMENT = sql(
+    "UPDATE shipments SET dc = :dc, items = :items, updated_at = :at"
+    " WHERE order_id = :order_id AND part = 0"
+)
+INSERT_PART = sql(
+    "INSERT INTO shipments (id, order_id, part, dc, status, items, shipping_address, created_at,"
+    " updated_at, owner_id, account_id, warehouse) VALUES (:id, :order_id, :part, :dc, :status,"
+    " :items, :shipping_address, :at, :at, :owner_id, :account_id, TRUE)"
+    " ON CONFLICT (order_id, part) DO NOTHING"
+)
 _OWN = "(owner_id = :owner_id OR (account_id IS NOT NULL AND account_id = :account_id))"
 
 
@@ -132,8 +149,9 @@ waves = sa.Table(
 wave_orders = sa.Table(
     "wave_orders",
     metadata,
+    # an order joins a wave in each distribution centre it is picked in
     sa.Column("order_id", sa.String(36), primary_key=True),
-    sa.Column("wave_id", sa.String(36), nullable=False),
+    sa.Column("wave_id", sa.String(36), primary_key=True),
     sa.Column("lines", sa.Integer(), nullable=False),
     sa.Column("units", sa.Integer(), nullable=False),
     sa.Index("wave_orders_wave", "wave_id"),
@@ -164,7 +182,9 @@ pick_tasks = sa.Table(
 packs = sa.Table(
     "packs",
     metadata,
+    # an order is packed in each distribution centre it was picked in
     sa.Column("order_id", sa.String(36), primary_key=True),
+    sa.Column("dc", sa.String(32), primary_key=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("packages", sa.Integer()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -261,7 +281,7 @@ INSERT_WAVE = sql(
 )
 JOIN_WAVE = sql(
     "INSERT INTO wave_orders (order_id, wave_id, lines, units)"
-    " VALUES (:order_id, :wave_id, :lines, :units) ON CONFLICT (order_id) DO NOTHING"
+    " VALUES (:order_id, :wave_id, :lines, :units) ON CONFLICT (order_id, wave_id) DO NOTHING"
 )
 GROW_WAVE = sql(
     "UPDATE waves SET orders = orders + 1, lines = lines + :lines, units = units + :units"
@@ -272,7 +292,21 @@ SHRINK_WAVE = sql(
     "UPDATE waves SET orders = orders - 1, lines = lines - :lines, units = units - :units"
     " WHERE id = :id"
 )
-WAVE_OF_ORDER = sql("SELECT wave_id, lines, units FROM wave_orders WHERE order_id = :order_id")
+WAVES_OF_ORDER = sql(
+    "SELECT wo.wave_id, wo.lines, wo.units, w.dc, w.status FROM wave_orders wo"
+    " JOIN waves w ON w.id = wo.wave_id WHERE wo.order_id = :order_id ORDER BY w.dc"
+)
+# The orders of a wave that are in another wave too (picked in several centres): they go
+# to their picks once their last wave is released.
+SPLIT_ORDERS_OF_WAVE = sql(
+    "SELECT DISTINCT wo.order_id FROM wave_orders wo JOIN wave_orders other"
+    " ON other.order_id = wo.order_id AND other.wave_id <> wo.wave_id"
+    " WHERE wo.wave_id = :wave_id ORDER BY wo.order_id"
+)
+OPEN_WAVES_OF_ORDER = sql(
+    "SELECT count(*) AS n FROM wave_orders wo JOIN waves w ON w.id = wo.wave_id"
+    " WHERE wo.order_id = :order_id AND w.status = 'OPEN'"
+)
 GET_WAVE = sql(f"SELECT {_WAVE_COLUMNS} FROM waves WHERE id = :id")
 WAVES = sql(
     f"SELECT {_WAVE_COLUMNS} FROM waves WHERE status = :status"
@@ -319,26 +353,25 @@ CANCEL_TASKS = sql(
     " WHERE order_id = :order_id AND status <> 'CANCELLED'"
 )
 
+_PACK_COLUMNS = "order_id, dc, status, packages, created_at, packed_at, packed_by"
 OPEN_PACK = sql(
-    "INSERT INTO packs (order_id, status, created_at) VALUES (:order_id, 'OPEN', :at)"
-    " ON CONFLICT (order_id) DO UPDATE SET status = 'OPEN', packages = NULL, packed_at = NULL,"
-    " packed_by = NULL WHERE packs.status = 'CANCELLED'"
+    "INSERT INTO packs (order_id, dc, status, created_at) VALUES (:order_id, :dc, 'OPEN', :at)"
+    " ON CONFLICT (order_id, dc) DO UPDATE SET status = 'OPEN', packages = NULL,"
+    " packed_at = NULL, packed_by = NULL WHERE packs.status = 'CANCELLED'"
 )
-GET_PACK = sql(
-    "SELECT order_id, status, packages, created_at, packed_at, packed_by FROM packs"
-    " WHERE order_id = :order_id"
-)
+PACKS_OF_ORDER = sql(f"SELECT {_PACK_COLUMNS} FROM packs WHERE order_id = :order_id ORDER BY dc")
 PACKS = sql(
-    "SELECT order_id, status, packages, created_at, packed_at, packed_by FROM packs"
-    " WHERE status = :status ORDER BY created_at, order_id LIMIT :limit"
+    f"SELECT {_PACK_COLUMNS} FROM packs"
+    " WHERE status = :status ORDER BY created_at, order_id, dc LIMIT :limit"
 )
 PACK = sql(
     "UPDATE packs SET status = 'PACKED', packages = :packages, packed_at = :at, packed_by = :by"
-    " WHERE order_id = :order_id AND status = 'OPEN'"
+    " WHERE order_id = :order_id AND dc = :dc AND status = 'OPEN'"
 )
 CANCEL_PACK = sql(
     "UPDATE packs SET status = 'CANCELLED' WHERE order_id = :order_id AND status <> 'CANCELLED'"
 )
+ALLOCATED_DCS = sql("SELECT DISTINCT dc FROM allocations WHERE order_id = :order_id ORDER BY dc")
 
 ESCALATE = sql(
     "INSERT INTO escalations (order_id, step, times, at) VALUES (:order_id, :step, :times, :at)"

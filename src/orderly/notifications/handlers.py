@@ -97,8 +97,9 @@ class MailHandlers:
         await self._queue(tx, letter, user, f"order_held:{held.decision_id}", held.order_id)
 
     async def mail_on_order_status_updated(self, tx: Tx, message: Envelope) -> None:
-        """A shipped order's carrier and tracking number; a delivered order's time and place.
-        Once per order each. Other statuses are not written about."""
+        """A shipped order's carrier and tracking number (each, of an order shipped in parts
+        from several distribution centres); a delivered order's time and place. Once each.
+        Other statuses are not written about."""
         update = message.read(OrderStatusUpdated)
         if update.current_status not in (SHIPPED, DELIVERED):
             return
@@ -118,6 +119,8 @@ class MailHandlers:
                 delivery_location=_given(update.delivery_location),
             )
         key = f"{letter.template}:{update.order_id}"
+        if update.current_status == SHIPPED and isinstance(update.tracking_number, str):
+            key = f"{key}:{update.tracking_number}"  # an order shipped in parts: each
         await self._queue(tx, letter, user, key, update.order_id)
 
     async def _queue(self, tx: Tx, letter: Letter, user: Row, key: str, order_id: str) -> None:
