@@ -19,7 +19,10 @@ WMS_TOPICS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "fulfillment": ("order.status_updated",),
     },
     "wms.waves.events": {"fulfillment": ("wave.*",)},
-    "wms.picking.events": {"fulfillment": ("pick.*",)},
+    # with what a short pick did to the units the shelf did not have
+    "wms.picking.events": {
+        "fulfillment": ("pick.*", "fulfillment.backordered", "fulfillment.line_cancelled")
+    },
     "wms.packing.events": {"fulfillment": ("pack.*",)},
     "wms.shipping.events": {
         "fulfillment": (
