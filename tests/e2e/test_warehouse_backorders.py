@@ -50,6 +50,13 @@ def ops(deployed: Deployment) -> httpx.AsyncClient:
 
 async def shop_order(deployed: Deployment, product_id: str, quantity: int) -> str:
     """A paid shop order of `quantity` units: the warehouse fulfils it."""
+    return (await customer_order(deployed, product_id, quantity))[0]
+
+
+async def customer_order(
+    deployed: Deployment, product_id: str, quantity: int
+) -> tuple[str, httpx.AsyncClient]:
+    """A paid shop order of `quantity` units, and its customer."""
     customer = deployed.ordering.client(deployed.customer()["token"])
     body = {
         "items": [{"product_id": product_id, "quantity": quantity}],
@@ -62,7 +69,7 @@ async def shop_order(deployed: Deployment, product_id: str, quantity: int) -> st
         answer = await customer.post("/api/v1/orders", json=body)
         return str(answer.json()["order_id"]) if answer.status_code in (201, 202) else None
 
-    return await eventually(placed)
+    return await eventually(placed), customer
 
 
 async def released_tasks(floor: httpx.AsyncClient, key: str) -> list[dict[str, Any]]:
@@ -247,11 +254,115 @@ async def test_a_backorder_is_refused_without_stock_and_ships_once_stock_is_rece
         listed = (await floor.get("/api/v1/backorders", params={"status": "OPEN"})).json()
         assert backorder_id not in [row["id"] for row in listed]
 
+        # it is a second shipment of the order, told as seed 001 tells one, and mailed
+        rows = (await floor.get("/api/v1/shipments", params={"order_id": order_id})).json()
+        assert [(row["part"], row["backorder_id"], row["status"]) for row in rows] == [
+            (0, None, "SHIPPED"),
+            (1, backorder_id, "SHIPPED"),
+        ]
+        second = rows[1]
+        assert (second["tracking_number"], second["items"]) == (
+            done["tracking_number"],
+            [{"product_id": product_id, "quantity": 3}],
+        )
+        assert shipped[1]["shipmentId"] == second["id"]
+        updates = await told(wire, order_id, "order.status_updated")
+        assert done["tracking_number"] in [update.get("tracking_number") for update in updates]
+        mails = deployed.notifications.client(deployed.operator_token)
+
+        async def both_mailed() -> bool:
+            found = await mails.get("/api/v1/notifications/mails", params={"order_id": order_id})
+            bodies = [m["body"] for m in found.json() if m["template"] == "order_shipped"]
+            return len(bodies) == 2 and done["tracking_number"] in bodies[1]
+
+        await eventually(both_mailed)
+
+        # the carrier delivers it as any shipment
+        delivered = await floor.post(
+            f"/api/v1/shipments/{second['id']}/deliver", json={"delivery_location": "Door"}
+        )
+        assert delivered.status_code == 200, delivered.text
+        arrived = await told(wire, order_id, "fulfillment.delivered")
+        assert arrived[-1]["shipmentId"] == second["id"]
+
     # received 4 + 5 = on hand 2 + reserved 0 + shipped 1 + 3, and the 3 the shelf never had
     position = await settled_stock(deployed, product_id, on_hand=2)
     assert position["hard_reserved"] == 0
     lots = {lot["lot"]: (lot["on_hand"], lot["reserved"]) for lot in position["lots"]}
     assert lots == {"INITIAL": (0, 0), "L2": (2, 0)}
+
+
+async def test_an_operator_cancels_an_open_backorder_and_a_released_one_goes_with_its_order(
+    backordering: Deployment,
+) -> None:
+    deployed = backordering
+    floor = ops(deployed)
+    inventory = deployed.inventory.client(deployed.operator_token)
+    async with tapped(deployed.backend) as wire:
+        # an operator cancels an open backorder: it will not ship, and says so
+        product_id = await create_product(deployed, unique("BC"), 2)
+        order_id = await shop_order(deployed, product_id, 2)
+        await picked_short(floor, order_id, found=1)
+        [backordered] = await told(wire, order_id, "fulfillment.backordered")
+        path = f"/api/v1/backorders/{backordered['backorderId']}"
+        gone = await floor.post(f"{path}/cancel")
+        assert gone.status_code == 200, gone.text
+        assert (gone.json()["status"], gone.json()["reason"]) == (
+            "CANCELLED",
+            "cancelled_by_operator",
+        )
+        [event] = await told(wire, order_id, "fulfillment.backorder_cancelled")
+        assert (event["quantity"], event["reason"]) == (1, "cancelled_by_operator")
+        for again in ("cancel", "release"):
+            refused = await floor.post(f"{path}/{again}")
+            assert (refused.status_code, refused.json()["code"]) == (409, "backorder_not_open")
+        missing = await floor.post("/api/v1/backorders/no-such-backorder/cancel")
+        assert (missing.status_code, missing.json()["code"]) == (404, "backorder_not_found")
+
+        # given another order picked short, its backorder released with stock come in
+        product_id = await create_product(deployed, unique("BC"), 3)
+        order_id, customer = await customer_order(deployed, product_id, 3)
+        await picked_short(floor, order_id, found=1)
+        [backordered] = await told(wire, order_id, "fulfillment.backordered")
+        receipt = {"quantity": 4, "lot": "L9"}
+        received = await inventory.post(f"/api/v1/inventory/{product_id}/receipts", json=receipt)
+        assert received.status_code == 201, received.text
+        path = f"/api/v1/backorders/{backordered['backorderId']}"
+        released = await floor.post(f"{path}/release")
+        assert released.status_code == 200, released.text
+        # its two are held; the order's unit picked is off hand already
+        assert (await stock(deployed, product_id))["hard_reserved"] == 2
+        held = await floor.post(f"{path}/cancel")
+        assert (held.status_code, held.json()["code"]) == (409, "backorder_not_open")
+
+        # when the customer cancels the order before it ships
+        cancelled = await customer.post(f"/api/v1/orders/{order_id}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+
+        # then the released backorder is undone and cancelled with it, its shipment too
+        async def undone() -> dict[str, Any] | None:
+            shown = (await floor.get(path)).json()
+            return shown if shown["status"] == "CANCELLED" else None
+
+        assert (await eventually(undone))["reason"] == "order_cancelled"
+        [event] = await told(wire, order_id, "fulfillment.backorder_cancelled")
+        assert (event["quantity"], event["reason"]) == (2, "order_cancelled")
+
+        async def all_cancelled() -> list[dict[str, Any]] | None:
+            found = await floor.get("/api/v1/shipments", params={"order_id": order_id})
+            rows: list[dict[str, Any]] = found.json()
+            return rows if all(row["status"] == "CANCELLED" for row in rows) else None
+
+        rows = await eventually(all_cancelled)
+        assert [row["backorder_id"] for row in rows] == [None, backordered["backorderId"]]
+
+    # nothing is held for either, and the unit picked is back on its shelf (not the two
+    # the shelf never had: they stay lost)
+    async def given_back() -> bool:
+        position = await stock(deployed, product_id)
+        return (position["hard_reserved"], position["on_hand"]) == (0, 1 + 4)
+
+    await eventually(given_back)
 
 
 async def test_a_short_pick_cancels_the_units_short_from_its_line_and_ships_the_rest(

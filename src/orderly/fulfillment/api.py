@@ -41,6 +41,8 @@ class ShipmentOut(BaseModel):
     # an order whose lines ship from several distribution centres ships a part from each
     part: int = 0
     dc: str | None = None
+    # a part that ships a released backorder of the order
+    backorder_id: str | None = None
     status: str
     items: list[dict[str, Any]]
     shipping_address: dict[str, Any]

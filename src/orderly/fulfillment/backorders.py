@@ -19,20 +19,18 @@ import uuid
 from typing import Any
 
 from orderly.fulfillment import orchestrator, picking, store
-from orderly.fulfillment.domain import BackorderNotOpen, BackorderStatus, move_backorder
-from orderly.fulfillment.messages import (
-    SOURCE,
-    Backordered,
-    FulfillmentShipped,
-    LineCancelled,
-    ShipmentFailed,
-    ShipOrder,
+from orderly.fulfillment.domain import (
+    BackorderNotOpen,
+    BackorderStatus,
+    ShipmentStatus,
+    move_backorder,
 )
+from orderly.fulfillment.messages import SOURCE, BackorderCancelled, Backordered, LineCancelled
 from orderly.fulfillment.policy import FulfillmentPolicy
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
-from orderly.messaging import Envelope, answering, emit, new_message
+from orderly.messaging import emit, new_message
 from orderly.storage import Database, Row, Tx
 
 # A short pick's backorder or cancellation is named from the picks' key and the product: an
@@ -91,8 +89,58 @@ async def record_short(tx: Tx, rules: FulfillmentPolicy, key: str, tasks: list[R
 async def cancel_open_on_order_undone(tx: Tx, order_id: str) -> None:
     """The order's picks were undone (it was cancelled before it shipped): its open
     backorders go with it."""
-    params = {"order_id": order_id, "reason": "order_cancelled", "at": utcnow()}
-    await tx.execute(store.CANCEL_OPEN_BACKORDERS, params)
+    for row in await tx.fetch_all(store.BACKORDERS_OF_ORDER, {"order_id": order_id}):
+        if row["status"] == BackorderStatus.OPEN:
+            await cancelled(tx, row, BackorderStatus.OPEN, "order_cancelled")
+
+
+async def cancelled(tx: Tx, backorder: Row, expected: BackorderStatus, reason: str) -> bool:
+    """Cancel the backorder, if it is still `expected` (`fulfillment.backorder_cancelled`);
+    whether it was."""
+    params = {
+        "id": backorder["id"],
+        "status": BackorderStatus.CANCELLED.value,
+        "expected": expected.value,
+        "reason": reason,
+        "at": utcnow(),
+    }
+    if not await tx.execute(store.MOVE_BACKORDER, params):
+        return False
+    told = BackorderCancelled(
+        backorder_id=backorder["id"],
+        order_id=backorder["order_id"],
+        product_id=backorder["product_id"],
+        quantity=int(backorder["quantity"]),
+        reason=reason,
+    )
+    await emit(tx, new_message(told, source=SOURCE, aggregate_id=backorder["order_id"]))
+    return True
+
+
+async def cancel(db: Database, backorder_id: str) -> dict[str, Any]:
+    """An operator's word that an open backorder will not ship (one released is on the
+    floor already: `BackorderNotOpen`)."""
+
+    async def work(tx: Tx) -> dict[str, Any]:
+        backorder = await _backorder(tx, backorder_id)
+        if backorder["status"] != BackorderStatus.OPEN:
+            move_backorder(backorder["status"], BackorderStatus.CANCELLED)
+            raise BackorderNotOpen(
+                f"backorder {backorder_id} is on the floor: it ships",
+                backorder_status=backorder["status"],
+            )
+        if not await cancelled(tx, backorder, BackorderStatus.OPEN, "cancelled_by_operator"):
+            raise BackorderNotOpen(f"backorder {backorder_id} changed meanwhile")
+        return view(await _backorder(tx, backorder_id))
+
+    return await db.transaction(work)
+
+
+async def _backorder(tx: Tx, backorder_id: str) -> Row:
+    row = await tx.fetch_one(store.GET_BACKORDER, {"id": backorder_id})
+    if row is None:
+        raise BackorderNotFound(f"backorder {backorder_id} does not exist")
+    return row
 
 
 def view(row: Row) -> dict[str, Any]:
@@ -161,15 +209,16 @@ async def release(
     reserved yet; `BackorderOutOfStock` (and open again) if inventory has none."""
 
     async def work(tx: Tx) -> str:
-        backorder = await tx.fetch_one(store.GET_BACKORDER, {"id": backorder_id})
-        if backorder is None:
-            raise BackorderNotFound(f"backorder {backorder_id} does not exist")
+        backorder = await _backorder(tx, backorder_id)
         move_backorder(backorder["status"], BackorderStatus.RELEASED)
         fulfillment_id = new_id()
         params = {"id": backorder_id, "fulfillment_id": fulfillment_id, "at": utcnow()}
         if not await tx.execute(store.RELEASE_BACKORDER, params):
             raise BackorderNotOpen(f"backorder {backorder_id} changed meanwhile")
+        if tx.dialect == "postgresql":  # its order's parts are numbered one at a time
+            await tx.execute(store.LOCK_SHIPMENT, {"order_id": backorder["order_id"]})
         shipments = await tx.fetch_all(store.BY_ORDER, {"order_id": backorder["order_id"]})
+        await _shipment_part(tx, backorder, shipments)
         data = {
             "backorderId": backorder_id,
             "forOrder": backorder["order_id"],
@@ -182,6 +231,42 @@ async def release(
 
     fulfillment_id = await db.transaction(work)
     return await _reserved(db, backorder_id, fulfillment_id, wait)
+
+
+async def _shipment_part(tx: Tx, backorder: Row, shipments: list[Row]) -> None:
+    """The backorder's shipment, a part of its order's (`shipments`, read under the order's
+    lock): made at its first release, waiting again at a later one (a release that found no
+    stock cancelled it)."""
+    part = await tx.fetch_one(store.OF_BACKORDER, {"backorder_id": backorder["id"]})
+    now = utcnow()
+    if part is not None:
+        params = {
+            "id": part["id"],
+            "status": ShipmentStatus.PENDING_SHIPMENT.value,
+            "expected": ShipmentStatus.CANCELLED.value,
+            "at": now,
+        }
+        await tx.execute(store.MOVE_SHIPMENT, params)
+        return
+    if not shipments:
+        return
+    order_id = backorder["order_id"]
+    first = shipments[0]
+    params = {
+        "id": new_id(),
+        "order_id": order_id,
+        "part": max(int(row["part"]) for row in shipments) + 1,
+        "dc": None,
+        "status": ShipmentStatus.PENDING_SHIPMENT.value,
+        "items": [{"product_id": backorder["product_id"], "quantity": int(backorder["quantity"])}],
+        "shipping_address": first["shipping_address"],
+        "owner_id": first["owner_id"],
+        "account_id": first["account_id"],
+        "backorder_id": backorder["id"],
+        "at": now,
+    }
+    if not await tx.execute(store.INSERT_PART, params):
+        raise Conflict(f"order {order_id}'s shipments changed meanwhile; release it again")
 
 
 async def _reserved(
@@ -217,37 +302,3 @@ async def _release_state(tx: Tx, backorder_id: str, fulfillment_id: str) -> tupl
 async def released(tx: Tx, fulfillment_id: str) -> Row | None:
     """The backorder shipping under `fulfillment_id`, if it is one's."""
     return await tx.fetch_one(store.BACKORDER_OF_FULFILLMENT, {"fulfillment_id": fulfillment_id})
-
-
-async def ship_on_command(
-    tx: Tx, rules: FulfillmentPolicy, message: Envelope, backorder: Row, tracking: str
-) -> None:
-    """The backorder's `fulfillment.ship`: the carrier takes it under `tracking`, and it is
-    fulfilled; answered `fulfillment.shipped` for its order (again, with the same number,
-    if asked again), or `fulfillment.shipment.failed` if it was cancelled meanwhile."""
-    command = message.read(ShipOrder)
-    order_id = str(backorder["order_id"])
-    carrier, tracking_number = backorder["carrier"], backorder["tracking_number"]
-    if backorder["status"] == BackorderStatus.RELEASED:
-        carrier, tracking_number = command.carrier, tracking
-        params = {
-            "id": backorder["id"],
-            "carrier": carrier,
-            "tracking_number": tracking_number,
-            "at": utcnow(),
-        }
-        if not await tx.execute(store.SHIP_BACKORDER, params):
-            raise Conflict(f"backorder {backorder['id']} changed meanwhile")
-    answer: FulfillmentShipped | ShipmentFailed
-    if tracking_number:
-        answer = FulfillmentShipped(
-            order_id=order_id,
-            shipment_id=backorder["id"],
-            carrier=carrier,
-            tracking_number=tracking_number,
-        )
-    else:
-        answer = ShipmentFailed(order_id=order_id, reason=f"backorder_{backorder['status']}")
-    told = answering(message, answer, source=SOURCE, aggregate_id=order_id)
-    await emit(tx, told)
-    await orchestrator.signal(tx, rules, command.order_id, told)

@@ -525,7 +525,7 @@ async def cancel_picks_on_command(tx: Tx, message: Envelope) -> None:
     tasks = await tx.fetch_all(store.TASKS_OF_ORDER, {"order_id": order_id})
     await tx.execute(store.CANCEL_TASKS, {"order_id": order_id, "at": utcnow()})
     await backorders.cancel_open_on_order_undone(tx, order_id)
-    lots = [lot for lot in _lots(list(tasks)) if lot.quantity]
+    lots = [lot for lot in _lots(list(tasks)) if lot.quantity or lot.short]
     cancelled = PickCancelled(order_id=order_id, lots=lots)
     await emit(tx, answering(message, cancelled, source=SOURCE, aggregate_id=order_id))
 

@@ -210,6 +210,16 @@ async def release_backorder(
     return released
 
 
+@router.post(
+    "/api/v1/backorders/{backorder_id}/cancel",
+    responses=refuses(backorders.BackorderNotFound, BackorderNotOpen),
+)
+async def cancel_backorder(backorder_id: str, db: Fulfillment, _: Operator) -> dict[str, Any]:
+    """The backorder will not ship (`fulfillment.backorder_cancelled`); 409
+    `backorder_not_open` once it is released to the floor, fulfilled or cancelled."""
+    return await backorders.cancel(db, backorder_id)
+
+
 class WmsLotIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

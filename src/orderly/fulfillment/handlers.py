@@ -57,7 +57,7 @@ class FulfillmentHandlers:
             await service.ship_on_command(tx, message, self.rules)
             return
         tracking = floor.tracking_number()
-        await backorders.ship_on_command(tx, self.rules, message, backorder, tracking)
+        await service.ship_backorder(tx, self.rules, message, backorder, tracking)
 
     async def advance_on_reply(self, tx: Tx, message: Envelope) -> None:
         """An answer to a command of an order's fulfillment that undoes a step: inventory

@@ -121,6 +121,19 @@ class Backordered(Message):
     quantity: int
 
 
+class BackorderCancelled(Message):
+    """A backorder will not ship: an operator cancelled it, or its order was cancelled
+    (`reason`). A released one's reservation, picks and packing were undone first."""
+
+    TYPE = "fulfillment.backorder_cancelled"
+
+    backorder_id: str
+    order_id: str
+    product_id: str
+    quantity: int
+    reason: str
+
+
 class LineCancelled(Message):
     """A short pick left `quantity` units of the order's product unpicked: the order's line
     is cancelled by that many units, and the rest ships (`ORDERLY_SHORT_PICK=cancel_line`)."""
@@ -203,6 +216,7 @@ MESSAGES = (
     FulfillmentDelivered,
     FulfillmentEscalated,
     Backordered,
+    BackorderCancelled,
     LineCancelled,
     CreatePicks,
     CancelPicks,

@@ -28,8 +28,8 @@ from typing import Any
 
 import msgspec
 
-from orderly.fulfillment import store
-from orderly.fulfillment.domain import BackorderStatus
+from orderly.fulfillment import backorders, store
+from orderly.fulfillment.domain import BackorderStatus, ShipmentStatus
 from orderly.fulfillment.messages import (
     SOURCE,
     CancelPack,
@@ -157,8 +157,10 @@ def definition(rules: FulfillmentPolicy) -> Definition:
 def backorder_definition(rules: FulfillmentPolicy) -> Definition:
     """A released backorder's shipment: its units reserved first (inventory may have none:
     the backorder is open again), then the same floor as an order's, under the release's own
-    id (`orderId` in its data and commands), until the carrier takes it."""
+    id (`orderId` in its data and commands), until the carrier takes it. Its order
+    cancelled meanwhile, it is undone and cancelled."""
     floor = rules.floor_wait
+    cancelled = (OrderCancelled.TYPE,)
     return Definition(
         kind=BACKORDER,
         source=SOURCE,
@@ -167,18 +169,18 @@ def backorder_definition(rules: FulfillmentPolicy) -> Definition:
                 "reserve",
                 ReserveInventory.TYPE,
                 (InventoryReserved.TYPE,),
-                (InventoryInsufficient.TYPE,),
+                (InventoryInsufficient.TYPE, *cancelled),
                 ReleaseInventory.TYPE,
                 (InventoryReleased.TYPE,),
                 timeout=60.0,
                 retries=5,
             ),
-            Step("wave", None, (WaveReleased.TYPE,), timeout=floor, escalations=None),
+            Step("wave", None, (WaveReleased.TYPE,), cancelled, timeout=floor, escalations=None),
             Step(
                 "pick",
                 CreatePicks.TYPE,
                 (PickCompleted.TYPE,),
-                (),
+                cancelled,
                 CancelPicks.TYPE,
                 (PickCancelled.TYPE,),
                 timeout=floor,
@@ -190,7 +192,7 @@ def backorder_definition(rules: FulfillmentPolicy) -> Definition:
                 "pack",
                 CreatePack.TYPE,
                 (PackCompleted.TYPE,),
-                (),
+                cancelled,
                 CancelPack.TYPE,
                 (PackCancelled.TYPE,),
                 timeout=floor,
@@ -202,7 +204,7 @@ def backorder_definition(rules: FulfillmentPolicy) -> Definition:
                 "ship",
                 ShipOrder.TYPE,
                 (FulfillmentShipped.TYPE,),
-                (ShipmentFailed.TYPE,),
+                (ShipmentFailed.TYPE, *cancelled),
                 CancelShipment.TYPE,
                 (ShipmentCancelled.TYPE,),
                 timeout=rules.ship_wait,
@@ -254,11 +256,29 @@ _REASONS = {InventoryInsufficient.TYPE: "insufficient_stock"}
 
 
 async def _backorder_reopened(tx: Tx, saga: Saga) -> None:
-    """A released backorder that did not ship (inventory had no stock for it, say) waits
-    for stock again; its reservation, picks and packing were undone."""
+    """A released backorder that did not ship waits for stock again (inventory had none
+    for it, say), its shipment cancelled until then; or, its order cancelled, it is
+    cancelled. Its reservation, picks and packing were undone."""
     await _settled(tx, saga)
+    backorder_id = saga.data["backorderId"]
+    part = await tx.fetch_one(store.OF_BACKORDER, {"backorder_id": backorder_id})
+    if part is not None:
+        params = {
+            "id": part["id"],
+            "status": ShipmentStatus.CANCELLED.value,
+            "expected": ShipmentStatus.PENDING_SHIPMENT.value,
+            "at": utcnow(),
+        }
+        await tx.execute(store.MOVE_SHIPMENT, params)
+    backorder = await tx.fetch_one(store.GET_BACKORDER, {"id": backorder_id})
+    if backorder is None:
+        return
+    failed = saga.failed_step()
+    if failed is not None and (failed["detail"] or {}).get("event") == OrderCancelled.TYPE:
+        await backorders.cancelled(tx, backorder, BackorderStatus.RELEASED, "order_cancelled")
+        return
     params = {
-        "id": saga.data["backorderId"],
+        "id": backorder_id,
         "status": BackorderStatus.OPEN.value,
         "expected": BackorderStatus.RELEASED.value,
         "reason": _REASONS.get(saga.reason or "", saga.reason),

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from orderly.fulfillment import floor, orchestrator, store
-from orderly.fulfillment.domain import UNSHIPPED, ShipmentStatus, advance
+from orderly.fulfillment.domain import UNSHIPPED, BackorderStatus, ShipmentStatus, advance
 from orderly.fulfillment.messages import (
     SOURCE,
     FulfillmentDelivered,
@@ -118,6 +118,7 @@ async def _split(tx: Tx, order_id: str, centres: dict[str, list[Row]]) -> None:
                 "shipping_address": first["shipping_address"],
                 "owner_id": first["owner_id"],
                 "account_id": first["account_id"],
+                "backorder_id": None,
                 "at": now,
             },
         )
@@ -152,6 +153,10 @@ async def cancel_on_order_cancelled(tx: Tx, message: Envelope, rules: Fulfillmen
     order_id = message.read(OrderCancelled).order_id
     await floor.leave_waves(tx, order_id)
     await orchestrator.signal(tx, rules, order_id, message)
+    # a backorder of it released to the floor is undone too (an open one goes with its picks)
+    for backorder in await tx.fetch_all(store.BACKORDERS_OF_ORDER, {"order_id": order_id}):
+        if backorder["status"] == BackorderStatus.RELEASED:
+            await orchestrator.signal(tx, rules, backorder["fulfillment_id"], message)
     for expected in UNSHIPPED:
         await tx.execute(
             store.SET_STATUS,
@@ -253,9 +258,13 @@ async def deliver(
         )
         order_id = shipment["order_id"]
         # an order shipped in parts is delivered with its last (seed 001's report, the
-        # order's fulfillment complete); each part's delivery is its own news
+        # order's fulfillment complete); each part's delivery is its own news, and so is a
+        # backorder's, which follows its order
         others = await tx.fetch_all(store.BY_ORDER, {"order_id": order_id})
-        last = all(row["status"] in _ARRIVED or row["id"] == shipment_id for row in others)
+        last = shipment["backorder_id"] is None and all(
+            row["status"] in _ARRIVED or row["id"] == shipment_id or row["backorder_id"]
+            for row in others
+        )
         if last:
             place = {"delivered_at": iso_z(when), "delivery_location": delivery_location}
             await _report(tx, shipment, new, place)
@@ -324,6 +333,43 @@ async def ship_on_command(tx: Tx, message: Envelope, rules: FulfillmentPolicy) -
 
 # a shipment in one of these may be asked to ship (again)
 _GOING = (ShipmentStatus.PENDING_SHIPMENT, ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED)
+
+
+async def ship_backorder(
+    tx: Tx, rules: FulfillmentPolicy, message: Envelope, backorder: Row, tracking: str
+) -> None:
+    """A released backorder's `fulfillment.ship`: the carrier takes its shipment (a part of
+    its order's) under `tracking`, and it is fulfilled: seed 001's `order.status_updated`
+    for the order with its tracking number (mailed), and `fulfillment.shipped`; again, with
+    the same number, if asked again; `fulfillment.shipment.failed` if it was cancelled
+    meanwhile."""
+    command = message.read(ShipOrder)
+    order_id = str(backorder["order_id"])
+    part = await tx.fetch_one(store.OF_BACKORDER, {"backorder_id": backorder["id"]})
+    carrier, number = backorder["carrier"], backorder["tracking_number"]
+    if backorder["status"] == BackorderStatus.RELEASED:
+        carrier, number = command.carrier, tracking
+        params = {"id": backorder["id"], "carrier": carrier, "tracking_number": number}
+        if not await tx.execute(store.SHIP_BACKORDER, {**params, "at": utcnow()}):
+            raise Conflict(f"backorder {backorder['id']} changed meanwhile")
+        if part is not None and part["status"] == ShipmentStatus.PENDING_SHIPMENT:
+            changes = {"tracking_number": number, "carrier": carrier, "status": "SHIPPED"}
+            await _update(tx, store.SHIP, part, changes)
+            extra = {"tracking_number": number, "carrier": carrier}
+            await _report(tx, part, ShipmentStatus.SHIPPED, extra)
+    answer: FulfillmentShipped | ShipmentFailed
+    if number:
+        answer = FulfillmentShipped(
+            order_id=order_id,
+            shipment_id=backorder["id"] if part is None else part["id"],
+            carrier=carrier,
+            tracking_number=number,
+        )
+    else:
+        answer = ShipmentFailed(order_id=order_id, reason=f"backorder_{backorder['status']}")
+    told = answering(message, answer, source=SOURCE, aggregate_id=order_id)
+    await emit(tx, told)
+    await orchestrator.signal(tx, rules, command.order_id, told)
 
 
 async def record_shipped(

@@ -36,13 +36,17 @@ shipments = sa.Table(
     # released to the warehouse, which fulfils it (waves, picks, packing): not shipped by an
     # operator's word alone
     sa.Column("warehouse", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # a part that ships a released backorder of the order
+    sa.Column("backorder_id", sa.String(36)),
     sa.Index("shipments_order_part", "order_id", "part", unique=True),
+    sa.Index("shipments_backorder", "backorder_id"),
     sa.Index("shipments_owner", "owner_id", "created_at"),
 )
 
 COLUMNS = (
     "id, order_id, part, dc, status, items, shipping_address, tracking_number, carrier,"
-    " shipped_at, delivered_at, delivery_location, created_at, updated_at, owner_id, account_id"
+    " shipped_at, delivered_at, delivery_location, created_at, updated_at, owner_id, account_id,"
+    " backorder_id"
 )
 INSERT = sql(
     "INSERT INTO shipments (id, order_id, status, items, shipping_address, created_at,"
@@ -60,9 +64,13 @@ NARROW_SHIPMENT = sql(
 )
 INSERT_PART = sql(
     "INSERT INTO shipments (id, order_id, part, dc, status, items, shipping_address, created_at,"
-    " updated_at, owner_id, account_id, warehouse) VALUES (:id, :order_id, :part, :dc, :status,"
-    " :items, :shipping_address, :at, :at, :owner_id, :account_id, TRUE)"
-    " ON CONFLICT (order_id, part) DO NOTHING"
+    " updated_at, owner_id, account_id, warehouse, backorder_id) VALUES (:id, :order_id, :part,"
+    " :dc, :status, :items, :shipping_address, :at, :at, :owner_id, :account_id, TRUE,"
+    " :backorder_id) ON CONFLICT (order_id, part) DO NOTHING"
+)
+OF_BACKORDER = sql(f"SELECT {COLUMNS} FROM shipments WHERE backorder_id = :backorder_id")
+MOVE_SHIPMENT = sql(
+    "UPDATE shipments SET status = :status, updated_at = :at WHERE id = :id AND status = :expected"
 )
 _OWN = "(owner_id = :owner_id OR (account_id IS NOT NULL AND account_id = :account_id))"
 

@@ -21,7 +21,12 @@ WMS_TOPICS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "wms.waves.events": {"fulfillment": ("wave.*",)},
     # with what a short pick did to the units the shelf did not have
     "wms.picking.events": {
-        "fulfillment": ("pick.*", "fulfillment.backordered", "fulfillment.line_cancelled")
+        "fulfillment": (
+            "pick.*",
+            "fulfillment.backordered",
+            "fulfillment.backorder_cancelled",
+            "fulfillment.line_cancelled",
+        )
     },
     "wms.packing.events": {"fulfillment": ("pack.*",)},
     "wms.shipping.events": {

@@ -101,8 +101,11 @@ async def pick_on_pick_completed(tx: Tx, message: Envelope) -> None:
 
 
 async def restock_on_pick_cancelled(tx: Tx, message: Envelope) -> None:
-    """An order's picks were undone before it shipped: its units are back on the shelves."""
-    await reservations.unpick(tx, message.read(PickCancelled).order_id)
+    """An order's picks were undone before it shipped: its units are back on the shelves,
+    but for those a short pick did not find."""
+    cancelled = message.read(PickCancelled)
+    short = {(lot.product_id, lot.lot): lot.short for lot in cancelled.lots if lot.short}
+    await reservations.unpick(tx, cancelled.order_id, short)
 
 
 async def pick_on_order_shipped(tx: Tx, message: Envelope) -> None:

@@ -297,18 +297,25 @@ def released_told(
     return answering(command, body, source=SOURCE, aggregate_id=reference)
 
 
-async def unpick(tx: Tx, reference: str) -> int:
+async def unpick(tx: Tx, reference: str, short: Mapping[tuple[str, str], int] | None = None) -> int:
     """The order's picked units went back to their shelves (its fulfillment was undone
-    before it shipped): on hand again, and its reservations given back."""
+    before it shipped): on hand again, and its reservations given back. The units its picks
+    were `short` of, by product and lot number, stay off hand: the shelf never had them."""
     now = utcnow()
     restocked = 0
+    missing = dict(short or {})
     for row in await tx.fetch_all(store.REFERENCE_RESERVATIONS, {"reference": reference}):
         if row["kind"] != Kind.HARD or row["status"] != "picked":
             continue
         await store.lock(tx, row["product_id"])
         if not await tx.execute(store.UNPICK_RESERVATION, {"id": row["id"], "at": now}):
             continue
-        back = [{"id": a["lotId"], "quantity": int(a["quantity"])} for a in row["allocations"]]
+        back = []
+        for allocated in row["allocations"]:
+            key = (row["product_id"], allocated["lot"])
+            lost = min(missing.get(key, 0), int(allocated["quantity"]))
+            missing[key] = missing.get(key, 0) - lost
+            back.append({"id": allocated["lotId"], "quantity": int(allocated["quantity"]) - lost})
         await tx.execute_many(store.RESTOCK_LOT, back)
         restocked += sum(a["quantity"] for a in back)
     return restocked
