@@ -336,16 +336,21 @@ async def wms_order(tx: Tx, order_id: str, carrier: str) -> dict[str, Any]:
 async def record_picked(
     tx: Tx, rules: FulfillmentPolicy, order_id: str, lots: list[dict[str, Any]]
 ) -> None:
-    """What an external WMS picked for the order, as closed pick tasks (once): the order's
-    picking is complete (`pick.completed`)."""
+    """What an external WMS picked for the order, as closed pick tasks (once): a lot it did
+    not find all of (`short` units) closes short, as on the own floor. The order's picking is
+    complete (`pick.completed`), and its units short are backordered or cancelled."""
     if await tx.fetch_all(store.TASKS_OF_ORDER, {"order_id": order_id}):
         return
     now = utcnow()
+    shorts: dict[str, int] = {}
     for lot in lots:
         serials = list(lot.get("serials") or [])
         quantity = int(lot["quantity"])
+        short = int(lot.get("short") or 0)
+        picked = quantity - short
+        task_id = new_id()
         params = {
-            "id": new_id(),
+            "id": task_id,
             "order_id": order_id,
             "wave_id": None,
             "product_id": lot["product_id"],
@@ -355,10 +360,15 @@ async def record_picked(
             "expires_on": lot.get("expires_on"),
             "location": "WMS",
             "quantity": quantity,
-            "picked": (serials + [""] * quantity)[:quantity],
+            "picked": (serials + [""] * picked)[:picked],
             "at": now,
         }
         await tx.execute(store.INSERT_TASK, params)
+        if short:
+            shorts[task_id] = short
+    for task_id, short in shorts.items():
+        task = await _reread(tx, task_id)
+        await _write_task(tx, task, list(task["picked"]), "SHORT", short)
     await tx.execute(store.CLOSE_REPORTED_TASKS, {"order_id": order_id, "at": now})
     await _maybe_completed(tx, rules, order_id)
 

@@ -5,7 +5,16 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from orderly.config import Settings
 from orderly.fulfillment import backorders, floor, orchestrator, service, wms_events
@@ -228,8 +237,22 @@ class WmsLotIn(BaseModel):
     dc: str | None = Field(default=None, max_length=32)
     lot: str = Field(min_length=1, max_length=20)
     expires_on: str | None = Field(default=None, max_length=10)
-    quantity: int = Field(ge=0, le=1_000_000)
+    quantity: int = Field(ge=0, le=1_000_000)  # the lot's units the WMS was sent
     serials: list[Annotated[str, Field(max_length=20)]] = Field(default=[], max_length=100_000)
+    # units of the lot the WMS did not find: picked are `quantity` less these
+    short: int = Field(default=0, ge=0, le=1_000_000)
+
+    @field_validator("short")
+    @classmethod
+    def short_of_what_was_sent(cls, short: int, info: ValidationInfo) -> int:
+        quantity = info.data.get("quantity")
+        if quantity is not None and short > quantity:
+            raise PydanticCustomError(
+                "short_exceeds_quantity",
+                "{short} units short of the {quantity} the lot was sent",
+                {"short": short, "quantity": quantity},
+            )
+        return short
 
 
 class WmsEventIn(BaseModel):

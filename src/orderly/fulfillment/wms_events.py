@@ -1,5 +1,7 @@
 """What an external WMS tells of an order: picked, packed, shipped, delivered. Each is
-taken once: told again (a WMS retries until it hears 200), it changes nothing."""
+taken once: told again (a WMS retries until it hears 200), it changes nothing. A lot picked
+`short` of units (at most all it was sent: the report's body is refused otherwise) closes
+short, and those units are backordered or cancelled from their line as on the own floor."""
 
 from datetime import datetime
 from typing import Any

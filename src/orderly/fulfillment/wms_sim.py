@@ -4,9 +4,10 @@ and ships each by itself, telling Orderly what it did at each step.
 POST /orders takes an order (its `Idempotency-Key` seen before: the same order, counted
 once); DELETE /orders/{id} cancels one not shipped yet (404 if unknown). POST /sim/config
 sets where it reports (`callback_url`, with `service_key`), the pause between two steps
-(`step_ms`) and whether it reports deliveries too (`deliver`). GET /sim/orders says, per
-order, how many times it was sent (`count`), whether it was cancelled and which events went
-out.
+(`step_ms`), whether it reports deliveries too (`deliver`) and how many units of each order's
+first lot it does not find (`short`, taken as the order comes in: reported as is, even past
+the lot's quantity). GET /sim/orders says, per order, how many times it was sent (`count`),
+whether it was cancelled and which events went out.
 """
 
 import asyncio
@@ -30,11 +31,13 @@ class Config:
     service_key: str = ""
     step_ms: int = 50
     deliver: bool = True
+    short: int = 0  # units of an order's first lot it reports short
 
 
 @dataclass
 class Entry:
     order: dict[str, Any]
+    short: int = 0
     count: int = 1  # orders made for this key: one, however often it is sent
     cancelled: bool = False
     events: list[str] = field(default_factory=list)
@@ -43,6 +46,7 @@ class Entry:
         return {
             "order_id": self.order["order_id"],
             "count": self.count,
+            "short": self.short,
             "cancelled": self.cancelled,
             "events": self.events,
             "order": self.order,
@@ -70,20 +74,18 @@ def app() -> Starlette:
             await asyncio.sleep(0.1)
         return False
 
-    def picked(order: dict[str, Any]) -> list[dict[str, Any]]:
-        return [
-            {
-                **line,
-                "serials": [f"{line['lot']}-{n}"[:20] for n in range(line["quantity"])]
-                if line.get("gtin")
-                else [],
-            }
-            for line in order["lines"]
-        ]
+    def picked(entry: Entry) -> list[dict[str, Any]]:
+        lots = []
+        for n, line in enumerate(entry.order["lines"]):
+            short = entry.short if n == 0 else 0
+            found = max(0, line["quantity"] - short)
+            serials = [f"{line['lot']}-{k}"[:20] for k in range(found)] if line.get("gtin") else []
+            lots.append({**line, "serials": serials, "short": short})
+        return lots
 
     async def progress(entry: Entry) -> None:
         steps: list[dict[str, Any]] = [
-            {"type": "picked", "lots": picked(entry.order)},
+            {"type": "picked", "lots": picked(entry)},
             {"type": "packed", "packages": 1},
             {
                 "type": "shipped",
@@ -107,7 +109,7 @@ def app() -> Starlette:
         known = orders.get(key)
         if known is not None:  # the same order, sent again: nothing made twice
             return JSONResponse(known.view(), status_code=200)
-        entry = orders[key] = Entry(order)
+        entry = orders[key] = Entry(order, short=config.short)
         task = asyncio.create_task(progress(entry))
         running.add(task)
         task.add_done_callback(running.discard)
