@@ -6,6 +6,7 @@ and its fulfillment complete, with its last shipment. Cancelled between its wave
 leaves the wave still open and both its shipments are cancelled, the stock back in both
 centres."""
 
+import asyncio
 import random
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from orderly.catalog.ndc import parse
 from tests.e2e.b2b import World, b2b_world, order, pharmacy, settled
 from tests.e2e.conftest import BACKENDS
 from tests.e2e.test_warehouse import barcode, fulfillment, lots_on_hand, tasks_of
+from tests.e2e.wire import Wire, tapped
 from tests.services import unique
 from tests.waiting import eventually
 
@@ -117,6 +119,21 @@ async def pick_all(ops: httpx.AsyncClient, task: dict[str, Any], gtin: str) -> N
 
 
 async def test_an_order_from_two_centres_ships_as_two_shipments(world: World) -> None:
+    async with tapped(world.deployed.backend) as wire:
+        await two_shipments(world, wire)
+
+
+async def updates(wire: Wire, order_id: str, kind: str, n: int) -> list[dict[str, Any]]:
+    """The order's `kind` messages on the wire, once there are `n`."""
+
+    async def heard() -> list[dict[str, Any]] | None:
+        found = [e["data"] for e in await wire.events(order_id) if e["event_type"] == kind]
+        return found if len(found) >= n else None
+
+    return await eventually(heard)
+
+
+async def two_shipments(world: World, wire: Wire) -> None:
     ops = world.ops(world.deployed.fulfillment)
     order_id, products, ph = await split_order(world)
     east = next(dc for dc in products if dc != "MAIN")
@@ -136,7 +153,6 @@ async def test_an_order_from_two_centres_ships_as_two_shipments(world: World) ->
     released = await ops.post(f"/api/v1/waves/{waves['MAIN']['id']}/release")
     assert released.status_code == 200, released.text
     assert (await steps_now(ops, order_id))["wave"] != "succeeded"
-    assert (await ops.get("/api/v1/pick-tasks", params={"order_id": order_id})).json() == []
     released = await ops.post(f"/api/v1/waves/{waves[east]['id']}/release")
     assert released.status_code == 200, released.text
     tasks = {task["dc"]: task for task in await tasks_of(ops, order_id)}
@@ -200,6 +216,48 @@ async def test_an_order_from_two_centres_ships_as_two_shipments(world: World) ->
     assert (await settled(ph.buyer, order_id, "DELIVERED"))["status"] == "DELIVERED"
     finished = await fulfillment(ops, order_id, "completed")
     assert set(finished.values()) == {"succeeded"}
+
+    # on the wire: each part shipped and delivered, and seed 001's word of the order
+    # delivered once, with its last
+    arrived = await updates(wire, order_id, "fulfillment.delivered", 2)
+    assert [event["shipmentId"] for event in arrived] == [row["id"] for row in sent]
+    told = await updates(wire, order_id, "order.status_updated", 3)
+    assert [(u["current_status"], u.get("tracking_number")) for u in told] == [
+        ("SHIPPED", numbers[0]),
+        ("SHIPPED", numbers[1]),
+        ("DELIVERED", None),
+    ]
+
+
+async def test_its_centres_packed_and_its_parts_delivered_at_once_complete_it(
+    world: World,
+) -> None:
+    ops = world.ops(world.deployed.fulfillment)
+    order_id, products, ph = await split_order(world)
+    waves = await waves_of(ops, order_id, 2)
+    releases = [ops.post(f"/api/v1/waves/{wave['id']}/release") for wave in waves.values()]
+    assert [answer.status_code for answer in await asyncio.gather(*releases)] == [200, 200]
+    tasks = await tasks_of(ops, order_id)
+    await asyncio.gather(*(pick_all(ops, task, products[task["dc"]][1]) for task in tasks))
+
+    async def packing() -> list[str] | None:
+        waiting = (await ops.get("/api/v1/pack-tasks")).json()
+        dcs = [pack["dc"] for pack in waiting if pack["order_id"] == order_id]
+        return dcs if len(dcs) == 2 else None
+
+    path = f"/api/v1/pack-tasks/{order_id}/complete"
+    packs = [ops.post(path, json={"dc": dc}) for dc in await eventually(packing)]
+    assert [answer.status_code for answer in await asyncio.gather(*packs)] == [200, 200]
+
+    async def both_shipped() -> list[dict[str, Any]] | None:
+        rows = await shipments(ops, order_id)
+        return rows if all(row["status"] == "SHIPPED" for row in rows) else None
+
+    sent = await eventually(both_shipped)
+    deliveries = [ops.post(f"/api/v1/shipments/{row['id']}/deliver", json=AT_DESK) for row in sent]
+    assert [answer.status_code for answer in await asyncio.gather(*deliveries)] == [200, 200]
+    assert (await settled(ph.buyer, order_id, "DELIVERED"))["status"] == "DELIVERED"
+    assert set((await fulfillment(ops, order_id, "completed")).values()) == {"succeeded"}
 
 
 async def test_an_order_cancelled_between_its_waves_leaves_both_and_gives_back_all(

@@ -152,7 +152,8 @@ async def join_waves(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> dict[st
         return centres
     now = utcnow()
     cutoff = rules.next_cutoff(now)
-    for dc, rows in centres.items():
+    # in the centres' order, so that two orders joining the same waves at once take turns
+    for dc, rows in sorted(centres.items()):
         lane = waves.Lane(dc, ZONE, rules.carrier, cutoff)
         lines = len({row["product_id"] for row in rows})
         units = sum(int(row["quantity"]) for row in rows)
@@ -162,12 +163,14 @@ async def join_waves(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> dict[st
             for row in await tx.fetch_all(store.OPEN_WAVES, lane_params)
         ]
         wave_id = waves.choose(waves.Candidate(lane, lines, units), open_waves, rules.waves)
-        if wave_id is None:
+        grow = {"id": wave_id, "lines": lines, "units": units}
+        # a wave released since it was read takes no more orders: a new one is opened
+        if wave_id is None or not await tx.execute(store.GROW_WAVE, grow):
             wave_id = new_id()
             await tx.execute(store.INSERT_WAVE, {"id": wave_id, **lane_params, "at": now})
+            await tx.execute(store.GROW_WAVE, {**grow, "id": wave_id})
         joined = {"order_id": order_id, "wave_id": wave_id, "lines": lines, "units": units}
         await tx.execute(store.JOIN_WAVE, joined)
-        await tx.execute(store.GROW_WAVE, {"id": wave_id, "lines": lines, "units": units})
     return centres
 
 
@@ -183,13 +186,11 @@ async def leave_waves(tx: Tx, order_id: str) -> None:
 
 async def _last_wave_out(tx: Tx, wave_id: str) -> list[str]:
     """The orders of the wave (released in this transaction) that wait for a wave of
-    another centre still open: they go to their picks when it is released. On PostgreSQL
-    each such order's shipment rows are its lock, so that two of its waves released at once
-    do not each leave it to the other."""
+    another centre still open: they go to their picks when it is released. Each is locked
+    first, so that two of its waves released at once do not each leave it to the other."""
     waiting = []
     for row in await tx.fetch_all(store.SPLIT_ORDERS_OF_WAVE, {"wave_id": wave_id}):
-        if tx.dialect == "postgresql":
-            await tx.execute(store.LOCK_SHIPMENT, {"order_id": row["order_id"]})
+        await orchestrator.lock(tx, row["order_id"])
         still = await tx.fetch_one(store.OPEN_WAVES_OF_ORDER, {"order_id": row["order_id"]})
         if still is not None and int(still["n"]):
             waiting.append(row["order_id"])
@@ -505,7 +506,10 @@ def _lots(tasks: list[Row]) -> list[PickedLot]:
 
 
 async def _maybe_completed(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> None:
-    """With no task of the order open, its picking is complete: `pick.completed`."""
+    """With no task of the order open, its picking is complete: `pick.completed`. The order
+    is locked first, so that its last two tasks closed at once do not each leave it to the
+    other."""
+    await orchestrator.lock(tx, order_id)
     tasks = await tx.fetch_all(store.TASKS_OF_ORDER, {"order_id": order_id})
     live = [task for task in tasks if task["status"] != "CANCELLED"]
     if any(task["status"] == "OPEN" for task in live):
@@ -550,7 +554,10 @@ async def create_pack_on_command(tx: Tx, message: Envelope, rules: FulfillmentPo
     now = utcnow()
     for row in await tx.fetch_all(store.ALLOCATED_DCS, {"order_id": order_id}):
         await tx.execute(store.OPEN_PACK, {"order_id": order_id, "dc": row["dc"], "at": now})
-    await _maybe_packed(tx, rules, order_id)
+    if rules.external:
+        await orchestrator.lock(tx, order_id)
+        packs = await tx.fetch_all(store.PACKS_OF_ORDER, {"order_id": order_id})
+        await _maybe_packed(tx, rules, order_id, [dict(row) for row in packs])
 
 
 async def pack(
@@ -563,33 +570,41 @@ async def pack(
 ) -> dict[str, Any]:
     """The order is packed in `packages` parcels at `dc` (needed only if it is packed in
     more than one centre): once it is packed everywhere, the carrier may take it. Its
-    packing there."""
+    packing there. The order is locked first, so that its last two centres packed at once
+    do not each leave it to the other."""
 
     async def work(tx: Tx) -> dict[str, Any]:
-        packs = await tx.fetch_all(store.PACKS_OF_ORDER, {"order_id": order_id})
+        await orchestrator.lock(tx, order_id)
+        packs = [
+            dict(row) for row in await tx.fetch_all(store.PACKS_OF_ORDER, {"order_id": order_id})
+        ]
         open_ = [row["dc"] for row in packs if row["status"] == "OPEN"]
         if dc is None and len(open_) > 1:
             raise PackWhere(
                 f"order {order_id} is packed in {', '.join(open_)}: say which", open_dcs=open_
             )
         where = dc if dc is not None else (open_[0] if open_ else "")
-        params = {"order_id": order_id, "dc": where, "packages": packages, "at": utcnow()}
-        if not await tx.execute(store.PACK, {**params, "by": by}):
+        now = utcnow()
+        params = {"order_id": order_id, "dc": where, "packages": packages, "at": now, "by": by}
+        if where not in open_ or not await tx.execute(store.PACK, params):
             raise PackNotOpen(f"order {order_id} is not waiting to be packed at {where or 'all'}")
-        await _maybe_packed(tx, rules, order_id)
-        packs = await tx.fetch_all(store.PACKS_OF_ORDER, {"order_id": order_id})
-        return next(dict(row) for row in packs if row["dc"] == where)
+        packed = next(row for row in packs if row["dc"] == where)
+        packed.update(status="PACKED", packages=packages, packed_at=now, packed_by=by)
+        await _maybe_packed(tx, rules, order_id, packs)
+        return packed
 
     return await db.transaction(work)
 
 
-async def _maybe_packed(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> None:
-    """With the order packed in every centre, `pack.completed` (all its parcels)."""
-    packs = await tx.fetch_all(store.PACKS_OF_ORDER, {"order_id": order_id})
+async def _maybe_packed(
+    tx: Tx, rules: FulfillmentPolicy, order_id: str, packs: list[dict[str, Any]]
+) -> None:
+    """With the order packed in every centre (`packs`, read under its lock), `pack.completed`
+    (all its parcels)."""
     live = [row for row in packs if row["status"] != "CANCELLED"]
     if not live or any(row["status"] != "PACKED" for row in live):
         return
-    packages = sum(int(row["packages"] or 1) for row in live)
+    packages = sum(1 if row["packages"] is None else int(row["packages"]) for row in live)
     told = new_message(
         PackCompleted(order_id=order_id, packages=packages), source=SOURCE, aggregate_id=order_id
     )
@@ -598,17 +613,20 @@ async def _maybe_packed(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> None
 
 
 async def record_packed(tx: Tx, rules: FulfillmentPolicy, order_id: str, packages: int) -> None:
-    """An external WMS packed the order (once): the carrier may take it."""
+    """An external WMS packed the order in `packages` parcels (once): the carrier may take
+    it."""
     now = utcnow()
     dcs = [row["dc"] for row in await tx.fetch_all(store.ALLOCATED_DCS, {"order_id": order_id})]
     packed = False
-    for dc in dcs or [""]:
+    for n, dc in enumerate(dcs or [""]):
         await tx.execute(store.OPEN_PACK, {"order_id": order_id, "dc": dc, "at": now})
-        params = {"order_id": order_id, "dc": dc, "packages": packages, "at": now, "by": "wms"}
-        packed = bool(await tx.execute(store.PACK, params)) or packed
-        packages = 1  # the parcels it reported, counted once
+        # the parcels it reported, counted once
+        params = {"order_id": order_id, "dc": dc, "packages": packages if n == 0 else 0}
+        packed = bool(await tx.execute(store.PACK, {**params, "at": now, "by": "wms"})) or packed
     if packed:
-        await _maybe_packed(tx, rules, order_id)
+        await orchestrator.lock(tx, order_id)
+        packs = await tx.fetch_all(store.PACKS_OF_ORDER, {"order_id": order_id})
+        await _maybe_packed(tx, rules, order_id, [dict(row) for row in packs])
 
 
 async def list_packs(db: Database, status: str, limit: int) -> list[dict[str, Any]]:

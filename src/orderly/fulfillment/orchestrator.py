@@ -63,6 +63,7 @@ from orderly.messaging import Envelope, Message, emit, new_message
 from orderly.ordering.messages import OrderCancelled
 from orderly.sagas import engine
 from orderly.sagas.engine import Definition, Saga, Step, StepStatus
+from orderly.sagas.store import GET_SAGA_FOR_UPDATE
 from orderly.storage import Tx
 
 KIND = "fulfillment"
@@ -319,6 +320,14 @@ async def start(tx: Tx, rules: FulfillmentPolicy, order_id: str, data: dict[str,
     await engine.start(
         tx, definitions(rules)[KIND], saga_id(order_id), {"orderId": order_id, **data}, taken=1
     )
+
+
+async def lock(tx: Tx, order_id: str) -> None:
+    """Take the order's fulfillment (its saga's row) as its lock on PostgreSQL, as moving it
+    would: a decision made from several of its rows (its waves, pick tasks, packs, shipments)
+    is made by one transaction at a time. SQLite has one writer: nothing to lock."""
+    if tx.dialect == "postgresql":
+        await tx.fetch_one(GET_SAGA_FOR_UPDATE, {"id": saga_id(order_id)})
 
 
 async def signal(tx: Tx, rules: FulfillmentPolicy, order_id: str, message: Envelope) -> bool:

@@ -248,6 +248,10 @@ async def deliver(
 
     async def work(tx: Tx) -> dict[str, Any]:
         shipment = await _load(tx, shipment_id)
+        split = shipment["dc"] is not None
+        if split:  # the parts of an order delivered at once take turns
+            await orchestrator.lock(tx, shipment["order_id"])
+            shipment = await _load(tx, shipment_id)
         new = advance(shipment["status"], ShipmentStatus.DELIVERED)
         when = delivered_at or utcnow()
         await _update(
@@ -260,7 +264,7 @@ async def deliver(
         # an order shipped in parts is delivered with its last (seed 001's report, the
         # order's fulfillment complete); each part's delivery is its own news, and so is a
         # backorder's, which follows its order
-        others = await tx.fetch_all(store.BY_ORDER, {"order_id": order_id})
+        others = await tx.fetch_all(store.BY_ORDER, {"order_id": order_id}) if split else []
         last = shipment["backorder_id"] is None and all(
             row["status"] in _ARRIVED or row["id"] == shipment_id or row["backorder_id"]
             for row in others

@@ -2,7 +2,8 @@
 shipment per centre (`part`, `dc`), joins a wave in each, and is packed in each.
 
 The tables are made anew and their rows copied: SQLite cannot drop the unique constraint
-on an order's one shipment, nor change a primary key, in place.
+on an order's one shipment, nor change a primary key, in place. Processes of the version
+before must be stopped first: they insert shipments on the old constraint.
 """
 
 import sqlalchemy as sa
@@ -44,6 +45,7 @@ def upgrade() -> None:
     op.execute(f"INSERT INTO shipments_0006 ({_SHIPMENT}) SELECT {_SHIPMENT} FROM shipments")
     op.drop_table("shipments")
     op.rename_table("shipments_0006", "shipments")
+    _name_key("shipments")
     op.create_index("shipments_order_part", "shipments", ["order_id", "part"], unique=True)
     op.create_index("shipments_owner", "shipments", ["owner_id", "created_at"])
 
@@ -60,6 +62,7 @@ def upgrade() -> None:
     )
     op.drop_table("wave_orders")
     op.rename_table("wave_orders_0006", "wave_orders")
+    _name_key("wave_orders")
     op.create_index("wave_orders_wave", "wave_orders", ["wave_id"])
 
     op.create_table(
@@ -80,7 +83,14 @@ def upgrade() -> None:
     )
     op.drop_table("packs")
     op.rename_table("packs_0006", "packs")
+    _name_key("packs")
     op.create_index("packs_status", "packs", ["status", "created_at"])
+
+
+def _name_key(table: str) -> None:
+    """PostgreSQL named the new table's primary key after it: give it the table's name."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"ALTER TABLE {table} RENAME CONSTRAINT {table}_0006_pkey TO {table}_pkey")
 
 
 def downgrade() -> None:
