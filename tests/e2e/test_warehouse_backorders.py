@@ -140,6 +140,18 @@ async def settled_stock(deployed: Deployment, product_id: str, on_hand: int) -> 
     return await eventually(counted)
 
 
+async def refunds(deployed: Deployment, order_id: str, n: int) -> dict[str, Any]:
+    """The order's payment once `n` refunds of it are recorded."""
+    payments = deployed.payments.client(deployed.operator_token)
+
+    async def recorded() -> dict[str, Any] | None:
+        answer = await payments.get(f"/api/v1/payments/order/{order_id}")
+        found: list[dict[str, Any]] = answer.json() if answer.status_code == 200 else []
+        return found[0] if found and len(found[0]["refunds"]) >= n else None
+
+    return await eventually(recorded)
+
+
 async def told(wire: Wire, order_id: str, kind: str) -> list[dict[str, Any]]:
     """The `kind` messages published about the order, once there is one."""
 
@@ -313,6 +325,9 @@ async def test_an_operator_cancels_an_open_backorder_and_a_released_one_goes_wit
         )
         [event] = await told(wire, order_id, "fulfillment.backorder_cancelled")
         assert (event["quantity"], event["reason"]) == (1, "cancelled_by_operator")
+        # the customer paid for the unit that will not come: it is refunded
+        payment = await refunds(deployed, order_id, 1)
+        assert [refund["amount"] for refund in payment["refunds"]] == ["49.99"]
         for again in ("cancel", "release"):
             refused = await floor.post(f"{path}/{again}")
             assert (refused.status_code, refused.json()["code"]) == (409, "backorder_not_open")
@@ -355,6 +370,11 @@ async def test_an_operator_cancels_an_open_backorder_and_a_released_one_goes_wit
 
         rows = await eventually(all_cancelled)
         assert [row["backorder_id"] for row in rows] == [None, backordered["backorderId"]]
+        # the order's cancellation gives all its money back, once: no credit for the backorder
+        payment = await refunds(deployed, order_id, 1)
+        assert [refund["amount"] for refund in payment["refunds"]] == ["149.97"]
+        assert payment["status"] == "refunded"
+        assert not await wire_has(wire, order_id, "order.credited")
 
     # nothing is held for either, and the unit picked is back on its shelf (not the two
     # the shelf never had: they stay lost)
@@ -391,8 +411,42 @@ async def test_a_short_pick_cancels_the_units_short_from_its_line_and_ships_the_
         assert order_id not in [row["order_id"] for row in listed]
         assert not await wire_has(wire, order_id, "fulfillment.backordered")
 
+        # the customer is credited the three units' price, and it is refunded, once
+        [credit] = await told(wire, order_id, "order.credited")
+        assert (credit["quantity"], credit["amount"], credit["reason"]) == (
+            3,
+            "149.97",
+            "line_cancelled",
+        )
+        payment = await refunds(deployed, order_id, 1)
+        assert (payment["amount"], payment["status"]) == ("249.95", "captured")
+        assert [refund["amount"] for refund in payment["refunds"]] == ["149.97"]
+        sales = deployed.ordering.client(deployed.operator_token)
+        order = (await sales.get(f"/api/v1/orders/{order_id}")).json()
+        credited = [e for e in order["history"] if e["details"].get("credit_id")]
+        assert [e["details"]["amount"] for e in credited] == ["149.97"]
+
     position = await settled_stock(deployed, product_id, on_hand=0)
     assert position["hard_reserved"] == 0
+
+
+async def test_an_order_credited_for_a_cancelled_line_and_then_cancelled_is_refunded_the_rest(
+    cancelling: Deployment,
+) -> None:
+    deployed = cancelling
+    floor = ops(deployed)
+    product_id = await create_product(deployed, unique("CR"), 4)
+    order_id, customer = await customer_order(deployed, product_id, 4)
+    await picked_short(floor, order_id, found=1)
+    first = await refunds(deployed, order_id, 1)
+    assert [refund["amount"] for refund in first["refunds"]] == ["149.97"]
+
+    # cancelled before it ships: what is left of its payment goes back, not all of it
+    cancelled = await customer.post(f"/api/v1/orders/{order_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    payment = await refunds(deployed, order_id, 2)
+    assert [refund["amount"] for refund in payment["refunds"]] == ["149.97", "49.99"]
+    assert (payment["amount"], payment["status"]) == ("199.96", "refunded")
 
 
 async def wire_has(wire: Wire, order_id: str, kind: str) -> bool:

@@ -14,6 +14,7 @@ WMS_TOPICS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "order.rejected",
             "order.failed",
             "order.cancelled",
+            "order.credited",
         ),
         # seed 001's word that an order shipped or was delivered, which the warehouse says
         "fulfillment": ("order.status_updated",),

@@ -11,7 +11,7 @@ from orderly.compliance.messages import (
 )
 from orderly.contexts import ContextSpec, Wired, consumer
 from orderly.erp.messages import SalesOrderCreated, SalesOrderFailed
-from orderly.fulfillment.messages import OrderStatusUpdated
+from orderly.fulfillment.messages import BackorderCancelled, LineCancelled, OrderStatusUpdated
 from orderly.inventory.messages import (
     InventoryInsufficient,
     InventoryReleased,
@@ -42,6 +42,12 @@ def wire(settings: "Settings") -> Wired:
             consumer("ordering", checkout.on_payment_completed, PaymentCompleted),
             consumer("ordering", checkout.on_payment_failed, PaymentFailed),
             consumer("ordering", handlers.note_refund_on_refund_created, RefundCreated),
+            consumer(
+                "ordering",
+                handlers.credit_on_units_not_shipped,
+                LineCancelled,
+                BackorderCancelled,
+            ),
             consumer("ordering", handlers.copy_product_on_product_created, ProductCreated),
             consumer("ordering", handlers.copy_product_on_product_updated, ProductUpdated),
             # the sagas' other answers come through the handlers above

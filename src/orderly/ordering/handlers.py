@@ -7,21 +7,22 @@ stock back and payments voids or refunds. An answer to a guarded checkout's saga
 moves that saga instead (one delivery, one transaction).
 """
 
+import uuid
 from decimal import Decimal
 
 import msgspec
 from msgspec import UNSET
 
 from orderly.catalog.messages import ProductCreated, ProductUpdated
-from orderly.fulfillment.messages import OrderStatusUpdated
+from orderly.fulfillment.messages import BackorderCancelled, LineCancelled, OrderStatusUpdated
 from orderly.inventory.messages import InventoryInsufficient, InventoryReserved
 from orderly.kernel.clock import utcnow
 from orderly.kernel.money import from_cents, to_cents
-from orderly.messaging import Envelope, new_message
+from orderly.messaging import Envelope, emit, new_message
 from orderly.ordering import b2b_saga, checkout_saga, domain, moves, queries, sagas, store
 from orderly.ordering.availability import UnknownProduct
 from orderly.ordering.domain import Channel, Order, OrderStatus
-from orderly.ordering.messages import CURRENCY, SOURCE, OrderConfirmed
+from orderly.ordering.messages import CURRENCY, SOURCE, OrderConfirmed, OrderCredited
 from orderly.ordering.policy import OrderingPolicy
 from orderly.payments.messages import PaymentCompleted, PaymentFailed, RefundCreated
 from orderly.storage import Tx
@@ -143,6 +144,67 @@ async def apply_status_update_on_order_status_updated(tx: Tx, message: Envelope)
     details = {k: v for k, v in told.items() if k not in {"order_id", "current_status"}}
     details["event_id"] = message.id
     await moves.move(tx, order, new, details, utcnow())
+
+
+# A credit is named from the message that caused it: told twice, it is made once.
+_CREDITS = uuid.UUID("6a1f0c3e-2b7d-4e59-8c14-3d9e0f7a2b61")
+
+
+async def credit_on_units_not_shipped(tx: Tx, message: Envelope) -> None:
+    """Units of the order will not ship: a short pick cancelled them from their line
+    (`fulfillment.line_cancelled`), or an operator cancelled their backorder
+    (`fulfillment.backorder_cancelled`). The order is credited their price
+    (`order.credited`, in its history), once; payments gives back what it took. A backorder
+    cancelled with its order is not: the order's cancellation gives all back."""
+    told: LineCancelled | BackorderCancelled
+    if message.type == LineCancelled.TYPE:
+        told, reason = message.read(LineCancelled), "line_cancelled"
+    else:
+        told = message.read(BackorderCancelled)
+        if told.reason == "order_cancelled":
+            return
+        reason = "backorder_cancelled"
+    order = await queries.order_for(tx, told.order_id)
+    prices = {
+        row["product_id"]: row["unit_price_cents"]
+        for row in await tx.fetch_all(store.GET_ITEMS, {"id": order.id})
+    }
+    unit = prices.get(told.product_id)
+    cents = 0 if unit is None else int(unit) * told.quantity
+    credit_id = str(uuid.uuid5(_CREDITS, message.id))
+    params = {
+        "id": credit_id,
+        "order_id": order.id,
+        "product_id": told.product_id,
+        "quantity": told.quantity,
+        "amount_cents": cents,
+        "reason": reason,
+        "at": utcnow(),
+    }
+    if not await tx.execute(store.INSERT_CREDIT, params):
+        return
+    details = {
+        "event": message.type,
+        "event_id": message.id,
+        "credit_id": credit_id,
+        "product_id": told.product_id,
+        "quantity": told.quantity,
+        "amount": str(from_cents(cents)),
+    }
+    history = {"order_id": order.id, "status": order.status.value, "details": details}
+    await tx.execute(store.INSERT_HISTORY, {**history, "at": utcnow()})
+    if not cents:
+        return
+    credited = OrderCredited(
+        credit_id=credit_id,
+        order_id=order.id,
+        product_id=told.product_id,
+        quantity=told.quantity,
+        amount=from_cents(cents),
+        currency=order.currency or CURRENCY,
+        reason=reason,
+    )
+    await emit(tx, new_message(credited, source=SOURCE, aggregate_id=order.id))
 
 
 async def note_refund_on_refund_created(tx: Tx, message: Envelope) -> None:

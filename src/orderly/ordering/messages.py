@@ -156,8 +156,25 @@ class CartItemRemoved(Message):
     product_id: str
 
 
+class OrderCredited(Message):
+    """Units of the order that will not ship, though it was paid for them: a short pick
+    cancelled them from their line, or an operator cancelled their backorder. The customer
+    is owed `amount` (their line's unit price each); payments refunds it."""
+
+    TYPE = "order.credited"
+
+    credit_id: str
+    order_id: str
+    product_id: str
+    quantity: int
+    amount: Decimal
+    currency: str
+    reason: str
+
+
 MESSAGES = (
     OrderCreated,
+    OrderCredited,
     OrderCancelled,
     OrderConfirmed,
     OrderFailed,

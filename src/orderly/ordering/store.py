@@ -51,6 +51,21 @@ order_items = sa.Table(
     sa.Column("unit_price_cents", sa.BigInteger()),
 )
 
+# What the order was credited for units that will not ship (`order.credited`), once per
+# cause: a short pick's line cancellation, or a cancelled backorder.
+order_credits = sa.Table(
+    "order_credits",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("order_id", sa.String(36), sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("product_id", sa.String(64), nullable=False),
+    sa.Column("quantity", sa.BigInteger(), nullable=False),
+    sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+    sa.Column("reason", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("order_credits_order", "order_id"),
+)
+
 order_history = sa.Table(
     "order_history",
     metadata,
@@ -162,6 +177,11 @@ GET_ORDER = sql(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = :id")
 GET_ITEMS = sql(
     "SELECT product_id, quantity, unit_price_cents FROM order_items WHERE order_id = :id"
     " ORDER BY line_no"
+)
+INSERT_CREDIT = sql(
+    "INSERT INTO order_credits (id, order_id, product_id, quantity, amount_cents, reason,"
+    " created_at) VALUES (:id, :order_id, :product_id, :quantity, :amount_cents, :reason, :at)"
+    " ON CONFLICT (id) DO NOTHING"
 )
 GET_HISTORY = sql("SELECT status, details, at FROM order_history WHERE order_id = :id ORDER BY id")
 UPDATE_STATUS = sql(

@@ -4,10 +4,12 @@ A payment is written and charged (authorised, then captured) when its order is c
 (`order.confirmed`, which carries the payment method), or when a saga asks
 (`payment.charge`), and `payment.completed` or `payment.failed` says how that went. When the
 order is cancelled (`order.cancelled`) a captured payment is refunded (`refund.created`);
-one not yet taken never will be. Each gateway call's idempotency key is the payment's id and
+one not yet taken never will be. Units of a paid order that will not ship (`order.credited`)
+are refunded as a part of it. Each gateway call's idempotency key is the payment's id and
 the step, so a handler tried again never charges or refunds twice.
 """
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +17,7 @@ from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
 from orderly.kernel.money import from_cents, to_cents
 from orderly.messaging import Envelope, Message, answering, emit, new_message
-from orderly.ordering.messages import OrderCancelled, OrderConfirmed
+from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCredited
 from orderly.payments import domain, store
 from orderly.payments.domain import PaymentStatus
 from orderly.payments.gateway import GatewayError, GatewayTimeout, PaymentGateway
@@ -98,9 +100,10 @@ class Charging:
         await _settle(tx, payment, PaymentStatus.CAPTURED, auth.reference, None, answer)
 
     async def refund_on_order_cancelled(self, tx: Tx, message: Envelope) -> None:
-        """Seed 002: a cancelled order is never charged; if it was, its money goes back."""
+        """Seed 002: a cancelled order is never charged; if it was, its money goes back (what
+        credits did not give back already)."""
         order_id = message.read(OrderCancelled).order_id
-        payment = await tx.fetch_one(store.PAYMENT_FOR_ORDER, {"order_id": order_id})
+        payment = await _locked_payment(tx, order_id)
         if payment is None:
             return  # an order nobody was to pay for (a direct order)
         status = PaymentStatus(payment["status"])
@@ -109,28 +112,70 @@ class Charging:
             return
         if status is not PaymentStatus.CAPTURED:
             return  # failed, refunded or cancelled already
-        pid, cents = payment["id"], int(payment["amount_cents"])
-        refund = await self._gateway.refund(payment["auth_ref"], cents, key=f"{pid}:refund")
-        refund_id = new_id()
-        await tx.execute(
-            store.INSERT_REFUND,
-            {
-                "id": refund_id,
-                "payment_id": pid,
-                "amount_cents": cents,
-                "reference": refund.reference,
-                "at": utcnow(),
-            },
-        )
+        pid = payment["id"]
+        cents = int(payment["amount_cents"]) - await _refunded(tx, payment)
+        if cents > 0:
+            refund = await self._gateway.refund(payment["auth_ref"], cents, key=f"{pid}:refund")
+            await self._refunded(tx, payment, new_id(), cents, refund.reference)
         await _set(tx, payment, PaymentStatus.REFUNDED, payment["auth_ref"], "order_cancelled")
+
+    async def refund_on_order_credited(self, tx: Tx, message: Envelope) -> None:
+        """Units of a paid order will not ship (`order.credited`): their price goes back, a
+        part of its payment, once; never more than is left of it."""
+        credit = message.read(OrderCredited)
+        payment = await _locked_payment(tx, credit.order_id)
+        if payment is None or payment["status"] != PaymentStatus.CAPTURED:
+            return  # not paid here, not taken, or all given back already
+        left = int(payment["amount_cents"]) - await _refunded(tx, payment)
+        cents = min(to_cents(credit.amount), left)
+        if cents <= 0:
+            return
+        key = f"{payment['id']}:credit:{credit.credit_id}"
+        refund = await self._gateway.refund(payment["auth_ref"], cents, key=key)
+        refund_id = str(uuid.uuid5(_CREDIT_REFUNDS, credit.credit_id))
+        if not await self._refunded(tx, payment, refund_id, cents, refund.reference):
+            return
+        if cents == left:
+            await _set(tx, payment, PaymentStatus.REFUNDED, payment["auth_ref"], credit.reason)
+
+    async def _refunded(
+        self, tx: Tx, payment: Row, refund_id: str, cents: int, reference: str | None
+    ) -> bool:
+        """Record a refund of `cents` (`refund.created`), unless it is recorded already."""
+        params = {
+            "id": refund_id,
+            "payment_id": payment["id"],
+            "amount_cents": cents,
+            "reference": reference,
+            "at": utcnow(),
+        }
+        if not await tx.execute(store.INSERT_REFUND_ONCE, params):
+            return False
         refunded = RefundCreated(
             refund_id=refund_id,
-            payment_id=pid,
-            order_id=order_id,
+            payment_id=payment["id"],
+            order_id=payment["order_id"],
             amount=from_cents(cents),
             currency=payment["currency"],
         )
         await emit(tx, _message(refunded, payment))
+        return True
+
+
+# A credit's refund is named from the credit: told twice, it is made once.
+_CREDIT_REFUNDS = uuid.UUID("2d4c8e1a-7f3b-4a96-b0e5-9c1d3f6a8b27")
+
+
+async def _locked_payment(tx: Tx, order_id: str) -> Row | None:
+    """The order's payment; on PostgreSQL locked, so that two refunds of it take turns."""
+    stmt = store.PAYMENT_FOR_ORDER_LOCKED if tx.dialect == "postgresql" else store.PAYMENT_FOR_ORDER
+    return await tx.fetch_one(stmt, {"order_id": order_id})
+
+
+async def _refunded(tx: Tx, payment: Row) -> int:
+    """Cents of the payment given back so far."""
+    row = await tx.fetch_one(store.REFUNDED, {"payment_id": payment["id"]})
+    return 0 if row is None else int(row["cents"])
 
 
 async def _payment_for(tx: Tx, order: OrderConfirmed | ChargePayment, amount: Decimal) -> Row:

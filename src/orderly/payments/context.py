@@ -2,7 +2,7 @@
 
 from orderly.config import Settings
 from orderly.contexts import ContextSpec, Wired, consumer
-from orderly.ordering.messages import OrderCancelled, OrderConfirmed
+from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCredited
 from orderly.payments import api, messages, store
 from orderly.payments.charging import Charging
 from orderly.payments.gateway import gateway_for
@@ -20,6 +20,7 @@ def wire(settings: Settings) -> Wired:
                 concerns=charging.paid_here,
             ),
             consumer("payments", charging.refund_on_order_cancelled, OrderCancelled),
+            consumer("payments", charging.refund_on_order_credited, OrderCredited),
             consumer("payments", charging.charge_on_command, ChargePayment),
         ),
     )

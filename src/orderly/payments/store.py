@@ -77,6 +77,8 @@ INSERT_PAYMENT = sql(
     f" RETURNING {_PAYMENT_COLUMNS}"
 )
 PAYMENT_FOR_ORDER = sql(f"{_PAYMENT} WHERE order_id = :order_id")
+# PostgreSQL: the order's payment, locked while what is left of it to give back is counted
+PAYMENT_FOR_ORDER_LOCKED = sql(f"{_PAYMENT} WHERE order_id = :order_id FOR UPDATE")
 _UPDATE = (
     "UPDATE payments SET status = :status, auth_ref = :auth_ref, reason = :reason,"
     " attempts = attempts + 1, updated_at = :at WHERE id = :id"
@@ -84,9 +86,13 @@ _UPDATE = (
 UPDATE_PAYMENT = sql(_UPDATE)
 # PostgreSQL: the payment's outcome and the message that tells it, in one statement.
 SETTLE_PG = along_with(f"settled AS ({_UPDATE})")
-INSERT_REFUND = sql(
+# a refund, once (a credit's refund's id is named from the credit)
+INSERT_REFUND_ONCE = sql(
     "INSERT INTO refunds (id, payment_id, amount_cents, reference, created_at)"
-    " VALUES (:id, :payment_id, :amount_cents, :reference, :at)"
+    " VALUES (:id, :payment_id, :amount_cents, :reference, :at) ON CONFLICT (id) DO NOTHING"
+)
+REFUNDED = sql(
+    "SELECT coalesce(sum(amount_cents), 0) AS cents FROM refunds WHERE payment_id = :payment_id"
 )
 REFUNDS_OF = sql(
     "SELECT id, amount_cents, reference, created_at FROM refunds WHERE payment_id = :payment_id"
