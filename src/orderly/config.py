@@ -115,6 +115,9 @@ class Settings:
     wave_max_lines: int = 200
     wave_max_units: int = 2000
     short_pick: str = "backorder"
+    # a backorder is released once its product's stock is received (`auto`), or only by an
+    # operator (`manual`)
+    backorder_release: str = "auto"
     floor_wait: float = 4 * 3600.0
     ship_wait: float = 600.0
     delivery_wait: float = 7 * 24 * 3600.0
@@ -232,6 +235,8 @@ class Settings:
             raise ConfigError("ORDERLY_ERP_RETRIES and ORDERLY_MAIL_RETRIES: at least 0")
         if self.short_pick not in ("backorder", "cancel_line", "cancel"):
             raise ConfigError("ORDERLY_SHORT_PICK must be backorder or cancel_line")
+        if self.backorder_release not in ("auto", "manual"):
+            raise ConfigError("ORDERLY_BACKORDER_RELEASE must be auto or manual")
         if self.wave_max_lines < 1 or self.wave_max_units < 1:
             raise ConfigError(
                 "ORDERLY_WAVE_MAX_LINES and ORDERLY_WAVE_MAX_UNITS must be at least 1"

@@ -27,10 +27,11 @@ from orderly.fulfillment.domain import (
 )
 from orderly.fulfillment.messages import SOURCE, BackorderCancelled, Backordered, LineCancelled
 from orderly.fulfillment.policy import FulfillmentPolicy
+from orderly.inventory.messages import InventoryReceived
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
-from orderly.messaging import emit, new_message
+from orderly.messaging import Envelope, emit, new_message
 from orderly.storage import Database, Row, Tx
 
 # A short pick's backorder or cancellation is named from the picks' key and the product: an
@@ -209,28 +210,52 @@ async def release(
     reserved yet; `BackorderOutOfStock` (and open again) if inventory has none."""
 
     async def work(tx: Tx) -> str:
-        backorder = await _backorder(tx, backorder_id)
-        move_backorder(backorder["status"], BackorderStatus.RELEASED)
-        fulfillment_id = new_id()
-        params = {"id": backorder_id, "fulfillment_id": fulfillment_id, "at": utcnow()}
-        if not await tx.execute(store.RELEASE_BACKORDER, params):
-            raise BackorderNotOpen(f"backorder {backorder_id} changed meanwhile")
-        if tx.dialect == "postgresql":  # its order's parts are numbered one at a time
-            await tx.execute(store.LOCK_SHIPMENT, {"order_id": backorder["order_id"]})
-        shipments = await tx.fetch_all(store.BY_ORDER, {"order_id": backorder["order_id"]})
-        await _shipment_part(tx, backorder, shipments)
-        data = {
-            "backorderId": backorder_id,
-            "forOrder": backorder["order_id"],
-            "productId": backorder["product_id"],
-            "quantity": int(backorder["quantity"]),
-            "accountId": shipments[0]["account_id"] if shipments else None,
-        }
-        await orchestrator.start_backorder(tx, rules, fulfillment_id, data)
-        return fulfillment_id
+        return await _release(tx, rules, await _backorder(tx, backorder_id))
 
     fulfillment_id = await db.transaction(work)
     return await _reserved(db, backorder_id, fulfillment_id, wait)
+
+
+async def _release(tx: Tx, rules: FulfillmentPolicy, backorder: Row) -> str:
+    """Release the open backorder in the caller's transaction: its fulfillment id."""
+    backorder_id = backorder["id"]
+    move_backorder(backorder["status"], BackorderStatus.RELEASED)
+    fulfillment_id = new_id()
+    params = {"id": backorder_id, "fulfillment_id": fulfillment_id, "at": utcnow()}
+    if not await tx.execute(store.RELEASE_BACKORDER, params):
+        raise BackorderNotOpen(f"backorder {backorder_id} changed meanwhile")
+    if tx.dialect == "postgresql":  # its order's parts are numbered one at a time
+        await tx.execute(store.LOCK_SHIPMENT, {"order_id": backorder["order_id"]})
+    shipments = await tx.fetch_all(store.BY_ORDER, {"order_id": backorder["order_id"]})
+    await _shipment_part(tx, backorder, shipments)
+    data = {
+        "backorderId": backorder_id,
+        "forOrder": backorder["order_id"],
+        "productId": backorder["product_id"],
+        "quantity": int(backorder["quantity"]),
+        "accountId": shipments[0]["account_id"] if shipments else None,
+    }
+    await orchestrator.start_backorder(tx, rules, fulfillment_id, data)
+    return fulfillment_id
+
+
+async def release_on_inventory_received(
+    tx: Tx, rules: FulfillmentPolicy, message: Envelope
+) -> None:
+    """Stock of a product came in (`inventory.received`): its open backorders are released,
+    oldest first, as many as the units received cover (the next that does not fit waits,
+    so that a later, smaller one does not pass it). An operator releases them instead when
+    the warehouse says so (`ORDERLY_BACKORDER_RELEASE=manual`)."""
+    if not rules.auto_release:
+        return
+    received = message.read(InventoryReceived)
+    left = received.quantity
+    params = {"product_id": received.product_id}
+    for backorder in await tx.fetch_all(store.OPEN_BACKORDERS_OF_PRODUCT, params):
+        if int(backorder["quantity"]) > left:
+            return
+        await _release(tx, rules, backorder)
+        left -= int(backorder["quantity"])
 
 
 async def _shipment_part(tx: Tx, backorder: Row, shipments: list[Row]) -> None:

@@ -19,7 +19,12 @@ from orderly.fulfillment.messages import (
     ShipOrder,
 )
 from orderly.fulfillment.policy import policy
-from orderly.inventory.messages import InventoryInsufficient, InventoryReleased, InventoryReserved
+from orderly.inventory.messages import (
+    InventoryInsufficient,
+    InventoryReceived,
+    InventoryReleased,
+    InventoryReserved,
+)
 from orderly.kernel.aio import drain, every
 from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCreated
 from orderly.payments.messages import PaymentCompleted
@@ -56,6 +61,7 @@ def wire(settings: Settings) -> Wired:
             consumer("fulfillment", ours.cancel_on_order_cancelled, OrderCancelled),
             consumer("fulfillment", floor.copy_product, ProductCreated),
             consumer("fulfillment", ours.allocation_on_inventory_reserved, InventoryReserved),
+            consumer("fulfillment", ours.release_on_inventory_received, InventoryReceived),
             consumer("fulfillment", ours.create_picks_on_command, CreatePicks),
             consumer("fulfillment", ours.cancel_picks_on_command, CancelPicks),
             consumer("fulfillment", ours.create_pack_on_command, CreatePack),

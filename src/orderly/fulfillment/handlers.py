@@ -26,6 +26,9 @@ class FulfillmentHandlers:
         await floor.join_waves(tx, self.rules, order_id)
         await engine.advance(tx, orchestrator.definitions(self.rules), message)
 
+    async def release_on_inventory_received(self, tx: Tx, message: Envelope) -> None:
+        await backorders.release_on_inventory_received(tx, self.rules, message)
+
     async def release_on_order_confirmed(self, tx: Tx, message: Envelope) -> None:
         await service.release_on_order_confirmed(tx, message, self.rules)
 

@@ -23,6 +23,8 @@ class FulfillmentPolicy:
     wms_timeout: float = 5.0
     # seconds an operator's release of a backorder waits for inventory's reservation
     release_wait: float = 10.0
+    # backorders released as their product's stock is received, oldest first
+    auto_release: bool = True
 
     @property
     def external(self) -> bool:
@@ -46,4 +48,5 @@ def policy(settings: Settings) -> FulfillmentPolicy:
         delivery_wait=settings.delivery_wait,
         wms_url=settings.wms_url,
         wms_timeout=settings.wms_timeout,
+        auto_release=settings.backorder_release == "auto",
     )

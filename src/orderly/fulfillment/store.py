@@ -237,6 +237,7 @@ backorders = sa.Table(
     sa.Index("backorders_status", "status", "created_at"),
     sa.Index("backorders_order", "order_id"),
     sa.Index("backorders_fulfillment", "fulfillment_id"),
+    sa.Index("backorders_product", "product_id", "status"),
 )
 line_cancellations = sa.Table(
     "line_cancellations",
@@ -430,6 +431,10 @@ BACKORDER_OF_FULFILLMENT = sql(
 BACKORDERS_OF_ORDER = sql(
     f"SELECT {_BACKORDER_COLUMNS} FROM backorders WHERE order_id = :order_id"
     " ORDER BY created_at, id"
+)
+OPEN_BACKORDERS_OF_PRODUCT = sql(
+    f"SELECT {_BACKORDER_COLUMNS} FROM backorders WHERE product_id = :product_id"
+    " AND status = 'OPEN' ORDER BY created_at, id"
 )
 BACKORDERS = sql(
     f"SELECT {_BACKORDER_COLUMNS} FROM backorders WHERE status = :status"

@@ -97,14 +97,33 @@ class ReleaseInventory(Message):
     reason: str
 
 
+class InventoryReceived(Message):
+    """Goods in: `quantity` units of the product's lot in `dc`, available (a lot received
+    past its expiry is not told of)."""
+
+    TYPE = "inventory.received"
+
+    product_id: str
+    dc: str
+    lot: str
+    quantity: int
+    expires_on: date | None
+
+
 MESSAGES = (
+    InventoryReceived,
     InventoryReserved,
     InventoryInsufficient,
     InventoryReleased,
     ReserveInventory,
     ReleaseInventory,
 )
-PUBLISHES = (InventoryReserved.TYPE, InventoryInsufficient.TYPE, InventoryReleased.TYPE)
+PUBLISHES = (
+    InventoryReceived.TYPE,
+    InventoryReserved.TYPE,
+    InventoryInsufficient.TYPE,
+    InventoryReleased.TYPE,
+)
 
 
 class AvailabilityLine(TypedDict):

@@ -19,8 +19,10 @@ from orderly.inventory.errors import (
     ProductNotFound,
     UnknownDc,
 )
+from orderly.inventory.messages import SOURCE, InventoryReceived
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
+from orderly.messaging import emit, new_message
 from orderly.storage import Database, Row, Tx
 
 INITIAL_LOT = "INITIAL"
@@ -51,7 +53,8 @@ class Receipt:
 
 async def receive(db: Database, receipt: Receipt) -> dict[str, Any]:
     """Goods in: add to a lot of the product in a known DC (made on its first receipt); a
-    lot received past its expiry is blocked (`expired`) from the start."""
+    lot received past its expiry is blocked (`expired`) from the start. An available lot's
+    receipt is told (`inventory.received`)."""
     domain.check_dc(receipt.dc)
     domain.check_lot(receipt.lot)
     now = utcnow()
@@ -60,7 +63,7 @@ async def receive(db: Database, receipt: Receipt) -> dict[str, Any]:
         if not await store.lock(tx, receipt.product_id):
             raise ProductNotFound(f"product {receipt.product_id} is not stocked")
         await _known_dc(tx, receipt.dc)
-        return await _receive(
+        lot = await _receive(
             tx,
             receipt.product_id,
             receipt.dc,
@@ -69,6 +72,16 @@ async def receive(db: Database, receipt: Receipt) -> dict[str, Any]:
             receipt.quantity,
             now,
         )
+        if lot.status == LotStatus.RELEASED:
+            received = InventoryReceived(
+                product_id=receipt.product_id,
+                dc=receipt.dc,
+                lot=receipt.lot,
+                quantity=receipt.quantity,
+                expires_on=receipt.expires_on,
+            )
+            await emit(tx, new_message(received, source=SOURCE, aggregate_id=receipt.product_id))
+        return lot
 
     return queries.lot_view(await db.transaction(work), now.date())
 
