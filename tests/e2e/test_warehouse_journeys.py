@@ -196,14 +196,19 @@ async def test_a_paid_shop_order_goes_from_payment_to_delivery_and_its_customer_
     await deliver(ops, shipment, "Porch")
     assert (await settled(shop, order_id, "delivered"))["status"] == "delivered"
 
-    # a shop order's confirmation is not mailed (docs/notifications.md: only a B2B one, which
-    # carries the ERP's sales order number); its shipment and delivery are
+    # a shop order is confirmed once paid (its total as charged, no sales order number), then
+    # its shipment and delivery are mailed
     logged = await mail_log(
-        world, order_id, {("order_shipped", "sent"), ("order_delivered", "sent")}
+        world,
+        order_id,
+        {("order_confirmed", "sent"), ("order_shipped", "sent"), ("order_delivered", "sent")},
     )
     assert {mail["to"] for mail in logged} == {customer["email"]}
-    mails = await mails_to(world, customer["email"], 2)
-    assert set(mails) == {"Order shipped", "Order delivered"}
+    mails = await mails_to(world, customer["email"], 3)
+    assert set(mails) == {"Order confirmed", "Order shipped", "Order delivered"}
+    assert order_id in mails["Order confirmed"].body
+    assert "Total: 99.98 USD" in mails["Order confirmed"].body
+    assert "Sales order number" not in mails["Order confirmed"].body
     assert f"Tracking number: {shipment['tracking_number']}" in mails["Order shipped"].body
     assert shipment["tracking_number"].startswith("SHP-")
     assert "Left at: Porch" in mails["Order delivered"].body
@@ -413,7 +418,8 @@ async def test_a_paid_shop_order_cancelled_while_its_picks_are_half_counted_is_r
             "ship": "pending",
             "deliver": "pending",
         }
-        await undone(world, wire, shop, customer["email"], order_id, set(), *UNDOING)
+        paid_for = {("order_confirmed", "sent")}  # confirmed once paid
+        await undone(world, wire, shop, customer["email"], order_id, paid_for, *UNDOING)
 
         async def stock_back() -> bool:
             answer = await world.ops(deployed.inventory).get(f"/api/v1/inventory/{product_id}")

@@ -8,6 +8,7 @@ from orderly.identity.messages import UserCreated
 from orderly.notifications import api, handlers, messages, sending, store
 from orderly.notifications.policy import policy
 from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCreated, OrderFailed
+from orderly.payments.messages import PaymentCompleted
 
 
 def wire(settings: Settings) -> Wired:
@@ -21,6 +22,7 @@ def wire(settings: Settings) -> Wired:
         subscriptions=(
             consumer("notifications", handlers.copy_user_on_user_created, UserCreated),
             consumer("notifications", mails.mail_on_order_confirmed, OrderConfirmed),
+            consumer("notifications", mails.mail_on_payment_completed, PaymentCompleted),
             consumer("notifications", mails.mail_on_order_failed, OrderFailed),
             consumer("notifications", handlers.copy_order_on_order_created, OrderCreated),
             consumer("notifications", mails.mail_on_order_cancelled, OrderCancelled),

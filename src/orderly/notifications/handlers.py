@@ -14,6 +14,7 @@ from orderly.notifications.domain import cancellation_reason
 from orderly.notifications.letters import Letter
 from orderly.notifications.policy import NotificationPolicy
 from orderly.ordering.messages import OrderCancelled, OrderConfirmed, OrderCreated, OrderFailed
+from orderly.payments.messages import PaymentCompleted
 from orderly.storage import Row, Tx
 
 # The statuses of `order.status_updated` a customer is written about.
@@ -65,6 +66,21 @@ class MailHandlers:
             currency=order.currency,
         )
         await self._queue(tx, letter, user, f"order_confirmed:{order.order_id}", order.order_id)
+
+    async def mail_on_payment_completed(self, tx: Tx, message: Envelope) -> None:
+        """A shop order is confirmed to its customer once it is paid: its total as charged
+        (a B2B order's confirmation carries the ERP's number instead; a direct order is not
+        paid here)."""
+        paid = message.read(PaymentCompleted)
+        user = await mailing.recipient(tx, await mailing.owner(tx, paid.order_id))
+        letter = letters.order_confirmed(
+            first_name=user["first_name"],
+            sales_order_number=None,
+            order_id=paid.order_id,
+            total=money(to_cents(paid.amount)),
+            currency=paid.currency,
+        )
+        await self._queue(tx, letter, user, f"order_confirmed:{paid.order_id}", paid.order_id)
 
     async def mail_on_order_failed(self, tx: Tx, message: Envelope) -> None:
         """Each failure is told (a replayed checkout may fail again)."""
