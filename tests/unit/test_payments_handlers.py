@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 from orderly.kernel.ids import new_id
+from orderly.messaging import Envelope
+from orderly.ordering.messages import OrderCredited
 from orderly.payments import store
 from orderly.payments.context import CONTEXT
 from orderly.payments.messages import PaymentCompleted, PaymentFailed, RefundCreated
 from orderly.storage import Database, Row, sql
 from tests.bus import Bus, consumers_of
-from tests.messages import charge_payment, order_cancelled, order_confirmed
+from tests.messages import charge_payment, order_cancelled, order_confirmed, told
 
 REFUNDS = sql("SELECT payment_id, amount_cents FROM refunds")
 
@@ -34,6 +36,7 @@ def test_the_consumers_keep_the_names_their_queues_have(bus: Bus) -> None:
     assert bus.names == [
         "payments.charge_on_order_confirmed",
         "payments.refund_on_order_cancelled",
+        "payments.refund_on_order_credited",
         "payments.charge_on_command",
     ]
 
@@ -126,3 +129,46 @@ async def test_a_cancelled_order_whose_charge_failed_is_not_refunded(bus: Bus) -
     assert (await payment(bus.db, order_id))["status"] == "failed"
     [told] = await bus.published()
     assert told.read(PaymentFailed).reason == "gateway_timeout"
+
+
+def credited(order_id: str, amount: str) -> Envelope:
+    body = OrderCredited(
+        credit_id=new_id(),
+        order_id=order_id,
+        product_id="p-1",
+        quantity=1,
+        amount=Decimal(amount),
+        currency="USD",
+        reason="line_cancelled",
+    )
+    return told(body, order_id)
+
+
+async def test_a_credit_refunds_a_part_once_and_a_later_cancel_the_rest(bus: Bus) -> None:
+    order_id = new_id()
+    await bus.deliver(order_confirmed(order_id, Decimal("10.00")))
+    credit = credited(order_id, "3.00")
+    await bus.deliver(credit)
+    await bus.deliver(credit)  # told twice: refunded once
+    paid = await payment(bus.db, order_id)
+    assert paid["status"] == "captured"  # seven dollars of it are still taken
+    # a credit for more than is left gives back what is left, and all of it is back
+    await bus.deliver(order_cancelled(order_id))
+    await bus.deliver(credited(order_id, "5.00"))
+    refunds = await bus.db.read(lambda tx: tx.fetch_all(REFUNDS))
+    assert [r["amount_cents"] for r in refunds] == [300, 700]
+    assert (await payment(bus.db, order_id))["status"] == "refunded"
+    amounts = [
+        m.read(RefundCreated).amount for m in await bus.published() if m.type == RefundCreated.TYPE
+    ]
+    assert amounts == [Decimal("3.00"), Decimal("7.00")]
+
+
+async def test_a_credit_beyond_what_is_left_gives_back_the_rest(bus: Bus) -> None:
+    order_id = new_id()
+    await bus.deliver(order_confirmed(order_id, Decimal("4.00")))
+    await bus.deliver(credited(order_id, "3.00"))
+    await bus.deliver(credited(order_id, "3.00"))
+    refunds = await bus.db.read(lambda tx: tx.fetch_all(REFUNDS))
+    assert [r["amount_cents"] for r in refunds] == [300, 100]
+    assert (await payment(bus.db, order_id))["status"] == "refunded"
