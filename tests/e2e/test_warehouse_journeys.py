@@ -292,6 +292,7 @@ async def test_an_order_cancelled_while_it_waits_for_its_late_wave_gives_its_sto
 
         # then only the reservation is undone: nothing was picked
         assert await fulfillment(ops, order_id, "compensated") == {
+            "validate": "succeeded",
             "reserve": "compensated",
             "wave": "failed",
             "pick": "pending",
@@ -332,6 +333,7 @@ async def test_an_order_cancelled_while_its_picks_are_half_scanned_is_undone_in_
 
         # then its picks are undone, then its reservation
         assert await fulfillment(ops, order_id, "compensated") == {
+            "validate": "succeeded",
             "reserve": "compensated",
             "wave": "succeeded",
             "pick": "compensated",
@@ -411,6 +413,7 @@ async def test_a_paid_shop_order_cancelled_while_its_picks_are_half_counted_is_r
 
         # then its picks and its reservation are undone, last first; it is refunded in full
         assert await fulfillment(ops, order_id, "compensated") == {
+            "validate": "succeeded",
             "reserve": "compensated",
             "wave": "succeeded",
             "pick": "compensated",
@@ -464,6 +467,7 @@ async def test_an_order_cancelled_as_it_is_packed_is_shipped_or_undone_never_bot
     assert cancel.status_code == 200, cancel.text
     steps = await fulfillment(ops, order_id, "compensated")
     assert steps == {
+        "validate": "succeeded",
         "reserve": "compensated",
         "wave": "succeeded",
         "pick": "compensated",

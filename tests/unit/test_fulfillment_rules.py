@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orderly.fulfillment.domain import BackorderNotOpen, BackorderStatus, move_backorder
+from orderly.fulfillment.domain import (
+    BackorderNotOpen,
+    BackorderStatus,
+    OrderNotValid,
+    move_backorder,
+    validate,
+)
 from orderly.fulfillment.picking import (
     GROUP_SEPARATOR,
     NotShort,
@@ -227,3 +233,39 @@ def test_waves_hold_one_lane_and_overflow_only_for_an_order_alone(
         if len(held) > 1:
             assert wave.lines <= max_lines
             assert wave.units <= max_units
+
+
+ADDRESS = {"street": "1 Main St", "city": "Philadelphia", "state": "PA", "zip": "19104"}
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["p1", "p2", "p3"]), st.integers(min_value=1, max_value=50), min_size=1
+    ),
+    st.integers(min_value=1, max_value=3),
+)
+def test_an_order_allocated_unit_for_unit_is_valid_however_its_lots_split(
+    lines: dict[str, int], parts: int
+) -> None:
+    items = [{"product_id": p, "quantity": q} for p, q in lines.items()]
+    # each line's units spread over up to `parts` lots
+    lots = []
+    for product, quantity in lines.items():
+        share = [quantity // parts] * (parts - 1)
+        lots += [{"product_id": product, "quantity": q} for q in share if q]
+        lots.append({"product_id": product, "quantity": quantity - sum(share)})
+    assert validate(items, ADDRESS, lots) == {"lines": len(lines), "units": sum(lines.values())}
+
+
+def test_an_order_not_allocated_as_ordered_or_without_an_address_is_not_valid() -> None:
+    items = [{"product_id": "p1", "quantity": 3}]
+    with pytest.raises(OrderNotValid):
+        validate(items, ADDRESS, [{"product_id": "p1", "quantity": 2}])
+    with pytest.raises(OrderNotValid):
+        validate(
+            items,
+            ADDRESS,
+            [{"product_id": "p1", "quantity": 3}, {"product_id": "p2", "quantity": 1}],
+        )
+    with pytest.raises(OrderNotValid):
+        validate(items, {}, [{"product_id": "p1", "quantity": 3}])

@@ -3,7 +3,9 @@
 A shipment of an order still to be paid waits `ON_HOLD` until the payment completes; one
 whose order is cancelled before it ships is `CANCELLED`."""
 
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from typing import Any
 
 from orderly.kernel.errors import Conflict
 
@@ -74,3 +76,32 @@ def move_backorder(current: str, wanted: BackorderStatus) -> BackorderStatus:
             f"a {current} backorder cannot become {wanted.value}", backorder_status=current
         )
     return wanted
+
+
+class OrderNotValid(Conflict):
+    """The order cannot go to the floor as it stands: tried again as its message is, then
+    left to an operator among the dead letters."""
+
+    code = "order_not_valid"
+    title = "The order cannot be fulfilled as it stands"
+
+
+def validate(
+    items: Iterable[Mapping[str, Any]],
+    address: Mapping[str, Any] | None,
+    allocation: Iterable[Mapping[str, Any]],
+) -> dict[str, int]:
+    """Seed 004's first step: the order may go to the floor. It has somewhere to go, and
+    inventory allocated exactly its lines (`items`), unit for unit; what was checked, or
+    `OrderNotValid`."""
+    ordered: dict[str, int] = {}
+    for item in items:
+        ordered[item["product_id"]] = ordered.get(item["product_id"], 0) + int(item["quantity"])
+    allocated: dict[str, int] = {}
+    for lot in allocation:
+        allocated[lot["product_id"]] = allocated.get(lot["product_id"], 0) + int(lot["quantity"])
+    if not address:
+        raise OrderNotValid("the order has no address to ship to")
+    if allocated != ordered:
+        raise OrderNotValid(f"inventory allocated {allocated}; the order has {ordered}")
+    return {"lines": len(ordered), "units": sum(ordered.values())}

@@ -122,10 +122,6 @@ async def allocation_on_inventory_reserved(tx: Tx, message: Envelope) -> str:
     return order_id
 
 
-async def allocated(tx: Tx, order_id: str) -> bool:
-    return bool(await tx.fetch_all(store.ALLOCATION, {"order_id": order_id}))
-
-
 async def _allocation(tx: Tx, order_id: str) -> list[Row]:
     rows = await tx.fetch_all(store.ALLOCATION, {"order_id": order_id})
     if not rows:
@@ -144,10 +140,13 @@ def by_dc(allocation: list[Row]) -> dict[str, list[Row]]:
     return centres
 
 
-async def join_waves(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> dict[str, list[Row]]:
+async def join_waves(
+    tx: Tx, rules: FulfillmentPolicy, order_id: str, allocation: list[Row] | None = None
+) -> dict[str, list[Row]]:
     """Put the order in a wave of each distribution centre it is picked in: the oldest open
-    wave of that lane it fits, or a new one. Its allocated lots by centre."""
-    centres = by_dc(await _allocation(tx, order_id))
+    wave of that lane it fits, or a new one. Its allocated lots (`allocation`, if read
+    already) by centre."""
+    centres = by_dc(allocation or await _allocation(tx, order_id))
     if await tx.fetch_all(store.WAVES_OF_ORDER, {"order_id": order_id}):
         return centres
     now = utcnow()

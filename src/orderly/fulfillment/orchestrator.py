@@ -2,7 +2,10 @@
 
 Once an order may ship, a saga in fulfillment's database takes it through
 
-    reserve (held already) → wait for its wave → pick → pack → ship → wait for delivery
+    validate → reserve (held already) → wait for its wave → pick → pack → ship → wait for delivery
+
+Validating is the starter's check, recorded as the saga's first step: the order has an
+address and inventory allocated exactly its lines.
 
 Reserving was done by the checkout: the saga starts with it taken, so that undoing gives the
 stock back. Waiting for the wave is a signal (`wave.released`, given as an operator or the
@@ -315,10 +318,22 @@ async def start_backorder(
     )
 
 
-async def start(tx: Tx, rules: FulfillmentPolicy, order_id: str, data: dict[str, Any]) -> None:
-    """Start the order's fulfillment in the caller's transaction (its stock is held)."""
+async def start(
+    tx: Tx,
+    rules: FulfillmentPolicy,
+    order_id: str,
+    data: dict[str, Any],
+    done: tuple[tuple[str, dict[str, Any]], ...] = (),
+) -> None:
+    """Start the order's fulfillment in the caller's transaction (its stock is held), after
+    the steps `done` the caller took itself (validating the order)."""
     await engine.start(
-        tx, definitions(rules)[KIND], saga_id(order_id), {"orderId": order_id, **data}, taken=1
+        tx,
+        definitions(rules)[KIND],
+        saga_id(order_id),
+        {"orderId": order_id, **data},
+        done,
+        taken=1,
     )
 
 

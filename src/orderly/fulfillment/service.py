@@ -4,7 +4,13 @@ from datetime import datetime
 from typing import Any
 
 from orderly.fulfillment import floor, orchestrator, store
-from orderly.fulfillment.domain import UNSHIPPED, BackorderStatus, ShipmentStatus, advance
+from orderly.fulfillment.domain import (
+    UNSHIPPED,
+    BackorderStatus,
+    ShipmentStatus,
+    advance,
+    validate,
+)
 from orderly.fulfillment.messages import (
     SOURCE,
     FulfillmentDelivered,
@@ -83,12 +89,17 @@ async def maybe_start(tx: Tx, rules: FulfillmentPolicy, order_id: str) -> None:
         or shipment["status"] != ShipmentStatus.PENDING_SHIPMENT
     ):
         return
-    if await _orchestrated(tx, order_id) or not await floor.allocated(tx, order_id):
+    if await _orchestrated(tx, order_id):
         return
-    centres = await floor.join_waves(tx, rules, order_id)
+    allocation = await tx.fetch_all(store.ALLOCATION, {"order_id": order_id})
+    if not allocation:
+        return
+    checked = validate(shipment["items"], shipment["shipping_address"], allocation)
+    centres = await floor.join_waves(tx, rules, order_id, allocation)
     if len(centres) > 1 and not rules.external:
         await _split(tx, order_id, centres)
-    await orchestrator.start(tx, rules, order_id, {"carrier": rules.carrier})
+    data = {"carrier": rules.carrier}
+    await orchestrator.start(tx, rules, order_id, data, (("validate", checked),))
 
 
 async def _split(tx: Tx, order_id: str, centres: dict[str, list[Row]]) -> None:

@@ -107,7 +107,10 @@ RELEASE_TO_WAREHOUSE = sql(
 # A shipment's row as its order's lock: whichever of its release and its allocation comes
 # last starts its fulfillment, and only once.
 LOCK_SHIPMENT = sql("UPDATE shipments SET updated_at = updated_at WHERE order_id = :order_id")
-WAREHOUSE_SHIPMENT = sql("SELECT status, warehouse FROM shipments WHERE order_id = :order_id")
+WAREHOUSE_SHIPMENT = sql(
+    "SELECT status, warehouse, items, shipping_address FROM shipments"
+    " WHERE order_id = :order_id AND part = 0"
+)
 SET_STATUS = sql(
     "UPDATE shipments SET status = :status, updated_at = :at"
     " WHERE order_id = :order_id AND status = :expected"
