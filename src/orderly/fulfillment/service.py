@@ -1,4 +1,5 @@
-"""Fulfillment commands: a shipment per order, shipped and delivered by the carrier's word."""
+"""Fulfillment commands: an order's shipments (one per distribution centre it ships from, and
+one per backorder shipped later), shipped and delivered by the carrier's word."""
 
 from datetime import datetime
 from typing import Any
