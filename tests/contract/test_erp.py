@@ -227,7 +227,11 @@ async def answers(bus: Bus, order_id: str, count: int = 1) -> list[Envelope]:
 
 def test_the_consumer_keeps_the_name_its_queue_has() -> None:
     names = [s.consumer for s in CONTEXT.wire(Settings()).subscriptions]
-    assert names == ["erp.create_sales_order", "erp.cancel_on_order_cancelled"]
+    assert names == [
+        "erp.create_sales_order",
+        "erp.cancel_on_order_cancelled",
+        "erp.credit_on_order_credited",
+    ]
 
 
 async def test_a_command_is_answered_with_the_sales_order_in_the_saga(

@@ -298,3 +298,45 @@ async def test_an_order_cancelled_between_its_waves_leaves_both_and_gives_back_a
         return True
 
     await eventually(given_back)
+
+
+async def test_a_pharmacys_backorder_cancelled_is_credited_on_its_sales_order(
+    world: World,
+) -> None:
+    ops = world.ops(world.deployed.fulfillment)
+    product_id, gtin = await stocked_at(world, "MAIN", "C100", 2)
+    ph = pharmacy(world)
+    order_id = (await order(ph, [(product_id, 2)]))["order_id"]
+    confirmed = await settled(ph.buyer, order_id)
+    assert confirmed["status"] == "CONFIRMED"
+    [wave] = (await waves_of(ops, order_id, 1)).values()
+    assert (await ops.post(f"/api/v1/waves/{wave['id']}/release")).status_code == 200
+    [task] = await tasks_of(ops, order_id)
+
+    # the shelf has one unit of two: picked short, the other backordered
+    unit = barcode(gtin, "C100", EXPIRES, "ONE")
+    scanned = await ops.post(f"/api/v1/pick-tasks/{task['id']}/scan", json={"barcode": unit})
+    assert scanned.status_code == 200, scanned.text
+    assert (await ops.post(f"/api/v1/pick-tasks/{task['id']}/short")).status_code == 200
+
+    async def backordered() -> dict[str, Any] | None:
+        shown = (await ops.get(f"/api/v1/fulfillment/orders/{order_id}")).json()
+        return shown["backorders"][0] if shown.get("backorders") else None
+
+    backorder = await eventually(backordered)
+
+    # when an operator cancels it, the pharmacy's sales order is credited the unit, once
+    cancelled = await ops.post(f"/api/v1/backorders/{backorder['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+
+    async def credited() -> list[dict[str, Any]] | None:
+        return world.erp.orders(order_id).get("credits") or None
+
+    [memo] = await eventually(credited)
+    assert (memo["Material"], memo["RequestedQuantity"], memo["NetAmount"]) == (
+        product_id,
+        "1",
+        "2.00",
+    )
+    assert memo["calls"] == 1
+    assert world.erp.orders(order_id)["number"] == confirmed["sales_order_number"]

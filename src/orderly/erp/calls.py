@@ -53,6 +53,8 @@ def sales_order_caller(erp: Erp, policy: ErpPolicy) -> Worker:
                     started(_call(db, erp, row), "erp-call")
                 for row in await _claim_cancellations(db, policy, policy.concurrency - len(calls)):
                     started(_cancel(db, erp, row), "erp-cancel")
+                for row in await _claim_credits(db, policy, policy.concurrency - len(calls)):
+                    started(_credit(db, erp, row), "erp-credit")
                 await wait_or_timeout(wakeup, interval)
         finally:
             for task in calls:
@@ -109,6 +111,43 @@ async def _cancel(db: Database, erp: Erp, row: Row) -> None:
         log.warning(
             "storing the ERP's cancel failed", order_id=order_id, error=type(error).__name__
         )
+
+
+async def _claim_credits(db: Database, policy: ErpPolicy, free: int) -> list[Row]:
+    if free <= 0:
+        return []
+    now = utcnow()
+    params = {"limit": free, "now": now, "until": now + timedelta(seconds=policy.lease)}
+    try:
+        return await db.transaction(lambda tx: tx.fetch_all(store.CLAIM_CREDITS, params))
+    except Exception as error:
+        log.warning("claiming credit memo requests failed", error=type(error).__name__)
+        return []
+
+
+async def _credit(db: Database, erp: Erp, row: Row) -> None:
+    """Ask for one claimed credit memo, its id the call's idempotency key; an ERP that
+    times out or fails is asked again once the claim runs out, one that refuses is told once
+    and left (an operator's to settle)."""
+    credit_id, number = str(row["id"]), str(row["number"])
+    reason: str | None = None
+    try:
+        await erp.credit_sales_order(
+            number, row["product_id"], int(row["quantity"]), str(row["amount"]), credit_id
+        )
+    except ErpRejected as refusal:
+        reason = str(refusal)[:400]
+    except ErpFailure as failure:
+        log.warning("ERP credit failed; asked again later", credit=credit_id, error=str(failure))
+        return
+    except Exception as error:
+        log.error("ERP credit failed unexpectedly", credit=credit_id, error=type(error).__name__)
+        return
+    log.info("ERP credit memo asked for", credit=credit_id, sales_order=number, refused=reason)
+    try:
+        await db.transaction(lambda tx: requests.finish_credit(tx, credit_id, reason))
+    except Exception as error:
+        log.warning("storing the ERP's credit failed", credit=credit_id, error=type(error).__name__)
 
 
 async def _call(db: Database, erp: Erp, row: Row) -> None:

@@ -7,7 +7,7 @@ from orderly.erp.calls import sales_order_caller
 from orderly.erp.messages import CreateSalesOrder
 from orderly.erp.policy import policy
 from orderly.erp.port import HttpErp
-from orderly.ordering.messages import OrderCancelled
+from orderly.ordering.messages import OrderCancelled, OrderCredited
 
 
 def wire(settings: Settings) -> Wired:
@@ -23,6 +23,7 @@ def wire(settings: Settings) -> Wired:
         subscriptions=(
             consumer("erp", handlers.create_sales_order, CreateSalesOrder),
             consumer("erp", handlers.cancel_on_order_cancelled, OrderCancelled),
+            consumer("erp", handlers.credit_on_order_credited, OrderCredited),
         ),
         workers=(sales_order_caller(erp, rules),),
     )

@@ -61,5 +61,30 @@ class SalesOrderCancelled(Message):
     sales_order_number: str
 
 
-MESSAGES = (CreateSalesOrder, SalesOrderCreated, SalesOrderFailed, SalesOrderCancelled)
-PUBLISHES = (SalesOrderCreated.TYPE, SalesOrderFailed.TYPE, SalesOrderCancelled.TYPE)
+class SalesOrderCredited(Message):
+    """The ERP took a credit memo request on the order's sales order: units that will not
+    ship (`order.credited`), off its invoice."""
+
+    TYPE = "erp.sales_order.credited"
+
+    order_id: str
+    sales_order_number: str
+    credit_id: str
+    product_id: str
+    quantity: int
+    amount: Decimal
+
+
+MESSAGES = (
+    CreateSalesOrder,
+    SalesOrderCreated,
+    SalesOrderFailed,
+    SalesOrderCancelled,
+    SalesOrderCredited,
+)
+PUBLISHES = (
+    SalesOrderCreated.TYPE,
+    SalesOrderFailed.TYPE,
+    SalesOrderCancelled.TYPE,
+    SalesOrderCredited.TYPE,
+)

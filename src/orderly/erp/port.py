@@ -61,6 +61,13 @@ class Erp(Protocol):
         raises an `ErpFailure`."""
         ...
 
+    async def credit_sales_order(
+        self, number: str, product_id: str, quantity: int, amount: str, key: str
+    ) -> None:
+        """Ask for a credit memo on the sales order `number`: `quantity` units of the product
+        that will not ship, worth `amount`; once per `key`. Raises an `ErpFailure`."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -142,6 +149,23 @@ class HttpErp:
         except ErpRejected as refusal:
             if refusal.status != 404:  # a sales order the ERP does not have is not there
                 raise
+
+    async def credit_sales_order(
+        self, number: str, product_id: str, quantity: int, amount: str, key: str
+    ) -> None:
+        url = f"{self.base_url}{SALES_ORDERS}('{number}')/to_CreditMemoRequest"
+        headers = {
+            KEY_HEADER: key,
+            FIRST_SENT_HEADER: format_datetime(utcnow(), usegmt=True),
+            "Accept": "application/json",
+        }
+        body = {
+            "Material": product_id,
+            "RequestedQuantity": str(quantity),
+            "NetAmount": amount,
+            "SDDocumentReason": "short_shipment",
+        }
+        await self._with_retries("POST", url, body, headers)
 
     async def _with_retries(
         self, method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]

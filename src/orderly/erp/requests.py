@@ -9,6 +9,7 @@ the sales order the first call made.
 """
 
 from datetime import datetime
+from decimal import Decimal
 
 from orderly.erp import store
 from orderly.erp.messages import (
@@ -16,12 +17,13 @@ from orderly.erp.messages import (
     CreateSalesOrder,
     SalesOrderCancelled,
     SalesOrderCreated,
+    SalesOrderCredited,
     SalesOrderFailed,
 )
 from orderly.kernel.clock import utcnow
 from orderly.messaging import Envelope, Message, answering, emit, new_message
 from orderly.messaging.envelope import decode_envelope, encode_envelope
-from orderly.ordering.messages import OrderCancelled
+from orderly.ordering.messages import OrderCancelled, OrderCredited
 from orderly.storage import Row, Tx
 
 
@@ -116,6 +118,44 @@ async def finish_cancellation(tx: Tx, order_id: str, reason: str | None) -> None
     if row is not None and reason is None:
         told = SalesOrderCancelled(order_id=order_id, sales_order_number=str(row["number"]))
         await emit(tx, new_message(told, source=SOURCE, aggregate_id=order_id))
+
+
+async def credit_on_order_credited(tx: Tx, message: Envelope) -> None:
+    """Units of the order will not ship: a credit memo is asked for on its sales order, once
+    (an order without one, a shop order, has no invoice in the ERP to correct)."""
+    credit = message.read(OrderCredited)
+    made = await store.sales_order(tx, credit.order_id)
+    if made is None:
+        return
+    params = {
+        "id": credit.credit_id,
+        "order_id": credit.order_id,
+        "number": made["number"],
+        "product_id": credit.product_id,
+        "quantity": credit.quantity,
+        "amount": str(credit.amount),
+        "at": utcnow(),
+    }
+    if await tx.execute(store.INSERT_CREDIT, params):
+        store.ask_again_after_commit(tx)
+
+
+async def finish_credit(tx: Tx, credit_id: str, reason: str | None) -> None:
+    """Store the credit memo call's outcome (`reason`: why the ERP refused, if it did) and,
+    when the ERP took it, tell it."""
+    status = store.CREDITED if reason is None else store.FAILED
+    params = {"id": credit_id, "status": status, "reason": reason, "at": utcnow()}
+    row = await tx.fetch_one(store.FINISH_CREDIT, params)
+    if row is not None and reason is None:
+        told = SalesOrderCredited(
+            order_id=row["order_id"],
+            sales_order_number=str(row["number"]),
+            credit_id=credit_id,
+            product_id=row["product_id"],
+            quantity=int(row["quantity"]),
+            amount=Decimal(row["amount"]),
+        )
+        await emit(tx, new_message(told, source=SOURCE, aggregate_id=row["order_id"]))
 
 
 async def _cancelled(tx: Tx, order_id: str) -> bool:

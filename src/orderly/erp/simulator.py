@@ -9,7 +9,9 @@ as a slow SAP does; `error`, a 500 that makes nothing; `reject`, a 400 that make
 GET /sim/sales-orders?key=... says how many calls with that key made an order (`count`),
 how many arrived (`calls`), its number and whether it was cancelled; without a key, every
 one. DELETE {SALES_ORDERS}('number') cancels a sales order (404 if there is none; latency and
-the `error` mode apply). POST /sim/reset forgets everything.
+the `error` mode apply); POST {SALES_ORDERS}('number')/to_CreditMemoRequest asks for a credit
+memo on it (material, quantity, amount; once per `Repeatability-Request-ID`, listed in its
+`credits`). POST /sim/reset forgets everything.
 """
 
 import asyncio
@@ -37,6 +39,8 @@ class Entry:
     calls: int = 1
     request: dict[str, Any] = field(default_factory=dict)
     cancelled: bool = False
+    # credit memo requests by their key: each made once however often it is sent
+    credits: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def view(self) -> dict[str, Any]:
         return {
@@ -46,6 +50,7 @@ class Entry:
             "number": self.number,
             "cancelled": self.cancelled,
             "request": self.request,
+            "credits": list(self.credits.values()),
         }
 
 
@@ -144,6 +149,25 @@ def app() -> Starlette:
         entry.cancelled = True
         return Response(status_code=204)
 
+    async def credit(request: Request) -> JSONResponse:
+        _, failed = await faulted()
+        if failed is not None:
+            return failed
+        number = request.path_params["number"]
+        entry = next((e for e in erp.orders.values() if e.number == number), None)
+        if entry is None:
+            return _odata_error(404, "V1/302", f"sales order {number} does not exist")
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not body.get("Material"):
+            return _odata_error(400, "V1/320", "a credit memo request names its material")
+        key = request.headers.get(KEY_HEADER, "")
+        made = entry.credits.setdefault(key, {"key": key, **body, "calls": 0})
+        made["calls"] += 1
+        return JSONResponse({"d": {"SalesOrder": number, **body}}, status_code=201)
+
     async def set_faults(request: Request) -> JSONResponse:
         body = await request.json()
         mode = body.get("mode", "ok")
@@ -180,6 +204,7 @@ def app() -> Starlette:
         routes=[
             Route(SALES_ORDERS, create, methods=["POST"]),
             Route(SALES_ORDERS + "('{number}')", cancel, methods=["DELETE"]),
+            Route(SALES_ORDERS + "('{number}')/to_CreditMemoRequest", credit, methods=["POST"]),
             Route("/sim/faults", set_faults, methods=["POST"]),
             Route("/sim/faults", get_faults, methods=["GET"]),
             Route("/sim/sales-orders", sales_orders, methods=["GET"]),

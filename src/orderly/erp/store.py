@@ -52,7 +52,28 @@ erp_cancellations = sa.Table(
     sa.Index("erp_cancellations_status", "status", "requested_at"),
 )
 
+# One row per credit memo to ask for (an `order.credited` of an order with a sales order):
+# `pending` until the ERP took it (`credited`) or refused it (`failed`).
+erp_credits = sa.Table(
+    "erp_credits",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("order_id", sa.String(36), nullable=False),
+    sa.Column("number", sa.String(20), nullable=False),
+    sa.Column("product_id", sa.String(64), nullable=False),
+    sa.Column("quantity", sa.Integer(), nullable=False),
+    sa.Column("amount", sa.String(24), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(400)),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("claimed_until", sa.DateTime(timezone=True)),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("erp_credits_status", "status", "requested_at"),
+)
+
 PENDING, CREATED, FAILED = "pending", "created", "failed"
+CREDITED = "credited"
 WANTED, CANCELLED = "wanted", "cancelled"
 
 _REQUEST = (
@@ -117,6 +138,29 @@ CLAIM_CANCELLATIONS = sql(
 FINISH_CANCELLATION = sql(
     "UPDATE erp_cancellations SET status = :status, reason = :reason, claimed_until = NULL,"
     " updated_at = :at WHERE order_id = :order_id AND status = 'pending' RETURNING number"
+)
+
+
+INSERT_CREDIT = sql(
+    "INSERT INTO erp_credits (id, order_id, number, product_id, quantity, amount, status,"
+    " attempts, requested_at, updated_at) VALUES (:id, :order_id, :number, :product_id,"
+    " :quantity, :amount, 'pending', 0, :at, :at) ON CONFLICT (id) DO NOTHING"
+)
+_CREDITABLE = "status = 'pending' AND (claimed_until IS NULL OR claimed_until < :now)"
+CLAIM_CREDITS = sql(
+    "UPDATE erp_credits SET claimed_until = :until, attempts = attempts + 1"
+    f" WHERE id IN (SELECT id FROM erp_credits WHERE {_CREDITABLE}"
+    f" ORDER BY requested_at LIMIT :limit) AND {_CREDITABLE}"
+    " RETURNING id, order_id, number, product_id, quantity, amount"
+)
+FINISH_CREDIT = sql(
+    "UPDATE erp_credits SET status = :status, reason = :reason, claimed_until = NULL,"
+    " updated_at = :at WHERE id = :id AND status = 'pending'"
+    " RETURNING order_id, number, product_id, quantity, amount"
+)
+GET_CREDITS = sql(
+    "SELECT id, order_id, number, product_id, quantity, amount, status, reason FROM erp_credits"
+    " WHERE order_id = :order_id ORDER BY requested_at, id"
 )
 
 
