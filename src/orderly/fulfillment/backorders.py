@@ -19,13 +19,14 @@ import uuid
 from typing import Any
 
 from orderly.fulfillment import orchestrator, picking, store
+from orderly.fulfillment.backorder_moves import cancelled
 from orderly.fulfillment.domain import (
     BackorderNotOpen,
     BackorderStatus,
     ShipmentStatus,
     move_backorder,
 )
-from orderly.fulfillment.messages import SOURCE, BackorderCancelled, Backordered, LineCancelled
+from orderly.fulfillment.messages import SOURCE, Backordered, LineCancelled
 from orderly.fulfillment.policy import FulfillmentPolicy
 from orderly.inventory.messages import InventoryReceived
 from orderly.kernel.clock import utcnow
@@ -93,29 +94,6 @@ async def cancel_open_on_order_undone(tx: Tx, order_id: str) -> None:
     for row in await tx.fetch_all(store.BACKORDERS_OF_ORDER, {"order_id": order_id}):
         if row["status"] == BackorderStatus.OPEN:
             await cancelled(tx, row, BackorderStatus.OPEN, "order_cancelled")
-
-
-async def cancelled(tx: Tx, backorder: Row, expected: BackorderStatus, reason: str) -> bool:
-    """Cancel the backorder, if it is still `expected` (`fulfillment.backorder_cancelled`);
-    whether it was."""
-    params = {
-        "id": backorder["id"],
-        "status": BackorderStatus.CANCELLED.value,
-        "expected": expected.value,
-        "reason": reason,
-        "at": utcnow(),
-    }
-    if not await tx.execute(store.MOVE_BACKORDER, params):
-        return False
-    told = BackorderCancelled(
-        backorder_id=backorder["id"],
-        order_id=backorder["order_id"],
-        product_id=backorder["product_id"],
-        quantity=int(backorder["quantity"]),
-        reason=reason,
-    )
-    await emit(tx, new_message(told, source=SOURCE, aggregate_id=backorder["order_id"]))
-    return True
 
 
 async def cancel(db: Database, backorder_id: str) -> dict[str, Any]:

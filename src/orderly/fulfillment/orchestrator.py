@@ -31,7 +31,8 @@ from typing import Any
 
 import msgspec
 
-from orderly.fulfillment import backorders, store
+from orderly.fulfillment import store
+from orderly.fulfillment.backorder_moves import cancelled
 from orderly.fulfillment.domain import BackorderStatus, ShipmentStatus
 from orderly.fulfillment.messages import (
     SOURCE,
@@ -279,7 +280,7 @@ async def _backorder_reopened(tx: Tx, saga: Saga) -> None:
         return
     failed = saga.failed_step()
     if failed is not None and (failed["detail"] or {}).get("event") == OrderCancelled.TYPE:
-        await backorders.cancelled(tx, backorder, BackorderStatus.RELEASED, "order_cancelled")
+        await cancelled(tx, backorder, BackorderStatus.RELEASED, "order_cancelled")
         return
     params = {
         "id": backorder_id,
