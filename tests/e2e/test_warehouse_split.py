@@ -19,7 +19,7 @@ import pytest
 from orderly.catalog.ndc import parse
 from tests.e2e.b2b import World, b2b_world, order, pharmacy, settled
 from tests.e2e.conftest import BACKENDS
-from tests.e2e.test_warehouse import barcode, fulfillment, lots_on_hand, tasks_of
+from tests.e2e.test_warehouse import barcode, fulfillment, lots_on_hand, restart, tasks_of
 from tests.e2e.wire import Wire, tapped
 from tests.services import unique
 from tests.waiting import eventually
@@ -340,3 +340,44 @@ async def test_a_pharmacys_backorder_cancelled_is_credited_on_its_sales_order(
     )
     assert memo["calls"] == 1
     assert world.erp.orders(order_id)["number"] == confirmed["sales_order_number"]
+
+
+async def test_a_split_order_killed_between_its_centres_steps_loses_and_repeats_nothing(
+    world: World,
+) -> None:
+    ops = world.ops(world.deployed.fulfillment)
+    order_id, products, ph = await split_order(world)
+    east = next(dc for dc in products if dc != "MAIN")
+    waves = await waves_of(ops, order_id, 2)
+    assert (await ops.post(f"/api/v1/waves/{waves['MAIN']['id']}/release")).status_code == 200
+    restart(world)
+    # its other wave out after the restart, it goes to its picks in both centres
+    assert (await ops.post(f"/api/v1/waves/{waves[east]['id']}/release")).status_code == 200
+    tasks = await tasks_of(ops, order_id)
+    assert sorted(task["dc"] for task in tasks) == sorted(["MAIN", east])
+    for task in tasks:
+        await pick_all(ops, task, products[task["dc"]][1])
+    restart(world)
+    path = f"/api/v1/pack-tasks/{order_id}/complete"
+
+    async def packable(dc: str) -> bool:
+        return (await ops.post(path, json={"dc": dc})).status_code == 200
+
+    await eventually(lambda: packable("MAIN"))
+    restart(world)
+    await eventually(lambda: packable(east))
+
+    async def both_shipped() -> list[dict[str, Any]] | None:
+        rows = await shipments(ops, order_id)
+        return rows if all(row["status"] == "SHIPPED" for row in rows) else None
+
+    sent = await eventually(both_shipped)
+    restart(world)
+    for row in sent:
+        delivered = await ops.post(f"/api/v1/shipments/{row['id']}/deliver", json=AT_DESK)
+        assert delivered.status_code == 200, delivered.text
+    assert (await settled(ph.buyer, order_id, "DELIVERED"))["status"] == "DELIVERED"
+    assert set((await fulfillment(ops, order_id, "completed")).values()) == {"succeeded"}
+    # each part shipped once, under one number
+    again = await shipments(ops, order_id)
+    assert [row["tracking_number"] for row in again] == [row["tracking_number"] for row in sent]
