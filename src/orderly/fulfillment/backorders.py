@@ -253,23 +253,12 @@ async def _shipment_part(tx: Tx, backorder: Row, shipments: list[Row]) -> None:
         return
     if not shipments:
         return
-    order_id = backorder["order_id"]
-    first = shipments[0]
-    params = {
-        "id": new_id(),
-        "order_id": order_id,
-        "part": max(int(row["part"]) for row in shipments) + 1,
-        "dc": None,
-        "status": ShipmentStatus.PENDING_SHIPMENT.value,
-        "items": [{"product_id": backorder["product_id"], "quantity": int(backorder["quantity"])}],
-        "shipping_address": first["shipping_address"],
-        "owner_id": first["owner_id"],
-        "account_id": first["account_id"],
-        "backorder_id": backorder["id"],
-        "at": now,
-    }
+    items = [{"product_id": backorder["product_id"], "quantity": int(backorder["quantity"])}]
+    number = max(int(row["part"]) for row in shipments) + 1
+    pending = ShipmentStatus.PENDING_SHIPMENT.value
+    params = store.part(shipments[0], number, items, status=pending, backorder_id=backorder["id"])
     if not await tx.execute(store.INSERT_PART, params):
-        raise Conflict(f"order {order_id}'s shipments changed meanwhile; release it again")
+        raise Conflict(f"order {backorder['order_id']}'s shipments changed; release it again")
 
 
 async def _reserved(

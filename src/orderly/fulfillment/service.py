@@ -118,22 +118,8 @@ async def _split(tx: Tx, order_id: str, centres: dict[str, list[Row]]) -> None:
             params = {"order_id": order_id, "dc": dc, "items": items, "at": now}
             await tx.execute(store.NARROW_SHIPMENT, params)
             continue
-        await tx.execute(
-            store.INSERT_PART,
-            {
-                "id": new_id(),
-                "order_id": order_id,
-                "part": part,
-                "dc": dc,
-                "status": first["status"],
-                "items": items,
-                "shipping_address": first["shipping_address"],
-                "owner_id": first["owner_id"],
-                "account_id": first["account_id"],
-                "backorder_id": None,
-                "at": now,
-            },
-        )
+        status = first["status"]
+        await tx.execute(store.INSERT_PART, store.part(first, part, items, status=status, dc=dc))
 
 
 async def _release(tx: Tx, order_id: str) -> None:

@@ -2,11 +2,14 @@
 
 import re
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 
+from orderly.kernel.clock import utcnow
+from orderly.kernel.ids import new_id
 from orderly.sagas.store import define as define_saga_tables
-from orderly.storage import Statement, sql
+from orderly.storage import Row, Statement, sql
 
 metadata = sa.MetaData()
 # each order's fulfillment is a saga in this database (`orchestrator`)
@@ -68,6 +71,34 @@ INSERT_PART = sql(
     " :dc, :status, :items, :shipping_address, :at, :at, :owner_id, :account_id, TRUE,"
     " :backorder_id) ON CONFLICT (order_id, part) DO NOTHING"
 )
+
+
+def part(
+    first: Row,
+    number: int,
+    items: list[dict[str, Any]],
+    *,
+    status: str,
+    dc: str | None = None,
+    backorder_id: str | None = None,
+) -> dict[str, Any]:
+    """INSERT_PART's parameters: part `number` of the order whose first shipment is `first`,
+    to the same address, for the same owner."""
+    return {
+        "id": new_id(),
+        "order_id": first["order_id"],
+        "part": number,
+        "dc": dc,
+        "status": status,
+        "items": items,
+        "shipping_address": first["shipping_address"],
+        "owner_id": first["owner_id"],
+        "account_id": first["account_id"],
+        "backorder_id": backorder_id,
+        "at": utcnow(),
+    }
+
+
 OF_BACKORDER = sql(f"SELECT {COLUMNS} FROM shipments WHERE backorder_id = :backorder_id")
 MOVE_SHIPMENT = sql(
     "UPDATE shipments SET status = :status, updated_at = :at WHERE id = :id AND status = :expected"
