@@ -94,4 +94,63 @@ def _name_key(table: str) -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("an order shipped in parts cannot be made one shipment again")
+    """Back to one shipment, one wave and one pack per order: refused while an order is
+    split (its parts would be lost), else the tables made as before and their rows copied."""
+    split = op.get_bind().execute(sa.text("SELECT count(*) FROM shipments WHERE part > 0"))
+    if split.scalar():
+        raise RuntimeError("orders are shipped in parts: fulfillment_0006 cannot be undone")
+    op.create_table(
+        "shipments_0005",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("order_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("items", sa.JSON(), nullable=False),
+        sa.Column("shipping_address", sa.JSON(), nullable=False),
+        sa.Column("tracking_number", sa.String(64)),
+        sa.Column("carrier", sa.String(64)),
+        sa.Column("shipped_at", _STAMP),
+        sa.Column("delivered_at", _STAMP),
+        sa.Column("delivery_location", sa.String(200)),
+        sa.Column("created_at", _STAMP, nullable=False),
+        sa.Column("updated_at", _STAMP, nullable=False),
+        sa.Column("owner_id", sa.String(36)),
+        sa.Column("account_id", sa.String(36)),
+        sa.Column("warehouse", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.execute(f"INSERT INTO shipments_0005 ({_SHIPMENT}) SELECT {_SHIPMENT} FROM shipments")
+    op.drop_table("shipments")
+    op.rename_table("shipments_0005", "shipments")
+    op.create_index("shipments_owner", "shipments", ["owner_id", "created_at"])
+
+    op.create_table(
+        "wave_orders_0005",
+        sa.Column("order_id", sa.String(36), primary_key=True),
+        sa.Column("wave_id", sa.String(36), nullable=False),
+        sa.Column("lines", sa.Integer(), nullable=False),
+        sa.Column("units", sa.Integer(), nullable=False),
+    )
+    op.execute(
+        "INSERT INTO wave_orders_0005 (order_id, wave_id, lines, units)"
+        " SELECT order_id, min(wave_id), sum(lines), sum(units) FROM wave_orders GROUP BY order_id"
+    )
+    op.drop_table("wave_orders")
+    op.rename_table("wave_orders_0005", "wave_orders")
+    op.create_index("wave_orders_wave", "wave_orders", ["wave_id"])
+
+    op.create_table(
+        "packs_0005",
+        sa.Column("order_id", sa.String(36), primary_key=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("packages", sa.Integer()),
+        sa.Column("created_at", _STAMP, nullable=False),
+        sa.Column("packed_at", _STAMP),
+        sa.Column("packed_by", sa.String(36)),
+    )
+    op.execute(
+        "INSERT INTO packs_0005 (order_id, status, packages, created_at, packed_at, packed_by)"
+        " SELECT order_id, min(status), sum(packages), min(created_at), max(packed_at),"
+        " min(packed_by) FROM packs GROUP BY order_id"
+    )
+    op.drop_table("packs")
+    op.rename_table("packs_0005", "packs")
+    op.create_index("packs_status", "packs", ["status", "created_at"])
