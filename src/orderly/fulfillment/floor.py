@@ -157,9 +157,15 @@ async def join_waves(
         lines = len({row["product_id"] for row in rows})
         units = sum(int(row["quantity"]) for row in rows)
         lane_params = {"dc": dc, "zone": lane.zone, "carrier": lane.carrier, "cutoff": cutoff}
+        room = {
+            "lines": lines,
+            "units": units,
+            "max_lines": rules.waves.max_lines,
+            "max_units": rules.waves.max_units,
+        }
         open_waves = [
             waves.OpenWave(row["id"], lane, row["opened_at"], int(row["lines"]), int(row["units"]))
-            for row in await tx.fetch_all(store.OPEN_WAVES, lane_params)
+            for row in await tx.fetch_all(store.OPEN_WAVE_WITH_ROOM, {**lane_params, **room})
         ]
         wave_id = waves.choose(waves.Candidate(lane, lines, units), open_waves, rules.waves)
         grow = {"id": wave_id, "lines": lines, "units": units}

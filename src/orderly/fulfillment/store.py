@@ -314,9 +314,12 @@ _WAVE_COLUMNS = (
     "id, dc, zone, carrier, cutoff, status, orders, lines, units, opened_at, released_at,"
     " released_by"
 )
-OPEN_WAVES = sql(
+# The oldest open wave of the lane with room for an order (`waves.choose` is the rule; this
+# reads only what it would choose from, not every full wave of the lane still open).
+OPEN_WAVE_WITH_ROOM = sql(
     f"SELECT {_WAVE_COLUMNS} FROM waves WHERE status = 'OPEN' AND dc = :dc AND zone = :zone"
-    " AND carrier = :carrier AND cutoff = :cutoff"
+    " AND carrier = :carrier AND cutoff = :cutoff AND lines + :lines <= :max_lines"
+    " AND units + :units <= :max_units ORDER BY opened_at, id LIMIT 1"
 )
 INSERT_WAVE = sql(
     "INSERT INTO waves (id, dc, zone, carrier, cutoff, status, orders, lines, units, opened_at)"
