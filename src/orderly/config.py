@@ -20,6 +20,17 @@ ALL_CONTEXTS = (
     "erp",
     "notifications",
 )
+# The backends for frontends: they own no tables, and call the contexts (BFF_CONTEXTS).
+BFFS = ("bff-web", "bff-mobile")
+BFF_CONTEXTS = (
+    "identity",
+    "catalog",
+    "pricing",
+    "inventory",
+    "ordering",
+    "payments",
+    "fulfillment",
+)
 # Checkout flows a channel may choose, and those this version can run.
 CHANNELS = ("direct", "b2c", "guarded", "b2b")
 AVAILABLE_CHANNELS = CHANNELS
@@ -42,6 +53,14 @@ class Settings:
     broker_url: str = ""
     broker_namespace: str = "orderly"
     contexts: tuple[str, ...] = ALL_CONTEXTS
+    # The BFFs this process serves (`ORDERLY_CONTEXTS` may name them among the contexts;
+    # seed 002's ports, 3010 and 3011, when one is served alone), and the base URLs of the
+    # contexts a BFF calls when they are not all served here; seconds a BFF's call may take.
+    bffs: tuple[str, ...] = BFFS
+    ordering_url: str = ""
+    payments_url: str = ""
+    fulfillment_url: str = ""
+    bff_timeout: float = 2.0
     inventory_url: str = ""
     # catalog's base URL, for an ordering process without catalog (products it has not
     # heard of yet are asked there before an order is refused)
@@ -189,6 +208,7 @@ class Settings:
             raise ConfigError("ORDERLY_PRICING_URL is required when ordering runs without pricing")
         if "identity" not in self.contexts and not self.identity_url:
             raise ConfigError("ORDERLY_IDENTITY_URL is required when identity runs elsewhere")
+        self._validate_bffs()
         if self.external_issuer:
             self._validate_external()
         if not 1 <= self.soft_reservation_ttl <= 7 * 24 * 3600:
@@ -312,6 +332,25 @@ class Settings:
         if self.default_channel not in set(self.channels) | set(self.account_channels):
             raise ConfigError("ORDERLY_DEFAULT_CHANNEL must be one of the allowed channels")
 
+    def bff_urls(self) -> dict[str, str]:
+        """The base URL of each context a BFF calls."""
+        return {name: getattr(self, f"{name}_url") for name in BFF_CONTEXTS}
+
+    def _validate_bffs(self) -> None:
+        unknown = set(self.bffs) - set(BFFS)
+        if unknown:
+            raise ConfigError(f"ORDERLY_CONTEXTS: unknown BFF(s) {', '.join(sorted(unknown))}")
+        if not self.contexts and not self.bffs:
+            raise ConfigError("ORDERLY_CONTEXTS: name at least one context or BFF")
+        if self.bffs and not set(BFF_CONTEXTS) <= set(self.contexts):
+            missing = [f"ORDERLY_{n.upper()}_URL" for n, url in self.bff_urls().items() if not url]
+            if missing:
+                raise ConfigError(
+                    f"{', '.join(missing)}: required when a BFF runs without every context"
+                )
+        if self.bff_timeout <= 0:
+            raise ConfigError("ORDERLY_BFF_TIMEOUT must be positive")
+
     def _validate_external(self) -> None:
         for name, url in (
             ("ORDERLY_EXTERNAL_ISSUER", self.external_issuer),
@@ -365,6 +404,10 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
         typed = {name: _coerce(kinds[name], raw) for name, raw in values.items() if name in kinds}
     except ValueError as error:
         raise ConfigError(f"bad setting: {error}") from None
+    if "contexts" in typed:  # the BFFs named among them are served as BFFs
+        named = typed["contexts"]
+        typed["contexts"] = tuple(name for name in named if name not in BFFS)
+        typed.setdefault("bffs", tuple(name for name in named if name in BFFS))
     return Settings(**typed).validate()
 
 

@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Response
 
 from orderly import __version__
-from orderly.bootstrap import Runtime, context_specs
+from orderly.bff import mobile_api, web_api
+from orderly.bootstrap import Runtime, bff_contexts, context_specs
 from orderly.config import Settings, load_settings
 from orderly.entrypoints import admin, openapi, problems
 from orderly.observability import AccessLog, access_log_on, configure_logging, metrics_response
@@ -34,12 +35,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await Runtime.start(settings, run_migrations=settings.migrate_on_start)
         app.state.runtime = runtime
+        app.state.bff = bff_contexts(settings, runtime.databases, app)
         # What start-up built lives as long as the process: the collector need not walk it
         # again on every full collection (those pauses were the tail of request latency).
         gc.freeze()
         try:
             yield
         finally:
+            if app.state.bff is not None:
+                await app.state.bff.close()
             await runtime.stop()
 
     app = FastAPI(
@@ -74,7 +78,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         guard = [] if specs[name].guards_own_routes else [Depends(principal)]
         app.include_router(specs[name].router, dependencies=guard)
     app.include_router(admin.router, dependencies=[Depends(operator)])
+    _include_bffs(app, settings)
     return app
+
+
+def _include_bffs(app: FastAPI, settings: Settings) -> None:
+    """The BFFs' routes, each guarding its own (registration is open). BFF-mobile's checkout
+    is `/mobile/api/v1/checkout` beside BFF-web's, `/api/v1/checkout` when served alone."""
+    if "bff-web" in settings.bffs:
+        app.include_router(web_api.router)
+        # what this process serves itself is not forwarded
+        if "identity" not in settings.contexts:
+            app.include_router(web_api.registration)
+        if "catalog" not in settings.contexts:
+            app.include_router(web_api.product_creation)
+    if "bff-mobile" in settings.bffs:
+        prefix = "/mobile" if "bff-web" in settings.bffs else ""
+        app.include_router(mobile_api.router, prefix=prefix)
 
 
 def app_from_env() -> FastAPI:

@@ -1,4 +1,4 @@
-"""Fault injection for crash tests: the process dies at a named point.
+"""Fault injection for tests: the process dies at a named point, or a context answers late.
 
 Inert unless `ORDERLY_CRASH_AFTER` names a point; then the first process of a deployment
 to reach it exits at once (as if killed), after writing `ORDERLY_CRASH_MARKER` so that, once
@@ -27,3 +27,20 @@ def crash_at(point: str) -> None:
         except FileExistsError:
             return
     os._exit(137)
+
+
+def _delays(text: str) -> dict[str, float]:
+    delays: dict[str, float] = {}
+    for part in filter(None, (item.strip() for item in text.split(","))):
+        name, _, seconds = part.partition("=")
+        delays[name.strip()] = float(seconds)
+    return delays
+
+
+# `ORDERLY_FAULT_DELAY=catalog=0.3,pricing=0.3`: a BFF's calls to those contexts answer that
+# many seconds late, as a slow context would (the fan-out's tests). Inert unless set.
+DELAYS = _delays(os.environ.get("ORDERLY_FAULT_DELAY", ""))
+
+
+def delay_of(context: str) -> float:
+    return DELAYS.get(context, 0.0)

@@ -1,0 +1,126 @@
+"""The contexts served by this process, in-process: the product page's reads and an order's
+are calls to the contexts' queries, answered in their routes' shapes; the rest go to the
+contexts' own routes in this process's application, without a socket."""
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from orderly.bff.calls import Calls
+from orderly.bff.port import Json
+from orderly.bff.remote import HttpContexts, Params
+from orderly.catalog import service as catalog
+from orderly.catalog.api import ProductOut
+from orderly.identity import users
+from orderly.identity.api.users import UserOut
+from orderly.inventory import queries as inventory
+from orderly.inventory.api.stock import PositionOut
+from orderly.kernel.principal import Principal
+from orderly.ordering import queries as ordering
+from orderly.ordering.api.orders import OrderOut, in_snake_case
+from orderly.pricing import quoting
+from orderly.pricing.api import QuoteOut
+from orderly.storage import Database
+
+
+class AsgiExchange:
+    """Requests to this process's own application, in-process."""
+
+    def __init__(self, app: Any) -> None:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 0))
+        self._client = httpx.AsyncClient(transport=transport, base_url="http://orderly.internal")
+
+    async def __call__(
+        self,
+        context: str,
+        method: str,
+        path: str,
+        params: Params,
+        body: Any,
+        headers: Mapping[str, str],
+    ) -> tuple[int, bytes, Mapping[str, str]]:
+        answer = await self._client.request(
+            method, path, params=list(params), json=body, headers=dict(headers)
+        )
+        return answer.status_code, answer.content, dict(answer.headers)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+@cache
+def _adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
+
+
+def _shaped(
+    model: type[BaseModel],
+    value: Mapping[str, Any],
+    *,
+    exclude_none: bool = False,
+    exclude_unset: bool = False,
+) -> Json:
+    """`value` as the route answering with `model` shows it."""
+    adapter = _adapter(model)
+    shown: Json = adapter.dump_python(
+        adapter.validate_python(value),
+        mode="json",
+        exclude_none=exclude_none,
+        exclude_unset=exclude_unset,
+    )
+    return shown
+
+
+class LocalContexts(HttpContexts):
+    def __init__(self, databases: Mapping[str, Database], app: Any, calls: Calls) -> None:
+        super().__init__(AsgiExchange(app), calls)
+        self.databases = databases
+
+    async def product(self, caller: Principal, product_id: str) -> Json:
+        async def call() -> Json:
+            found = await catalog.get_product(self.databases["catalog"], product_id)
+            return _shaped(ProductOut, found)
+
+        return await self.calls.run("catalog", call)
+
+    async def products(self, caller: Principal, ids: Sequence[str]) -> list[Json]:
+        async def call() -> list[Json]:
+            found = await catalog.products_by_ids(self.databases["catalog"], ids)
+            return [_shaped(ProductOut, product) for product in found]
+
+        return await self.calls.run("catalog", call) if ids else []
+
+    async def price(self, caller: Principal, product_id: str, quantity: int) -> Json:
+        async def call() -> Json:
+            db = self.databases["pricing"]
+            return _shaped(
+                QuoteOut, await quoting.price_for(db, caller.account, product_id, quantity)
+            )
+
+        return await self.calls.run("pricing", call)
+
+    async def stock(self, caller: Principal, product_ids: Sequence[str]) -> list[Json]:
+        async def call() -> list[Json]:
+            db = self.databases["inventory"]
+            found = await inventory.positions(db, product_ids, with_lots=caller.is_operator)
+            return [_shaped(PositionOut, one, exclude_none=True) for one in found]
+
+        return await self.calls.run("inventory", call) if product_ids else []
+
+    async def order(self, caller: Principal, order_id: str) -> Json:
+        async def call() -> Json:
+            found = await ordering.get_order(self.databases["ordering"], caller, order_id)
+            return _shaped(OrderOut, in_snake_case(found), exclude_unset=True)
+
+        return await self.calls.run("ordering", call)
+
+    async def user(self, caller: Principal, user_id: str) -> Json:
+        async def call() -> Json:
+            return _shaped(
+                UserOut, await users.get_user(self.databases["identity"], caller, user_id)
+            )
+
+        return await self.calls.run("identity", call)

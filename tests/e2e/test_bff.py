@@ -1,0 +1,344 @@
+"""Seed 002's BFFs over HTTP with the seed's field names: BFF-web's checkout, registration,
+product creation and order details, BFF-mobile's checkout with saved choices; in one
+process, and as BFF processes of their own calling each context's service over HTTP."""
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import BACKENDS, Deployment, shared_deployment
+from tests.e2e.server import Server
+from tests.e2e.test_checkout_b2c import settled
+from tests.e2e.test_seed001_flow import ADDRESS, create_product
+from tests.services import unique
+from tests.waiting import eventually
+
+ITEMS_PRICE = "49.99"  # create_product's
+
+
+def context_urls(deployed: Deployment) -> dict[str, str]:
+    """The settings a BFF of its own needs to find each context it calls."""
+    return {
+        "ORDERLY_IDENTITY_URL": deployed.identity.url,
+        "ORDERLY_CATALOG_URL": deployed.catalog.url,
+        "ORDERLY_PRICING_URL": deployed.pricing.url,
+        "ORDERLY_INVENTORY_URL": deployed.inventory.url,
+        "ORDERLY_ORDERING_URL": deployed.ordering.url,
+        "ORDERLY_PAYMENTS_URL": deployed.payments.url,
+        "ORDERLY_FULFILLMENT_URL": deployed.fulfillment.url,
+    }
+
+
+def bff_server(deployed: Deployment, log_dir: Path, name: str, **env: str) -> Server:
+    """`orderly serve --contexts <name>` beside a distributed deployment, started."""
+    settings = {**deployed.identity.env, **context_urls(deployed), **env}
+    return Server(settings, log_dir, contexts=name).start().wait_ready()
+
+
+@dataclass
+class World:
+    deployed: Deployment
+    web: Server
+    mobile: Server
+    mobile_checkout: str  # its path
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("bff")
+    with shared_deployment(request.param, tmp) as deployed:
+        if request.param == "embedded":
+            yield World(deployed, deployed.ordering, deployed.ordering, "/mobile/api/v1/checkout")
+            return
+        web = bff_server(deployed, tmp, "bff-web")
+        mobile = bff_server(deployed, tmp, "bff-mobile")
+        try:
+            yield World(deployed, web, mobile, "/api/v1/checkout")
+        finally:
+            web.stop()
+            mobile.stop()
+
+
+async def product(world: World, stock: int = 50) -> str:
+    return await create_product(world.deployed, unique("BFF"), stock)
+
+
+def web_checkout(user_id: str, product_id: str, quantity: int = 2) -> dict[str, Any]:
+    return {
+        "userId": user_id,
+        "items": [{"productId": product_id, "quantity": quantity}],
+        "shippingAddress": ADDRESS,
+        "paymentMethod": "tok_visa",
+    }
+
+
+async def checkout(client: httpx.AsyncClient, body: dict[str, Any], path: str) -> httpx.Response:
+    """POST a checkout once ordering has heard of its products."""
+
+    async def attempt() -> httpx.Response | None:
+        response = await client.post(path, json=body)
+        if response.status_code == 422 and response.json().get("code") == "unknown_product":
+            return None
+        return response
+
+    return await eventually(attempt)
+
+
+async def orders_of(world: World, token: str) -> list[dict[str, Any]]:
+    async with world.deployed.ordering.client(token) as client:
+        found: list[dict[str, Any]] = (await client.get("/api/v1/orders")).json()
+        return found
+
+
+async def test_web_checkout_places_the_order_and_answers_id_status_and_total(world: World) -> None:
+    customer = world.deployed.customer()
+    product_id = await product(world)
+    async with world.web.client(customer["token"]) as web:
+        answer = await checkout(
+            web, web_checkout(customer["userId"], product_id), "/api/v1/checkout"
+        )
+    assert answer.status_code == 201, answer.text
+    placed = answer.json()
+    assert set(placed) == {"orderId", "status", "totalAmount"}
+    assert placed["status"] == "pending"
+    assert placed["totalAmount"] == "99.98"  # seed 002's total of two at 49.99
+    async with world.deployed.ordering.client(customer["token"]) as ordering:
+        order = await settled(ordering, placed["orderId"], "processing")
+    assert order["channel"] == "b2c"
+    assert [(i["product_id"], i["quantity"]) for i in order["items"]] == [(product_id, 2)]
+
+
+async def test_a_checkout_in_another_users_name_is_refused_and_places_nothing(
+    world: World,
+) -> None:
+    caller, other = world.deployed.customer(), world.deployed.customer()
+    product_id = await product(world)
+    async with world.web.client(caller["token"]) as web:
+        answer = await web.post("/api/v1/checkout", json=web_checkout(other["userId"], product_id))
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "not_the_caller"
+    async with world.mobile.client(caller["token"]) as mobile:
+        body = {
+            "userId": other["userId"],
+            "items": [{"productId": product_id, "quantity": 1}],
+            "addressId": "anything",
+            "paymentMethodId": "anything",
+        }
+        refused = await mobile.post(world.mobile_checkout, json=body)
+    assert refused.status_code == 403
+    assert await orders_of(world, caller["token"]) == []
+    assert await orders_of(world, other["token"]) == []
+
+
+async def test_order_details_gather_the_order_its_user_products_and_payments(world: World) -> None:
+    customer = world.deployed.customer()
+    product_id = await product(world)
+    async with world.web.client(customer["token"]) as web:
+        placed = (
+            await checkout(web, web_checkout(customer["userId"], product_id), "/api/v1/checkout")
+        ).json()
+        async with world.deployed.ordering.client(customer["token"]) as ordering:
+            await settled(ordering, placed["orderId"], "processing")
+        answer = await web.get(f"/api/v1/orders/{placed['orderId']}/details")
+    assert answer.status_code == 200, answer.text
+    details = answer.json()
+    assert set(details) == {"order", "user", "products", "payments", "unavailable"}
+    assert details["unavailable"] == []
+    assert details["order"]["order_id"] == placed["orderId"]
+    assert details["user"]["userId"] == customer["userId"]
+    assert [p["id"] for p in details["products"]] == [product_id]
+    assert details["products"][0]["price"] == ITEMS_PRICE
+    assert [(p["order_id"], p["status"]) for p in details["payments"]] == [
+        (placed["orderId"], "captured")
+    ]
+
+
+async def test_another_customers_order_has_no_details(world: World) -> None:
+    owner, stranger = world.deployed.customer(), world.deployed.customer()
+    product_id = await product(world)
+    async with world.web.client(owner["token"]) as web:
+        placed = (
+            await checkout(web, web_checkout(owner["userId"], product_id), "/api/v1/checkout")
+        ).json()
+    async with world.web.client(stranger["token"]) as web:
+        answer = await web.get(f"/api/v1/orders/{placed['orderId']}/details")
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "order_not_found"
+
+
+async def test_mobile_checkout_uses_the_saved_address_and_payment_method(world: World) -> None:
+    customer = world.deployed.customer()
+    product_id = await product(world)
+    token = customer["token"]
+    saved_address = {**ADDRESS, "label": "home", "name": "Casey Buyer"}
+    async with world.deployed.identity.client(token) as identity:
+        made = await identity.post(
+            f"/api/v1/users/{customer['userId']}/addresses", json=saved_address
+        )
+        assert made.status_code == 201, made.text
+        address_id = made.json()["addressId"]
+    async with world.deployed.payments.client(token) as payments:
+        method = await payments.post("/api/v1/payment-methods", json={"token": "tok_visa"})
+        assert method.status_code == 201, method.text
+        method_id = method.json()["id"]
+    body = {
+        "userId": customer["userId"],
+        "items": [{"productId": product_id, "quantity": 1}],
+        "addressId": address_id,
+        "paymentMethodId": method_id,
+    }
+    async with world.mobile.client(token) as mobile:
+        answer = await checkout(mobile, body, world.mobile_checkout)
+    assert answer.status_code == 201, answer.text
+    placed = answer.json()
+    assert set(placed) == {"orderId", "status", "totalAmount"}
+    assert placed["totalAmount"] == ITEMS_PRICE
+    async with world.deployed.ordering.client(token) as ordering:
+        order = await settled(ordering, placed["orderId"], "processing")
+    assert order["shipping_address"]["line1"] == ADDRESS["line1"]
+    assert order["shipping_address"]["name"] == "Casey Buyer"
+
+
+async def test_mobile_checkout_with_another_users_saved_address_places_nothing(
+    world: World,
+) -> None:
+    owner, caller = world.deployed.customer(), world.deployed.customer()
+    product_id = await product(world)
+    async with world.deployed.identity.client(owner["token"]) as identity:
+        made = await identity.post(f"/api/v1/users/{owner['userId']}/addresses", json=ADDRESS)
+        address_id = made.json()["addressId"]
+    async with world.deployed.payments.client(caller["token"]) as payments:
+        method_id = (
+            await payments.post("/api/v1/payment-methods", json={"token": "tok_visa"})
+        ).json()["id"]
+    body = {
+        "userId": caller["userId"],
+        "items": [{"productId": product_id, "quantity": 1}],
+        "addressId": address_id,
+        "paymentMethodId": method_id,
+    }
+    async with world.mobile.client(caller["token"]) as mobile:
+        answer = await mobile.post(world.mobile_checkout, json=body)
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "address_not_found"
+    assert await orders_of(world, caller["token"]) == []
+
+
+async def test_registration_and_product_creation_through_the_web_bff(world: World) -> None:
+    email = f"bff-{unique('u').lower()}@example.com"
+    body = {
+        "email": email,
+        "password": "a long pass phrase",
+        "firstName": "Ada",
+        "lastName": "Byron",
+    }
+    async with world.web.client() as web:
+        registered = await web.post("/api/v1/auth/register", json=body)
+    assert registered.status_code == 202, registered.text
+    assert registered.json()["email"] == email
+    assert world.deployed.identity.login(email, "a long pass phrase")
+    sku = unique("BFF")
+    new = {"name": "Gauze", "sku": sku, "price": "3.50", "description": "", "stock": 5}
+    async with world.web.client(world.deployed.operator_token) as web:
+        created = await web.post("/api/v1/products", json=new)
+        assert created.status_code == 201, created.text
+        again = await web.post("/api/v1/products", json=new)
+    assert created.json()["sku"] == sku
+    assert again.status_code == 409  # catalog's refusal, passed on as it was
+    async with world.web.client(world.deployed.customer()["token"]) as web:
+        refused = await web.post("/api/v1/products", json={**new, "sku": unique("BFF")})
+    assert refused.status_code in {403, 404}
+
+
+# The fan-out, timed: every context a second late
+
+
+@pytest.fixture(scope="module")
+def slow_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A BFF whose every call to a context answers a second late; payments' later than the
+    BFF waits. Beside the module's distributed deployment, a BFF-web of its own; embedded,
+    a process of its own."""
+    tmp = tmp_path_factory.mktemp("bff-slow")
+    delays = {
+        "ORDERLY_FAULT_DELAY": "identity=1,catalog=1,pricing=1,inventory=1,ordering=1,"
+        "fulfillment=1,payments=5",
+        "ORDERLY_BFF_TIMEOUT": "3",
+    }
+    if world.deployed.backend.name == "embedded":
+        with shared_deployment("embedded", tmp, **delays) as deployed:
+            yield World(deployed, deployed.ordering, deployed.ordering, "/mobile/api/v1/checkout")
+        return
+    web = bff_server(world.deployed, tmp, "bff-web", **delays)
+    try:
+        yield World(world.deployed, web, web, "")
+    finally:
+        web.stop()
+
+
+async def test_details_wait_for_the_slowest_call_not_their_sum_and_answer_without_payments(
+    slow_world: World,
+) -> None:
+    world = slow_world
+    customer = world.deployed.customer()
+    product_id = await product(world)
+    async with world.deployed.ordering.client(customer["token"]) as ordering:
+        order_id = (
+            await checkout(
+                ordering,
+                {
+                    "items": [{"product_id": product_id, "quantity": 1}],
+                    "shipping_address": ADDRESS,
+                    "payment_method": "tok_visa",
+                    "channel": "b2c",
+                },
+                "/api/v1/orders",
+            )
+        ).json()["order_id"]
+        await settled(ordering, order_id, "processing")
+    async with world.web.client(customer["token"]) as web:
+        started = time.monotonic()
+        answer = await web.get(f"/api/v1/orders/{order_id}/details")
+        took = time.monotonic() - started
+    assert answer.status_code == 200, answer.text
+    details = answer.json()
+    # order, user and payments at once (1 s; payments given up at 3 s), then the products
+    # (1 s): 4 s, where one after the other would be 1 + 1 + 3 + 1 = 6 s
+    assert 4 <= took < 5.5, took
+    assert details["order"]["order_id"] == order_id
+    assert details["user"]["userId"] == customer["userId"]
+    assert [p["id"] for p in details["products"]] == [product_id]
+    assert details["payments"] is None
+    assert details["unavailable"] == [
+        {"part": "payments", "context": "payments", "reason": "no answer within 3 s"}
+    ]
+
+
+async def test_details_answer_without_a_context_that_is_down(world: World) -> None:
+    if world.deployed.backend.name == "embedded":
+        pytest.skip("one process serves every context: none is down alone (see the slow BFF)")
+    customer = world.deployed.customer()
+    product_id = await product(world)
+    async with world.web.client(customer["token"]) as web:
+        placed = await checkout(
+            web, web_checkout(customer["userId"], product_id), "/api/v1/checkout"
+        )
+        order_id = placed.json()["orderId"]
+        world.deployed.payments.stop()
+        try:
+            answer = await web.get(f"/api/v1/orders/{order_id}/details")
+        finally:
+            world.deployed.payments.start().wait_ready()
+    assert answer.status_code == 200, answer.text
+    details = answer.json()
+    assert details["order"]["order_id"] == order_id
+    assert details["payments"] is None
+    [missing] = details["unavailable"]
+    assert (missing["part"], missing["context"]) == ("payments", "payments")
+    assert missing["reason"].startswith("unreachable")
