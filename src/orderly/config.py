@@ -61,6 +61,8 @@ class Settings:
     payments_url: str = ""
     fulfillment_url: str = ""
     bff_timeout: float = 2.0
+    # `/graphql` answers introspection (and serves GraphiQL) only when set
+    graphql_introspection: bool = False
     inventory_url: str = ""
     # catalog's base URL, for an ordering process without catalog (products it has not
     # heard of yet are asked there before an order is refused)

@@ -10,7 +10,17 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import (
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    get_named_type,
+)
 
+from orderly.bff.graph_api import SCHEMA
 from tests.e2e.server import Server, embedded, stocked
 from tests.e2e.test_seed001_flow import ADDRESS
 from tests.services import unique
@@ -85,6 +95,42 @@ def routes(server: Server) -> list[tuple[str, str]]:
     return sorted([*found, ("GET", "/metrics")])
 
 
+def _literal(kind: GraphQLInputType, name: str, ids: dict[str, str]) -> str:
+    """A value of `kind` for the argument `name`: the id it names, or a plausible one."""
+    if isinstance(kind, GraphQLNonNull):
+        return _literal(kind.of_type, name, ids)
+    if isinstance(kind, GraphQLList):
+        return f"[{_literal(kind.of_type, name, ids)}]"
+    if isinstance(kind, GraphQLInputObjectType):
+        fields = ", ".join(
+            f"{key}: {_literal(field.type, key, ids)}" for key, field in kind.fields.items()
+        )
+        return "{" + fields + "}"
+    if kind.name == "Int":
+        return "1"
+    return '"' + ids.get(name, "x") + '"'
+
+
+def _operation(kind: str, name: str, field: GraphQLField, ids: dict[str, str]) -> str:
+    args = ", ".join(f"{arg}: {_literal(a.type, arg, ids)}" for arg, a in field.args.items())
+    selection = (
+        " { __typename }" if isinstance(get_named_type(field.type), GraphQLObjectType) else ""
+    )
+    return f"{kind} {{ {name}{f'({args})' if args else ''}{selection} }}"
+
+
+def graphql_operations(ids: dict[str, str]) -> list[tuple[str, str]]:
+    """Every query and mutation of `/graphql`, each as one operation, `ids` given to the
+    arguments they name (`id`, `productId`)."""
+    graph = SCHEMA._schema
+    found = []
+    for kind, root in (("query", graph.query_type), ("mutation", graph.mutation_type)):
+        assert root is not None
+        for name, field in root.fields.items():
+            found.append((name, _operation(kind, name, field, ids)))
+    return found
+
+
 def test_every_route_but_the_open_ones_needs_a_token(server: Server) -> None:
     checked = 0
     for method, path in routes(server):
@@ -99,6 +145,10 @@ def test_every_route_but_the_open_ones_needs_a_token(server: Server) -> None:
         assert response.json()["code"] == "authentication_required"
         checked += 1
     assert checked >= 15
+    for name, operation in graphql_operations({}):
+        response = httpx.post(f"{server.url}/graphql", json={"query": operation})
+        assert response.status_code == 401, f"/graphql {name} answered {response.status_code}"
+        assert response.json()["code"] == "authentication_required"
 
 
 async def test_another_account_cannot_reach_a_customers_resources(server: Server) -> None:
@@ -180,6 +230,15 @@ async def test_another_account_cannot_reach_a_customers_resources(server: Server
                 assert secret not in response.text, f"{method} {path} shows alice's {secret}"
         tried += 1
     assert tried >= 10
+    # nor through GraphQL: every operation given alice's ids
+    ids = {"id": order_id, "productId": product.json()["id"]}
+    for name, operation in graphql_operations(ids):
+        response = await intruder.post("/graphql", json={"query": operation})
+        assert response.status_code == 200, f"/graphql {name}: {response.text}"
+        for secret in (shipment_id, alice["userId"], saved.json()["addressId"]):
+            assert secret not in response.text, f"/graphql {name} shows alice's {secret}"
+        if name in {"order", "cancelOrder"}:
+            assert response.json()["errors"][0]["extensions"]["code"] == "order_not_found", name
 
     # then nothing of alice's changed
     assert await snapshot(operator, order_id, shipment_id, alice["userId"]) == before
@@ -285,6 +344,10 @@ def test_an_enrolment_only_token_reaches_nothing_but_mfa_setup(server: Server) -
         assert response.json()["code"] == "mfa_enrolment_required"
         checked += 1
     assert checked >= 15
+    for name, operation in graphql_operations({}):
+        response = httpx.post(f"{server.url}/graphql", json={"query": operation}, headers=headers)
+        assert response.status_code == 403, f"/graphql {name} answered {response.status_code}"
+        assert response.json()["code"] == "mfa_enrolment_required"
     session = httpx.get(f"{server.url}/api/v1/auth/session", headers=headers)
     assert session.status_code == 200
 

@@ -2,6 +2,8 @@
 product creation and order details, BFF-mobile's checkout with saved choices; in one
 process, and as BFF processes of their own calling each context's service over HTTP."""
 
+import random
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -342,3 +344,174 @@ async def test_details_answer_without_a_context_that_is_down(world: World) -> No
     [missing] = details["unavailable"]
     assert (missing["part"], missing["context"]) == ("payments", "payments")
     assert missing["reason"].startswith("unreachable")
+
+
+# GraphQL (seed 000 section 1's product page, orders, the cart)
+
+PRODUCT_PAGE = """query($id: ID, $ndc: String) {
+  product(id: $id, ndc: $ndc) {
+    id name ndc listPrice
+    price { amount currency source }
+    availability { atp dcs { dc atp } }
+  }
+}"""
+
+
+async def graph(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    answer = await client.post("/graphql", json={"query": query, "variables": variables})
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+async def drug(world: World) -> tuple[str, str]:
+    """A product with an NDC of its own (5-3-2): its id and NDC."""
+    digits = f"{random.randrange(10**9, 10**10)}"
+    ndc = f"{digits[:5]}-{digits[5:8]}-{digits[8:]}"
+    body = {"name": "Amoxicillin 500mg", "sku": unique("NDC"), "price": "12.50", "stock": 30}
+    async with world.deployed.catalog.client(world.deployed.operator_token) as catalog:
+        made = await catalog.post("/api/v1/products", json={**body, "ndc": ndc})
+    assert made.status_code == 201, made.text
+    return made.json()["id"], ndc
+
+
+async def test_the_product_page_is_one_query_by_id_or_by_ndc_in_any_form(world: World) -> None:
+    product_id, ndc = await drug(world)
+    labeler, item, package = ndc.split("-")
+    ndc11 = f"{labeler}0{item}{package}"
+    async with world.web.client(world.deployed.customer()["token"]) as web:
+        by_id = await graph(web, PRODUCT_PAGE, id=product_id)
+        assert "errors" not in by_id, by_id
+        page = by_id["data"]["product"]
+        assert (page["id"], page["ndc"], page["listPrice"]) == (product_id, ndc, "12.50")
+        assert page["price"] == {"amount": "12.50", "currency": "USD", "source": "wac"}
+        assert page["availability"]["atp"] == 30
+        for form in (ndc, ndc11):
+            assert (await graph(web, PRODUCT_PAGE, ndc=form))["data"]["product"] == page
+        missing = await graph(web, PRODUCT_PAGE, id="no-such-product")
+        assert missing["data"]["product"] is None
+
+
+async def test_graphql_places_an_order_fills_a_cart_and_reads_orders(world: World) -> None:
+    customer = world.deployed.customer()
+    product_id = await product(world)
+    placing = """mutation($p: ID!, $key: String) {
+      placeOrder(input: {items: [{productId: $p, quantity: 2}], channel: "b2c",
+        shippingAddress: {line1: "1 Main St", city: "Springfield", postalCode: "12345",
+        country: "US"}, paymentMethod: "tok_visa"}, idempotencyKey: $key)
+      { orderId status totalAmount }
+    }"""
+    async with world.web.client(customer["token"]) as web:
+
+        async def placed() -> dict[str, Any] | None:
+            answer = await graph(web, placing, p=product_id, key=customer["userId"])
+            if answer.get("errors"):
+                assert answer["errors"][0]["extensions"]["code"] == "unknown_product", answer
+                return None
+            found: dict[str, Any] = answer["data"]["placeOrder"]
+            return found
+
+        order = await eventually(placed)
+        assert (order["status"], order["totalAmount"]) == ("pending", "99.98")
+        again = await graph(web, placing, p=product_id, key=customer["userId"])
+        assert again["data"]["placeOrder"]["orderId"] == order["orderId"]  # the same key
+        read = await graph(
+            web,
+            "query($id: ID!) { order(id: $id) { id items { quantity product { id } } } }",
+            id=order["orderId"],
+        )
+        assert read["data"]["order"]["items"] == [{"quantity": 2, "product": {"id": product_id}}]
+        cart = await graph(
+            web,
+            "mutation($p: ID!) {"
+            " addToCart(productId: $p, quantity: 3) { items { productId quantity } } }",
+            p=product_id,
+        )
+        assert cart["data"]["addToCart"]["items"] == [{"productId": product_id, "quantity": 3}]
+        refused = await graph(
+            web,
+            "mutation($p: ID!) { addToCart(productId: $p, quantity: 0) { total } }",
+            p=product_id,
+        )
+        assert refused["errors"][0]["extensions"]["code"] == "validation_failed"
+
+
+async def calls_by_context(world: World) -> dict[str, float]:
+    async with world.web.client(world.deployed.operator_token) as web:
+        text = (await web.get("/metrics")).text
+    found = re.findall(r'^orderly_bff_calls_total\{context="(\w+)"\} ([0-9.e+]+)$', text, re.M)
+    return {context: float(count) for context, count in found}
+
+
+async def test_fifty_orders_with_their_products_cost_one_call_per_context(world: World) -> None:
+    customer = world.deployed.customer()
+    products = [await product(world, stock=100) for _ in range(3)]
+    async with world.deployed.ordering.client(customer["token"]) as ordering:
+        for n in range(50):
+            body = {
+                "items": [{"product_id": products[n % 3], "quantity": 1}],
+                "shipping_address": ADDRESS,
+                "payment_method": "tok_visa",
+                "channel": "b2c",
+            }
+            assert (await checkout(ordering, body, "/api/v1/orders")).status_code == 201
+
+        async def all_paid() -> bool:
+            paid = await ordering.get("/api/v1/orders", params={"status": "processing"})
+            return len(paid.json()) == 50
+
+        await eventually(all_paid)
+    query = """{ orders(limit: 50) {
+      id status items { quantity product { id name } }
+      payments { status } shipments { status }
+    } }"""
+    before = await calls_by_context(world)
+    async with world.web.client(customer["token"]) as web:
+        answer = await graph(web, query)
+    after = await calls_by_context(world)
+    assert "errors" not in answer, answer
+    orders = answer["data"]["orders"]
+    assert len(orders) == 50
+    assert {o["items"][0]["product"]["id"] for o in orders} == set(products)
+    assert all(len(o["payments"]) == 1 and len(o["shipments"]) == 1 for o in orders)
+    spent = {c: after.get(c, 0) - before.get(c, 0) for c in after}
+    assert {c: n for c, n in spent.items() if n} == {
+        "ordering": 1,
+        "catalog": 1,
+        "payments": 1,
+        "fulfillment": 1,
+    }
+
+
+async def test_abusive_graphql_is_refused_with_a_code(world: World) -> None:
+    async with world.web.client(world.deployed.customer()["token"]) as web:
+        aliases = "{ " + " ".join(f"a{n}: me {{ id }}" for n in range(20)) + " }"
+        costly = """{ orders(limit: 100) { id status items { quantity product {
+          name price { amount } availability { atp dcs { dc atp } } } }
+          payments { status } shipments { status } } }"""
+        for query, code in ((aliases, "too_many_aliases"), (costly, "query_too_costly")):
+            answer = await graph(web, query)
+            assert answer["data"] is None
+            assert answer["errors"][0]["extensions"]["code"] == code
+        batch = await web.post("/graphql", json=[{"query": "{ me { id } }"}] * 2)
+        assert (batch.status_code, batch.json()["code"]) == (400, "batch_not_allowed")
+        schema = await graph(web, "{ __schema { types { name } } }")
+        assert schema["errors"][0]["extensions"]["code"] == "introspection_disabled"
+        page = await graph(web, "{ orders(limit: 500) { id } }")
+        assert page["errors"][0]["extensions"]["code"] == "page_too_large"
+
+
+async def test_the_product_page_asks_its_three_contexts_at_once(slow_world: World) -> None:
+    world = slow_world
+    product_id, ndc = await drug(world)
+    async with world.web.client(world.deployed.customer()["token"]) as web:
+        started = time.monotonic()
+        page = await graph(web, PRODUCT_PAGE, id=product_id)
+        took = time.monotonic() - started
+        assert page["data"]["product"]["availability"]["atp"] == 30
+        # catalog, pricing and inventory a second late each: one second, not three
+        assert 1 <= took < 2, took
+        started = time.monotonic()
+        await graph(web, PRODUCT_PAGE, ndc=ndc)  # the NDC looked up first (a second)
+        await graph(web, PRODUCT_PAGE, ndc=ndc)  # then known
+        assert 3 <= time.monotonic() - started < 4.5

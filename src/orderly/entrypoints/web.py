@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Response
 
 from orderly import __version__
-from orderly.bff import mobile_api, web_api
+from orderly.bff import graph_api, mobile_api, web_api
+from orderly.bff.graphql_limits import QueryLimits
 from orderly.bootstrap import Runtime, bff_contexts, context_specs
 from orderly.config import Settings, load_settings
 from orderly.entrypoints import admin, openapi, problems
@@ -87,6 +88,8 @@ def _include_bffs(app: FastAPI, settings: Settings) -> None:
     is `/mobile/api/v1/checkout` beside BFF-web's, `/api/v1/checkout` when served alone."""
     if "bff-web" in settings.bffs:
         app.include_router(web_api.router)
+        limits = QueryLimits(introspection=settings.graphql_introspection)
+        app.include_router(graph_api.router(limits), include_in_schema=False)
         # what this process serves itself is not forwarded
         if "identity" not in settings.contexts:
             app.include_router(web_api.registration)

@@ -2,7 +2,7 @@
 
 import typer
 
-from orderly.entrypoints.cli import demo, erp, holds, identity, messages, sagas, server
+from orderly.entrypoints.cli import demo, erp, graphql, holds, identity, messages, sagas, server
 
 app = typer.Typer(help="Orderly order management.", no_args_is_help=True, add_completion=False)
 app.command()(server.migrate)
@@ -17,6 +17,7 @@ app.add_typer(identity.users_app, name="users")
 app.add_typer(holds.app, name="holds")
 app.add_typer(identity.accounts_app, name="accounts")
 app.add_typer(identity.keys_app, name="keys")
+app.add_typer(graphql.app, name="graphql")
 
 
 def main() -> None:

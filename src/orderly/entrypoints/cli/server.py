@@ -46,6 +46,9 @@ def _preflight(settings: Settings) -> None:
         raise fail(str(error), 2) from None
 
 
+_BFF_PORTS = {"bff-web": 3010, "bff-mobile": 3011}
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
@@ -57,6 +60,8 @@ def serve(
     """Serve the HTTP API with its consumers, relay and retry workers."""
     if contexts:
         os.environ["ORDERLY_CONTEXTS"] = contexts
+        # a BFF served alone listens on seed 002's port unless told otherwise
+        port = port or _BFF_PORTS.get(contexts.strip())
     if not relay:
         os.environ["ORDERLY_RELAY_ENABLED"] = "false"
     settings = deployment.settings(host=host, port=port)
