@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import BACKENDS, Deployment, shared_deployment
-from tests.e2e.server import Server
+from tests.e2e.server import Server, free_port
 from tests.e2e.test_checkout_b2c import settled
 from tests.e2e.test_seed001_flow import ADDRESS, create_product
 from tests.services import unique
@@ -344,6 +344,34 @@ async def test_details_answer_without_a_context_that_is_down(world: World) -> No
     [missing] = details["unavailable"]
     assert (missing["part"], missing["context"]) == ("payments", "payments")
     assert missing["reason"].startswith("unreachable")
+
+
+async def test_a_context_that_keeps_failing_is_not_called_while_its_breaker_is_open(
+    world: World, tmp_path: Path
+) -> None:
+    if world.deployed.backend.name == "embedded":
+        pytest.skip("one process: its calls to the contexts are in-process, with no breaker")
+    # a BFF-web whose payments is an address nothing answers at
+    settings = {"ORDERLY_PAYMENTS_URL": f"http://127.0.0.1:{free_port()}"}
+    web = bff_server(world.deployed, tmp_path, "bff-web", ORDERLY_BREAKER_THRESHOLD="2", **settings)
+    try:
+        customer = world.deployed.customer()
+        product_id = await product(world)
+        async with web.client(customer["token"]) as client:
+            placed = await checkout(
+                client, web_checkout(customer["userId"], product_id), "/api/v1/checkout"
+            )
+            order_id = placed.json()["orderId"]
+            reasons = []
+            for _ in range(3):
+                answer = await client.get(f"/api/v1/orders/{order_id}/details")
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["order"]["order_id"] == order_id
+                reasons.append(answer.json()["unavailable"][0]["reason"])
+    finally:
+        web.stop()
+    assert [r.split(" ")[0] for r in reasons[:2]] == ["unreachable", "unreachable"]
+    assert reasons[2] == "its breaker is open"
 
 
 # GraphQL (seed 000 section 1's product page, orders, the cart)
