@@ -15,6 +15,7 @@ CREATE = sql("CREATE TABLE IF NOT EXISTS probes (id VARCHAR(36) PRIMARY KEY, n I
 INSERT = sql("INSERT INTO probes (id, n) VALUES (:id, :n)")
 COUNT = sql("SELECT COUNT(*) AS n FROM probes")
 GET = sql("SELECT id, n FROM probes WHERE id = :id")
+AMONG = sql("SELECT id FROM probes WHERE id IN :ids AND n >= :least ORDER BY id", lists=["ids"])
 
 
 class Boom(Exception):
@@ -146,3 +147,29 @@ async def test_json_and_aware_datetimes_round_trip(db: Database) -> None:
     assert row["shipping_address"] == address
     assert row["created_at"] == moment
     assert row["created_at"].tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("ids", "found"),
+    [
+        pytest.param(["c", "b", "zz", "b"], ["b", "c"], id="unknown-and-repeated"),
+        pytest.param(["a", "c"], ["c"], id="one-the-other-condition-leaves-out"),
+        pytest.param(["zz"], [], id="none-known"),
+        pytest.param([], [], id="empty"),
+        pytest.param([f"u{n}" for n in range(99)] + ["b"], ["b"], id="a-hundred"),
+    ],
+)
+async def test_a_list_parameter_is_a_set_to_test_against(
+    db: Database, ids: list[str], found: list[str]
+) -> None:
+    for n, key in enumerate(("a", "b", "c")):
+        await db.transaction(lambda tx, key=key, n=n: tx.execute(INSERT, {"id": key, "n": n}))
+
+    rows = await db.read(lambda tx: tx.fetch_all(AMONG, {"ids": ids, "least": 1}))
+
+    assert [row["id"] for row in rows] == found
+
+
+def test_a_list_parameter_must_be_written_in() -> None:
+    with pytest.raises(AssertionError):
+        sql("SELECT id FROM probes WHERE id NOT IN :ids", lists=["ids"])

@@ -1,6 +1,7 @@
 """SQLAlchemy Core statements compiled once per dialect and reused on every call."""
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -17,17 +18,21 @@ _DIALECTS = {
 class Statement:
     """One SQL statement; its text for each dialect is compiled on first use and kept."""
 
-    __slots__ = ("_clause", "_compiled")
+    __slots__ = ("_clause", "_compiled", "_dialects")
 
-    def __init__(self, clause: ClauseElement) -> None:
+    def __init__(
+        self, clause: ClauseElement, dialects: Mapping[str, ClauseElement] | None = None
+    ) -> None:
         self._clause = clause
+        self._dialects = dict(dialects or {})  # a dialect whose SQL differs: its own clause
         self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     def compiled(self, dialect: str) -> tuple[str, tuple[str, ...]]:
         """The SQL text for `dialect` and, for positional dialects, the parameter names in order."""
         found = self._compiled.get(dialect)
         if found is None:
-            compiled = self._clause.compile(dialect=_DIALECTS[dialect])
+            clause = self._dialects.get(dialect, self._clause)
+            compiled = clause.compile(dialect=_DIALECTS[dialect])
             names = tuple(getattr(compiled, "positiontup", None) or ())
             found = (compiled.string, names)
             self._compiled[dialect] = found
@@ -37,9 +42,25 @@ class Statement:
         return f"Statement({self.compiled('sqlite')[0]!r})"
 
 
-def sql(source: str) -> Statement:
-    """A statement from portable SQL text with `:name` parameters."""
-    return Statement(text(source))
+# `IN :name` for a list of strings bound to one parameter, as each dialect reads a list:
+# SQLite the JSON array its adapter writes, PostgreSQL a text array. One parameter however
+# long the list, so that the statement is compiled once (an expanding bind would be compiled
+# anew for each length).
+_AMONG = {
+    "sqlite": r"IN (SELECT value FROM json_each(:\1))",
+    "postgresql": r"= ANY(CAST(:\1 AS text[]))",
+}
+
+
+def sql(source: str, *, lists: Collection[str] = ()) -> Statement:
+    """A statement from portable SQL text with `:name` parameters. Each of `lists` is bound to
+    a list of strings and tested as `column IN :name` (no parentheses; not `NOT IN`)."""
+    if not lists:
+        return Statement(text(source))
+    among = re.compile(rf"(?<!NOT )\bIN :({'|'.join(map(re.escape, lists))})\b")
+    assert {m.group(1) for m in among.finditer(source)} == set(lists), (source, lists)
+    dialects = {name: text(among.sub(written, source)) for name, written in _AMONG.items()}
+    return Statement(text(source), dialects)
 
 
 def positional(names: Sequence[str], params: Mapping[str, Any] | None) -> list[Any]:
