@@ -18,13 +18,14 @@ from pydantic import (
 from orderly.catalog import service
 from orderly.catalog.domain import InvalidProduct
 from orderly.catalog.ndc import InvalidNdc
-from orderly.catalog.service import NdcTaken, ProductNotFound, SkuTaken
+from orderly.catalog.service import ConflictingFilters, NdcTaken, ProductNotFound, SkuTaken
+from orderly.kernel.batch import MAX_BATCH
 from orderly.kernel.principal import Principal
 from orderly.storage import Database
 from orderly.web import wire
 from orderly.web.auth import anyone, operator_over
 from orderly.web.dependencies import database, runtime
-from orderly.web.fields import NOT_BLANK, Price, Whole
+from orderly.web.fields import NOT_BLANK, Price, QueryId, Whole
 from orderly.web.refusals import refuses
 
 Catalog = Annotated[Database, Depends(database("catalog"))]
@@ -125,14 +126,24 @@ async def create_product(
     return await service.create_product(db, new, run.stock_records, caller.token, run.list_prices)
 
 
-@router.get("", response_model=list[ProductOut], responses=refuses(InvalidNdc))
+@router.get("", response_model=list[ProductOut], responses=refuses(InvalidNdc, ConflictingFilters))
 async def list_products(
     db: Catalog,
     q: Annotated[str, Query(max_length=200, description="NDC, GTIN, barcode or words")] = "",
+    ids: Annotated[
+        list[QueryId] | None,
+        Query(alias="id", max_length=MAX_BATCH, description="These products (not with q)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> list[dict[str, Any]]:
-    return await service.list_products(db, limit, offset, q)
+    """Every product, those a search finds, or those named (`id`, repeated), in the order
+    asked, each once; an id no product has is left out."""
+    if ids is None:
+        return await service.list_products(db, limit, offset, q)
+    if q.strip():
+        raise ConflictingFilters("id names the products: it cannot be combined with q")
+    return (await service.products_by_ids(db, ids))[offset : offset + limit]
 
 
 @router.patch(

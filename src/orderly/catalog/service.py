@@ -1,6 +1,7 @@
 """Catalog commands and the read-only queries other contexts may call."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -9,8 +10,9 @@ from orderly.catalog import domain, ndc, store
 from orderly.catalog.listprices import ListPrices
 from orderly.catalog.messages import SOURCE, ProductCreated, ProductUpdated
 from orderly.catalog.stock import StockRecords
+from orderly.kernel.batch import distinct, in_order_asked
 from orderly.kernel.clock import utcnow
-from orderly.kernel.errors import Conflict, NotFound
+from orderly.kernel.errors import Conflict, NotFound, Unprocessable
 from orderly.kernel.ids import new_id
 from orderly.kernel.money import to_cents
 from orderly.messaging import Envelope, emit, new_message
@@ -31,6 +33,11 @@ class NdcTaken(Conflict):
 class ProductNotFound(NotFound):
     code = "product_not_found"
     title = "Product not found"
+
+
+class ConflictingFilters(Unprocessable):
+    code = "conflicting_filters"
+    title = "These filters cannot be combined"
 
 
 @dataclass(frozen=True)
@@ -239,6 +246,14 @@ async def get_product(db: Database, product_id: str) -> dict[str, Any]:
     if row is None:
         raise ProductNotFound(f"product {product_id} does not exist", product_ids=[product_id])
     return product_view(row)
+
+
+async def products_by_ids(db: Database, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The products of `ids` as `get_product` shows each, in the order asked, each once;
+    an id no product has is left out."""
+    wanted = distinct(ids)
+    rows = await db.read(lambda tx: tx.fetch_all(store.PRODUCTS, {"ids": wanted}))
+    return [product_view(row) for row in in_order_asked(wanted, rows, lambda row: row["id"])]
 
 
 async def list_products(

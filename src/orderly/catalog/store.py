@@ -70,6 +70,7 @@ _PRODUCT_COLUMNS = (
     " p.manufacturer, p.attributes FROM products p"
 )
 GET_PRODUCT = sql(f"{_PRODUCT_COLUMNS} WHERE p.id = :id")
+PRODUCTS = sql(f"{_PRODUCT_COLUMNS} WHERE p.id IN :ids", lists=["ids"])
 BY_SKU = sql("SELECT id FROM products WHERE sku = :sku")
 LIST_PRODUCTS = sql(f"{_PRODUCT_COLUMNS} ORDER BY p.created_at, p.id LIMIT :limit OFFSET :offset")
 SEARCH_NDC11 = sql(f"{_PRODUCT_COLUMNS} WHERE p.ndc11 = :key ORDER BY p.name, p.id")

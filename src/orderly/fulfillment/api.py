@@ -10,12 +10,13 @@ from orderly.fulfillment import floor_api, service
 from orderly.fulfillment.domain import InvalidTransition, ShipmentStatus
 from orderly.fulfillment.floor_api import Rules
 from orderly.fulfillment.service import ShipmentInFulfillment, ShipmentNotFound
+from orderly.kernel.batch import MAX_BATCH
 from orderly.kernel.errors import Conflict
 from orderly.kernel.principal import Principal
 from orderly.storage import Database
 from orderly.web.auth import Caller, operator_over
 from orderly.web.dependencies import database, runtime
-from orderly.web.fields import NOT_BLANK
+from orderly.web.fields import NOT_BLANK, QueryId
 from orderly.web.refusals import refuses
 
 Fulfillment = Annotated[Database, Depends(database("fulfillment"))]
@@ -72,13 +73,15 @@ shipments = APIRouter(prefix="/api/v1/shipments", tags=["fulfillment"])
 async def find_shipments(
     db: Fulfillment,
     caller: Caller,
-    order_id: Annotated[str | None, Query(max_length=64)] = None,
+    order_id: Annotated[list[QueryId] | None, Query(max_length=MAX_BATCH)] = None,
     status: Annotated[list[ShipmentStatus] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
-    """The caller's shipments, newest first; several `status` values match any of them."""
+    """The caller's shipments, newest first; or every shipment of the orders named
+    (`order_id`, repeated), in the order asked, an order you may not see left out. Several
+    `status` values match any of them."""
     statuses = frozenset(status or ())
-    return await service.find_shipments(db, caller, order_id, limit, statuses)
+    return await service.find_shipments(db, caller, order_id or (), limit, statuses)
 
 
 @shipments.get("/{shipment_id}", response_model=ShipmentOut, responses=refuses(ShipmentNotFound))

@@ -1,6 +1,7 @@
 """Fulfillment commands: an order's shipments (one per distribution centre it ships from, and
 one per backorder shipped later), shipped and delivered by the carrier's word."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from orderly.fulfillment.messages import (
     ShipOrder,
 )
 from orderly.fulfillment.policy import FulfillmentPolicy
+from orderly.kernel.batch import distinct, in_order_asked
 from orderly.kernel.clock import iso_z, utcnow
 from orderly.kernel.errors import Conflict, NotFound
 from orderly.kernel.ids import new_id
@@ -170,14 +172,17 @@ async def cancel_on_order_cancelled(tx: Tx, message: Envelope, rules: Fulfillmen
 async def find_shipments(
     db: Database,
     caller: Principal,
-    order_id: str | None,
+    order_ids: Sequence[str],
     limit: int,
     statuses: frozenset[ShipmentStatus] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """The caller's shipments (an operator's: all), optionally those of one order, or of
-    any of `statuses`."""
-    if order_id is not None:
-        rows = await db.read(lambda tx: tx.fetch_all(store.BY_ORDER, {"order_id": order_id}))
+    """The caller's shipments (an operator's: all), newest first, up to `limit`; with
+    `order_ids`, every one of those orders' instead, in the order asked (each order once, its
+    parts in order). Only those of any of `statuses`, if any are named."""
+    if order_ids:
+        wanted = distinct(order_ids)
+        found = await db.read(lambda tx: tx.fetch_all(store.BY_ORDERS, {"order_ids": wanted}))
+        rows = in_order_asked(wanted, found, lambda row: row["order_id"])
         rows = [row for row in rows if not statuses or row["status"] in statuses]
     else:
         names = frozenset(status.value for status in statuses)

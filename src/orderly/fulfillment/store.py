@@ -59,6 +59,10 @@ INSERT = sql(
 )
 GET = sql(f"SELECT {COLUMNS} FROM shipments WHERE id = :id")
 BY_ORDER = sql(f"SELECT {COLUMNS} FROM shipments WHERE order_id = :order_id ORDER BY part")
+BY_ORDERS = sql(
+    f"SELECT {COLUMNS} FROM shipments WHERE order_id IN :order_ids ORDER BY order_id, part",
+    lists=["order_ids"],
+)
 # The order's lines from its first centre stay on its first shipment; each other centre's
 # go on a part of their own, like it in all else.
 NARROW_SHIPMENT = sql(

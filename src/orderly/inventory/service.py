@@ -16,7 +16,7 @@ from orderly.inventory.errors import (
     UnknownDc,
 )
 from orderly.inventory.holds import Holder, release_hold, soft_reserve, sweep_expired
-from orderly.inventory.queries import check_availability, holds, list_dcs, position
+from orderly.inventory.queries import check_availability, holds, list_dcs, position, positions
 from orderly.inventory.reservations import Line, Outcome, hard_reserve, pick, release
 from orderly.inventory.stock import (
     Receipt,
@@ -50,6 +50,7 @@ __all__ = [
     "list_dcs",
     "pick",
     "position",
+    "positions",
     "receive",
     "release",
     "release_hold",

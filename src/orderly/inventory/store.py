@@ -1,5 +1,6 @@
 """Inventory tables and queries, and the reads and writes that differ by SQL dialect."""
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -242,20 +243,27 @@ EXPIRED_SOFT = sql(
     " WHERE kind = 'soft' AND status = 'live' AND expires_at <= :now LIMIT :limit"
 )
 
-# Everything a decision about one product needs, in one round trip: whether inventory knows
-# it, its lots, its live soft reservations and its safety stock per DC.
-STOCK = sql(
-    "SELECT 'item' AS part, product_id AS id, '' AS dc, '' AS name, NULL AS expires_on,"
-    " NULL AS status, 0 AS units, 0 AS reserved, NULL AS received_at, '' AS line"
-    " FROM inventory_items WHERE product_id = :product_id"
-    " UNION ALL SELECT 'lot', id, dc, lot_number, expires_on, status, on_hand, reserved,"
-    " received_at, '' FROM lots WHERE product_id = :product_id"
-    " UNION ALL SELECT 'soft', id, dc, reference, NULL, NULL, quantity, 0, NULL, line"
-    " FROM reservations WHERE product_id = :product_id AND kind = 'soft' AND status = 'live'"
-    " AND expires_at > :now"
-    " UNION ALL SELECT 'safety', '', dc, '', NULL, NULL, units, 0, NULL, ''"
-    " FROM safety_stock WHERE product_id = :product_id"
-)
+
+def _stock(product: str) -> str:
+    """Everything a decision about a product needs, in one round trip: whether inventory knows
+    it, its lots, its live soft reservations and its safety stock per DC; of each product
+    whose id meets `product`."""
+    return (
+        "SELECT product_id, 'item' AS part, product_id AS id, '' AS dc, '' AS name,"
+        " NULL AS expires_on, NULL AS status, 0 AS units, 0 AS reserved, NULL AS received_at,"
+        f" '' AS line FROM inventory_items WHERE product_id {product}"
+        " UNION ALL SELECT product_id, 'lot', id, dc, lot_number, expires_on, status, on_hand,"
+        f" reserved, received_at, '' FROM lots WHERE product_id {product}"
+        " UNION ALL SELECT product_id, 'soft', id, dc, reference, NULL, NULL, quantity, 0, NULL,"
+        f" line FROM reservations WHERE product_id {product} AND kind = 'soft'"
+        " AND status = 'live' AND expires_at > :now"
+        " UNION ALL SELECT product_id, 'safety', '', dc, '', NULL, NULL, units, 0, NULL, ''"
+        f" FROM safety_stock WHERE product_id {product}"
+    )
+
+
+STOCK = sql(_stock("= :product_id"))
+STOCKS = sql(_stock("IN :product_ids"), lists=["product_ids"])
 SHELF_LIFE = sql("SELECT days FROM shelf_life WHERE account_id = :account_id")
 SET_SHELF_LIFE = sql(
     "INSERT INTO shelf_life (account_id, days) VALUES (:account_id, :days)"
@@ -284,7 +292,21 @@ def lot(row: Row) -> Lot:
 
 async def stock(tx: Tx, product_id: str, now: datetime) -> Stock | None:
     """The product's stock as of now (`STOCK`); None if inventory does not know the product."""
-    rows = await tx.fetch_all(STOCK, {"product_id": product_id, "now": now})
+    return _stock_of(await tx.fetch_all(STOCK, {"product_id": product_id, "now": now}))
+
+
+async def stocks(tx: Tx, product_ids: Sequence[str], now: datetime) -> dict[str, Stock]:
+    """The stock of each of the products inventory knows, as of now, in one read (`STOCKS`)."""
+    params = {"product_ids": list(product_ids), "now": now}
+    rows: dict[str, list[Row]] = defaultdict(list)
+    for row in await tx.fetch_all(STOCKS, params):
+        rows[row["product_id"]].append(row)
+    found = {product_id: _stock_of(of_one) for product_id, of_one in rows.items()}
+    return {product_id: stock for product_id, stock in found.items() if stock is not None}
+
+
+def _stock_of(rows: Sequence[Row]) -> Stock | None:
+    """One product's stock from its rows of `STOCK`; None without its item's row."""
     if not any(row["part"] == "item" for row in rows):
         return None
     lots = sorted(

@@ -1,5 +1,6 @@
-"""The order list: the caller's orders (an operator's: all), filtered by status in its
-flow's words, channel and creation time, sorted, a page at a time."""
+"""The order list: the caller's orders (an operator's: all), filtered by id, status in its
+flow's words, channel and creation time, sorted, a page at a time; each order with its lines
+and its history too, if asked."""
 
 import re
 from collections import defaultdict
@@ -12,9 +13,10 @@ from typing import Any
 from orderly.kernel.errors import Unprocessable
 from orderly.kernel.money import money
 from orderly.kernel.principal import Principal
-from orderly.ordering import domain
+from orderly.ordering import domain, store
 from orderly.ordering.domain import Channel, OrderStatus
-from orderly.storage import Database, Statement, sql
+from orderly.ordering.queries import history_view, item_view
+from orderly.storage import Database, Row, Statement, Tx, sql
 
 # Every word any flow shows for a state, and the (channel, state) pairs it stands for.
 _PAIRS: dict[str, frozenset[tuple[Channel, OrderStatus]]] = {}
@@ -62,6 +64,13 @@ _ORDER_BY = {
 }
 
 
+class Expansion(StrEnum):
+    """What a summary may show besides, as the order itself shows it."""
+
+    ITEMS = "items"
+    HISTORY = "history"
+
+
 class InvalidDateRange(Unprocessable):
     code = "invalid_date_range"
     title = "The range ends before it starts"
@@ -74,11 +83,19 @@ class OrderFilter:
     created_from: datetime | date | None = None
     created_to: datetime | date | None = None  # a date: up to the end of that day
     sort: Sort = Sort.NEWEST
+    ids: frozenset[str] = frozenset()  # none: any order
 
 
 async def list_orders(
-    db: Database, caller: Principal, wanted: OrderFilter, limit: int, offset: int
+    db: Database,
+    caller: Principal,
+    wanted: OrderFilter,
+    limit: int,
+    offset: int,
+    expand: frozenset[Expansion] = frozenset(),
 ) -> list[dict[str, Any]]:
+    """A page of the orders the caller may see that `wanted` matches, each with what
+    `expand` names: one statement for the page, and one per expansion for all its orders."""
     since, until = bound(wanted.created_from, end=False), bound(wanted.created_to, end=True)
     if since is not None and until is not None and until < since:
         raise InvalidDateRange("created_to is before created_from")
@@ -92,6 +109,7 @@ async def list_orders(
         since=wanted.created_from is not None,
         until=wanted.created_to is not None,
         sort=wanted.sort,
+        ids=bool(wanted.ids),
     )
     params: dict[str, Any] = {
         "limit": limit,
@@ -100,20 +118,50 @@ async def list_orders(
         "account_id": caller.account,
         "since": since,
         "until": until,
+        "ids": sorted(wanted.ids),
     }
-    rows = await db.read(lambda tx: tx.fetch_all(stmt, params))
-    return [
-        {
-            "order_id": r["id"],
-            "status": domain.word(r["channel"], r["status"]),
-            "channel": r["channel"],
-            "total_amount": money(r["total_cents"]),
-            "currency": r["currency"],
-            "created_at": r["created_at"],
-            "updated_at": r["updated_at"],
-        }
-        for r in rows
-    ]
+
+    async def work(tx: Tx) -> list[dict[str, Any]]:
+        rows = await tx.fetch_all(stmt, params)
+        summaries = [_summary(r) for r in rows]
+        if rows and expand:
+            await _expand(tx, summaries, expand)
+        return summaries
+
+    return await db.read(work)
+
+
+def _summary(r: Row) -> dict[str, Any]:
+    return {
+        "order_id": r["id"],
+        "status": domain.word(r["channel"], r["status"]),
+        "channel": r["channel"],
+        "total_amount": money(r["total_cents"]),
+        "currency": r["currency"],
+        "created_at": r["created_at"],
+        "updated_at": r["updated_at"],
+    }
+
+
+async def _expand(tx: Tx, summaries: list[dict[str, Any]], expand: frozenset[Expansion]) -> None:
+    """Give each summary its lines and its history, as `queries.view` shows them."""
+    ids = {"ids": [summary["order_id"] for summary in summaries]}
+    if Expansion.ITEMS in expand:
+        items = _by_order(await tx.fetch_all(store.ITEMS_OF_ORDERS, ids))
+        for summary in summaries:
+            summary["items"] = [item_view(r) for r in items[summary["order_id"]]]
+    if Expansion.HISTORY in expand:
+        history = _by_order(await tx.fetch_all(store.HISTORY_OF_ORDERS, ids))
+        for summary in summaries:
+            channel = summary["channel"]
+            summary["history"] = [history_view(channel, r) for r in history[summary["order_id"]]]
+
+
+def _by_order(rows: list[Row]) -> dict[str, list[Row]]:
+    found: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        found[row["order_id"]].append(row)
+    return found
 
 
 def _pairs(wanted: OrderFilter) -> frozenset[tuple[str, str]] | None:
@@ -153,10 +201,13 @@ def _statement(
     since: bool,
     until: bool,
     sort: Sort,
+    ids: bool,
 ) -> Statement:
     """The query for one shape of filter, compiled once. States and channels are written in
     as constants: they are the machine's own names, never the caller's text."""
     where = []
+    if ids:
+        where.append("id IN :ids")
     if scoped:
         where.append(
             "(owner_id = :owner_id OR (account_id IS NOT NULL AND account_id = :account_id))"
@@ -185,7 +236,8 @@ def _statement(
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     return sql(
         "SELECT id, status, channel, total_cents, currency, created_at, updated_at FROM orders"
-        f"{condition} ORDER BY {_ORDER_BY[sort]} LIMIT :limit OFFSET :offset"
+        f"{condition} ORDER BY {_ORDER_BY[sort]} LIMIT :limit OFFSET :offset",
+        lists=["ids"] if ids else (),
     )
 
 

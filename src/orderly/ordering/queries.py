@@ -40,21 +40,29 @@ async def view(tx: Tx, order: Row) -> dict[str, Any]:
         "channel": channel,
         "total_amount": money(order["total_cents"]),
         "currency": order["currency"] or CURRENCY,
-        "items": [
-            {
-                "product_id": item["product_id"],
-                "quantity": item["quantity"],
-                "unit_price": money(item["unit_price_cents"]),
-            }
-            for item in items
-        ],
+        "items": [item_view(item) for item in items],
         "shipping_address": order["shipping_address"],
         "created_at": order["created_at"],
         "updated_at": order["updated_at"],
-        "history": [
-            {"status": domain.word(channel, h["status"]), "at": h["at"], "details": h["details"]}
-            for h in history
-        ],
+        "history": [history_view(channel, entry) for entry in history],
+    }
+
+
+def item_view(item: Row) -> dict[str, Any]:
+    """An order's line (its row of `order_items`)."""
+    return {
+        "product_id": item["product_id"],
+        "quantity": item["quantity"],
+        "unit_price": money(item["unit_price_cents"]),
+    }
+
+
+def history_view(channel: str, entry: Row) -> dict[str, Any]:
+    """An entry of the history of an order of `channel`, in its flow's words."""
+    return {
+        "status": domain.word(channel, entry["status"]),
+        "at": entry["at"],
+        "details": entry["details"],
     }
 
 

@@ -184,6 +184,17 @@ INSERT_CREDIT = sql(
     " ON CONFLICT (id) DO NOTHING"
 )
 GET_HISTORY = sql("SELECT status, details, at FROM order_history WHERE order_id = :id ORDER BY id")
+# A page of orders' lines, and their histories, each in one statement.
+ITEMS_OF_ORDERS = sql(
+    "SELECT order_id, product_id, quantity, unit_price_cents FROM order_items"
+    " WHERE order_id IN :ids ORDER BY order_id, line_no",
+    lists=["ids"],
+)
+HISTORY_OF_ORDERS = sql(
+    "SELECT order_id, status, details, at FROM order_history WHERE order_id IN :ids"
+    " ORDER BY order_id, id",
+    lists=["ids"],
+)
 UPDATE_STATUS = sql(
     "UPDATE orders SET status = :status, updated_at = :at, version = version + 1"
     " WHERE id = :id AND version = :version"

@@ -3,9 +3,10 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from orderly.kernel.batch import MAX_BATCH
 from orderly.payments import methods, queries
 from orderly.payments.domain import TOKEN, InvalidPaymentMethod
 from orderly.payments.methods import PaymentMethodNotFound
@@ -13,6 +14,7 @@ from orderly.payments.queries import PaymentNotFound
 from orderly.storage import Database
 from orderly.web.auth import Caller
 from orderly.web.dependencies import database
+from orderly.web.fields import QueryId
 from orderly.web.refusals import refuses
 
 Payments = Annotated[Database, Depends(database("payments"))]
@@ -96,3 +98,16 @@ async def delete_method(method_id: str, db: Payments, caller: Caller) -> Respons
 )
 async def payments_of_order(order_id: str, db: Payments, caller: Caller) -> list[dict[str, Any]]:
     return await queries.payments_of_order(db, caller, order_id)
+
+
+@router.get("/payments", response_model=list[PaymentOut])
+async def payments_of_orders(
+    db: Payments,
+    caller: Caller,
+    order_id: Annotated[
+        list[QueryId], Query(min_length=1, max_length=MAX_BATCH, description="Order ids")
+    ],
+) -> list[dict[str, Any]]:
+    """The payments of the orders named (`order_id`, repeated), as each order's own route
+    shows them, in the order asked; an order you may not see, or without a payment, is left out."""
+    return await queries.payments_of_orders(db, caller, order_id)

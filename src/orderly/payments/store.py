@@ -77,6 +77,7 @@ INSERT_PAYMENT = sql(
     f" RETURNING {_PAYMENT_COLUMNS}"
 )
 PAYMENT_FOR_ORDER = sql(f"{_PAYMENT} WHERE order_id = :order_id")
+PAYMENTS_FOR_ORDERS = sql(f"{_PAYMENT} WHERE order_id IN :order_ids", lists=["order_ids"])
 # PostgreSQL: the order's payment, locked while what is left of it to give back is counted
 PAYMENT_FOR_ORDER_LOCKED = sql(f"{_PAYMENT} WHERE order_id = :order_id FOR UPDATE")
 _UPDATE = (
@@ -97,6 +98,11 @@ REFUNDED = sql(
 REFUNDS_OF = sql(
     "SELECT id, amount_cents, reference, created_at FROM refunds WHERE payment_id = :payment_id"
     " ORDER BY created_at, id"
+)
+REFUNDS_OF_PAYMENTS = sql(
+    "SELECT id, payment_id, amount_cents, reference, created_at FROM refunds"
+    " WHERE payment_id IN :payment_ids ORDER BY created_at, id",
+    lists=["payment_ids"],
 )
 
 

@@ -24,6 +24,9 @@ def _whole(value: object) -> object:
 # (no "5", no true).
 Whole = Annotated[int, BeforeValidator(_whole), Field(strict=True)]
 
+# One id of a batch read's query (`?id=A&id=B`), no longer than the routes take one.
+QueryId = Annotated[str, Field(max_length=64)]
+
 MAX_PRICE = Decimal("1000000000")
 
 # A price: at most a billion, in cents; as a JSON number or a decimal string.

@@ -5,15 +5,16 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from orderly.inventory import service
 from orderly.inventory.api.dependencies import Inventory, ProductId, StockKeeper
 from orderly.inventory.domain import DC_CODE, InvalidStock
 from orderly.inventory.service import DcExists, DcNotFound, ProductNotFound
+from orderly.kernel.batch import MAX_BATCH
 from orderly.web.auth import Caller, Operator, principal
-from orderly.web.fields import Whole
+from orderly.web.fields import QueryId, Whole
 from orderly.web.refusals import refuses
 
 MAX_UNITS = 1_000_000_000
@@ -201,6 +202,19 @@ async def check_availability(body: AvailabilityIn, db: Inventory, request: Reque
     caller = await principal(request)
     customer = None if caller.is_operator else caller.user_id
     return await service.check_availability(db, requested, cart=body.cart_id, customer=customer)
+
+
+@router.get("/api/v1/inventory", response_model=list[PositionOut], response_model_exclude_none=True)
+async def get_positions(
+    db: Inventory,
+    caller: Caller,
+    product: Annotated[
+        list[QueryId], Query(min_length=1, max_length=MAX_BATCH, description="Product ids")
+    ],
+) -> list[dict[str, Any]]:
+    """The positions of the products named (`product`, repeated), as each product's own
+    route shows them, in the order asked; a product inventory does not know is left out."""
+    return await service.positions(db, product, with_lots=caller.is_operator)
 
 
 @router.get(

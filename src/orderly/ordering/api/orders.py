@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from orderly.kernel.batch import MAX_BATCH
 from orderly.ordering import commands, listing, moves, placing, queries
 from orderly.ordering.api.dependencies import Checkouts, Ordering, Rules
 from orderly.ordering.api.placement import (
@@ -17,11 +18,11 @@ from orderly.ordering.api.placement import (
     answer,
 )
 from orderly.ordering.domain import Channel, InvalidTransition, Line
-from orderly.ordering.listing import STATUS_WORDS, InvalidDateRange, OrderFilter, Sort
+from orderly.ordering.listing import STATUS_WORDS, Expansion, InvalidDateRange, OrderFilter, Sort
 from orderly.ordering.queries import OrderNotFound
 from orderly.web import wire
 from orderly.web.auth import Caller
-from orderly.web.fields import Whole
+from orderly.web.fields import QueryId, Whole
 from orderly.web.refusals import refuses
 
 # Far past any order book, and well inside the 64-bit integers both databases take.
@@ -77,6 +78,7 @@ def _day(value: object) -> object:
 
 When = Annotated[datetime | date, BeforeValidator(_day)]
 _WHEN_HELP = "ISO date (the whole day) or date-time (UTC if it names no offset); inclusive"
+_EXPAND_HELP = "Each order also with its `items`, its `history`: as the order itself shows them"
 
 
 class OrderSummary(BaseModel):
@@ -87,6 +89,9 @@ class OrderSummary(BaseModel):
     currency: str | None
     created_at: datetime
     updated_at: datetime
+    # as the order shows them, where asked for (`expand`)
+    items: list[OrderItem] | None = None
+    history: list[HistoryEntry] | None = None
 
 
 class OrderOut(BaseModel):
@@ -107,7 +112,10 @@ class OrderOut(BaseModel):
 
 def in_snake_case(order: dict[str, Any]) -> dict[str, Any]:
     """An order's history notes what the messages that moved it said (an
-    `inventory.insufficient`'s lines): shown in the REST's casing."""
+    `inventory.insufficient`'s lines): shown in the REST's casing. A summary without its
+    history is as it was."""
+    if "history" not in order:
+        return order
     history = [{**entry, "details": wire.snake(entry["details"])} for entry in order["history"]]
     return {**order, "history": history}
 
@@ -137,24 +145,37 @@ async def place_order(body: OrderIn, response: Response, ports: Checkouts) -> di
     return answer(placed, response)
 
 
-@router.get("", response_model=list[OrderSummary], responses=refuses(InvalidDateRange))
+@router.get(
+    "",
+    response_model=list[OrderSummary],
+    response_model_exclude_unset=True,  # `items` and `history` only where expanded
+    responses=refuses(InvalidDateRange),
+)
 async def list_orders(
     db: Ordering,
     caller: Caller,
+    ids: Annotated[list[QueryId] | None, Query(alias="id", max_length=MAX_BATCH)] = None,
     status: Annotated[list[StatusWord] | None, Query(description=_STATUS_HELP)] = None,
     channel: Annotated[list[Channel] | None, Query()] = None,
     created_from: Annotated[When | None, Query(description=_WHEN_HELP)] = None,
     created_to: Annotated[When | None, Query(description=_WHEN_HELP)] = None,
     sort: Sort = Sort.NEWEST,
+    expand: Annotated[list[Expansion] | None, Query(description=_EXPAND_HELP)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[dict[str, Any]]:
     """The caller's orders (its account's; an operator's: everyone's), filtered and
-    sorted; several `status` or `channel` values match any of them."""
+    sorted; several `id`, `status` or `channel` values match any of them."""
     wanted = OrderFilter(
-        frozenset(status or ()), frozenset(channel or ()), created_from, created_to, sort
+        frozenset(status or ()),
+        frozenset(channel or ()),
+        created_from,
+        created_to,
+        sort,
+        ids=frozenset(ids or ()),
     )
-    return await listing.list_orders(db, caller, wanted, limit, offset)
+    orders = await listing.list_orders(db, caller, wanted, limit, offset, frozenset(expand or ()))
+    return [in_snake_case(order) for order in orders]
 
 
 @router.get(
