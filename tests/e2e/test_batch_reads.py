@@ -16,7 +16,16 @@ from tests.services import unique
 from tests.waiting import eventually
 
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
-SUMMARY = ("order_id", "status", "channel", "total_amount", "currency", "created_at", "updated_at")
+SUMMARY = (
+    "order_id",
+    "user_id",
+    "status",
+    "channel",
+    "total_amount",
+    "currency",
+    "created_at",
+    "updated_at",
+)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

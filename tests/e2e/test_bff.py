@@ -160,6 +160,11 @@ async def test_order_details_gather_the_order_its_user_products_and_payments(wor
     assert [(p["order_id"], p["status"]) for p in details["payments"]] == [
         (placed["orderId"], "captured")
     ]
+    # an operator sees the order's own user, not itself
+    async with world.web.client(world.deployed.operator_token) as web:
+        seen = (await web.get(f"/api/v1/orders/{placed['orderId']}/details")).json()
+    assert seen["user"]["userId"] == customer["userId"]
+    assert seen["order"]["user_id"] == customer["userId"]
 
 
 async def test_another_customers_order_has_no_details(world: World) -> None:

@@ -176,6 +176,7 @@ class Shipment:
 @strawberry.type
 class Order:
     id: strawberry.ID
+    user_id: strawberry.ID = strawberry.field(description="who placed it")
     status: str
     channel: str
     total_amount: str | None
@@ -204,6 +205,7 @@ class Order:
         ]
         return cls(
             id=strawberry.ID(data["order_id"]),
+            user_id=strawberry.ID(data["user_id"]),
             status=data["status"],
             channel=data["channel"],
             total_amount=data.get("total_amount"),

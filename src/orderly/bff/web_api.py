@@ -101,11 +101,14 @@ async def order_details(order_id: str, caller: Caller, bff: Bff) -> dict[str, An
     if order is None:
         parts.missing("products", "ordering", "the order's lines are not known")
     else:
-        owner = order.get("user_id", caller.user_id)
+        owner = order["user_id"]
         ids = list(dict.fromkeys(item["product_id"] for item in order["items"]))
         later: dict[str, Awaitable[Any]] = {"products": bff.products(caller, ids)}
-        if owner != caller.user_id:
+        if owner != caller.user_id and caller.is_operator:
             later["user"] = bff.user(caller, owner)
+        elif owner != caller.user_id:  # a member sees its account's orders, not its members
+            user = None
+            parts.missing("user", "identity", "placed by another member of the account")
         second = await parts.gather(later)
         products = second["products"]
         user = second.get("user", user)

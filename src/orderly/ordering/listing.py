@@ -134,6 +134,7 @@ async def list_orders(
 def _summary(r: Row) -> dict[str, Any]:
     return {
         "order_id": r["id"],
+        "user_id": r["owner_id"],
         "status": domain.word(r["channel"], r["status"]),
         "channel": r["channel"],
         "total_amount": money(r["total_cents"]),
@@ -235,7 +236,8 @@ def _statement(
         where.append("created_at <= :until")
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     return sql(
-        "SELECT id, status, channel, total_cents, currency, created_at, updated_at FROM orders"
+        "SELECT id, owner_id, status, channel, total_cents, currency, created_at, updated_at"
+        " FROM orders"
         f"{condition} ORDER BY {_ORDER_BY[sort]} LIMIT :limit OFFSET :offset",
         lists=["ids"] if ids else (),
     )

@@ -36,6 +36,7 @@ async def view(tx: Tx, order: Row) -> dict[str, Any]:
         b2b = {"sales_order_number": order["sales_order_number"], "failure": order["failure"]}
     return b2b | {
         "order_id": order["id"],
+        "user_id": order["owner_id"],
         "status": domain.word(channel, order["status"]),
         "channel": channel,
         "total_amount": money(order["total_cents"]),

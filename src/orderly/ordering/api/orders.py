@@ -83,6 +83,7 @@ _EXPAND_HELP = "Each order also with its `items`, its `history`: as the order it
 
 class OrderSummary(BaseModel):
     order_id: str
+    user_id: str  # who placed it
     status: str
     channel: str
     total_amount: str | None
@@ -96,6 +97,8 @@ class OrderSummary(BaseModel):
 
 class OrderOut(BaseModel):
     order_id: str
+    # who placed it (seed 002's userId): for an account's order, the member who did
+    user_id: str
     status: str
     channel: str
     total_amount: str | None
