@@ -73,6 +73,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v1/accounts/{account_id}/csos-certificate"): {"certificate": "not one"},
     ("PUT", "/api/v1/accounts/{account_id}/approval-threshold"): {"amount": "1.00"},
     ("PUT", "/api/v1/cart/items/{product_id}"): {"quantity": 1},
+    # an order for another user: operators place those
+    ("POST", "/api/v1/orders"): {
+        "items": [{"product_id": "any", "quantity": 1}],
+        "shipping_address": ADDRESS,
+        "on_behalf_of": "another-user",
+    },
     ("POST", "/api/v1/accounts/{account_id}/users"): {
         "email": "intruder@example.com",
         "password": "intruder password 1",

@@ -55,7 +55,8 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("bff")
-    with shared_deployment(request.param, tmp) as deployed:
+    # each context's requests logged, to count what the BFF asked of it
+    with shared_deployment(request.param, tmp, ORDERLY_ACCESS_LOG="true") as deployed:
         if request.param == "embedded":
             yield World(deployed, deployed.ordering, deployed.ordering, "/mobile/api/v1/checkout")
             return
@@ -136,6 +137,38 @@ async def test_a_checkout_in_another_users_name_is_refused_and_places_nothing(
         refused = await mobile.post(world.mobile_checkout, json=body)
     assert refused.status_code == 403
     assert await orders_of(world, caller["token"]) == []
+    assert await orders_of(world, other["token"]) == []
+
+
+async def test_an_operator_checks_out_for_a_customer_in_the_customers_name(world: World) -> None:
+    customer = world.deployed.customer()
+    product_id = await product(world)
+    operator = world.deployed.operator_token
+    async with world.deployed.identity.client(operator) as identity:
+        operator_id = (await identity.get("/api/v1/auth/session")).json()["userId"]
+    async with world.web.client(operator) as web:
+        body = web_checkout(customer["userId"], product_id)
+        answer = await checkout(web, body, "/api/v1/checkout")
+        assert answer.status_code == 201, answer.text
+        unknown = await web.post("/api/v1/checkout", json=web_checkout("no-such-user", product_id))
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "user_not_found")
+    order_id = answer.json()["orderId"]
+    async with world.deployed.ordering.client(customer["token"]) as ordering:
+        order = await settled(ordering, order_id, "processing")  # the customer's own order
+        assert order["user_id"] == customer["userId"]
+        assert order["history"][0]["details"] == {"placed_by": operator_id}
+        # a customer cannot place one for another
+        other = world.deployed.customer()
+        refused = await ordering.post(
+            "/api/v1/orders",
+            json={
+                "items": [{"product_id": product_id, "quantity": 1}],
+                "shipping_address": ADDRESS,
+                "channel": "direct",
+                "on_behalf_of": other["userId"],
+            },
+        )
+    assert (refused.status_code, refused.json()["code"]) == (403, "operator_only")
     assert await orders_of(world, other["token"]) == []
 
 
@@ -476,6 +509,12 @@ async def calls_by_context(world: World) -> dict[str, float]:
     return {context: float(count) for context, count in found}
 
 
+def requests_at(server: Server, path: str) -> int:
+    """The requests for exactly `path` that `server` logged so far."""
+    wanted = f'"event":"request","method":"GET","path":"{path}"'
+    return sum(wanted in line for line in server.log_path.read_text().splitlines())
+
+
 async def test_fifty_orders_with_their_products_cost_one_call_per_context(world: World) -> None:
     customer = world.deployed.customer()
     products = [await product(world, stock=100) for _ in range(3)]
@@ -499,6 +538,15 @@ async def test_fifty_orders_with_their_products_cost_one_call_per_context(world:
       payments { status } shipments { status }
     } }"""
     before = await calls_by_context(world)
+    asked = {
+        path: requests_at(server, path)
+        for path, server in (
+            ("/api/v1/orders", world.deployed.ordering),
+            ("/api/v1/products", world.deployed.catalog),
+            ("/api/v1/payments", world.deployed.payments),
+            ("/api/v1/shipments", world.deployed.fulfillment),
+        )
+    }
     async with world.web.client(customer["token"]) as web:
         answer = await graph(web, query)
     after = await calls_by_context(world)
@@ -514,6 +562,16 @@ async def test_fifty_orders_with_their_products_cost_one_call_per_context(world:
         "payments": 1,
         "fulfillment": 1,
     }
+    if world.deployed.backend.name == "distributed":  # and as each context saw it
+        served = {
+            "/api/v1/orders": world.deployed.ordering,
+            "/api/v1/products": world.deployed.catalog,
+            "/api/v1/payments": world.deployed.payments,
+            "/api/v1/shipments": world.deployed.fulfillment,
+        }
+        assert {
+            path: requests_at(server, path) - asked[path] for path, server in served.items()
+        } == {path: 1 for path in served}
 
 
 async def test_abusive_graphql_is_refused_with_a_code(world: World) -> None:

@@ -39,11 +39,14 @@ class CheckoutOut(BaseModel):
     totalAmount: str | None  # noqa: N815
 
 
-def check_caller(caller: Principal, user_id: str) -> None:
-    """The body's `userId` is the caller's own. An order is placed in its caller's name, so
-    an operator too may only name itself: there is no ordering on another's behalf yet."""
-    if user_id != caller.user_id:
-        raise NotTheCaller("userId must be the signed-in user's own id", user_id=caller.user_id)
+def in_whose_name(caller: Principal, user_id: str) -> dict[str, str]:
+    """What the order says of its owner: the body's `userId` is the caller's own, or, for
+    an operator, the user it places the order for (ordering checks that user)."""
+    if user_id == caller.user_id:
+        return {}
+    if caller.is_operator:
+        return {"on_behalf_of": user_id}
+    raise NotTheCaller("userId must be the signed-in user's own id", user_id=caller.user_id)
 
 
 async def priced_total(

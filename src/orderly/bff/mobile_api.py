@@ -41,12 +41,12 @@ async def mobile_checkout(
 ) -> Response:
     """Seed 002's flow 5: the saved address, the saved payment method and the caller's
     prices asked at once, then the order created."""
-    checkout.check_caller(caller, body.userId)
+    owner = checkout.in_whose_name(caller, body.userId)
     lines = [(item.productId, item.quantity) for item in body.items]
     parts = Parts()
     found = await parts.gather(
         {
-            "address": bff.address(caller, caller.user_id, body.addressId),
+            "address": bff.address(caller, body.userId, body.addressId),
             "method": bff.payment_method(caller, body.paymentMethodId),
             "total": checkout.priced_total(bff, caller, lines),
         }
@@ -59,6 +59,7 @@ async def mobile_checkout(
         "shipping_address": {key: address[key] for key in _ADDRESS},
         "payment_method": found["method"]["id"],
         "channel": body.channel,
+        **owner,
     }
     status, shown, headers = await checkout.place(
         bff, caller, order, request.headers, found["total"]

@@ -6,7 +6,7 @@ from identity at the moment an order is placed.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import httpx
 
 from orderly.kernel.clock import utcnow
-from orderly.kernel.errors import OrderlyError, Unavailable
+from orderly.kernel.errors import NotFound, OrderlyError, Unavailable
 from orderly.kernel.principal import Principal
 from orderly.ordering import controlled, products
 from orderly.ordering.controlled import Registration
@@ -36,24 +36,29 @@ class Standing:
     registration: Registration | None = None
     # orders above this total need an approver; None: no order does
     approval_threshold: Decimal | None = None
+    # whether identity keeps the user (one an external issuer vouches for it may not)
+    known: bool = True
 
     @classmethod
     def of(cls, caller: Principal, user: dict[str, Any] | None) -> "Standing":
         """From identity's user view; a user identity does not keep (an external issuer's)
         is what its token says."""
         if user is None:
-            return cls(account=caller.account, roles=caller.roles)
+            return cls(account=caller.account, roles=caller.roles, known=False)
         return cls(
             account=user["organisationId"], roles=tuple(user["roles"]), disabled=user["disabled"]
         )
 
     def with_account(self, account: dict[str, Any] | None) -> "Standing":
         if account is None:
-            return Standing(account=None, roles=self.roles, disabled=self.disabled)
+            return Standing(
+                account=None, roles=self.roles, disabled=self.disabled, known=self.known
+            )
         return Standing(
             account=self.account,
             roles=self.roles,
             disabled=self.disabled,
+            known=self.known,
             dea_active=account["deaActive"],
             can_order_schedule_ii=account["canOrderScheduleII"],
             is_340b=account["id340b"] is not None,
@@ -142,3 +147,25 @@ async def check_controlled(
             raise Unavailable("identity is not configured for this process")
         registration = (await standing.of(caller)).registration
     controlled.check(schedules, registration, utcnow().date())
+
+
+class CustomerNotFound(NotFound):
+    code = "user_not_found"
+    title = "No such user"
+
+
+async def on_behalf(
+    standing: AccountStanding | None, operator: Principal, user_id: str
+) -> Principal:
+    """The user an operator places an order for, as identity has it now (its roles, its
+    account), acting under the operator's session and token: the order is the user's, with
+    the user's prices, flows and account rules."""
+    if standing is None:
+        raise Unavailable("identity is not configured for this process")
+    probe = Principal(
+        user_id=user_id, session_id=operator.session_id, roles=(), token=operator.token
+    )
+    found = await standing.of(probe)
+    if not found.known or found.disabled:
+        raise CustomerNotFound(f"user {user_id} does not exist", user_id=user_id)
+    return replace(probe, roles=found.roles, account=found.account, expires_at=operator.expires_at)

@@ -51,6 +51,8 @@ class PlaceOrder:
     from_cart: bool = False
     # a Schedule II order's CSOS signature: {orderNumber, signature} (b2b)
     csos: dict[str, str] | None = None
+    # the operator who placed it on its owner's behalf (noted in its first history entry)
+    placed_by: str | None = None
     _fingerprint: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @property

@@ -300,7 +300,8 @@ async def _create(
         held=channel is Channel.DIRECT,
     )
     created = new_message(told, source=SOURCE, aggregate_id=order_id)
-    await store.place(tx, order, cmd.lines, prices, created)
+    details = {"placed_by": cmd.placed_by} if cmd.placed_by else {}
+    await store.place(tx, order, cmd.lines, prices, created, details)
     if channel is Channel.GUARDED:
         await checkout_saga.start(tx, policy, told, fallback=reverify)
     elif b2b is not None:

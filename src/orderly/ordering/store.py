@@ -299,9 +299,11 @@ async def place(
     lines: Sequence[Line],
     prices: Sequence[int | None],
     created: Envelope,
+    details: dict[str, Any] | None = None,
 ) -> None:
     """Write the order (`INSERT_ORDER`'s parameters), its lines at `prices`, its first
-    history entry and `created`: on PostgreSQL in one statement."""
+    history entry (with `details`) and `created`: on PostgreSQL in one statement."""
+    details = details or {}
     if tx.dialect == "postgresql":
         numbered = {
             "line_nos": list(range(1, len(lines) + 1)),
@@ -309,7 +311,7 @@ async def place(
             "quantities": [line.quantity for line in lines],
             "unit_prices": list(prices),
         }
-        await emit_along(tx, PLACE_ORDER_PG, {**order, **numbered, "details": {}}, created)
+        await emit_along(tx, PLACE_ORDER_PG, {**order, **numbered, "details": details}, created)
         return
     await tx.execute(INSERT_ORDER, order)
     await tx.execute_many(
@@ -327,7 +329,7 @@ async def place(
     )
     await tx.execute(
         INSERT_HISTORY,
-        {"order_id": order["id"], "status": order["status"], "details": {}, "at": order["at"]},
+        {"order_id": order["id"], "status": order["status"], "details": details, "at": order["at"]},
     )
     await emit(tx, created)
 

@@ -7,11 +7,12 @@ from fastapi import APIRouter, Query, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from orderly.kernel.batch import MAX_BATCH
-from orderly.ordering import commands, listing, moves, placing, queries
+from orderly.ordering import buyers, commands, listing, moves, placing, queries
 from orderly.ordering.api.dependencies import Checkouts, Ordering, Rules
 from orderly.ordering.api.placement import (
     MAX_UNITS,
     PLACING,
+    PLACING_REFUSALS,
     CsosIn,
     PaymentMethod,
     ShippingAddress,
@@ -21,7 +22,7 @@ from orderly.ordering.domain import Channel, InvalidTransition, Line
 from orderly.ordering.listing import STATUS_WORDS, Expansion, InvalidDateRange, OrderFilter, Sort
 from orderly.ordering.queries import OrderNotFound
 from orderly.web import wire
-from orderly.web.auth import Caller
+from orderly.web.auth import Caller, OperatorOnly
 from orderly.web.fields import QueryId, Whole
 from orderly.web.refusals import refuses
 
@@ -44,6 +45,8 @@ class OrderIn(BaseModel):
     payment_method: PaymentMethod = None
     channel: Channel | None = None
     csos: CsosIn | None = None
+    # operators: the user the order is placed for (its owner), in the user's name and flows
+    on_behalf_of: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class HistoryEntry(BaseModel):
@@ -126,19 +129,29 @@ def in_snake_case(order: dict[str, Any]) -> dict[str, Any]:
 router = APIRouter(prefix="/api/v1/orders", tags=["ordering"])
 
 
-@router.post("", **PLACING)
+@router.post(
+    "",
+    **{**PLACING, "responses": refuses(*PLACING_REFUSALS, OperatorOnly, buyers.CustomerNotFound)},
+)
 async def place_order(body: OrderIn, response: Response, ports: Checkouts) -> dict[str, Any]:
+    owner, placed_by = ports.caller, None
+    if body.on_behalf_of is not None and body.on_behalf_of != ports.caller.user_id:
+        if not ports.caller.is_operator:
+            raise OperatorOnly("only an operator places an order for another user")
+        owner = await buyers.on_behalf(ports.standing, ports.caller, body.on_behalf_of)
+        placed_by = ports.caller.user_id
     placed = await placing.place_order(
         ports.db,
         ports.availability,
         commands.PlaceOrder(
             lines=[Line(item.product_id, item.quantity) for item in body.items],
             shipping_address=body.shipping_address.model_dump(),
-            owner=ports.caller,
+            owner=owner,
             idempotency_key=ports.idempotency_key,
             channel=body.channel,
             payment_method=body.payment_method,
             csos=None if body.csos is None else body.csos.saga_data(),
+            placed_by=placed_by,
         ),
         ports.policy,
         ports.standing,
