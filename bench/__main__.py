@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import b2b, checkout, http, inventory, kernel, raw, search, tokens, warehouse
+from bench import b2b, bff, checkout, http, inventory, kernel, raw, search, tokens, warehouse
 from tests.services import PG_ADMIN_URL, broker_up, postgres_up
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -154,6 +154,7 @@ async def main() -> int:
     await _checkouts(report, services)
     await _b2b_checkouts(report, services)
     await _warehouse(report, services)
+    await _bff(report, services)
 
     print("catalog search on the FDA NDC directory (243,941 packages), one client", flush=True)
     found = search.latency()
@@ -333,6 +334,37 @@ async def _warehouse(report: Report, services: bool = False) -> None:
         against,
         limit,
     )
+
+
+async def _bff(report: Report, services: bool) -> None:
+    """BFF-web's product page (GraphQL, by id and by NDC) and order details (REST), each next
+    to the direct catalog call they build on, from the same 32 clients to the same servers."""
+    print("BFF: product page and order details; reference: GET a product from catalog", flush=True)
+    n = int(os.environ.get("BENCH_BFF_REQUESTS", "4000"))
+    modes = [("embedded", bff.embedded)]
+    if services:
+        modes.append(("distributed", bff.distributed))
+    for mode, run in modes:
+        await _quiet(services)
+        figures = await run(n)
+        direct = figures.direct
+        against = f"GET /api/v1/products/{{id}} to catalog, {mode}"  # the direct call
+        measured = (
+            ("GraphQL product page", figures.page, "q/s"),
+            ("GraphQL product page by NDC", figures.page_by_ndc, "q/s"),
+            ("REST order details", figures.details, "req/s"),
+        )
+        for name, figure, unit in measured:
+            # the issue's bar for the product page: half the direct call's rate (not asserted)
+            report.add(f"{name}, {mode}", figure.rate, unit, against, direct.rate, kind="peer")
+            report.add(
+                f"{name} p99, {mode}",
+                figure.p99_ms,
+                "ms",
+                f"{against}, p99",
+                direct.p99_ms,
+                kind="peer",
+            )
 
 
 if __name__ == "__main__":
