@@ -15,6 +15,7 @@ import strawberry
 from strawberry.fastapi import BaseContext
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.utils.str_converters import to_camel_case
 
 from orderly.bff.graphql_limits import MAX_PAGE
 from orderly.bff.loaders import Loaders
@@ -326,8 +327,14 @@ async def _sent(info: Ctx, context: str, request: Forwarded) -> Any:
 
 
 def _asked(info: Ctx, name: str) -> bool:
-    """Whether the field being resolved selects `name` (fragments are not looked into)."""
-    return any(getattr(s, "name", None) == name for s in info.selected_fields[0].selections)
+    """Whether the field being resolved selects `name` (fragments are not looked into). Read
+    from the query's syntax tree: `info.selected_fields` converts the whole selection."""
+    selection = info._raw_info.field_nodes[0].selection_set
+    wanted = to_camel_case(name)
+    return selection is not None and any(
+        getattr(getattr(node, "name", None), "value", None) == wanted
+        for node in selection.selections
+    )
 
 
 async def _product_id(info: Ctx, ndc: str) -> str | None:

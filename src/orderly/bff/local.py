@@ -1,6 +1,7 @@
-"""The contexts served by this process, in-process: the product page's reads and an order's
-are calls to the contexts' queries, answered in their routes' shapes; the rest go to the
-contexts' own routes in this process's application, without a socket."""
+"""The contexts served by this process, in-process: the product page's reads, an order's,
+a user's and the payments and shipments of orders are calls to the contexts' queries,
+answered in their routes' shapes; the rest go to the contexts' own routes in this process's
+application, without a socket."""
 
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -14,6 +15,8 @@ from orderly.bff.port import Json
 from orderly.bff.remote import HttpContexts, Params
 from orderly.catalog import service as catalog
 from orderly.catalog.api import ProductOut
+from orderly.fulfillment import service as fulfillment
+from orderly.fulfillment.api import ShipmentOut
 from orderly.identity import users
 from orderly.identity.api.users import UserOut
 from orderly.inventory import queries as inventory
@@ -21,9 +24,16 @@ from orderly.inventory.api.stock import PositionOut
 from orderly.kernel.principal import Principal
 from orderly.ordering import queries as ordering
 from orderly.ordering.api.orders import OrderOut, in_snake_case
+from orderly.payments import queries as payments
+from orderly.payments.api import PaymentOut
 from orderly.pricing import quoting
-from orderly.pricing.api import QuoteOut
+from orderly.pricing.api import QuoteLineOut, QuoteOut
 from orderly.storage import Database
+
+# what pricing's quotes show of a product without a price
+_UNPRICED = dict.fromkeys(
+    ("price", "currency", "source", "contract_id", "min_quantity", "effective_date")
+)
 
 
 class AsgiExchange:
@@ -102,6 +112,16 @@ class LocalContexts(HttpContexts):
 
         return await self.calls.run("pricing", call)
 
+    async def quotes(self, caller: Principal, items: Sequence[tuple[str, int]]) -> list[Json]:
+        async def call() -> list[Json]:
+            found = await quoting.quotes_for(self.databases["pricing"], caller.account, items)
+            return [
+                _shaped(QuoteLineOut, quote or {"product_id": p, "quantity": q} | _UNPRICED)
+                for (p, q), quote in zip(items, found, strict=True)
+            ]
+
+        return await self.calls.run("pricing", call) if items else []
+
     async def stock(self, caller: Principal, product_ids: Sequence[str]) -> list[Json]:
         async def call() -> list[Json]:
             db = self.databases["inventory"]
@@ -124,3 +144,20 @@ class LocalContexts(HttpContexts):
             )
 
         return await self.calls.run("identity", call)
+
+    async def payments(self, caller: Principal, order_ids: Sequence[str]) -> list[Json]:
+        async def call() -> list[Json]:
+            db = self.databases["payments"]
+            found = await payments.payments_of_orders(db, caller, order_ids)
+            return [_shaped(PaymentOut, payment) for payment in found]
+
+        return await self.calls.run("payments", call) if order_ids else []
+
+    async def shipments(self, caller: Principal, order_ids: Sequence[str]) -> list[Json]:
+        async def call() -> list[Json]:
+            db = self.databases["fulfillment"]
+            # with orders named, every shipment of theirs (the limit is for the caller's list)
+            found = await fulfillment.find_shipments(db, caller, order_ids, limit=1)
+            return [_shaped(ShipmentOut, shipment) for shipment in found]
+
+        return await self.calls.run("fulfillment", call) if order_ids else []

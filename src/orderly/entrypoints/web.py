@@ -74,12 +74,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # registration are open and an external WMS reports with the service key.
     # A request is matched against the routes in order, so the busiest come first (no two
     # routes of one method overlap, so the order changes nothing else).
+    # The BFFs' few routes come first: `/graphql` is as busy as any, and would otherwise be
+    # matched against every context's routes before its own.
+    _include_bffs(app, settings)
     specs = context_specs()
     for name in sorted(settings.contexts, key=_BUSIEST_FIRST.index):
         guard = [] if specs[name].guards_own_routes else [Depends(principal)]
         app.include_router(specs[name].router, dependencies=guard)
     app.include_router(admin.router, dependencies=[Depends(operator)])
-    _include_bffs(app, settings)
     return app
 
 
@@ -87,9 +89,9 @@ def _include_bffs(app: FastAPI, settings: Settings) -> None:
     """The BFFs' routes, each guarding its own (registration is open). BFF-mobile's checkout
     is `/mobile/api/v1/checkout` beside BFF-web's, `/api/v1/checkout` when served alone."""
     if "bff-web" in settings.bffs:
-        app.include_router(web_api.router)
         limits = QueryLimits(introspection=settings.graphql_introspection)
         app.include_router(graph_api.router(limits), include_in_schema=False)
+        app.include_router(web_api.router)
         # what this process serves itself is not forwarded
         if "identity" not in settings.contexts:
             app.include_router(web_api.registration)
