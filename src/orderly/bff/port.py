@@ -55,6 +55,8 @@ class Forwarded:
     path: str
     body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    # the client's address, as the BFF saw it (sent as X-Forwarded-For)
+    client: str | None = None
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,9 @@ class AiohttpExchange:
             self._session = None
 
 
-# Headers a command carries on to the context, from the BFF's request.
-FORWARDED_HEADERS = ("idempotency-key", "x-forwarded-for", "content-type")
+# Headers a command carries on to the context, from the BFF's request. A client's own
+# X-Forwarded-For is never among them: the BFF names its client itself where it must.
+FORWARDED_HEADERS = ("idempotency-key", "content-type")
 
 
 class HttpContexts:
@@ -96,6 +97,8 @@ class HttpContexts:
         self, context: str, caller: Principal | None, request: Forwarded, params: Params = ()
     ) -> Answer:
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS}
+        if request.client is not None:
+            headers["x-forwarded-for"] = request.client
         if caller is not None:
             headers["Authorization"] = f"Bearer {caller.token}"
 

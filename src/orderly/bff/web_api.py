@@ -134,10 +134,10 @@ async def _forward(request: Request, bff: Contexts, context: str, *, signed_in: 
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
         raise Unprocessable("the body is not JSON") from None
-    headers = dict(request.headers)
-    if request.client is not None:  # identity counts registrations by the client's address
-        headers["x-forwarded-for"] = request.client.host
-    answer = await bff.send(context, caller, Forwarded("POST", request.url.path, body, headers))
+    # identity counts registrations by the client's address
+    client = request.client.host if request.client is not None else None
+    sent = Forwarded("POST", request.url.path, body, request.headers, client)
+    answer = await bff.send(context, caller, sent)
     carried = {k: v for k, v in answer.headers.items() if k.lower() in checkout.ANSWER_HEADERS}
     media = answer.headers.get("content-type", "application/json")
     return Response(orjson.dumps(answer.body), answer.status, carried, media_type=media)
