@@ -116,6 +116,44 @@ async def test_a_contract_buyer_pays_its_contract_price_locked_with_the_order(
     assert voided["price"] == "45.00"
 
 
+async def test_an_order_an_operator_places_for_a_contract_buyer_is_at_the_buyers_price(
+    deployed: Deployment,
+) -> None:
+    product_id = await product(deployed, "61.20")
+    account_id, token = pharmacy(deployed)
+    contract = await deployed.pricing.client(deployed.operator_token).post(
+        "/api/v1/contracts",
+        json={
+            "name": "Call centre 2026",
+            "kind": "account",
+            "party": account_id,
+            "starts_on": "2026-01-01",
+            "prices": [{"product_id": product_id, "price": "45.00"}],
+        },
+    )
+    assert contract.status_code == 201, contract.text
+    await quoted(deployed.pricing.client(token), product_id, 2, "contract")
+    buyer = (await deployed.identity.client(token).get("/api/v1/auth/session")).json()["userId"]
+
+    # an operator takes the pharmacy's order on the phone
+    operator = deployed.ordering.client(deployed.operator_token)
+    body = {
+        "items": [{"product_id": product_id, "quantity": 2}],
+        "shipping_address": ADDRESS,
+        "channel": "direct",
+        "on_behalf_of": buyer,
+    }
+    placed = await operator.post("/api/v1/orders", json=body)
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order_id"]
+    # the pharmacy's own order, at the pharmacy's contract price, its stock held for it
+    order = (await deployed.ordering.client(token).get(f"/api/v1/orders/{order_id}")).json()
+    assert order["user_id"] == buyer
+    assert (order["items"][0]["unit_price"], order["total_amount"]) == ("45.00", "90.00")
+    [lock] = await locks(deployed, order_id, "locked")
+    assert (lock["price"], lock["source"]) == ("45.00", "contract")
+
+
 async def test_a_wac_change_reaches_the_catalog_the_cart_new_orders_and_payments(
     deployed: Deployment,
 ) -> None:

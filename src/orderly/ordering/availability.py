@@ -97,6 +97,9 @@ class HttpAvailability:
         }
         if cart_id:
             body["cart_id"] = cart_id
+        # whose order it is, when an operator places it for a user (the token is the
+        # operator's); inventory takes these from an operator only
+        body |= {"customer": caller.user_id, "account": caller.account}
         try:
             response = await self._client.post(
                 "/api/v1/inventory/reservations",

@@ -61,7 +61,11 @@ class HttpPrices:
     async def quote(
         self, caller: Principal, requested: Sequence[tuple[str, int]]
     ) -> list[LinePrice | None]:
-        body = {"items": [{"product_id": p, "quantity": q} for p, q in requested]}
+        body: dict[str, Any] = {"items": [{"product_id": p, "quantity": q} for p, q in requested]}
+        if caller.account:
+            # the account is the token's, unless an operator orders for a member: then it is
+            # the member's, which pricing takes from an operator only
+            body["account"] = caller.account
         try:
             response = await self._client.post(
                 "/api/v1/prices/quotes",

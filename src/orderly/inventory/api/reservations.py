@@ -23,6 +23,10 @@ class OrderHoldIn(BaseModel):
     items: list[AvailabilityItemIn] = Field(min_length=1, max_length=500)
     # the caller's cart, whose soft holds this order's hold takes over
     cart_id: str | None = Field(default=None, min_length=1, max_length=64)
+    # whose order it is: taken from an operator only (one ordering for a user); anyone
+    # else's hold is in its own name
+    customer: str | None = Field(default=None, min_length=1, max_length=64)
+    account: str | None = Field(default=None, max_length=64)
 
 
 class HeldLineOut(BaseModel):
@@ -52,12 +56,14 @@ async def hold(
     hold runs out unless the order's `order.created` confirms it. Short: 409. Services
     of the deployment only (`ORDERLY_SERVICE_KEY`)."""
     requested = [(item.product_id, item.quantity) for item in body.items]
+    # an operator's order for a user is held in that user's name
+    mine = not caller.is_operator or body.customer is None
     outcome = await provisional.hold(
         db,
         body.order_id,
         requested,
-        account=caller.account,
-        customer=caller.user_id,
+        account=caller.account if mine else body.account,
+        customer=caller.user_id if mine else str(body.customer),
         cart_id=body.cart_id or "",
         ttl=policy(run.settings).hold_ttl,
     )
