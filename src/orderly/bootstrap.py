@@ -148,10 +148,14 @@ def bff_contexts(
     (`app` is this process's application), else over HTTP to each one's service."""
     if not settings.bffs:
         return None
+    commands = settings.bff_command_timeout
     if set(BFF_CONTEXTS) <= databases.keys():
-        return LocalContexts(databases, app, Calls(settings.bff_timeout))
+        return LocalContexts(databases, app, Calls(settings.bff_timeout, command_timeout=commands))
     calls = Calls(
-        settings.bff_timeout, threshold=settings.breaker_threshold, ttl=settings.breaker_ttl
+        settings.bff_timeout,
+        command_timeout=commands,
+        threshold=settings.breaker_threshold,
+        ttl=settings.breaker_ttl,
     )
     return HttpContexts(AiohttpExchange(settings.bff_urls()), calls)
 

@@ -61,6 +61,8 @@ class Settings:
     payments_url: str = ""
     fulfillment_url: str = ""
     bff_timeout: float = 2.0
+    # seconds a command (a checkout) sent on by a BFF may take: above ORDERLY_CHECKOUT_WAIT
+    bff_command_timeout: float = 30.0
     # `/graphql` answers introspection (and serves GraphiQL) only when set
     graphql_introspection: bool = False
     inventory_url: str = ""
@@ -350,8 +352,8 @@ class Settings:
                 raise ConfigError(
                     f"{', '.join(missing)}: required when a BFF runs without every context"
                 )
-        if self.bff_timeout <= 0:
-            raise ConfigError("ORDERLY_BFF_TIMEOUT must be positive")
+        if self.bff_timeout <= 0 or self.bff_command_timeout <= 0:
+            raise ConfigError("ORDERLY_BFF_TIMEOUT and ORDERLY_BFF_COMMAND_TIMEOUT: positive")
 
     def _validate_external(self) -> None:
         for name, url in (

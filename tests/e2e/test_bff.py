@@ -456,6 +456,15 @@ async def test_the_product_page_is_one_query_by_id_or_by_ndc_in_any_form(world: 
             assert (await graph(web, PRODUCT_PAGE, ndc=form))["data"]["product"] == page
         missing = await graph(web, PRODUCT_PAGE, id="no-such-product")
         assert missing["data"]["product"] is None
+        # an NDC is an identifier: words are a search (`products`), a quantity is a count
+        words = await graph(web, PRODUCT_PAGE, ndc="Amoxicillin")
+        assert words["errors"][0]["extensions"]["code"] == "invalid_ndc"
+        nothing = await graph(
+            web,
+            "query($id: ID!) { product(id: $id) { price(quantity: 0) { amount } } }",
+            id=product_id,
+        )
+        assert nothing["errors"][0]["extensions"]["code"] == "invalid_quantity"
 
 
 async def test_graphql_places_an_order_fills_a_cart_and_reads_orders(world: World) -> None:
@@ -580,7 +589,16 @@ async def test_abusive_graphql_is_refused_with_a_code(world: World) -> None:
         costly = """{ orders(limit: 100) { id status items { quantity product {
           name price { amount } availability { atp dcs { dc atp } } } }
           payments { status } shipments { status } } }"""
-        for query, code in ((aliases, "too_many_aliases"), (costly, "query_too_costly")):
+        # lists without a limit are weighed at their sizes (an order's lines, its payments)
+        wide = """{ orders(limit: 100) { id status
+          items { quantity unitPrice productId product { name sku } }
+          history { status at } payments { status amount } shipments { status dc } } }"""
+        refusals = (
+            (aliases, "too_many_aliases"),
+            (costly, "query_too_costly"),
+            (wide, "query_too_costly"),
+        )
+        for query, code in refusals:
             answer = await graph(web, query)
             assert answer["data"] is None
             assert answer["errors"][0]["extensions"]["code"] == code

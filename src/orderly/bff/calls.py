@@ -26,33 +26,46 @@ class Calls:
     row a context is not called for `ttl` seconds (its parts answered unavailable at once),
     then one call is let through to see."""
 
-    def __init__(self, timeout: float, *, threshold: int = 0, ttl: float = 10.0) -> None:
+    def __init__(
+        self,
+        timeout: float,
+        *,
+        command_timeout: float = 30.0,
+        threshold: int = 0,
+        ttl: float = 10.0,
+    ) -> None:
         self.timeout = timeout
+        # a command may wait for its outcome (a guarded checkout waits for its saga): cut
+        # short, it would be answered as failed when it may have been done
+        self.command_timeout = max(command_timeout, timeout)
         self.breakers: AsyncCircuitBreakerFactory | None = None
         if threshold:
             # a context's refusal (4xx) is an answer, not a failure
             self.breakers = AsyncCircuitBreakerFactory(threshold, ttl, exclude=[Refused])
             self.breakers.add_listener(_heard)
 
-    async def run(self, context: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def run(
+        self, context: str, call: Callable[[], Awaitable[T]], *, command: bool = False
+    ) -> T:
         CALLS.labels(context).inc()
+        timeout = self.command_timeout if command else self.timeout
         if self.breakers is None:
-            return await self._timed(context, call)
+            return await self._timed(context, call, timeout)
         try:
             async with await self.breakers.get_breaker(context):
-                return await self._timed(context, call)
+                return await self._timed(context, call, timeout)
         except OpenedState:
             raise ContextUnavailable(context, "its breaker is open") from None
 
-    async def _timed(self, context: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def _timed(self, context: str, call: Callable[[], Awaitable[T]], seconds: float) -> T:
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(seconds):
                 delay = faults.delay_of(context)
                 if delay:
                     await asyncio.sleep(delay)
                 return await call()
         except TimeoutError:
-            raise ContextUnavailable(context, f"no answer within {self.timeout:g} s") from None
+            raise ContextUnavailable(context, f"no answer within {seconds:g} s") from None
 
 
 def _heard(name: str, event_name: str, event: Any) -> None:

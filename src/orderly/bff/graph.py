@@ -20,8 +20,23 @@ from strawberry.utils.str_converters import to_camel_case
 from orderly.bff.graphql_limits import MAX_PAGE
 from orderly.bff.loaders import Loaders
 from orderly.bff.port import Contexts, Forwarded, Json, Refused
+from orderly.catalog.ndc import InvalidNdc
+from orderly.catalog.ndc import search_keys as ndc_keys
 from orderly.kernel.errors import Unprocessable
 from orderly.kernel.principal import Principal
+from orderly.ordering.api.placement import MAX_UNITS
+
+# What a list without a `limit` is costed at when a query is weighed (graphql_limits): its
+# default page, or what it holds in practice (an order's lines, its payments).
+LIST_SIZES = (
+    ("orders", 20),
+    ("products", 20),
+    ("items", 5),
+    ("history", 5),
+    ("payments", 2),
+    ("shipments", 2),
+    ("dcs", 3),
+)
 
 # A product's NDC (in whatever form it was asked) is never changed: what it names is kept.
 _NDC_IDS: dict[str, str] = {}
@@ -45,6 +60,10 @@ class PageTooLarge(Unprocessable):
 
 class ProductNotNamed(Unprocessable):
     code = "product_not_named"
+
+
+class InvalidQuantity(Unprocessable):
+    code = "invalid_quantity"
 
 
 def _page(limit: int, offset: int) -> None:
@@ -126,6 +145,8 @@ class Product:
 
     @strawberry.field(description="the caller's own price for `quantity` units, and its source")
     async def price(self, info: Ctx, quantity: int = 1) -> Price | None:
+        if not 1 <= quantity <= MAX_UNITS:
+            raise InvalidQuantity(f"quantity must be 1 to {MAX_UNITS:,}")
         quote = await info.context.loaders.prices.load((str(self.id), quantity))
         return None if quote is None else Price.of(quote)
 
@@ -338,16 +359,20 @@ def _asked(info: Ctx, name: str) -> bool:
 
 
 async def _product_id(info: Ctx, ndc: str) -> str | None:
+    """The product an NDC (or GTIN) names: None if none does, or if it names several (a
+    10-digit NDC may be read more than one way)."""
     known = _NDC_IDS.get(ndc)
     if known is not None:
         return known
-    found = await info.context.contexts.search(info.context.caller, ndc, 1, 0)
-    if not found:
+    if ndc_keys(ndc) is None:  # words are a search (`products`), not an identifier
+        raise InvalidNdc(f"{ndc!r} is not an NDC or a GTIN")
+    found = await info.context.contexts.search(info.context.caller, ndc, 2, 0)
+    if len(found) != 1:
         return None
     if len(_NDC_IDS) >= _NDC_IDS_KEPT:
         _NDC_IDS.clear()
-    _NDC_IDS[ndc] = found[0]["id"]
     product_id: str = found[0]["id"]
+    _NDC_IDS[ndc] = product_id
     return product_id
 
 

@@ -9,7 +9,7 @@ from graphql import GraphQLError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionContext
 
-from orderly.bff.graph import GraphContext, Mutation, Query
+from orderly.bff.graph import LIST_SIZES, GraphContext, Mutation, Query
 from orderly.bff.graphql_limits import QueryLimits, extensions, refuse_batches
 from orderly.bff.loaders import loaders
 from orderly.bff.port import Contexts
@@ -41,11 +41,18 @@ class _Schema(strawberry.Schema):
                 error.extensions = {"code": "internal_error"}
 
 
-def schema(limits: QueryLimits | None = None) -> strawberry.Schema:
-    return _Schema(query=Query, mutation=Mutation, extensions=extensions(limits or QueryLimits()))
+def limits(introspection: bool = False) -> QueryLimits:
+    """The web BFF's: its lists weighed at their sizes, a page of fifty orders with their
+    lines, payments and shipments within the cost, a hundred with their products' prices
+    and stock not."""
+    return QueryLimits(max_cost=5000, list_sizes=LIST_SIZES, introspection=introspection)
 
 
-SCHEMA = schema()
+def schema(chosen: QueryLimits) -> strawberry.Schema:
+    return _Schema(query=Query, mutation=Mutation, extensions=extensions(chosen))
+
+
+SCHEMA = schema(limits())
 
 
 async def _context(request: Request) -> GraphContext:
@@ -61,13 +68,12 @@ class _Router(GraphQLRouter[GraphContext, None]):
         return body
 
 
-def router(limits: QueryLimits | None = None) -> GraphQLRouter[GraphContext, None]:
+def router(introspection: bool = False) -> GraphQLRouter[GraphContext, None]:
     """The `/graphql` route; GraphiQL only where introspection is allowed."""
-    chosen = limits or QueryLimits()
     return _Router(
-        SCHEMA if chosen == QueryLimits() else schema(chosen),
+        schema(limits(introspection)) if introspection else SCHEMA,
         path="/graphql",
-        graphql_ide="graphiql" if chosen.introspection else None,
+        graphql_ide="graphiql" if introspection else None,
         allow_queries_via_get=False,
         context_getter=_context,
     )

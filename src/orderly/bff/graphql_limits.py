@@ -1,7 +1,7 @@
 """The limits `/graphql` puts on a query before running it, each refusal with a stable code."""
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -35,6 +35,9 @@ class QueryLimits:
     max_cost: int = 1000
     max_tokens: int = 2000
     introspection: bool = False
+    # the pages a list field without `limit` or `first` is costed at, by its name: its
+    # default page, or the most it holds in practice (an order's lines)
+    list_sizes: tuple[tuple[str, int], ...] = ()
 
 
 def extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]]:
@@ -50,8 +53,9 @@ def extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]]:
         refusals.append(
             (DisableIntrospection(), "introspection_disabled", "introspection is disabled")
         )
-    rules = [query_cost_rule(cost)] + [
-        _coded(rule, code, message, cost)
+    sizes = dict(limits.list_sizes)
+    rules = [query_cost_rule(cost, sizes)] + [
+        _coded(rule, code, message, cost, sizes)
         for extension, code, message in refusals
         for rule in extension.validation_rules
     ]
@@ -63,15 +67,19 @@ def extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]]:
     ]
 
 
-def query_cost_rule(max_cost: int) -> type[ValidationRule]:
+def query_cost_rule(
+    max_cost: int, list_sizes: Mapping[str, int] | None = None
+) -> type[ValidationRule]:
     """A rule refusing an operation that costs more than `max_cost`.
 
     A field costs 1, plus its selection's cost times its `limit` or `first` if it has one (a
-    variable counts as `MAX_PAGE`, 0 as 1); a fragment costs what it selects where it is spread."""
+    variable counts as `MAX_PAGE`, 0 as 1), or else its size in `list_sizes`; a fragment
+    costs what it selects where it is spread."""
+    sizes = dict(list_sizes or {})
 
     class QueryCost(ValidationRule):
         def enter_operation_definition(self, node: ast.OperationDefinitionNode, *_: Any) -> object:
-            cost = _cost(node.selection_set, self.context, {}, frozenset())
+            cost = _cost(node.selection_set, self.context, {}, frozenset(), sizes)
             if cost > max_cost:
                 message = f"the query costs {cost}; at most {max_cost}"
                 self.report_error(_refusal(message, "query_too_costly", nodes=node))
@@ -85,6 +93,7 @@ def _cost(
     context: ASTValidationContext,
     fragment_costs: dict[str, int],
     spreading: frozenset[str],
+    sizes: Mapping[str, int],
 ) -> int:
     # a fragment's cost is the same wherever it is spread: computed once, so fragments spreading
     # one another twice over cannot make this walk exponential
@@ -93,10 +102,10 @@ def _cost(
         if isinstance(selection, ast.FieldNode):
             total += 1
             if selection.selection_set:
-                inner = _cost(selection.selection_set, context, fragment_costs, spreading)
-                total += _page(selection) * inner
+                inner = _cost(selection.selection_set, context, fragment_costs, spreading, sizes)
+                total += _page(selection, sizes) * inner
         elif isinstance(selection, ast.InlineFragmentNode):
-            total += _cost(selection.selection_set, context, fragment_costs, spreading)
+            total += _cost(selection.selection_set, context, fragment_costs, spreading, sizes)
         elif isinstance(selection, ast.FragmentSpreadNode):
             name = selection.name.value
             fragment = context.get_fragment(name)
@@ -104,21 +113,25 @@ def _cost(
                 continue
             if name not in fragment_costs:
                 fragment_costs[name] = _cost(
-                    fragment.selection_set, context, fragment_costs, spreading | {name}
+                    fragment.selection_set, context, fragment_costs, spreading | {name}, sizes
                 )
             total += fragment_costs[name]
     return total
 
 
-def _page(field: ast.FieldNode) -> int:
+def _page(field: ast.FieldNode, sizes: Mapping[str, int]) -> int:
     # at least 1, so that a query's cost bounds the number of fields it expands to
     values = [a.value for a in field.arguments or () if a.name.value in ("limit", "first")]
     pages = [max(int(v.value), 1) if isinstance(v, ast.IntValueNode) else MAX_PAGE for v in values]
-    return max(pages, default=1)
+    return max(pages, default=sizes.get(field.name.value, 1))
 
 
 def _coded(
-    rule: type[ASTValidationRule], code: str, message: str, max_cost: int
+    rule: type[ASTValidationRule],
+    code: str,
+    message: str,
+    max_cost: int,
+    sizes: Mapping[str, int],
 ) -> type[ASTValidationRule]:
     """Strawberry's `rule`, refusing once with `code` and `message` instead of its own words.
 
@@ -139,7 +152,7 @@ def _coded(
         reporting.on_error = report  # type: ignore[method-assign]
         definitions = context.document.definitions
         ops = [d for d in definitions if isinstance(d, ast.OperationDefinitionNode)]
-        if any(_cost(o.selection_set, context, {}, frozenset()) > max_cost for o in ops):
+        if any(_cost(o.selection_set, context, {}, frozenset(), sizes) > max_cost for o in ops):
             ASTValidationRule.__init__(self, reporting)
         else:
             rule.__init__(self, reporting)

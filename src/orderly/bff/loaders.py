@@ -8,6 +8,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from orderly.bff.port import Contexts, Json
+from orderly.kernel.batch import MAX_BATCH
 from orderly.kernel.principal import Principal
 
 Price = tuple[str, int]  # a product and a quantity
@@ -41,12 +42,13 @@ def loaders(contexts: Contexts, caller: Principal) -> Loaders:
     async def shipments(order_ids: Sequence[str]) -> list[list[Json]]:
         return _by_order(order_ids, await contexts.shipments(caller, order_ids))
 
+    # the contexts' batch routes take at most MAX_BATCH ids a call
     return Loaders(
-        DataLoader(products),
-        DataLoader(prices),
-        DataLoader(stock),
-        DataLoader(payments),
-        DataLoader(shipments),
+        DataLoader(products, max_batch_size=MAX_BATCH),
+        DataLoader(prices, max_batch_size=MAX_BATCH),
+        DataLoader(stock, max_batch_size=MAX_BATCH),
+        DataLoader(payments, max_batch_size=MAX_BATCH),
+        DataLoader(shipments, max_batch_size=MAX_BATCH),
     )
 
 

@@ -106,11 +106,12 @@ class HttpContexts:
             status, raw, answered = await self.exchange(
                 context, request.method, request.path, params, request.body, headers
             )
-            if status >= 500:
+            body = _json(raw)
+            if status >= 500 and not _refusal(body):
                 raise ContextUnavailable(context, f"HTTP {status}")
-            return Answer(status, _json(raw), answered)
+            return Answer(status, body, answered)
 
-        return await self.calls.run(context, call)
+        return await self.calls.run(context, call, command=request.method != "GET")
 
     # catalog
 
@@ -217,6 +218,12 @@ def _json(raw: bytes) -> Any:
         return orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:
         return {"detail": raw[:200].decode(errors="replace")}
+
+
+def _refusal(body: Any) -> bool:
+    """A problem the context answered on purpose (its 503 `dependency_unavailable`, say),
+    passed on as it is, not a context that failed."""
+    return isinstance(body, dict) and body.get("code") not in (None, "internal_error")
 
 
 def _answered(answer: Answer) -> Any:

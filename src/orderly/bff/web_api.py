@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from orderly.bff import checkout
 from orderly.bff.checkout import CheckoutItem, CheckoutOut
 from orderly.bff.parts import Parts
-from orderly.bff.port import Contexts, Forwarded, Json
+from orderly.bff.port import Contexts, Forwarded, Json, Refused
 from orderly.kernel.errors import Unprocessable
+from orderly.kernel.principal import Principal
 from orderly.ordering.api.placement import PaymentMethod
 from orderly.ordering.domain import Channel
 from orderly.ordering.queries import OrderNotFound
@@ -93,7 +94,7 @@ async def order_details(order_id: str, caller: Caller, bff: Bff) -> dict[str, An
     first = await parts.gather(
         {
             "order": bff.order(caller, order_id),
-            "user": bff.user(caller, caller.user_id),
+            "user": _user(parts, bff, caller, caller.user_id),
             "payments": bff.payments(caller, [order_id]),
         }
     )
@@ -107,7 +108,7 @@ async def order_details(order_id: str, caller: Caller, bff: Bff) -> dict[str, An
         ids = list(dict.fromkeys(item["product_id"] for item in order["items"]))
         later: dict[str, Awaitable[Any]] = {"products": bff.products(caller, ids)}
         if owner != caller.user_id and caller.is_operator:
-            later["user"] = bff.user(caller, owner)
+            later["user"] = _user(parts, bff, caller, owner)
         elif owner != caller.user_id:  # a member sees its account's orders, not its members
             user = None
             parts.missing("user", "identity", "placed by another member of the account")
@@ -121,6 +122,16 @@ async def order_details(order_id: str, caller: Caller, bff: Bff) -> dict[str, An
         "payments": first["payments"],
         "unavailable": parts.unavailable,
     }
+
+
+async def _user(parts: Parts, bff: Contexts, caller: Principal, user_id: str) -> Json | None:
+    """The user, or None named among the missing parts where identity keeps no such user
+    (one an external issuer vouches for)."""
+    try:
+        return await bff.user(caller, user_id)
+    except Refused as refusal:
+        parts.missing("user", "identity", refusal.code)
+        return None
 
 
 # Forwarded as they are, where this process does not serve the context itself.

@@ -8,7 +8,6 @@ from fastapi import Depends, FastAPI, Response
 
 from orderly import __version__
 from orderly.bff import graph_api, mobile_api, web_api
-from orderly.bff.graphql_limits import QueryLimits
 from orderly.bootstrap import Runtime, bff_contexts, context_specs
 from orderly.config import Settings, load_settings
 from orderly.entrypoints import admin, openapi, problems
@@ -89,8 +88,9 @@ def _include_bffs(app: FastAPI, settings: Settings) -> None:
     """The BFFs' routes, each guarding its own (registration is open). BFF-mobile's checkout
     is `/mobile/api/v1/checkout` beside BFF-web's, `/api/v1/checkout` when served alone."""
     if "bff-web" in settings.bffs:
-        limits = QueryLimits(introspection=settings.graphql_introspection)
-        app.include_router(graph_api.router(limits), include_in_schema=False)
+        app.include_router(
+            graph_api.router(settings.graphql_introspection), include_in_schema=False
+        )
         app.include_router(web_api.router)
         # what this process serves itself is not forwarded
         if "identity" not in settings.contexts:
