@@ -246,6 +246,37 @@ async def test_mobile_checkout_uses_the_saved_address_and_payment_method(world: 
     assert order["shipping_address"]["name"] == "Casey Buyer"
 
 
+async def test_an_operators_mobile_checkout_pays_only_with_the_users_own_method(
+    world: World,
+) -> None:
+    customer, other = world.deployed.customer(), world.deployed.customer()
+    product_id = await product(world)
+    async with world.deployed.identity.client(customer["token"]) as identity:
+        made = await identity.post(f"/api/v1/users/{customer['userId']}/addresses", json=ADDRESS)
+        address_id = made.json()["addressId"]
+    methods = {}
+    for who in (customer, other):
+        async with world.deployed.payments.client(who["token"]) as payments:
+            saved = await payments.post("/api/v1/payment-methods", json={"token": "tok_visa"})
+            methods[who["userId"]] = saved.json()["id"]
+    body = {
+        "userId": customer["userId"],
+        "items": [{"productId": product_id, "quantity": 1}],
+        "addressId": address_id,
+    }
+    async with world.mobile.client(world.deployed.operator_token) as mobile:
+        theirs = {**body, "paymentMethodId": methods[other["userId"]]}
+        refused = await mobile.post(world.mobile_checkout, json=theirs)
+        assert (refused.status_code, refused.json()["code"]) == (404, "payment_method_not_found")
+        assert await orders_of(world, customer["token"]) == []
+        own = {**body, "paymentMethodId": methods[customer["userId"]]}
+        placed = await checkout(mobile, own, world.mobile_checkout)
+    assert placed.status_code == 201, placed.text
+    async with world.deployed.ordering.client(customer["token"]) as ordering:
+        order = await settled(ordering, placed.json()["orderId"], "processing")
+    assert order["user_id"] == customer["userId"]
+
+
 async def test_mobile_checkout_with_another_users_saved_address_places_nothing(
     world: World,
 ) -> None:

@@ -11,6 +11,7 @@ from orderly.bff.parts import Parts
 from orderly.bff.port import ContextUnavailable
 from orderly.bff.web_api import Bff
 from orderly.ordering.domain import Channel
+from orderly.payments.methods import PaymentMethodNotFound
 from orderly.web.auth import Caller
 from orderly.web.refusals import refuses
 
@@ -34,7 +35,7 @@ router = APIRouter(prefix="/api/v1", tags=["bff-mobile"])
     "/checkout",
     status_code=201,
     response_model=CheckoutOut,
-    responses=refuses(checkout.NotTheCaller, ContextUnavailable),
+    responses=refuses(checkout.NotTheCaller, PaymentMethodNotFound, ContextUnavailable),
 )
 async def mobile_checkout(
     body: MobileCheckoutIn, request: Request, caller: Caller, bff: Bff
@@ -53,6 +54,8 @@ async def mobile_checkout(
     )
     for missing in parts.unavailable:  # a checkout is whole or not at all
         raise ContextUnavailable(missing["context"], missing["reason"])
+    if found["method"]["user_id"] != body.userId:  # an operator may see another user's
+        raise PaymentMethodNotFound(f"payment method {body.paymentMethodId} does not exist")
     address = found["address"]
     order = {
         "items": [{"product_id": p, "quantity": q} for p, q in lines],

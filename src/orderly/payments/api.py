@@ -30,6 +30,7 @@ class MethodIn(BaseModel):
 
 class MethodOut(BaseModel):
     id: str
+    user_id: str  # whose it is: only its owner's orders may be paid with it
     type: str
     label: str
     token_hint: str

@@ -18,6 +18,7 @@ class PaymentMethodNotFound(NotFound):
 def _method_view(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
+        "user_id": row["owner_id"],
         "type": "card_token",
         "label": row["label"],
         "token_hint": domain.hint(row["token"]),
