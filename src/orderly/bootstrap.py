@@ -9,13 +9,9 @@ from typing import Any
 
 import structlog
 
-from orderly.bff.calls import Calls
-from orderly.bff.local import LocalContexts
-from orderly.bff.port import Contexts
-from orderly.bff.remote import AiohttpExchange, HttpContexts
 from orderly.catalog.listprices import HttpListPrices, ListPrices
 from orderly.catalog.stock import HttpStockRecords, StockRecords
-from orderly.config import BFF_CONTEXTS, Settings
+from orderly.config import Settings
 from orderly.contexts import ContextSpec, Wired
 from orderly.fulfillment.topics import WMS_TOPICS
 from orderly.identity.authenticator import (
@@ -139,25 +135,6 @@ def _stock_records(settings: Settings, databases: Mapping[str, Database]) -> Sto
     if "inventory" in databases:
         return LocalStockRecords(databases["inventory"])
     return HttpStockRecords(settings.inventory_url) if settings.inventory_url else None
-
-
-def bff_contexts(
-    settings: Settings, databases: Mapping[str, Database], app: Any
-) -> Contexts | None:
-    """The BFFs' way to the contexts: in-process when this process serves every one they call
-    (`app` is this process's application), else over HTTP to each one's service."""
-    if not settings.bffs:
-        return None
-    commands = settings.bff_command_timeout
-    if set(BFF_CONTEXTS) <= databases.keys():
-        return LocalContexts(databases, app, Calls(settings.bff_timeout, command_timeout=commands))
-    calls = Calls(
-        settings.bff_timeout,
-        command_timeout=commands,
-        threshold=settings.breaker_threshold,
-        ttl=settings.breaker_ttl,
-    )
-    return HttpContexts(AiohttpExchange(settings.bff_urls()), calls)
 
 
 @dataclass

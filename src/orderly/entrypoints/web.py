@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Response
 
 from orderly import __version__
-from orderly.bff import graph_api, mobile_api, web_api
-from orderly.bootstrap import Runtime, bff_contexts, context_specs
+from orderly.bff import graph_api, mobile_api, web_api, wiring
+from orderly.bootstrap import Runtime, context_specs
 from orderly.config import Settings, load_settings
 from orderly.entrypoints import admin, openapi, problems
 from orderly.observability import AccessLog, access_log_on, configure_logging, metrics_response
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await Runtime.start(settings, run_migrations=settings.migrate_on_start)
         app.state.runtime = runtime
-        app.state.bff = bff_contexts(settings, runtime.databases, app)
+        app.state.bff = wiring.contexts(settings, runtime.databases, app)
         # What start-up built lives as long as the process: the collector need not walk it
         # again on every full collection (those pauses were the tail of request latency).
         gc.freeze()
