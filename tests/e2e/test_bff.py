@@ -2,8 +2,11 @@
 product creation and order details, BFF-mobile's checkout with saved choices; in one
 process, and as BFF processes of their own calling each context's service over HTTP."""
 
+import asyncio
+import os
 import random
 import re
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from orderly.config import BFF_CONTEXTS
 from tests.e2e.conftest import BACKENDS, Deployment, shared_deployment
 from tests.e2e.server import Server, free_port
 from tests.e2e.test_checkout_b2c import settled
@@ -655,3 +659,42 @@ async def test_the_product_page_asks_its_three_contexts_at_once(slow_world: Worl
         await graph(web, PRODUCT_PAGE, ndc=ndc)  # the NDC looked up first (a second)
         await graph(web, PRODUCT_PAGE, ndc=ndc)  # then known
         assert 3 <= time.monotonic() - started < 4.5
+
+
+async def test_a_bff_served_alone_listens_on_seed_002s_port(tmp_path: Path) -> None:
+    """`orderly serve --contexts bff-mobile`, no port named: seed 002's 3011, needing no
+    database nor broker of its own (the contexts it calls need not be up to start it)."""
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        **{f"ORDERLY_{name.upper()}_URL": nowhere for name in BFF_CONTEXTS},
+        "ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'var'}",
+    }
+    env.pop("ORDERLY_BROKER_URL", None)
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "orderly", "serve", "--contexts", "bff-mobile"),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(base_url="http://127.0.0.1:3011") as mobile:
+
+            async def up() -> bool:
+                assert process.returncode is None, "the BFF exited"
+                try:
+                    return (await mobile.get("/health")).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            await eventually(up, within=30)
+            refused = await mobile.post("/api/v1/checkout", json={})
+        assert (refused.status_code, refused.json()["code"]) == (401, "authentication_required")
+    finally:
+        process.terminate()
+        await process.wait()
+    assert not databases_in(tmp_path)  # a BFF keeps no tables
+
+
+def databases_in(folder: Path) -> list[Path]:
+    return list(folder.glob("var/*.db"))

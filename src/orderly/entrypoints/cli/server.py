@@ -71,7 +71,8 @@ def serve(
     mode = "embedded" if settings.embedded else "distributed"
     transport = redact(settings.broker_url) if settings.broker_url else "in-process"
     console.print(
-        f"Orderly {mode}: contexts {', '.join(settings.contexts)}; "
+        f"Orderly {mode}: contexts {', '.join(settings.contexts) or 'none'}; "
+        f"BFFs {', '.join(settings.bffs) or 'none'}; "
         f"database {redact(settings.database_url)}; transport {transport}; "
         f"relay {'on' if settings.relay_enabled else 'off'}"
     )
