@@ -8,11 +8,12 @@ import random
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 
@@ -698,3 +699,56 @@ async def test_a_bff_served_alone_listens_on_seed_002s_port(tmp_path: Path) -> N
 
 def databases_in(folder: Path) -> list[Path]:
     return list(folder.glob("var/*.db"))
+
+
+WATCH = "subscription($id: ID!) { orderStatus(id: $id) { id status } }"
+
+
+async def watched(url: str, token: str | None, order_id: str) -> AsyncIterator[dict[str, Any]]:
+    """`orderStatus` over graphql-transport-ws: each message after the acknowledgement."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(
+            url.replace("http", "ws", 1) + "/graphql", protocols=("graphql-transport-ws",)
+        ) as socket,
+    ):
+        payload = {"Authorization": f"Bearer {token}"} if token else {}
+        await socket.send_json({"type": "connection_init", "payload": payload})
+        ack = await socket.receive(timeout=10)
+        if ack.type != aiohttp.WSMsgType.TEXT:
+            yield {"type": "closed", "code": socket.close_code}
+            return
+        assert ack.json()["type"] == "connection_ack"
+        query = {"query": WATCH, "variables": {"id": order_id}}
+        await socket.send_json({"id": "1", "type": "subscribe", "payload": query})
+        while True:
+            message = await socket.receive(timeout=20)
+            if message.type != aiohttp.WSMsgType.TEXT:
+                return
+            yield message.json()
+
+
+async def test_an_orders_status_is_pushed_as_it_moves_and_only_to_its_own(world: World) -> None:
+    customer, stranger = world.deployed.customer(), world.deployed.customer()
+    product_id = await product(world)
+    async with world.web.client(customer["token"]) as web:
+        body = web_checkout(customer["userId"], product_id)
+        order_id = (await checkout(web, body, "/api/v1/checkout")).json()["orderId"]
+    async with world.deployed.ordering.client(customer["token"]) as ordering:
+        await settled(ordering, order_id, "processing")
+        statuses = []
+        async for message in watched(world.web.url, customer["token"], order_id):
+            if message["type"] == "complete":
+                break
+            assert message["type"] == "next", message
+            statuses.append(message["payload"]["data"]["orderStatus"]["status"])
+            if statuses == ["processing"]:  # the order as it is now; then it moves
+                assert (await ordering.post(f"/api/v1/orders/{order_id}/cancel")).status_code == 200
+    assert statuses == ["processing", "cancelled"]
+
+    [refused] = [m async for m in watched(world.web.url, None, order_id)]
+    assert refused == {"type": "closed", "code": 4403}
+    async for message in watched(world.web.url, stranger["token"], order_id):
+        assert message["type"] == "next", message
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "order_not_found"
+        break

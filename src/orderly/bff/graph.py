@@ -6,7 +6,7 @@ pricing and inventory at once; the lists' products, prices, stock, payments and 
 go through the request's DataLoaders, one call per context for a whole list."""
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -18,11 +18,11 @@ from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from orderly.bff.graphql_limits import MAX_PAGE
-from orderly.bff.loaders import Loaders
+from orderly.bff.loaders import Loaders, loaders
 from orderly.bff.port import Contexts, Forwarded, Json, Refused
 from orderly.catalog.ndc import InvalidNdc
 from orderly.catalog.ndc import search_keys as ndc_keys
-from orderly.kernel.errors import Unprocessable
+from orderly.kernel.errors import Unauthorized, Unprocessable
 from orderly.kernel.principal import Principal
 from orderly.ordering.api.placement import MAX_UNITS
 
@@ -44,11 +44,32 @@ _NDC_IDS_KEPT = 10_000
 
 
 class GraphContext(BaseContext):
-    def __init__(self, caller: Principal, contexts: Contexts, loaders: Loaders) -> None:
+    """A request's caller, the contexts' port and the request's loaders. Over a WebSocket
+    the caller is known once the connection's first message has named it."""
+
+    def __init__(self, caller: Principal | None, contexts: Contexts) -> None:
         super().__init__()
-        self.caller = caller
         self.contexts = contexts
-        self.loaders = loaders
+        self._caller: Principal | None = None
+        self._loaders: Loaders | None = None
+        if caller is not None:
+            self.sign_in(caller)
+
+    def sign_in(self, caller: Principal) -> None:
+        self._caller = caller
+        self._loaders = loaders(self.contexts, caller)
+
+    @property
+    def caller(self) -> Principal:
+        if self._caller is None:
+            raise Unauthorized("this route needs a bearer token")
+        return self._caller
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            raise Unauthorized("this route needs a bearer token")
+        return self._loaders
 
 
 Ctx = Info[GraphContext, None]
@@ -550,3 +571,27 @@ class Mutation:
             body["channel"] = channel
         request = Forwarded("POST", "/api/v1/cart/checkout", body)
         return _placed(await _sent(info, "ordering", request))
+
+
+# An order's status words once nothing more will happen to it, in every flow's words.
+FINAL = frozenset({"DELIVERED", "CANCELLED", "FAILED", "PAYMENT_FAILED", "REJECTED"})
+# Seconds between two looks at a watched order.
+WATCH_EVERY = 1.0
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="An order as it moves: now, then each time its status changes, until it"
+        " is delivered, cancelled or failed"
+    )
+    async def order_status(self, info: Ctx, id: strawberry.ID) -> AsyncGenerator[Order, None]:
+        seen = None
+        while True:
+            order = await info.context.contexts.order(info.context.caller, str(id))
+            if order["status"] != seen:
+                seen = order["status"]
+                yield Order.of(order)
+            if str(seen).upper() in FINAL:
+                return
+            await asyncio.sleep(WATCH_EVERY)

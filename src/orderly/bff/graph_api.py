@@ -1,20 +1,22 @@
 """`/graphql`: the web BFF's schema behind the limits, every request signed in, every
 refusal with the REST API's stable code (`extensions.code`)."""
 
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from fastapi import Request
 from graphql import GraphQLError
+from starlette.requests import HTTPConnection
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionContext
+from strawberry.types.unset import UNSET, UnsetType
 
-from orderly.bff.graph import LIST_SIZES, GraphContext, Mutation, Query
+from orderly.bff.graph import LIST_SIZES, GraphContext, Mutation, Query, Subscription
 from orderly.bff.graphql_limits import QueryLimits, extensions, refuse_batches
-from orderly.bff.loaders import loaders
 from orderly.bff.port import Contexts
 from orderly.kernel.errors import OrderlyError
-from orderly.web.auth import principal
+from orderly.web.auth import bearer, full_session, principal
 
 
 class _Schema(strawberry.Schema):
@@ -49,16 +51,20 @@ def limits(introspection: bool = False) -> QueryLimits:
 
 
 def schema(chosen: QueryLimits) -> strawberry.Schema:
-    return _Schema(query=Query, mutation=Mutation, extensions=extensions(chosen))
+    return _Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions(chosen)
+    )
 
 
 SCHEMA = schema(limits())
 
 
-async def _context(request: Request) -> GraphContext:
-    caller = await principal(request)  # 401 without a token, as every route
-    contexts: Contexts = request.app.state.bff
-    return GraphContext(caller, contexts, loaders(contexts, caller))
+async def _context(connection: HTTPConnection) -> GraphContext:
+    contexts: Contexts = connection.app.state.bff
+    if connection.scope["type"] == "websocket":  # signed in by its first message
+        return GraphContext(None, contexts)
+    # 401 without a token, as every route
+    return GraphContext(await principal(cast(Request, connection)), contexts)
 
 
 class _Router(GraphQLRouter[GraphContext, None]):
@@ -66,6 +72,21 @@ class _Router(GraphQLRouter[GraphContext, None]):
         body = super().decode_json(data)
         refuse_batches(body)  # 400 batch_not_allowed, a problem like any refusal
         return body
+
+    async def on_ws_connect(self, context: GraphContext) -> UnsetType | dict[str, object] | None:
+        """A WebSocket names its caller in its first message (`connection_init`'s payload,
+        `{"Authorization": "Bearer <token>"}`, as browsers cannot set the header); without a
+        valid one the connection is closed (4403)."""
+        params = context.connection_params
+        header = params.get("Authorization", "") if isinstance(params, dict) else ""
+        assert context.request is not None, "the router hands every context its connection"
+        run = context.request.app.state.runtime
+        try:
+            context.sign_in(full_session(await bearer(run, str(header))))
+        except OrderlyError as refusal:
+            raise ConnectionRejectionError({"code": refusal.code}) from None
+        accepted: UnsetType = UNSET
+        return accepted
 
 
 def router(introspection: bool = False) -> GraphQLRouter[GraphContext, None]:

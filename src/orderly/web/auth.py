@@ -3,7 +3,7 @@
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, Request
 
@@ -33,26 +33,35 @@ async def any_principal(request: Request) -> Principal:
     known: Principal | None = request.scope.get(_SCOPE_KEY)
     if known is not None:
         return known
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN:
-        raise Unauthorized("this route needs a bearer token")
-    run = await runtime(request)
-    caller: Principal = replace(await run.authenticator.authenticate(token), token=token)
+    caller = await bearer(await runtime(request), request.headers.get("authorization", ""))
     request.scope[_SCOPE_KEY] = caller
     return caller
 
 
-async def principal(request: Request) -> Principal:
-    """A caller with a full session: an enrolment-only token is refused here."""
-    caller = await any_principal(request)
+async def bearer(run: Any, header: str) -> Principal:
+    """The caller an `Authorization` value (`Bearer <token>`) names, as the runtime's
+    authenticator knows it (a WebSocket's first message carries one too)."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN:
+        raise Unauthorized("this route needs a bearer token")
+    caller: Principal = replace(await run.authenticator.authenticate(token), token=token)
+    return caller
+
+
+def full_session(caller: Principal) -> Principal:
+    """`caller`, unless its token is only good for setting up a second factor."""
     if caller.enrolment_only:
         raise MfaEnrolmentRequired(
             "this account must use a second factor: POST /api/v1/auth/mfa/enrol, then"
             " /api/v1/auth/mfa/activate"
         )
     return caller
+
+
+async def principal(request: Request) -> Principal:
+    """A caller with a full session: an enrolment-only token is refused here."""
+    return full_session(await any_principal(request))
 
 
 async def operator(request: Request) -> Principal:
