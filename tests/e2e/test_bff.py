@@ -396,21 +396,37 @@ async def test_details_wait_for_the_slowest_call_not_their_sum_and_answer_withou
     ]
 
 
-async def test_details_answer_without_a_context_that_is_down(world: World) -> None:
-    if world.deployed.backend.name == "embedded":
-        pytest.skip("one process serves every context: none is down alone (see the slow BFF)")
+def bff_without_payments(world: World, tmp: Path, **env: str) -> Server:
+    """A BFF-web of its own, calling the deployment's contexts over HTTP (in the embedded
+    mode, its one process at each context's address), but payments at an address nothing
+    answers at."""
+    nowhere = {"ORDERLY_PAYMENTS_URL": f"http://127.0.0.1:{free_port()}"}
+    return bff_server(world.deployed, tmp, "bff-web", **nowhere, **env)
+
+
+async def test_details_answer_without_a_context_that_is_down(world: World, tmp_path: Path) -> None:
     customer = world.deployed.customer()
     product_id = await product(world)
-    async with world.web.client(customer["token"]) as web:
-        placed = await checkout(
-            web, web_checkout(customer["userId"], product_id), "/api/v1/checkout"
-        )
-        order_id = placed.json()["orderId"]
-        world.deployed.payments.stop()
-        try:
-            answer = await web.get(f"/api/v1/orders/{order_id}/details")
-        finally:
-            world.deployed.payments.start().wait_ready()
+    distributed = world.deployed.backend.name == "distributed"
+    # distributed, payments' own process is stopped; embedded, no process serves it alone:
+    # a BFF of its own finds nothing at payments' address
+    web = world.web if distributed else bff_without_payments(world, tmp_path)
+    try:
+        async with web.client(customer["token"]) as client:
+            placed = await checkout(
+                client, web_checkout(customer["userId"], product_id), "/api/v1/checkout"
+            )
+            order_id = placed.json()["orderId"]
+            if distributed:
+                world.deployed.payments.stop()
+            try:
+                answer = await client.get(f"/api/v1/orders/{order_id}/details")
+            finally:
+                if distributed:
+                    world.deployed.payments.start().wait_ready()
+    finally:
+        if not distributed:
+            web.stop()
     assert answer.status_code == 200, answer.text
     details = answer.json()
     assert details["order"]["order_id"] == order_id
@@ -423,11 +439,7 @@ async def test_details_answer_without_a_context_that_is_down(world: World) -> No
 async def test_a_context_that_keeps_failing_is_not_called_while_its_breaker_is_open(
     world: World, tmp_path: Path
 ) -> None:
-    if world.deployed.backend.name == "embedded":
-        pytest.skip("one process: its calls to the contexts are in-process, with no breaker")
-    # a BFF-web whose payments is an address nothing answers at
-    settings = {"ORDERLY_PAYMENTS_URL": f"http://127.0.0.1:{free_port()}"}
-    web = bff_server(world.deployed, tmp_path, "bff-web", ORDERLY_BREAKER_THRESHOLD="2", **settings)
+    web = bff_without_payments(world, tmp_path, ORDERLY_BREAKER_THRESHOLD="2")
     try:
         customer = world.deployed.customer()
         product_id = await product(world)
