@@ -77,22 +77,29 @@ async def locks(deployed: Deployment, order_id: str, status: str) -> list[dict[s
     return await eventually(in_state)
 
 
+async def account_contract(
+    deployed: Deployment, name: str, account_id: str, product_id: str, price: str
+) -> None:
+    """An operator's contract for the account: `price` for the product, from this year."""
+    contract = await deployed.pricing.client(deployed.operator_token).post(
+        "/api/v1/contracts",
+        json={
+            "name": name,
+            "kind": "account",
+            "party": account_id,
+            "starts_on": "2026-01-01",
+            "prices": [{"product_id": product_id, "price": price}],
+        },
+    )
+    assert contract.status_code == 201, contract.text
+
+
 async def test_a_contract_buyer_pays_its_contract_price_locked_with_the_order(
     deployed: Deployment,
 ) -> None:
     product_id = await product(deployed, "61.20")
     account_id, token = pharmacy(deployed)
-    contract = await deployed.pricing.client(deployed.operator_token).post(
-        "/api/v1/contracts",
-        json={
-            "name": "Main Street 2026",
-            "kind": "account",
-            "party": account_id,
-            "starts_on": "2026-01-01",
-            "prices": [{"product_id": product_id, "price": "45.00"}],
-        },
-    )
-    assert contract.status_code == 201, contract.text
+    await account_contract(deployed, "Main Street 2026", account_id, product_id, "45.00")
     buyer = deployed.pricing.client(token)
     quote = await quoted(buyer, product_id, 24, "contract")
     assert quote["price"] == "45.00"
@@ -121,17 +128,7 @@ async def test_an_order_an_operator_places_for_a_contract_buyer_is_at_the_buyers
 ) -> None:
     product_id = await product(deployed, "61.20")
     account_id, token = pharmacy(deployed)
-    contract = await deployed.pricing.client(deployed.operator_token).post(
-        "/api/v1/contracts",
-        json={
-            "name": "Call centre 2026",
-            "kind": "account",
-            "party": account_id,
-            "starts_on": "2026-01-01",
-            "prices": [{"product_id": product_id, "price": "45.00"}],
-        },
-    )
-    assert contract.status_code == 201, contract.text
+    await account_contract(deployed, "Call centre 2026", account_id, product_id, "45.00")
     await quoted(deployed.pricing.client(token), product_id, 2, "contract")
     buyer = (await deployed.identity.client(token).get("/api/v1/auth/session")).json()["userId"]
 
