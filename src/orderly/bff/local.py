@@ -27,7 +27,7 @@ from orderly.ordering.api.orders import OrderOut, in_snake_case
 from orderly.payments import queries as payments
 from orderly.payments.api import PaymentOut
 from orderly.pricing import quoting
-from orderly.pricing.api import QuoteLineOut, QuoteOut
+from orderly.pricing.api import QuoteLineOut
 from orderly.storage import Database
 
 # what pricing's quotes show of a product without a price
@@ -102,15 +102,6 @@ class LocalContexts(HttpContexts):
             return [_shaped(ProductOut, product) for product in found]
 
         return await self.calls.run("catalog", call) if ids else []
-
-    async def price(self, caller: Principal, product_id: str, quantity: int) -> Json:
-        async def call() -> Json:
-            db = self.databases["pricing"]
-            return _shaped(
-                QuoteOut, await quoting.price_for(db, caller.account, product_id, quantity)
-            )
-
-        return await self.calls.run("pricing", call)
 
     async def quotes(self, caller: Principal, items: Sequence[tuple[str, int]]) -> list[Json]:
         async def call() -> list[Json]:

@@ -16,9 +16,6 @@ from orderly.kernel.principal import Principal
 
 Json = dict[str, Any]
 
-# The contexts a BFF calls, each behind its own breaker.
-CONTEXTS = ("identity", "catalog", "pricing", "inventory", "ordering", "payments", "fulfillment")
-
 
 class ContextUnavailable(OrderlyError):
     status = 503
@@ -77,7 +74,6 @@ class Contexts(Protocol):
         ...
 
     # pricing
-    async def price(self, caller: Principal, product_id: str, quantity: int) -> Json: ...
     async def quotes(self, caller: Principal, items: Sequence[tuple[str, int]]) -> list[Json]: ...
 
     # inventory

@@ -132,11 +132,6 @@ class HttpContexts:
 
     # pricing
 
-    async def price(self, caller: Principal, product_id: str, quantity: int) -> Json:
-        params = [("product", product_id), ("quantity", str(quantity))]
-        found: Json = await self._get("pricing", caller, "/api/v1/prices", params)
-        return found
-
     async def quotes(self, caller: Principal, items: Sequence[tuple[str, int]]) -> list[Json]:
         if not items:
             return []
