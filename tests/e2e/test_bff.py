@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -540,10 +541,18 @@ async def test_graphql_places_an_order_fills_a_cart_and_reads_orders(world: Worl
         assert again["data"]["placeOrder"]["orderId"] == order["orderId"]  # the same key
         read = await graph(
             web,
-            "query($id: ID!) { order(id: $id) { id items { quantity product { id } } } }",
+            "query($id: ID!) { order(id: $id) { id createdAt updatedAt"
+            " items { quantity product { id } } history { status at } } }",
             id=order["orderId"],
         )
-        assert read["data"]["order"]["items"] == [{"quantity": 2, "product": {"id": product_id}}]
+        shown = read["data"]["order"]
+        assert shown["items"] == [{"quantity": 2, "product": {"id": product_id}}]
+        # times are ISO 8601, however the context answered them
+        assert datetime.fromisoformat(shown["createdAt"]) <= datetime.fromisoformat(
+            shown["updatedAt"]
+        )
+        assert shown["history"][0]["status"] == "pending"
+        assert datetime.fromisoformat(shown["history"][0]["at"]).tzinfo is not None
         cart = await graph(
             web,
             "mutation($p: ID!) {"
@@ -713,7 +722,7 @@ def databases_in(folder: Path) -> list[Path]:
     return list(folder.glob("var/*.db"))
 
 
-WATCH = "subscription($id: ID!) { orderStatus(id: $id) { id status } }"
+WATCH = "subscription($id: ID!) { orderStatus(id: $id) { id status updatedAt history { at } } }"
 
 
 async def watched(url: str, token: str | None, order_id: str) -> AsyncIterator[dict[str, Any]]:

@@ -189,6 +189,12 @@ class OrderLine:
         return None if data is None else Product.of(data)
 
 
+def _moment(value: datetime | str) -> datetime:
+    """A time as a context answered it: over HTTP (and shaped as its route answers) an ISO
+    8601 string, which GraphQL's DateTime would not serialise."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
 @strawberry.type
 class HistoryEntry:
     status: str
@@ -243,7 +249,7 @@ class Order:
             for i in data.get("items", [])
         ]
         history = [
-            HistoryEntry(status=h["status"], at=h["at"], details=h.get("details", {}))
+            HistoryEntry(status=h["status"], at=_moment(h["at"]), details=h.get("details", {}))
             for h in data.get("history", [])
         ]
         return cls(
@@ -253,8 +259,8 @@ class Order:
             channel=data["channel"],
             total_amount=data.get("total_amount"),
             currency=data.get("currency"),
-            created_at=data["created_at"],
-            updated_at=data["updated_at"],
+            created_at=_moment(data["created_at"]),
+            updated_at=_moment(data["updated_at"]),
             sales_order_number=data.get("sales_order_number"),
             failure=data.get("failure"),
             shipping_address=data.get("shipping_address"),
@@ -273,7 +279,7 @@ class Order:
                 status=p["status"],
                 reason=p.get("reason"),
                 refunded=[r["amount"] for r in p.get("refunds", [])],
-                created_at=p["created_at"],
+                created_at=_moment(p["created_at"]),
             )
             for p in rows
         ]
