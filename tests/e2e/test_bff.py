@@ -722,7 +722,9 @@ def databases_in(folder: Path) -> list[Path]:
     return list(folder.glob("var/*.db"))
 
 
-WATCH = "subscription($id: ID!) { orderStatus(id: $id) { id status updatedAt history { at } } }"
+WATCH = """subscription($id: ID!) {
+  orderStatus(id: $id) { id status updatedAt history { at } payments { status } }
+}"""
 
 
 async def watched(url: str, token: str | None, order_id: str) -> AsyncIterator[dict[str, Any]]:
@@ -762,10 +764,12 @@ async def test_an_orders_status_is_pushed_as_it_moves_and_only_to_its_own(world:
             if message["type"] == "complete":
                 break
             assert message["type"] == "next", message
-            statuses.append(message["payload"]["data"]["orderStatus"]["status"])
-            if statuses == ["processing"]:  # the order as it is now; then it moves
+            pushed = message["payload"]["data"]["orderStatus"]
+            statuses.append((pushed["status"], [p["status"] for p in pushed["payments"]]))
+            if len(statuses) == 1:  # the order as it is now; then it moves
                 assert (await ordering.post(f"/api/v1/orders/{order_id}/cancel")).status_code == 200
-    assert statuses == ["processing", "cancelled"]
+    # each push reads the order's other parts anew: its payment was refunded with its cancel
+    assert statuses == [("processing", ["captured"]), ("cancelled", ["refunded"])]
 
     [refused] = [m async for m in watched(world.web.url, None, order_id)]
     assert refused == {"type": "closed", "code": 4403}

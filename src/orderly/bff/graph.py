@@ -59,6 +59,11 @@ class GraphContext(BaseContext):
         self._caller = caller
         self._loaders = loaders(self.contexts, caller)
 
+    def read_anew(self) -> None:
+        """New loaders: a subscription's next event reads the contexts again, not what the
+        loaders kept from the last one (an order's shipments and payments move with it)."""
+        self._loaders = loaders(self.contexts, self.caller)
+
     @property
     def caller(self) -> Principal:
         if self._caller is None:
@@ -597,6 +602,7 @@ class Subscription:
             order = await info.context.contexts.order(info.context.caller, str(id))
             if order["status"] != seen:
                 seen = order["status"]
+                info.context.read_anew()
                 yield Order.of(order)
             if str(seen).upper() in FINAL:
                 return
