@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SERVE_STAMP := $(VENV)/.installed-serve
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest chaos bench clean
+.PHONY: run test lint typecheck pytest chaos bench web browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,31 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The web app (web/): its packages from the npm registry as the lockfile pins them, installed
+# again when the lockfile changes; built (a static export, web/out) when its sources or the
+# GraphQL schema it is typed from change. The server serves web/out at /.
+WEB_STAMP := web/node_modules/.installed
+WEB_BUILT := web/out/index.html
+WEB_SOURCES := $(shell find web/src web/scripts -type f -not -name generated.ts) \
+	web/package.json web/next.config.ts web/tsconfig.json docs/schema.graphql
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_BUILT): $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && NEXT_TELEMETRY_DISABLED=1 npm run --silent build >build.log 2>&1 || { cat build.log; exit 1; }
+	touch $@
+
+web: $(WEB_BUILT)
+
+# The browser the web app's tests drive: Debian's chromium (no browser is downloaded by a
+# test tool). Installing it needs root.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
 # the simulated ERP (at the default ORDERLY_ERP_URL) runs beside the server, stopped with it
-run: $(SERVE_STAMP)
+run: $(SERVE_STAMP) web
 	$(BIN)/orderly migrate
 	$(BIN)/orderly demo load
 	$(BIN)/orderly erp-sim --host 127.0.0.1 --port 8070 & sim=$$!; \
@@ -43,7 +66,7 @@ typecheck: $(DEV_STAMP)
 # or RabbitMQ (`outage`) would fail the other workers' tests, so they run after, alone.
 PYTEST_WORKERS ?= 3
 
-pytest: $(DEV_STAMP)
+pytest: $(DEV_STAMP) web browser
 	$(BIN)/python -m tests.services_check
 	$(BIN)/pytest -q -m "not chaos and not outage" -n $(PYTEST_WORKERS) --dist loadfile
 	$(BIN)/pytest -q -m "outage and not chaos"
@@ -59,4 +82,4 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var bench/results
+	rm -rf $(VENV) var bench/results web/node_modules web/.next web/out

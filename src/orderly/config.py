@@ -65,6 +65,9 @@ class Settings:
     bff_command_timeout: float = 30.0
     # `/graphql` answers introspection (and serves GraphiQL) only when set
     graphql_introspection: bool = False
+    # The web app's build (`web/out`) served at `/` with BFF-web: empty for the repository's
+    # own, when built; `off` for none.
+    web_root: str = ""
     inventory_url: str = ""
     # catalog's base URL, for an ordering process without catalog (products it has not
     # heard of yet are asked there before an order is refused)

@@ -11,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderly.kernel.errors import OrderlyError, problem
@@ -89,12 +90,12 @@ def _allowed_methods(request: Request) -> list[str]:
     """The methods of the resource at this path (RFC 9110 15.5.6). The router's own 405 names
     only those of the first route that matched, one of several here; and a literal path
     (`/products/check-availability`) is its own resource, not one of `/products/{id}`."""
-    path = request.scope["path"]
     found: dict[int, set[str]] = {}
     for route in request.app.router.routes:
         allowed = getattr(route, "methods", None)
-        regex = getattr(route, "path_regex", None)
-        if allowed and regex is not None and regex.match(path):
+        # a route that does not match the path at all, whatever the method (the web app's
+        # pages never match the API's paths), offers no method here
+        if allowed and isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
             found.setdefault(len(route.param_convertors), set()).update(allowed)
     return sorted(found[min(found)]) if found else []
 

@@ -10,7 +10,7 @@ from orderly import __version__
 from orderly.bff import graph_api, mobile_api, web_api, wiring
 from orderly.bootstrap import Runtime, context_specs
 from orderly.config import Settings, load_settings
-from orderly.entrypoints import admin, openapi, problems
+from orderly.entrypoints import admin, openapi, problems, webapp
 from orderly.observability import AccessLog, access_log_on, configure_logging, metrics_response
 from orderly.web.auth import Operator, operator, principal
 
@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         guard = [] if specs[name].guards_own_routes else [Depends(principal)]
         app.include_router(specs[name].router, dependencies=guard)
     app.include_router(admin.router, dependencies=[Depends(operator)])
+    root = webapp.web_root(settings)
+    if root is not None:  # last: it answers the GETs no route above answers
+        webapp.install(app, root)
     return app
 
 

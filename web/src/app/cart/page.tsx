@@ -1,0 +1,300 @@
+"use client";
+// The cart: its lines with the stock inventory holds for them, and its checkout with a saved
+// address and payment method or new ones.
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
+
+import { Money } from "@/components/Money";
+import { ProblemAlert } from "@/components/ProblemAlert";
+import { SignedIn } from "@/components/SignedIn";
+import {
+  type AddressInput,
+  CartDocument,
+  type CartViewFragment,
+  CheckOutCartDocument,
+  SetCartQuantityDocument,
+} from "@/graphql/generated";
+import { graphql, rest } from "@/lib/api";
+import type { Me } from "@/lib/session";
+
+type SavedAddress = {
+  addressId: string;
+  label: string;
+  name: string;
+  line1: string;
+  line2: string;
+  city: string;
+  state: string;
+  postal_code: string;
+  country: string;
+};
+type SavedMethod = { id: string; label: string; type: string };
+
+const NEW = "new";
+
+function CartView({ me }: { me: Me }) {
+  const router = useRouter();
+  const [cart, setCart] = useState<CartViewFragment | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    graphql(CartDocument, {})
+      .then((answer) => setCart(answer.cart))
+      .catch(setError);
+  }, []);
+
+  async function work<T>(step: () => Promise<T>): Promise<T | undefined> {
+    setBusy(true);
+    setError(null);
+    try {
+      return await step();
+    } catch (refusal) {
+      setError(refusal);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function setQuantity(productId: string, quantity: number) {
+    const answer = await work(() => graphql(SetCartQuantityDocument, { productId, quantity }));
+    if (answer) setCart(answer.setCartQuantity);
+  }
+
+  async function checkOut(address: AddressInput, paymentMethod: string | null) {
+    // a shopper pays as they order (seed 002's flow); a pharmacy orders in its own (b2b)
+    const channel = paymentMethod ? "b2c" : null;
+    const answer = await work(() => graphql(CheckOutCartDocument, { address, paymentMethod, channel }));
+    if (answer) router.push(`/order/?id=${encodeURIComponent(answer.checkOutCart.orderId)}`);
+  }
+
+  if (!cart) return error ? <ProblemAlert error={error} /> : <p aria-busy="true">Loading…</p>;
+  return (
+    <>
+      <h1>Cart</h1>
+      <ProblemAlert error={error} />
+      {cart.items.length === 0 ? (
+        <p>Your cart is empty.</p>
+      ) : (
+        <>
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th>Product</th>
+                  <th className="num">Quantity</th>
+                  <th className="num">Unit price</th>
+                  <th className="num">Line total</th>
+                  <th>Stock held</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {cart.items.map((line) => (
+                  <tr key={line.productId} data-product={line.productId}>
+                    <td>{line.name ?? line.productId}</td>
+                    <td className="num">
+                      <input
+                        type="number"
+                        aria-label={`Quantity of ${line.name ?? line.productId}`}
+                        min={0}
+                        defaultValue={line.quantity}
+                        style={{ width: "6rem" }}
+                        onBlur={(event) => {
+                          const quantity = Number(event.target.value);
+                          if (Number.isInteger(quantity) && quantity !== line.quantity)
+                            void setQuantity(line.productId, quantity);
+                        }}
+                      />
+                    </td>
+                    <td className="num">
+                      <Money amount={line.unitPrice} currency={cart.currency} />
+                    </td>
+                    <td className="num">
+                      <Money amount={line.lineTotal} currency={cart.currency} />
+                    </td>
+                    <td>
+                      {line.held >= line.quantity
+                        ? "all held for you"
+                        : `${line.held} of ${line.quantity} held; ${line.available} more available`}
+                    </td>
+                    <td>
+                      <button
+                        type="button"
+                        className="secondary"
+                        disabled={busy}
+                        onClick={() => void setQuantity(line.productId, 0)}
+                      >
+                        Remove
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+              <tfoot>
+                <tr>
+                  <th colSpan={3}>Total</th>
+                  <td className="num" data-testid="cart-total">
+                    <Money amount={cart.total} currency={cart.currency} />
+                  </td>
+                  <td colSpan={2} />
+                </tr>
+              </tfoot>
+            </table>
+          </div>
+          <Checkout me={me} busy={busy} checkOut={checkOut} />
+        </>
+      )}
+    </>
+  );
+}
+
+function Checkout({
+  me,
+  busy,
+  checkOut,
+}: {
+  me: Me;
+  busy: boolean;
+  checkOut: (address: AddressInput, paymentMethod: string | null) => Promise<void>;
+}) {
+  const pharmacy = me.accountId !== null;
+  const [addresses, setAddresses] = useState<SavedAddress[]>([]);
+  const [methods, setMethods] = useState<SavedMethod[]>([]);
+  const [addressChoice, setAddressChoice] = useState(NEW);
+  const [methodChoice, setMethodChoice] = useState(NEW);
+
+  useEffect(() => {
+    rest<SavedAddress[]>("GET", `/api/v1/users/${encodeURIComponent(me.id)}/addresses`)
+      .then((saved) => {
+        setAddresses(saved);
+        if (saved[0]) setAddressChoice(saved[0].addressId);
+      })
+      .catch(() => setAddresses([]));
+    if (!pharmacy)
+      rest<SavedMethod[]>("GET", "/api/v1/payment-methods")
+        .then((saved) => {
+          setMethods(saved);
+          if (saved[0]) setMethodChoice(saved[0].id);
+        })
+        .catch(() => setMethods([]));
+  }, [me.id, pharmacy]);
+
+  return (
+    <form
+      className="panel stack"
+      aria-label="Checkout"
+      onSubmit={(event) => {
+        event.preventDefault();
+        const form = new FormData(event.currentTarget);
+        const text = (name: string) => String(form.get(name) ?? "").trim();
+        const saved = addresses.find((a) => a.addressId === addressChoice);
+        const address: AddressInput = saved
+          ? {
+              name: saved.name,
+              line1: saved.line1,
+              line2: saved.line2,
+              city: saved.city,
+              state: saved.state,
+              postalCode: saved.postal_code,
+              country: saved.country,
+            }
+          : {
+              name: text("name"),
+              line1: text("line1"),
+              line2: text("line2"),
+              city: text("city"),
+              state: text("state"),
+              postalCode: text("postalCode"),
+              country: text("country").toUpperCase(),
+            };
+        const method = pharmacy ? null : methodChoice === NEW ? text("token") : methodChoice;
+        void checkOut(address, method);
+      }}
+    >
+      <h2>Checkout</h2>
+      <fieldset className="stack">
+        <legend>Ship to</legend>
+        {addresses.length > 0 && (
+          <label>
+            Address
+            <select value={addressChoice} onChange={(event) => setAddressChoice(event.target.value)}>
+              {addresses.map((a) => (
+                <option key={a.addressId} value={a.addressId}>
+                  {a.label || a.name || a.line1}, {a.city}
+                </option>
+              ))}
+              <option value={NEW}>A new address</option>
+            </select>
+          </label>
+        )}
+        {addressChoice === NEW && (
+          <div className="grid-2">
+            <label>
+              Name
+              <input name="name" autoComplete="name" />
+            </label>
+            <label>
+              Street
+              <input name="line1" autoComplete="address-line1" required />
+            </label>
+            <label>
+              More (optional)
+              <input name="line2" autoComplete="address-line2" />
+            </label>
+            <label>
+              City
+              <input name="city" autoComplete="address-level2" required />
+            </label>
+            <label>
+              State
+              <input name="state" autoComplete="address-level1" />
+            </label>
+            <label>
+              Postal code
+              <input name="postalCode" autoComplete="postal-code" required />
+            </label>
+            <label>
+              Country
+              <input name="country" autoComplete="country" defaultValue="US" required maxLength={2} />
+            </label>
+          </div>
+        )}
+      </fieldset>
+      {pharmacy ? (
+        <p className="muted">Billed to account {me.accountId} on its terms.</p>
+      ) : (
+        <fieldset className="stack">
+          <legend>Pay with</legend>
+          {methods.length > 0 && (
+            <label>
+              Payment method
+              <select value={methodChoice} onChange={(event) => setMethodChoice(event.target.value)}>
+                {methods.map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {m.label || m.type}
+                  </option>
+                ))}
+                <option value={NEW}>A new card</option>
+              </select>
+            </label>
+          )}
+          {methodChoice === NEW && (
+            <label>
+              Card token from the payment provider
+              <input name="token" required pattern="tok_[A-Za-z0-9_]{1,60}" placeholder="tok_visa" />
+            </label>
+          )}
+        </fieldset>
+      )}
+      <button type="submit" disabled={busy}>
+        Place order
+      </button>
+    </form>
+  );
+}
+
+export default function CartPage() {
+  return <SignedIn>{(me) => <CartView me={me} />}</SignedIn>;
+}
