@@ -80,9 +80,9 @@ def test_a_shopper_buys_and_watches_the_order_to_its_delivery(
     expect(page.get_by_role("status")).to_contain_text("2 in your cart")
     page.get_by_role("link", name="Go to the cart").click()
     expect(page.get_by_test_id("cart-total")).to_have_text("$99.98")
-    expect(page.get_by_role("row", name=re.compile(f"Product {sku}"))).to_contain_text(
-        "all held for you"
-    )
+    # held for the cart, and for how long still (the soft reservation's 15 minutes)
+    held = page.get_by_role("row", name=re.compile(f"Product {sku}")).get_by_test_id("held")
+    expect(held).to_have_text(re.compile(r"^All held for you for 1[45]:[0-5]\d$"))
 
     # pays with a card token at checkout: the order is paid and waits for the warehouse
     page.get_by_label("Street").fill(ADDRESS["line1"])

@@ -71,6 +71,12 @@ async def test_one_customer_cannot_take_more_than_its_limit(holding: Deployment)
     assert view["items"][0]["available"] == 12 - CONSUMER_LIMIT
     assert view["items"][0]["hold"] == CONSUMER_LIMIT
     assert await atp(deployment, product) == 12 - CONSUMER_LIMIT
+    # the line says when its hold runs out: when inventory's hold does
+    operator = deployment.inventory.client(deployment.operator_token)
+    [hold] = (await operator.get(f"/api/v1/inventory/{product}/holds")).json()
+    until = datetime.fromisoformat(view["items"][0]["held_until"])
+    assert until == datetime.fromisoformat(hold["expires_at"])
+    assert datetime.now(UTC) < until <= datetime.now(UTC) + timedelta(minutes=15)
 
     # another customer still buys what is left
     buyer = deployment.ordering.client(deployment.customer()["token"])

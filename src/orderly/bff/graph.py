@@ -330,6 +330,10 @@ class CartLine:
     unit_price: str | None
     line_total: str | None
     held: int
+    held_until: datetime | None = strawberry.field(
+        description="when the first of the line's holds runs out (a change to the line renews"
+        " it); null when none is held"
+    )
     available: int
 
 
@@ -350,6 +354,7 @@ class Cart:
                 unit_price=i.get("unit_price"),
                 line_total=i.get("line_total"),
                 held=i["held"],
+                held_until=None if i.get("held_until") is None else _moment(i["held_until"]),
                 available=i["available"],
             )
             for i in data["items"]

@@ -131,8 +131,10 @@ class AvailabilityLine(TypedDict):
     requested: int
     available: int
     is_available: bool
-    # asked with a cart: the units that cart holds of the product
+    # asked with a cart: the units that cart holds of the product, and until when (the
+    # earliest of its holds' ends, ISO 8601; none when it holds none)
     held: NotRequired[int]
+    held_until: NotRequired[str | None]
 
 
 class AvailabilityReport(TypedDict):

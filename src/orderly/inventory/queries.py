@@ -93,7 +93,7 @@ async def check_availability(
     now = utcnow()
     wanted = sorted({product_id for product_id, _ in requested})
 
-    async def work(tx: Tx) -> tuple[dict[str, int], dict[str, int]]:
+    async def work(tx: Tx) -> tuple[dict[str, int], dict[str, Held]]:
         # ATP and the cart's holds on one snapshot: a hold made in between would otherwise
         # be counted twice, in what is held and in what is still available
         found: dict[str, int] = {}
@@ -119,17 +119,26 @@ async def check_availability(
     ]
     if cart:
         for line in lines:
-            line["held"] = held.get(line["product_id"], 0)
+            units, until = held.get(line["product_id"], (0, None))
+            line["held"] = units
+            line["held_until"] = None if until is None else until.isoformat()
     return {"all_available": all(line["is_available"] for line in lines), "items": lines}
 
 
-async def _cart_holds(tx: Tx, cart: str, customer: str | None, now: datetime) -> dict[str, int]:
+# a cart line's held units, and when the first of its holds ends
+Held = tuple[int, datetime | None]
+
+
+async def _cart_holds(tx: Tx, cart: str, customer: str | None, now: datetime) -> dict[str, Held]:
     rows = await tx.fetch_all(store.CART_HOLDS, {"reference": cart, "now": now})
-    return {
-        r["line"]: int(r["quantity"])
-        for r in rows
-        if customer is None or r["customer_id"] == customer
-    }
+    held: dict[str, Held] = {}
+    for r in rows:
+        if customer is not None and r["customer_id"] != customer:
+            continue
+        units, until = held.get(r["line"], (0, None))
+        ends: datetime = r["expires_at"]
+        held[r["line"]] = (units + int(r["quantity"]), ends if until is None else min(until, ends))
+    return held
 
 
 async def holds(db: Database, product_id: str) -> list[dict[str, Any]]:

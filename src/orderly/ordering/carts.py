@@ -223,6 +223,7 @@ async def view(
     cart_id, rows = await db.read(work)
     available: dict[str, int] = {}
     held: dict[str, int] = {}
+    held_until: dict[str, str | None] = {}
     quoted: list[LinePrice | None] = []
     if rows:
         requested = [(r["product_id"], int(r["quantity"])) for r in rows]
@@ -233,6 +234,7 @@ async def view(
         for item in report["items"]:
             available[item["product_id"]] = int(item["available"])
             held[item["product_id"]] = int(item.get("held", 0))
+            held_until[item["product_id"]] = item.get("held_until")
     items = []
     total: int | None = 0
     limit = limits.of(caller)
@@ -249,6 +251,7 @@ async def view(
                 "unit_price": money(price),
                 "line_total": money(line_total),
                 "held": held.get(row["product_id"], 0),
+                "held_until": held_until.get(row["product_id"]),
                 "available": available.get(row["product_id"], 0),
             }
         )

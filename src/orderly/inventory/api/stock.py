@@ -45,6 +45,8 @@ class AvailabilityLineOut(BaseModel):
     available: int
     is_available: bool
     held: int | None = None
+    # when the first of the cart's holds on the product ends (none: it holds none)
+    held_until: datetime | None = None
 
 
 class AvailabilityOut(BaseModel):

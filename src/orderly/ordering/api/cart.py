@@ -1,6 +1,7 @@
 """The caller's cart: its lines with their holds, and its checkout (seed 000)."""
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -56,6 +57,8 @@ class CartLineOut(BaseModel):
     line_total: str | None
     # units inventory holds for this line now: up to the caller's hold limit, while it lasts
     held: int
+    # when the first of those holds runs out (a change to the line renews it); none: none held
+    held_until: datetime | None
     available: int
     # units inventory holds for this line once it has heard of it: the line, up to the
     # caller's hold limit and to what it can have (`available` + `held`)

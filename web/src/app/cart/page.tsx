@@ -4,6 +4,7 @@
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 
+import { Countdown } from "@/components/Countdown";
 import { Money } from "@/components/Money";
 import { ProblemAlert } from "@/components/ProblemAlert";
 import { SignedIn } from "@/components/SignedIn";
@@ -43,6 +44,18 @@ function CartView({ me }: { me: Me }) {
       .then((answer) => setCart(answer.cart))
       .catch(setError);
   }, []);
+
+  // inventory takes a line's hold once it hears of it: until then, the cart is read again
+  const waiting = cart?.items.some((line) => line.held < line.quantity && line.available > 0);
+  useEffect(() => {
+    if (!waiting) return;
+    const again = window.setInterval(() => {
+      graphql(CartDocument, {})
+        .then((answer) => setCart(answer.cart))
+        .catch(() => undefined);
+    }, 3000);
+    return () => window.clearInterval(again);
+  }, [waiting]);
 
   async function work<T>(step: () => Promise<T>): Promise<T | undefined> {
     setBusy(true);
@@ -114,10 +127,16 @@ function CartView({ me }: { me: Me }) {
                     <td className="num">
                       <Money amount={line.lineTotal} currency={cart.currency} />
                     </td>
-                    <td>
+                    <td data-testid="held">
                       {line.held >= line.quantity
-                        ? "all held for you"
+                        ? "All held for you"
                         : `${line.held} of ${line.quantity} held; ${line.available} more available`}
+                      {line.heldUntil && line.held > 0 ? (
+                        <>
+                          {" "}
+                          for <Countdown until={line.heldUntil} />
+                        </>
+                      ) : null}
                     </td>
                     <td>
                       <button
