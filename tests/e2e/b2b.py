@@ -20,6 +20,7 @@ from aiosmtpd.controller import Controller
 from tests.e2e.conftest import Deployment, shared_deployment
 from tests.e2e.server import free_port, stocked
 from tests.e2e.test_accounts import PASSWORD, enrolled
+from tests.e2e.totp import Authenticator
 from tests.erp_sim import Simulator, running_simulator
 from tests.services import unique
 from tests.waiting import eventually
@@ -128,6 +129,9 @@ class Pharmacy:
     buyer: httpx.AsyncClient  # the account's admin, also a buyer, logged in with MFA
     buyer_id: str
     admin_token: str
+    # its admin's e-mail and authenticator app, to sign in again (in a browser, say)
+    email: str = ""
+    app: Authenticator | None = None
 
 
 def pharmacy(world: World, *registration: str) -> Pharmacy:
@@ -145,10 +149,11 @@ def pharmacy(world: World, *registration: str) -> Pharmacy:
         *registration,
     )
     assert created.returncode == 0, created.stderr
-    token = enrolled(identity, email)[0]["token"]
+    tokens, app = enrolled(identity, email)
+    token = tokens["token"]
     buyer = world.deployed.ordering.client(token)
     user_id = jwt.decode(token, options={"verify_signature": False})["sub"]
-    return Pharmacy(account_id, buyer, user_id, token)
+    return Pharmacy(account_id, buyer, user_id, token, email, app)
 
 
 async def member(world: World, pharmacy: Pharmacy, *roles: str) -> httpx.AsyncClient:

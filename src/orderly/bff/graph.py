@@ -336,6 +336,11 @@ class CartLine:
     )
     available: int
 
+    @strawberry.field(description="the product, as the catalog has it now")
+    async def product(self, info: Ctx) -> Product | None:
+        data = await info.context.loaders.products.load(str(self.product_id))
+        return None if data is None else Product.of(data)
+
 
 @strawberry.type
 class Cart:
@@ -578,6 +583,7 @@ class Mutation:
         shipping_address: AddressInput,
         payment_method: str | None = None,
         channel: str | None = None,
+        csos: CsosInput | None = None,
     ) -> PlacedOrder:
         body: Json = {
             "shipping_address": strawberry.asdict(shipping_address),
@@ -585,6 +591,8 @@ class Mutation:
         }
         if channel is not None:
             body["channel"] = channel
+        if csos is not None:  # a schedule II line's: signed over the cart's lines
+            body["csos"] = strawberry.asdict(csos)
         request = Forwarded("POST", "/api/v1/cart/checkout", body)
         return _placed(await _sent(info, "ordering", request))
 

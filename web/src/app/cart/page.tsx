@@ -11,11 +11,13 @@ import { SignedIn } from "@/components/SignedIn";
 import {
   type AddressInput,
   CartDocument,
+  type CsosInput,
   type CartViewFragment,
   CheckOutCartDocument,
   SetCartQuantityDocument,
 } from "@/graphql/generated";
 import { graphql, rest } from "@/lib/api";
+import { csosPayload, signWithKeyFile } from "@/lib/csos";
 import type { Me } from "@/lib/session";
 
 type SavedAddress = {
@@ -75,10 +77,12 @@ function CartView({ me }: { me: Me }) {
     if (answer) setCart(answer.setCartQuantity);
   }
 
-  async function checkOut(address: AddressInput, paymentMethod: string | null) {
+  async function checkOut(address: AddressInput, paymentMethod: string | null, csos: CsosInput | null) {
     // a shopper pays as they order (seed 002's flow); a pharmacy orders in its own (b2b)
     const channel = paymentMethod ? "b2c" : null;
-    const answer = await work(() => graphql(CheckOutCartDocument, { address, paymentMethod, channel }));
+    const answer = await work(() =>
+      graphql(CheckOutCartDocument, { address, paymentMethod, channel, csos }),
+    );
     if (answer) router.push(`/order/?id=${encodeURIComponent(answer.checkOutCart.orderId)}`);
   }
 
@@ -162,33 +166,59 @@ function CartView({ me }: { me: Me }) {
               </tfoot>
             </table>
           </div>
-          <Checkout me={me} busy={busy} checkOut={checkOut} />
+          <Checkout me={me} cart={cart} busy={busy} checkOut={checkOut} />
         </>
       )}
     </>
   );
 }
 
+type Account = {
+  accountId: string;
+  name: string;
+  deaNumber: string;
+  registeredAddress: Record<string, string> | null;
+};
+
+const REGISTERED = "registered";
+
+function addressOf(saved: Record<string, string>): AddressInput {
+  return {
+    name: saved.name ?? "",
+    line1: saved.line1 ?? "",
+    line2: saved.line2 ?? "",
+    city: saved.city ?? "",
+    state: saved.state ?? "",
+    postalCode: saved.postal_code ?? saved.postalCode ?? "",
+    country: saved.country ?? "",
+  };
+}
+
 function Checkout({
   me,
+  cart,
   busy,
   checkOut,
 }: {
   me: Me;
+  cart: CartViewFragment;
   busy: boolean;
-  checkOut: (address: AddressInput, paymentMethod: string | null) => Promise<void>;
+  checkOut: (address: AddressInput, paymentMethod: string | null, csos: CsosInput | null) => Promise<void>;
 }) {
+  const account = me.account as Account | null;
   const pharmacy = me.accountId !== null;
+  const registered = account?.registeredAddress ?? null;
+  const scheduleII = cart.items.some((line) => line.product?.deaSchedule === "CII");
   const [addresses, setAddresses] = useState<SavedAddress[]>([]);
   const [methods, setMethods] = useState<SavedMethod[]>([]);
-  const [addressChoice, setAddressChoice] = useState(NEW);
+  const [addressChoice, setAddressChoice] = useState(registered ? REGISTERED : NEW);
   const [methodChoice, setMethodChoice] = useState(NEW);
 
   useEffect(() => {
     rest<SavedAddress[]>("GET", `/api/v1/users/${encodeURIComponent(me.id)}/addresses`)
       .then((saved) => {
         setAddresses(saved);
-        if (saved[0]) setAddressChoice(saved[0].addressId);
+        if (saved[0] && !registered) setAddressChoice(saved[0].addressId);
       })
       .catch(() => setAddresses([]));
     if (!pharmacy)
@@ -198,7 +228,7 @@ function Checkout({
           if (saved[0]) setMethodChoice(saved[0].id);
         })
         .catch(() => setMethods([]));
-  }, [me.id, pharmacy]);
+  }, [me.id, pharmacy, registered]);
 
   return (
     <form
@@ -209,36 +239,39 @@ function Checkout({
         const form = new FormData(event.currentTarget);
         const text = (name: string) => String(form.get(name) ?? "").trim();
         const saved = addresses.find((a) => a.addressId === addressChoice);
-        const address: AddressInput = saved
-          ? {
-              name: saved.name,
-              line1: saved.line1,
-              line2: saved.line2,
-              city: saved.city,
-              state: saved.state,
-              postalCode: saved.postal_code,
-              country: saved.country,
-            }
-          : {
-              name: text("name"),
-              line1: text("line1"),
-              line2: text("line2"),
-              city: text("city"),
-              state: text("state"),
-              postalCode: text("postalCode"),
-              country: text("country").toUpperCase(),
-            };
+        const address: AddressInput =
+          addressChoice === REGISTERED && registered
+            ? addressOf(registered)
+            : saved
+              ? addressOf(saved)
+              : {
+                  name: text("name"),
+                  line1: text("line1"),
+                  line2: text("line2"),
+                  city: text("city"),
+                  state: text("state"),
+                  postalCode: text("postalCode"),
+                  country: text("country").toUpperCase(),
+                };
         const method = pharmacy ? null : methodChoice === NEW ? text("token") : methodChoice;
-        void checkOut(address, method);
+        const csos = scheduleII
+          ? { orderNumber: text("csosOrderNumber"), signature: text("csosSignature") }
+          : null;
+        void checkOut(address, method, csos);
       }}
     >
       <h2>Checkout</h2>
       <fieldset className="stack">
         <legend>Ship to</legend>
-        {addresses.length > 0 && (
+        {(addresses.length > 0 || registered) && (
           <label>
             Address
             <select value={addressChoice} onChange={(event) => setAddressChoice(event.target.value)}>
+              {registered && (
+                <option value={REGISTERED}>
+                  {account?.name}, {registered.line1}, {registered.city} (registered with the DEA)
+                </option>
+              )}
               {addresses.map((a) => (
                 <option key={a.addressId} value={a.addressId}>
                   {a.label || a.name || a.line1}, {a.city}
@@ -247,6 +280,9 @@ function Checkout({
               <option value={NEW}>A new address</option>
             </select>
           </label>
+        )}
+        {pharmacy && addressChoice !== REGISTERED && (
+          <p className="muted">Controlled substances ship only to the pharmacy&apos;s registered address.</p>
         )}
         {addressChoice === NEW && (
           <div className="grid-2">
@@ -307,10 +343,84 @@ function Checkout({
           )}
         </fieldset>
       )}
+      {scheduleII && account && <CsosStep cart={cart} deaNumber={account.deaNumber} />}
       <button type="submit" disabled={busy}>
         Place order
       </button>
     </form>
+  );
+}
+
+/** Schedule II lines need a CSOS-signed order (DEA Form 222's electronic form): the
+ * purchaser's CSOS order number and a signature over the lines, pasted from their CSOS
+ * software or made here with their key file. */
+function CsosStep({ cart, deaNumber }: { cart: CartViewFragment; deaNumber: string }) {
+  const [orderNumber, setOrderNumber] = useState("");
+  const [signature, setSignature] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+  const payload = csosPayload(orderNumber, deaNumber, cart.items);
+
+  async function sign(file: File) {
+    setProblem(null);
+    try {
+      setSignature(await signWithKeyFile(await file.text(), payload));
+    } catch (error) {
+      setProblem(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  return (
+    <fieldset className="stack">
+      <legend>CSOS signature (schedule II)</legend>
+      <p className="muted">
+        This order has schedule II lines: sign it with the CSOS certificate registered with your
+        account. A changed order needs a new signature.
+      </p>
+      <label>
+        CSOS order number
+        <input
+          name="csosOrderNumber"
+          required
+          maxLength={20}
+          value={orderNumber}
+          onChange={(event) => {
+            setOrderNumber(event.target.value.trim());
+            setSignature("");
+          }}
+        />
+      </label>
+      <label>
+        What is signed
+        <input readOnly value={payload} data-testid="csos-payload" />
+      </label>
+      <label>
+        Sign with your key file (PKCS #8 PEM; it stays in this browser)
+        <input
+          type="file"
+          accept=".pem,.key"
+          disabled={!orderNumber}
+          onChange={(event) => {
+            const file = event.target.files?.[0];
+            if (file) void sign(file);
+          }}
+        />
+      </label>
+      {problem && (
+        <p role="alert" className="alert">
+          {problem}
+        </p>
+      )}
+      <label>
+        Signature (base64)
+        <textarea
+          name="csosSignature"
+          required
+          rows={3}
+          value={signature}
+          onChange={(event) => setSignature(event.target.value.trim())}
+        />
+      </label>
+    </fieldset>
   );
 }
 

@@ -55,6 +55,7 @@ function OrderView() {
         Order <code>{order.id.slice(0, 8)}</code> <Status status={order.status} />
       </h1>
       <ProblemAlert error={error} />
+      <Waiting status={order.status} failure={order.failure} />
       <div className="grid-2">
         <section className="panel">
           <dl className="facts">
@@ -181,6 +182,37 @@ function OrderView() {
       )}
     </>
   );
+}
+
+type Failure = { step?: string; reason?: string; detail?: string };
+
+/** What an order that has stopped waits for, or why it failed, in its buyer's words. */
+function Waiting({ status, failure }: { status: string; failure: unknown }) {
+  const key = status.toLowerCase();
+  if (key === "awaiting_approval")
+    return (
+      <p className="notice" data-testid="waiting">
+        Above your account&apos;s approval threshold: it waits for an approver of your account.
+      </p>
+    );
+  if (key === "on_hold")
+    return (
+      <p className="notice" data-testid="waiting">
+        Held for a compliance review of controlled substances. It is not changed meanwhile: a
+        reviewer releases it, or reports and cancels it.
+      </p>
+    );
+  if (key === "failed" && failure) {
+    const why = failure as Failure;
+    return (
+      <div role="alert" className="alert" data-code={why.reason}>
+        <strong>It could not be completed{why.step ? ` (${why.step})` : ""}.</strong>
+        {why.detail ? <p>{why.detail}</p> : null}
+        <small>code: {why.reason}</small>
+      </div>
+    );
+  }
+  return null;
 }
 
 export default function OrderPage() {
