@@ -1,6 +1,6 @@
 """The order list: the caller's orders (an operator's: all), filtered by id, status in its
-flow's words, channel and creation time, sorted, a page at a time; each order with its lines
-and its history too, if asked."""
+flow's words, channel, account and creation time, sorted, a page at a time; each order with
+its lines and its history too, if asked."""
 
 import re
 from collections import defaultdict
@@ -84,6 +84,7 @@ class OrderFilter:
     created_to: datetime | date | None = None  # a date: up to the end of that day
     sort: Sort = Sort.NEWEST
     ids: frozenset[str] = frozenset()  # none: any order
+    accounts: frozenset[str] = frozenset()  # the B2B accounts placed on; none: any order
 
 
 async def list_orders(
@@ -110,6 +111,7 @@ async def list_orders(
         until=wanted.created_to is not None,
         sort=wanted.sort,
         ids=bool(wanted.ids),
+        accounts=bool(wanted.accounts),
     )
     params: dict[str, Any] = {
         "limit": limit,
@@ -119,6 +121,7 @@ async def list_orders(
         "since": since,
         "until": until,
         "ids": sorted(wanted.ids),
+        "accounts": sorted(wanted.accounts),
     }
 
     async def work(tx: Tx) -> list[dict[str, Any]]:
@@ -203,12 +206,15 @@ def _statement(
     until: bool,
     sort: Sort,
     ids: bool,
+    accounts: bool,
 ) -> Statement:
     """The query for one shape of filter, compiled once. States and channels are written in
     as constants: they are the machine's own names, never the caller's text."""
     where = []
     if ids:
         where.append("id IN :ids")
+    if accounts:
+        where.append("account_id IN :accounts")
     if scoped:
         where.append(
             "(owner_id = :owner_id OR (account_id IS NOT NULL AND account_id = :account_id))"
@@ -239,7 +245,7 @@ def _statement(
         "SELECT id, owner_id, status, channel, total_cents, currency, created_at, updated_at"
         " FROM orders"
         f"{condition} ORDER BY {_ORDER_BY[sort]} LIMIT :limit OFFSET :offset",
-        lists=["ids"] if ids else (),
+        lists=[name for name, given in (("ids", ids), ("accounts", accounts)) if given],
     )
 
 

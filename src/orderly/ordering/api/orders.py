@@ -81,6 +81,11 @@ def _day(value: object) -> object:
 
 When = Annotated[datetime | date, BeforeValidator(_day)]
 _WHEN_HELP = "ISO date (the whole day) or date-time (UTC if it names no offset); inclusive"
+AccountId = Annotated[str, Field(min_length=1, max_length=36)]
+_ACCOUNT_HELP = (
+    "A B2B account's id: its orders only (an operator's way to one account's orders; anyone"
+    " else sees its own account's at most)"
+)
 _EXPAND_HELP = "Each order also with its `items`, its `history`: as the order itself shows them"
 
 
@@ -173,6 +178,7 @@ async def list_orders(
     ids: Annotated[list[QueryId] | None, Query(alias="id", max_length=MAX_BATCH)] = None,
     status: Annotated[list[StatusWord] | None, Query(description=_STATUS_HELP)] = None,
     channel: Annotated[list[Channel] | None, Query()] = None,
+    account: Annotated[list[AccountId] | None, Query(description=_ACCOUNT_HELP)] = None,
     created_from: Annotated[When | None, Query(description=_WHEN_HELP)] = None,
     created_to: Annotated[When | None, Query(description=_WHEN_HELP)] = None,
     sort: Sort = Sort.NEWEST,
@@ -181,7 +187,7 @@ async def list_orders(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[dict[str, Any]]:
     """The caller's orders (its account's; an operator's: everyone's), filtered and
-    sorted; several `id`, `status` or `channel` values match any of them."""
+    sorted; several `id`, `status`, `channel` or `account` values match any of them."""
     wanted = OrderFilter(
         frozenset(status or ()),
         frozenset(channel or ()),
@@ -189,6 +195,7 @@ async def list_orders(
         created_to,
         sort,
         ids=frozenset(ids or ()),
+        accounts=frozenset(account or ()),
     )
     orders = await listing.list_orders(db, caller, wanted, limit, offset, frozenset(expand or ()))
     return [in_snake_case(order) for order in orders]
