@@ -24,6 +24,7 @@ from orderly.identity.external import ExternalAuthenticator, ExternalIssuer
 from orderly.identity.messages import REVOCATIONS
 from orderly.identity.tokens import KeyRing, TokenService, TokenSettings
 from orderly.inventory.policy import policy as inventory_policy
+from orderly.kernel.faults import Switches
 from orderly.local import (
     LocalAvailability,
     LocalListPrices,
@@ -38,7 +39,7 @@ from orderly.messaging.relay import Relay
 from orderly.messaging.routing import Topology
 from orderly.messaging.transports import Transport, open_transport
 from orderly.messaging.upkeep import pruner
-from orderly.ordering.availability import HttpAvailability, ProductAvailability
+from orderly.ordering.availability import HttpAvailability, ProductAvailability, Switchable
 from orderly.ordering.breaker import GuardedAvailability
 from orderly.ordering.buyers import AccountStanding, HttpStanding
 from orderly.ordering.policy import policy as ordering_policy
@@ -158,6 +159,8 @@ class Runtime:
     relays: dict[str, Relay] = field(default_factory=dict)
     retry_workers: dict[str, RetryWorker] = field(default_factory=dict)
     tasks: list["asyncio.Task[Any]"] = field(default_factory=list)
+    # what an operator may switch off in this process (ORDERLY_FAULT_SWITCHES); none: nothing
+    switches: Switches | None = None
 
     @classmethod
     async def start(cls, settings: Settings, *, run_migrations: bool = True) -> "Runtime":
@@ -177,6 +180,9 @@ class Runtime:
             )
         elif settings.inventory_url:
             availability = HttpAvailability(settings.inventory_url, settings.service_key)
+        switches = Switches() if settings.fault_switches else None
+        if availability is not None and switches is not None:
+            availability = Switchable(availability, switches)
         if availability is not None and "ordering" in databases:
             # the guarded checkout's breaker sits in front of every availability call
             timing = ordering_policy(settings).timing
@@ -200,6 +206,7 @@ class Runtime:
             _stock_records(settings, databases),
             _price_book(settings, databases),
             _list_prices(settings, databases),
+            switches=switches,
         )
         await runtime._start_messaging()
         return runtime

@@ -65,6 +65,9 @@ class Settings:
     bff_command_timeout: float = 30.0
     # `/graphql` answers introspection (and serves GraphiQL) only when set
     graphql_introspection: bool = False
+    # `PUT /api/v1/admin/faults` lets an operator make a context this process calls
+    # unreachable, for a drill (the breaker opening) or `orderly demo run`; never in production
+    fault_switches: bool = False
     # The web app's build (`web/out`) served at `/` with BFF-web: empty for the repository's
     # own, when built; `off` for none.
     web_root: str = ""

@@ -1,9 +1,13 @@
-"""Operator routes: dead letters and the outbox."""
+"""Operator routes: dead letters, the outbox, and fault switches for drills."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
+from orderly.bootstrap import Runtime
+from orderly.kernel.errors import NotFound
+from orderly.kernel.faults import Switches
 from orderly.messaging import deadletters
 from orderly.messaging.relay import outbox_status
 from orderly.web.dependencies import CurrentRuntime
@@ -48,3 +52,43 @@ async def replay_dead_letter(dead_letter_id: str, run: CurrentRuntime) -> dict[s
 @router.get("/outbox")
 async def outbox(run: CurrentRuntime) -> list[dict[str, Any]]:
     return [await outbox_status(db) for db in run.databases.values()]
+
+
+# The contexts a process may be told to find unreachable: those it calls behind a breaker.
+Switchable = Literal["inventory"]
+
+
+class FaultsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unreachable: list[Switchable] = Field(max_length=1)
+
+
+class FaultsOut(BaseModel):
+    unreachable: list[str]
+
+
+class FaultSwitchesOff(NotFound):
+    code = "fault_switches_off"
+    title = "This deployment has no fault switches"
+
+
+def _switches(run: Runtime) -> Switches:
+    if run.switches is None:
+        raise FaultSwitchesOff("set ORDERLY_FAULT_SWITCHES=true to drill with them")
+    return run.switches
+
+
+@router.get("/faults", response_model=FaultsOut, responses=refuses(FaultSwitchesOff))
+async def faults(run: CurrentRuntime) -> dict[str, Any]:
+    """What this process takes as unreachable now (a drill's fault switches)."""
+    return {"unreachable": sorted(_switches(run).unreachable)}
+
+
+@router.put("/faults", response_model=FaultsOut, responses=refuses(FaultSwitchesOff))
+async def switch_faults(body: FaultsIn, run: CurrentRuntime) -> dict[str, Any]:
+    """Make the contexts named unreachable from this process, and every other reachable
+    again: its calls to them fail as they would with them down (`ORDERLY_FAULT_SWITCHES`)."""
+    switches = _switches(run)
+    switches.unreachable = frozenset(body.unreachable)
+    return {"unreachable": sorted(switches.unreachable)}

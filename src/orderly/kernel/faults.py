@@ -1,4 +1,5 @@
-"""Fault injection for tests: the process dies at a named point, or a context answers late.
+"""Fault injection for tests and drills: the process dies at a named point, a context answers
+late, or an operator switches a context this process calls to unreachable.
 
 Inert unless `ORDERLY_CRASH_AFTER` names a point; then the first process of a deployment
 to reach it exits at once (as if killed), after writing `ORDERLY_CRASH_MARKER` so that, once
@@ -44,3 +45,16 @@ DELAYS = _delays(os.environ.get("ORDERLY_FAULT_DELAY", ""))
 
 def delay_of(context: str) -> float:
     return DELAYS.get(context, 0.0)
+
+
+class Switches:
+    """The contexts an operator has switched to unreachable in this process, for a drill or a
+    demonstration of what Orderly does without them (`PUT /api/v1/admin/faults`, served only
+    with `ORDERLY_FAULT_SWITCHES=true`): a call to one fails as a call to a context that is
+    down does."""
+
+    def __init__(self) -> None:
+        self.unreachable: frozenset[str] = frozenset()
+
+    def is_down(self, context: str) -> bool:
+        return context in self.unreachable

@@ -7,6 +7,7 @@ import structlog
 
 from orderly.inventory.messages import AvailabilityLine, AvailabilityReport
 from orderly.kernel.errors import Unavailable, Unprocessable
+from orderly.kernel.faults import Switches
 from orderly.kernel.principal import Principal
 from orderly.web.clients import REPEATABLE, service_client
 
@@ -135,3 +136,39 @@ class HttpAvailability:
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+class Switchable:
+    """Inventory's availability, which an operator's fault switch can make unreachable: its
+    calls then fail as they would with inventory down (the breaker opens on them)."""
+
+    def __init__(self, inner: ProductAvailability, switches: Switches) -> None:
+        self.inner = inner
+        self.switches = switches
+
+    def _reachable(self) -> None:
+        if self.switches.is_down("inventory"):
+            raise Unavailable("inventory is unreachable (an operator's fault switch)")
+
+    async def check(
+        self, requested: list[tuple[str, int]], *, token: str = "", cart: str = ""
+    ) -> AvailabilityReport:
+        self._reachable()
+        return await self.inner.check(requested, token=token, cart=cart)
+
+    async def hold(
+        self,
+        order_id: str,
+        requested: list[tuple[str, int]],
+        *,
+        caller: Principal,
+        cart_id: str | None = None,
+    ) -> list[AvailabilityLine]:
+        self._reachable()
+        return await self.inner.hold(order_id, requested, caller=caller, cart_id=cart_id)
+
+    async def let_go(self, order_id: str, *, token: str = "") -> None:
+        await self.inner.let_go(order_id, token=token)
+
+    async def close(self) -> None:
+        await self.inner.close()
