@@ -35,6 +35,11 @@ export function Header() {
             <Link href="/orders/" aria-current={current("/orders/")}>
               Orders
             </Link>
+            {session.isOperator && (
+              <Link href="/ops/" aria-current={path.startsWith("/ops") ? "page" : undefined}>
+                Operations
+              </Link>
+            )}
           </>
         )}
       </nav>
