@@ -1,4 +1,4 @@
-"""`orderly demo`: the demo catalog, users, pharmacy and contract."""
+"""`orderly demo`: the demo catalog, users, pharmacy and contract, and the seed flows played."""
 
 from typing import Annotated
 
@@ -90,3 +90,47 @@ def demo_mfa_code(
     if found is None:
         raise fail("no demo pharmacist: run `orderly demo load` first")
     terminal.value(found[1] if uri else found[0])
+
+
+@app.command("run")
+def demo_run(
+    url: Annotated[
+        str,
+        typer.Option(
+            help="A running Orderly with the demo data (`make run`'s is http://127.0.0.1:8000);"
+            " by default the demo starts one of its own, embedded, and stops it after."
+        ),
+    ] = "",
+    erp_url: Annotated[
+        str,
+        typer.Option(help="With --url: its ERP simulator, whose faults the demo switches."),
+    ] = "http://127.0.0.1:8070",
+    only: Annotated[
+        list[str] | None, typer.Option(help="Only these seeds' flows (000 to 004).")
+    ] = None,
+) -> None:
+    """Play every seed flow through the REST API, with progress bars and a table of each
+    flow's outcome and time: 001 direct; 002 B2C paid, declined and short; 003 guarded,
+    compensated and with the breaker open; 000 B2B with an ERP timeout undone and replayed;
+    004 fulfillment to delivery."""
+    import asyncio
+
+    from orderly.entrypoints.cli import playback
+
+    async def played(target: playback.Target) -> list[playback.Played]:
+        return await playback.play(target, console, tuple(only or ()))
+
+    try:
+        if url:
+            target = playback.Target(url.rstrip("/"), erp_url, playback.environment())
+            results = asyncio.run(played(target))
+        else:
+            console.print("starting an Orderly of the demo's own (embedded, SQLite)...")
+            with playback.own_deployment() as target:
+                console.print(f"it serves {target.url} while the demo runs")
+                results = asyncio.run(played(target))
+    except playback.DemoFailed as failure:
+        raise fail(str(failure)) from None
+    console.print(playback.table(results))
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
