@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import b2b, bff, checkout, http, inventory, kernel, raw, search, tokens, warehouse
+from bench import b2b, bff, checkout, http, inventory, kernel, raw, search, tokens, warehouse, web
 from tests.services import PG_ADMIN_URL, broker_up, postgres_up
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -155,6 +155,7 @@ async def main() -> int:
     await _b2b_checkouts(report, services)
     await _warehouse(report, services)
     await _bff(report, services)
+    await _web(report)
 
     print("catalog search on the FDA NDC directory (243,941 packages), one client", flush=True)
     found = search.latency()
@@ -365,6 +366,35 @@ async def _bff(report: Report, services: bool) -> None:
                 direct.p99_ms,
                 kind="peer",
             )
+
+
+async def _web(report: Report) -> None:
+    """Seed 000's product page in a real browser: usable after how long, next to the app's
+    own cost (the sign-in page) and to its data's (the GraphQL query alone)."""
+    print("web app: the product page in Chromium, from navigation to usable", flush=True)
+    missing = web.ready()
+    if missing:
+        print(f"  ({missing}: the web app's figures skipped)")
+        return
+    figures = await asyncio.to_thread(web.measure, int(os.environ.get("BENCH_WEB_LOADS", "30")))
+    for which in ("median_ms", "p95_ms"):
+        shown = which.removesuffix("_ms")
+        page = getattr(figures.product_page, which)
+        report.add(
+            f"product page usable, {shown}",
+            page,
+            "ms",
+            f"sign-in page usable (same scripts, no data), {shown}",
+            getattr(figures.sign_in_page, which),
+            kind="peer",
+        )
+        report.add(
+            f"product page usable, {shown}",
+            page,
+            "ms",
+            f"its GraphQL query alone, from the page, {shown}",
+            getattr(figures.query_alone, which),
+        )
 
 
 if __name__ == "__main__":
