@@ -258,3 +258,62 @@ def test_the_product_page_fits_a_phone_and_works_by_keyboard(
     expect(page.get_by_role("button", name="Add to cart")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("1 in your cart")
+
+
+def test_a_drug_is_found_by_its_ndc_in_any_format_by_its_gtin_and_by_words(
+    deployed: Deployment, page: Page
+) -> None:
+    labeler, item, package = random.randrange(10_000, 100_000), random.randrange(100, 1000), 11
+    ndc = f"{labeler}-{item}-{package}"  # 5-3-2, as assigned
+    name = f"Webtestamine {labeler} mg tablets"
+    made = httpx.post(
+        f"{deployed.catalog.url}/api/v1/products",
+        json={"name": name, "sku": unique("NDC"), "price": "8.40", "stock": 5, "ndc": ndc},
+        headers={"Authorization": f"Bearer {deployed.operator_token}"},
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    shopper = deployed.customer()
+    sign_in(page, deployed.identity.url, shopper["email"], CUSTOMER_PASSWORD)
+    expect(page.get_by_test_id("signed-in-as")).to_have_text(shopper["email"])
+
+    def found_by(words: str) -> None:
+        page.get_by_label("Search by NDC").fill(words)
+        page.get_by_role("button", name="Search").click()
+        results = page.get_by_role("list", name="Products found").get_by_role("listitem")
+        expect(results).to_have_count(1)
+        expect(results).to_contain_text(name)
+
+    found_by(ndc)
+    found_by(f"{labeler}0{item}{package}")  # NDC-11, 5-4-2
+    found_by("webtestamine")
+    page.get_by_role("link", name=name).click()
+    expect(page.get_by_test_id("ndc")).to_have_text(ndc)
+    gtin = page.locator("dt:has-text('GTIN') + dd").inner_text()
+    page.goto(f"{deployed.identity.url}/")
+    found_by(gtin)
+
+
+def test_a_shopper_cancels_before_shipment_and_orders_the_same_again(
+    deployed: Deployment, page: Page
+) -> None:
+    product_id, sku = product(deployed)
+    shopper = deployed.customer()
+    order_id = place(deployed, shopper["token"], product_id)
+    sign_in(page, deployed.identity.url, shopper["email"], CUSTOMER_PASSWORD)
+    expect(page.get_by_test_id("signed-in-as")).to_have_text(shopper["email"])
+
+    # paid and waiting for the warehouse: it can still be cancelled, and its payment refunded
+    page.goto(f"{deployed.identity.url}/order/?id={order_id}")
+    status = page.get_by_role("heading", level=1).locator("[data-status]")
+    expect(status).to_have_attribute("data-status", "processing")
+    page.get_by_role("button", name="Cancel order").click()
+    expect(status).to_have_attribute("data-status", "cancelled")
+    expect(page.get_by_role("main")).to_contain_text("$49.99 refunded")
+    expect(page.get_by_role("button", name="Cancel order")).to_have_count(0)
+
+    # ordering it again puts its lines back in the cart
+    page.get_by_role("button", name="Order again").click()
+    expect(page).to_have_url(f"{deployed.identity.url}/cart/")
+    row = page.get_by_role("row", name=re.compile(f"Product {sku}"))
+    expect(row.get_by_role("spinbutton")).to_have_value("1")
