@@ -1,7 +1,9 @@
 """A pharmacy's order in a real browser (seed 000): its buyer signs in with a code from the
 authenticator app, finds a schedule II drug, signs the order for CSOS in the browser with
 the purchaser's key file, and watches the order through compliance, the ERP and its
-confirmation; an order above the account's approval threshold says that it waits."""
+confirmation; a first controlled order held by compliance is released by an operator in the
+console while the buyer watches; an order above the account's approval threshold says that
+it waits."""
 
 import re
 from collections.abc import Iterator
@@ -9,11 +11,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import off_loop, run, screenshot
 from tests.csos import purchaser
 from tests.e2e.b2b import Pharmacy, World, atp, b2b_world, pharmacy, product
+from tests.e2e.server import OPERATOR_EMAIL, OPERATOR_PASSWORD
 from tests.e2e.test_accounts import PASSWORD
 from tests.e2e.test_b2b_compliance import with_certificate
 from tests.e2e.test_checkout_b2b import _no_first_order_hold, _threshold
@@ -123,6 +126,52 @@ def test_an_order_above_the_approval_threshold_says_it_waits_for_an_approver(
     status = page.get_by_role("heading", level=1).locator("[data-status]")
     expect(status).to_have_attribute("data-status", "awaiting_approval", timeout=30_000)
     expect(page.get_by_test_id("waiting")).to_contain_text("waits for an approver")
+
+
+def test_a_first_controlled_order_held_by_compliance_is_released_by_an_operator_and_goes_on(
+    world: World, page: Page, browser_context_of_ops: BrowserContext
+) -> None:
+    ph = pharmacy(world)
+    civ = run(product(world, schedule="CIV", stock=30))
+    signed_in(page, world, ph)
+    to_cart(page, world, civ, 3)
+
+    # a pharmacy's first order of a controlled family is held for review: its page says so
+    page.get_by_role("form", name="Checkout").get_by_role("button", name="Place order").click()
+    expect(page).to_have_url(re.compile(r"/order/\?id="))
+    order_id = page.url.split("id=")[1]
+    status = page.get_by_role("heading", level=1).locator("[data-status]")
+    expect(status).to_have_attribute("data-status", "on_hold", timeout=30_000)
+    expect(page.get_by_test_id("waiting")).to_contain_text("compliance review")
+    expect(page.get_by_role("button", name="Cancel order")).to_have_count(0)
+
+    # an operator, in a browser of their own, releases it with a diligence note
+    ops = browser_context_of_ops.new_page()
+    ops.goto(f"{world.deployed.identity.url}/signin/")
+    ops.get_by_label("E-mail").fill(OPERATOR_EMAIL)
+    ops.get_by_label("Password").fill(OPERATOR_PASSWORD)
+    ops.get_by_role("button", name="Sign in").click()
+    expect(ops.get_by_test_id("signed-in-as")).to_have_text(OPERATOR_EMAIL)
+    ops.goto(f"{world.deployed.identity.url}/ops/holds/")
+    hold = ops.get_by_role("listitem", name=f"Hold of order {order_id[:8]}")
+    hold.get_by_label("Diligence note").fill("Called the pharmacy: a new hospice patient.")
+    hold.get_by_role("button", name="Release").click()
+    expect(hold).to_have_count(0)
+
+    # and the buyer's page, never reloaded, follows the order to its confirmation
+    expect(status).to_have_attribute("data-status", "confirmed", timeout=30_000)
+    expect(page.get_by_role("main")).to_contain_text(re.compile(r"Sales order\s*\S+"))
+    assert run(atp(world, civ)) == 27
+
+
+@pytest.fixture
+def browser_context_of_ops(page: Page) -> Iterator[BrowserContext]:
+    browser = page.context.browser
+    assert browser is not None
+    other = browser.new_context()
+    other.set_default_timeout(15_000)
+    yield other
+    other.close()
 
 
 class Line:
