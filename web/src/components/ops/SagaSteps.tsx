@@ -24,7 +24,8 @@ function took(step: SagaStep): string {
   if (!step.started_at) return "—";
   const end = step.finished_at ? Date.parse(step.finished_at) : Date.now();
   const ms = Math.max(0, end - Date.parse(step.started_at));
-  const shown = ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
+  const shown =
+    ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
   return step.finished_at ? shown : `${shown} so far`;
 }
 

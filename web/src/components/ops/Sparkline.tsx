@@ -22,7 +22,12 @@ export function Sparkline({ values, label }: { values: number[]; label: string }
       {values.length > 1 ? (
         <polyline points={points} className="sparkline-line" />
       ) : values.length === 1 ? (
-        <circle cx={WIDTH / 2} cy={HEIGHT - 2 - ((values[0] ?? 0) / top) * (HEIGHT - 4)} r="2" className="sparkline-dot" />
+        <circle
+          cx={WIDTH / 2}
+          cy={HEIGHT - 2 - ((values[0] ?? 0) / top) * (HEIGHT - 4)}
+          r="2"
+          className="sparkline-dot"
+        />
       ) : null}
     </svg>
   );

@@ -20,8 +20,8 @@ export function parseExposition(text: string): Exposition {
     const brace = line.indexOf("{");
     const close = line.lastIndexOf("}");
     const name = brace === -1 ? line.split(" ")[0] ?? "" : line.slice(0, brace);
-    const rest_ = brace === -1 ? line.slice(name.length) : line.slice(close + 1);
-    const value = Number(rest_.trim().split(" ")[0]);
+    const tail = brace === -1 ? line.slice(name.length) : line.slice(close + 1);
+    const value = Number(tail.trim().split(" ")[0]);
     const labels: Record<string, string> = {};
     if (brace !== -1) {
       for (const match of line.slice(brace + 1, close).matchAll(LABEL)) {

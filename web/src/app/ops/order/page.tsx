@@ -30,7 +30,12 @@ type Order = {
 };
 
 type Fulfillment = Saga & {
-  shipments: { id: string; status: string; tracking_number: string | null; carrier: string | null; dc?: string | null }[];
+  shipments: {
+    id: string;
+    status: string;
+    tracking_number: string | null;
+    carrier: string | null;
+  }[];
 };
 
 type Decision = {

@@ -123,7 +123,8 @@ export default function PackingPage() {
                       />
                     ) : (
                       <>
-                        {pack.packages ?? "—"} {pack.packed_at ? <span className="muted">{when(pack.packed_at)}</span> : null}
+                        {pack.packages ?? "—"}{" "}
+                        {pack.packed_at ? <span className="muted">{when(pack.packed_at)}</span> : null}
                       </>
                     )}
                   </td>

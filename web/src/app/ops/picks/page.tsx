@@ -167,6 +167,14 @@ function TaskCard({
   );
 }
 
+/** The task as it stands: a scan's answer or a later reading, whichever went further (a task
+ * only moves on: units picked, then closed). */
+function further(read: PickTask, answered: PickTask | undefined): PickTask {
+  if (!answered) return read;
+  if ((read.status === "OPEN") !== (answered.status === "OPEN")) return read.status === "OPEN" ? answered : read;
+  return answered.picked + answered.short > read.picked + read.short ? answered : read;
+}
+
 function Picks() {
   const params = useSearchParams();
   const wave = params.get("wave");
@@ -175,17 +183,19 @@ function Picks() {
   const { data, error, reload } = useRest<PickTask[]>(path);
   const [fresh, setFresh] = useState<Record<string, PickTask>>({});
   // tasks are made as the wave's release reaches each order: look again until they are there
-  const refresh = useCallback(() => void reload().then(() => setFresh({})), [reload]);
+  const refresh = useCallback(() => void reload(), [reload]);
   usePolling(refresh, 4);
 
-  const tasks = data?.map((task) => fresh[task.id] ?? task) ?? null;
+  const tasks = data?.map((task) => further(task, fresh[task.id])) ?? null;
   const names = useProductNames(tasks?.map((task) => task.product_id) ?? []);
   if (!path) return <p role="alert">Name a wave or an order: open its picks from the waves.</p>;
   const firstOpen = tasks?.find((task) => task.status === "OPEN")?.id;
   const left = tasks?.filter((task) => task.status === "OPEN").length ?? 0;
   return (
     <>
-      <h1>{wave ? <>Picks of wave <code>{short(wave)}</code></> : <>Picks of order <code>{short(order ?? "")}</code></>}</h1>
+      <h1>
+        Picks of {wave ? "wave" : "order"} <code>{short(wave ?? order ?? "")}</code>
+      </h1>
       <p className="muted">
         <Link href="/ops/warehouse/">All waves</Link>
         {tasks ? ` · ${left} of ${tasks.length} tasks open` : ""}

@@ -120,7 +120,10 @@ function ReleasedWaves({ waves }: { waves: Wave[] }) {
               <td className="num">{wave.orders}</td>
               <td className="num">{wave.units}</td>
               <td>
-                <Link href={`/ops/picks/?wave=${encodeURIComponent(wave.id)}`} aria-label={`Pick wave ${short(wave.id)}`}>
+                <Link
+                  href={`/ops/picks/?wave=${encodeURIComponent(wave.id)}`}
+                  aria-label={`Pick wave ${short(wave.id)}`}
+                >
                   Pick
                 </Link>
               </td>
@@ -168,10 +171,18 @@ export default function WarehousePage() {
       <h1>Waves and picks</h1>
       <h2>Open waves</h2>
       <ProblemAlert error={open.error} />
-      {open.data ? <OpenWaves waves={open.data} released={refresh} /> : open.error ? null : <p aria-busy="true">Loading…</p>}
+      {open.data ? (
+        <OpenWaves waves={open.data} released={refresh} />
+      ) : open.error ? null : (
+        <p aria-busy="true">Loading…</p>
+      )}
       <h2>Released waves</h2>
       <ProblemAlert error={released.error} />
-      {released.data ? <ReleasedWaves waves={released.data} /> : released.error ? null : <p aria-busy="true">Loading…</p>}
+      {released.data ? (
+        <ReleasedWaves waves={released.data} />
+      ) : released.error ? null : (
+        <p aria-busy="true">Loading…</p>
+      )}
       <h2>Find picks</h2>
       <FindPicks />
     </>
