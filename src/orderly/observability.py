@@ -103,6 +103,25 @@ FALLBACK_CHECKS = Counter(
     " call failed",
     ["circuit"],
 )
+ORDERS_PLACED = Counter(
+    "orderly_orders_placed_total", "Orders accepted, by flow (their channel)", ["channel"]
+)
+CONSUMER_LAG = Gauge(
+    "orderly_consumer_lag_seconds",
+    "How long ago the last message a consumer handled was published",
+    ["consumer"],
+)
+# Read from the databases each time /metrics is asked (entrypoints.figures): exact, whatever
+# process wrote them.
+SAGAS = Gauge("orderly_sagas", "Sagas by context, kind and state", ["context", "kind", "state"])
+OUTBOX_PENDING = Gauge(
+    "orderly_outbox_pending", "Messages written to the outbox, not yet published", ["context"]
+)
+OUTBOX_OLDEST_SECONDS = Gauge(
+    "orderly_outbox_oldest_pending_seconds",
+    "How long the oldest unpublished message has waited (0: none waits)",
+    ["context"],
+)
 
 
 def metrics_response() -> tuple[bytes, str]:

@@ -235,3 +235,76 @@ def test_migrate_and_demo_load_can_run_again_without_changing_anything(tmp_path:
     assert "10 product(s) created, 0 already there" in run("demo", "load")
     assert "migrated" in run("migrate")
     assert "0 product(s) created, 10 already there" in run("demo", "load")
+
+
+async def test_metrics_count_orders_by_flow_sagas_by_state_and_the_consumers_lag(
+    server: Server,
+) -> None:
+    ops = server.client(server.login())
+    made = await ops.post(
+        "/api/v1/products",
+        json={"name": "Metered", "sku": "METER-1", "price": "5.00", "stock": 20},
+    )
+    product = made.json()["id"]
+    shopper = server.client(server.register_customer()["token"])
+
+    async def ordered(channel: str, card: str | None, status: int) -> None:
+        body = {
+            "items": [{"product_id": product, "quantity": 1}],
+            "shipping_address": {
+                "line1": "1 Main St",
+                "city": "X",
+                "postal_code": "1",
+                "country": "US",
+            },
+            "channel": channel,
+            **({"payment_method": card} if card else {}),
+        }
+
+        async def placed() -> bool:
+            answer = await shopper.post("/api/v1/orders", json=body)
+            return answer.status_code == status
+
+        await eventually(placed)
+
+    await ordered("direct", None, 201)
+    await ordered("guarded", "tok_visa", 201)
+    await ordered("guarded", "tok_decline", 402)
+
+    # orders by their flow; each guarded checkout's saga by how it ended
+    metrics = (await ops.get("/metrics")).text
+    assert metric(metrics, "orderly_orders_placed_total", channel="direct") == 1
+    assert metric(metrics, "orderly_orders_placed_total", channel="guarded") == 2
+    sagas = {"context": "ordering", "kind": "guarded_checkout"}
+    assert metric(metrics, "orderly_sagas", **sagas, state="completed") == 1
+    assert metric(metrics, "orderly_sagas", **sagas, state="compensated") == 1
+    # every consumer that handled a message says how old it was by then
+    lags = [
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("orderly_consumer_lag_seconds{")
+    ]
+    assert lags
+    assert all(0 <= lag < 60 for lag in lags)
+
+
+def test_the_outbox_backlog_is_read_from_the_databases(tmp_path: Path) -> None:
+    # a process whose relay is off: what is written to the outbox stays there
+    env = {"ORDERLY_DATABASE_URL": f"sqlite:///{tmp_path / 'var'}", "ORDERLY_BROKER_URL": ""}
+    server = Server(env, tmp_path, relay=False)
+    server.create_operator()
+    server.start().wait_ready()
+    try:
+        headers = {"Authorization": f"Bearer {server.login()}"}
+        product = {"name": "Pending", "sku": "PEND-1", "price": "5.00"}
+        assert httpx.post(f"{server.url}/api/v1/products", json=product, headers=headers).is_success
+        outbox = httpx.get(f"{server.url}/api/v1/admin/outbox", headers=headers).json()
+        pending = {row["context"]: row["pending"] for row in outbox}
+        metrics = httpx.get(f"{server.url}/metrics", headers=headers).text
+        for context, count in pending.items():
+            assert metric(metrics, "orderly_outbox_pending", context=context) == count
+        assert pending["catalog"] >= 1
+        assert metric(metrics, "orderly_outbox_oldest_pending_seconds", context="catalog") > 0
+        assert metric(metrics, "orderly_outbox_oldest_pending_seconds", context="payments") == 0
+    finally:
+        server.stop()

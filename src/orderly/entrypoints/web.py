@@ -10,9 +10,10 @@ from orderly import __version__
 from orderly.bff import graph_api, mobile_api, web_api, wiring
 from orderly.bootstrap import Runtime, context_specs
 from orderly.config import Settings, load_settings
-from orderly.entrypoints import admin, openapi, problems, webapp
+from orderly.entrypoints import admin, figures, openapi, problems, webapp
 from orderly.observability import AccessLog, access_log_on, configure_logging, metrics_response
 from orderly.web.auth import Operator, operator, principal
+from orderly.web.dependencies import CurrentRuntime
 
 _BUSIEST_FIRST = (
     "ordering",
@@ -64,7 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
-    async def metrics(_: Operator) -> Response:
+    async def metrics(_: Operator, run: CurrentRuntime) -> Response:
+        await figures.refresh(run.databases)
         body, content_type = metrics_response()
         return Response(body, media_type=content_type)
 

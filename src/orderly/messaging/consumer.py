@@ -21,7 +21,7 @@ from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
 from orderly.messaging.envelope import Envelope, decode_envelope, encode_envelope
 from orderly.messaging.routing import Subscription
-from orderly.observability import MESSAGES_CONSUMED
+from orderly.observability import CONSUMER_LAG, MESSAGES_CONSUMED
 from orderly.storage import Database, Row, Tx, sql
 
 log = structlog.get_logger(__name__)
@@ -94,6 +94,7 @@ class Consumer:
         self._handled = MESSAGES_CONSUMED.labels(self.name, "handled")
         self._duplicate = MESSAGES_CONSUMED.labels(self.name, "duplicate")
         self._ignored = MESSAGES_CONSUMED.labels(self.name, "ignored")
+        self._lag = CONSUMER_LAG.labels(self.name)
 
     def deliver(self, message: Envelope) -> "asyncio.Future[None]":
         """Called by the transport; the future is done once the outcome is committed. (A
@@ -129,6 +130,7 @@ class Consumer:
                 if ran and faults.POINT:
                     faults.crash_at(f"after:{self.name}:{message.type}")
                 (self._handled if ran else self._duplicate).inc()
+                self._lag.set((utcnow() - message.occurred_at).total_seconds())
                 if not done.done():
                     done.set_result(None)
 
@@ -170,6 +172,7 @@ class Consumer:
             if fresh and faults.POINT:
                 faults.crash_at(f"after:{self.name}:{message.type}")
             MESSAGES_CONSUMED.labels(self.name, "handled" if fresh else "duplicate").inc()
+            self._lag.set((utcnow() - message.occurred_at).total_seconds())
             return
         except Exception as error:
             failure = error

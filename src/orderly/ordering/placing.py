@@ -22,6 +22,7 @@ from orderly.kernel.ids import new_id
 from orderly.kernel.money import from_cents, money, to_cents
 from orderly.kernel.principal import BUYER, Principal
 from orderly.messaging import new_message
+from orderly.observability import ORDERS_PLACED
 from orderly.ordering import (
     b2b_saga,
     breaker,
@@ -118,6 +119,7 @@ async def place_order(
         if channel is Channel.DIRECT:
             await availability.let_go(order_id, token=cmd.owner.token)
         return placed
+    ORDERS_PLACED.labels(channel.value).inc()  # committed, and only once per order
     if channel is Channel.GUARDED:
         if faults.POINT:
             faults.crash_at("checkout.committed")
