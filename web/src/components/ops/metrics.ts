@@ -33,11 +33,18 @@ export function parseExposition(text: string): Exposition {
   return { declared, samples };
 }
 
-/** The sum of a family's samples, by the value of one of their labels ("" for none). */
-export function sumBy(exposition: Exposition, name: string, label: string | null): Map<string, number> {
+/** The sum of a family's samples, by the value of one of their labels ("" for none); only
+ * those whose `state` is one of `states`, if given. */
+export function sumBy(
+  exposition: Exposition,
+  name: string,
+  label: string | null,
+  states?: string[],
+): Map<string, number> {
   const sums = new Map<string, number>();
   for (const sample of exposition.samples) {
     if (sample.name !== name) continue;
+    if (states && !states.includes(sample.labels.state ?? "")) continue;
     const key = label ? sample.labels[label] ?? "" : "";
     sums.set(key, (sums.get(key) ?? 0) + sample.value);
   }

@@ -8,58 +8,64 @@ import { ProblemAlert } from "@/components/ProblemAlert";
 import { type Exposition, readMetrics, sumBy } from "@/components/ops/metrics";
 import { Sparkline } from "@/components/ops/Sparkline";
 import { usePolling } from "@/components/ops/usePolling";
-import { rest } from "@/lib/api";
 
 const EVERY = 5; // seconds between readings
 const KEPT = 60; // readings kept: five minutes
 
-type Reading = { at: number; metrics: Exposition; outbox: Map<string, number> | null };
+type Reading = { at: number; metrics: Exposition };
 
 type Figure = {
   id: string;
   title: string;
   unit: string;
   note?: string;
-} & (
-  | { kind: "missing"; why: string }
-  | { kind: "metric"; metric: string; by: string | null; rate: boolean; scale?: number }
-  | { kind: "outbox" }
-);
+  metric: string;
+  by: string | null; // the label whose values are the figure's series
+  rate: boolean; // a counter, drawn as its rate per minute
+  scale?: number;
+  states?: string[]; // only the samples whose `state` label is one of these
+};
 
 const FIGURES: Figure[] = [
   {
     id: "orders",
     title: "Orders per minute, by flow",
-    unit: "",
-    kind: "missing",
-    why: "Not exposed: /metrics counts no orders, by flow or otherwise. The order list filters by channel and date instead.",
+    unit: "/min",
+    metric: "orderly_orders_placed_total",
+    by: "channel",
+    rate: true,
   },
   {
     id: "saga-failures",
-    title: "Saga failures",
+    title: "Sagas undone or stuck, by kind",
     unit: "",
-    kind: "missing",
-    why: "Not exposed: /metrics counts no saga outcomes. Failed checkouts are among the orders (FAILED, PAYMENT_FAILED), and those parked for a replay among the dead letters.",
+    metric: "orderly_sagas",
+    by: "kind",
+    rate: false,
+    states: ["compensated", "failed", "stuck"],
+    note: "Each saga that compensated its steps, failed or is stuck waits for an operator: the dead letters below, or its order's page.",
   },
   {
     id: "outbox",
     title: "Outbox backlog, by context",
     unit: "waiting",
-    kind: "outbox",
-    note: "Not in /metrics: read from /api/v1/admin/outbox, the messages written and not yet published.",
+    metric: "orderly_outbox_pending",
+    by: "context",
+    rate: false,
   },
   {
     id: "lag",
-    title: "Consumer lag",
-    unit: "",
-    kind: "missing",
-    why: "Not exposed: /metrics does not measure how far behind a consumer is. Its retries and dead letters (below) are the sign of one falling behind.",
+    title: "Consumer lag, by consumer",
+    unit: "s",
+    metric: "orderly_consumer_lag_seconds",
+    by: "consumer",
+    rate: false,
+    note: "How long ago the last message each consumer handled was published.",
   },
   {
     id: "deliveries",
     title: "Deliveries per minute, by outcome",
     unit: "/min",
-    kind: "metric",
     metric: "orderly_messages_consumed_total",
     by: "outcome",
     rate: true,
@@ -68,7 +74,6 @@ const FIGURES: Figure[] = [
     id: "published",
     title: "Messages published per minute, by context",
     unit: "/min",
-    kind: "metric",
     metric: "orderly_messages_published_total",
     by: "context",
     rate: true,
@@ -77,7 +82,6 @@ const FIGURES: Figure[] = [
     id: "breakers",
     title: "Circuit breakers open",
     unit: "",
-    kind: "metric",
     metric: "orderly_circuit_breaker_open",
     by: "circuit",
     rate: false,
@@ -86,7 +90,6 @@ const FIGURES: Figure[] = [
     id: "cpu",
     title: "Process CPU",
     unit: "% of a core",
-    kind: "metric",
     metric: "process_cpu_seconds_total",
     by: null,
     rate: true,
@@ -96,7 +99,6 @@ const FIGURES: Figure[] = [
     id: "memory",
     title: "Process memory (resident)",
     unit: "MB",
-    kind: "metric",
     metric: "process_resident_memory_bytes",
     by: null,
     rate: false,
@@ -107,19 +109,15 @@ const FIGURES: Figure[] = [
 type Series = { name: string; values: number[] };
 
 /** Each series of a figure over the readings kept: values, or per-minute rates of a counter. */
-function seriesOf(figure: Figure, readings: Reading[]): Series[] | null {
-  if (figure.kind === "missing") return null;
+function seriesOf(figure: Figure, readings: Reading[]): Series[] {
   const points = readings.map((reading) => ({
     at: reading.at,
-    sums:
-      figure.kind === "outbox"
-        ? (reading.outbox ?? new Map<string, number>())
-        : sumBy(reading.metrics, figure.metric, figure.by),
+    sums: sumBy(reading.metrics, figure.metric, figure.by, figure.states),
   }));
   const names = [...new Set(points.flatMap((point) => [...point.sums.keys()]))].sort();
-  const scale = figure.kind === "metric" ? (figure.scale ?? 1) : 1;
+  const scale = figure.scale ?? 1;
   return names.map((name) => {
-    if (figure.kind === "metric" && figure.rate) {
+    if (figure.rate) {
       const values: number[] = [];
       for (let index = 1; index < points.length; index++) {
         const [was, now] = [points[index - 1], points[index]];
@@ -139,20 +137,16 @@ const shown = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(0) : va
 function FigureCard({ figure, readings }: { figure: Figure; readings: Reading[] }) {
   const latest = readings.at(-1);
   let body: React.ReactNode;
-  if (figure.kind === "missing") {
-    body = <p className="ops-missing">{figure.why}</p>;
-  } else if (!latest) {
+  if (!latest) {
     body = <p aria-busy="true">Reading…</p>;
-  } else if (figure.kind === "metric" && !latest.metrics.declared.has(figure.metric)) {
+  } else if (!latest.metrics.declared.has(figure.metric)) {
     body = (
       <p className="ops-missing">
         Not exposed by this process&apos;s /metrics (<code>{figure.metric}</code>).
       </p>
     );
-  } else if (figure.kind === "outbox" && latest.outbox === null) {
-    body = <p className="ops-missing">The outbox could not be read.</p>;
   } else {
-    const series = seriesOf(figure, readings) ?? [];
+    const series = seriesOf(figure, readings);
     body =
       series.length === 0 ? (
         <p className="muted">None yet: nothing counted since the process started.</p>
@@ -189,12 +183,8 @@ export default function LiveFiguresPage() {
 
   const read = useCallback(async () => {
     try {
-      const [metrics, outbox] = await Promise.all([
-        readMetrics(),
-        rest<{ context: string; pending: number }[]>("GET", "/api/v1/admin/outbox").catch(() => null),
-      ]);
-      const pending = outbox ? new Map(outbox.map((row) => [row.context, row.pending])) : null;
-      setReadings((kept) => [...kept, { at: Date.now(), metrics, outbox: pending }].slice(-KEPT));
+      const metrics = await readMetrics();
+      setReadings((kept) => [...kept, { at: Date.now(), metrics }].slice(-KEPT));
       setError(null);
     } catch (refusal) {
       setError(refusal);
