@@ -33,20 +33,30 @@ export function parseExposition(text: string): Exposition {
   return { declared, samples };
 }
 
-/** The sum of a family's samples, by the value of one of their labels ("" for none); only
- * those whose `state` is one of `states`, if given. */
+export type Grouping = {
+  states?: string[]; // only the samples whose `state` label is one of these
+  group?: (value: string) => string; // series named by this of the label's value
+  largest?: boolean; // a series is its samples' largest value, not their sum
+};
+
+/** A family's samples summed (or their largest), by the value of one of their labels ("" for
+ * none). */
 export function sumBy(
   exposition: Exposition,
   name: string,
   label: string | null,
-  states?: string[],
+  grouping: Grouping = {},
 ): Map<string, number> {
   const sums = new Map<string, number>();
   for (const sample of exposition.samples) {
     if (sample.name !== name) continue;
-    if (states && !states.includes(sample.labels.state ?? "")) continue;
-    const key = label ? sample.labels[label] ?? "" : "";
-    sums.set(key, (sums.get(key) ?? 0) + sample.value);
+    if (grouping.states && !grouping.states.includes(sample.labels.state ?? "")) continue;
+    const value = label ? sample.labels[label] ?? "" : "";
+    const key = grouping.group ? grouping.group(value) : value;
+    const before = sums.get(key);
+    const combined =
+      before === undefined ? sample.value : grouping.largest ? Math.max(before, sample.value) : before + sample.value;
+    sums.set(key, combined);
   }
   return sums;
 }

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useState } from "react";
 
 import { ProblemAlert } from "@/components/ProblemAlert";
-import { type Exposition, readMetrics, sumBy } from "@/components/ops/metrics";
+import { type Exposition, type Grouping, readMetrics, sumBy } from "@/components/ops/metrics";
 import { Sparkline } from "@/components/ops/Sparkline";
 import { usePolling } from "@/components/ops/usePolling";
 
@@ -23,7 +23,7 @@ type Figure = {
   by: string | null; // the label whose values are the figure's series
   rate: boolean; // a counter, drawn as its rate per minute
   scale?: number;
-  states?: string[]; // only the samples whose `state` label is one of these
+  grouping?: Grouping;
 };
 
 const FIGURES: Figure[] = [
@@ -42,7 +42,7 @@ const FIGURES: Figure[] = [
     metric: "orderly_sagas",
     by: "kind",
     rate: false,
-    states: ["compensated", "failed", "stuck"],
+    grouping: { states: ["compensated", "failed", "stuck"] },
     note: "Each saga that compensated its steps, failed or is stuck waits for an operator: the dead letters below, or its order's page.",
   },
   {
@@ -55,12 +55,14 @@ const FIGURES: Figure[] = [
   },
   {
     id: "lag",
-    title: "Consumer lag, by consumer",
+    title: "Consumer lag, by context",
     unit: "s",
     metric: "orderly_consumer_lag_seconds",
     by: "consumer",
     rate: false,
-    note: "How long ago the last message each consumer handled was published.",
+    // consumers are named `<context>.<handler>`: the slowest of each context's
+    grouping: { group: (consumer) => consumer.split(".")[0] ?? consumer, largest: true },
+    note: "How long ago the last message a consumer handled was published: each context's slowest consumer.",
   },
   {
     id: "deliveries",
@@ -112,7 +114,7 @@ type Series = { name: string; values: number[] };
 function seriesOf(figure: Figure, readings: Reading[]): Series[] {
   const points = readings.map((reading) => ({
     at: reading.at,
-    sums: sumBy(reading.metrics, figure.metric, figure.by, figure.states),
+    sums: sumBy(reading.metrics, figure.metric, figure.by, figure.grouping),
   }));
   const names = [...new Set(points.flatMap((point) => [...point.sums.keys()]))].sort();
   const scale = figure.scale ?? 1;
