@@ -300,6 +300,7 @@ def test_the_order_list_narrows_by_status_channel_and_account(
     filtered(account=made["first"])
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text(made["first_order"][:8])
+    expect(rows.get_by_role("cell").nth(3)).to_have_text(made["first"])  # its account
     expect(ops).to_have_url(re.compile(f"account={made['first']}"))
 
     # a state in the b2b flow's words, on its channel: both pharmacies', not the shopper's

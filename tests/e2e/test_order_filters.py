@@ -56,6 +56,16 @@ async def test_the_order_list_filters_by_account(world: World) -> None:
     assert await listed(ops, account=first.account_id, status="PENDING_SHIPMENT") == []
     assert await listed(ops, account=first.account_id, created_to="2000-01-01") == []
 
+    # each order says whose account it is for, in the list and on its own; a shopper's none
+    summaries = (await ops.get("/api/v1/orders", params={"limit": 500})).json()
+    accounts = {summary["order_id"]: summary.get("account_id") for summary in summaries}
+    assert [accounts[order_id] for order_id in ones] == [first.account_id] * 2
+    assert accounts[other] == second.account_id
+    assert accounts[direct.json()["order_id"]] is None
+    shown = (await ops.get(f"/api/v1/orders/{other}")).json()
+    assert shown["account_id"] == second.account_id
+    assert "account_id" not in (await ops.get(f"/api/v1/orders/{direct.json()['order_id']}")).json()
+
     # a member naming its own account sees its orders; another account's, none of them
     assert await listed(first.buyer, account=first.account_id) == ones[::-1]
     assert await listed(first.buyer, account=second.account_id) == []

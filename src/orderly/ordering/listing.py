@@ -135,7 +135,7 @@ async def list_orders(
 
 
 def _summary(r: Row) -> dict[str, Any]:
-    return {
+    summary = {
         "order_id": r["id"],
         "user_id": r["owner_id"],
         "status": domain.word(r["channel"], r["status"]),
@@ -145,6 +145,9 @@ def _summary(r: Row) -> dict[str, Any]:
         "created_at": r["created_at"],
         "updated_at": r["updated_at"],
     }
+    if r["account_id"] is not None:  # a B2B account's order names it, as the order does
+        summary["account_id"] = r["account_id"]
+    return summary
 
 
 async def _expand(tx: Tx, summaries: list[dict[str, Any]], expand: frozenset[Expansion]) -> None:
@@ -242,8 +245,8 @@ def _statement(
         where.append("created_at <= :until")
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     return sql(
-        "SELECT id, owner_id, status, channel, total_cents, currency, created_at, updated_at"
-        " FROM orders"
+        "SELECT id, owner_id, account_id, status, channel, total_cents, currency, created_at,"
+        " updated_at FROM orders"
         f"{condition} ORDER BY {_ORDER_BY[sort]} LIMIT :limit OFFSET :offset",
         lists=[name for name, given in (("ids", ids), ("accounts", accounts)) if given],
     )

@@ -33,7 +33,11 @@ async def view(tx: Tx, order: Row) -> dict[str, Any]:
     channel = order["channel"]
     b2b = {}
     if channel == domain.Channel.B2B:
-        b2b = {"sales_order_number": order["sales_order_number"], "failure": order["failure"]}
+        b2b = {
+            "account_id": order["account_id"],
+            "sales_order_number": order["sales_order_number"],
+            "failure": order["failure"],
+        }
     return b2b | {
         "order_id": order["id"],
         "user_id": order["owner_id"],

@@ -92,6 +92,7 @@ _EXPAND_HELP = "Each order also with its `items`, its `history`: as the order it
 class OrderSummary(BaseModel):
     order_id: str
     user_id: str  # who placed it
+    account_id: str | None = None  # the B2B account it was placed for (b2b only)
     status: str
     channel: str
     total_amount: str | None
@@ -107,6 +108,7 @@ class OrderOut(BaseModel):
     order_id: str
     # who placed it (seed 002's userId): for an account's order, the member who did
     user_id: str
+    account_id: str | None = None  # the B2B account it was placed for (b2b only)
     status: str
     channel: str
     total_amount: str | None

@@ -125,6 +125,7 @@ function OrderList() {
                 <th scope="col">Placed</th>
                 <th scope="col">Channel</th>
                 <th scope="col">State</th>
+                <th scope="col">Account</th>
                 <th scope="col">Placed by</th>
                 <th scope="col" className="num">
                   Total
@@ -144,6 +145,7 @@ function OrderList() {
                   <td>
                     <Status status={order.status} />
                   </td>
+                  <td>{order.account_id ?? <span className="muted">—</span>}</td>
                   <td>
                     <code title={order.user_id}>{short(order.user_id)}</code>
                   </td>

@@ -39,6 +39,7 @@ export const CHANNELS = ["direct", "b2c", "guarded", "b2b"];
 export type OrderSummary = {
   order_id: string;
   user_id: string;
+  account_id?: string; // a B2B account's order
   status: string;
   channel: string;
   total_amount: string | null;
