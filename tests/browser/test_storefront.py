@@ -317,3 +317,44 @@ def test_a_shopper_cancels_before_shipment_and_orders_the_same_again(
     expect(page).to_have_url(f"{deployed.identity.url}/cart/")
     row = page.get_by_role("row", name=re.compile(f"Product {sku}"))
     expect(row.get_by_role("spinbutton")).to_have_value("1")
+
+
+def test_a_shopper_checks_out_with_a_saved_address_and_payment_method(
+    deployed: Deployment, page: Page
+) -> None:
+    product_id, _ = product(deployed)
+    shopper = deployed.customer()
+    headers = {"Authorization": f"Bearer {shopper['token']}"}
+    home = {**ADDRESS, "name": "Casey Buyer", "label": "Home"}
+    saved = httpx.post(
+        f"{deployed.identity.url}/api/v1/users/{shopper['userId']}/addresses",
+        json=home,
+        headers=headers,
+    )
+    assert saved.status_code == 201, saved.text
+    card = httpx.post(
+        f"{deployed.payments.url}/api/v1/payment-methods",
+        json={"token": "tok_mastercard", "label": "Mastercard ending 4444"},
+        headers=headers,
+    )
+    assert card.status_code == 201, card.text
+
+    sign_in(page, deployed.identity.url, shopper["email"], CUSTOMER_PASSWORD)
+    expect(page.get_by_test_id("signed-in-as")).to_have_text(shopper["email"])
+    page.goto(f"{deployed.identity.url}/product/?id={product_id}")
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_role("status")).to_contain_text("1 in your cart")
+    page.get_by_role("link", name="Go to the cart").click()
+
+    # the saved address and card are chosen already: no form to fill
+    checkout = page.get_by_role("form", name="Checkout")
+    expect(checkout.get_by_label("Address")).to_have_value(saved.json()["addressId"])
+    expect(checkout.get_by_label("Payment method")).to_have_value(card.json()["id"])
+    expect(checkout.get_by_label("Street")).to_have_count(0)
+    checkout.get_by_role("button", name="Place order").click()
+
+    # the order ships to the saved address and is paid with the saved card
+    status = page.get_by_role("heading", level=1).locator("[data-status]")
+    expect(status).to_have_attribute("data-status", "processing")
+    expect(page.get_by_role("main")).to_contain_text("Casey Buyer, 1 Main St, Springfield")
+    expect(page.get_by_role("main")).to_contain_text("$49.99 captured")

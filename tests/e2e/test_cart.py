@@ -80,6 +80,8 @@ async def test_cart_lines_hold_stock_and_checkout_converts_the_holds(
                 "unit_price": "49.99",
                 "line_total": "99.98",
                 "held": view["items"][0]["held"],  # inventory holds as the message arrives
+                # until when, once it does (none before)
+                "held_until": view["items"][0]["held_until"],
                 "available": view["items"][0]["available"],
                 "hold": 2,  # what it holds once it has
             }
