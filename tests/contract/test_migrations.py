@@ -1,5 +1,10 @@
-"""Each context's migrations produce exactly the SQLAlchemy Core tables its code declares."""
+"""Each context's migrations produce exactly the SQLAlchemy Core tables its code declares, and
+processes that migrate at once upgrade each schema once."""
 
+import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +19,8 @@ from orderly.config import ALL_CONTEXTS
 from orderly.messaging import tables as messaging_tables
 from orderly.storage.migrations import alembic_config, head, migrate
 from orderly.storage.sqlite import sqlite_path
+from tests.conftest import needs_services
+from tests.services import create_pg_database, drop_pg_database
 
 
 def declared(context: str) -> sa.MetaData:
@@ -97,3 +104,45 @@ async def revision(database_url: str, context: str) -> str:
         )
     await async_engine.dispose()
     return str(found)
+
+
+@needs_services
+@pytest.mark.distributed
+def test_processes_migrating_at_once_upgrade_once_and_all_start() -> None:
+    # three processes of a new deployment start together on a new database: each context's
+    # tables are made once, by whichever process takes its lock first; the others find them
+    url = asyncio.run(create_pg_database())
+    try:
+        env = {
+            **os.environ,
+            "ORDERLY_DATABASE_URL": url,
+            "ORDERLY_CONTEXTS": ",".join(ALL_CONTEXTS),
+        }
+        started = [
+            subprocess.Popen(
+                [sys.executable, "-m", "orderly", "migrate"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(3)
+        ]
+        for process in started:
+            output, _ = process.communicate(timeout=120)
+            assert process.returncode == 0, output.decode(errors="replace")[-2000:]
+        assert asyncio.run(revisions(url)) == {context: [head(context)] for context in ALL_CONTEXTS}
+    finally:
+        asyncio.run(drop_pg_database(url))
+
+
+async def revisions(url: str) -> dict[str, list[str]]:
+    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://"))
+    found = {}
+    async with engine.connect() as connection:
+        for context in ALL_CONTEXTS:
+            rows = await connection.execute(
+                sa.text(f'SELECT version_num FROM "{context}".alembic_version')
+            )
+            found[context] = [row[0] for row in rows.all()]
+    await engine.dispose()
+    return found

@@ -87,6 +87,12 @@ async def migrate(url: str, context_name: str, to: str = "head") -> None:
     async_engine = create_async_engine(async_url)
     try:
         async with async_engine.begin() as connection:
+            # processes starting at once (replicas, a restarted deployment) migrate one at a
+            # time: the first upgrades, the others then find the revision there and return
+            await connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"orderly.migrate.{context_name}"},
+            )
             exists = await connection.scalar(
                 sa.text("SELECT to_regclass(:table)"),
                 {"table": f'"{context_name}".alembic_version'},
