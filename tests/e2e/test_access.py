@@ -28,6 +28,8 @@ from tests.waiting import eventually
 
 OPEN = {
     ("GET", "/health"),
+    ("GET", "/health/live"),  # what a supervisor and a load balancer ask, with no token
+    ("GET", "/health/ready"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/.well-known/openid-configuration"),
     ("POST", "/api/v1/auth/register"),

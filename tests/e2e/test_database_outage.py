@@ -66,8 +66,18 @@ async def test_orders_are_refused_while_the_database_is_down_and_accepted_after(
             assert response.status_code == 503
             assert response.headers["content-type"] == "application/problem+json"
             assert response.json()["code"] in {"database_unavailable", "dependency_unavailable"}
-        # and once it is back, orders go through and reach delivery
+        # each process is alive, and says it is not ready: a load balancer sends it nothing
+        ordering = deployed.ordering.client()
+        assert (await ordering.get("/health/live")).status_code == 200
+        not_ready = await ordering.get("/health/ready")
+        assert (not_ready.status_code, not_ready.json()["code"]) == (503, "not_ready")
+        # and once it is back, it is ready again, and orders go through and reach delivery
         postgres("start")
+
+        async def ready() -> bool:
+            return (await ordering.get("/health/ready")).json() == {"status": "ready"}
+
+        await eventually(ready, within=60)
 
         async def placed() -> dict[str, Any] | None:
             response = await sales.post("/api/v1/orders", json=body)

@@ -308,3 +308,8 @@ def test_the_outbox_backlog_is_read_from_the_databases(tmp_path: Path) -> None:
         assert metric(metrics, "orderly_outbox_oldest_pending_seconds", context="payments") == 0
     finally:
         server.stop()
+
+
+def test_liveness_and_readiness_answer_without_a_token(server: Server) -> None:
+    assert httpx.get(f"{server.url}/health/live").json() == {"status": "live"}
+    assert httpx.get(f"{server.url}/health/ready").json() == {"status": "ready"}

@@ -10,10 +10,12 @@ from orderly import __version__
 from orderly.bff import graph_api, mobile_api, web_api, wiring
 from orderly.bootstrap import Runtime, context_specs
 from orderly.config import Settings, load_settings
-from orderly.entrypoints import admin, figures, openapi, problems, webapp
+from orderly.entrypoints import admin, figures, openapi, problems, readiness, webapp
+from orderly.entrypoints.readiness import NotReady
 from orderly.observability import AccessLog, access_log_on, configure_logging, metrics_response
 from orderly.web.auth import Operator, operator, principal
 from orderly.web.dependencies import CurrentRuntime
+from orderly.web.refusals import refuses
 
 _BUSIEST_FIRST = (
     "ordering",
@@ -63,6 +65,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/health/live", tags=["health"])
+    async def live() -> dict[str, str]:
+        """The process answers: a supervisor restarts it when this stops answering."""
+        return {"status": "live"}
+
+    @app.get("/health/ready", tags=["health"], responses=refuses(NotReady))
+    async def ready(run: CurrentRuntime) -> dict[str, str]:
+        """Every database of this process answers: a load balancer sends it requests."""
+        await readiness.check(run.databases)
+        return {"status": "ready"}
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
     async def metrics(_: Operator, run: CurrentRuntime) -> Response:
