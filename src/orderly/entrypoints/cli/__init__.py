@@ -2,7 +2,17 @@
 
 import typer
 
-from orderly.entrypoints.cli import demo, erp, graphql, holds, identity, messages, sagas, server
+from orderly.entrypoints.cli import (
+    cluster,
+    demo,
+    erp,
+    graphql,
+    holds,
+    identity,
+    messages,
+    sagas,
+    server,
+)
 
 app = typer.Typer(help="Orderly order management.", no_args_is_help=True, add_completion=False)
 app.command()(server.migrate)
@@ -18,6 +28,7 @@ app.add_typer(holds.app, name="holds")
 app.add_typer(identity.accounts_app, name="accounts")
 app.add_typer(identity.keys_app, name="keys")
 app.add_typer(graphql.app, name="graphql")
+app.add_typer(cluster.app, name="cluster")
 
 
 def main() -> None:
