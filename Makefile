@@ -68,7 +68,7 @@ PYTEST_WORKERS ?= 3
 
 pytest: $(DEV_STAMP) web browser
 	$(BIN)/python -m tests.services_check
-	$(BIN)/pytest -q -m "not chaos and not outage" -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -m "not chaos and not outage" -n $(PYTEST_WORKERS) --dist loadfile --durations=25
 	$(BIN)/pytest -q -m "outage and not chaos"
 
 test: lint typecheck pytest
