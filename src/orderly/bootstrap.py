@@ -50,6 +50,10 @@ from orderly.storage import Database
 
 log = structlog.get_logger(__name__)
 
+# Seconds a stopping process gives the messages it is handling to finish (supervisord and
+# Kubernetes wait 30 for the whole process).
+DRAIN_WITHIN = 20.0
+
 
 def token_settings(settings: Settings) -> TokenSettings:
     return TokenSettings(
@@ -258,6 +262,8 @@ class Runtime:
             worker.wakeup.set()
 
     async def stop(self) -> None:
+        # the deliveries begun are handled and acknowledged first: none is redelivered
+        await self.transport.drain(within=DRAIN_WITHIN)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

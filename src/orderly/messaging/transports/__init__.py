@@ -25,6 +25,11 @@ class Transport(Protocol):
         such as a revoked session, which needs no inbox and no retry."""
         ...
 
+    async def drain(self, within: float) -> None:
+        """Take no more deliveries, and return once those begun are handled and acknowledged
+        (or `within` seconds have passed): a process stopping finishes what it started."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -52,5 +52,8 @@ class InProcessTransport:
             if isinstance(outcome, BaseException):
                 raise outcome
 
+    async def drain(self, within: float) -> None:
+        """Each delivery runs inside its publish: the relay, stopping, waits for its own."""
+
     async def close(self) -> None:
         self._by_type.clear()

@@ -11,6 +11,7 @@ published before the queues of consumers that are not running yet exist.
 """
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +23,7 @@ from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
     AbstractIncomingMessage,
+    AbstractQueue,
     AbstractRobustConnection,
 )
 
@@ -58,6 +60,7 @@ class _Acks:
 
     def __init__(self) -> None:
         self._newest: AbstractIncomingMessage | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
     def done(self, incoming: AbstractIncomingMessage) -> None:
         if self._newest is None:
@@ -67,7 +70,14 @@ class _Acks:
     def _flush(self) -> None:
         newest, self._newest = self._newest, None
         if newest is not None:
-            asyncio.get_running_loop().create_task(self._ack(newest))
+            task = asyncio.get_running_loop().create_task(self._ack(newest))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def settled(self) -> None:
+        """Every handled delivery acknowledged to the broker."""
+        self._flush()
+        await asyncio.gather(*self._sending)
 
     @staticmethod
     async def _ack(newest: AbstractIncomingMessage) -> None:
@@ -84,6 +94,12 @@ class RabbitMqTransport:
         self._publish_channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
         self._consume_channels: list[AbstractChannel] = []
+        # each consumer's queue and tag, to cancel; its acknowledgements; deliveries begun
+        self._consumers: list[tuple[AbstractQueue, str]] = []
+        self._acks: list[_Acks] = []
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @classmethod
     async def connect(cls, url: str, namespace: str) -> "RabbitMqTransport":
@@ -146,8 +162,19 @@ class RabbitMqTransport:
         )
 
         acks = _Acks()
+        self._acks.append(acks)
 
         async def on_message(incoming: AbstractIncomingMessage) -> None:
+            self._in_flight += 1
+            self._idle.clear()
+            try:
+                await handle(incoming)
+            finally:
+                self._in_flight -= 1
+                if not self._in_flight:
+                    self._idle.set()
+
+        async def handle(incoming: AbstractIncomingMessage) -> None:
             try:
                 message = decode_body(incoming.body, dict(incoming.headers or {}))
             except Exception:
@@ -167,7 +194,7 @@ class RabbitMqTransport:
                 return
             acks.done(incoming)
 
-        await queue.consume(on_message)
+        self._consumers.append((queue, await queue.consume(on_message)))
 
     async def listen(self, context: str, types: Sequence[str], callback: Delivery) -> None:
         # A queue of this process's own, gone with its connection; redeclared and rebound by
@@ -235,6 +262,19 @@ class RabbitMqTransport:
                 for message in messages
             )
         )
+
+    async def drain(self, within: float) -> None:
+        """Cancel every consumer (the broker sends no more), let the deliveries begun finish,
+        and acknowledge them: none is left for the broker to deliver again."""
+        for queue, tag in self._consumers:
+            with contextlib.suppress(Exception):  # a channel already gone has nothing to cancel
+                await queue.cancel(tag)
+        self._consumers.clear()
+        try:
+            await asyncio.wait_for(self._idle.wait(), within)
+        except TimeoutError:
+            log.warning("stopping with deliveries unfinished", in_flight=self._in_flight)
+        await asyncio.gather(*(acks.settled() for acks in self._acks))
 
     async def close(self) -> None:
         # Closing the connection closes its channels; closing a robust channel on its own
