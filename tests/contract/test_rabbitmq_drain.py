@@ -1,8 +1,10 @@
-"""A process stopping on RabbitMQ finishes the deliveries it began: its consumers are
-cancelled, those begun are handled and acknowledged, and none is left for the broker to
-deliver again (the inbox would absorb a redelivery; a drained stop makes none)."""
+"""A context served by several processes on RabbitMQ: one stopping finishes the deliveries it
+began (its consumers cancelled, those begun handled and acknowledged, none left for the
+broker to deliver again), and a consumer's messages are handled one at a time by one replica,
+in the order they were published, the other taking over when it goes."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import aio_pika
 
@@ -69,3 +71,44 @@ async def unused(tx: Tx, message: Envelope) -> None:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_with_two_replicas_each_orders_messages_are_handled_in_order() -> None:
+    # two processes serve the same consumer; a burst of messages per order is published
+    namespace = unique("replicas")
+    seen: list[tuple[str, str, int]] = []  # (replica, order, n) as handled
+
+    def replica(name: str) -> Callable[[Envelope], Awaitable[None]]:
+        async def handle(message: Envelope) -> None:
+            seen.append((name, message.aggregate_id, int(message.data["n"])))
+            await asyncio.sleep(0)  # a handler that yields, as one writing to a database does
+
+        return handle
+
+    subscription = Subscription(CONSUMER, "fulfillment", (Pinged.TYPE,), unused)
+    topology = Topology({Pinged.TYPE: "catalog"}, [subscription])
+    first = await RabbitMqTransport.connect(AMQP_URL, namespace)
+    second = await RabbitMqTransport.connect(AMQP_URL, namespace)
+    try:
+        await first.start(topology, [(subscription, replica("first"))])
+        await second.start(topology, [(subscription, replica("second"))])
+        burst = [told(Pinged(n=n), f"order-{n % 3}") for n in range(300)]
+        await first.publish("catalog", burst[:150])
+
+        # then the active replica stops halfway, and the other takes over the rest
+        await eventually(lambda: _true(len(seen) >= 150))
+        await first.drain(within=10)
+        await first.close()
+        await second.publish("catalog", burst[150:])
+        await eventually(lambda: _true(len(seen) >= 300), within=30)
+    finally:
+        await second.close()
+        await delete_topology(AMQP_URL, namespace, topology)
+
+    # each order's messages were handled once each, in the order they were published
+    for order in ("order-0", "order-1", "order-2"):
+        handled = [n for _, aggregate, n in seen if aggregate == order]
+        assert handled == [n for n in range(300) if f"order-{n % 3}" == order]
+    # by one replica at a time: the first until it stopped, then the other
+    replicas = [name for name, _, _ in seen]
+    assert replicas == ["first"] * 150 + ["second"] * 150

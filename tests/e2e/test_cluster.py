@@ -13,8 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orderly.config import ALL_CONTEXTS, BFFS
+from orderly.bootstrap import topology
+from orderly.config import ALL_CONTEXTS, BFFS, load_settings
 from orderly.entrypoints.cluster import supervisor
+from orderly.entrypoints.cluster.plan import load
+from orderly.messaging.transports.rabbitmq import delete_topology
 from tests.conftest import needs_services
 from tests.e2e.server import free_port
 from tests.e2e.test_seed001_flow import ADDRESS
@@ -57,6 +60,10 @@ def cluster(
     finally:
         if supervisor.running(home):
             supervisor.stop(home)
+        # its queues and exchanges go with it, as its database does
+        plan = load(config, home)
+        wired = topology(load_settings(plan.processes[0].env))
+        asyncio.run(delete_topology(AMQP_URL, plan.namespace, wired))
         asyncio.run(drop_pg_database(url))
 
 
@@ -149,6 +156,4 @@ def still_running(pids: list[int]) -> list[int]:
 
 def cluster_env(config: Path) -> dict[str, str]:
     """The cluster's own settings, for a command run against it."""
-    from orderly.entrypoints.cluster.plan import load
-
     return dict(load(config, config.parent / "home").processes[0].env)

@@ -221,6 +221,10 @@ class RabbitMqTransport:
     def _queue_arguments(self) -> dict[str, Any]:
         return {
             "x-queue-type": "quorum",
+            # One consumer of a queue at a time, the others (a context's replicas) waiting to
+            # take over: a consumer's messages, and so each aggregate's, are handled in the
+            # order they were published, however many processes serve the context.
+            "x-single-active-consumer": True,
             "x-dead-letter-exchange": f"{self._ns}.dead-letter",
             "x-delivery-limit": DELIVERY_LIMIT,
         }
