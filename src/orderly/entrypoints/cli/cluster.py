@@ -50,7 +50,7 @@ def up(
     if supervisor.running(cluster.home):
         raise fail(f"a cluster already runs from {cluster.home}: `orderly cluster down` first", 1)
     # the schema is brought up to date once per deployment, before any process starts
-    env = {**os.environ, **cluster.processes[0].env, "ORDERLY_CONTEXTS": ",".join(ALL_CONTEXTS)}
+    env = {**os.environ, **cluster.shared, "ORDERLY_CONTEXTS": ",".join(ALL_CONTEXTS)}
     migrated = subprocess.run([sys.executable, "-m", "orderly", "migrate"], env=env, text=True)
     if migrated.returncode != 0:
         raise fail("the migration failed: nothing was started", 1)

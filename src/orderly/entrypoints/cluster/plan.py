@@ -41,6 +41,7 @@ class Cluster:
     namespace: str
     host: str
     processes: tuple[Process, ...]
+    shared: dict[str, str]  # the settings every process has, before its own overrides
 
     def url(self, process: Process) -> str:
         return f"http://{self.host}:{process.port}"
@@ -73,18 +74,32 @@ def load(config: Path, home: Path) -> Cluster:
     }
     if "erp" in simulators:
         shared["ORDERLY_ERP_URL"] = f"http://{host}:{simulators['erp']}"
+    # a process's own settings over the shared ones, by its name: `[env.inventory-2]`
+    overrides: dict[str, dict[str, str]] = {
+        name: {key: str(value) for key, value in settings.items()}
+        for name, settings in raw.get("env", {}).items()
+    }
+
+    def env_of(name: str) -> dict[str, str]:
+        return {**shared, **overrides.get(name, {})}
+
     processes: list[Process] = []
     for name, port in ports.items():
         serve = ("serve", "--host", host, "--port", str(port), "--contexts", name)
-        processes.append(Process(name, serve, port, shared, name))
+        processes.append(Process(name, serve, port, env_of(name), name))
         for n, more in enumerate(raw.get("replicas", {}).get(name, []), start=2):
             replica = ("serve", "--host", host, "--port", str(more), "--contexts", name)
             processes.append(
-                Process(f"{name}-{n}", (*replica, "--no-relay"), int(more), shared, name)
+                Process(
+                    f"{name}-{n}", (*replica, "--no-relay"), int(more), env_of(f"{name}-{n}"), name
+                )
             )
     for simulator, port in simulators.items():
         args = (f"{simulator}-sim", "--host", host, "--port", str(port))
-        processes.append(Process(f"{simulator}-sim", args, port, shared, ""))
+        name = f"{simulator}-sim"
+        processes.append(Process(name, args, port, env_of(name), ""))
+    if unnamed := set(overrides) - {process.name for process in processes}:
+        raise ConfigError(f"cluster config {config}: [env.*] names no process {sorted(unnamed)}")
     return Cluster(
         home,
         shared["ORDERLY_DATABASE_URL"],
@@ -92,6 +107,7 @@ def load(config: Path, home: Path) -> Cluster:
         shared["ORDERLY_BROKER_NAMESPACE"],
         host,
         tuple(processes),
+        shared,
     )
 
 

@@ -46,7 +46,7 @@ async def _waiting(cluster: Cluster) -> dict[str, int]:
     from orderly.config import load_settings
     from orderly.messaging.transports.rabbitmq import queue_name
 
-    settings = load_settings(cluster.processes[0].env)
+    settings = load_settings(cluster.shared)
     waiting: dict[str, int] = {}
     connection = await aio_pika.connect(cluster.broker_url, timeout=5)
     try:
