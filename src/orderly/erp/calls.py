@@ -165,7 +165,7 @@ async def _call(db: Database, erp: Erp, row: Row) -> None:
         log.error("ERP call failed unexpectedly", order_id=order_id, error=type(error).__name__)
         return
     log.info("ERP called", order_id=order_id, sales_order=number, reason=reason or None)
-    if faults.POINT:  # crash tests: the ERP made the sales order, nothing here knows it yet
+    if faults.ARMED:  # crash tests: the ERP made the sales order, nothing here knows it yet
         faults.crash_at("erp.called")
     try:
         await db.transaction(lambda tx: requests.finish(tx, order_id, number, reason, detail))

@@ -6,18 +6,41 @@ to reach it exits at once (as if killed), after writing `ORDERLY_CRASH_MARKER` s
 restarted, it runs on. Points are `checkout.committed` (a checkout's order and saga are
 committed, the answer not yet sent), `during:<consumer>:<type>` (a message was handled,
 its transaction not yet committed), `after:<consumer>:<type>` (committed, not yet
-acknowledged) and `erp.called` (the ERP answered a sales order call, its answer not yet
-stored).
+acknowledged), `erp.called` (the ERP answered a sales order call, its answer not yet
+stored), `relay.claimed` (outbox rows claimed, not yet published) and `relay.published`
+(published, not yet marked sent).
+
+`ORDERLY_CRASH_CHANCE=relay.published=0.02,after:*=0.01` makes a process exit at those
+points (shell-style patterns) with that chance each time it passes one: the fault-injection
+suite's crash mode, under a supervisor that starts it again.
 """
 
 import os
+import random
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 POINT = os.environ.get("ORDERLY_CRASH_AFTER", "")
 MARKER = os.environ.get("ORDERLY_CRASH_MARKER", "")
 
 
+def _numbers(text: str) -> dict[str, float]:
+    numbers: dict[str, float] = {}
+    for part in filter(None, (item.strip() for item in text.split(","))):
+        name, _, value = part.rpartition("=")
+        numbers[name.strip()] = float(value)
+    return numbers
+
+
+CHANCES = _numbers(os.environ.get("ORDERLY_CRASH_CHANCE", ""))
+# whether any crash is asked for: the hot paths test this alone
+ARMED = bool(POINT or CHANCES)
+
+
 def crash_at(point: str) -> None:
+    for pattern, chance in CHANCES.items():
+        if fnmatchcase(point, pattern) and random.random() < chance:
+            os._exit(137)
     if not POINT or point != POINT:
         return
     if MARKER:
@@ -30,21 +53,19 @@ def crash_at(point: str) -> None:
     os._exit(137)
 
 
-def _delays(text: str) -> dict[str, float]:
-    delays: dict[str, float] = {}
-    for part in filter(None, (item.strip() for item in text.split(","))):
-        name, _, seconds = part.partition("=")
-        delays[name.strip()] = float(seconds)
-    return delays
-
-
 # `ORDERLY_FAULT_DELAY=catalog=0.3,pricing=0.3`: a BFF's calls to those contexts answer that
 # many seconds late, as a slow context would (the fan-out's tests). Inert unless set.
-DELAYS = _delays(os.environ.get("ORDERLY_FAULT_DELAY", ""))
+DELAYS = _numbers(os.environ.get("ORDERLY_FAULT_DELAY", ""))
 
 
 def delay_of(context: str) -> float:
     return DELAYS.get(context, 0.0)
+
+
+# `ORDERLY_REDELIVER_ALL=true`: every message a consumer handles is handed back to the broker
+# the first time instead of acknowledged, so that each is delivered at least twice (the
+# fault-injection suite's redelivery mode: the inbox must make the second a no-op).
+REDELIVER_ALL = os.environ.get("ORDERLY_REDELIVER_ALL", "").lower() in {"1", "true", "yes"}
 
 
 class Switches:

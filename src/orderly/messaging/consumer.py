@@ -127,7 +127,7 @@ class Consumer:
                 await self._one_by_one(batch)
                 continue
             for (message, done), ran in zip(batch, fresh, strict=True):
-                if ran and faults.POINT:
+                if ran and faults.ARMED:
                     faults.crash_at(f"after:{self.name}:{message.type}")
                 (self._handled if ran else self._duplicate).inc()
                 self._lag.set((utcnow() - message.occurred_at).total_seconds())
@@ -148,7 +148,7 @@ class Consumer:
             if message.id in fresh:
                 fresh.discard(message.id)  # the same message twice in a batch runs once
                 await self.subscription.handler(tx, message)
-                if faults.POINT:
+                if faults.ARMED:
                     faults.crash_at(f"during:{self.name}:{message.type}")
                 ran.append(True)
             else:
@@ -169,7 +169,7 @@ class Consumer:
     async def _first(self, message: Envelope) -> None:
         try:
             fresh = await self.db.transaction(lambda tx: self.handle(tx, message))
-            if fresh and faults.POINT:
+            if fresh and faults.ARMED:
                 faults.crash_at(f"after:{self.name}:{message.type}")
             MESSAGES_CONSUMED.labels(self.name, "handled" if fresh else "duplicate").inc()
             self._lag.set((utcnow() - message.occurred_at).total_seconds())
@@ -193,7 +193,7 @@ class Consumer:
         )
         if fresh:
             await self.subscription.handler(tx, message)
-            if faults.POINT:
+            if faults.ARMED:
                 faults.crash_at(f"during:{self.name}:{message.type}")
         return bool(fresh)
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import structlog
 
+from orderly.kernel import faults
 from orderly.kernel.aio import wait_or_timeout
 from orderly.kernel.clock import utcnow
 from orderly.messaging.consumer import describe
@@ -103,7 +104,11 @@ class Relay:
         rows, messages = await self.db.read(lambda tx: _pending(tx, params))
         if not rows:
             return 0
+        if faults.ARMED:
+            faults.crash_at("relay.claimed")
         await self.transport.publish(self.context, messages)
+        if faults.ARMED:
+            faults.crash_at("relay.published")
         self._after = 0 if self._rewind else int(rows[-1]["id"])
         self._rewind = False
         first, last = int(rows[0]["id"]), self._after
@@ -132,7 +137,11 @@ class Relay:
         claimed = await tx.fetch_all(_CLAIM_AND_MARK_PG, {"at": utcnow(), "limit": self.batch_size})
         if claimed:  # RETURNING keeps no order
             rows = sorted(claimed, key=lambda row: int(row["id"]))
+            if faults.ARMED:
+                faults.crash_at("relay.claimed")
             await self.transport.publish(self.context, _messages(rows))
+            if faults.ARMED:  # published, the mark not committed: they go out again
+                faults.crash_at("relay.published")
         return len(claimed)
 
 

@@ -121,11 +121,11 @@ async def place_order(
         return placed
     ORDERS_PLACED.labels(channel.value).inc()  # committed, and only once per order
     if channel is Channel.GUARDED:
-        if faults.POINT:
+        if faults.ARMED:
             faults.crash_at("checkout.committed")
         return await _await_outcome(db, cmd, policy, placed)
     if channel is Channel.B2B:  # its saga may wait days for an approver: 202, and poll
-        if faults.POINT:
+        if faults.ARMED:
             faults.crash_at("checkout.committed")
         return replace(placed, accepted_only=True)
     return placed

@@ -27,6 +27,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
+from orderly.kernel import faults
 from orderly.messaging.envelope import Envelope, decode_body, encode_body
 from orderly.messaging.routing import Delivery, Subscription, Topology
 
@@ -85,6 +86,15 @@ class _Acks:
             await newest.ack(multiple=True)
         except Exception as error:  # the channel closed: the broker redelivers, inboxes dedupe
             log.warning("acknowledgement lost", error=type(error).__name__)
+
+
+async def _redeliver_once(incoming: AbstractIncomingMessage) -> None:
+    """Redelivery mode: hand a first delivery back, acknowledge the second (one by one, not
+    with `ack(multiple)`, which would also settle the ones handed back)."""
+    if incoming.redelivered:
+        await incoming.ack()
+    else:
+        await incoming.nack(requeue=True)
 
 
 class RabbitMqTransport:
@@ -191,6 +201,9 @@ class RabbitMqTransport:
                     error=type(error).__name__,
                 )
                 await incoming.nack(requeue=True)
+                return
+            if faults.REDELIVER_ALL:  # handled and committed; delivered again all the same
+                await _redeliver_once(incoming)
                 return
             acks.done(incoming)
 
