@@ -38,7 +38,7 @@ async def _ready(client: httpx.AsyncClient, cluster: Cluster, process: Process) 
         return str(answer.status_code)
 
 
-async def _waiting(cluster: Cluster) -> dict[str, int]:
+async def waiting(cluster: Cluster) -> dict[str, int]:
     """Messages waiting in each context's consumer queues on RabbitMQ."""
     import aio_pika
 
@@ -47,7 +47,7 @@ async def _waiting(cluster: Cluster) -> dict[str, int]:
     from orderly.messaging.transports.rabbitmq import queue_name
 
     settings = load_settings(cluster.shared)
-    waiting: dict[str, int] = {}
+    counts: dict[str, int] = {}
     connection = await aio_pika.connect(cluster.broker_url, timeout=5)
     try:
         channel = await connection.channel()
@@ -59,10 +59,10 @@ async def _waiting(cluster: Cluster) -> dict[str, int]:
                 channel = await connection.channel()  # not declared yet: nothing waits in it
                 continue
             count = queue.declaration_result.message_count or 0
-            waiting[subscription.context] = waiting.get(subscription.context, 0) + count
+            counts[subscription.context] = counts.get(subscription.context, 0) + count
     finally:
         await connection.close()
-    return waiting
+    return counts
 
 
 async def seen(cluster: Cluster) -> list[Seen]:
@@ -70,9 +70,9 @@ async def seen(cluster: Cluster) -> list[Seen]:
     async with httpx.AsyncClient() as client:
         readiness = await asyncio.gather(*(_ready(client, cluster, p) for p in cluster.processes))
     try:
-        waiting: dict[str, int] | None = await _waiting(cluster)
+        queued: dict[str, int] | None = await waiting(cluster)
     except Exception:  # the broker does not answer: the table says it cannot count
-        waiting = None
+        queued = None
     now = time.time()
     found = []
     for process, ready in zip(cluster.processes, readiness, strict=True):
@@ -81,7 +81,7 @@ async def seen(cluster: Cluster) -> list[Seen]:
         started = float(info.get("start", 0))
         uptime = now - started if state == "RUNNING" and started else 0.0
         lag = None
-        if process.context and waiting is not None:
-            lag = waiting.get(process.context, 0)
+        if process.context and queued is not None:
+            lag = queued.get(process.context, 0)
         found.append(Seen(process, state, int(info.get("pid", 0)), uptime, ready, lag))
     return found
