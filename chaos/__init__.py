@@ -1,0 +1,1 @@
+"""Fault injection for Orderly: network faults, crashes and outages against a real deployment."""
