@@ -129,6 +129,11 @@ class Settings:
     erp_timeout: float = 5.0
     erp_retries: int = 2
     erp_concurrency: int = 256
+    # The card gateway payments charges through (`orderly payments-sim` serves a simulated one
+    # over HTTP; none: each process's own simulated gateway, in memory), and seconds one call
+    # may take before its outcome is taken as unknown.
+    payment_gateway_url: str = ""
+    payment_gateway_timeout: float = 5.0
     # E-mail: the SMTP server (smtp://host:port; none: mails are kept and logged, not sent),
     # the sender, and how often a mail the server refused is tried again.
     smtp_url: str = ""
@@ -261,6 +266,11 @@ class Settings:
             raise ConfigError("ORDERLY_APPROVAL_TIMEOUT and ORDERLY_HOLD_TIMEOUT must be positive")
         if urlsplit(self.erp_url).scheme not in {"http", "https"} or self.erp_timeout <= 0:
             raise ConfigError("ORDERLY_ERP_URL: an http(s) URL; ORDERLY_ERP_TIMEOUT positive")
+        gateway = self.payment_gateway_url
+        if gateway and urlsplit(gateway).scheme not in {"http", "https"}:
+            raise ConfigError("ORDERLY_PAYMENT_GATEWAY_URL: an http(s) URL, or empty")
+        if self.payment_gateway_timeout <= 0:
+            raise ConfigError("ORDERLY_PAYMENT_GATEWAY_TIMEOUT: seconds, positive")
         if self.erp_retries < 0 or self.mail_retries < 0:
             raise ConfigError("ORDERLY_ERP_RETRIES and ORDERLY_MAIL_RETRIES: at least 0")
         if self.short_pick not in ("backorder", "cancel_line", "cancel"):

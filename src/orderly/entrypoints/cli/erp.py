@@ -1,4 +1,5 @@
-"""`orderly erp-sim` and `orderly wms-sim`: simulated SAP and WMS, for development and tests."""
+"""`orderly erp-sim`, `orderly wms-sim` and `orderly payments-sim`: simulated SAP, WMS and card
+gateway, for development and tests."""
 
 from typing import Annotated
 
@@ -28,4 +29,16 @@ def wms_sim(
     from orderly.fulfillment import wms_sim as simulator
 
     console.print(f"simulated WMS at http://{host}:{port}/orders")
+    simulator.serve(host, port)
+
+
+def payments_sim(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8072,
+) -> None:
+    """Serve a simulated card gateway (in memory; faults switched at /sim/faults, money moved
+    listed at /sim/movements); ORDERLY_PAYMENT_GATEWAY_URL sends payments to it."""
+    from orderly.payments import simulator
+
+    console.print(f"simulated card gateway at http://{host}:{port}")
     simulator.serve(host, port)
