@@ -74,6 +74,8 @@ def load(config: Path, home: Path) -> Cluster:
     }
     if "erp" in simulators:
         shared["ORDERLY_ERP_URL"] = f"http://{host}:{simulators['erp']}"
+    if "payments" in simulators:
+        shared["ORDERLY_PAYMENT_GATEWAY_URL"] = f"http://{host}:{simulators['payments']}"
     # a process's own settings over the shared ones, by its name: `[env.inventory-2]`
     overrides: dict[str, dict[str, str]] = {
         name: {key: str(value) for key, value in settings.items()}
