@@ -54,12 +54,13 @@ run: $(SERVE_STAMP) web
 	$(BIN)/orderly serve
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench chaos
+	$(BIN)/ruff format --check src tests bench chaos
 	$(BIN)/lint-imports
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy src
+	$(BIN)/mypy --follow-imports=silent chaos
 
 # Most tests wait on servers, not on the CPU: three workers share them out a module at a time,
 # so that the deployment a module's tests share is started once. The tests that stop PostgreSQL
@@ -73,10 +74,13 @@ pytest: $(DEV_STAMP) web browser
 
 test: lint typecheck pytest
 
-# every crash point of every saga step, in both modes (minutes)
+# every crash point of every saga step, in both modes; then the fault-injection suite against a
+# cluster, in each of its modes (chaos/results/latest.json). CHAOS_SEED repeats a run's faults.
+CHAOS_SEED ?=
 chaos: $(DEV_STAMP)
 	$(BIN)/python -m tests.services_check
 	$(BIN)/pytest -q -m chaos
+	$(BIN)/python -m chaos --size full $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench

@@ -4,6 +4,7 @@ The kernel here has no netem qdisc (`tc qdisc add ... netem` fails: "Specified q
 unknown"), so the faults are made in user space: the process's URL points at the proxy."""
 
 import asyncio
+import contextlib
 import random
 import socket
 import struct
@@ -31,7 +32,9 @@ class _Link:
                 continue
             sock = writer.get_extra_info("socket")
             if sock is not None:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                # the socket may be closed already (its peer reset it): nothing to reset then
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.transport.abort()
 
 

@@ -1,0 +1,241 @@
+"""One run of the suite: a cluster of its own, a mixed load with faults drawn from the seed,
+quiescence, then the invariants; the table and `chaos/results/latest.json`."""
+
+import asyncio
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+
+from chaos import invariants, schedule
+from chaos.deployment import Deployment, deployed, healthy
+from chaos.inject import Injector
+from chaos.load import Cast, Load
+from orderly.bootstrap import topology
+from orderly.config import load_settings
+from orderly.demo import DEMO_CUSTOMER, DEMO_OPERATOR, DEMO_PASSWORD, DEMO_PHARMACIST
+from orderly.entrypoints.cluster.status import waiting as queued
+
+PRODUCTS = 8
+STOCK = 5000  # each product's, received as one lot when it is made
+
+
+@dataclass(frozen=True)
+class Options:
+    seed: int
+    mode: str  # faults, redeliver, crash, or all of them at once
+    duration: float  # seconds of load
+    concurrency: int
+    home: Path
+    settle_within: float = 240.0  # seconds for the cluster to become quiet after the load
+    keep: bool = False  # leave the database (and `home`, with the processes' logs) behind
+
+
+async def run(options: Options, say: Any = print) -> dict[str, Any]:
+    started = time.time()
+    log: list[str] = []
+    async with deployed(options.home, options.mode, options.seed, keep=options.keep) as deployment:
+        say(f"cluster up: {len(deployment.cluster.processes)} processes ({options.mode} mode)")
+        cast = await _cast(deployment)
+        faults = (
+            schedule.draw(options.seed, options.duration, deployment.orderly_processes)
+            if options.mode in {"faults", "all"}
+            else []
+        )
+        for fault in faults:
+            say(f"  planned {fault.describe()}")
+        load = Load(deployment, cast, options.seed)
+        injector = Injector(deployment, log)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        try:
+            playing = asyncio.create_task(injector.play(faults, began, stop))
+            loading = asyncio.create_task(load.run(options.concurrency, stop))
+            await asyncio.sleep(options.duration)  # the load's length is the run's setting
+            stop.set()
+            await asyncio.gather(playing, loading)
+        finally:
+            await injector.heal_all()
+            await load.close()
+        loaded = loop.time() - began
+        say(f"load over after {loaded:.0f} s: {len(load.attempts)} orders attempted")
+        not_ready = await healthy(deployment, within=120)
+        quiet_after = await _quiet(deployment, options.settle_within)
+        say(f"quiet after {quiet_after:.0f} s" if quiet_after >= 0 else "never quiet")
+        seen = await _seen(deployment)
+        checks = await invariants.check_all(
+            deployment.database_url,
+            topology(load_settings(deployment.cluster.shared)),
+            load.attempts,
+            cast.stock,
+            seen,
+        )
+        statuses = await _statuses(deployment)
+    accepted = [a for a in load.attempts if a.outcome == "accepted"]
+    result: dict[str, Any] = {
+        "seed": options.seed,
+        "mode": options.mode,
+        "load_seconds": round(loaded, 1),
+        "concurrency": options.concurrency,
+        "orders": {
+            "attempted": len(load.attempts),
+            "accepted": len(accepted),
+            "refused": sum(a.outcome == "refused" for a in load.attempts),
+            "unanswered": sum(a.outcome == "unknown" for a in load.attempts),
+            "terminal": sum(n for status, n in statuses.items() if status != "pending"),
+            "by_status": statuses,
+            "by_kind": _by_kind(load.attempts),
+            "followups": dict(load.followups),
+        },
+        "faults": {
+            "injected": dict(injector.injected),
+            "not_injected": dict(injector.failed),
+            "schedule": [asdict(fault) for fault in faults],
+        },
+        "not_ready_after_load": not_ready,
+        "quiet_after_seconds": round(quiet_after, 1),
+        "invariants": [
+            {
+                "name": check.name,
+                "says": check.says,
+                "violations": len(check.violations),
+                "examples": check.violations[:5],
+            }
+            for check in checks
+        ],
+        "seconds": round(time.time() - started, 1),
+        "log": log,
+    }
+    result["passed"] = (
+        all(not check.violations for check in checks)
+        and quiet_after >= 0
+        and not not_ready
+        and not injector.failed
+        and len(accepted) > 0
+    )
+    return result
+
+
+async def _cast(deployment: Deployment) -> Cast:
+    identity = deployment.url("identity")
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def login(email: str) -> dict[str, Any]:
+            body = {"email": email, "password": DEMO_PASSWORD}
+            answer = await http.post(f"{identity}/api/v1/auth/login", json=body)
+            answer.raise_for_status()
+            found: dict[str, Any] = answer.json()
+            return found
+
+        ops = (await login(DEMO_OPERATOR))["token"]
+        customer = (await login(DEMO_CUSTOMER))["token"]
+        challenge = await login(DEMO_PHARMACIST)
+        code = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "orderly", "demo", "mfa-code"],
+            env=deployment.env,
+            capture_output=True,
+            text=True,
+        )
+        verified = await http.post(
+            f"{identity}/api/v1/auth/mfa/verify",
+            json={"mfaToken": challenge["mfaToken"], "code": code.stdout.strip()},
+        )
+        verified.raise_for_status()
+        cast = Cast(ops, customer, str(verified.json()["token"]))
+        catalog = deployment.url("catalog")
+        for n in range(PRODUCTS):
+            body = {
+                "name": f"Chaos product {n}",
+                "sku": f"CHAOS-{deployment.cluster.namespace[-8:].upper()}-{n}",
+                "price": f"{5 + n}.00",
+                "description": "fault-injection suite",
+                "stock": STOCK,
+            }
+            made = await http.post(
+                f"{catalog}/api/v1/products", json=body, headers={"Authorization": f"Bearer {ops}"}
+            )
+            made.raise_for_status()
+            cast.products.append(str(made.json()["id"]))
+            cast.stock[cast.products[-1]] = STOCK
+    return cast
+
+
+async def _counts(deployment: Deployment) -> dict[str, int]:
+    """What is still moving: unpublished events, retries due, messages queued, sagas and
+    orders not settled."""
+    connection = await asyncpg.connect(deployment.database_url)
+    try:
+        counts: dict[str, int] = {"unpublished": 0, "retries": 0}
+        schemas = await connection.fetch(
+            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'outbox'"
+        )
+        for row in schemas:
+            schema = row["table_schema"]
+            counts["unpublished"] += await connection.fetchval(
+                f'SELECT COUNT(*) FROM "{schema}".outbox WHERE published_at IS NULL'
+            )
+            counts["retries"] += await connection.fetchval(
+                f'SELECT COUNT(*) FROM "{schema}".message_retries'
+            )
+        counts["sagas"] = await connection.fetchval(
+            "SELECT COUNT(*) FROM ordering.sagas WHERE state IN ('running', 'compensating')"
+        )
+        counts["pending"] = await connection.fetchval(
+            "SELECT COUNT(*) FROM ordering.orders WHERE status = 'pending'"
+        )
+    finally:
+        await connection.close()
+    counts["queued"] = sum((await queued(deployment.cluster)).values())
+    return counts
+
+
+async def _quiet(deployment: Deployment, within: float) -> float:
+    """Seconds until nothing moves any more (-1: not within `within`)."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    while True:
+        try:
+            counts = await _counts(deployment)
+        except (OSError, asyncpg.PostgresError):
+            counts = {"unreachable": 1}
+        if not any(counts.values()):
+            return loop.time() - began
+        if loop.time() - began > within:
+            return -1.0
+        await asyncio.sleep(1)  # a poll of the counts, bounded by `within`
+
+
+async def _seen(deployment: Deployment) -> invariants.Seen:
+    async with httpx.AsyncClient(timeout=30) as http:
+        movements = (await http.get(deployment.url("payments-sim") + "/sim/movements")).json()
+        sales = (await http.get(deployment.url("erp-sim") + "/sim/sales-orders")).json()
+    ids = [str(mail.message["Message-ID"]) for mail in deployment.smtp.received]
+    return invariants.Seen(movements["movements"], sales, ids)
+
+
+async def _statuses(deployment: Deployment) -> dict[str, int]:
+    connection = await asyncpg.connect(deployment.database_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT status, COUNT(*) AS n FROM ordering.orders"
+            " WHERE shipping_address::jsonb->>'line2' LIKE 'chaos:%' GROUP BY status"
+        )
+    finally:
+        await connection.close()
+    return {row["status"]: int(row["n"]) for row in rows}
+
+
+def _by_kind(attempts: list[Any]) -> dict[str, dict[str, int]]:
+    kinds: dict[str, dict[str, int]] = {}
+    for attempt in attempts:
+        counts = kinds.setdefault(attempt.kind, {"attempted": 0, "accepted": 0})
+        counts["attempted"] += 1
+        counts["accepted"] += attempt.outcome == "accepted"
+    return kinds
