@@ -4,6 +4,7 @@ broker to deliver again), and a consumer's messages are handled one at a time by
 in the order they were published, the other taking over when it goes."""
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 
 import aio_pika
@@ -119,3 +120,45 @@ async def test_with_two_replicas_each_orders_messages_are_handled_in_order() -> 
     # by one replica at a time: the first until it stopped, then the other
     replicas = [name for name, _, _ in seen]
     assert replicas == ["first"] * 150 + ["second"] * 150
+
+
+async def test_a_delivery_that_fails_is_handed_back_after_a_growing_pause_not_parked() -> None:
+    """A consumer that cannot even record a retry (its database is down) gets the message
+    again, each time after a longer pause; twenty tries in a second would have the broker
+    park it in the dead-letter queue, where no operator of Orderly's sees it."""
+    namespace = unique("requeue")
+    seen: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def down_then_up(message: Envelope) -> None:
+        seen.append(loop.time())
+        if len(seen) < 4:
+            raise ConnectionError("the database is down")
+
+    subscription = Subscription(CONSUMER, "fulfillment", (Pinged.TYPE,), unused)
+    topology = Topology({Pinged.TYPE: "catalog"}, [subscription])
+    transport = await RabbitMqTransport.connect(AMQP_URL, namespace)
+    try:
+        await transport.start(topology, [(subscription, down_then_up)])
+        await transport.publish("catalog", [told(Pinged(n=1), "order-1")])
+        await eventually(lambda: _true(len(seen) == 4), within=30)
+        await transport.drain(within=10)  # the fourth delivery's acknowledgement is sent
+    finally:
+        await transport.close()
+    pauses = [later - earlier for earlier, later in itertools.pairwise(seen)]
+    assert pauses[0] >= 0.25
+    assert pauses[1] >= 0.5
+    assert pauses[2] >= 1.0
+    assert await waiting_in_queue(namespace) == 0  # handled the fourth time, and acknowledged
+    assert await parked(namespace) == 0
+    await delete_topology(AMQP_URL, namespace, topology)
+
+
+async def parked(namespace: str) -> int:
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(f"{namespace}.dead-letter", passive=True)
+        return int(queue.declaration_result.message_count or 0)
+    finally:
+        await connection.close()

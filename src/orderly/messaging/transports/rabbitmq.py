@@ -36,7 +36,10 @@ log = structlog.get_logger(__name__)
 Properties = aiormq.spec.Basic.Properties
 PERSISTENT = int(aio_pika.DeliveryMode.PERSISTENT)
 PREFETCH = 256
+# Deliveries of one message before the broker parks it in the namespace's dead-letter queue
+# (a message that kills its consumer each time, say).
 DELIVERY_LIMIT = 20
+REQUEUE_PAUSE_MAX = 30.0
 # A confirm that never comes (the connection dropped after the publish went out) must not
 # stall the relay: past this, the batch counts as failed and goes out again.
 PUBLISH_TIMEOUT = 10.0
@@ -86,6 +89,15 @@ class _Acks:
             await newest.ack(multiple=True)
         except Exception as error:  # the channel closed: the broker redelivers, inboxes dedupe
             log.warning("acknowledgement lost", error=type(error).__name__)
+
+
+def requeue_after(incoming: AbstractIncomingMessage) -> float:
+    """Seconds to hold a delivery that failed before handing it back: 0.25 s, doubling with
+    each earlier delivery (the quorum queue's count), up to REQUEUE_PAUSE_MAX. The
+    DELIVERY_LIMIT tries then span about six minutes."""
+    count = (incoming.headers or {}).get("x-delivery-count", 0)
+    tries = count if isinstance(count, int) else 0
+    return float(min(0.25 * 2 ** min(tries, 16), REQUEUE_PAUSE_MAX))
 
 
 async def _redeliver_once(incoming: AbstractIncomingMessage) -> None:
@@ -194,12 +206,18 @@ class RabbitMqTransport:
             try:
                 await deliver(message)
             except Exception as error:
+                # Not even a retry record could be written (the database is down): the
+                # message goes back to the queue, after a pause that grows with each try, so
+                # that an outage of minutes does not spend its delivery limit in a second.
+                pause = requeue_after(incoming)
                 log.warning(
                     "delivery failed, requeued",
                     consumer=subscription.consumer,
                     message_id=message.id,
                     error=type(error).__name__,
+                    after=pause,
                 )
+                await asyncio.sleep(pause)
                 await incoming.nack(requeue=True)
                 return
             if faults.REDELIVER_ALL:  # handled and committed; delivered again all the same
