@@ -20,7 +20,7 @@ from chaos.run import Options, run
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 # seconds of load, users at once
-SIZES = {"small": (40.0, 3), "full": (240.0, 8)}
+SIZES = {"small": (40.0, 4), "full": (240.0, 8)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +75,9 @@ def table(result: dict[str, Any]) -> Table:
         shown.add_row(f"fault {kind}", str(n))
     for kind, n in sorted(result["faults"]["not_injected"].items()):
         shown.add_row(f"[red]fault {kind} not injected", str(n))
+    for cause, n in result["process_exits"].items():
+        shown.add_row(f"processes {cause}", str(n))
+    shown.add_row("duplicate deliveries dropped", str(result["duplicates_dropped"]))
     quiet = result["quiet_after_seconds"]
     shown.add_row("quiet after (s)", "never" if quiet < 0 else f"{quiet:.0f}")
     for check in result["invariants"]:

@@ -2,6 +2,7 @@
 quiescence, then the invariants; the table and `chaos/results/latest.json`."""
 
 import asyncio
+import re
 import subprocess
 import sys
 import time
@@ -77,6 +78,8 @@ async def run(options: Options, say: Any = print) -> dict[str, Any]:
             seen,
         )
         statuses = await _statuses(deployment)
+        duplicates = await _duplicates_dropped(deployment, cast.ops)
+        exits = _exits(deployment)
     accepted = [a for a in load.attempts if a.outcome == "accepted"]
     result: dict[str, Any] = {
         "seed": options.seed,
@@ -98,6 +101,11 @@ async def run(options: Options, say: Any = print) -> dict[str, Any]:
             "not_injected": dict(injector.failed),
             "schedule": [asdict(fault) for fault in faults],
         },
+        # how processes ended, from supervisord's log: killed (SIGKILL), or crashed at a
+        # crash point (exit status 137)
+        "process_exits": exits,
+        # deliveries each inbox recognised as already handled (since each process's last start)
+        "duplicates_dropped": duplicates,
         "not_ready_after_load": not_ready,
         "quiet_after_seconds": round(quiet_after, 1),
         "invariants": [
@@ -230,6 +238,33 @@ async def _statuses(deployment: Deployment) -> dict[str, int]:
     finally:
         await connection.close()
     return {row["status"]: int(row["n"]) for row in rows}
+
+
+def _exits(deployment: Deployment) -> dict[str, int]:
+    log = deployment.cluster.home / "supervisord.log"
+    text = log.read_text() if log.exists() else ""
+    return {
+        "killed": text.count("terminated by SIGKILL"),
+        "crashed": text.count("exit status 137"),
+    }
+
+
+async def _duplicates_dropped(deployment: Deployment, operator: str) -> int:
+    pattern = re.compile(
+        r'^orderly_messages_consumed_total\{[^}]*outcome="duplicate"[^}]*\} (\S+)$'
+    )
+    total = 0.0
+    headers = {"Authorization": f"Bearer {operator}"}
+    async with httpx.AsyncClient(timeout=10, headers=headers) as http:
+        for name in deployment.orderly_processes:
+            try:
+                text = (await http.get(deployment.url(name) + "/metrics")).text
+            except httpx.HTTPError:
+                continue
+            for line in text.splitlines():
+                if found := pattern.match(line):
+                    total += float(found.group(1))
+    return int(total)
 
 
 def _by_kind(attempts: list[Any]) -> dict[str, dict[str, int]]:
