@@ -11,7 +11,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import b2b, bff, checkout, http, inventory, kernel, raw, search, tokens, warehouse, web
+from bench import (
+    b2b,
+    bff,
+    checkout,
+    http,
+    inventory,
+    kernel,
+    raw,
+    replicas,
+    search,
+    tokens,
+    warehouse,
+    web,
+)
 from tests.services import PG_ADMIN_URL, broker_up, postgres_up
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -152,6 +165,8 @@ async def main() -> int:
     )
 
     await _checkouts(report, services)
+    if services:
+        await _replicas(report)
     await _b2b_checkouts(report, services)
     await _warehouse(report, services)
     await _bff(report, services)
@@ -246,6 +261,36 @@ async def _checkouts(report: Report, services: bool) -> None:
             dbos.place_p99_ms,
             kind="peer",
         )
+
+
+async def _replicas(report: Report) -> None:
+    """The distributed B2C checkout with one and two processes per consuming context, and
+    each event's time from its commit to its consumers' handling it."""
+    print("B2C checkouts, distributed, 1 and 2 processes per consuming context", flush=True)
+    n = int(os.environ.get("BENCH_CHECKOUTS", "2000"))
+    await _quiet(True)
+    one, one_lags = await replicas.run(n, processes=1)
+    await _quiet(True)
+    two, two_lags = await replicas.run(n, processes=2)
+    report.add(
+        "B2C checkouts, 2 processes per consumer",
+        two.rate,
+        "chk/s",
+        "the same, 1 process per consumer",
+        one.rate,
+        kind="peer",
+    )
+    raw_lags = await raw.aio_pika_latency(2000, rate=500)
+    for q, label in ((0.5, "p50"), (0.99, "p99")):
+        limit = replicas.percentile(raw_lags, q)
+        for processes, lags in ((1, one_lags), (2, two_lags)):
+            report.add(
+                f"outbox -> consumer {label}, {processes} per consumer",
+                replicas.percentile(lags, q),
+                "ms",
+                f"aio-pika publish (confirm) -> consume {label}, 500/s",
+                limit,
+            )
 
 
 B2B_ROUNDS = int(os.environ.get("BENCH_B2B_ROUNDS", "2"))

@@ -45,6 +45,7 @@ class Target:
     catalog_url: str
     customer_token: str
     operator_token: str
+    more_sales_urls: tuple[str, ...] = ()  # more processes serving ordering: placed round-robin
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Checkouts:
     p50_ms: float  # request to paid, at half `rate`
     p99_ms: float
     place_p99_ms: float  # the POST alone, at half `rate`
+    paced_from: float = 0.0  # when the checkouts at half `rate` began (seconds since the epoch)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -88,12 +90,16 @@ async def _run(target: Target, n: int) -> Checkouts:
             "channel": "b2c",
         }
         sent: dict[str, float] = {}
+        places = [f"{url}/api/v1/orders" for url in (sales_url, *target.more_sales_urls)]
+        turn = 0
 
         async def place() -> float:
+            nonlocal turn
+            turn += 1
             started = time.perf_counter()
             wall = time.time()
             async with session.post(
-                f"{sales_url}/api/v1/orders", json=body, headers=customer
+                places[turn % len(places)], json=body, headers=customer
             ) as response:
                 answer = await response.json()
                 if response.status != 201:
@@ -131,6 +137,7 @@ async def _run(target: Target, n: int) -> Checkouts:
 
         # at half that rate: each checkout's time to paid, and the POST's response time
         sent.clear()
+        paced_from = time.time()
         paced = [0.0] * min(n, max(int(rate * 10), 1))
         interval = 2 / rate
         started = time.perf_counter()
@@ -148,6 +155,7 @@ async def _run(target: Target, n: int) -> Checkouts:
         p50_ms=statistics.median(latencies) * 1000,
         p99_ms=_pct(latencies, 0.99),
         place_p99_ms=_pct(paced, 0.99),
+        paced_from=paced_from,
     )
 
 

@@ -9,7 +9,13 @@ from pathlib import Path
 
 from tests.services import AMQP_URL, create_pg_database, drop_pg_database
 
-__all__ = ["AMQP_URL", "aio_pika_round_trip", "asyncpg_commits", "sqlite_commits"]
+__all__ = [
+    "AMQP_URL",
+    "aio_pika_latency",
+    "aio_pika_round_trip",
+    "asyncpg_commits",
+    "sqlite_commits",
+]
 
 
 def _sqlite(path: Path) -> sqlite3.Connection:
@@ -94,6 +100,53 @@ async def aio_pika_round_trip(n: int, window: int = 100) -> float:
     finally:
         await connection.close()
     return n / elapsed
+
+
+async def aio_pika_latency(n: int, rate: float) -> list[float]:
+    """aio-pika alone: a persistent message published with a confirm, `rate` a second, and
+    consumed; each one's seconds from the publish to the consumer having it."""
+    import aio_pika
+
+    connection = await aio_pika.connect_robust(AMQP_URL)
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        name = f"bench.raw.{uuid.uuid4().hex[:8]}"
+        queue = await channel.declare_queue(
+            name, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        consumer_channel = await connection.channel()
+        await consumer_channel.set_qos(prefetch_count=256)
+        consumer_queue = await consumer_channel.get_queue(name, ensure=False)
+        sent: dict[str, float] = {}
+        took: list[float] = []
+        done = asyncio.Event()
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            took.append(time.perf_counter() - sent[str(message.message_id)])
+            await message.ack()
+            if len(took) >= n:
+                done.set()
+
+        await consumer_queue.consume(on_message)
+        started = time.perf_counter()
+
+        async def one(i: int) -> None:
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            message_id = uuid.uuid4().hex
+            sent[message_id] = time.perf_counter()
+            body = aio_pika.Message(
+                b"{}", message_id=message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+            )
+            await channel.default_exchange.publish(body, routing_key=name)
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+        await done.wait()
+        await queue.delete(if_unused=False, if_empty=False)
+    finally:
+        await connection.close()
+    return took
 
 
 async def asyncpg_commits(n: int, concurrency: int) -> float:
