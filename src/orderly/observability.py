@@ -81,6 +81,12 @@ class AccessLog:
 
 
 # Metrics: counted where the event happens, served at /metrics.
+DATABASE_ROUND_TRIPS = Counter(
+    "orderly_database_round_trips_total",
+    "Statements sent to PostgreSQL, a transaction's BEGIN and COMMIT included: each is a round"
+    " trip, and on a busy host they cost more than the statements' own work",
+    ["database"],
+)
 MESSAGES_PUBLISHED = Counter(
     "orderly_messages_published_total", "Messages the relay handed to the transport", ["context"]
 )

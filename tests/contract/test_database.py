@@ -173,3 +173,27 @@ async def test_a_list_parameter_is_a_set_to_test_against(
 def test_a_list_parameter_must_be_written_in() -> None:
     with pytest.raises(AssertionError):
         sql("SELECT id FROM probes WHERE id NOT IN :ids", lists=["ids"])
+
+
+async def test_postgresql_round_trips_are_counted_with_begin_and_commit(db: Database) -> None:
+    """`orderly_database_round_trips_total`: each statement, and a transaction's BEGIN and
+    COMMIT (SQLite runs in the process: it has none to count)."""
+    from prometheus_client import REGISTRY
+
+    def trips() -> float:
+        found = REGISTRY.get_sample_value(
+            "orderly_database_round_trips_total", {"database": "ordering"}
+        )
+        return found or 0.0
+
+    before = trips()
+
+    async def two(tx: Tx) -> None:
+        await tx.execute(INSERT, {"id": "a", "n": 1})
+        await tx.fetch_one(GET, {"id": "a"})
+
+    await db.transaction(two)
+    await db.autocommit(lambda tx: tx.execute(INSERT, {"id": "b", "n": 2}))
+    await count(db)
+    expected = {"postgresql": (2 + 2) + 1 + (1 + 2), "sqlite": 0}[db.dialect]
+    assert trips() - before == expected

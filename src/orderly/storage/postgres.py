@@ -8,7 +8,9 @@ from typing import Any, TypeVar
 import asyncpg  # type: ignore[import-untyped]
 import orjson
 import structlog
+from prometheus_client import Counter
 
+from orderly.observability import DATABASE_ROUND_TRIPS
 from orderly.storage.database import Params, Row, StorageUnavailable, Work
 from orderly.storage.statements import Statement, positional
 
@@ -47,29 +49,34 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 class PostgresTx:
-    __slots__ = ("_conn", "wrote_outbox")
+    __slots__ = ("_conn", "_trips", "wrote_outbox")
     dialect = "postgresql"
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, trips: Counter) -> None:
         self._conn = conn
+        self._trips = trips
         self.wrote_outbox = False
 
     async def execute(self, stmt: Statement, params: Params | None = None) -> int:
         text, names = stmt.compiled("postgresql")
+        self._trips.inc()
         status: str = await self._conn.execute(text, *positional(names, params))
         return _rowcount(status)
 
     async def execute_many(self, stmt: Statement, rows: Sequence[Params]) -> None:
         text, names = stmt.compiled("postgresql")
+        self._trips.inc()
         await self._conn.executemany(text, [positional(names, row) for row in rows])
 
     async def fetch_one(self, stmt: Statement, params: Params | None = None) -> Row | None:
         text, names = stmt.compiled("postgresql")
+        self._trips.inc()
         record = await self._conn.fetchrow(text, *positional(names, params))
         return None if record is None else dict(record)
 
     async def fetch_all(self, stmt: Statement, params: Params | None = None) -> list[Row]:
         text, names = stmt.compiled("postgresql")
+        self._trips.inc()
         return [dict(r) for r in await self._conn.fetch(text, *positional(names, params))]
 
 
@@ -79,6 +86,7 @@ class PostgresDatabase:
     def __init__(self, name: str, pool: "asyncpg.Pool[Any]") -> None:
         self.name = name
         self._pool = pool
+        self._trips = DATABASE_ROUND_TRIPS.labels(name)
         self._listeners: list[Callable[[], None]] = []
 
     @classmethod
@@ -108,7 +116,9 @@ class PostgresDatabase:
                 self._pool.acquire() as conn,
                 conn.transaction() if explicit else nullcontext(),
             ):
-                tx = PostgresTx(conn)
+                tx = PostgresTx(conn, self._trips)
+                if explicit:
+                    self._trips.inc(2)  # BEGIN and COMMIT
                 result = await work(tx)
         except _UNREACHABLE as error:
             raise StorageUnavailable(f"database {self.name} is unreachable") from error
@@ -123,7 +133,8 @@ class PostgresDatabase:
                 self._pool.acquire() as conn,
                 conn.transaction(isolation="repeatable_read", readonly=True),
             ):
-                return await work(PostgresTx(conn))
+                self._trips.inc(2)  # BEGIN and COMMIT
+                return await work(PostgresTx(conn, self._trips))
         except _UNREACHABLE as error:
             raise StorageUnavailable(f"database {self.name} is unreachable") from error
 
