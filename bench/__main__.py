@@ -18,6 +18,7 @@ from bench import (
     http,
     inventory,
     kernel,
+    profile,
     raw,
     replicas,
     search,
@@ -28,6 +29,7 @@ from bench import (
 from tests.services import PG_ADMIN_URL, broker_up, postgres_up
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
+PROFILE = Path(__file__).parent / "results" / "checkout-profile.json"
 ROUNDS = 3
 
 
@@ -269,9 +271,13 @@ async def _replicas(report: Report) -> None:
     print("B2C checkouts, distributed, 1 and 2 processes per consuming context", flush=True)
     n = int(os.environ.get("BENCH_CHECKOUTS", "2000"))
     await _quiet(True)
-    one, one_lags = await replicas.run(n, processes=1)
+    one, one_lags, costs = await replicas.run(n, processes=1)
+    print("  per checkout, each process (1 per consumer):")
+    profile.show(costs)
+    PROFILE.parent.mkdir(parents=True, exist_ok=True)
+    PROFILE.write_text(json.dumps(costs, indent=2) + "\n")
     await _quiet(True)
-    two, two_lags = await replicas.run(n, processes=2)
+    two, two_lags, _ = await replicas.run(n, processes=2)
     report.add(
         "B2C checkouts, 2 processes per consumer",
         two.rate,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 
-from bench import checkout
+from bench import checkout, profile
 from tests.conftest import Backend
 from tests.e2e.conftest import deploy
 from tests.e2e.server import Server
@@ -25,9 +25,12 @@ from tests.services import AMQP_URL, create_pg_database, drop_pg_database, uniqu
 CONSUMING = ("ordering", "inventory", "payments", "fulfillment")
 
 
-async def run(n: int, processes: int) -> tuple[checkout.Checkouts, list[float]]:
+async def run(
+    n: int, processes: int
+) -> tuple[checkout.Checkouts, list[float], dict[str, dict[str, float]]]:
     """The checkouts with `processes` per consuming context; each event's seconds from its
-    commit to each of its consumers' handling it, while checkouts came at half the rate."""
+    commit to each of its consumers' handling it, while checkouts came at half the rate; and
+    each process's CPU, round trips and messages per checkout."""
     url = await create_pg_database()
     namespace = unique("bench")
     try:
@@ -55,7 +58,14 @@ async def run(n: int, processes: int) -> tuple[checkout.Checkouts, list[float]]:
                     target.operator_token,
                     sales,
                 )
+                named = {
+                    f"{server.env['ORDERLY_CONTEXTS']}-{server.port}": server.url
+                    for server in [*deployed.servers, *more]
+                }
+                before = await profile.snapshot(named, target.operator_token)
                 result = await checkout._run(target, n)
+                after = await profile.snapshot(named, target.operator_token)
+                costs = profile.per_checkout(before, after)
                 paced = datetime.fromtimestamp(result.paced_from).astimezone()
                 latencies = await outbox_to_inbox(url, paced)
             finally:
@@ -68,7 +78,7 @@ async def run(n: int, processes: int) -> tuple[checkout.Checkouts, list[float]]:
         from orderly.messaging.transports.rabbitmq import delete_topology
 
         await delete_topology(AMQP_URL, namespace, topology(Settings()))
-    return result, latencies
+    return result, latencies, costs
 
 
 async def outbox_to_inbox(url: str, since: datetime) -> list[float]:
