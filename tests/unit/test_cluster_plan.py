@@ -24,8 +24,7 @@ def test_a_process_has_its_own_settings_over_the_shared_ones(tmp_path: Path) -> 
     proxied = "postgresql://postgres@127.0.0.1:15432/o"
     env = plan(
         tmp_path,
-        "[replicas]\ninventory = [3105]\n"
-        f'[env.inventory-2]\nORDERLY_DATABASE_URL = "{proxied}"\n',
+        f'[replicas]\ninventory = [3105]\n[env.inventory-2]\nORDERLY_DATABASE_URL = "{proxied}"\n',
     )
     assert env["inventory-2"]["ORDERLY_DATABASE_URL"] == proxied
     assert env["inventory"]["ORDERLY_DATABASE_URL"].endswith(":5432/o")
