@@ -20,7 +20,7 @@ from chaos.run import Options, run
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 # seconds of load, users at once
-SIZES = {"small": (40.0, 4), "full": (240.0, 8)}
+SIZES = {"small": (30.0, 4), "full": (240.0, 8)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +69,7 @@ def table(result: dict[str, Any]) -> Table:
     )
     shown.add_column("")
     shown.add_column("count", justify="right")
-    for name in ("attempted", "accepted", "refused", "unanswered", "terminal"):
+    for name in ("attempted", "accepted", "refused", "unanswered", "terminal", "held"):
         shown.add_row(f"orders {name}", str(orders[name]))
     for kind, n in sorted(result["faults"]["injected"].items()):
         shown.add_row(f"fault {kind}", str(n))

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -53,6 +53,9 @@ class Deployment:
     database_url: str
     smtp: SmtpServer
     proxies: dict[str, FaultProxy]  # "database" and "broker", both of PROXIED's links
+    # how `orderly cluster down` went, once the deployment is gone: whether it succeeded,
+    # and the processes still running after it
+    down: dict[str, object] = field(default_factory=dict)
 
     def url(self, process: str) -> str:
         return f"http://127.0.0.1:{self.ports[process]}"
@@ -158,7 +161,16 @@ async def deployed(
         yield deployment
     finally:
         if supervisor.running(cluster.home):
-            await asyncio.to_thread(supervisor.stop, cluster.home)
+            pids = [int(row["pid"]) for row in supervisor.processes(cluster.home) if row["pid"]]
+            down = await asyncio.to_thread(
+                _orderly, "cluster", "down", *where, env=dict(os.environ)
+            )
+            if supervisor.running(cluster.home):  # down failed: stopped all the same
+                await asyncio.to_thread(supervisor.stop, cluster.home)
+            deployment.down = {
+                "succeeded": down.returncode == 0,
+                "left_running": _alive(pids),
+            }
         for proxy in proxies.values():
             await proxy.stop()
         await smtp.stop()
@@ -168,6 +180,24 @@ async def deployed(
             print(f"the database is kept: {database_url}")
         else:
             await drop_pg_database(database_url)
+
+
+def _alive(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+async def status(deployment: Deployment) -> dict[str, int]:
+    """What `orderly cluster status` shows: how many processes, running, ready."""
+    home = deployment.cluster.home
+    where = ("--config", str(deployment.config), "--home", str(home))
+    shown = await asyncio.to_thread(_orderly, "cluster", "status", *where, env=dict(os.environ))
+    rows = [line for line in shown.stdout.splitlines() if "│" in line and "process" not in line]
+    return {
+        "exit_status": shown.returncode,
+        "processes": len(rows),
+        "running": sum(" RUNNING " in row for row in rows),
+        "ready": sum(" ready " in row for row in rows),
+    }
 
 
 async def healthy(deployment: Deployment, within: float) -> list[str]:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -88,12 +89,17 @@ class Injector:
         self.injected[fault.kind] += 1
 
     def _kill(self, name: str) -> None:
-        row = next(
-            r for r in supervisor.processes(self.deployment.cluster.home) if r["name"] == name
-        )
-        if row["statename"] != "RUNNING" or not row["pid"]:
-            raise RuntimeError(f"{name} is {row['statename']}")
-        os.kill(int(row["pid"]), signal.SIGKILL)
+        """kill -9 of `name` once it runs (one just restarted is given up to 30 s to)."""
+        deadline = time.monotonic() + 30
+        while True:
+            rows = supervisor.processes(self.deployment.cluster.home)
+            row = next(r for r in rows if r["name"] == name)
+            if row["statename"] == "RUNNING" and row["pid"]:
+                os.kill(int(row["pid"]), signal.SIGKILL)
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} is {row['statename']}")
+            time.sleep(0.2)  # a poll of supervisord, bounded by the deadline
 
     async def _simulator(self, name: str, faults: dict[str, object]) -> None:
         async with httpx.AsyncClient(timeout=10) as http:

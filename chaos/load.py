@@ -15,8 +15,17 @@ from typing import Any
 import httpx
 
 from chaos.deployment import Deployment
+from orderly.demo import DEMO_PHARMACY_ADDRESS
 
-KINDS = {"direct": 5, "b2c": 5, "guarded": 3, "b2b": 3, "cancel": 2, "fulfil": 2}
+# held: a pharmacy's first orders of a controlled drug family, which suspicious order
+# monitoring holds for an analyst
+KINDS = {"direct": 5, "b2c": 5, "guarded": 3, "b2b": 3, "cancel": 2, "fulfil": 2, "held": 1}
+SHOP_ADDRESS = {
+    "line1": "1 Main St",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "US",
+}
 RETRY_FOR = 90.0  # seconds a call is sent again while it gets no answer
 TRANSIENT = {500, 502, 503, 504}
 
@@ -30,6 +39,7 @@ class Attempt:
     order_id: str = ""
     tries: int = 0
     detail: str = ""
+    seconds: float = 0.0  # from the first try to the last step of its kind (delivered, say)
 
 
 @dataclass
@@ -38,6 +48,7 @@ class Cast:
     customer: str
     pharmacist: str
     products: list[str] = field(default_factory=list)
+    controlled: str = ""  # a schedule IV product, for the orders monitoring holds
     stock: dict[str, int] = field(default_factory=dict)  # what each product was received with
 
 
@@ -61,24 +72,32 @@ class Load:
         async def user() -> None:
             while not stop.is_set():
                 kind = self.rng.choices(kinds, weights)[0]
-                await self.one(kind, self.rng.choice(self.cast.products))
+                product = self.rng.choice(self.cast.products)
+                await self.one(kind, self.cast.controlled if kind == "held" else product)
 
+        # one held order at least in every run, so that the holds' check has holds to see
+        await self.one("held", self.cast.controlled)
         await asyncio.gather(*(user() for _ in range(concurrency)))
 
     async def one(self, kind: str, product: str) -> None:
         attempt = Attempt(str(uuid.uuid4()), kind)
         self.attempts.append(attempt)
+        began = asyncio.get_running_loop().time()
+        try:
+            await self._play(attempt, product)
+        finally:
+            attempt.seconds = asyncio.get_running_loop().time() - began
+
+    async def _play(self, attempt: Attempt, product: str) -> None:
+        kind = attempt.kind
         quantity = 1 + self.rng.randrange(3)
-        token = self.cast.pharmacist if kind == "b2b" else self.cast.customer
+        pharmacy = kind in {"b2b", "held"}
+        token = self.cast.pharmacist if pharmacy else self.cast.customer
+        # a pharmacy's orders go to its DEA-registered address (its controlled ones must)
+        address = DEMO_PHARMACY_ADDRESS if pharmacy else SHOP_ADDRESS
         body: dict[str, Any] = {
             "items": [{"product_id": product, "quantity": quantity}],
-            "shipping_address": {
-                "line1": "1 Main St",
-                "line2": f"chaos:{attempt.id}",
-                "city": "Springfield",
-                "postal_code": "12345",
-                "country": "US",
-            },
+            "shipping_address": {**address, "line2": f"chaos:{attempt.id}"},
         }
         card = "tok_decline" if self.rng.random() < 0.1 else "tok_visa"
         if kind in {"direct", "fulfil"}:

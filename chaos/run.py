@@ -14,7 +14,7 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 
 from chaos import invariants, schedule
-from chaos.deployment import Deployment, deployed, healthy
+from chaos.deployment import Deployment, deployed, healthy, status
 from chaos.inject import Injector
 from chaos.load import Cast, Load
 from orderly.bootstrap import topology
@@ -22,6 +22,8 @@ from orderly.config import load_settings
 from orderly.demo import DEMO_CUSTOMER, DEMO_OPERATOR, DEMO_PASSWORD, DEMO_PHARMACIST
 from orderly.entrypoints.cluster.status import waiting as queued
 
+PEOPLE = {"on_hold", "awaiting_approval"}
+WAITING = {"pending", *PEOPLE}
 PRODUCTS = 8
 STOCK = 5000  # each product's, received as one lot when it is made
 
@@ -79,6 +81,7 @@ async def run(options: Options, say: Any = print) -> dict[str, Any]:
         )
         statuses = await _statuses(deployment)
         duplicates = await _duplicates_dropped(deployment, cast.ops)
+        shown = await status(deployment)
         exits = _exits(deployment)
     accepted = [a for a in load.attempts if a.outcome == "accepted"]
     result: dict[str, Any] = {
@@ -91,7 +94,9 @@ async def run(options: Options, say: Any = print) -> dict[str, Any]:
             "accepted": len(accepted),
             "refused": sum(a.outcome == "refused" for a in load.attempts),
             "unanswered": sum(a.outcome == "unknown" for a in load.attempts),
-            "terminal": sum(n for status, n in statuses.items() if status != "pending"),
+            "terminal": sum(n for status, n in statuses.items() if status not in WAITING),
+            # waiting on a person: an analyst's hold, an approver
+            "held": sum(n for status, n in statuses.items() if status in PEOPLE),
             "by_status": statuses,
             "by_kind": _by_kind(load.attempts),
             "followups": dict(load.followups),
@@ -107,6 +112,7 @@ async def run(options: Options, say: Any = print) -> dict[str, Any]:
         # deliveries each inbox recognised as already handled (since each process's last start)
         "duplicates_dropped": duplicates,
         "not_ready_after_load": not_ready,
+        "cluster_status": shown,
         "quiet_after_seconds": round(quiet_after, 1),
         "invariants": [
             {
@@ -117,11 +123,17 @@ async def run(options: Options, say: Any = print) -> dict[str, Any]:
             }
             for check in checks
         ],
-        "seconds": round(time.time() - started, 1),
+        "seconds": 0.0,
         "log": log,
     }
+    result["cluster_down"] = deployment.down
+    result["seconds"] = round(time.time() - started, 1)
     result["passed"] = (
         all(not check.violations for check in checks)
+        and shown["exit_status"] == 0
+        and shown["ready"] == shown["running"] == shown["processes"] > 0
+        and bool(deployment.down.get("succeeded"))
+        and not deployment.down.get("left_running")
         and quiet_after >= 0
         and not not_ready
         and not injector.failed
@@ -172,7 +184,35 @@ async def _cast(deployment: Deployment) -> Cast:
             made.raise_for_status()
             cast.products.append(str(made.json()["id"]))
             cast.stock[cast.products[-1]] = STOCK
+        cast.controlled = await _controlled(deployment, http, ops)
+        cast.stock[cast.controlled] = STOCK
     return cast
+
+
+async def _controlled(deployment: Deployment, http: httpx.AsyncClient, ops: str) -> str:
+    """A schedule IV product, once compliance knows it (from catalog's product.created)."""
+    headers = {"Authorization": f"Bearer {ops}"}
+    body = {
+        "name": "Alprazolam 1 mg",
+        "sku": f"CHAOS-{deployment.cluster.namespace[-8:].upper()}-CIV",
+        "price": "4.00",
+        "stock": STOCK,
+        "pack_size": "100 TABLET in 1 BOTTLE",
+        "dea_schedule": "CIV",
+    }
+    made = await http.post(
+        f"{deployment.url('catalog')}/api/v1/products", json=body, headers=headers
+    )
+    made.raise_for_status()
+    product = str(made.json()["id"])
+    known = f"{deployment.url('compliance')}/api/v1/compliance/products/{product}"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while (await http.get(known, headers=headers)).status_code != 200:
+        if loop.time() > deadline:
+            raise RuntimeError("compliance did not hear of the controlled product in 60 s")
+        await asyncio.sleep(0.2)  # a poll for the copy, bounded by the deadline
+    return product
 
 
 async def _counts(deployment: Deployment) -> dict[str, int]:
@@ -192,8 +232,11 @@ async def _counts(deployment: Deployment) -> dict[str, int]:
             counts["retries"] += await connection.fetchval(
                 f'SELECT COUNT(*) FROM "{schema}".message_retries'
             )
+        # a saga waiting on a person (an analyst's hold, an approver) is quiet
         counts["sagas"] = await connection.fetchval(
-            "SELECT COUNT(*) FROM ordering.sagas WHERE state IN ('running', 'compensating')"
+            "SELECT COUNT(*) FROM ordering.sagas s JOIN ordering.orders o ON o.id = s.id"
+            " WHERE s.state IN ('running', 'compensating')"
+            " AND o.status NOT IN ('on_hold', 'awaiting_approval')"
         )
         counts["pending"] = await connection.fetchval(
             "SELECT COUNT(*) FROM ordering.orders WHERE status = 'pending'"
@@ -267,10 +310,16 @@ async def _duplicates_dropped(deployment: Deployment, operator: str) -> int:
     return int(total)
 
 
-def _by_kind(attempts: list[Any]) -> dict[str, dict[str, int]]:
-    kinds: dict[str, dict[str, int]] = {}
+def _by_kind(attempts: list[Any]) -> dict[str, dict[str, float]]:
+    kinds: dict[str, dict[str, float]] = {}
     for attempt in attempts:
-        counts = kinds.setdefault(attempt.kind, {"attempted": 0, "accepted": 0})
+        counts = kinds.setdefault(
+            attempt.kind, {"attempted": 0, "accepted": 0, "seconds_max": 0.0, "seconds": 0.0}
+        )
         counts["attempted"] += 1
         counts["accepted"] += attempt.outcome == "accepted"
+        counts["seconds"] += attempt.seconds
+        counts["seconds_max"] = round(max(counts["seconds_max"], attempt.seconds), 1)
+    for counts in kinds.values():
+        counts["seconds"] = round(counts["seconds"] / counts["attempted"], 1)  # the mean
     return kinds

@@ -127,7 +127,6 @@ def today() -> date:
 SLOWEST_FIRST = (
     "tests/e2e/test_openapi_conformance.py",
     "tests/e2e/test_fuzz_routes.py",
-    "tests/e2e/test_cluster.py",
     "tests/e2e/test_openapi_conformance_operator.py",
     "tests/e2e/test_demo_run.py",
     "tests/browser/test_ops.py",

@@ -86,6 +86,14 @@ DEMO_OPERATOR = "operator@orderly.example"
 DEMO_CUSTOMER = "customer@orderly.example"
 DEMO_PHARMACY = "PH-45678"
 DEMO_PHARMACIST = "pharmacist@orderly.example"
+# the demo pharmacy's DEA-registered address, the only one its controlled substances ship to
+DEMO_PHARMACY_ADDRESS = {
+    "line1": "100 Main Street",
+    "city": "Harrisburg",
+    "state": "PA",
+    "postal_code": "17101",
+    "country": "US",
+}
 
 
 async def load_demo_users(identity: Database, passwords: Passwords) -> None:
@@ -125,13 +133,7 @@ async def load_demo_pharmacy(identity: Database, passwords: Passwords) -> None:
             can_order_schedule_ii=True,
             admin_email=DEMO_PHARMACIST,
             admin_password=DEMO_PASSWORD,
-            registered_address={
-                "line1": "100 Main Street",
-                "city": "Harrisburg",
-                "state": "PA",
-                "postal_code": "17101",
-                "country": "US",
-            },
+            registered_address=dict(DEMO_PHARMACY_ADDRESS),
             licence_state="PA",
             licence_expires_on="2028-06-30",
         ),

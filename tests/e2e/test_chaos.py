@@ -1,4 +1,5 @@
-"""The fault-injection suite at its small size, with every fault at once: processes killed,
+"""The fault-injection suite at its small size, with every fault at once, against a cluster
+of its own (`orderly cluster up`, `status`, `down` under supervisord): processes killed,
 PostgreSQL and RabbitMQ restarted, simulators slow or failing, a replica's links degraded,
 every message delivered twice and processes dying between commits and publishes. Nothing may
 be lost, duplicated, oversold or stuck (`make chaos` runs each mode alone, at full size).
@@ -36,8 +37,10 @@ def test_no_order_is_lost_duplicated_oversold_or_stuck_under_every_fault(tmp_pat
     assert not broken, broken
     assert done.returncode == 0, done.stdout[-5000:]
     # the load was real, and so were the faults: each kind injected, none that could not be
-    assert run["orders"]["accepted"] >= 20
-    assert run["orders"]["terminal"] == run["orders"]["accepted"]
+    assert run["orders"]["accepted"] >= 15
+    orders = run["orders"]
+    assert orders["terminal"] + orders["held"] == orders["accepted"]
+    assert orders["held"] >= 1  # so that "every hold visible" had holds to see
     assert set(run["faults"]["injected"]) == {
         "kill",
         "rabbitmq_restart",
@@ -52,3 +55,12 @@ def test_no_order_is_lost_duplicated_oversold_or_stuck_under_every_fault(tmp_pat
     }
     assert not run["faults"]["not_injected"]
     assert run["quiet_after_seconds"] >= 0
+    # processes killed or crashed were started again by supervisord: `orderly cluster status`
+    # shows every one running and ready, and `orderly cluster down` stops every one
+    assert run["process_exits"]["killed"] >= 3
+    assert run["process_exits"]["crashed"] >= 1
+    status = run["cluster_status"]
+    assert status["exit_status"] == 0
+    assert status["processes"] == status["running"] == status["ready"] == 17
+    assert run["cluster_down"] == {"succeeded": True, "left_running": []}
+    assert run["duplicates_dropped"] > 0  # every message was delivered twice
