@@ -154,6 +154,38 @@ async def test_a_delivery_that_fails_is_handed_back_after_a_growing_pause_not_pa
     await delete_topology(AMQP_URL, namespace, topology)
 
 
+async def test_a_delivery_held_before_it_is_handed_back_is_not_settled_by_later_ones() -> None:
+    """While a failed delivery waits to be handed back, the ones after it are handled and
+    acknowledged; acknowledging them must not settle it (an `ack(multiple)` past it would),
+    or it is lost: never handled, and gone from the queue."""
+    namespace = unique("held")
+    tries: dict[str, int] = {}
+    handled: list[str] = []
+
+    async def first_fails_once(message: Envelope) -> None:
+        tries[message.id] = tries.get(message.id, 0) + 1
+        if message.aggregate_id == "order-0" and tries[message.id] == 1:
+            raise ConnectionError("the database is down")
+        handled.append(message.aggregate_id)
+
+    subscription = Subscription(CONSUMER, "fulfillment", (Pinged.TYPE,), unused)
+    topology = Topology({Pinged.TYPE: "catalog"}, [subscription])
+    transport = await RabbitMqTransport.connect(AMQP_URL, namespace)
+    sent = [told(Pinged(n=n), f"order-{n}") for n in range(6)]
+    try:
+        await transport.start(topology, [(subscription, first_fails_once)])
+        await transport.publish("catalog", sent)
+        await eventually(lambda: _true(len(handled) == len(sent)), within=30)
+        await transport.drain(within=10)
+    finally:
+        await transport.close()
+    assert sorted(handled) == sorted(m.aggregate_id for m in sent)
+    assert tries[sent[0].id] == 2
+    assert await waiting_in_queue(namespace) == 0
+    assert await parked(namespace) == 0
+    await delete_topology(AMQP_URL, namespace, topology)
+
+
 async def parked(namespace: str) -> int:
     connection = await aio_pika.connect(AMQP_URL)
     try:

@@ -59,24 +59,58 @@ def exchange_name(namespace: str, context: str) -> str:
 class _Acks:
     """Acknowledges a consumer's handled deliveries together: the ones that finish in the
     same turn of the loop (a batch committed as one) cost one `ack(multiple)` frame, not one
-    each. A consumer finishes its deliveries in the order they arrived, on a channel of its
-    own, so acknowledging the newest one acknowledges exactly those."""
+    each.
+
+    `ack(multiple)` settles every delivery up to the one it names, so it never names one past
+    a delivery still open on its channel: one being handled, or one that failed and is held
+    before it is handed back (`requeue_after`). Handled deliveries past an open one are
+    acknowledged one by one."""
 
     def __init__(self) -> None:
-        self._newest: AbstractIncomingMessage | None = None
+        self._open: set[tuple[int, int]] = set()  # (channel, delivery tag) not yet settled
+        self._done: list[AbstractIncomingMessage] = []
         self._sending: set[asyncio.Task[None]] = set()
 
+    @staticmethod
+    def _key(incoming: AbstractIncomingMessage) -> tuple[int, int]:
+        return id(incoming.channel), incoming.delivery_tag or 0
+
+    def received(self, incoming: AbstractIncomingMessage) -> None:
+        self._open.add(self._key(incoming))
+
+    def settled_elsewhere(self, incoming: AbstractIncomingMessage) -> None:
+        """The delivery was handed back or rejected (its frame already sent)."""
+        self._open.discard(self._key(incoming))
+
     def done(self, incoming: AbstractIncomingMessage) -> None:
-        if self._newest is None:
+        if not self._done:
             asyncio.get_running_loop().call_soon(self._flush)
-        self._newest = incoming
+        self._done.append(incoming)
 
     def _flush(self) -> None:
-        newest, self._newest = self._newest, None
-        if newest is not None:
-            task = asyncio.get_running_loop().create_task(self._ack(newest))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+        done, self._done = self._done, []
+        for incoming in done:
+            self._open.discard(self._key(incoming))
+        by_channel: dict[int, list[AbstractIncomingMessage]] = {}
+        for incoming in done:
+            by_channel.setdefault(id(incoming.channel), []).append(incoming)
+        for channel, handled in by_channel.items():
+            below = min((tag for ch, tag in self._open if ch == channel), default=None)
+            together: list[AbstractIncomingMessage] = []
+            alone: list[AbstractIncomingMessage] = []
+            for incoming in handled:
+                passes = below is not None and (incoming.delivery_tag or 0) > below
+                (alone if passes else together).append(incoming)
+            if together:
+                newest = max(together, key=lambda m: m.delivery_tag or 0)
+                self._send(newest.ack(multiple=True))
+            for incoming in alone:
+                self._send(incoming.ack())
+
+    def _send(self, ack: Any) -> None:
+        task = asyncio.get_running_loop().create_task(self._acknowledged(ack))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
 
     async def settled(self) -> None:
         """Every handled delivery acknowledged to the broker."""
@@ -84,9 +118,9 @@ class _Acks:
         await asyncio.gather(*self._sending)
 
     @staticmethod
-    async def _ack(newest: AbstractIncomingMessage) -> None:
+    async def _acknowledged(ack: Any) -> None:
         try:
-            await newest.ack(multiple=True)
+            await ack
         except Exception as error:  # the channel closed: the broker redelivers, inboxes dedupe
             log.warning("acknowledgement lost", error=type(error).__name__)
 
@@ -98,6 +132,17 @@ def requeue_after(incoming: AbstractIncomingMessage) -> float:
     count = (incoming.headers or {}).get("x-delivery-count", 0)
     tries = count if isinstance(count, int) else 0
     return float(min(0.25 * 2 ** min(tries, 16), REQUEUE_PAUSE_MAX))
+
+
+async def _settle(acks: _Acks, incoming: AbstractIncomingMessage, frame: Any) -> None:
+    """Send `frame` (a nack, a reject) for `incoming`, then count it settled: until the frame
+    is sent, no `ack(multiple)` may pass it."""
+    try:
+        await frame
+    except Exception as error:  # the channel closed: the broker delivers it again
+        log.warning("handing back lost", error=type(error).__name__)
+    finally:
+        acks.settled_elsewhere(incoming)
 
 
 async def _redeliver_once(incoming: AbstractIncomingMessage) -> None:
@@ -197,11 +242,12 @@ class RabbitMqTransport:
                     self._idle.set()
 
         async def handle(incoming: AbstractIncomingMessage) -> None:
+            acks.received(incoming)
             try:
                 message = decode_body(incoming.body, dict(incoming.headers or {}))
             except Exception:
                 log.error("undecodable message parked", consumer=subscription.consumer)
-                await incoming.reject(requeue=False)
+                await _settle(acks, incoming, incoming.reject(requeue=False))
                 return
             try:
                 await deliver(message)
@@ -209,6 +255,7 @@ class RabbitMqTransport:
                 # Not even a retry record could be written (the database is down): the
                 # message goes back to the queue, after a pause that grows with each try, so
                 # that an outage of minutes does not spend its delivery limit in a second.
+                # Meanwhile it stays open: no acknowledgement of a later one settles it.
                 pause = requeue_after(incoming)
                 log.warning(
                     "delivery failed, requeued",
@@ -218,10 +265,10 @@ class RabbitMqTransport:
                     after=pause,
                 )
                 await asyncio.sleep(pause)
-                await incoming.nack(requeue=True)
+                await _settle(acks, incoming, incoming.nack(requeue=True))
                 return
             if faults.REDELIVER_ALL:  # handled and committed; delivered again all the same
-                await _redeliver_once(incoming)
+                await _settle(acks, incoming, _redeliver_once(incoming))
                 return
             acks.done(incoming)
 
