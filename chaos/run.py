@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -142,19 +144,77 @@ async def run(options: Options, say: Any = print) -> dict[str, Any]:
     return result
 
 
+async def _answer(
+    call: Callable[[], Awaitable[httpx.Response]], *, within: float = 60
+) -> httpx.Response:
+    """`call`'s answer once it is not a dropped connection or a 5xx: in crash mode a process
+    may die under a setup call as under any other. A call that makes something must be safe
+    to make twice (a product is made under a new SKU each time)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            answer = await call()
+        except httpx.HTTPError:
+            if loop.time() > deadline:
+                raise
+        else:
+            if answer.status_code < 500 or loop.time() > deadline:
+                return answer
+        await asyncio.sleep(0.5)  # a pause before trying again, bounded by the deadline
+
+
 async def _cast(deployment: Deployment) -> Cast:
     identity = deployment.url("identity")
     async with httpx.AsyncClient(timeout=30) as http:
 
         async def login(email: str) -> dict[str, Any]:
             body = {"email": email, "password": DEMO_PASSWORD}
-            answer = await http.post(f"{identity}/api/v1/auth/login", json=body)
+            answer = await _answer(lambda: http.post(f"{identity}/api/v1/auth/login", json=body))
             answer.raise_for_status()
             found: dict[str, Any] = answer.json()
             return found
 
         ops = (await login(DEMO_OPERATOR))["token"]
         customer = (await login(DEMO_CUSTOMER))["token"]
+        cast = Cast(ops, customer, await _pharmacist(deployment, http, login))
+        headers = {"Authorization": f"Bearer {ops}"}
+        catalog = f"{deployment.url('catalog')}/api/v1/products"
+        for n in range(PRODUCTS + 1):
+            controlled = n == PRODUCTS  # the last: a schedule IV product, for held orders
+
+            def make(n: int = n, controlled: bool = controlled) -> Awaitable[httpx.Response]:
+                body: dict[str, Any] = {
+                    "name": "Alprazolam 1 mg" if controlled else f"Chaos product {n}",
+                    "sku": f"CHAOS-{uuid.uuid4().hex[:12].upper()}",
+                    "price": f"{5 + n}.00",
+                    "description": "fault-injection suite",
+                    "stock": STOCK,
+                }
+                if controlled:
+                    body |= {"pack_size": "100 TABLET in 1 BOTTLE", "dea_schedule": "CIV"}
+                return http.post(catalog, json=body, headers=headers)
+
+            made = await _answer(make)
+            made.raise_for_status()
+            product = str(made.json()["id"])
+            cast.stock[product] = STOCK
+            if controlled:
+                cast.controlled = product
+            else:
+                cast.products.append(product)
+        await _known_to_compliance(deployment, http, headers, cast.controlled)
+    return cast
+
+
+async def _pharmacist(
+    deployment: Deployment,
+    http: httpx.AsyncClient,
+    login: Callable[[str], Awaitable[dict[str, Any]]],
+) -> str:
+    """The demo pharmacist's token: a password, then the authenticator's code (each code
+    works once: a sign-in whose answer was lost starts again)."""
+    for _ in range(3):
         challenge = await login(DEMO_PHARMACIST)
         code = await asyncio.to_thread(
             subprocess.run,
@@ -163,56 +223,31 @@ async def _cast(deployment: Deployment) -> Cast:
             capture_output=True,
             text=True,
         )
-        verified = await http.post(
-            f"{identity}/api/v1/auth/mfa/verify",
-            json={"mfaToken": challenge["mfaToken"], "code": code.stdout.strip()},
-        )
-        verified.raise_for_status()
-        cast = Cast(ops, customer, str(verified.json()["token"]))
-        catalog = deployment.url("catalog")
-        for n in range(PRODUCTS):
-            body = {
-                "name": f"Chaos product {n}",
-                "sku": f"CHAOS-{deployment.cluster.namespace[-8:].upper()}-{n}",
-                "price": f"{5 + n}.00",
-                "description": "fault-injection suite",
-                "stock": STOCK,
-            }
-            made = await http.post(
-                f"{catalog}/api/v1/products", json=body, headers={"Authorization": f"Bearer {ops}"}
+        try:
+            verified = await http.post(
+                f"{deployment.url('identity')}/api/v1/auth/mfa/verify",
+                json={"mfaToken": challenge["mfaToken"], "code": code.stdout.strip()},
             )
-            made.raise_for_status()
-            cast.products.append(str(made.json()["id"]))
-            cast.stock[cast.products[-1]] = STOCK
-        cast.controlled = await _controlled(deployment, http, ops)
-        cast.stock[cast.controlled] = STOCK
-    return cast
+        except httpx.HTTPError:
+            continue
+        if verified.status_code == 200:
+            return str(verified.json()["token"])
+    raise RuntimeError("the demo pharmacist could not sign in")
 
 
-async def _controlled(deployment: Deployment, http: httpx.AsyncClient, ops: str) -> str:
-    """A schedule IV product, once compliance knows it (from catalog's product.created)."""
-    headers = {"Authorization": f"Bearer {ops}"}
-    body = {
-        "name": "Alprazolam 1 mg",
-        "sku": f"CHAOS-{deployment.cluster.namespace[-8:].upper()}-CIV",
-        "price": "4.00",
-        "stock": STOCK,
-        "pack_size": "100 TABLET in 1 BOTTLE",
-        "dea_schedule": "CIV",
-    }
-    made = await http.post(
-        f"{deployment.url('catalog')}/api/v1/products", json=body, headers=headers
-    )
-    made.raise_for_status()
-    product = str(made.json()["id"])
+async def _known_to_compliance(
+    deployment: Deployment, http: httpx.AsyncClient, headers: dict[str, str], product: str
+) -> None:
+    """Compliance copies a product from catalog's product.created: wait for the copy."""
     known = f"{deployment.url('compliance')}/api/v1/compliance/products/{product}"
+    answer = await _answer(lambda: http.get(known, headers=headers))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 60
-    while (await http.get(known, headers=headers)).status_code != 200:
+    while answer.status_code != 200:
         if loop.time() > deadline:
             raise RuntimeError("compliance did not hear of the controlled product in 60 s")
         await asyncio.sleep(0.2)  # a poll for the copy, bounded by the deadline
-    return product
+        answer = await _answer(lambda: http.get(known, headers=headers))
 
 
 async def _counts(deployment: Deployment) -> dict[str, int]:
