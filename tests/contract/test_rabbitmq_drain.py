@@ -186,6 +186,38 @@ async def test_a_delivery_held_before_it_is_handed_back_is_not_settled_by_later_
     await delete_topology(AMQP_URL, namespace, topology)
 
 
+async def test_a_delivery_still_being_handled_is_not_settled_by_later_ones_done_at_once() -> None:
+    """A consumer is done at once with a delivery of no concern to it, while an earlier one is
+    still being handled; acknowledging the later one must leave the earlier open, so that a
+    process that dies before finishing it has it delivered again."""
+    namespace = unique("open")
+    release = asyncio.Event()
+    begun: list[str] = []
+    at_once: list[str] = []
+
+    async def first_slow(message: Envelope) -> None:
+        if message.aggregate_id == "order-0":
+            begun.append(message.id)
+            await release.wait()  # still being handled when the process goes
+        else:
+            at_once.append(message.id)
+
+    subscription = Subscription(CONSUMER, "fulfillment", (Pinged.TYPE,), unused)
+    topology = Topology({Pinged.TYPE: "catalog"}, [subscription])
+    transport = await RabbitMqTransport.connect(AMQP_URL, namespace)
+    try:
+        await transport.start(topology, [(subscription, first_slow)])
+        await transport.publish("catalog", [told(Pinged(n=n), f"order-{n}") for n in range(3)])
+        await eventually(lambda: _true(len(begun) == 1 and len(at_once) == 2))
+        # the process goes: the later ones' acknowledgements are sent, the first is unfinished
+        await transport.drain(within=0.5)
+    finally:
+        await transport.close()
+        release.set()
+    assert await waiting_in_queue(namespace) == 1  # the first, to be delivered again
+    await delete_topology(AMQP_URL, namespace, topology)
+
+
 async def parked(namespace: str) -> int:
     connection = await aio_pika.connect(AMQP_URL)
     try:
