@@ -5,7 +5,10 @@ import sqlite3
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from tests.services import AMQP_URL, create_pg_database, drop_pg_database
 
@@ -57,8 +60,10 @@ def sqlite_grouped_commits(n: int, batch: int = 500) -> float:
     return n / elapsed
 
 
-async def aio_pika_round_trip(n: int, window: int = 100) -> float:
-    """aio-pika alone: persistent publishes with confirms in windows, consumed with acks."""
+@asynccontextmanager
+async def _quorum_queue() -> AsyncIterator[tuple[Any, str, Any]]:
+    """A quorum queue of its own: a channel publishing with confirms, the queue's name, and
+    the queue on a consuming channel (prefetch 256); deleted afterwards."""
     import aio_pika
 
     connection = await aio_pika.connect_robust(AMQP_URL)
@@ -70,7 +75,17 @@ async def aio_pika_round_trip(n: int, window: int = 100) -> float:
         )
         consumer_channel = await connection.channel()
         await consumer_channel.set_qos(prefetch_count=256)
-        consumer_queue = await consumer_channel.get_queue(name, ensure=False)
+        yield channel, name, await consumer_channel.get_queue(name, ensure=False)
+        await queue.delete(if_unused=False, if_empty=False)
+    finally:
+        await connection.close()
+
+
+async def aio_pika_round_trip(n: int, window: int = 100) -> float:
+    """aio-pika alone: persistent publishes with confirms in windows, consumed with acks."""
+    import aio_pika
+
+    async with _quorum_queue() as (channel, name, consumer_queue):
         done = asyncio.Event()
         received = 0
 
@@ -96,9 +111,6 @@ async def aio_pika_round_trip(n: int, window: int = 100) -> float:
             )
         await done.wait()
         elapsed = time.perf_counter() - started
-        await queue.delete(if_unused=False, if_empty=False)
-    finally:
-        await connection.close()
     return n / elapsed
 
 
@@ -107,16 +119,7 @@ async def aio_pika_latency(n: int, rate: float) -> list[float]:
     consumed; each one's seconds from the publish to the consumer having it."""
     import aio_pika
 
-    connection = await aio_pika.connect_robust(AMQP_URL)
-    try:
-        channel = await connection.channel(publisher_confirms=True)
-        name = f"bench.raw.{uuid.uuid4().hex[:8]}"
-        queue = await channel.declare_queue(
-            name, durable=True, arguments={"x-queue-type": "quorum"}
-        )
-        consumer_channel = await connection.channel()
-        await consumer_channel.set_qos(prefetch_count=256)
-        consumer_queue = await consumer_channel.get_queue(name, ensure=False)
+    async with _quorum_queue() as (channel, name, consumer_queue):
         sent: dict[str, float] = {}
         took: list[float] = []
         done = asyncio.Event()
@@ -143,9 +146,6 @@ async def aio_pika_latency(n: int, rate: float) -> list[float]:
 
         await asyncio.gather(*(one(i) for i in range(n)))
         await done.wait()
-        await queue.delete(if_unused=False, if_empty=False)
-    finally:
-        await connection.close()
     return took
 
 

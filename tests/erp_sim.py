@@ -1,9 +1,5 @@
 """The simulated ERP (`orderly erp-sim`) in a process of its own, and its switches."""
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,8 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests import forkserver
-from tests.e2e.server import free_port
+from tests.simulators import serving
 
 
 @dataclass(frozen=True)
@@ -35,42 +30,5 @@ class Simulator:
 @contextmanager
 def running_simulator(log_dir: Path) -> Iterator[Simulator]:
     """`orderly erp-sim` on a free port, ready, stopped afterwards."""
-    port = free_port()
-    log = (log_dir / f"erp-sim-{port}.log").open("wb")
-    args = ["erp-sim", "--host", "127.0.0.1", "--port", str(port)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    process: subprocess.Popen[bytes] | forkserver.Forked
-    if forkserver.ENABLED:
-        process = forkserver.spawn(args, env, log.fileno(), log.fileno())
-    else:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "orderly", *args], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(process, url)
+    with serving("erp-sim", log_dir) as url:
         yield Simulator(url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
-
-
-def _wait_ready(
-    process: "subprocess.Popen[bytes] | forkserver.Forked", url: str, within: float = 20.0
-) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the ERP simulator exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"the ERP simulator did not answer within {within}s")

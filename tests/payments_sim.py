@@ -1,10 +1,6 @@
 """The simulated card gateway (`orderly payments-sim`) in a process of its own, and what it
 counts."""
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests import forkserver
-from tests.e2e.server import TLS, free_port
+from tests.e2e.server import TLS
+from tests.simulators import serving
 
 
 @dataclass(frozen=True)
@@ -43,43 +39,5 @@ class GatewaySim:
 @contextmanager
 def running_gateway(log_dir: Path) -> Iterator[GatewaySim]:
     """`orderly payments-sim` on a free port, ready, stopped afterwards."""
-    port = free_port()
-    log = (log_dir / f"payments-sim-{port}.log").open("wb")
-    args = ["payments-sim", "--host", "127.0.0.1", "--port", str(port)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    process: subprocess.Popen[bytes] | forkserver.Forked
-    if forkserver.ENABLED:
-        process = forkserver.spawn(args, env, log.fileno(), log.fileno())
-    else:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "orderly", *args], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(process, url)
+    with serving("payments-sim", log_dir) as url:
         yield GatewaySim(url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
-
-
-def _wait_ready(
-    process: "subprocess.Popen[bytes] | forkserver.Forked", url: str, within: float = 20.0
-) -> None:
-    deadline = time.monotonic() + within
-    with httpx.Client(verify=TLS, timeout=1) as http:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"the gateway simulator exited with {process.returncode}")
-            try:
-                if http.get(f"{url}/health").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-    raise RuntimeError(f"the gateway simulator did not answer within {within}s")

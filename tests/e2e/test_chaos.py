@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from chaos import schedule
 from tests.conftest import needs_services
 
 pytestmark = [needs_services, pytest.mark.distributed, pytest.mark.outage]
@@ -41,18 +42,7 @@ def test_no_order_is_lost_duplicated_oversold_or_stuck_under_every_fault(tmp_pat
     orders = run["orders"]
     assert orders["terminal"] + orders["held"] == orders["accepted"]
     assert orders["held"] >= 1  # so that "every hold visible" had holds to see
-    assert set(run["faults"]["injected"]) == {
-        "kill",
-        "rabbitmq_restart",
-        "postgres_restart",
-        "erp_slow",
-        "erp_failing",
-        "payments_slow",
-        "payments_failing",
-        "link_delay",
-        "link_loss",
-        "link_partition",
-    }
+    assert set(run["faults"]["injected"]) == set(schedule.KINDS)
     assert not run["faults"]["not_injected"]
     assert run["quiet_after_seconds"] >= 0
     # processes killed or crashed were started again by supervisord: `orderly cluster status`
