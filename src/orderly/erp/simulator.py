@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from orderly.erp.port import KEY_HEADER, SALES_ORDERS
+from orderly.kernel.faults import SimulatorFaults as Faults
 
 FIRST_NUMBER = 4500000001
 MODES = ("ok", "timeout", "error", "reject")
@@ -52,22 +53,6 @@ class Entry:
             "request": self.request,
             "credits": list(self.credits.values()),
         }
-
-
-@dataclass
-class Faults:
-    latency_ms: int = 0
-    mode: str = "ok"
-    times: int | None = None
-
-    def next_mode(self) -> str:
-        """The mode this call runs in; a counted mode returns to `ok` once used up."""
-        mode = self.mode
-        if self.times is not None:
-            self.times -= 1
-            if self.times <= 0:
-                self.mode, self.times = "ok", None
-        return mode
 
 
 @dataclass
@@ -178,10 +163,10 @@ def app() -> Starlette:
         if times is not None and (not isinstance(times, int) or times < 1):
             return JSONResponse({"error": "times is a positive count or null"}, 422)
         erp.faults = Faults(latency_ms=latency, mode=mode, times=times)
-        return JSONResponse(_faults(erp.faults))
+        return JSONResponse(erp.faults.view())
 
     async def get_faults(request: Request) -> JSONResponse:
-        return JSONResponse(_faults(erp.faults))
+        return JSONResponse(erp.faults.view())
 
     async def sales_orders(request: Request) -> JSONResponse:
         key = request.query_params.get("key")
@@ -212,10 +197,6 @@ def app() -> Starlette:
             Route("/health", health, methods=["GET"]),
         ]
     )
-
-
-def _faults(faults: Faults) -> dict[str, Any]:
-    return {"latency_ms": faults.latency_ms, "mode": faults.mode, "times": faults.times}
 
 
 def serve(host: str, port: int) -> None:

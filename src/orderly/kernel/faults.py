@@ -17,8 +17,10 @@ suite's crash mode, under a supervisor that starts it again.
 
 import os
 import random
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Any
 
 POINT = os.environ.get("ORDERLY_CRASH_AFTER", "")
 MARKER = os.environ.get("ORDERLY_CRASH_MARKER", "")
@@ -79,3 +81,26 @@ class Switches:
 
     def is_down(self, context: str) -> bool:
         return context in self.unreachable
+
+
+@dataclass
+class SimulatorFaults:
+    """What a simulator of the outside world (the ERP, the card gateway) is switched to do,
+    at `/sim/faults`: answer `latency_ms` late, and run the next `times` calls (None: every
+    call) in `mode` (ok, error, timeout, ...)."""
+
+    latency_ms: int = 0
+    mode: str = "ok"
+    times: int | None = None
+
+    def next_mode(self) -> str:
+        """The mode this call runs in; a counted mode returns to `ok` once used up."""
+        mode = self.mode
+        if self.times is not None:
+            self.times -= 1
+            if self.times <= 0:
+                self.mode, self.times = "ok", None
+        return mode
+
+    def view(self) -> dict[str, Any]:
+        return {"latency_ms": self.latency_ms, "mode": self.mode, "times": self.times}

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from orderly.kernel.errors import problem
+from orderly.kernel.faults import SimulatorFaults as Faults
 from orderly.kernel.ids import new_id
 from orderly.payments.gateway import AUTHORIZATIONS, KEY_HEADER
 
@@ -36,25 +37,6 @@ MODES = ("ok", "timeout", "error")
 # how long a `timeout` call (or `tok_timeout`) holds its answer: longer than any client waits
 WITHHELD_SECONDS = 300.0
 PROBLEM_JSON = "application/problem+json"
-
-
-@dataclass
-class Faults:
-    latency_ms: int = 0
-    mode: str = "ok"
-    times: int | None = None
-
-    def next_mode(self) -> str:
-        """The mode this call runs in; a counted mode returns to `ok` once used up."""
-        mode = self.mode
-        if self.times is not None:
-            self.times -= 1
-            if self.times <= 0:
-                self.mode, self.times = "ok", None
-        return mode
-
-    def view(self) -> dict[str, Any]:
-        return {"latency_ms": self.latency_ms, "mode": self.mode, "times": self.times}
 
 
 @dataclass
