@@ -192,6 +192,11 @@ class Settings:
     external_account_claim: str = "account"
     external_algorithms: tuple[str, ...] = ("RS256", "ES256")
     external_trust_mfa: bool = False
+    # Traces (docs/observability.md): `off`, `console` (one JSON line per span on stdout, for
+    # development) or `otlp` (OTLP over HTTP to `otlp_endpoint`; empty: OpenTelemetry's own
+    # default, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or http://localhost:4318/v1/traces).
+    tracing: str = "off"
+    otlp_endpoint: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -199,6 +204,14 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return self.database_url.startswith("sqlite") and not self.broker_url
+
+    @property
+    def service_name(self) -> str:
+        """The process as its traces name it: `orderly` when it serves every context, else
+        after what it serves (`orderly-ordering`, `orderly-bff-web`)."""
+        if set(self.contexts) == set(ALL_CONTEXTS):
+            return "orderly"
+        return "orderly-" + "+".join((*self.contexts, *self.bffs))
 
     def validate(self) -> "Settings":
         scheme = urlsplit(self.database_url).scheme
@@ -295,7 +308,14 @@ class Settings:
         if self.smtp_url and urlsplit(self.smtp_url).scheme not in {"smtp", "smtps"}:
             raise ConfigError("ORDERLY_SMTP_URL: smtp://host:port or smtps://host:port")
         self._validate_edge()
+        self._validate_tracing()
         return self
+
+    def _validate_tracing(self) -> None:
+        if self.tracing not in ("off", "console", "otlp"):
+            raise ConfigError("ORDERLY_TRACING must be off, console or otlp")
+        if self.otlp_endpoint and urlsplit(self.otlp_endpoint).scheme not in {"http", "https"}:
+            raise ConfigError("ORDERLY_OTLP_ENDPOINT: an http(s) URL, or empty")
 
     def hold_limits(self) -> dict[str, int]:
         """`ORDERLY_SOFT_HOLD_LIMITS` as {segment: units}."""

@@ -4,12 +4,17 @@ import logging
 import os
 import sys
 import time
+from collections.abc import MutableMapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orderly import tracing
 
 
 def _level() -> int:
@@ -17,11 +22,32 @@ def _level() -> int:
     return found if isinstance(found, int) else logging.INFO
 
 
+# The message a consumer is handling, (id, correlation id), while its handler runs: its log
+# lines name it. (A context variable set and reset per message costs less than binding
+# structlog's context for it.)
+HANDLING: ContextVar[tuple[str, str] | None] = ContextVar("orderly_handling", default=None)
+
+
+def add_ids(_: Any, __: str, line: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """What ties a log line to the rest of its work: the message being handled
+    (`message_id`, `correlation_id`), and the current span (`trace_id`, `span_id`)."""
+    handling = HANDLING.get()
+    if handling is not None:
+        line.setdefault("message_id", handling[0])
+        line.setdefault("correlation_id", handling[1])
+    if tracing.ON:
+        current = tracing.ids()
+        if current is not None:
+            line["trace_id"], line["span_id"] = current
+    return line
+
+
 def configure_logging() -> None:
     level = _level()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -68,7 +94,7 @@ class AccessLog:
         try:
             await self.app(scope, receive, noting_status)
         finally:
-            line = {
+            line: dict[str, Any] = {
                 "event": "request",
                 "method": scope["method"],
                 "path": scope["path"],
@@ -77,6 +103,10 @@ class AccessLog:
                 "level": "info",
                 "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             }
+            if tracing.ON:  # inside the request's span (`tracing.TracedRequests`)
+                current = tracing.ids()
+                if current is not None:
+                    line["trace_id"], line["span_id"] = current
             sys.stderr.write(orjson.dumps(line).decode() + "\n")
 
 

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Response
 
-from orderly import __version__
+from orderly import __version__, tracing
 from orderly.bff import graph_api, mobile_api, web_api, wiring
 from orderly.bootstrap import Runtime, context_specs
 from orderly.config import Settings, load_settings
@@ -33,6 +33,7 @@ _BUSIEST_FIRST = (
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    tracing.configure(settings.tracing, settings.otlp_endpoint, settings.service_name)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.bff is not None:
                 await app.state.bff.close()
             await runtime.stop()
+            tracing.flush()
 
     app = FastAPI(
         title="Orderly",
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(problems.Edge, limit=settings.max_body_bytes)
     if access_log_on(settings.embedded):
         app.add_middleware(AccessLog)  # outermost: the edge's refusals are logged too
+    if tracing.ON:  # outside the access log, whose lines then carry the request's trace
+        app.add_middleware(tracing.TracedRequests)
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

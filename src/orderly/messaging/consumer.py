@@ -15,13 +15,14 @@ from functools import partial
 
 import structlog
 
+from orderly import tracing
 from orderly.kernel import faults
 from orderly.kernel.aio import wait_or_timeout
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
 from orderly.messaging.envelope import Envelope, decode_envelope, encode_envelope
 from orderly.messaging.routing import Subscription
-from orderly.observability import CONSUMER_LAG, MESSAGES_CONSUMED
+from orderly.observability import CONSUMER_LAG, HANDLING, MESSAGES_CONSUMED
 from orderly.storage import Database, Row, Tx, sql
 
 log = structlog.get_logger(__name__)
@@ -147,7 +148,7 @@ class Consumer:
         for message in messages:
             if message.id in fresh:
                 fresh.discard(message.id)  # the same message twice in a batch runs once
-                await self.subscription.handler(tx, message)
+                await self._run(tx, message)
                 if faults.ARMED:
                     faults.crash_at(f"during:{self.name}:{message.type}")
                 ran.append(True)
@@ -192,10 +193,34 @@ class Consumer:
             _INBOX_INSERT, {"consumer": self.name, "message_id": message.id, "at": utcnow()}
         )
         if fresh:
-            await self.subscription.handler(tx, message)
+            await self._run(tx, message)
             if faults.ARMED:
                 faults.crash_at(f"during:{self.name}:{message.type}")
         return bool(fresh)
+
+    async def _run(self, tx: Tx, message: Envelope) -> None:
+        """The handler, with the message named in log lines and, when the message carries a
+        trace, in a span under the one that published it."""
+        named = HANDLING.set((message.id, message.correlation_id))
+        try:
+            if tracing.ON and message.traceparent:
+                with tracing.span(
+                    f"process {message.type}",
+                    tracing.parent(message.traceparent, message.tracestate),
+                    kind="consumer",
+                    attributes={
+                        "messaging.operation.type": "process",
+                        "messaging.consumer.group.name": self.name,
+                        "messaging.message.id": message.id,
+                        "orderly.context": self.db.name,
+                        "orderly.message.type": message.type,
+                    },
+                ):
+                    await self.subscription.handler(tx, message)
+            else:
+                await self.subscription.handler(tx, message)
+        finally:
+            HANDLING.reset(named)
 
     async def _record_failure(self, tx: Tx, message: Envelope, error: BaseException) -> str:
         if self.policy.max_attempts <= 1:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
+from orderly import tracing
 from orderly.kernel.clock import iso_z, utcnow
 from orderly.kernel.ids import new_event_id
 
@@ -46,7 +47,9 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     schema_version: int = 1
     correlation_id: str = ""
     causation_id: str = ""
+    # W3C trace context: the span the message was written in (`orderly.tracing`)
     traceparent: str = ""
+    tracestate: str = ""
     # a saga's command, and the answer to it, name the saga
     saga_id: str = ""
 
@@ -67,6 +70,8 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
             headers["causation_id"] = self.causation_id
         if self.traceparent:
             headers["traceparent"] = self.traceparent
+        if self.tracestate:
+            headers["tracestate"] = self.tracestate
         if self.aggregate_id:
             headers["aggregate_id"] = self.aggregate_id
         if self.saga_id:
@@ -96,8 +101,15 @@ def new_message(
     saga_id: str = "",
 ) -> Envelope:
     """A new message; one caused by another inherits its correlation id. A saga's command
-    names its saga (`saga_id`); the answer to a command names it too (`answering`)."""
+    names its saga (`saga_id`); the answer to a command names it too (`answering`). It
+    carries the trace context of the span current where it is made (a request's, a
+    consumer's, a saga step's), else its cause's."""
     event_id = new_event_id()
+    traceparent, tracestate = (cause.traceparent, cause.tracestate) if cause else ("", "")
+    if tracing.ON:
+        current = tracing.headers()
+        if current[0]:
+            traceparent, tracestate = current
     return Envelope(
         id=event_id,
         type=body.TYPE,
@@ -108,7 +120,8 @@ def new_message(
         schema_version=body.VERSION,
         correlation_id=(cause.correlation_id or cause.id) if cause else event_id,
         causation_id=cause.id if cause else "",
-        traceparent=cause.traceparent if cause else "",
+        traceparent=traceparent,
+        tracestate=tracestate,
         saga_id=saga_id,
     )
 
@@ -145,6 +158,7 @@ def decode_body(body: bytes, headers: dict[str, Any]) -> Envelope:
         correlation_id=str(headers.get("correlation_id") or ""),
         causation_id=str(headers.get("causation_id") or ""),
         traceparent=str(headers.get("traceparent") or ""),
+        tracestate=str(headers.get("tracestate") or ""),
         saga_id=str(headers.get("saga_id") or ""),
     )
 

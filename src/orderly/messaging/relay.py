@@ -8,9 +8,12 @@ one outbox; on SQLite one process owns each database file.
 
 import asyncio
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+import msgspec
 import structlog
 
+from orderly import tracing
 from orderly.kernel import faults
 from orderly.kernel.aio import wait_or_timeout
 from orderly.kernel.clock import utcnow
@@ -20,6 +23,9 @@ from orderly.messaging.outbox import recent
 from orderly.messaging.transports import Transport
 from orderly.observability import MESSAGES_PUBLISHED, RELAY_BATCH_SECONDS
 from orderly.storage import Database, Row, Tx, sql
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 log = structlog.get_logger(__name__)
 
@@ -106,7 +112,7 @@ class Relay:
             return 0
         if faults.ARMED:
             faults.crash_at("relay.claimed")
-        await self.transport.publish(self.context, messages)
+        await self._publish(messages)
         if faults.ARMED:
             faults.crash_at("relay.published")
         self._after = 0 if self._rewind else int(rows[-1]["id"])
@@ -116,6 +122,47 @@ class Relay:
         if len(self._marking) > 4:
             await self._marking.pop(0)
         return len(rows)
+
+    async def _publish(self, messages: list[Envelope]) -> None:
+        if not tracing.ON:
+            await self.transport.publish(self.context, messages)
+            return
+        spans, sent = self._publish_spans(messages)
+        try:
+            await self.transport.publish(self.context, sent)
+        except BaseException as error:
+            for span in spans:
+                tracing.end(span, error)
+            raise
+        for span in spans:
+            tracing.end(span)
+
+    def _publish_spans(self, messages: list[Envelope]) -> tuple[list["Span"], list[Envelope]]:
+        """A span for each message that carries a trace, under the span that wrote it; the
+        message goes out carrying its publish span instead, so that its consumers' spans
+        are children of it."""
+        spans, sent = [], []
+        for message in messages:
+            if message.traceparent:
+                span = tracing.start(
+                    f"publish {message.type}",
+                    tracing.parent(message.traceparent, message.tracestate),
+                    kind="producer",
+                    attributes={
+                        "messaging.operation.type": "send",
+                        "messaging.destination.name": self.context,
+                        "messaging.message.id": message.id,
+                        "orderly.context": self.context,
+                        "orderly.message.type": message.type,
+                    },
+                )
+                traceparent, tracestate = tracing.headers(span)
+                message = msgspec.structs.replace(
+                    message, traceparent=traceparent, tracestate=tracestate
+                )
+                spans.append(span)
+            sent.append(message)
+        return spans, sent
 
     async def settle(self) -> None:
         """Wait for batches still being marked (on shutdown, after `run` was cancelled)."""
@@ -139,7 +186,7 @@ class Relay:
             rows = sorted(claimed, key=lambda row: int(row["id"]))
             if faults.ARMED:
                 faults.crash_at("relay.claimed")
-            await self.transport.publish(self.context, _messages(rows))
+            await self._publish(_messages(rows))
             if faults.ARMED:  # published, the mark not committed: they go out again
                 faults.crash_at("relay.published")
         return len(claimed)

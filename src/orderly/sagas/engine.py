@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 import structlog
 
+from orderly import tracing
 from orderly.kernel.clock import utcnow
 from orderly.messaging import Envelope, emit, new_message
 from orderly.sagas import store
@@ -180,7 +181,23 @@ async def _send(tx: Tx, definition: Definition, saga: Saga, step: Step, undo: bo
         return  # a signal is awaited, not an answer
     command = definition.command_data(saga, step, undo)
     assert (step.compensation if undo else step.command) == command.TYPE
-    sent = new_message(command, source=definition.source, aggregate_id=saga.id, saga_id=saga.id)
+    if not tracing.ON:
+        sent = new_message(command, source=definition.source, aggregate_id=saga.id, saga_id=saga.id)
+    else:  # the command carries its step's span: the receiver's span is a child of it
+        with tracing.child(
+            f"saga {saga.kind} {'undo ' if undo else ''}{step.name}",
+            {
+                "orderly.source": definition.source,
+                "orderly.saga.id": saga.id,
+                "orderly.saga.kind": saga.kind,
+                "orderly.saga.step": step.name,
+                "orderly.saga.compensating": undo,
+                "orderly.message.type": command.TYPE,
+            },
+        ):
+            sent = new_message(
+                command, source=definition.source, aggregate_id=saga.id, saga_id=saga.id
+            )
     await emit(tx, sent)
 
 

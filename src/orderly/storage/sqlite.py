@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import orjson
 import structlog
 
+from orderly import tracing
 from orderly.kernel.aio import wait_or_timeout
 from orderly.storage.database import Params, Row, Work
 from orderly.storage.statements import Statement
@@ -177,6 +178,8 @@ class SqliteDatabase:
         if self._closed:
             raise RuntimeError(f"database {self.name} is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        if tracing.ON:  # the writer's task runs `work`: it is handed the caller's span
+            work = tracing.bound(work)
         self._pending.append(_Unit(work, future))
         self._wake.set()
         return await future

@@ -1,0 +1,152 @@
+"""Trace context in the envelope and on HTTP requests; the ids log lines carry; the settings."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Span, SpanKind, set_span_in_context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from orderly import tracing
+from orderly.config import ConfigError, load_settings
+from orderly.messaging.envelope import (
+    Envelope,
+    decode_body,
+    decode_envelope,
+    encode_body,
+    new_message,
+)
+from orderly.observability import HANDLING, add_ids
+from tests.messages import Pinged
+
+CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    tracing.install(exporter, "orderly-test", batch=False)
+    try:
+        yield exporter
+    finally:
+        tracing.shutdown()
+
+
+def test_a_message_made_in_a_span_carries_that_span(spans: InMemorySpanExporter) -> None:
+    with tracing.span("work", None) as current:
+        made = new_message(Pinged(n=1), source="sales-service")
+    assert made.traceparent == _traceparent_of(current)
+
+
+def test_outside_a_span_a_message_carries_its_causes_trace(spans: InMemorySpanExporter) -> None:
+    cause = new_message(Pinged(n=1), source="sales-service")
+    cause = Envelope(**{**_fields(cause), "traceparent": CALLER, "tracestate": "vendor=1"})
+    made = new_message(Pinged(n=2), source="sales-service", cause=cause)
+    assert (made.traceparent, made.tracestate) == (CALLER, "vendor=1")
+
+
+def test_with_tracing_off_a_message_carries_its_causes_trace_alone() -> None:
+    assert not tracing.ON
+    first = new_message(Pinged(n=1), source="sales-service")
+    assert first.traceparent == ""
+    cause = Envelope(**{**_fields(first), "traceparent": CALLER})
+    assert new_message(Pinged(n=2), source="s", cause=cause).traceparent == CALLER
+
+
+def test_the_trace_context_survives_the_wire_in_headers() -> None:
+    message = Envelope(
+        id="evt_1",
+        type="order.created",
+        source="sales-service",
+        occurred_at=datetime(2024, 1, 15, 14, 30, tzinfo=UTC),
+        data={"order_id": "o-1"},
+        traceparent=CALLER,
+        tracestate="vendor=1",
+    )
+    assert message.headers()["traceparent"] == CALLER
+    assert message.headers()["tracestate"] == "vendor=1"
+    assert decode_body(encode_body(message), message.headers()) == message
+    assert "traceparent" not in orjson.loads(encode_body(message))  # the body stays the seeds'
+
+
+def test_an_envelope_kept_before_trace_state_existed_is_read() -> None:
+    # as the outbox, the retry queue and the dead letters held it before `tracestate`
+    kept = (
+        b'{"id":"evt_1","type":"order.created","source":"sales-service",'
+        b'"occurred_at":"2024-01-15T14:30:00Z","data":{},"aggregate_id":"","schema_version":1,'
+        b'"correlation_id":"evt_1","causation_id":"","traceparent":"","saga_id":""}'
+    )
+    read = decode_envelope(kept)
+    assert (read.traceparent, read.tracestate) == ("", "")
+
+
+async def test_a_request_span_is_a_child_of_the_callers_traceparent(
+    spans: InMemorySpanExporter,
+) -> None:
+    app = FastAPI()
+
+    @app.get("/api/v1/things/{thing_id}")
+    async def thing(thing_id: str) -> dict[str, str | None]:
+        return {"traceparent": new_message(Pinged(n=1), source="s").traceparent}
+
+    app.add_middleware(tracing.TracedRequests)
+
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://orderly") as client:
+        response = await client.get("/api/v1/things/7?secret=1", headers={"traceparent": CALLER})
+
+    (server,) = spans.get_finished_spans()
+    assert server.kind is SpanKind.SERVER
+    assert server.name == "GET /api/v1/things/{thing_id}"
+    assert f"{server.context.trace_id:032x}" == CALLER.split("-")[1]
+    assert server.parent is not None
+    assert f"{server.parent.span_id:016x}" == CALLER.split("-")[2]
+    assert server.attributes is not None
+    assert server.attributes["http.response.status_code"] == 200
+    assert "secret" not in str(dict(server.attributes))  # no query string
+    # what the route wrote carries the request's span
+    assert response.json()["traceparent"].split("-")[2] == f"{server.context.span_id:016x}"
+
+
+def test_log_lines_name_the_span_and_the_message_being_handled(
+    spans: InMemorySpanExporter,
+) -> None:
+    named = HANDLING.set(("evt_1", "evt_0"))
+    try:
+        with tracing.span("work", None) as current:
+            line = add_ids(None, "info", {"event": "x"})
+    finally:
+        HANDLING.reset(named)
+    context = current.get_span_context()
+    assert line == {
+        "event": "x",
+        "message_id": "evt_1",
+        "correlation_id": "evt_0",
+        "trace_id": f"{context.trace_id:032x}",
+        "span_id": f"{context.span_id:016x}",
+    }
+    assert add_ids(None, "info", {"event": "y"}) == {"event": "y"}
+
+
+def test_tracing_is_off_unless_chosen_and_bad_choices_are_refused() -> None:
+    assert load_settings({}).tracing == "off"
+    assert load_settings({"ORDERLY_TRACING": "otlp"}).tracing == "otlp"
+    with pytest.raises(ConfigError, match="ORDERLY_TRACING"):
+        load_settings({"ORDERLY_TRACING": "jaeger"})
+    with pytest.raises(ConfigError, match="ORDERLY_OTLP_ENDPOINT"):
+        load_settings({"ORDERLY_OTLP_ENDPOINT": "collector:4318"})
+
+
+def _traceparent_of(span: Span) -> str:
+    """As OpenTelemetry's own propagator writes it."""
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier, context=set_span_in_context(span))
+    return carrier["traceparent"]
+
+
+def _fields(message: Envelope) -> dict[str, object]:
+    return {name: getattr(message, name) for name in message.__struct_fields__}
