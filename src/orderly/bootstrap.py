@@ -9,7 +9,9 @@ from typing import Any
 
 import structlog
 
+from orderly.catalog import cached as cached_products
 from orderly.catalog.listprices import HttpListPrices, ListPrices
+from orderly.catalog.messages import ProductUpdated
 from orderly.catalog.stock import HttpStockRecords, StockRecords
 from orderly.config import Settings
 from orderly.contexts import ContextSpec, Wired
@@ -45,8 +47,10 @@ from orderly.ordering.buyers import AccountStanding, HttpStanding
 from orderly.ordering.policy import policy as ordering_policy
 from orderly.ordering.prices import HttpPrices, PriceBook
 from orderly.ordering.products import HttpProducts, ProductSource
+from orderly.pricing.messages import PriceWacChanged
 from orderly.startup import StartupError, migrate_all, open_databases, unreachable
 from orderly.storage import Database
+from orderly.storage.cache import Cache, RedisCache, Shelf, open_cache
 
 log = structlog.get_logger(__name__)
 
@@ -165,6 +169,10 @@ class Runtime:
     tasks: list["asyncio.Task[Any]"] = field(default_factory=list)
     # what an operator may switch off in this process (ORDERLY_FAULT_SWITCHES); none: nothing
     switches: Switches | None = None
+    # the read cache (docs/cache.md), and what each context served here keeps in it
+    cache: Cache | None = None
+    order_cache: Shelf | None = None
+    product_cache: Shelf | None = None
 
     @classmethod
     async def start(cls, settings: Settings, *, run_migrations: bool = True) -> "Runtime":
@@ -212,8 +220,49 @@ class Runtime:
             _list_prices(settings, databases),
             switches=switches,
         )
+        try:
+            await runtime._open_cache()
+        except StartupError:
+            await transport.close()
+            for db in databases.values():
+                await db.close()
+            raise
         await runtime._start_messaging()
         return runtime
+
+    async def _open_cache(self) -> None:
+        settings = self.settings
+        prefix = settings.cache_prefix or settings.broker_namespace
+        cache = open_cache(settings.cache_url, prefix, settings.cache_ttl, settings.cache_size)
+        if cache is None:
+            return
+        if isinstance(cache, RedisCache):
+            try:
+                await cache.ping()
+            except Exception as error:
+                await cache.close()
+                raise StartupError(unreachable("cache", settings.cache_url, error)) from None
+        self.cache = cache
+        if "ordering" in self.databases:
+            self.order_cache = Shelf(cache, "orders")
+        if "catalog" in self.databases:
+            self.product_cache = Shelf(cache, "products")
+
+    async def _listen_for_invalidations(self) -> None:
+        """Every process serving catalog drops the products that changed, as it hears of them."""
+        shelf = self.product_cache
+        if shelf is None:
+            return
+        catalog = self.databases["catalog"]
+
+        async def product_updated(message: Envelope) -> None:
+            await cached_products.forget_on_product_updated(shelf, message)
+
+        async def wac_changed(message: Envelope) -> None:
+            await cached_products.forget_on_wac_changed(catalog, shelf, message)
+
+        await self.transport.listen("catalog", (ProductUpdated.TYPE,), product_updated)
+        await self.transport.listen("pricing", (PriceWacChanged.TYPE,), wac_changed)
 
     async def _start_messaging(self) -> None:
         settings = self.settings
@@ -233,6 +282,7 @@ class Runtime:
             await on_revocation(authenticator, message)
 
         await self.transport.listen("identity", REVOCATIONS, revoked)
+        await self._listen_for_invalidations()
         wired = wire_all(settings)
         for name, db in self.databases.items():
             for worker_loop in wired[name].workers:
@@ -283,5 +333,7 @@ class Runtime:
             await self.prices.close()
         if self.list_prices is not None:
             await self.list_prices.close()
+        if self.cache is not None:
+            await self.cache.close()
         for db in self.databases.values():
             await db.close()

@@ -19,6 +19,7 @@ ALL_CONTEXTS = (
     "compliance",
     "erp",
     "notifications",
+    "history",
 )
 # The backends for frontends: they own no tables, and call the contexts (BFF_CONTEXTS).
 BFFS = ("bff-web", "bff-mobile")
@@ -52,6 +53,15 @@ class Settings:
     database_pool_size: int = 10
     broker_url: str = ""
     broker_namespace: str = "orderly"
+    # The read cache (docs/cache.md): Redis's URL (`redis://host:6379/0`), shared by every
+    # process; none: each process keeps its own in memory; `off`: no cache. Keys start with
+    # `cache_prefix` (none: the broker's namespace), so deployments sharing a Redis never
+    # see each other's entries; an entry lives `cache_ttl` seconds at most, and a process
+    # keeps `cache_size` entries at most in memory.
+    cache_url: str = ""
+    cache_prefix: str = ""
+    cache_ttl: float = 300.0
+    cache_size: int = 10_000
     contexts: tuple[str, ...] = ALL_CONTEXTS
     # The BFFs this process serves (`ORDERLY_CONTEXTS` may name them among the contexts;
     # seed 002's ports, 3010 and 3011, when one is served alone), and the base URLs of the
@@ -307,6 +317,14 @@ class Settings:
             raise ConfigError("ORDERLY_ERP_CONCURRENCY: from 1 to 10000")
         if self.smtp_url and urlsplit(self.smtp_url).scheme not in {"smtp", "smtps"}:
             raise ConfigError("ORDERLY_SMTP_URL: smtp://host:port or smtps://host:port")
+        if self.cache_url not in ("", "off") and urlsplit(self.cache_url).scheme not in {
+            "redis",
+            "rediss",
+            "unix",
+        }:
+            raise ConfigError("ORDERLY_CACHE_URL: redis://host:port/db, empty or off")
+        if self.cache_ttl <= 0 or self.cache_size < 1:
+            raise ConfigError("ORDERLY_CACHE_TTL must be positive, ORDERLY_CACHE_SIZE at least 1")
         self._validate_edge()
         self._validate_tracing()
         return self

@@ -147,6 +147,11 @@ CONSUMER_LAG = Gauge(
     "How long ago the last message a consumer handled was published",
     ["consumer"],
 )
+CACHE_REQUESTS = Counter(
+    "orderly_cache_requests_total",
+    "Lookups in the read cache, by what is cached (orders, products) and outcome (hit, miss)",
+    ["cache", "outcome"],
+)
 # Read from the databases each time /metrics is asked (entrypoints.figures): exact, whatever
 # process wrote them.
 SAGAS = Gauge("orderly_sagas", "Sagas by context, kind and state", ["context", "kind", "state"])

@@ -13,6 +13,7 @@ from pydantic import BaseModel, TypeAdapter
 from orderly.bff.calls import Calls
 from orderly.bff.port import Json
 from orderly.bff.remote import HttpContexts, Params
+from orderly.catalog import cached
 from orderly.catalog import service as catalog
 from orderly.catalog.api import ProductOut
 from orderly.fulfillment import service as fulfillment
@@ -29,6 +30,7 @@ from orderly.payments.api import PaymentOut
 from orderly.pricing import quoting
 from orderly.pricing.api import QuoteLineOut
 from orderly.storage import Database
+from orderly.storage.cache import Shelf
 
 # what pricing's quotes show of a product without a price
 _UNPRICED = dict.fromkeys(
@@ -85,20 +87,39 @@ def _shaped(
 
 
 class LocalContexts(HttpContexts):
-    def __init__(self, databases: Mapping[str, Database], app: Any, calls: Calls) -> None:
+    def __init__(
+        self,
+        databases: Mapping[str, Database],
+        app: Any,
+        calls: Calls,
+        *,
+        products: Shelf | None = None,
+        orders: Shelf | None = None,
+    ) -> None:
         super().__init__(AsgiExchange(app), calls)
         self.databases = databases
+        # the read cache's products and orders, as the contexts' own routes read them
+        self.product_cache = products
+        self.order_cache = orders
 
     async def product(self, caller: Principal, product_id: str) -> Json:
         async def call() -> Json:
-            found = await catalog.get_product(self.databases["catalog"], product_id)
+            db = self.databases["catalog"]
+            if self.product_cache is None:
+                found = await catalog.get_product(db, product_id)
+            else:
+                found = await cached.get_product(db, self.product_cache, product_id)
             return _shaped(ProductOut, found)
 
         return await self.calls.run("catalog", call)
 
     async def products(self, caller: Principal, ids: Sequence[str]) -> list[Json]:
         async def call() -> list[Json]:
-            found = await catalog.products_by_ids(self.databases["catalog"], ids)
+            db = self.databases["catalog"]
+            if self.product_cache is None:
+                found = await catalog.products_by_ids(db, ids)
+            else:
+                found = await cached.products_by_ids(db, self.product_cache, ids)
             return [_shaped(ProductOut, product) for product in found]
 
         return await self.calls.run("catalog", call) if ids else []
@@ -123,7 +144,8 @@ class LocalContexts(HttpContexts):
 
     async def order(self, caller: Principal, order_id: str) -> Json:
         async def call() -> Json:
-            found = await ordering.get_order(self.databases["ordering"], caller, order_id)
+            db = self.databases["ordering"]
+            found = await ordering.get_order(db, caller, order_id, self.order_cache)
             return _shaped(OrderOut, in_snake_case(found), exclude_unset=True)
 
         return await self.calls.run("ordering", call)

@@ -19,7 +19,10 @@ def contexts(settings: Settings, databases: Mapping[str, Database], app: Any) ->
         return None
     commands = settings.bff_command_timeout
     if set(BFF_CONTEXTS) <= databases.keys():
-        return LocalContexts(databases, app, Calls(settings.bff_timeout, command_timeout=commands))
+        calls = Calls(settings.bff_timeout, command_timeout=commands)
+        run = getattr(app.state, "runtime", None)  # the process's, with its read cache
+        products, orders = (None, None) if run is None else (run.product_cache, run.order_cache)
+        return LocalContexts(databases, app, calls, products=products, orders=orders)
     calls = Calls(
         settings.bff_timeout,
         command_timeout=commands,

@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
 )
 
-from orderly.catalog import service
+from orderly.catalog import cached, service
 from orderly.catalog.domain import InvalidProduct
 from orderly.catalog.ndc import InvalidNdc
 from orderly.catalog.service import ConflictingFilters, NdcTaken, ProductNotFound, SkuTaken
@@ -128,7 +128,7 @@ async def create_product(
 
 @router.get("", response_model=list[ProductOut], responses=refuses(InvalidNdc, ConflictingFilters))
 async def list_products(
-    db: Catalog,
+    request: Request,
     q: Annotated[str, Query(max_length=200, description="NDC, GTIN, barcode or words")] = "",
     ids: Annotated[
         list[QueryId] | None,
@@ -139,10 +139,14 @@ async def list_products(
 ) -> list[dict[str, Any]]:
     """Every product, those a search finds, or those named (`id`, repeated), in the order
     asked, each once; an id no product has is left out."""
+    run = await runtime(request)
+    db = run.databases["catalog"]
     if ids is None:
         return await service.list_products(db, limit, offset, q)
     if q.strip():
         raise ConflictingFilters("id names the products: it cannot be combined with q")
+    if run.product_cache is not None:
+        return (await cached.products_by_ids(db, run.product_cache, ids))[offset : offset + limit]
     return (await service.products_by_ids(db, ids))[offset : offset + limit]
 
 
@@ -161,9 +165,15 @@ async def update_product(
         if v is not None or k == "dea_schedule"
     }
     run = await runtime(request)
-    return await service.update_product(db, product_id, changes, run.list_prices, caller.token)
+    return await service.update_product(
+        db, product_id, changes, run.list_prices, caller.token, run.product_cache
+    )
 
 
 @router.get("/{product_id}", response_model=ProductOut, responses=refuses(ProductNotFound))
-async def get_product(product_id: str, db: Catalog) -> dict[str, Any]:
+async def get_product(product_id: str, request: Request) -> dict[str, Any]:
+    run = await runtime(request)
+    db = run.databases["catalog"]
+    if run.product_cache is not None:
+        return await cached.get_product(db, run.product_cache, product_id)
     return await service.get_product(db, product_id)

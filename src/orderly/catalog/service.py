@@ -18,6 +18,7 @@ from orderly.kernel.money import to_cents
 from orderly.messaging import Envelope, emit, new_message
 from orderly.pricing.messages import PriceWacChanged
 from orderly.storage import Database, Row, Tx
+from orderly.storage.cache import Shelf
 
 
 class SkuTaken(Conflict):
@@ -183,11 +184,15 @@ async def update_product(
     changes: dict[str, Any],
     prices: ListPrices | None = None,
     token: str = "",
+    cache: Shelf | None = None,
 ) -> dict[str, Any]:
     """Change what may change; publish `product.updated` with the fields that did. A new
     price is the product's WAC from today, which pricing knows (through `prices`) before
-    the answer."""
+    the answer. The product's cached entry is dropped once the change is committed, before
+    the answer: whoever changed it reads it changed."""
     updated = await _update_product(db, product_id, changes)
+    if cache is not None:
+        await cache.drop(product_id)
     if prices is not None and "price" in changes and updated["price"] is not None:
         await prices.set(product_id, Decimal(updated["price"]), token=token)
     return updated

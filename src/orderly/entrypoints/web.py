@@ -27,6 +27,7 @@ _BUSIEST_FIRST = (
     "compliance",
     "erp",
     "notifications",
+    "history",
     "identity",
 )
 

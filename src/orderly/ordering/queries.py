@@ -1,6 +1,9 @@
 """Reading orders: one order as whoever may see it sees it, and a checkout's outcome."""
 
 import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from orderly.kernel.errors import NotFound
@@ -10,6 +13,7 @@ from orderly.ordering import domain, store
 from orderly.ordering.domain import Order, OrderStatus
 from orderly.ordering.messages import CURRENCY
 from orderly.storage import Database, Row, Tx
+from orderly.storage.cache import Shelf
 
 
 class OrderNotFound(NotFound):
@@ -17,19 +21,52 @@ class OrderNotFound(NotFound):
     title = "Order not found"
 
 
-async def get_order(db: Database, caller: Principal, order_id: str) -> dict[str, Any]:
-    """An order its owner (or account, or an operator) may see; to anyone else it does not exist."""
+async def get_order(
+    db: Database, caller: Principal, order_id: str, cache: Shelf | None = None
+) -> dict[str, Any]:
+    """An order its owner (or account, or an operator) may see; to anyone else it does not exist.
+
+    With `cache`, the order's row is read every time (who may see it, its status), and its
+    lines and history are kept under the order's id and its number of history entries:
+    lines never change and history is only added to, so an entry is never out of date and
+    no change to the order has to invalidate it."""
 
     async def work(tx: Tx) -> dict[str, Any]:
         return await view(tx, await visible(tx, caller, order_id))
 
-    return await db.read(work)
+    if cache is None:
+        return await db.read(work)
+    order = await store.order_and_entries(db, order_id)
+    if order is None or not caller.may_see(order["owner_id"], order["account_id"]):
+        raise OrderNotFound(f"order {order_id} does not exist")
+    key = f"{order_id}:{order['entries']}"
+    kept, ticket = await cache.get(key)
+    if kept is None:
+        kept = await db.read(partial(_lines_and_history, order_id=order_id))
+        if len(kept["history"]) != order["entries"]:  # it moved since: read it whole
+            return await db.read(work)
+        await cache.put(key, kept, ticket)
+    else:
+        for entry in kept["history"]:
+            entry["at"] = datetime.fromisoformat(entry["at"])
+    return shown(order, kept["items"], kept["history"])
+
+
+async def _lines_and_history(tx: Tx, order_id: str) -> dict[str, list[dict[str, Any]]]:
+    items = await tx.fetch_all(store.GET_ITEMS, {"id": order_id})
+    history = await tx.fetch_all(store.GET_HISTORY, {"id": order_id})
+    return {"items": [dict(item) for item in items], "history": [dict(h) for h in history]}
 
 
 async def view(tx: Tx, order: Row) -> dict[str, Any]:
     """The order (its row) with its lines and its history, as its flow's endpoints show it."""
     items = await tx.fetch_all(store.GET_ITEMS, {"id": order["id"]})
     history = await tx.fetch_all(store.GET_HISTORY, {"id": order["id"]})
+    return shown(order, items, history)
+
+
+def shown(order: Row, items: Sequence[Row], history: Sequence[Row]) -> dict[str, Any]:
+    """The order's row, lines and history entries as `view` shows them."""
     channel = order["channel"]
     b2b = {}
     if channel == domain.Channel.B2B:

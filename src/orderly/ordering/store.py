@@ -10,7 +10,7 @@ from orderly.messaging import Envelope, along_with, emit, emit_along
 from orderly.messaging.tables import BigId
 from orderly.ordering.domain import Line
 from orderly.sagas.store import define as define_saga_tables
-from orderly.storage import Tx, sql
+from orderly.storage import Database, Row, Tx, sql
 
 metadata = sa.MetaData()
 
@@ -174,6 +174,12 @@ PLACE_ORDER_PG = along_with(
     " VALUES (:id, :status, :details, :at))"
 )
 GET_ORDER = sql(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = :id")
+# The order and how many history entries it has: with its lines (written with it, never
+# changed) and its history (only ever added to), that count names what they are.
+GET_ORDER_ENTRIES = sql(
+    f"SELECT {_ORDER_COLUMNS}, (SELECT count(*) FROM order_history h WHERE h.order_id = :id)"
+    " AS entries FROM orders WHERE id = :id"
+)
 GET_ITEMS = sql(
     "SELECT product_id, quantity, unit_price_cents FROM order_items WHERE order_id = :id"
     " ORDER BY line_no"
@@ -370,3 +376,13 @@ async def advance_b2c(
         return False
     advance = {"id": order_id, "status": status, "sources": sources, "details": details, "at": at}
     return bool(await tx.execute(ADVANCE_B2C_PG, advance))
+
+
+async def order_and_entries(db: Database, order_id: str) -> Row | None:
+    """`GET_ORDER_ENTRIES`, one statement: on PostgreSQL without BEGIN and COMMIT around it
+    (a statement sees one snapshot by itself)."""
+
+    async def work(tx: Tx) -> Row | None:
+        return await tx.fetch_one(GET_ORDER_ENTRIES, {"id": order_id})
+
+    return await (db.autocommit(work) if db.dialect == "postgresql" else db.read(work))

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from orderly.kernel.batch import MAX_BATCH
@@ -23,6 +23,7 @@ from orderly.ordering.listing import STATUS_WORDS, Expansion, InvalidDateRange, 
 from orderly.ordering.queries import OrderNotFound
 from orderly.web import wire
 from orderly.web.auth import Caller, OperatorOnly
+from orderly.web.dependencies import runtime
 from orderly.web.fields import QueryId, Whole
 from orderly.web.refusals import refuses
 
@@ -209,8 +210,10 @@ async def list_orders(
     response_model_exclude_unset=True,  # a B2B order's sales order and failure, for b2b only
     responses=refuses(OrderNotFound),
 )
-async def get_order(order_id: str, db: Ordering, caller: Caller) -> dict[str, Any]:
-    return in_snake_case(await queries.get_order(db, caller, order_id))
+async def get_order(order_id: str, request: Request, caller: Caller) -> dict[str, Any]:
+    run = await runtime(request)
+    order = await queries.get_order(run.databases["ordering"], caller, order_id, run.order_cache)
+    return in_snake_case(order)
 
 
 @router.post(
