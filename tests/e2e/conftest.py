@@ -16,7 +16,7 @@ from tests.services import unique
 
 # What the services of a test deployment show each other on their internal routes.
 SERVICE_KEY = secrets.token_hex(32)
-# Ten processes a distributed deployment, three deployments at once on one PostgreSQL whose
+# Eleven processes a distributed deployment, three deployments at once on one PostgreSQL whose
 # max_connections is 100: each context's pool keeps within a few.
 TEST_POOL = {"ORDERLY_DATABASE_POOL_SIZE": "3"}
 
@@ -34,6 +34,7 @@ class Deployment:
     compliance: Server
     erp: Server
     notifications: Server
+    history: Server
     operator_token: str = ""
 
     @property
@@ -49,6 +50,7 @@ class Deployment:
             self.compliance,
             self.erp,
             self.notifications,
+            self.history,
         )
         unique: dict[int, Server] = {id(s): s for s in every}
         return list(unique.values())
@@ -64,7 +66,7 @@ def deploy(backend: Backend, log_dir: Path, **settings: str) -> Deployment:
     env = {**backend.env(), "ORDERLY_SERVICE_KEY": SERVICE_KEY, **TEST_POOL, **settings}
     if backend.name == "embedded":
         server = Server(env, log_dir)
-        deployment = Deployment(backend, *([server] * 10))
+        deployment = Deployment(backend, *([server] * 11))
     else:
         identity = Server(env, log_dir, contexts="identity")
         env = {**env, "ORDERLY_IDENTITY_URL": identity.url}
@@ -91,6 +93,7 @@ def deploy(backend: Backend, log_dir: Path, **settings: str) -> Deployment:
         compliance = Server(env, log_dir, contexts="compliance")
         erp = Server(env, log_dir, contexts="erp")
         notifications = Server(env, log_dir, contexts="notifications")
+        history = Server(env, log_dir, contexts="history")
         deployment = Deployment(
             backend,
             identity,
@@ -103,6 +106,7 @@ def deploy(backend: Backend, log_dir: Path, **settings: str) -> Deployment:
             compliance,
             erp,
             notifications,
+            history,
         )
     try:
         # The operator is made in identity's tables, which the command migrates first: identity

@@ -1,0 +1,82 @@
+"""Keeping an event about orders, and moving the live projections with it, in one transaction:
+the order view and the analytics are never behind the history, nor ahead of it."""
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from orderly.history import domain, store
+from orderly.history.domain import Facts, Key
+from orderly.kernel.clock import utcnow
+from orderly.messaging import Envelope
+from orderly.storage import Tx
+
+ORDERS = "orders"
+ANALYTICS = "analytics"
+PROJECTIONS = (ORDERS, ANALYTICS)
+
+
+def kept(message: Envelope) -> bool:
+    """Whether the history keeps `message` (`concerns`: the rest cost no transaction)."""
+    return message.type in domain.RECORDED and bool(domain.order_ids(message.data))
+
+
+async def record_on_event(tx: Tx, message: Envelope) -> None:
+    """Keep the event once for each order it names; fold it into their live projections."""
+    fresh = []
+    envelope = msgspec.to_builtins(message)
+    now = utcnow()
+    for order_id in domain.order_ids(message.data):
+        added = await tx.execute(
+            store.RECORD,
+            {
+                "order_id": order_id,
+                "message_id": message.id,
+                "type": message.type,
+                "source": message.source,
+                "occurred_at": message.occurred_at,
+                "recorded_at": now,
+                "envelope": envelope,
+            },
+        )
+        if added:
+            fresh.append(order_id)
+    if not fresh or message.type not in domain.FOLDED:
+        return
+    live = await generations(tx, held=True)
+    for order_id in fresh:
+        await project(tx, live, order_id, message.type, message.data, message.occurred_at)
+
+
+async def generations(tx: Tx, *, held: bool = False) -> dict[str, int]:
+    """The live generation of each projection."""
+    rows = await tx.fetch_all(store.GENERATIONS_HELD if held else store.GENERATIONS)
+    return {row["name"]: row["generation"] for row in rows}
+
+
+async def project(
+    tx: Tx,
+    live: dict[str, int],
+    order_id: str,
+    kind: str,
+    data: dict[str, Any],
+    at: datetime,
+) -> None:
+    row = await tx.fetch_one(store.VIEW, {"generation": live[ORDERS], "order_id": order_id})
+    before = Facts(order_id) if row is None else Facts.of(row)
+    after = domain.fold(before, kind, data, at)
+    await tx.execute(store.PUT_VIEW, {"generation": live[ORDERS], **after.row()})
+    for key, counts in domain.changes(before, after).items():
+        await tx.execute(store.ADD_DAILY, daily_params(live[ANALYTICS], key, counts))
+
+
+def daily_params(generation: int, key: Key, counts: tuple[int, ...]) -> dict[str, Any]:
+    day, channel, account_id = key
+    return {
+        "generation": generation,
+        "day": day.isoformat(),
+        "channel": channel,
+        "account_id": account_id,
+        **dict(zip(domain.COUNTS, counts, strict=True)),
+    }
