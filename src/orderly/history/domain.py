@@ -77,7 +77,6 @@ FOLDED = frozenset(
         "order.status_updated",
         "fulfillment.backordered",
         "fulfillment.line_cancelled",
-        "erp.sales_order.created",
     }
 )
 
@@ -195,8 +194,6 @@ def fold(facts: Facts, kind: str, data: dict[str, Any], at: datetime) -> Facts:
             total_cents=_cents(data.get("totalAmount", 0)) or facts.total_cents,
             sales_order_number=data.get("salesOrderNumber") or facts.sales_order_number,
         )
-    if kind == "erp.sales_order.created":
-        return replace(facts, sales_order_number=data.get("salesOrderNumber"))
     if kind == "order.cancelled":
         return replace(
             facts, cancelled_at=_earliest(facts.cancelled_at, at), reason=data.get("reason")

@@ -42,6 +42,9 @@ class _Replay:
     def __init__(self) -> None:
         self.facts: dict[str, Facts] = {}
         self.daily: dict[Key, list[int]] = {}
+        self.last = 0  # the highest sequence number read
+        # numbers below `last` that no event read had: rolled back, or not yet committed
+        self.gaps: list[int] = []
 
     def fold(self, order_id: str, kind: str, data: dict[str, Any], at: Any) -> None:
         before = self.facts.get(order_id) or Facts(order_id)
@@ -55,6 +58,10 @@ class _Replay:
     def fold_rows(self, rows: list[Row]) -> set[str]:
         touched = set()
         for row in rows:
+            seq = row["seq"]
+            if seq > self.last:
+                self.gaps.extend(range(self.last + 1, seq))
+                self.last = seq
             if row["type"] not in domain.FOLDED:
                 continue
             envelope = row["envelope"]
@@ -86,10 +93,14 @@ async def rebuild(db: Database, name: str, progress: Progress | None = None) -> 
 
     async def switch(tx: Tx) -> tuple[int, int]:
         await tx.fetch_one(store.PROJECTION_HELD, {"name": name})
-        # the events kept since the replay's last read, folded in as the live ones were
+        # the events kept since the replay's last read, and those committed since among the
+        # numbers it read past, folded in as the live ones were
         late = await tx.fetch_all(
-            store.EVENTS_AFTER, {"after": upto, "upto": 2**62, "limit": 2**31}
+            store.EVENTS_AFTER, {"after": replay.last, "upto": 2**62, "limit": 2**31}
         )
+        if replay.gaps:
+            missed = await tx.fetch_all(store.EVENTS_AMONG, {"seqs": [str(n) for n in replay.gaps]})
+            late = sorted([*missed, *late], key=lambda row: int(row["seq"]))
         before = {key: list(sums) for key, sums in replay.daily.items()}
         touched = replay.fold_rows(late)
         await _put(tx, name, new, replay, touched, _changed_keys(before, replay.daily))

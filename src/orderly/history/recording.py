@@ -42,33 +42,29 @@ async def record_on_event(tx: Tx, message: Envelope) -> None:
         )
         if added:
             fresh.append(order_id)
-    if not fresh or message.type not in domain.FOLDED:
+    if message.type not in domain.FOLDED:
         return
-    live = await generations(tx, held=True)
     for order_id in fresh:
-        await project(tx, live, order_id, message.type, message.data, message.occurred_at)
+        await project(tx, order_id, message.type, message.data, message.occurred_at)
 
 
-async def generations(tx: Tx, *, held: bool = False) -> dict[str, int]:
+async def generations(tx: Tx) -> dict[str, int]:
     """The live generation of each projection."""
-    rows = await tx.fetch_all(store.GENERATIONS_HELD if held else store.GENERATIONS)
+    rows = await tx.fetch_all(store.GENERATIONS)
     return {row["name"]: row["generation"] for row in rows}
 
 
-async def project(
-    tx: Tx,
-    live: dict[str, int],
-    order_id: str,
-    kind: str,
-    data: dict[str, Any],
-    at: datetime,
-) -> None:
-    row = await tx.fetch_one(store.VIEW, {"generation": live[ORDERS], "order_id": order_id})
-    before = Facts(order_id) if row is None else Facts.of(row)
+async def project(tx: Tx, order_id: str, kind: str, data: dict[str, Any], at: datetime) -> None:
+    """Fold the event into the order's row of the live order view, and what that changes
+    into the live analytics."""
+    row = await tx.fetch_one(store.LIVE_VIEW, {"order_id": order_id})
+    assert row is not None, "history's first migration names every projection"
+    before = Facts(order_id) if row["order_id"] is None else Facts.of(row)
     after = domain.fold(before, kind, data, at)
-    await tx.execute(store.PUT_VIEW, {"generation": live[ORDERS], **after.row()})
+    await tx.execute(store.PUT_VIEW, {"generation": row["orders_generation"], **after.row()})
     for key, counts in domain.changes(before, after).items():
-        await tx.execute(store.ADD_DAILY, daily_params(live[ANALYTICS], key, counts))
+        params = daily_params(row["analytics_generation"], key, counts)
+        await tx.execute(store.ADD_DAILY, params)
 
 
 def daily_params(generation: int, key: Key, counts: tuple[int, ...]) -> dict[str, Any]:

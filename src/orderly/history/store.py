@@ -106,6 +106,13 @@ EVENTS_AFTER = sql(
     "SELECT seq, order_id, type, occurred_at, envelope FROM order_events"
     " WHERE seq > :after AND seq <= :upto ORDER BY seq LIMIT :limit"
 )
+# Events a rebuild's replay did not see among those it read past: on PostgreSQL a sequence
+# number is taken at the insert and seen at the commit, which may come later.
+EVENTS_AMONG = sql(
+    "SELECT seq, order_id, type, occurred_at, envelope FROM order_events"
+    " WHERE CAST(seq AS VARCHAR(20)) IN :seqs ORDER BY seq",
+    lists=("seqs",),
+)
 LAST_SEQ = sql("SELECT COALESCE(MAX(seq), 0) AS seq FROM order_events")
 
 _GENERATIONS = "SELECT name, generation FROM projections"
@@ -119,6 +126,17 @@ PROJECTION = sql(_ONE)
 SWITCH = sql("UPDATE projections SET generation = :generation, rebuilt_at = :at WHERE name = :name")
 
 _VIEW_COLUMNS = ("generation", *FACT_COLUMNS, "status")
+# A live event's one read: the live generations, and its order's row in the live order view
+# (all NULL when the order is new to it), the generations held (on PostgreSQL) until the
+# event commits: a rebuild's switch waits for it, and it for the switch.
+_LIVE = (
+    "SELECT o.generation AS orders_generation, a.generation AS analytics_generation, "
+    + ", ".join(f"v.{c}" for c in (*FACT_COLUMNS, "status"))
+    + " FROM projections o JOIN projections a ON a.name = 'analytics'"
+    " LEFT JOIN order_view v ON v.generation = o.generation AND v.order_id = :order_id"
+    " WHERE o.name = 'orders'"
+)
+LIVE_VIEW = Statement(text(_LIVE), {"postgresql": text(_LIVE + " FOR SHARE OF o, a")})
 VIEW = sql(
     f"SELECT {', '.join(FACT_COLUMNS)}, status FROM order_view"
     " WHERE generation = :generation AND order_id = :order_id"
