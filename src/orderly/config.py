@@ -207,6 +207,9 @@ class Settings:
     # default, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or http://localhost:4318/v1/traces).
     tracing: str = "off"
     otlp_endpoint: str = ""
+    # The share of the traces begun in this process (requests without a `traceparent`) that
+    # are recorded: 1 records every one; the rest cost almost nothing (docs/observability.md).
+    tracing_sample: float = 1.0
     host: str = "127.0.0.1"
     port: int = 8000
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -334,6 +337,8 @@ class Settings:
             raise ConfigError("ORDERLY_TRACING must be off, console or otlp")
         if self.otlp_endpoint and urlsplit(self.otlp_endpoint).scheme not in {"http", "https"}:
             raise ConfigError("ORDERLY_OTLP_ENDPOINT: an http(s) URL, or empty")
+        if not 0 <= self.tracing_sample <= 1:
+            raise ConfigError("ORDERLY_TRACING_SAMPLE: a share, from 0 to 1")
 
     def hold_limits(self) -> dict[str, int]:
         """`ORDERLY_SOFT_HOLD_LIMITS` as {segment: units}."""

@@ -2,8 +2,11 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
 
 import httpx
+import msgspec
 import orjson
 import pytest
 from fastapi import FastAPI
@@ -13,6 +16,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from orderly import tracing
 from orderly.config import ConfigError, load_settings
+from orderly.kernel.ids import new_id
 from orderly.messaging.envelope import (
     Envelope,
     decode_body,
@@ -21,7 +25,9 @@ from orderly.messaging.envelope import (
     new_message,
 )
 from orderly.observability import HANDLING, add_ids
-from tests.messages import Pinged
+from orderly.payments.context import CONTEXT as PAYMENTS
+from tests.bus import consumers_of
+from tests.messages import Pinged, order_confirmed
 
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -110,6 +116,56 @@ async def test_a_request_span_is_a_child_of_the_callers_traceparent(
     assert "secret" not in str(dict(server.attributes))  # no query string
     # what the route wrote carries the request's span
     assert response.json()["traceparent"].split("-")[2] == f"{server.context.span_id:016x}"
+
+
+@pytest.mark.parametrize(
+    ("flags", "recorded"), [("01", True), ("00", False)], ids=["recorded", "not-recorded"]
+)
+async def test_a_consumer_handles_a_traced_message_in_a_span_under_it(
+    spans: InMemorySpanExporter, tmp_path: Path, flags: str, recorded: bool
+) -> None:
+    trace_id, publish_id = CALLER.split("-")[1:3]
+    confirmed = order_confirmed(new_id(), Decimal("9.99"))
+    confirmed = msgspec.structs.replace(
+        confirmed, traceparent=f"00-{trace_id}-{publish_id}-{flags}"
+    )
+
+    async with consumers_of(PAYMENTS, tmp_path) as payments:
+        assert await payments.deliver(confirmed) == 1
+        (paid,) = await payments.published("", "payment.completed")
+
+    if not recorded:  # the caller chose not to record this trace: no span is even made
+        assert spans.get_finished_spans() == ()
+        assert not tracing.recorded(paid.traceparent or "00")
+        return
+    (handled,) = spans.get_finished_spans()
+    assert handled.kind is SpanKind.CONSUMER
+    assert handled.name == "process order.confirmed"
+    assert f"{handled.context.trace_id:032x}" == trace_id
+    assert handled.parent is not None
+    assert f"{handled.parent.span_id:016x}" == publish_id
+    assert handled.attributes is not None
+    assert handled.attributes["orderly.context"] == "payments"
+    assert handled.attributes["messaging.message.id"] == confirmed.id
+    # what the handler sent carries its span
+    assert paid.traceparent.split("-")[1:3] == [trace_id, f"{handled.context.span_id:016x}"]
+
+
+@pytest.mark.parametrize(
+    "traceparent",
+    [
+        "",
+        "garbage",
+        f"00-{'0' * 32}-00f067aa0ba902b7-01",
+        f"00-4bf92f3577b34da6a3ce929d0e0e4736-{'0' * 16}-01",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+    ],
+    ids=["empty", "garbage", "no-trace-id", "no-span-id", "upper-case"],
+)
+def test_a_malformed_traceparent_names_no_parent(
+    spans: InMemorySpanExporter, traceparent: str
+) -> None:
+    assert tracing.parent(traceparent) is None
 
 
 def test_log_lines_name_the_span_and_the_message_being_handled(

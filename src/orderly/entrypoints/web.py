@@ -34,7 +34,9 @@ _BUSIEST_FIRST = (
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    tracing.configure(settings.tracing, settings.otlp_endpoint, settings.service_name)
+    tracing.configure(
+        settings.tracing, settings.otlp_endpoint, settings.service_name, settings.tracing_sample
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

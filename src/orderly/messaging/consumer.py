@@ -203,17 +203,15 @@ class Consumer:
         trace, in a span under the one that published it."""
         named = HANDLING.set((message.id, message.correlation_id))
         try:
-            if tracing.ON and message.traceparent:
+            if tracing.ON and message.traceparent and tracing.recorded(message.traceparent):
                 with tracing.span(
                     f"process {message.type}",
                     tracing.parent(message.traceparent, message.tracestate),
                     kind="consumer",
                     attributes={
-                        "messaging.operation.type": "process",
                         "messaging.consumer.group.name": self.name,
                         "messaging.message.id": message.id,
                         "orderly.context": self.db.name,
-                        "orderly.message.type": message.type,
                     },
                 ):
                     await self.subscription.handler(tx, message)

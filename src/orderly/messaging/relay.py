@@ -138,22 +138,19 @@ class Relay:
             tracing.end(span)
 
     def _publish_spans(self, messages: list[Envelope]) -> tuple[list["Span"], list[Envelope]]:
-        """A span for each message that carries a trace, under the span that wrote it; the
+        """A span for each message of a recorded trace, under the span that wrote it; the
         message goes out carrying its publish span instead, so that its consumers' spans
         are children of it."""
         spans, sent = [], []
         for message in messages:
-            if message.traceparent:
+            if message.traceparent and tracing.recorded(message.traceparent):
                 span = tracing.start(
                     f"publish {message.type}",
                     tracing.parent(message.traceparent, message.tracestate),
                     kind="producer",
                     attributes={
-                        "messaging.operation.type": "send",
-                        "messaging.destination.name": self.context,
                         "messaging.message.id": message.id,
                         "orderly.context": self.context,
-                        "orderly.message.type": message.type,
                     },
                 )
                 traceparent, tracestate = tracing.headers(span)

@@ -186,14 +186,7 @@ async def _send(tx: Tx, definition: Definition, saga: Saga, step: Step, undo: bo
     else:  # the command carries its step's span: the receiver's span is a child of it
         with tracing.child(
             f"saga {saga.kind} {'undo ' if undo else ''}{step.name}",
-            {
-                "orderly.source": definition.source,
-                "orderly.saga.id": saga.id,
-                "orderly.saga.kind": saga.kind,
-                "orderly.saga.step": step.name,
-                "orderly.saga.compensating": undo,
-                "orderly.message.type": command.TYPE,
-            },
+            {"orderly.saga.id": saga.id},
         ):
             sent = new_message(
                 command, source=definition.source, aggregate_id=saga.id, saga_id=saga.id
