@@ -14,6 +14,7 @@ from typing import Any
 from bench import (
     b2b,
     bff,
+    cache,
     checkout,
     http,
     inventory,
@@ -26,6 +27,7 @@ from bench import (
     warehouse,
     web,
 )
+from tests.contract.test_cache import redis_up
 from tests.services import PG_ADMIN_URL, broker_up, postgres_up
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -172,6 +174,7 @@ async def main() -> int:
     await _b2b_checkouts(report, services)
     await _warehouse(report, services)
     await _bff(report, services)
+    await _cache(report, services)
     await _web(report)
 
     print("catalog search on the FDA NDC directory (243,941 packages), one client", flush=True)
@@ -417,6 +420,40 @@ async def _bff(report: Report, services: bool) -> None:
                 direct.p99_ms,
                 kind="peer",
             )
+
+
+async def _cache(report: Report, services: bool) -> None:
+    """Order reads through the read cache, next to the same reads with the cache off (the
+    cache in memory embedded, Redis distributed), and the cached reads' hit rate."""
+    print("order reads: GET /api/v1/orders/{id}, cached and not", flush=True)
+    n = int(os.environ.get("BENCH_CACHE_READS", "4000"))
+    modes = [("embedded", cache.embedded)]
+    if services and redis_up():
+        modes.append(("distributed", cache.distributed))
+    for mode, run in modes:
+        await _quiet(services)
+        figures = await run(n)
+        against = f"the same reads, cache off, {mode}"
+        cached, uncached = figures.cached, figures.uncached
+        report.add(
+            f"order reads, cached, {mode}",
+            cached.rate,
+            "req/s",
+            against,
+            uncached.rate,
+            kind="peer",
+        )
+        report.add(
+            f"order reads p99, cached, {mode}",
+            cached.p99_ms,
+            "ms",
+            f"{against}, p99",
+            uncached.p99_ms,
+            kind="peer",
+        )
+        report.add(
+            f"order reads hit rate, {mode}", figures.hit_rate * 100, "%", "every read a hit", 100.0
+        )
 
 
 async def _web(report: Report) -> None:
