@@ -24,6 +24,7 @@ from bench import (
     replicas,
     search,
     tokens,
+    tracing,
     warehouse,
     web,
 )
@@ -169,6 +170,7 @@ async def main() -> int:
     )
 
     await _checkouts(report, services)
+    await _tracing(report, services)
     if services:
         await _replicas(report)
     await _b2b_checkouts(report, services)
@@ -266,6 +268,35 @@ async def _checkouts(report: Report, services: bool) -> None:
             dbos.place_p99_ms,
             kind="peer",
         )
+
+
+async def _tracing(report: Report, services: bool) -> None:
+    """The B2C checkout with its spans exported over OTLP (every trace, and a sample), next
+    to the same with tracing off, in turn, the faster of each (the issue's bar: tracing
+    costs less than 15%)."""
+    print("B2C checkouts, embedded, tracing on (OTLP) and off", flush=True)
+    n = int(os.environ.get("BENCH_TRACING_CHECKOUTS", "400"))
+    await _quiet(services)
+    traced = await tracing.off_and_on(n, rounds=int(os.environ.get("BENCH_TRACING_ROUNDS", "2")))
+    print(f"  ({traced.spans_per_checkout:.1f} spans exported per checkout)")
+    off, on = traced.off, traced.on
+    report.add("B2C checkouts, tracing on", on.rate, "chk/s", "tracing off", off.rate, kind="peer")
+    report.add(
+        f"B2C checkouts, {tracing.SAMPLED:.0%} of traces recorded",
+        traced.sampled.rate,
+        "chk/s",
+        "tracing off",
+        off.rate,
+        kind="peer",
+    )
+    report.add(
+        "checkout p50 at half load, tracing on",
+        on.p50_ms,
+        "ms",
+        "tracing off, at half its own load",
+        off.p50_ms,
+        kind="peer",
+    )
 
 
 async def _replicas(report: Report) -> None:

@@ -1,0 +1,106 @@
+"""What tracing costs a checkout: seed 002's B2C checkout (bench/checkout.py), embedded, with
+tracing off, with every trace recorded and exported over OTLP/HTTP, and with a tenth of them
+(`ORDERLY_TRACING_SAMPLE=0.1`), in turn on fresh servers, the best of each kept.
+
+The spans go to a collector stand-in in this process (aiohttp, answering 200 to each
+export and counting the spans it was sent): the server pays for its spans and their
+encoding and sending, as it would with a real collector, and the figure says how many
+spans a checkout made.
+"""
+
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from bench import checkout
+from tests.conftest import Backend
+from tests.e2e.conftest import deploy
+from tests.e2e.server import free_port
+from tests.services import unique
+
+SAMPLED = 0.1
+
+
+@dataclass(frozen=True)
+class Traced:
+    off: checkout.Checkouts
+    on: checkout.Checkouts  # every trace recorded
+    sampled: checkout.Checkouts  # SAMPLED of them
+    spans_per_checkout: float  # every trace recorded
+
+
+@asynccontextmanager
+async def collector() -> AsyncIterator[tuple[str, list[int]]]:
+    """An OTLP/HTTP endpoint that keeps nothing but the count of spans sent to it."""
+    received = [0]
+
+    async def export(request: web.Request) -> web.Response:
+        sent = ExportTraceServiceRequest.FromString(await request.read())
+        received[0] += sum(
+            len(scoped.spans) for resource in sent.resource_spans for scoped in resource.scope_spans
+        )
+        return web.Response(content_type="application/x-protobuf", body=b"")
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/v1/traces", export)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{port}/v1/traces", received
+    finally:
+        await runner.cleanup()
+
+
+async def embedded(n: int, *, endpoint: str = "", sample: float = 1.0) -> checkout.Checkouts:
+    """Checkouts with tracing off, or (`endpoint`) exported there, `sample` of them."""
+    tracing = {}
+    if endpoint:
+        tracing = {
+            "ORDERLY_TRACING": "otlp",
+            "ORDERLY_OTLP_ENDPOINT": endpoint,
+            "ORDERLY_TRACING_SAMPLE": str(sample),
+        }
+    with tempfile.TemporaryDirectory() as tmp:
+        backend = Backend("embedded", f"sqlite:///{tmp}/var", "", unique("bench"))
+        deployed = deploy(
+            backend, Path(tmp), ORDERLY_LOG_LEVEL="WARNING", **checkout.BENCH_POOL, **tracing
+        )
+        try:
+            return await checkout._run(checkout._orderly(deployed), n)
+        finally:
+            for server in deployed.servers:
+                server.stop()  # its spans are flushed as it stops
+
+
+def _faster(kept: checkout.Checkouts | None, new: checkout.Checkouts) -> checkout.Checkouts:
+    return new if kept is None or new.rate > kept.rate else kept
+
+
+async def off_and_on(n: int, rounds: int) -> Traced:
+    """Checkouts with tracing off, on, and on for a sample, `rounds` times; the faster of
+    each."""
+    off: checkout.Checkouts | None = None
+    on: checkout.Checkouts | None = None
+    sampled: checkout.Checkouts | None = None
+    async with collector() as (endpoint, received):
+        for _ in range(rounds):
+            off = _faster(off, await embedded(n))
+            before = received[0]
+            run = await embedded(n, endpoint=endpoint)
+            spans = received[0] - before
+            on = _faster(on, run)
+            sampled = _faster(sampled, await embedded(n, endpoint=endpoint, sample=SAMPLED))
+    assert off is not None
+    assert on is not None
+    assert sampled is not None
+    # each run: a warm-up of CLIENTS checkouts, `n`, then up to `n` more at half the rate
+    placed = checkout.CLIENTS + n + min(n, max(int(run.rate * 10), 1))
+    return Traced(off, on, sampled, spans / placed)
