@@ -8,6 +8,7 @@ import pytest
 
 from orderly.messaging import emit
 from orderly.storage import Database, Tx, open_database, sql
+from orderly.storage.database import Work
 from orderly.storage.migrations import migrate
 from tests.messages import Pinged, told
 
@@ -104,6 +105,31 @@ async def test_commit_listeners_hear_only_outbox_writes(db: Database) -> None:
 
     await db.transaction(loud)
     assert heard == ["commit"]
+
+
+async def test_after_commit_runs_once_for_work_that_committed_and_never_otherwise(
+    db: Database,
+) -> None:
+    # given 60 concurrent units of work that each ask to be told of their commit, every
+    # fifth failing after asking (on SQLite, its batch is undone and run again)
+    told_of: list[int] = []
+
+    def unit(i: int) -> Work[None]:
+        async def work(tx: Tx) -> None:
+            tx.after_commit(lambda: told_of.append(i))
+            await tx.execute(INSERT, {"id": f"c{i}", "n": i})
+            if i % 5 == 0:
+                raise Boom(i)
+
+        return work
+
+    await asyncio.gather(*(db.transaction(unit(i)) for i in range(60)), return_exceptions=True)
+    # then each unit that committed was told once, and none that failed
+    assert sorted(told_of) == [i for i in range(60) if i % 5]
+    assert await count(db) == 48
+    # an autocommitted unit is told too, once its work is done
+    await db.autocommit(unit(61))
+    assert told_of[-1] == 61
 
 
 async def test_autocommit_commits_each_statement_and_tells_the_relay(db: Database) -> None:

@@ -34,6 +34,12 @@ class Tx(Protocol):
 
     async def fetch_all(self, stmt: Statement, params: Params | None = None) -> list[Row]: ...
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this transaction has committed, and never if it does not (a
+        unit of work run again calls it for the run that committed only): how a figure is
+        counted where its change is made, exactly once."""
+        ...
+
 
 Work = Callable[[Tx], Awaitable[T]]
 

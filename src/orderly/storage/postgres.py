@@ -49,13 +49,19 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 class PostgresTx:
-    __slots__ = ("_conn", "_trips", "wrote_outbox")
+    __slots__ = ("_conn", "_trips", "committed", "wrote_outbox")
     dialect = "postgresql"
 
     def __init__(self, conn: asyncpg.Connection, trips: Counter) -> None:
         self._conn = conn
         self._trips = trips
         self.wrote_outbox = False
+        self.committed: list[Callable[[], None]] | None = None
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        if self.committed is None:
+            self.committed = []
+        self.committed.append(callback)
 
     async def execute(self, stmt: Statement, params: Params | None = None) -> int:
         text, names = stmt.compiled("postgresql")
@@ -122,6 +128,9 @@ class PostgresDatabase:
                 result = await work(tx)
         except _UNREACHABLE as error:
             raise StorageUnavailable(f"database {self.name} is unreachable") from error
+        if tx.committed:
+            for callback in tx.committed:
+                callback()
         if tx.wrote_outbox:
             for listener in self._listeners:
                 listener()

@@ -104,12 +104,18 @@ def _checkpoint(conn: sqlite3.Connection, mode: str) -> Row:
 
 
 class SqliteTx:
-    __slots__ = ("_conn", "wrote_outbox")
+    __slots__ = ("_conn", "committed", "wrote_outbox")
     dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self.wrote_outbox = False
+        self.committed: list[Callable[[], None]] | None = None
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        if self.committed is None:
+            self.committed = []
+        self.committed.append(callback)
 
     async def execute(self, stmt: Statement, params: Params | None = None) -> int:
         return self._conn.execute(stmt.compiled("sqlite")[0], params or {}).rowcount
@@ -248,8 +254,11 @@ class SqliteDatabase:
             return
         self._checkpoint_soon()
         wrote_outbox = False
-        for unit, (result, tx_wrote) in done:
-            wrote_outbox = wrote_outbox or tx_wrote
+        for unit, (result, tx) in done:
+            wrote_outbox = wrote_outbox or tx.wrote_outbox
+            if tx.committed:
+                for callback in tx.committed:
+                    callback()
             if not unit.future.done():
                 unit.future.set_result(result)
         if wrote_outbox:
@@ -328,7 +337,7 @@ class SqliteDatabase:
                 continue
             if isolated:
                 conn.execute("RELEASE unit")
-            outcomes.append((unit, (result, tx.wrote_outbox), None))
+            outcomes.append((unit, (result, tx), None))
         return outcomes, None
 
     async def close(self) -> None:
