@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.compliance import copies, holds, monitoring
+from orderly.compliance import copies, holds, legal, monitoring
 from orderly.compliance.holds import HoldAlreadyDecided, HoldNotFound
+from orderly.compliance.legal import HoldNamesNothing, LegalHoldLifted, LegalHoldNotFound
 from orderly.compliance.som import SomSettings
 from orderly.storage import Database
 from orderly.web import wire
@@ -99,7 +100,61 @@ class ProductOut(BaseModel):
     serialized: bool
 
 
+class LegalHoldIn(BaseModel):
+    """An order, an account, or both, kept from retention while an investigation, a dispute
+    or a litigation is open."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    order_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=NOT_BLANK)
+    account_id: str | None = Field(default=None, min_length=1, max_length=36, pattern=NOT_BLANK)
+    kind: Literal["investigation", "dispute", "litigation"]
+    reason: str = Field(min_length=1, max_length=4000, pattern=NOT_BLANK)
+
+
+class LegalHoldOut(BaseModel):
+    id: str
+    order_id: str | None
+    account_id: str | None
+    kind: str
+    reason: str
+    placed_by: str
+    placed_at: datetime
+    lifted_by: str | None
+    lifted_at: datetime | None
+
+
 router = APIRouter(tags=["compliance"])
+
+
+@router.post(
+    "/api/v1/compliance/legal-holds",
+    response_model=LegalHoldOut,
+    status_code=201,
+    responses=refuses(HoldNamesNothing),
+)
+async def place_legal_hold(body: LegalHoldIn, db: Compliance, caller: Operator) -> dict[str, Any]:
+    """Keep the order's (or every order of the account's) records from retention until the
+    hold is lifted."""
+    return await legal.place(db, caller, body.order_id, body.account_id, body.kind, body.reason)
+
+
+@router.get("/api/v1/compliance/legal-holds", response_model=list[LegalHoldOut])
+async def list_legal_holds(
+    db: Compliance, _: Operator, in_force: Annotated[bool, Query()] = True
+) -> list[dict[str, Any]]:
+    """Legal holds, oldest first: those in force, or (`in_force=false`) every one."""
+    return [dict(hold) for hold in await legal.listed(db, in_force)]
+
+
+@router.post(
+    "/api/v1/compliance/legal-holds/{hold_id}/lift",
+    response_model=LegalHoldOut,
+    responses=refuses(LegalHoldNotFound, LegalHoldLifted),
+)
+async def lift_legal_hold(hold_id: str, db: Compliance, caller: Operator) -> dict[str, Any]:
+    """The investigation or dispute is over: retention may remove the records in their time."""
+    return dict(await legal.lift(db, caller, hold_id))
 
 
 @router.get("/api/v1/compliance/holds", response_model=list[HoldOut])

@@ -266,3 +266,48 @@ SOM_SEEN = sql(
     " AND family = :family LIMIT 1"
 )
 DELETE_SOM_ORDERS = sql("DELETE FROM som_orders WHERE order_id = :order_id AND run = :run")
+
+# Legal holds: while one is in force (not lifted) on an order, or on the account it was
+# placed for, retention removes none of its records. An open or reported suspicious order
+# hold is one too: an investigation is open.
+legal_holds = sa.Table(
+    "legal_holds",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("order_id", sa.String(64)),
+    sa.Column("account_id", sa.String(36)),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("placed_by", sa.String(64), nullable=False),
+    sa.Column("placed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("lifted_by", sa.String(64)),
+    sa.Column("lifted_at", sa.DateTime(timezone=True)),
+    sa.Index("legal_holds_order", "order_id"),
+    sa.Index("legal_holds_account", "account_id"),
+)
+
+_LEGAL_COLUMNS = (
+    "id, order_id, account_id, kind, reason, placed_by, placed_at, lifted_by, lifted_at"
+)
+INSERT_LEGAL_HOLD = sql(
+    f"INSERT INTO legal_holds ({_LEGAL_COLUMNS}) VALUES (:id, :order_id, :account_id, :kind,"
+    " :reason, :placed_by, :placed_at, NULL, NULL)"
+)
+LEGAL_HOLD = sql(f"SELECT {_LEGAL_COLUMNS} FROM legal_holds WHERE id = :id")
+LEGAL_HOLDS = sql(
+    f"SELECT {_LEGAL_COLUMNS} FROM legal_holds"
+    " WHERE (:in_force = 0 OR lifted_at IS NULL) ORDER BY placed_at, id LIMIT 1000"
+)
+# 1 if it was in force: this is the lift
+LIFT_LEGAL_HOLD = sql(
+    "UPDATE legal_holds SET lifted_by = :by, lifted_at = :at WHERE id = :id AND lifted_at IS NULL"
+)
+# what retention must keep: orders and accounts under a hold in force, and orders with an
+# open or reported suspicious order hold
+HELD_ORDERS = sql(
+    "SELECT order_id FROM legal_holds WHERE lifted_at IS NULL AND order_id IS NOT NULL"
+    " UNION SELECT order_id FROM compliance_holds WHERE status IN ('open', 'reported')"
+)
+HELD_ACCOUNTS = sql(
+    "SELECT DISTINCT account_id FROM legal_holds WHERE lifted_at IS NULL AND account_id IS NOT NULL"
+)
