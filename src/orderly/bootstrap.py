@@ -48,6 +48,8 @@ from orderly.ordering.policy import policy as ordering_policy
 from orderly.ordering.prices import HttpPrices, PriceBook
 from orderly.ordering.products import HttpProducts, ProductSource
 from orderly.pricing.messages import PriceWacChanged
+from orderly.retention import CONTEXTS as RETAINED
+from orderly.retention import RetentionPolicy, every
 from orderly.startup import StartupError, migrate_all, open_databases, unreachable
 from orderly.storage import Database
 from orderly.storage.cache import Cache, RedisCache, Shelf, open_cache
@@ -306,6 +308,14 @@ class Runtime:
                 relay = Relay(db, self.transport, poll_interval=settings.poll_interval)
                 self.relays[name] = relay
                 self.tasks.append(asyncio.create_task(relay.run(), name=f"relay:{name}"))
+
+        if settings.retention_interval > 0 and all(n in self.databases for n in RETAINED):
+            kept = RetentionPolicy.of(settings)
+            self.tasks.append(
+                asyncio.create_task(
+                    every(self.databases, kept, settings.retention_interval), name="retention"
+                )
+            )
 
     def wake_retries(self) -> None:
         for worker in self.retry_workers.values():

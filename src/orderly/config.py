@@ -120,6 +120,15 @@ class Settings:
     # Seconds published outbox rows and processed inbox rows are kept, and between prunings.
     message_retention: float = 7 * 24 * 3600.0
     prune_interval: float = 300.0
+    # Data retention (docs/history.md): days an ended order is kept before it is archived and
+    # removed, days the order history keeps events, days the mail log keeps mails (0: kept);
+    # where archives go (none: `archive` beside SQLite's files, or in the working folder);
+    # seconds between runs in a process that holds every database concerned (0: none).
+    retention_orders_days: int = 7 * 365 + 2
+    retention_events_days: int = 30
+    retention_mails_days: int = 0
+    retention_archive_dir: str = ""
+    retention_interval: float = 24 * 3600.0
     # The checkout flow an order takes when it names none, and the flows callers may use:
     # `channels` for consumers, `account_channels` for members of B2B accounts (the first
     # is theirs when they name none).
@@ -269,6 +278,13 @@ class Settings:
             raise ConfigError(
                 "ORDERLY_CHECKOUT_WAIT must be at least 0, ORDERLY_BREAKER_THRESHOLD at least 1"
                 " and ORDERLY_BREAKER_TTL positive"
+            )
+        if min(self.retention_orders_days, self.retention_events_days) < 1 or (
+            self.retention_mails_days < 0 or self.retention_interval < 0
+        ):
+            raise ConfigError(
+                "ORDERLY_RETENTION_ORDERS_DAYS and _EVENTS_DAYS must be at least 1,"
+                " _MAILS_DAYS and ORDERLY_RETENTION_INTERVAL at least 0"
             )
         if self.message_retention < 1 or self.prune_interval <= 0:
             raise ConfigError(

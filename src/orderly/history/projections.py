@@ -41,15 +41,26 @@ class _Replay:
 
     def __init__(self) -> None:
         self.facts: dict[str, Facts] = {}
+        self.forgotten: set[str] = set()  # orders ordering removed: in the figures only
         self.daily: dict[Key, list[int]] = {}
         self.last = 0  # the highest sequence number read
         # numbers below `last` that no event read had: rolled back, or not yet committed
         self.gaps: list[int] = []
 
+    def begin(self, rows: list[Row]) -> None:
+        """Orders whose events retention removed start from their baselines."""
+        for row in rows:
+            self.move(Facts.of(row))
+            if row["forgotten"]:
+                self.forgotten.add(row["order_id"])
+
     def fold(self, order_id: str, kind: str, data: dict[str, Any], at: Any) -> None:
         before = self.facts.get(order_id) or Facts(order_id)
-        after = domain.fold(before, kind, data, at)
-        self.facts[order_id] = after
+        self.move(domain.fold(before, kind, data, at))
+
+    def move(self, after: Facts) -> None:
+        before = self.facts.get(after.order_id) or Facts(after.order_id)
+        self.facts[after.order_id] = after
         for key, counts in domain.changes(before, after).items():
             sums = self.daily.setdefault(key, [0] * len(COUNTS))
             for i, count in enumerate(counts):
@@ -79,6 +90,10 @@ async def rebuild(db: Database, name: str, progress: Progress | None = None) -> 
     await _drop(db, name, new)  # what an interrupted rebuild left
     upto: int = (await db.read(lambda tx: tx.fetch_one(store.LAST_SEQ)))["seq"]  # type: ignore[index]
     replay = _Replay()
+    params = {"after": "", "limit": BATCH}
+    while rows := await db.read(lambda tx: tx.fetch_all(store.BASELINES_AFTER, params)):
+        replay.begin(rows)
+        params["after"] = rows[-1]["order_id"]
     after = read = 0
     while after < upto:
         rows = await _events(db, after, upto)
@@ -89,7 +104,7 @@ async def rebuild(db: Database, name: str, progress: Progress | None = None) -> 
         read += len(rows)
         if progress is not None:
             progress(read, upto)
-    await _write(db, name, new, replay, set(replay.facts), set(replay.daily))
+    await _write(db, name, new, replay, set(replay.facts) - replay.forgotten, set(replay.daily))
 
     async def switch(tx: Tx) -> tuple[int, int]:
         await tx.fetch_one(store.PROJECTION_HELD, {"name": name})
@@ -102,7 +117,7 @@ async def rebuild(db: Database, name: str, progress: Progress | None = None) -> 
             missed = await tx.fetch_all(store.EVENTS_AMONG, {"seqs": [str(n) for n in replay.gaps]})
             late = sorted([*missed, *late], key=lambda row: int(row["seq"]))
         before = {key: list(sums) for key, sums in replay.daily.items()}
-        touched = replay.fold_rows(late)
+        touched = replay.fold_rows(late) - replay.forgotten
         await _put(tx, name, new, replay, touched, _changed_keys(before, replay.daily))
         current = await tx.fetch_one(store.PROJECTION, {"name": name})
         assert current is not None
@@ -114,7 +129,7 @@ async def rebuild(db: Database, name: str, progress: Progress | None = None) -> 
     await _drop(db, name, live["generation"])
     if progress is not None:
         progress(read + late, upto + late)
-    held = len(replay.facts) if name == ORDERS else len(replay.daily)
+    held = len(replay.facts) - len(replay.forgotten) if name == ORDERS else len(replay.daily)
     return Rebuilt(name, new, read + late, held, differences)
 
 

@@ -125,6 +125,60 @@ PROJECTION_HELD = Statement(text(_ONE), {"postgresql": text(_ONE + " FOR UPDATE"
 PROJECTION = sql(_ONE)
 SWITCH = sql("UPDATE projections SET generation = :generation, rebuilt_at = :at WHERE name = :name")
 
+# Retention: an order whose events have all passed their time keeps, in their place, what they
+# folded to; a rebuild starts the order from it. An order removed from ordering is forgotten:
+# its baseline keeps only what the day's figures need.
+order_baselines = sa.Table(
+    "order_baselines",
+    metadata,
+    *(
+        sa.Column("order_id", sa.String(36), primary_key=True)
+        if name == "order_id"
+        else _fact_column(name)
+        for name in FACT_COLUMNS
+    ),
+    sa.Column("forgotten", sa.Boolean(), nullable=False, server_default=sa.false()),
+)
+# orders not held whose newest event is older than the cutoff
+_QUIET = (
+    "SELECT order_id FROM order_events WHERE NOT (order_id IN :held) GROUP BY order_id"
+    " HAVING MAX(occurred_at) < :before"
+)
+QUIET_ORDERS = sql(_QUIET + " ORDER BY order_id LIMIT :limit", lists=("held",))
+QUIET_EVENTS = sql(
+    f"SELECT COUNT(*) AS n FROM order_events WHERE order_id IN ({_QUIET})", lists=("held",)
+)
+EVENTS_OF_ORDERS = sql(
+    "SELECT seq, order_id, type, occurred_at, envelope FROM order_events"
+    " WHERE order_id IN :ids ORDER BY seq",
+    lists=("ids",),
+)
+BASELINES_OF = sql(
+    f"SELECT {', '.join(FACT_COLUMNS)}, forgotten FROM order_baselines WHERE order_id IN :ids",
+    lists=("ids",),
+)
+BASELINES_AFTER = sql(
+    f"SELECT {', '.join(FACT_COLUMNS)}, forgotten FROM order_baselines"
+    " WHERE order_id > :after ORDER BY order_id LIMIT :limit"
+)
+PUT_BASELINE = sql(
+    f"INSERT INTO order_baselines ({', '.join(FACT_COLUMNS)}, forgotten)"
+    f" VALUES ({', '.join(':' + c for c in FACT_COLUMNS)}, FALSE)"
+    " ON CONFLICT (order_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS[1:])
+)
+PRUNE_EVENTS_OF = sql(
+    "DELETE FROM order_events WHERE order_id IN :ids AND seq <= :upto", lists=("ids",)
+)
+# what names a person or a parcel goes; the figures' facts stay
+FORGET_BASELINES = sql(
+    "UPDATE order_baselines SET forgotten = TRUE, user_id = NULL, wave_id = NULL,"
+    " reason = NULL, sales_order_number = NULL, carrier = NULL, tracking_number = NULL"
+    " WHERE order_id IN :ids",
+    lists=("ids",),
+)
+FORGET_VIEW = sql("DELETE FROM order_view WHERE order_id IN :ids", lists=("ids",))
+
 _VIEW_COLUMNS = ("generation", *FACT_COLUMNS, "status")
 # A live event's one read: the live generations, and its order's row in the live order view
 # (all NULL when the order is new to it), the generations held (on PostgreSQL) until the

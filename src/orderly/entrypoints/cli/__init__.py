@@ -11,6 +11,7 @@ from orderly.entrypoints.cli import (
     identity,
     messages,
     projections,
+    retention,
     sagas,
     server,
 )
@@ -26,6 +27,7 @@ app.add_typer(messages.outbox_app, name="outbox")
 app.add_typer(messages.dead_app, name="dead-letters")
 app.add_typer(sagas.app, name="sagas")
 app.add_typer(projections.app, name="projections")
+app.add_typer(retention.app, name="retention")
 app.add_typer(identity.users_app, name="users")
 app.add_typer(holds.app, name="holds")
 app.add_typer(identity.accounts_app, name="accounts")
