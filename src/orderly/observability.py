@@ -142,6 +142,32 @@ FALLBACK_CHECKS = Counter(
 ORDERS_PLACED = Counter(
     "orderly_orders_placed_total", "Orders accepted, by flow (their channel)", ["channel"]
 )
+ORDERS_MOVED = Counter(
+    "orderly_orders_moved_total",
+    "Orders that reached a status, by flow (their channel): a flow's outcomes are processing"
+    " (paid, or accepted), delivered, cancelled, payment_failed and failed",
+    ["channel", "status"],
+)
+SAGA_STEP_SECONDS = Histogram(
+    "orderly_saga_step_seconds",
+    "From a saga step's command to the answer that ended it, by saga kind, step and outcome"
+    " (succeeded, failed, compensated: from the undoing's command to its answer)",
+    ["kind", "step", "outcome"],
+    # a step answers in milliseconds, or waits for a warehouse, a carrier or an approver
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
+)
+RESERVATIONS_EXPIRED = Counter(
+    "orderly_reservations_expired_total",
+    "Reservations given back because their time ran out: cart holds (soft) and the holds"
+    " of direct orders never placed (order)",
+    ["kind"],
+)
+HTTP_REQUEST_SECONDS = Histogram(
+    "orderly_http_request_duration_seconds",
+    "HTTP requests by method, route (its template; `unmatched` when no route answered) and"
+    " status, and the seconds each took",
+    ["method", "route", "status"],
+)
 CONSUMER_LAG = Gauge(
     "orderly_consumer_lag_seconds",
     "How long ago the last message a consumer handled was published",
@@ -163,6 +189,54 @@ OUTBOX_OLDEST_SECONDS = Gauge(
     "How long the oldest unpublished message has waited (0: none waits)",
     ["context"],
 )
+DEAD_LETTERS = Gauge(
+    "orderly_dead_letters_waiting",
+    "Dead letters not replayed yet, by context and consumer",
+    ["context", "consumer"],
+)
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+
+
+class RequestMetrics:
+    """Every request observed in `orderly_http_request_duration_seconds` under its route's
+    template, never its path, so that the series stay as few as the routes: a path no route
+    answered (a 404, a refusal at the edge) is `unmatched`, a method no route takes `other`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # the labelled series by (method, route, status): each found once, without the lock
+        # `labels` takes
+        self._series: dict[tuple[str, str, str], Any] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = "none"  # no answer began: the client went away, or the server is stopping
+
+        async def noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = str(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_status)
+        finally:
+            self._observe(scope, status, time.perf_counter() - started)
+
+    def _observe(self, scope: Scope, status: str, seconds: float) -> None:
+        method = scope["method"] if scope["method"] in _METHODS else "other"
+        route = getattr(scope.get("route"), "path", None) or UNMATCHED
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = HTTP_REQUEST_SECONDS.labels(method, route, status)
+        series.observe(seconds)
 
 
 def metrics_response() -> tuple[bytes, str]:

@@ -12,7 +12,13 @@ from orderly.bootstrap import Runtime, context_specs
 from orderly.config import Settings, load_settings
 from orderly.entrypoints import admin, figures, openapi, problems, readiness, webapp
 from orderly.entrypoints.readiness import NotReady
-from orderly.observability import AccessLog, access_log_on, configure_logging, metrics_response
+from orderly.observability import (
+    AccessLog,
+    RequestMetrics,
+    access_log_on,
+    configure_logging,
+    metrics_response,
+)
 from orderly.web.auth import Operator, operator, principal
 from orderly.web.dependencies import CurrentRuntime
 from orderly.web.refusals import refuses
@@ -64,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     app.add_middleware(problems.Edge, limit=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics)  # outside the edge: its refusals are counted too
     if access_log_on(settings.embedded):
         app.add_middleware(AccessLog)  # outermost: the edge's refusals are logged too
     if tracing.ON:  # outside the access log, whose lines then carry the request's trace

@@ -3,6 +3,7 @@ released by an operator, and marked expired once past their time."""
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from orderly.inventory import store
 from orderly.inventory.domain import Kind
@@ -13,6 +14,7 @@ from orderly.inventory.reservations import released_told
 from orderly.kernel.clock import utcnow
 from orderly.kernel.ids import new_id
 from orderly.messaging import emit, new_message
+from orderly.observability import RESERVATIONS_EXPIRED
 from orderly.storage import Database, Row, Tx
 
 SWEEP_BATCH = 500
@@ -140,6 +142,8 @@ async def sweep_expired(db: Database) -> int:
             )
             units = [Units(product_id=row["product_id"], quantity=int(row["quantity"]))]
             await emit(tx, released_told(row["reference"], "expired", units))
+        if rows:
+            tx.after_commit(partial(RESERVATIONS_EXPIRED.labels("cart_hold").inc, len(rows)))
         return len(rows)
 
     return await db.transaction(work)

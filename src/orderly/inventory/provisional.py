@@ -10,6 +10,7 @@ when the message comes, from what is available then.
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 from orderly.inventory import accounts, store
 from orderly.inventory.errors import ProductNotFound
@@ -25,6 +26,7 @@ from orderly.inventory.reservations import (
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict
 from orderly.messaging import emit, new_message
+from orderly.observability import RESERVATIONS_EXPIRED
 from orderly.storage import Database, Tx
 
 SWEEP_BATCH = 500
@@ -148,5 +150,6 @@ async def _expire(tx: Tx, reference: str, now: datetime) -> None:
         await store.give_back(tx, row["allocations"])
         items.append(Units(product_id=row["product_id"], quantity=int(row["quantity"])))
     if items:
+        tx.after_commit(partial(RESERVATIONS_EXPIRED.labels("order_hold").inc, len(items)))
         released = InventoryReleased(reference=reference, reason="hold_expired", items=items)
         await emit(tx, new_message(released, source=SOURCE, aggregate_id=reference))

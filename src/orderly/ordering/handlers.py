@@ -101,6 +101,7 @@ class CheckoutHandlers:
         if not message.saga_id and await store.advance_b2c(
             tx, paid.order_id, processing.value, domain.sources(processing), details, utcnow()
         ):
+            moves.counted(tx, Channel.B2C.value, processing)
             return
         order = await self._b2c_order_to_move(tx, message, paid.order_id, processing)
         if order is not None:

@@ -11,6 +11,7 @@ import structlog
 from orderly.kernel.clock import utcnow
 from orderly.kernel.principal import Principal
 from orderly.messaging import Envelope, emit, new_message
+from orderly.observability import ORDERS_MOVED
 from orderly.ordering import carts, queries, store
 from orderly.ordering.domain import InvalidTransition, Order, OrderStatus
 from orderly.ordering.messages import SOURCE, CancelledLine, OrderCancelled
@@ -34,6 +35,13 @@ async def move(
     if not await store.move(tx, order.id, order.version, wanted.value, details, now, announce):
         # the handler's transaction is undone and the message tried again
         raise RuntimeError(f"order {order.id} changed concurrently; retrying")
+    counted(tx, order.channel.value, wanted)
+
+
+def counted(tx: Tx, channel: str, status: OrderStatus) -> None:
+    """`orderly_orders_moved_total` counts the move once `tx` commits (once, however often
+    its work runs)."""
+    tx.after_commit(ORDERS_MOVED.labels(channel, status.value).inc)
 
 
 def refused(order: Order, wanted: OrderStatus, cause: str) -> None:

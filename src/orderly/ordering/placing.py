@@ -22,7 +22,7 @@ from orderly.kernel.ids import new_id
 from orderly.kernel.money import from_cents, money, to_cents
 from orderly.kernel.principal import BUYER, Principal
 from orderly.messaging import new_message
-from orderly.observability import ORDERS_PLACED
+from orderly.observability import ORDERS_MOVED, ORDERS_PLACED
 from orderly.ordering import (
     b2b_saga,
     breaker,
@@ -304,6 +304,7 @@ async def _create(
     created = new_message(told, source=SOURCE, aggregate_id=order_id)
     details = {"placed_by": cmd.placed_by} if cmd.placed_by else {}
     await store.place(tx, order, cmd.lines, prices, created, details)
+    tx.after_commit(ORDERS_MOVED.labels(channel.value, status.value).inc)
     if channel is Channel.GUARDED:
         await checkout_saga.start(tx, policy, told, fallback=reverify)
     elif b2b is not None:

@@ -24,6 +24,7 @@ first step (`restart`), as an operator's replay of a failed checkout does.
 """
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -32,6 +33,7 @@ import structlog
 from orderly import tracing
 from orderly.kernel.clock import utcnow
 from orderly.messaging import Envelope, emit, new_message
+from orderly.observability import SAGA_STEP_SECONDS
 from orderly.sagas import store
 from orderly.sagas.model import (
     Definition,
@@ -176,6 +178,19 @@ def _finish_step(saga: Saga, status: StepStatus, now: datetime, **changes: Any) 
     _set_step(saga, saga.step, status=status.value, finished_at=now, deadline_at=None, **changes)
 
 
+def _timed(tx: Tx, saga: Saga, outcome: str, now: datetime, since: str = "started_at") -> None:
+    """`orderly_saga_step_seconds` observes the current step, from `since` (when its command,
+    or its undoing's, was first sent) to `now`, once `tx` commits."""
+    row = saga.row(saga.step)
+    started = moment(row.get(since))
+    if started is None:  # never sent; or an undoing begun before undoings were timed
+        return
+    seconds = max((now - started).total_seconds(), 0.0)
+    tx.after_commit(
+        partial(SAGA_STEP_SECONDS.labels(saga.kind, row["name"], outcome).observe, seconds)
+    )
+
+
 async def _send(tx: Tx, definition: Definition, saga: Saga, step: Step, undo: bool) -> None:
     if (step.compensation if undo else step.command) is None:
         return  # a signal is awaited, not an answer
@@ -251,6 +266,7 @@ async def _compensate_from(
             status=StepStatus.COMPENSATING.value,
             attempts=int(row["attempts"]) + 1,
             deadline_at=now + timedelta(seconds=step.timeout),
+            undo_started_at=now,  # not shown (`reading.view`): what times the undoing
         )
         await _send(tx, definition, saga, step, undo=True)
         return
@@ -287,6 +303,7 @@ async def _answered(
         if message.type in step.succeeded:
             detail = {"event": message.type, "event_id": message.id}
             _finish_step(saga, StepStatus.SUCCEEDED, now, detail=detail)
+            _timed(tx, saga, "succeeded", now)
             await definition.on_step(tx, saga, step, StepStatus.SUCCEEDED, message)
             await _begin(tx, definition, saga, saga.step + 1, now)
             return True
@@ -304,6 +321,7 @@ async def _answered(
         step = definition.steps[saga.step]
         if message.type in step.compensated:
             _finish_step(saga, StepStatus.COMPENSATED, now)
+            _timed(tx, saga, "compensated", now, since="undo_started_at")
             await _compensate_from(tx, definition, saga, saga.step, now)
             return True
     return False
@@ -338,6 +356,7 @@ async def _fail(
         deadline_at=None,
         detail={**detail, "reason": reason},
     )
+    _timed(tx, saga, "failed", now)
     # a step that timed out and may have taken effect is undone with those before it
     await _compensate_from(tx, definition, saga, saga.step + 1, now)
 
