@@ -132,7 +132,7 @@ async def _orders(
         if report.dry_run or not due:
             continue
         if archive is None:
-            policy.archive_dir.mkdir(parents=True, exist_ok=True)
+            policy.archive_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             archive = policy.archive_dir / f"orders-{as_of:%Y%m%dT%H%M%SZ}.jsonl.gz"
             report.archive = str(archive)
         records = await order_retention.whole(ordering, due)
@@ -143,8 +143,9 @@ async def _orders(
 
 
 def _append(archive: Path, records: list[dict[str, Any]]) -> None:
-    """One JSON line per order, gzip members appended, synced to disk before it returns."""
-    with open(archive, "ab") as raw:
+    """One JSON line per order, gzip members appended, synced to disk before it returns;
+    readable by its owner only, as the databases are (it holds names and addresses)."""
+    with os.fdopen(os.open(archive, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as raw:
         with gzip.GzipFile(fileobj=raw, mode="ab") as packed:
             for record in records:
                 packed.write(orjson.dumps(record, default=str) + b"\n")

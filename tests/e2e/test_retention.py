@@ -53,6 +53,10 @@ def files(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
 
 
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
 def rebuilt(world: World) -> list[int]:
     differences = []
     for name in ("orders", "analytics"):
@@ -213,6 +217,7 @@ async def test_retention_removes_what_the_policy_says_and_nothing_held(
     assert ran["mails_removed"] >= 1
     archive = Path(ran["archive"])
     assert archive.parent == tmp_path
+    assert mode(archive) == 0o600  # names and addresses: its owner's alone
     with gzip.open(archive, "rb") as packed:
         archived = [orjson.loads(line) for line in packed]
     assert [record["order"]["id"] for record in archived] == [removable]
