@@ -18,7 +18,7 @@ from tests.waiting import eventually
 REDIS_URL = os.environ.get("ORDERLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def _redis_up() -> bool:
+def redis_up() -> bool:
     import socket
     from urllib.parse import urlsplit
 
@@ -30,7 +30,7 @@ def _redis_up() -> bool:
         return False
 
 
-needs_redis = pytest.mark.skipif(not _redis_up() and not CI, reason="Redis is not running")
+needs_redis = pytest.mark.skipif(not redis_up() and not CI, reason="Redis is not running")
 KINDS = [
     pytest.param("memory", id="memory"),
     pytest.param("redis", id="redis", marks=needs_redis),
