@@ -4,6 +4,7 @@ past 30 days and the mail log's mails past their time; nothing kept by a legal h
 an order or an account) or by a suspicious order reported to the DEA goes. A dry run only says
 what would go; the projections rebuilt afterwards are still the live ones."""
 
+import asyncio
 import gzip
 import json
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 from tests import forkserver
 from tests.e2e.b2b import REGISTERED, World, b2b_world, order, pharmacy, product, settled
 from tests.e2e.conftest import BACKENDS
+from tests.e2e.server import embedded
 from tests.e2e.test_b2b_compliance import family_of, hold_of, monitored
 from tests.waiting import eventually
 
@@ -278,3 +280,20 @@ async def test_retention_removes_what_the_policy_says_and_nothing_held(
     # and a run now, seven years early, removes no order
     today = retention(world, tmp_path)
     assert (today["orders_due"], today["orders_removed"]) == (0, 0)
+
+
+async def test_a_process_holding_every_database_concerned_runs_retention_on_its_schedule(
+    tmp_path: Path,
+) -> None:
+    """The embedded process runs the policy every `ORDERLY_RETENTION_INTERVAL` seconds, and
+    says what it did in its log."""
+    with embedded(tmp_path, ORDERLY_RETENTION_INTERVAL="0.5") as server:
+
+        async def ran() -> list[dict[str, Any]] | None:
+            text = await asyncio.to_thread(server.log_path.read_text, errors="replace")
+            runs = [json.loads(line) for line in text.splitlines() if '"retention ran"' in line]
+            return runs if len(runs) >= 2 else None
+
+        runs = await eventually(ran)
+    assert all(run["dry_run"] is False for run in runs)
+    assert all(run["orders_removed"] == run["events_removed"] == 0 for run in runs)
