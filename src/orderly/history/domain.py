@@ -12,7 +12,7 @@ status is read from the moments, not from whichever event came last.
 """
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -140,11 +140,14 @@ class Facts:
         return status(self)
 
     def row(self) -> dict[str, Any]:
-        return {**asdict(self), "status": self.status}
+        # each fact as it is (they are strings, numbers and times): `asdict` would copy each
+        row = {name: getattr(self, name) for name in FACT_COLUMNS}
+        row["status"] = status(self)
+        return row
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> "Facts":
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        return cls(**{name: row[name] for name in FACT_COLUMNS})
 
 
 FACT_COLUMNS = tuple(f.name for f in fields(Facts))
