@@ -32,6 +32,7 @@ from orderly.storage.sqlite import sqlite_path
 log = structlog.get_logger(__name__)
 
 PAGE = 500
+FIRST_AFTER = 60.0  # seconds from the start to the first run
 # what a run reads and removes in: it runs only where every one of them is
 CONTEXTS = ("ordering", "compliance", "history", "notifications")
 
@@ -156,10 +157,13 @@ def _append(archive: Path, records: list[dict[str, Any]]) -> None:
 async def every(
     databases: Mapping[str, Database], policy: RetentionPolicy, interval: float
 ) -> None:
-    """Run retention every `interval` seconds, first after one interval, for as long as the
-    process runs."""
+    """Run retention a minute after the process starts (or one interval, if shorter), then
+    every `interval` seconds for as long as it runs: a process restarted more often than the
+    interval still runs it."""
+    pause = min(interval, FIRST_AFTER)
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(pause)
+        pause = interval
         try:
             report = await run(databases, policy)
             log.info("retention ran", **report.document())
