@@ -115,6 +115,8 @@ async def run(options: Options, say: Any = print) -> dict[str, Any]:
         "duplicates_dropped": duplicates,
         "not_ready_after_load": not_ready,
         "cluster_status": shown,
+        # the processes the cluster's plan names, each of which status must show running
+        "planned_processes": len(deployment.cluster.processes),
         "quiet_after_seconds": round(quiet_after, 1),
         "invariants": [
             {
@@ -133,7 +135,10 @@ async def run(options: Options, say: Any = print) -> dict[str, Any]:
     result["passed"] = (
         all(not check.violations for check in checks)
         and shown["exit_status"] == 0
-        and shown["ready"] == shown["running"] == shown["processes"] > 0
+        and shown["ready"]
+        == shown["running"]
+        == shown["processes"]
+        == len(deployment.cluster.processes)
         and bool(deployment.down.get("succeeded"))
         and not deployment.down.get("left_running")
         and quiet_after >= 0

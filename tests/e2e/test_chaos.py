@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from chaos import schedule
+from orderly.config import ALL_CONTEXTS, BFFS
 from tests.conftest import needs_services
 
 pytestmark = [needs_services, pytest.mark.distributed, pytest.mark.outage]
@@ -51,6 +52,9 @@ def test_no_order_is_lost_duplicated_oversold_or_stuck_under_every_fault(tmp_pat
     assert run["process_exits"]["crashed"] >= 1
     status = run["cluster_status"]
     assert status["exit_status"] == 0
-    assert status["processes"] == status["running"] == status["ready"] == 17
+    # every context, both BFFs, the two replicas and the three simulators
+    planned = len(ALL_CONTEXTS) + len(BFFS) + 2 + 3
+    assert run["planned_processes"] == planned
+    assert status["processes"] == status["running"] == status["ready"] == planned
     assert run["cluster_down"] == {"succeeded": True, "left_running": []}
     assert run["duplicates_dropped"] > 0  # every message was delivered twice
