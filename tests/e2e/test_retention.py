@@ -12,12 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
 from tests import forkserver
-from tests.e2e.b2b import REGISTERED, World, b2b_world, order, pharmacy, product, settled
+from tests.e2e.b2b import Pharmacy, World, b2b_world, order, pharmacy, product, settled
 from tests.e2e.conftest import BACKENDS
 from tests.e2e.server import embedded
 from tests.e2e.test_b2b_compliance import family_of, hold_of, monitored
@@ -68,22 +67,15 @@ def rebuilt(world: World) -> list[int]:
     return differences
 
 
-async def cancelled(buyer: httpx.AsyncClient, product_id: str) -> str:
+async def cancelled(pharmacy: Pharmacy, product_id: str) -> str:
     """A confirmed order of the pharmacy's, cancelled before it shipped."""
-    ph_order = (await order_as(buyer, product_id))["order_id"]
+    buyer = pharmacy.buyer
+    ph_order = (await order(pharmacy, [(product_id, 1)]))["order_id"]
     assert (await settled(buyer, ph_order))["status"] == "CONFIRMED"
     undone = await buyer.post(f"/api/v1/orders/{ph_order}/cancel")
     assert undone.status_code == 200, undone.text
     await settled(buyer, ph_order, "CANCELLED")
     return ph_order
-
-
-async def order_as(buyer: httpx.AsyncClient, product_id: str) -> dict[str, Any]:
-    body = {"items": [{"product_id": product_id, "quantity": 1}], "shipping_address": REGISTERED}
-    placed = await buyer.post("/api/v1/orders", json=body)
-    assert placed.status_code == 202, placed.text
-    answer: dict[str, Any] = placed.json()
-    return answer
 
 
 async def mails_of(world: World, order_id: str) -> list[dict[str, Any]]:
@@ -151,13 +143,13 @@ async def test_retention_removes_what_the_policy_says_and_nothing_held(
 
     # given a pharmacy under an account-wide legal hold, with an order cancelled
     disputed = pharmacy(world)
-    kept_by_account = await cancelled(disputed.buyer, generic)
+    kept_by_account = await cancelled(disputed, generic)
     # another with one order cancelled and nothing holding it, one cancelled under a hold of
     # its own, and one confirmed and still open
     ph = pharmacy(world)
-    removable = await cancelled(ph.buyer, generic)
-    kept_by_order = await cancelled(ph.buyer, generic)
-    still_open = (await order_as(ph.buyer, generic))["order_id"]
+    removable = await cancelled(ph, generic)
+    kept_by_order = await cancelled(ph, generic)
+    still_open = (await order(ph, [(generic, 1)]))["order_id"]
     assert (await settled(ph.buyer, still_open))["status"] == "CONFIRMED"
     # and a third whose suspicious order was reported to the DEA, and so cancelled
     civ = await product(world, schedule="CIV", stock=200)
