@@ -55,7 +55,8 @@ def retention_run(
         f"as of {report.as_of:%Y-%m-%d %H:%M} UTC{' (dry run)' if dry_run else ''}:",
         f"  orders ended over {policy.orders_days} days ago: {report.orders_due},"
         f" held {report.orders_held}, {verb} {orders}{archived}",
-        f"  events over {policy.events_days} days old: {report.events_due}, {verb} {events}",
+        f"  events of orders quiet over {policy.events_days} days: {report.events_due},"
+        f" {verb} {events}",
         f"  mails over {policy.mails_days} days old: {report.mails_due}, {verb} {mails}"
         if policy.mails_days
         else "  mails: kept (ORDERLY_RETENTION_MAILS_DAYS is 0)",
