@@ -2,20 +2,26 @@
 event kept once however often it comes, a wave's release kept for each of its orders, and a
 rebuild that finds, and mends, a live projection that no longer matches its history."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import asyncpg
 import pytest
 
 from orderly.fulfillment.messages import WaveReleased
 from orderly.history import projections, store
 from orderly.history.context import CONTEXT
+from orderly.history.domain import FACT_COLUMNS
 from orderly.ordering.messages import OrderConfirmed, OrderCreated, OrderLine
 from orderly.storage import Database, open_database, sql
 from orderly.storage.migrations import migrate
 from tests.bus import Bus
+from tests.conftest import needs_services
 from tests.messages import told
+from tests.services import create_pg_database, drop_pg_database
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -129,3 +135,61 @@ async def test_a_rebuild_finds_and_mends_a_live_projection_unlike_its_history(bu
 async def test_an_unknown_projection_is_refused(bus: Bus) -> None:
     with pytest.raises(projections.UnknownProjection):
         await projections.rebuild(bus.db, "everything")
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    url = await create_pg_database()
+    try:
+        yield url
+    finally:
+        await drop_pg_database(url)
+
+
+@needs_services
+async def test_an_event_folded_while_a_rebuild_switches_keeps_what_the_order_had(
+    pg_url: str,
+) -> None:
+    """PostgreSQL: a live event that waits for a rebuild's switch (the projection's row held)
+    folds into the order's row of the new generation, not onto nothing. (Locking the
+    generations re-reads them once the switch commits; the order's row joined to the old
+    generation is no longer the new one's.)"""
+    await migrate(pg_url, CONTEXT.name)
+    db = await open_database(pg_url, CONTEXT.name)
+    switch = await asyncpg.connect(pg_url, server_settings={"search_path": CONTEXT.name})
+    try:
+        bus = Bus(CONTEXT, db)
+        await bus.deliver(told(created("o-1", units=3), "o-1"))
+        columns = ", ".join((*FACT_COLUMNS, "status"))
+        held = switch.transaction()
+        await held.start()
+        # what a rebuild's switch does: hold the projection, the new generation written
+        await switch.fetch("SELECT generation FROM projections WHERE name = 'orders' FOR UPDATE")
+        await switch.execute(
+            f"INSERT INTO order_view (generation, {columns})"
+            f" SELECT 2, {columns} FROM order_view WHERE generation = 1"
+        )
+        await switch.execute("UPDATE projections SET generation = 2 WHERE name = 'orders'")
+        delivering = asyncio.create_task(bus.deliver(told(confirmed("o-1"), "o-1")))
+        database = pg_url.rsplit("/", 1)[1]
+
+        async def waiting() -> bool:  # the event's transaction waits for the switch's lock
+            if delivering.done():
+                return True
+            found = await switch.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1"
+                " AND wait_event_type = 'Lock'",
+                database,
+            )
+            return bool(found)
+
+        await eventually(waiting)
+        await held.commit()
+        assert await delivering == 1
+        row = await switch.fetchrow(
+            "SELECT units, status FROM order_view WHERE generation = 2 AND order_id = 'o-1'"
+        )
+        assert dict(row) == {"units": 3, "status": "CONFIRMED"}
+    finally:
+        await switch.close()
+        await db.close()
