@@ -36,7 +36,7 @@ class Rebuilt:
     differences: int  # rows that differed from the live projection at the switch: 0 is right
 
 
-class _Replay:
+class Replay:
     """The projection as the history builds it, in memory until it is written."""
 
     def __init__(self) -> None:
@@ -73,12 +73,17 @@ class _Replay:
             if seq > self.last:
                 self.gaps.extend(range(self.last + 1, seq))
                 self.last = seq
-            if row["type"] not in domain.FOLDED:
-                continue
-            envelope = row["envelope"]
-            self.fold(row["order_id"], row["type"], envelope.get("data") or {}, row["occurred_at"])
-            touched.add(row["order_id"])
+            if self.fold_row(row):
+                touched.add(row["order_id"])
         return touched
+
+    def fold_row(self, row: Row) -> bool:
+        """Fold a kept event (its row of `order_events`) if it is one that changes facts."""
+        if row["type"] not in domain.FOLDED:
+            return False
+        data = row["envelope"].get("data") or {}
+        self.fold(row["order_id"], row["type"], data, row["occurred_at"])
+        return True
 
 
 async def rebuild(db: Database, name: str, progress: Progress | None = None) -> Rebuilt:
@@ -89,7 +94,7 @@ async def rebuild(db: Database, name: str, progress: Progress | None = None) -> 
     new = live["generation"] + 1
     await _drop(db, name, new)  # what an interrupted rebuild left
     upto: int = (await db.read(lambda tx: tx.fetch_one(store.LAST_SEQ)))["seq"]  # type: ignore[index]
-    replay = _Replay()
+    replay = Replay()
     params = {"after": "", "limit": BATCH}
     while rows := await db.read(lambda tx: tx.fetch_all(store.BASELINES_AFTER, params)):
         replay.begin(rows)
@@ -147,7 +152,7 @@ def _changed_keys(before: dict[Key, list[int]], after: dict[Key, list[int]]) -> 
 
 
 async def _write(
-    db: Database, name: str, generation: int, replay: _Replay, orders: set[str], keys: set[Key]
+    db: Database, name: str, generation: int, replay: Replay, orders: set[str], keys: set[Key]
 ) -> None:
     """The replay's rows, a batch per transaction."""
     ids, ordered = sorted(orders), sorted(keys)
@@ -164,7 +169,7 @@ async def _write(
 
 
 async def _put(
-    tx: Tx, name: str, generation: int, replay: _Replay, orders: set[str], keys: set[Key]
+    tx: Tx, name: str, generation: int, replay: Replay, orders: set[str], keys: set[Key]
 ) -> None:
     if name == ORDERS and orders:
         rows = [{"generation": generation, **replay.facts[o].row()} for o in sorted(orders)]

@@ -6,10 +6,9 @@ what the day's figures need."""
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
 
-from orderly.history import domain, store
-from orderly.history.domain import Facts
+from orderly.history import store
+from orderly.history.projections import Replay
 from orderly.storage import Database, Tx
 
 SLICE = 500  # orders per transaction
@@ -45,20 +44,13 @@ async def prune_events(db: Database, before: datetime, held_orders: Collection[s
 
 
 async def _fold_away(tx: Tx, ids: list[str]) -> int:
-    facts = {
-        row["order_id"]: Facts.of(row)
-        for row in await tx.fetch_all(store.BASELINES_OF, {"ids": ids})
-    }
+    replay = Replay()
+    replay.begin(await tx.fetch_all(store.BASELINES_OF, {"ids": ids}))
     events = await tx.fetch_all(store.EVENTS_OF_ORDERS, {"ids": ids})
     for event in events:
-        if event["type"] in domain.FOLDED:
-            order_id = event["order_id"]
-            data: dict[str, Any] = event["envelope"].get("data") or {}
-            facts[order_id] = domain.fold(
-                facts.get(order_id) or Facts(order_id), event["type"], data, event["occurred_at"]
-            )
-    if facts:
-        await tx.execute_many(store.PUT_BASELINE, [f.row() for f in facts.values()])
+        replay.fold_row(event)
+    if replay.facts:
+        await tx.execute_many(store.PUT_BASELINE, [f.row() for f in replay.facts.values()])
     upto = max((int(event["seq"]) for event in events), default=0)
     return await tx.execute(store.PRUNE_EVENTS_OF, {"ids": ids, "upto": upto})
 
