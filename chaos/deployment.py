@@ -138,6 +138,11 @@ async def deployed(
         "ORDERLY_ERP_TIMEOUT": "2",
         **MODES[mode],
     }
+    if "ORDERLY_CRASH_CHANCE" in extra:
+        # the chances are drawn by each process on its own, so a short run may draw none: the
+        # first checkout to commit crashes its process all the same, once per deployment
+        extra["ORDERLY_CRASH_AFTER"] = "checkout.committed"
+        extra["ORDERLY_CRASH_MARKER"] = str(home / "crashed-once")
     config = home / "cluster.toml"
     config.write_text(_config(database_url, namespace, ports, replicas, simulators, extra, proxied))
     cluster = load(config, home / "home")
