@@ -8,7 +8,6 @@ one outbox; on SQLite one process owns each database file.
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import msgspec
 import structlog
@@ -23,9 +22,6 @@ from orderly.messaging.outbox import recent
 from orderly.messaging.transports import Transport
 from orderly.observability import MESSAGES_PUBLISHED, RELAY_BATCH_SECONDS
 from orderly.storage import Database, Row, Tx, sql
-
-if TYPE_CHECKING:
-    from opentelemetry.trace import Span
 
 log = structlog.get_logger(__name__)
 
@@ -137,7 +133,7 @@ class Relay:
         for span in spans:
             tracing.end(span)
 
-    def _publish_spans(self, messages: list[Envelope]) -> tuple[list["Span"], list[Envelope]]:
+    def _publish_spans(self, messages: list[Envelope]) -> tuple[list[tracing.Span], list[Envelope]]:
         """A span for each message of a recorded trace, under the span that wrote it; the
         message goes out carrying its publish span instead, so that its consumers' spans
         are children of it."""

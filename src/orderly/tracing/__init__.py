@@ -1,0 +1,386 @@
+"""Traces: one per order, from its HTTP request through the outbox, the broker, each consumer
+and each saga step, the W3C trace context travelling in the envelope.
+
+Off by default (`ORDERLY_TRACING`); every hot path tests `ON` before anything else, so a
+message costs one attribute lookup. Spans are OpenTelemetry's (W3C trace context in, OTLP out:
+any collector reads them) but recorded here, not by OpenTelemetry's Python SDK: a checkout
+makes about two dozen spans, and the SDK's twenty microseconds a span were half the checkout
+rate (docs/performance.md, "Tracing"). A span here is a slotted object, a span ended goes
+on a queue, and `export` encodes and sends the queue in batches from a thread.
+"""
+
+import functools
+import random
+import re
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from orderly.tracing.export import Exporter, Spans
+
+MODES = ("off", "console", "otlp")
+Kind = Literal["internal", "server", "client", "producer", "consumer"]
+Value = str | int | bool
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+
+# Set once spans are being exported; read by every hot path before it does anything else.
+ON = False
+_spans: "Spans | None" = None
+_sample_below = 1 << 64  # a new trace is recorded when its id's low 64 bits are below this
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class SpanContext:
+    """What a span passes on to its children and, as `traceparent`, to other processes."""
+
+    trace_id: int
+    span_id: int
+    sampled: bool
+    tracestate: str = ""
+
+    @property
+    def traceparent(self) -> str:
+        return f"00-{self.trace_id:032x}-{self.span_id:016x}-{'01' if self.sampled else '00'}"
+
+
+class Span:
+    """One unit of work in a trace. A span of a trace not recorded carries its context to its
+    children and records nothing."""
+
+    __slots__ = (
+        "attributes",
+        "context",
+        "end_ns",
+        "error",
+        "events",
+        "kind",
+        "name",
+        "parent_id",
+        "start_ns",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        kind: Kind,
+        context: SpanContext,
+        parent_id: int,
+        attributes: dict[str, Value],
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.context = context
+        self.parent_id = parent_id  # 0: the first span of its trace
+        self.attributes = attributes
+        self.start_ns = time.time_ns()
+        self.end_ns = 0
+        self.error: str | None = None  # the status's description once it is an error
+        self.events: list[tuple[str, int, dict[str, Value]]] = []
+
+    def set_attribute(self, key: str, value: Value) -> None:
+        self.attributes[key] = value
+
+    def update_name(self, name: str) -> None:
+        self.name = name
+
+    def set_error(self, description: str = "") -> None:
+        self.error = description
+
+    def record_exception(self, error: BaseException) -> None:
+        attributes: dict[str, Value] = {
+            "exception.type": type(error).__qualname__,
+            "exception.message": str(error),
+            "exception.stacktrace": "".join(traceback.format_exception(error)),
+        }
+        self.events.append(("exception", time.time_ns(), attributes))
+
+    def end(self) -> None:
+        if self.end_ns:
+            return
+        self.end_ns = time.time_ns()
+        if self.context.sampled and _spans is not None:
+            context = self.context
+            _spans.ended(
+                (
+                    self.name,
+                    self.kind,
+                    context.trace_id,
+                    context.span_id,
+                    self.parent_id,
+                    context.tracestate,
+                    self.start_ns,
+                    self.end_ns,
+                    tuple(self.attributes.items()),
+                    self.error,
+                    tuple((name, at, tuple(values.items())) for name, at, values in self.events),
+                )
+            )
+
+
+Pairs = tuple[tuple[str, Value], ...]
+# A span once ended, as it waits to be exported: a plain tuple of strings and numbers, which
+# the garbage collector stops tracking at its first pass (a span object kept for a second
+# in the queue made every collection longer: a fifth of the checkout rate).
+Ended = tuple[
+    str, str, int, int, int, str, int, int, Pairs, str | None, tuple[tuple[str, int, Pairs], ...]
+]
+
+
+class Finished(NamedTuple):
+    """An ended span's fields by name (`Finished._make(ended)`), for an exporter to read."""
+
+    name: str
+    kind: Kind
+    trace_id: int
+    span_id: int
+    parent_id: int  # 0: the first span of its trace
+    tracestate: str
+    start_ns: int
+    end_ns: int
+    attributes: Pairs
+    error: str | None  # the status's description, when it is an error
+    events: tuple[tuple[str, int, Pairs], ...]  # name, time, attributes
+
+
+# the span current in this task or thread: a request's, a consumer's, a saga step's
+_current: ContextVar[Span | SpanContext | None] = ContextVar("orderly_span", default=None)
+
+
+def configure(mode: str, otlp_endpoint: str, service: str, sample: float = 1.0) -> None:
+    """Trace as `mode` says (`off`, `console` or `otlp`), recording the share `sample` of the
+    traces begun here; `off` leaves alone an exporter installed before (a test's)."""
+    if mode == "off":
+        return
+    from orderly.tracing import export
+
+    install(export.for_mode(mode, otlp_endpoint), service, sample=sample)
+
+
+def install(exporter: "Exporter", service: str, *, batch: bool = True, sample: float = 1.0) -> None:
+    """Send this process's spans to `exporter`, replacing any installed before. A trace
+    begun here (a request with no `traceparent`) is recorded with the probability `sample`;
+    one begun elsewhere as its caller decided. `batch=False` exports each span as it ends
+    (tests read them back at once)."""
+    global ON, _spans, _sample_below
+    from orderly.tracing.export import Spans
+
+    shutdown()
+    _sample_below = round(min(max(sample, 0.0), 1.0) * (1 << 64))
+    _spans = Spans(exporter, service, batch=batch)
+    ON = True
+
+
+def flush() -> None:
+    """Export what has ended (before the process stops)."""
+    if _spans is not None:
+        _spans.flush()
+
+
+def shutdown() -> None:
+    """Stop tracing: export what has ended, then trace nothing more."""
+    global ON, _spans
+    ON = False
+    if _spans is not None:
+        _spans.shutdown()
+    _spans = None
+
+
+def parent(traceparent: str, tracestate: str = "") -> SpanContext | None:
+    """The context a W3C `traceparent` (and `tracestate`) names; None if it names none
+    valid (it is taken from messages and requests, so it is checked). A later version than
+    00 is read as far as version 00's fields, as the recommendation asks. Each consumer of a
+    message reads the same `traceparent`: the last few thousand read are remembered."""
+    return _parent(traceparent, tracestate) if traceparent else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parent(traceparent: str, tracestate: str) -> SpanContext | None:
+    read = _TRACEPARENT.match(traceparent)
+    if read is None or read[1] == "ff":
+        return None
+    if read[1] == "00" and len(traceparent) != 55:
+        return None
+    if len(traceparent) > 55 and traceparent[55] != "-":
+        return None
+    trace_id, span_id = int(read[2], 16), int(read[3], 16)
+    if not trace_id or not span_id:
+        return None
+    return SpanContext(trace_id, span_id, bool(int(read[4], 16) & 1), tracestate)
+
+
+def recorded(traceparent: str) -> bool:
+    """Whether the trace `traceparent` names is being recorded (its sampled flag): the spans
+    of one that is not are not even made, and what it causes goes untraced."""
+    return bool(traceparent) and traceparent[-1] in "13579bdf"
+
+
+def _context_of(current: Span | SpanContext | None) -> SpanContext | None:
+    return current.context if isinstance(current, Span) else current
+
+
+def headers(span: Span | None = None) -> tuple[str, str]:
+    """`span`'s (by default the current span's) `traceparent` and `tracestate`; empty when
+    there is none."""
+    found = span.context if span is not None else _context_of(_current.get())
+    if found is None:
+        return "", ""
+    return found.traceparent, found.tracestate
+
+
+def ids() -> tuple[str, str] | None:
+    """The current span's trace and span ids, in hex, for log lines."""
+    found = _context_of(_current.get())
+    if found is None:
+        return None
+    return f"{found.trace_id:032x}", f"{found.span_id:016x}"
+
+
+def start(
+    name: str,
+    context: Span | SpanContext | None,
+    *,
+    kind: Kind = "internal",
+    attributes: dict[str, Value] | None = None,
+) -> Span:
+    """A span, child of `context` (None: a new trace, recorded as the sample says), not made
+    current; its owner ends it. `attributes` become the span's own."""
+    span_id = random.getrandbits(64) or 1
+    above = _context_of(context)
+    if above is None:
+        trace_id = random.getrandbits(128) or 1
+        sampled = (trace_id & 0xFFFF_FFFF_FFFF_FFFF) < _sample_below
+        made = SpanContext(trace_id, span_id, sampled)
+        return Span(name, kind, made, 0, {} if attributes is None else attributes)
+    made = SpanContext(above.trace_id, span_id, above.sampled, above.tracestate)
+    return Span(name, kind, made, above.span_id, {} if attributes is None else attributes)
+
+
+def end(span: Span, error: BaseException | None = None) -> None:
+    if error is not None:
+        _failed(span, error)
+    span.end()
+
+
+def _failed(span: Span, error: BaseException) -> None:
+    span.record_exception(error)
+    span.set_error(type(error).__name__)
+
+
+def span(
+    name: str,
+    context: Span | SpanContext | None,
+    *,
+    kind: Kind = "internal",
+    attributes: dict[str, Value] | None = None,
+) -> "Current":
+    """A span, child of `context`, current while the block runs; an error that leaves the
+    block is recorded on it."""
+    return Current(start(name, context, kind=kind, attributes=attributes))
+
+
+class Current:
+    """`span`'s block: a class, not a generator, for it runs for every message handled."""
+
+    __slots__ = ("span", "token")
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+    def __enter__(self) -> Span:
+        self.token = _current.set(self.span)
+        return self.span
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: object
+    ) -> None:
+        if error is not None:
+            _failed(self.span, error)
+        _current.reset(self.token)
+        self.span.end()
+
+
+@contextmanager
+def child(name: str, attributes: dict[str, Value] | None = None) -> Iterator[Span | None]:
+    """A span under the current one, current while the block runs; nothing at all when no
+    span is current (a worker's timer, not a traced request or message)."""
+    current = _current.get()
+    if current is None:
+        yield None
+        return
+    with span(name, current, attributes=attributes) as made:
+        yield made
+
+
+def bound(work: Callable[[A], Awaitable[R]]) -> Callable[[A], Awaitable[R]]:
+    """`work`, run in the trace context current here wherever it is awaited: SQLite runs a
+    transaction's work in its writer's task, whose context is not the caller's."""
+    current = _current.get()
+    if current is None:
+        return work
+
+    async def in_context(argument: A) -> R:
+        token = _current.set(current)
+        try:
+            return await work(argument)
+        finally:
+            _current.reset(token)
+
+    return in_context
+
+
+def inject(carrier: MutableMapping[str, str]) -> None:
+    """The current span's `traceparent` (and `tracestate`) into outgoing HTTP headers."""
+    traceparent, tracestate = headers()
+    if traceparent:
+        carrier["traceparent"] = traceparent
+        if tracestate:
+            carrier["tracestate"] = tracestate
+
+
+class TracedRequests:
+    """A server span per HTTP request, child of the caller's `traceparent` when it sends one
+    (another of the deployment's services, a proxy); named after the route that answered.
+    Only the method, the route, the path and the status are recorded: never a header, a
+    query string or a body."""
+
+    def __init__(self, app: "ASGIApp") -> None:
+        self.app = app
+
+    async def __call__(self, scope: "Scope", receive: "Receive", send: "Send") -> None:
+        if scope["type"] != "http" or not ON:
+            await self.app(scope, receive, send)
+            return
+        sent = {k: v for k, v in scope["headers"] if k in (b"traceparent", b"tracestate")}
+        context = parent(
+            sent.get(b"traceparent", b"").decode("latin-1"),
+            sent.get(b"tracestate", b"").decode("latin-1"),
+        )
+        method = scope["method"]
+        attributes = {"http.request.method": method, "url.path": scope["path"]}
+        with span(method, context, kind="server", attributes=attributes) as made:
+
+            async def noting_status(message: "Message") -> None:
+                if message["type"] == "http.response.start":
+                    status = int(message["status"])
+                    made.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        made.set_error()
+                await send(message)
+
+            try:
+                await self.app(scope, receive, noting_status)
+            finally:
+                route = getattr(scope.get("route"), "path", None)
+                if route:
+                    made.update_name(f"{method} {route}")
+                    made.set_attribute("http.route", route)

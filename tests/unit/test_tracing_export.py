@@ -1,0 +1,243 @@
+"""Spans on their way out: OTLP/HTTP to a real HTTP server, read back as a collector reads
+them; batches from the exporting thread; head sampling; the console's lines."""
+
+import io
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from orderly import tracing
+from orderly.tracing import export
+from orderly.tracing.export import Console, InMemory, Otlp, Spans
+
+CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+class Collector:
+    """An OTLP/HTTP endpoint: what each request carried, after refusing the first `refuse`
+    of them with 503."""
+
+    def __init__(self, refuse: int = 0) -> None:
+        self.requests: list[tuple[dict[str, str], ExportTraceServiceRequest]] = []
+        self.refused = 0
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if collector.refused < refuse:
+                    collector.refused += 1
+                    self.send_response(503)
+                else:
+                    sent = ExportTraceServiceRequest.FromString(body)
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    collector.requests.append((headers, sent))
+                    self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/traces"
+
+    def spans(self) -> list[object]:
+        return [
+            span
+            for _, request in self.requests
+            for resource in request.resource_spans
+            for scoped in resource.scope_spans
+            for span in scoped.spans
+        ]
+
+
+@pytest.fixture
+def collector(request: pytest.FixtureRequest) -> Iterator[Collector]:
+    made = Collector(refuse=getattr(request, "param", 0))
+    thread = threading.Thread(target=made.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield made
+    finally:
+        made.server.shutdown()
+        made.server.server_close()
+
+
+def test_spans_reach_an_otlp_collector_as_it_reads_them(collector: Collector) -> None:
+    tracing.install(Otlp(collector.url, {"x-api-key": "k"}), "orderly-sales")
+    try:
+        with tracing.span(
+            "POST /api/v1/orders", tracing.parent(CALLER, "vendor=1"), kind="server"
+        ) as request:
+            request.set_attribute("http.response.status_code", 201)
+            with tracing.child("saga b2b reserve", {"orderly.saga.id": "s-1"}):
+                pass
+        failed = tracing.start("publish order.created", request, kind="producer")
+        tracing.end(failed, RuntimeError("broker gone"))
+        tracing.flush()
+    finally:
+        tracing.shutdown()
+
+    ((headers, sent),) = collector.requests
+    assert headers["content-type"] == "application/x-protobuf"
+    assert headers["x-api-key"] == "k"
+    (resource,) = sent.resource_spans
+    assert [(a.key, a.value.string_value) for a in resource.resource.attributes] == [
+        ("service.name", "orderly-sales")
+    ]
+    step, server, publish = resource.scope_spans[0].spans  # in the order they ended
+    trace_id, caller_span = (bytes.fromhex(part) for part in CALLER.split("-")[1:3])
+    assert {span.trace_id for span in (step, server, publish)} == {trace_id}
+    assert server.parent_span_id == caller_span
+    assert server.name == "POST /api/v1/orders"
+    assert server.kind == 2  # SPAN_KIND_SERVER
+    assert server.trace_state == "vendor=1"
+    assert {a.key: a.value.int_value for a in server.attributes} == {
+        "http.response.status_code": 201
+    }
+    assert server.end_time_unix_nano >= server.start_time_unix_nano > 0
+    assert step.parent_span_id == server.span_id
+    assert {a.key: a.value.string_value for a in step.attributes} == {"orderly.saga.id": "s-1"}
+    assert publish.parent_span_id == server.span_id
+    assert publish.kind == 4  # SPAN_KIND_PRODUCER
+    assert (publish.status.code, publish.status.message) == (2, "RuntimeError")
+    (event,) = publish.events
+    assert event.name == "exception"
+    assert {a.key: a.value.string_value for a in event.attributes}["exception.message"] == (
+        "broker gone"
+    )
+
+
+@pytest.mark.parametrize("collector", [2], indirect=True)
+def test_a_batch_refused_for_a_while_is_sent_again_once(collector: Collector) -> None:
+    tracing.install(Otlp(collector.url, {}), "orderly-sales")
+    try:
+        with tracing.span("work", None):
+            pass
+        tracing.flush()
+    finally:
+        tracing.shutdown()
+    assert collector.refused == 2
+    assert len(collector.spans()) == 1
+
+
+class Held:
+    """An exporter that holds the exporting thread in its first batch until released."""
+
+    def __init__(self) -> None:
+        self.spans: list[tracing.Span] = []
+        self.batches: list[int] = []
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def export(self, spans: Sequence[tracing.Span], service: str) -> None:
+        self.entered.set()
+        assert self.release.wait(timeout=30)
+        self.batches.append(len(spans))
+        self.spans.extend(spans)
+
+    def shutdown(self) -> None:
+        pass
+
+
+def test_the_exporting_thread_sends_a_full_batch_without_being_asked() -> None:
+    held = Held()
+    queue = Spans(held, "orderly-test", batch=True, every=3600)  # no batch falls due
+    try:
+        for n in range(export.BATCH - 1):
+            queue.ended(tracing.start(f"s{n}", None))
+        queue.ended(tracing.start("last", None))
+        assert held.entered.wait(timeout=10)
+    finally:
+        held.release.set()
+        queue.shutdown()
+    assert held.batches == [export.BATCH]
+    assert held.spans[-1].name == "last"
+
+
+def test_past_its_limit_the_queue_drops_spans_rather_than_grow() -> None:
+    held = Held()
+    queue = Spans(held, "orderly-test", batch=True, every=3600)
+    try:
+        for n in range(export.BATCH):
+            queue.ended(tracing.start(f"s{n}", None))
+        assert held.entered.wait(timeout=10)  # the thread holds the first batch
+        for n in range(export.MAX_QUEUE + 10):
+            queue.ended(tracing.start(f"t{n}", None))
+        assert queue.dropped == 10
+    finally:
+        held.release.set()
+        queue.shutdown()
+    assert len(held.spans) == export.BATCH + export.MAX_QUEUE
+
+
+@pytest.mark.parametrize(("sample", "kept"), [(0.0, 0), (1.0, 1)])
+def test_a_trace_begun_here_is_recorded_as_the_sample_says(sample: float, kept: int) -> None:
+    spans = InMemory()
+    tracing.install(spans, "orderly-test", batch=False, sample=sample)
+    try:
+        with tracing.span("request", None) as request:
+            traceparent, _ = tracing.headers()
+            with tracing.child("step"):
+                pass
+    finally:
+        tracing.shutdown()
+    # a trace not recorded still passes its context on, marked so, for others not to record
+    assert traceparent == request.context.traceparent
+    assert tracing.recorded(traceparent) is bool(kept)
+    assert len(spans.spans) == 2 * kept
+
+
+def test_a_caller_that_records_its_trace_is_followed_whatever_the_sample() -> None:
+    spans = InMemory()
+    tracing.install(spans, "orderly-test", batch=False, sample=0.0)
+    try:
+        with tracing.span("request", tracing.parent(CALLER)):
+            pass
+        with tracing.span("request", tracing.parent(CALLER[:-2] + "00")):
+            pass
+    finally:
+        tracing.shutdown()
+    (recorded,) = spans.spans
+    assert f"{recorded.trace_id:032x}" == CALLER.split("-")[1]
+
+
+@pytest.mark.parametrize(
+    ("traceparent", "span_id"),
+    [
+        (CALLER, "00f067aa0ba902b7"),
+        ("01" + CALLER[2:] + "-later-fields", "00f067aa0ba902b7"),  # a later version's
+        (CALLER + "-x", None),  # version 00 has exactly four fields
+        ("ff" + CALLER[2:], None),  # version ff is never valid
+        (CALLER + "x", None),
+    ],
+)
+def test_traceparent_versions(traceparent: str, span_id: str | None) -> None:
+    found = tracing.parent(traceparent)
+    if span_id is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert f"{found.span_id:016x}" == span_id
+
+
+def test_the_console_writes_a_json_line_a_span() -> None:
+    out = io.StringIO()
+    tracing.install(Console(out), "orderly-sales", batch=False)
+    try:
+        with tracing.span("GET /api/v1/orders/{id}", tracing.parent(CALLER), kind="server"):
+            pass
+    finally:
+        tracing.shutdown()
+    (line,) = out.getvalue().splitlines()
+    written = json.loads(line)
+    assert written["name"] == "GET /api/v1/orders/{id}"
+    assert written["kind"] == "server"
+    assert written["context"]["trace_id"] == "0x" + CALLER.split("-")[1]
+    assert written["parent_id"] == "0x" + CALLER.split("-")[2]
+    assert written["resource"]["attributes"]["service.name"] == "orderly-sales"
