@@ -1,6 +1,7 @@
 """Spans on their way out: OTLP/HTTP to a real HTTP server, read back as a collector reads
 them; batches from the exporting thread; head sampling; the console's lines."""
 
+import asyncio
 import io
 import json
 import threading
@@ -11,7 +12,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from orderly import tracing
-from orderly.tracing import export
+from orderly.tracing import Ended, Finished, export
 from orderly.tracing.export import Console, InMemory, Otlp, Spans
 
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -68,7 +69,7 @@ def collector(request: pytest.FixtureRequest) -> Iterator[Collector]:
         made.server.server_close()
 
 
-def test_spans_reach_an_otlp_collector_as_it_reads_them(collector: Collector) -> None:
+async def test_spans_reach_an_otlp_collector_as_it_reads_them(collector: Collector) -> None:
     tracing.install(Otlp(collector.url, {"x-api-key": "k"}), "orderly-sales")
     try:
         with tracing.span(
@@ -79,18 +80,18 @@ def test_spans_reach_an_otlp_collector_as_it_reads_them(collector: Collector) ->
                 pass
         failed = tracing.start("publish order.created", request, kind="producer")
         tracing.end(failed, RuntimeError("broker gone"))
-        tracing.flush()
+        await tracing.drain()  # as a server does when it stops: from its event loop
     finally:
         tracing.shutdown()
 
     ((headers, sent),) = collector.requests
     assert headers["content-type"] == "application/x-protobuf"
     assert headers["x-api-key"] == "k"
-    (resource,) = sent.resource_spans
-    assert [(a.key, a.value.string_value) for a in resource.resource.attributes] == [
-        ("service.name", "orderly-sales")
-    ]
-    step, server, publish = resource.scope_spans[0].spans  # in the order they ended
+    for resource in sent.resource_spans:  # one for each chunk encoded
+        assert [(a.key, a.value.string_value) for a in resource.resource.attributes] == [
+            ("service.name", "orderly-sales")
+        ]
+    step, server, publish = collector.spans()  # in the order they ended
     trace_id, caller_span = (bytes.fromhex(part) for part in CALLER.split("-")[1:3])
     assert {span.trace_id for span in (step, server, publish)} == {trace_id}
     assert server.parent_span_id == caller_span
@@ -115,65 +116,69 @@ def test_spans_reach_an_otlp_collector_as_it_reads_them(collector: Collector) ->
 
 @pytest.mark.parametrize("collector", [2], indirect=True)
 def test_a_batch_refused_for_a_while_is_sent_again_once(collector: Collector) -> None:
+    # no event loop here, as in a command: the spans are sent as tracing stops
     tracing.install(Otlp(collector.url, {}), "orderly-sales")
     try:
         with tracing.span("work", None):
             pass
-        tracing.flush()
     finally:
         tracing.shutdown()
     assert collector.refused == 2
     assert len(collector.spans()) == 1
 
 
-class Held:
-    """An exporter that holds the exporting thread in its first batch until released."""
+class Batches:
+    """An exporter that notes each batch sent from the event loop."""
 
     def __init__(self) -> None:
-        self.spans: list[tracing.Span] = []
-        self.batches: list[int] = []
-        self.entered = threading.Event()
-        self.release = threading.Event()
+        self.sent: list[list[str]] = []
+        self.arrived = asyncio.Event()
 
-    def export(self, spans: Sequence[tracing.Span], service: str) -> None:
-        self.entered.set()
-        assert self.release.wait(timeout=30)
-        self.batches.append(len(spans))
-        self.spans.extend(spans)
+    def export(self, spans: Sequence[Ended], service: str) -> None:
+        self.sent.append([Finished._make(span).name for span in spans])
+
+    async def send(self, spans: Sequence[Ended], service: str) -> None:
+        self.export(spans, service)
+        self.arrived.set()
+
+    async def close(self) -> None:
+        pass
 
     def shutdown(self) -> None:
         pass
 
 
-def test_the_exporting_thread_sends_a_full_batch_without_being_asked() -> None:
-    held = Held()
-    queue = Spans(held, "orderly-test", batch=True, every=3600)  # no batch falls due
-    try:
-        for n in range(export.BATCH - 1):
-            queue.ended(tracing.start(f"s{n}", None))
-        queue.ended(tracing.start("last", None))
-        assert held.entered.wait(timeout=10)
-    finally:
-        held.release.set()
-        queue.shutdown()
-    assert held.batches == [export.BATCH]
-    assert held.spans[-1].name == "last"
+def ended(queue: Spans, names: Iterator[str]) -> None:
+    for name in names:
+        queue.ended(tracing.Finished(name, "internal", 1, 1, 0, "", 0, 1, (), None, ()))
 
 
-def test_past_its_limit_the_queue_drops_spans_rather_than_grow() -> None:
-    held = Held()
-    queue = Spans(held, "orderly-test", batch=True, every=3600)
-    try:
-        for n in range(export.BATCH):
-            queue.ended(tracing.start(f"s{n}", None))
-        assert held.entered.wait(timeout=10)  # the thread holds the first batch
-        for n in range(export.MAX_QUEUE + 10):
-            queue.ended(tracing.start(f"t{n}", None))
-        assert queue.dropped == 10
-    finally:
-        held.release.set()
-        queue.shutdown()
-    assert len(held.spans) == export.BATCH + export.MAX_QUEUE
+async def test_a_full_batch_is_sent_without_waiting_for_its_time() -> None:
+    batches = Batches()
+    queue = Spans(batches, "orderly-test", batch=True, every=3600)  # no batch falls due
+    ended(queue, (f"s{n}" for n in range(export.BATCH)))
+    await asyncio.wait_for(batches.arrived.wait(), timeout=10)
+    assert [len(batch) for batch in batches.sent] == [export.BATCH]
+    await queue.drain()
+
+
+async def test_fewer_spans_are_sent_when_their_time_comes() -> None:
+    batches = Batches()
+    queue = Spans(batches, "orderly-test", batch=True, every=0.05)
+    ended(queue, iter(["one", "two"]))
+    await asyncio.wait_for(batches.arrived.wait(), timeout=10)
+    assert batches.sent == [["one", "two"]]
+    await queue.drain()
+
+
+async def test_past_its_limit_the_queue_drops_spans_rather_than_grow() -> None:
+    batches = Batches()
+    queue = Spans(batches, "orderly-test", batch=True, every=3600)
+    ended(queue, (f"s{n}" for n in range(export.MAX_QUEUE + 10)))  # the loop never turns
+    assert queue.dropped == 10
+    await queue.drain()
+    assert sum(len(batch) for batch in batches.sent) == export.MAX_QUEUE
+    assert max(len(batch) for batch in batches.sent) == export.BATCH
 
 
 @pytest.mark.parametrize(("sample", "kept"), [(0.0, 0), (1.0, 1)])
@@ -241,3 +246,62 @@ def test_the_console_writes_a_json_line_a_span() -> None:
     assert written["context"]["trace_id"] == "0x" + CALLER.split("-")[1]
     assert written["parent_id"] == "0x" + CALLER.split("-")[2]
     assert written["resource"]["attributes"]["service.name"] == "orderly-sales"
+
+
+def test_what_the_encoder_writes_is_read_back_by_the_otlp_messages_themselves() -> None:
+    long = "é" * 200  # more than 127 bytes: a length of two bytes
+    values: tuple[tuple[str, str | int | bool], ...] = (
+        ("text", long),
+        ("negative", -5),
+        ("large", 2**62),
+        ("yes", True),
+        ("no", False),
+        ("one", 1),  # equal to True, and still an integer
+    )
+    ended = (
+        "GET /api/v1/orders/{id}",
+        "client",
+        0xFFFF_FFFF_FFFF_FFFF_0000_0000_0000_0001,
+        0x8000_0000_0000_0001,
+        0,
+        "vendor=1,other=2",
+        1_700_000_000_000_000_001,
+        1_700_000_000_123_456_789,
+        values,
+        "TimeoutError",
+        (("exception", 1_700_000_000_100_000_000, (("exception.message", long),)),),
+    )
+    body = export.encode([ended, ended], "orderly-ñ")
+    (resource,) = ExportTraceServiceRequest.FromString(body).resource_spans
+    assert resource.resource.attributes[0].value.string_value == "orderly-ñ"
+    (scoped,) = resource.scope_spans
+    assert scoped.scope.name == "orderly"
+    first, second = scoped.spans
+    assert first == second
+    assert first.trace_id == (0xFFFF_FFFF_FFFF_FFFF_0000_0000_0000_0001).to_bytes(16, "big")
+    assert first.span_id == (0x8000_0000_0000_0001).to_bytes(8, "big")
+    assert first.parent_span_id == b""  # the first span of its trace
+    assert (first.name, first.kind, first.trace_state) == (
+        "GET /api/v1/orders/{id}",
+        3,  # SPAN_KIND_CLIENT
+        "vendor=1,other=2",
+    )
+    assert (first.start_time_unix_nano, first.end_time_unix_nano) == (
+        1_700_000_000_000_000_001,
+        1_700_000_000_123_456_789,
+    )
+    read = {a.key: getattr(a.value, a.value.WhichOneof("value")) for a in first.attributes}
+    assert read == dict(values)
+    assert [a.value.WhichOneof("value") for a in first.attributes] == [
+        "string_value",
+        "int_value",
+        "int_value",
+        "bool_value",
+        "bool_value",
+        "int_value",
+    ]
+    (event,) = first.events
+    assert (event.name, event.time_unix_nano) == ("exception", 1_700_000_000_100_000_000)
+    assert event.attributes[0].value.string_value == long
+    assert (first.status.code, first.status.message) == (2, "TimeoutError")
+    assert first.flags & 0xFF == 1  # sampled

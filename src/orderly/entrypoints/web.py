@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.bff is not None:
                 await app.state.bff.close()
             await runtime.stop()
-            tracing.flush()
+            await tracing.drain()
 
     app = FastAPI(
         title="Orderly",

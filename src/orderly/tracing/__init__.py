@@ -6,18 +6,18 @@ message costs one attribute lookup. Spans are OpenTelemetry's (W3C trace context
 any collector reads them) but recorded here, not by OpenTelemetry's Python SDK: a checkout
 makes about two dozen spans, and the SDK's twenty microseconds a span were half the checkout
 rate (docs/performance.md, "Tracing"). A span here is a slotted object, a span ended goes
-on a queue, and `export` encodes and sends the queue in batches from a thread.
+on a queue, and `export` encodes and sends the queue in batches from the event loop.
 """
 
 import functools
-import random
 import re
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from random import getrandbits
+from time import time_ns
 from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
@@ -39,9 +39,10 @@ A = TypeVar("A")
 R = TypeVar("R")
 
 
-@dataclass(frozen=True, slots=True)
-class SpanContext:
-    """What a span passes on to its children and, as `traceparent`, to other processes."""
+class SpanContext(NamedTuple):
+    """What a span passes on to its children and, as `traceparent`, to other processes (a
+    named tuple: one is made for every span, and a frozen dataclass takes three times as
+    long to make)."""
 
     trace_id: int
     span_id: int
@@ -73,19 +74,30 @@ class Span:
         self,
         name: str,
         kind: Kind,
-        context: SpanContext,
-        parent_id: int,
-        attributes: dict[str, Value],
+        above: "Span | SpanContext | None",
+        attributes: dict[str, Value] | None,
     ) -> None:
+        """A child of `above` (None: the first span of a new trace, recorded as the sample
+        says); `attributes` become the span's own."""
+        span_id = getrandbits(64) or 1
+        if above is None:
+            trace_id = getrandbits(128) or 1
+            sampled = (trace_id & 0xFFFF_FFFF_FFFF_FFFF) < _sample_below
+            self.context = SpanContext(trace_id, span_id, sampled)
+            self.parent_id = 0
+        else:
+            if type(above) is Span:
+                above = above.context
+            trace_id, parent_id, sampled, tracestate = above  # type: ignore[misc]
+            self.context = SpanContext(trace_id, span_id, sampled, tracestate)
+            self.parent_id = parent_id
         self.name = name
         self.kind = kind
-        self.context = context
-        self.parent_id = parent_id  # 0: the first span of its trace
-        self.attributes = attributes
-        self.start_ns = time.time_ns()
+        self.attributes = {} if attributes is None else attributes
+        self.start_ns = time_ns()
         self.end_ns = 0
         self.error: str | None = None  # the status's description once it is an error
-        self.events: list[tuple[str, int, dict[str, Value]]] = []
+        self.events: list[tuple[str, int, dict[str, Value]]] | None = None
 
     def set_attribute(self, key: str, value: Value) -> None:
         self.attributes[key] = value
@@ -102,14 +114,16 @@ class Span:
             "exception.message": str(error),
             "exception.stacktrace": "".join(traceback.format_exception(error)),
         }
+        if self.events is None:
+            self.events = []
         self.events.append(("exception", time.time_ns(), attributes))
 
     def end(self) -> None:
         if self.end_ns:
             return
-        self.end_ns = time.time_ns()
-        if self.context.sampled and _spans is not None:
-            context = self.context
+        self.end_ns = time_ns()
+        context = self.context
+        if context.sampled and _spans is not None:
             _spans.ended(
                 (
                     self.name,
@@ -122,7 +136,11 @@ class Span:
                     self.end_ns,
                     tuple(self.attributes.items()),
                     self.error,
-                    tuple((name, at, tuple(values.items())) for name, at, values in self.events),
+                    ()
+                    if self.events is None
+                    else tuple(
+                        (name, at, tuple(values.items())) for name, at, values in self.events
+                    ),
                 )
             )
 
@@ -180,10 +198,10 @@ def install(exporter: "Exporter", service: str, *, batch: bool = True, sample: f
     ON = True
 
 
-def flush() -> None:
-    """Export what has ended (before the process stops)."""
+async def drain() -> None:
+    """Send what has ended, from the event loop (as the process stops)."""
     if _spans is not None:
-        _spans.flush()
+        await _spans.drain()
 
 
 def shutdown() -> None:
@@ -195,16 +213,12 @@ def shutdown() -> None:
     _spans = None
 
 
+@functools.lru_cache(maxsize=4096)
 def parent(traceparent: str, tracestate: str = "") -> SpanContext | None:
     """The context a W3C `traceparent` (and `tracestate`) names; None if it names none
     valid (it is taken from messages and requests, so it is checked). A later version than
     00 is read as far as version 00's fields, as the recommendation asks. Each consumer of a
     message reads the same `traceparent`: the last few thousand read are remembered."""
-    return _parent(traceparent, tracestate) if traceparent else None
-
-
-@functools.lru_cache(maxsize=4096)
-def _parent(traceparent: str, tracestate: str) -> SpanContext | None:
     read = _TRACEPARENT.match(traceparent)
     if read is None or read[1] == "ff":
         return None
@@ -254,15 +268,7 @@ def start(
 ) -> Span:
     """A span, child of `context` (None: a new trace, recorded as the sample says), not made
     current; its owner ends it. `attributes` become the span's own."""
-    span_id = random.getrandbits(64) or 1
-    above = _context_of(context)
-    if above is None:
-        trace_id = random.getrandbits(128) or 1
-        sampled = (trace_id & 0xFFFF_FFFF_FFFF_FFFF) < _sample_below
-        made = SpanContext(trace_id, span_id, sampled)
-        return Span(name, kind, made, 0, {} if attributes is None else attributes)
-    made = SpanContext(above.trace_id, span_id, above.sampled, above.tracestate)
-    return Span(name, kind, made, above.span_id, {} if attributes is None else attributes)
+    return Span(name, kind, context, attributes)
 
 
 def end(span: Span, error: BaseException | None = None) -> None:
@@ -285,7 +291,7 @@ def span(
 ) -> "Current":
     """A span, child of `context`, current while the block runs; an error that leaves the
     block is recorded on it."""
-    return Current(start(name, context, kind=kind, attributes=attributes))
+    return Current(Span(name, kind, context, attributes))
 
 
 class Current:
