@@ -150,7 +150,7 @@ class Batches:
 
 def ended(queue: Spans, names: Iterator[str]) -> None:
     for name in names:
-        queue.ended(tracing.Finished(name, "internal", 1, 1, 0, "", 0, 1, (), None, ()))
+        queue.ended(tracing.Finished(name, "internal", 1, 1, 0, "", 0, 1, {}, None, ()))
 
 
 async def test_a_full_batch_is_sent_without_waiting_for_its_time() -> None:
@@ -250,14 +250,14 @@ def test_the_console_writes_a_json_line_a_span() -> None:
 
 def test_what_the_encoder_writes_is_read_back_by_the_otlp_messages_themselves() -> None:
     long = "é" * 200  # more than 127 bytes: a length of two bytes
-    values: tuple[tuple[str, str | int | bool], ...] = (
-        ("text", long),
-        ("negative", -5),
-        ("large", 2**62),
-        ("yes", True),
-        ("no", False),
-        ("one", 1),  # equal to True, and still an integer
-    )
+    values: dict[str, str | int | bool] = {
+        "text": long,
+        "negative": -5,
+        "large": 2**62,
+        "yes": True,
+        "no": False,
+        "one": 1,  # equal to True, and still an integer
+    }
     ended = (
         "GET /api/v1/orders/{id}",
         "client",
@@ -269,7 +269,7 @@ def test_what_the_encoder_writes_is_read_back_by_the_otlp_messages_themselves() 
         1_700_000_000_123_456_789,
         values,
         "TimeoutError",
-        (("exception", 1_700_000_000_100_000_000, (("exception.message", long),)),),
+        (("exception", 1_700_000_000_100_000_000, {"exception.message": long}),),
     )
     body = export.encode([ended, ended], "orderly-ñ")
     (resource,) = ExportTraceServiceRequest.FromString(body).resource_spans
@@ -291,7 +291,7 @@ def test_what_the_encoder_writes_is_read_back_by_the_otlp_messages_themselves() 
         1_700_000_000_123_456_789,
     )
     read = {a.key: getattr(a.value, a.value.WhichOneof("value")) for a in first.attributes}
-    assert read == dict(values)
+    assert read == values
     assert [a.value.WhichOneof("value") for a in first.attributes] == [
         "string_value",
         "int_value",

@@ -11,7 +11,6 @@ on a queue, and `export` encodes and sends the queue in batches from the event l
 
 import functools
 import re
-import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -55,19 +54,23 @@ class SpanContext(NamedTuple):
 
 
 class Span:
-    """One unit of work in a trace. A span of a trace not recorded carries its context to its
-    children and records nothing."""
+    """One unit of work in a trace, current while its `with` block runs. A span of a trace
+    not recorded carries its context to its children and records nothing."""
 
     __slots__ = (
         "attributes",
-        "context",
         "end_ns",
         "error",
         "events",
         "kind",
         "name",
         "parent_id",
+        "sampled",
+        "span_id",
         "start_ns",
+        "token",
+        "trace_id",
+        "tracestate",
     )
 
     def __init__(
@@ -79,28 +82,38 @@ class Span:
     ) -> None:
         """A child of `above` (None: the first span of a new trace, recorded as the sample
         says); `attributes` become the span's own."""
-        span_id = getrandbits(64) or 1
+        self.span_id = getrandbits(64) or 1
         if above is None:
-            trace_id = getrandbits(128) or 1
-            sampled = (trace_id & 0xFFFF_FFFF_FFFF_FFFF) < _sample_below
-            self.context = SpanContext(trace_id, span_id, sampled)
+            self.trace_id = getrandbits(128) or 1
+            self.sampled = (self.trace_id & 0xFFFF_FFFF_FFFF_FFFF) < _sample_below
+            self.tracestate = ""
             self.parent_id = 0
+        elif type(above) is Span:
+            self.trace_id = above.trace_id
+            self.sampled = above.sampled
+            self.tracestate = above.tracestate
+            self.parent_id = above.span_id
         else:
-            if type(above) is Span:
-                above = above.context
-            trace_id, parent_id, sampled, tracestate = above  # type: ignore[misc]
-            self.context = SpanContext(trace_id, span_id, sampled, tracestate)
-            self.parent_id = parent_id
+            self.trace_id, self.parent_id, self.sampled, self.tracestate = above  # type: ignore[misc]
         self.name = name
         self.kind = kind
         self.attributes = {} if attributes is None else attributes
-        self.start_ns = time_ns()
-        self.end_ns = 0
         self.error: str | None = None  # the status's description once it is an error
         self.events: list[tuple[str, int, dict[str, Value]]] | None = None
+        self.end_ns = 0
+        self.start_ns = time_ns()
+
+    @property
+    def context(self) -> SpanContext:
+        return SpanContext(self.trace_id, self.span_id, self.sampled, self.tracestate)
+
+    @property
+    def traceparent(self) -> str:
+        return f"00-{self.trace_id:032x}-{self.span_id:016x}-{'01' if self.sampled else '00'}"
 
     def set_attribute(self, key: str, value: Value) -> None:
-        self.attributes[key] = value
+        if not self.end_ns:  # once ended, its attributes are on their way out
+            self.attributes[key] = value
 
     def update_name(self, name: str) -> None:
         self.name = name
@@ -116,41 +129,57 @@ class Span:
         }
         if self.events is None:
             self.events = []
-        self.events.append(("exception", time.time_ns(), attributes))
+        self.events.append(("exception", time_ns(), attributes))
 
     def end(self) -> None:
         if self.end_ns:
             return
         self.end_ns = time_ns()
-        context = self.context
-        if context.sampled and _spans is not None:
+        if self.sampled and _spans is not None:
             _spans.ended(
                 (
                     self.name,
                     self.kind,
-                    context.trace_id,
-                    context.span_id,
+                    self.trace_id,
+                    self.span_id,
                     self.parent_id,
-                    context.tracestate,
+                    self.tracestate,
                     self.start_ns,
                     self.end_ns,
-                    tuple(self.attributes.items()),
+                    self.attributes,
                     self.error,
-                    ()
-                    if self.events is None
-                    else tuple(
-                        (name, at, tuple(values.items())) for name, at, values in self.events
-                    ),
+                    () if self.events is None else tuple(self.events),
                 )
             )
 
+    def __enter__(self) -> "Span":
+        self.token = _current.set(self)
+        return self
 
-Pairs = tuple[tuple[str, Value], ...]
-# A span once ended, as it waits to be exported: a plain tuple of strings and numbers, which
-# the garbage collector stops tracking at its first pass (a span object kept for a second
-# in the queue made every collection longer: a fifth of the checkout rate).
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: object
+    ) -> None:
+        if error is not None:
+            _failed(self, error)
+        _current.reset(self.token)
+        self.end()
+
+
+Attributes = dict[str, Value]
+# A span once ended, as it waits to be exported: a plain tuple of strings, numbers and a
+# dict of them, which the garbage collector stops tracking at its first pass.
 Ended = tuple[
-    str, str, int, int, int, str, int, int, Pairs, str | None, tuple[tuple[str, int, Pairs], ...]
+    str,
+    str,
+    int,
+    int,
+    int,
+    str,
+    int,
+    int,
+    Attributes,
+    str | None,
+    tuple[tuple[str, int, Attributes], ...],
 ]
 
 
@@ -165,13 +194,13 @@ class Finished(NamedTuple):
     tracestate: str
     start_ns: int
     end_ns: int
-    attributes: Pairs
+    attributes: Attributes
     error: str | None  # the status's description, when it is an error
-    events: tuple[tuple[str, int, Pairs], ...]  # name, time, attributes
+    events: tuple[tuple[str, int, Attributes], ...]  # name, time, attributes
 
 
 # the span current in this task or thread: a request's, a consumer's, a saga step's
-_current: ContextVar[Span | SpanContext | None] = ContextVar("orderly_span", default=None)
+_current: ContextVar[Span | None] = ContextVar("orderly_span", default=None)
 
 
 def configure(mode: str, otlp_endpoint: str, service: str, sample: float = 1.0) -> None:
@@ -238,14 +267,10 @@ def recorded(traceparent: str) -> bool:
     return bool(traceparent) and traceparent[-1] in "13579bdf"
 
 
-def _context_of(current: Span | SpanContext | None) -> SpanContext | None:
-    return current.context if isinstance(current, Span) else current
-
-
 def headers(span: Span | None = None) -> tuple[str, str]:
     """`span`'s (by default the current span's) `traceparent` and `tracestate`; empty when
     there is none."""
-    found = span.context if span is not None else _context_of(_current.get())
+    found = _current.get() if span is None else span
     if found is None:
         return "", ""
     return found.traceparent, found.tracestate
@@ -253,7 +278,7 @@ def headers(span: Span | None = None) -> tuple[str, str]:
 
 def ids() -> tuple[str, str] | None:
     """The current span's trace and span ids, in hex, for log lines."""
-    found = _context_of(_current.get())
+    found = _current.get()
     if found is None:
         return None
     return f"{found.trace_id:032x}", f"{found.span_id:016x}"
@@ -288,31 +313,10 @@ def span(
     *,
     kind: Kind = "internal",
     attributes: dict[str, Value] | None = None,
-) -> "Current":
-    """A span, child of `context`, current while the block runs; an error that leaves the
-    block is recorded on it."""
-    return Current(Span(name, kind, context, attributes))
-
-
-class Current:
-    """`span`'s block: a class, not a generator, for it runs for every message handled."""
-
-    __slots__ = ("span", "token")
-
-    def __init__(self, span: Span) -> None:
-        self.span = span
-
-    def __enter__(self) -> Span:
-        self.token = _current.set(self.span)
-        return self.span
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: object
-    ) -> None:
-        if error is not None:
-            _failed(self.span, error)
-        _current.reset(self.token)
-        self.span.end()
+) -> Span:
+    """A span, child of `context`, to be current while a `with` block runs; an error that
+    leaves the block is recorded on it."""
+    return Span(name, kind, context, attributes)
 
 
 @contextmanager

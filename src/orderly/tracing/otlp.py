@@ -12,7 +12,7 @@ import struct
 from collections.abc import Sequence
 
 from orderly import __version__
-from orderly.tracing import Ended, Pairs
+from orderly.tracing import Attributes, Ended
 
 KINDS = {"internal": 1, "server": 2, "client": 3, "producer": 4, "consumer": 5}
 
@@ -67,9 +67,9 @@ def _remember(key: object, encoded: bytes) -> bytes:
     return encoded
 
 
-def _attributes(tag: int, pairs: Pairs) -> list[bytes]:
+def _attributes(tag: int, attributes: Attributes) -> list[bytes]:
     out = []
-    for pair in pairs:
+    for pair in attributes.items():
         if type(pair[1]) is not str:  # True == 1: only strings are remembered
             out.append(_field(tag, _pair(*pair)))
             continue
