@@ -3,11 +3,12 @@ tracing off, with every trace recorded and exported over OTLP/HTTP, and with a t
 (`ORDERLY_TRACING_SAMPLE=0.1`), in turn on fresh servers, the best of each kept.
 
 The spans go to a collector stand-in in this process (aiohttp, answering 200 to each
-export and counting the spans it was sent): the server pays for its spans and their
-encoding and sending, as it would with a real collector, and the figure says how many
-spans a checkout made.
+export, keeping the bodies and counting their spans after each run): the server pays for
+its spans and their encoding and sending, as it would with a real collector, and the
+figure says how many spans a checkout made.
 """
 
+import asyncio
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,16 +35,34 @@ class Traced:
     spans_per_checkout: float  # every trace recorded
 
 
+class Received:
+    """What the collector was sent: the requests' bodies, read (and their spans counted)
+    only when asked, after a run, so that the load generator's process does not spend the
+    run decoding them (a real collector is a process of its own)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.counted = 0
+
+    def spans(self) -> int:
+        for body in self.bodies:
+            sent = ExportTraceServiceRequest.FromString(body)
+            self.counted += sum(
+                len(scoped.spans)
+                for resource in sent.resource_spans
+                for scoped in resource.scope_spans
+            )
+        self.bodies.clear()
+        return self.counted
+
+
 @asynccontextmanager
-async def collector() -> AsyncIterator[tuple[str, list[int]]]:
-    """An OTLP/HTTP endpoint that keeps nothing but the count of spans sent to it."""
-    received = [0]
+async def collector() -> AsyncIterator[tuple[str, Received]]:
+    """An OTLP/HTTP endpoint that keeps what it is sent, unread until asked."""
+    received = Received()
 
     async def export(request: web.Request) -> web.Response:
-        sent = ExportTraceServiceRequest.FromString(await request.read())
-        received[0] += sum(
-            len(scoped.spans) for resource in sent.resource_spans for scoped in resource.scope_spans
-        )
+        received.bodies.append(await request.read())
         return web.Response(content_type="application/x-protobuf", body=b"")
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -76,8 +95,9 @@ async def embedded(n: int, *, endpoint: str = "", sample: float = 1.0) -> checko
         try:
             return await checkout._run(checkout._orderly(deployed), n)
         finally:
-            for server in deployed.servers:
-                server.stop()  # its spans are flushed as it stops
+            # its spans are sent as it stops: the collector, in this process, goes on
+            # answering meanwhile
+            await asyncio.gather(*(asyncio.to_thread(s.stop) for s in deployed.servers))
 
 
 def _faster(kept: checkout.Checkouts | None, new: checkout.Checkouts) -> checkout.Checkouts:
@@ -93,9 +113,9 @@ async def off_and_on(n: int, rounds: int) -> Traced:
     async with collector() as (endpoint, received):
         for _ in range(rounds):
             off = _faster(off, await embedded(n))
-            before = received[0]
+            before = received.spans()
             run = await embedded(n, endpoint=endpoint)
-            spans = received[0] - before
+            spans = received.spans() - before
             on = _faster(on, run)
             sampled = _faster(sampled, await embedded(n, endpoint=endpoint, sample=SAMPLED))
     assert off is not None
