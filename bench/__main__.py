@@ -277,7 +277,7 @@ async def _tracing(report: Report, services: bool) -> None:
     print("B2C checkouts, embedded, tracing on (OTLP) and off", flush=True)
     n = int(os.environ.get("BENCH_TRACING_CHECKOUTS", "400"))
     await _quiet(services)
-    traced = await tracing.off_and_on(n, rounds=int(os.environ.get("BENCH_TRACING_ROUNDS", "2")))
+    traced = await tracing.off_and_on(n, rounds=int(os.environ.get("BENCH_TRACING_ROUNDS", "3")))
     print(f"  ({traced.spans_per_checkout:.1f} spans exported per checkout)")
     off, on = traced.off, traced.on
     report.add("B2C checkouts, tracing on", on.rate, "chk/s", "tracing off", off.rate, kind="peer")

@@ -1,6 +1,7 @@
 """What tracing costs a checkout: seed 002's B2C checkout (bench/checkout.py), embedded, with
 tracing off, with every trace recorded and exported over OTLP/HTTP, and with a tenth of them
-(`ORDERLY_TRACING_SAMPLE=0.1`), in turn on fresh servers, the best of each kept.
+(`ORDERLY_TRACING_SAMPLE=0.1`), in turn on fresh servers, a few rounds, the median round's
+ratios reported.
 
 The spans go to a collector stand-in in this process (aiohttp, answering 200 to each
 export, keeping the bodies and counting their spans after each run): the server pays for
@@ -100,27 +101,36 @@ async def embedded(n: int, *, endpoint: str = "", sample: float = 1.0) -> checko
             await asyncio.gather(*(asyncio.to_thread(s.stop) for s in deployed.servers))
 
 
-def _faster(kept: checkout.Checkouts | None, new: checkout.Checkouts) -> checkout.Checkouts:
-    return new if kept is None or new.rate > kept.rate else kept
+@dataclass(frozen=True)
+class Round:
+    off: checkout.Checkouts
+    on: checkout.Checkouts
+    sampled: checkout.Checkouts
 
 
 async def off_and_on(n: int, rounds: int) -> Traced:
-    """Checkouts with tracing off, on, and on for a sample, `rounds` times; the faster of
-    each."""
-    off: checkout.Checkouts | None = None
-    on: checkout.Checkouts | None = None
-    sampled: checkout.Checkouts | None = None
+    """Checkouts with tracing off, on, and on for a sample, one after the other, `rounds`
+    times; the round whose ratio of on to off is the median. Each ratio is of two runs a
+    minute apart: this host's rate drifts by a fifth over minutes, and the fastest of
+    each, taken from different rounds, said more of the drift than of tracing."""
+    kept: list[Round] = []
+    spans = 0.0
     async with collector() as (endpoint, received):
         for _ in range(rounds):
-            off = _faster(off, await embedded(n))
+            off = await embedded(n)
             before = received.spans()
-            run = await embedded(n, endpoint=endpoint)
-            spans = received.spans() - before
-            on = _faster(on, run)
-            sampled = _faster(sampled, await embedded(n, endpoint=endpoint, sample=SAMPLED))
-    assert off is not None
-    assert on is not None
-    assert sampled is not None
-    # each run: a warm-up of CLIENTS checkouts, `n`, then up to `n` more at half the rate
-    placed = checkout.CLIENTS + n + min(n, max(int(run.rate * 10), 1))
-    return Traced(off, on, sampled, spans / placed)
+            on = await embedded(n, endpoint=endpoint)
+            # each run: a warm-up of CLIENTS checkouts, `n`, then up to `n` more at half
+            # the rate
+            placed = checkout.CLIENTS + n + min(n, max(int(on.rate * 10), 1))
+            spans = (received.spans() - before) / placed
+            sampled = await embedded(n, endpoint=endpoint, sample=SAMPLED)
+            kept.append(Round(off, on, sampled))
+            print(
+                f"  round {len(kept)}: off {off.rate:,.0f}/s, on {on.rate:,.0f}/s"
+                f" ({on.rate / off.rate:.2f}), {SAMPLED:.0%} {sampled.rate:,.0f}/s"
+                f" ({sampled.rate / off.rate:.2f})",
+                flush=True,
+            )
+    middle = sorted(kept, key=lambda r: r.on.rate / r.off.rate)[len(kept) // 2]
+    return Traced(middle.off, middle.on, middle.sampled, spans)
