@@ -305,3 +305,17 @@ def test_what_the_encoder_writes_is_read_back_by_the_otlp_messages_themselves() 
     assert event.attributes[0].value.string_value == long
     assert (first.status.code, first.status.message) == (2, "TimeoutError")
     assert first.flags & 0xFF == 1  # sampled
+
+
+def test_spans_ended_under_a_second_event_loop_are_sent_from_it() -> None:
+    batches = Batches()
+    queue = Spans(batches, "orderly-test", batch=True, every=3600)
+
+    async def full_batch(prefix: str) -> None:
+        batches.arrived = asyncio.Event()
+        ended(queue, (f"{prefix}{n}" for n in range(export.BATCH)))
+        await asyncio.wait_for(batches.arrived.wait(), timeout=10)
+
+    asyncio.run(full_batch("first"))  # the loop stops, and its sending task with it
+    asyncio.run(full_batch("second"))
+    assert [batch[0] for batch in batches.sent] == ["first0", "second0"]

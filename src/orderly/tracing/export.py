@@ -78,8 +78,11 @@ class Spans:
         queue.append(span)
         if self._task is None:
             self._begin()
-        elif len(queue) == BATCH and threading.get_ident() == self._thread:
-            self._full.set()
+        elif len(queue) == BATCH:
+            if self._task.done():  # its event loop has stopped (a test's): a task of this one
+                self._begin()
+            if threading.get_ident() == self._thread:
+                self._full.set()
 
     def _begin(self) -> None:
         """The sending task, on the event loop running here; none outside one (a command
