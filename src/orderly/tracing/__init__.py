@@ -5,8 +5,9 @@ Off by default (`ORDERLY_TRACING`); every hot path tests `ON` before anything el
 message costs one attribute lookup. Spans are OpenTelemetry's (W3C trace context in, OTLP out:
 any collector reads them) but recorded here, not by OpenTelemetry's Python SDK: a checkout
 makes about two dozen spans, and the SDK's twenty microseconds a span were half the checkout
-rate (docs/performance.md, "Tracing"). A span here is a slotted object, a span ended goes
-on a queue, and `export` encodes and sends the queue in batches from the event loop.
+rate (docs/performance.md, "Tracing and the read cache"). A span here is a slotted object,
+a span ended goes on a queue, and `export` encodes and sends the queue in batches from the
+event loop.
 """
 
 import functools
