@@ -18,7 +18,8 @@ from orderly.identity.passwords import passwords_for
 from orderly.identity.users import create_operator
 from orderly.messaging.relay import outbox_status
 from orderly.storage import sql
-from orderly.tracing.export import InMemory, Recorded
+from orderly.tracing import Finished
+from orderly.tracing.export import InMemory
 from tests.services import unique
 from tests.waiting import eventually
 
@@ -90,7 +91,7 @@ async def status(runtime: Runtime, order_id: str) -> str:
     return "" if row is None else str(row["status"])
 
 
-def contexts(spans: list[Recorded]) -> set[str]:
+def contexts(spans: list[Finished]) -> set[str]:
     return {
         str(s.attributes["orderly.context"]) for s in spans if "orderly.context" in s.attributes
     }
@@ -125,7 +126,7 @@ async def checkout(app: App, web: FastAPI | None = None) -> tuple[str, str]:
 async def test_a_checkout_is_one_trace_through_every_context_it_touched(app: App) -> None:
     order_id, _ = await checkout(app)
 
-    async def settled() -> list[Recorded] | None:
+    async def settled() -> list[Finished] | None:
         done = await status(app.runtime, order_id) == "processing"
         spans = list(app.spans.spans)
         return spans if done and contexts(spans) >= TOUCHED and await quiet(app.runtime) else None
@@ -143,7 +144,7 @@ async def test_a_checkout_is_one_trace_through_every_context_it_touched(app: App
 async def test_each_delivery_is_a_child_of_its_publish(app: App) -> None:
     order_id, _ = await checkout(app)
 
-    async def settled() -> list[Recorded] | None:
+    async def settled() -> list[Finished] | None:
         spans = list(app.spans.spans)
         done = await status(app.runtime, order_id) == "processing"
         return spans if done and contexts(spans) >= TOUCHED and await quiet(app.runtime) else None

@@ -13,7 +13,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from orderly import tracing
 from orderly.tracing import Ended, Finished, export
-from orderly.tracing.export import Console, InMemory, Otlp, Spans
+from orderly.tracing.export import AtOnce, Console, InMemory, Otlp, Spans
 
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -78,7 +78,7 @@ async def test_spans_reach_an_otlp_collector_as_it_reads_them(collector: Collect
             request.set_attribute("http.response.status_code", 201)
             with tracing.child("saga b2b reserve", {"orderly.saga.id": "s-1"}):
                 pass
-        failed = tracing.start("publish order.created", request, kind="producer")
+        failed = tracing.span("publish order.created", request, kind="producer")
         tracing.end(failed, RuntimeError("broker gone"))
         await tracing.drain()  # as a server does when it stops: from its event loop
     finally:
@@ -127,7 +127,7 @@ def test_a_batch_refused_for_a_while_is_sent_again_once(collector: Collector) ->
     assert len(collector.spans()) == 1
 
 
-class Batches:
+class Batches(AtOnce):
     """An exporter that notes each batch sent from the event loop."""
 
     def __init__(self) -> None:
@@ -140,12 +140,6 @@ class Batches:
     async def send(self, spans: Sequence[Ended], service: str) -> None:
         self.export(spans, service)
         self.arrived.set()
-
-    async def close(self) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
 
 
 def ended(queue: Spans, names: Iterator[str]) -> None:

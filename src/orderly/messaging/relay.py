@@ -140,7 +140,7 @@ class Relay:
         spans, sent = [], []
         for message in messages:
             if message.traceparent and tracing.recorded(message.traceparent):
-                span = tracing.start(
+                span = tracing.span(
                     f"publish {message.type}",
                     tracing.parent(message.traceparent, message.tracestate),
                     kind="producer",

@@ -285,18 +285,6 @@ def ids() -> tuple[str, str] | None:
     return f"{found.trace_id:032x}", f"{found.span_id:016x}"
 
 
-def start(
-    name: str,
-    context: Span | SpanContext | None,
-    *,
-    kind: Kind = "internal",
-    attributes: dict[str, Value] | None = None,
-) -> Span:
-    """A span, child of `context` (None: a new trace, recorded as the sample says), not made
-    current; its owner ends it. `attributes` become the span's own."""
-    return Span(name, kind, context, attributes)
-
-
 def end(span: Span, error: BaseException | None = None) -> None:
     if error is not None:
         _failed(span, error)
@@ -315,8 +303,9 @@ def span(
     kind: Kind = "internal",
     attributes: dict[str, Value] | None = None,
 ) -> Span:
-    """A span, child of `context`, to be current while a `with` block runs; an error that
-    leaves the block is recorded on it."""
+    """A span, child of `context` (None: a new trace, recorded as the sample says), current
+    while a `with` block runs, which records an error that leaves it; outside one its owner
+    ends it (`end`). `attributes` become the span's own."""
     return Span(name, kind, context, attributes)
 
 

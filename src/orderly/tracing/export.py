@@ -14,7 +14,6 @@ import time
 import urllib.parse
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, TextIO
 
@@ -23,7 +22,7 @@ import httpx
 import orjson
 import structlog
 
-from orderly.tracing import Ended, Finished, Kind, Value
+from orderly.tracing import Ended, Finished
 from orderly.tracing.otlp import encode
 
 log = structlog.get_logger(__name__)
@@ -258,7 +257,23 @@ def _sent(status: int, *, last: bool) -> bool:
     return False
 
 
-class Console:
+class AtOnce:
+    """An exporter that writes where it is, at once: from the event loop as from anywhere."""
+
+    def export(self, spans: Sequence[Ended], service: str) -> None:
+        raise NotImplementedError
+
+    async def send(self, spans: Sequence[Ended], service: str) -> None:
+        self.export(spans, service)
+
+    async def close(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+
+class Console(AtOnce):
     """One JSON object a line per span, for development (as the logs are)."""
 
     def __init__(self, out: TextIO) -> None:
@@ -270,15 +285,6 @@ class Console:
         ]
         self.out.write("".join(lines))
         self.out.flush()
-
-    async def send(self, spans: Sequence[Ended], service: str) -> None:
-        self.export(spans, service)
-
-    async def close(self) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
 
 
 def as_json(span: Finished, service: str) -> dict[str, object]:
@@ -310,52 +316,14 @@ def _iso(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, UTC).isoformat()
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """An exported span as a test reads it."""
-
-    name: str
-    kind: Kind
-    trace_id: int
-    span_id: int
-    parent_id: int  # 0: the first span of its trace
-    attributes: dict[str, Value]
-    error: str | None
-    events: list[tuple[str, dict[str, Value]]]
-    service: str
-
-
-class InMemory:
+class InMemory(AtOnce):
     """The spans exported, kept in order, for tests to read."""
 
     def __init__(self) -> None:
-        self.spans: list[Recorded] = []
+        self.spans: list[Finished] = []
 
     def export(self, spans: Sequence[Ended], service: str) -> None:
-        for ended in spans:
-            span = Finished._make(ended)
-            self.spans.append(
-                Recorded(
-                    span.name,
-                    span.kind,
-                    span.trace_id,
-                    span.span_id,
-                    span.parent_id,
-                    dict(span.attributes),
-                    span.error,
-                    [(name, dict(values)) for name, _, values in span.events],
-                    service,
-                )
-            )
-
-    async def send(self, spans: Sequence[Ended], service: str) -> None:
-        self.export(spans, service)
-
-    async def close(self) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
+        self.spans.extend(map(Finished._make, spans))
 
     def clear(self) -> None:
         self.spans.clear()
