@@ -12,10 +12,12 @@ status is read from the moments, not from whichever event came last.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 # The events kept, each with seed 004's name for it where the seed has one. Commands (a
 # saga's requests to a context) are not kept: their answers are.
@@ -103,9 +105,10 @@ def order_ids(data: dict[str, Any]) -> list[str]:
     return [str(one)] if one else []
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What the events say about one order so far (a row of the order view)."""
+class Facts(msgspec.Struct, frozen=True):
+    """What the events say about one order so far (a row of the order view). A struct, not
+    a dataclass: the history folds one into a new one at every event it keeps, and a
+    struct's `replace` costs a tenth of a dataclass's."""
 
     order_id: str
     user_id: str | None = None
@@ -140,7 +143,7 @@ class Facts:
         return status(self)
 
     def row(self) -> dict[str, Any]:
-        # each fact as it is (they are strings, numbers and times): `asdict` would copy each
+        # each fact as it is (they are strings, numbers and times)
         row = {name: getattr(self, name) for name in FACT_COLUMNS}
         row["status"] = status(self)
         return row
@@ -150,7 +153,7 @@ class Facts:
         return cls(**{name: row[name] for name in FACT_COLUMNS})
 
 
-FACT_COLUMNS = tuple(f.name for f in fields(Facts))
+FACT_COLUMNS = Facts.__struct_fields__
 
 
 def _earliest(kept: datetime | None, at: datetime) -> datetime:
