@@ -18,7 +18,7 @@ _DIALECTS = {
 class Statement:
     """One SQL statement; its text for each dialect is compiled on first use and kept."""
 
-    __slots__ = ("_clause", "_compiled", "_dialects")
+    __slots__ = ("_clause", "_compiled", "_dialects", "_sqlite")
 
     def __init__(
         self, clause: ClauseElement, dialects: Mapping[str, ClauseElement] | None = None
@@ -26,6 +26,15 @@ class Statement:
         self._clause = clause
         self._dialects = dict(dialects or {})  # a dialect whose SQL differs: its own clause
         self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._sqlite: str | None = None
+
+    @property
+    def sqlite(self) -> str:
+        """The SQL text for SQLite, kept where a statement's every run finds it at once."""
+        text = self._sqlite
+        if text is None:
+            text = self._sqlite = self.compiled("sqlite")[0]
+        return text
 
     def compiled(self, dialect: str) -> tuple[str, tuple[str, ...]]:
         """The SQL text for `dialect` and, for positional dialects, the parameter names in order."""
