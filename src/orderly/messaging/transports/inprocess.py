@@ -35,8 +35,12 @@ class InProcessTransport:
             except Exception as error:
                 log.warning("listener failed", type=message.type, error=type(error).__name__)
 
+        def started(message: Envelope) -> "asyncio.Task[None]":
+            # a task of its own, as a consumer's delivery is already under way when handed
+            return asyncio.ensure_future(best_effort(message))
+
         for message_type in types:
-            self._by_type[message_type].append(best_effort)
+            self._by_type[message_type].append(started)
 
     async def publish(self, context: str, messages: Sequence[Envelope]) -> None:
         deliveries = [
@@ -44,13 +48,17 @@ class InProcessTransport:
             for message in messages
             for deliver in self._by_type.get(message.type, ())
         ]
-        if len(deliveries) == 1:
-            await deliveries[0]
-            return
-        outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        # Each delivery is already under way: waiting for them one after the other waits for
+        # all, and costs a wake-up per consumer batch, where `gather` pays callbacks and a
+        # wrapper for each delivery. The first failure is raised once all are settled.
+        failure: BaseException | None = None
+        for delivery in deliveries:
+            try:
+                await delivery
+            except Exception as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
 
     async def drain(self, within: float) -> None:
         """Each delivery runs inside its publish: the relay, stopping, waits for its own."""
