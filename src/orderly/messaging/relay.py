@@ -149,7 +149,7 @@ class Relay:
                         "orderly.context": self.context,
                     },
                 )
-                traceparent, tracestate = tracing.headers(span)
+                traceparent, tracestate = tracing.handed(span)
                 message = msgspec.structs.replace(
                     message, traceparent=traceparent, tracestate=tracestate
                 )

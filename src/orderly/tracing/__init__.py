@@ -243,12 +243,36 @@ def shutdown() -> None:
     _spans = None
 
 
-@functools.lru_cache(maxsize=4096)
+# The contexts of spans whose `traceparent` this process handed to a message (`handed`),
+# by that traceparent: its consumers here find their parent without reading the text.
+_handed: dict[str, SpanContext] = {}
+_HANDED_AT_MOST = 4096
+
+
+def handed(span: Span) -> tuple[str, str]:
+    """`span`'s `traceparent` and `tracestate`, for a message it sends: remembered, so
+    that `parent` finds the span's context again at once."""
+    if len(_handed) >= _HANDED_AT_MOST:
+        _handed.clear()
+    traceparent = span.traceparent
+    _handed[traceparent] = SpanContext(span.trace_id, span.span_id, span.sampled, span.tracestate)
+    return traceparent, span.tracestate
+
+
 def parent(traceparent: str, tracestate: str = "") -> SpanContext | None:
     """The context a W3C `traceparent` (and `tracestate`) names; None if it names none
     valid (it is taken from messages and requests, so it is checked). A later version than
-    00 is read as far as version 00's fields, as the recommendation asks. Each consumer of a
-    message reads the same `traceparent`: the last few thousand read are remembered."""
+    00 is read as far as version 00's fields, as the recommendation asks."""
+    found = _handed.get(traceparent)
+    if found is not None and found.tracestate == tracestate:
+        return found
+    return _read(traceparent, tracestate)
+
+
+@functools.lru_cache(maxsize=4096)
+def _read(traceparent: str, tracestate: str) -> SpanContext | None:
+    """`parent` from the text. Each consumer of a message reads the same `traceparent`:
+    the last few thousand read are remembered."""
     read = _TRACEPARENT.match(traceparent)
     if read is None or read[1] == "ff":
         return None
