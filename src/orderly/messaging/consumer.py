@@ -101,8 +101,8 @@ class Consumer:
 
     def deliver(self, message: Envelope) -> "asyncio.Future[None]":
         """Called by the transport; the future is done once the outcome is committed. (A
-        future, not a coroutine: a transport gathering a batch's deliveries then makes no
-        task for each.) A message that does not concern the consumer is done at once."""
+        future, not a coroutine: a transport waiting for a batch's deliveries makes no task
+        for each.) A message that does not concern the consumer is done at once."""
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
