@@ -194,3 +194,62 @@ async def test_distributed_saga_survives_a_crash(
     finally:
         for server in deployed.servers:
             server.stop()
+
+
+async def test_a_checkout_whose_request_died_answers_its_outcome_once_known(
+    tmp_path: Path,
+) -> None:
+    """The process dies after the order is written, before its request answers. Once the
+    saga has ended, the same request again (same Idempotency-Key) answers the order's
+    outcome at once, not "still running" until the first request's time is up."""
+    marker = tmp_path / "crashed"
+    backend = Backend("embedded", f"sqlite:///{tmp_path / 'var'}", "", unique("t"))
+    deployed = deploy(
+        backend,
+        tmp_path,
+        ORDERLY_CRASH_AFTER="checkout.committed",
+        ORDERLY_CRASH_MARKER=str(marker),
+        **SETTINGS,
+    )
+    try:
+        customer = deployed.customer()
+        sales = deployed.ordering.client(customer["token"])
+        product = await create_product(deployed, unique("CRASH"), 5)
+        key = {"Idempotency-Key": unique("k")}
+        body = guarded(product, 2, "tok_visa")
+
+        async def sent() -> bool:
+            try:
+                answer = await sales.post("/api/v1/orders", json=body, headers=key)
+            except httpx.HTTPError:  # the process died under the request
+                return True
+            if answer.status_code == 422 and answer.json()["code"] == "unknown_product":
+                return False  # ordering has not heard of the product yet: nothing was made
+            raise AssertionError(f"the request was answered: {answer.status_code}")
+
+        await eventually(sent)
+
+        async def died() -> list[Server]:
+            return [s for s in deployed.servers if s.process and s.process.poll() is not None]
+
+        [crashed] = await eventually(died, within=30)
+        assert await asyncio.to_thread(marker.exists)
+        crashed.start().wait_ready()
+
+        async def ended() -> dict[str, Any] | None:
+            with contextlib.suppress(httpx.HTTPError):
+                orders: list[dict[str, Any]] = (await sales.get("/api/v1/orders")).json()
+                if orders and orders[0]["status"] == "PLACED":
+                    return orders[0]
+            return None
+
+        order = await eventually(ended, within=30)
+        # the first request's claim on the key is seconds old: it would count as still
+        # running for half a minute more, but its checkout has come out
+        again = await sales.post("/api/v1/orders", json=body, headers=key)
+        assert again.status_code == 200, again.text
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert (again.json()["order_id"], again.json()["status"]) == (order["order_id"], "PLACED")
+    finally:
+        for server in deployed.servers:
+            server.stop()

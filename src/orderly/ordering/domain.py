@@ -37,6 +37,10 @@ class OrderStatus(StrEnum):
     FAILED = "failed"  # its checkout's saga failed and undid its steps
 
 
+# A checkout whose order is still in one of these has not come out yet: its saga is under
+# way (seed 003's guarded checkout answers once it is not, or after its wait).
+UNDER_WAY = frozenset({OrderStatus.PENDING, OrderStatus.CONFIRMED})
+
 S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING: frozenset(

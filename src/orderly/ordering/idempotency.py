@@ -12,7 +12,7 @@ from orderly.kernel.aio import every
 from orderly.kernel.clock import utcnow
 from orderly.kernel.errors import Conflict, Unprocessable
 from orderly.ordering import store
-from orderly.ordering.domain import Order
+from orderly.ordering.domain import UNDER_WAY, Order
 from orderly.storage import Database, Tx
 
 log = structlog.get_logger(__name__)
@@ -49,14 +49,19 @@ async def earlier_response(
     if row["fingerprint"] != fingerprint:
         raise IdempotencyKeyReused("this Idempotency-Key was used for a different order")
     if row["response"] is None:
-        order = await tx.fetch_one(store.GET_ORDER, {"id": row["order_id"]})
+        found = await tx.fetch_one(store.GET_ORDER, {"id": row["order_id"]})
+        order = None if found is None else Order.of(found)
+        if order is not None and order.status not in UNDER_WAY:
+            # its checkout came out: what the first request answers, or would have had it
+            # lived (a process stopped under it), without waiting for it to say so
+            return order.summary()
         running_since = utcnow() - _aware(row["created_at"])
         if order is None or running_since < timedelta(seconds=wait + 30):
             raise IdempotencyKeyInUse(
                 "the first request with this Idempotency-Key is still running"
             )
         # its request ended without saying (the process stopped): answer with the order
-        return Order.of(order).summary()
+        return order.summary()
     response: dict[str, Any] = row["response"]
     return response
 

@@ -10,7 +10,7 @@ from orderly.kernel.errors import NotFound
 from orderly.kernel.money import money
 from orderly.kernel.principal import Principal
 from orderly.ordering import domain, store
-from orderly.ordering.domain import Order, OrderStatus
+from orderly.ordering.domain import Order
 from orderly.ordering.messages import CURRENCY
 from orderly.storage import Database, Row, Tx
 from orderly.storage.cache import Shelf
@@ -131,7 +131,7 @@ async def outcome(db: Database, order_id: str, wait: float) -> dict[str, Any] | 
         row = await db.read(lambda tx: tx.fetch_one(store.GET_ORDER, {"id": order_id}))
         assert row is not None
         order = Order.of(row)
-        if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
+        if order.status not in domain.UNDER_WAY:
             return order.summary()
         left = deadline - asyncio.get_running_loop().time()
         if left <= 0:
