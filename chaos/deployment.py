@@ -60,6 +60,11 @@ class Deployment:
     def url(self, process: str) -> str:
         return f"http://127.0.0.1:{self.ports[process]}"
 
+    def process_at(self, url: str) -> str:
+        """The process that serves `url` (by its port), as a run's record names it."""
+        port = int(url.split("//", 1)[-1].split("/", 1)[0].rsplit(":", 1)[-1])
+        return next((name for name, at in self.ports.items() if at == port), url)
+
     @property
     def orderly_processes(self) -> list[str]:
         """Every process that is Orderly's (the simulators are the outside world's)."""

@@ -40,6 +40,8 @@ class Attempt:
     tries: int = 0
     detail: str = ""
     seconds: float = 0.0  # from the first try to the last step of its kind (delivered, say)
+    # each try of its calls: "POST ordering-2 409 5.0s" (the status, or the error's name)
+    tries_made: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -118,9 +120,17 @@ class Load:
         return self.deployment.url(self.rng.choice(("ordering", "ordering-2")))
 
     async def _call(
-        self, method: str, url: str, token: str, *, key: str = "", json: Any = None
+        self,
+        method: str,
+        url: str,
+        token: str,
+        *,
+        key: str = "",
+        json: Any = None,
+        attempt: Attempt | None = None,
     ) -> httpx.Response | None:
-        """The answer, once one comes that is not a transient failure; None if none did."""
+        """The answer, once one comes that is not a transient failure; None if none did.
+        Each try is noted on `attempt`, if given."""
         headers = {"Authorization": f"Bearer {token}"}
         if key:
             headers["Idempotency-Key"] = key
@@ -128,12 +138,21 @@ class Load:
         deadline = loop.time() + RETRY_FOR
         pause = 0.1
         while True:
+            sent = loop.time()
+            outcome = ""
             try:
                 answer = await self.http.request(method, url, headers=headers, json=json)
+                outcome = str(answer.status_code)
                 if answer.status_code not in TRANSIENT and not _in_use(answer):
                     return answer
-            except httpx.HTTPError:
-                pass
+            except httpx.HTTPError as error:
+                outcome = type(error).__name__
+            finally:
+                if attempt is not None:
+                    took = loop.time() - sent
+                    attempt.tries_made.append(
+                        f"{method} {self.deployment.process_at(url)} {outcome} {took:.1f}s"
+                    )
             if loop.time() > deadline:
                 return None
             await asyncio.sleep(pause)  # a backoff between tries, not a wait for a state
@@ -145,7 +164,9 @@ class Load:
         while True:
             attempt.tries += 1
             url = f"{self._ordering()}/api/v1/orders"
-            answer = await self._call("POST", url, token, key=attempt.id, json=body)
+            answer = await self._call(
+                "POST", url, token, key=attempt.id, json=body, attempt=attempt
+            )
             if answer is None:
                 return  # unknown: the checks find out whether it was made, and only once
             attempt.status = answer.status_code

@@ -101,6 +101,7 @@ async def run(options: Options, say: Any = print) -> dict[str, Any]:
             "held": sum(n for status, n in statuses.items() if status in PEOPLE),
             "by_status": statuses,
             "by_kind": _by_kind(load.attempts),
+            "slowest": _slowest(load.attempts),
             "followups": dict(load.followups),
         },
         "faults": {
@@ -363,3 +364,17 @@ def _by_kind(attempts: list[Any]) -> dict[str, dict[str, float]]:
     for counts in kinds.values():
         counts["seconds"] = round(counts["seconds"] / counts["attempted"], 1)  # the mean
     return kinds
+
+
+def _slowest(attempts: list[Any]) -> dict[str, dict[str, Any]]:
+    """Each kind's slowest attempt and the tries its placing took: where a long one waited
+    (a key still in use, a process restarting, a call that timed out)."""
+    slowest: dict[str, Any] = {}
+    for attempt in attempts:
+        kept = slowest.get(attempt.kind)
+        if kept is None or attempt.seconds > kept.seconds:
+            slowest[attempt.kind] = attempt
+    return {
+        kind: {"seconds": round(a.seconds, 1), "outcome": a.outcome, "tries": a.tries_made}
+        for kind, a in sorted(slowest.items())
+    }
