@@ -16,9 +16,11 @@ from tests.services import unique
 
 # What the services of a test deployment show each other on their internal routes.
 SERVICE_KEY = secrets.token_hex(32)
-# Eleven processes a distributed deployment, three deployments at once on one PostgreSQL whose
-# max_connections is 100: each context's pool keeps within a few.
-TEST_POOL = {"ORDERLY_DATABASE_POOL_SIZE": "3"}
+# Eleven processes a distributed deployment, two deployments at once (tests/services.py's
+# slots) on one PostgreSQL whose max_connections is 100, and beside each an `orderly` command
+# that opens every context's pool: each pool keeps within two. With three, two deployments
+# held 66 connections and two commands up to 66 more, and a command was once refused.
+TEST_POOL = {"ORDERLY_DATABASE_POOL_SIZE": "2"}
 
 
 @dataclass
