@@ -38,9 +38,10 @@ def unique(prefix: str) -> str:
 class _PostgresSlot:
     """PostgreSQL serves 100 connections (max_connections), and a distributed deployment's
     eleven processes hold up to 22 of them (tests/e2e/conftest.py's pools): parallel pytest
-    workers (`-n`) make databases at most POSTGRES_SLOTS at a time. A process takes one of the host's slots (a lock file) with its
-    first database and gives it back with its last; holding at most one and waiting only while
-    it holds none, no two processes wait on each other."""
+    workers (`-n`) make databases at most POSTGRES_SLOTS at a time. A process takes one of
+    the host's slots (a lock file) with its first database and gives it back with its last;
+    holding at most one and waiting only while it holds none, no two processes wait on each
+    other."""
 
     SLOTS = 2
 
