@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -62,7 +63,7 @@ class Deployment:
 
     def process_at(self, url: str) -> str:
         """The process that serves `url` (by its port), as a run's record names it."""
-        port = int(url.split("//", 1)[-1].split("/", 1)[0].rsplit(":", 1)[-1])
+        port = urlsplit(url).port
         return next((name for name, at in self.ports.items() if at == port), url)
 
     @property
