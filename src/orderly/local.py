@@ -2,7 +2,7 @@
 contexts a process serves together. Only `bootstrap` wires them; no context imports another."""
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +13,7 @@ from orderly.identity import accounts
 from orderly.inventory import provisional, queries, stock
 from orderly.inventory.errors import ProductNotFound
 from orderly.inventory.messages import AvailabilityLine, AvailabilityReport
+from orderly.kernel.clock import utcnow
 from orderly.kernel.principal import Principal
 from orderly.ordering.availability import UnknownProduct
 from orderly.ordering.buyers import Standing
@@ -72,17 +73,38 @@ class LocalAvailability:
 
 
 class LocalStanding:
-    """Ordering's `AccountStanding`: identity's store, read directly."""
+    """Ordering's `AccountStanding`: identity's store, read directly.
+
+    A standing read is kept while identity's database is unchanged (`Database.version`:
+    any commit to it, by any process, moves it) and the day is the same (a registration
+    lapses at midnight). Orders placed one after another by the same buyer then cost no
+    read of identity, and nothing committed there is ever missed."""
+
+    _KEPT_AT_MOST = 10_000
 
     def __init__(self, identity: Database) -> None:
         self._identity = identity
+        self._kept: dict[tuple[str, str | None, tuple[str, ...]], Standing] = {}
+        self._kept_for: tuple[int | None, date] = (None, date.min)
 
     async def of(self, caller: Principal) -> Standing:
+        # the version is asked first: a change committed while the standing is read moves
+        # it again, and the next caller reads afresh
+        now = (self._identity.version(), utcnow().date())
+        if now[0] is None or now != self._kept_for or len(self._kept) >= self._KEPT_AT_MOST:
+            self._kept.clear()
+            self._kept_for = now
+        key = (caller.user_id, caller.account, caller.roles)
+        kept = self._kept.get(key)
+        if kept is not None:
+            return kept
         user, account = await accounts.user_and_account(self._identity, caller)
         standing = Standing.of(caller, user)
-        if standing.account is None:
-            return standing
-        return standing.with_account(account)
+        if standing.account is not None:
+            standing = standing.with_account(account)
+        if now[0] is not None and self._kept_for == now:
+            self._kept[key] = standing
+        return standing
 
     async def close(self) -> None:
         return None

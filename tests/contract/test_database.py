@@ -223,3 +223,26 @@ async def test_postgresql_round_trips_are_counted_with_begin_and_commit(db: Data
     await count(db)
     expected = {"postgresql": (2 + 2) + 1 + (1 + 2), "sqlite": 0}[db.dialect]
     assert trips() - before == expected
+
+
+async def test_the_version_moves_with_every_commit_by_anyone_and_only_then(
+    db: Database, database_url: str
+) -> None:
+    before = db.version()
+    if db.dialect == "postgresql":  # not known cheaply: nothing may be kept on it
+        assert before is None
+        return
+    # reads move nothing
+    await count(db)
+    assert db.version() == before
+    # a commit of this database's own writer moves it
+    await db.transaction(lambda tx: tx.execute(INSERT, {"id": "a", "n": 1}))
+    mine = db.version()
+    assert mine != before
+    # and so does a commit by another writer of the same file (another process's)
+    other = await open_database(database_url, "ordering")
+    try:
+        await other.transaction(lambda tx: tx.execute(INSERT, {"id": "b", "n": 2}))
+    finally:
+        await other.close()
+    assert db.version() not in (before, mine)

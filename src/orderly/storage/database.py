@@ -75,4 +75,10 @@ class Database(Protocol):
         """Call `listener` after every commit that wrote to the outbox."""
         ...
 
+    def version(self) -> int | None:
+        """A number that changes whenever a change is committed to the database, by this
+        process or another; None where that is not known cheaply (PostgreSQL). What was read
+        after it was asked stays true while it stays the same."""
+        ...
+
     async def close(self) -> None: ...

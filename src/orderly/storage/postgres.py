@@ -107,6 +107,9 @@ class PostgresDatabase:
         )
         return cls(name, pool)
 
+    def version(self) -> None:
+        return None
+
     def on_commit(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 

@@ -163,6 +163,7 @@ class SqliteDatabase:
         self._listeners: list[Callable[[], None]] = []
         self._closing = asyncio.Event()  # set once, by close()
         self._checkpointer: sqlite3.Connection | None = None
+        self._watcher: sqlite3.Connection | None = None
         self._checkpointing: asyncio.Task[None] | None = None
         self._checkpointed_at = 0.0
         self._wal_grew = False
@@ -184,6 +185,14 @@ class SqliteDatabase:
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
+
+    def version(self) -> int:
+        """SQLite's `data_version` on a connection that never writes: it changes with every
+        commit made on another connection, the writer's and other processes' alike."""
+        if self._watcher is None:
+            self._watcher = _connect(self.path)
+        row = self._watcher.execute("PRAGMA data_version").fetchone()
+        return int(row["data_version"])
 
     async def transaction(self, work: Work[T]) -> T:
         if self._closed:
@@ -355,6 +364,8 @@ class SqliteDatabase:
             await self._checkpointing
         if self._checkpointer is not None:
             self._checkpointer.close()
+        if self._watcher is not None:
+            self._watcher.close()
         self._writer.close()
         while self._readers:
             self._readers.pop().close()
