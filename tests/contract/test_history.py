@@ -90,6 +90,10 @@ async def test_an_event_is_kept_once_and_a_wave_for_each_of_its_orders(bus: Bus)
     assert await kept(bus.db, "o-1") == ["order.created", "wave.released"]
     assert await kept(bus.db, "o-2") == ["order.created", "wave.released"]
     assert await view(bus.db) == {"o-1": "WAVED", "o-2": "WAVED"}
+    # the event table is the consumer's inbox: it writes no inbox row of its own
+    inbox = await bus.db.read(lambda tx: tx.fetch_one(sql("SELECT COUNT(*) AS n FROM inbox")))
+    assert inbox is not None
+    assert inbox["n"] == 0
 
 
 async def test_a_rebuild_finds_and_mends_a_live_projection_unlike_its_history(bus: Bus) -> None:

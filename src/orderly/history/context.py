@@ -8,13 +8,14 @@ from orderly.messaging.routing import Subscription
 
 def wire(settings: Settings) -> Wired:
     """One consumer keeps every event about orders, of every context, and moves the
-    projections with it."""
+    projections with it. Its event table, keyed by message id, is its inbox."""
     kept = Subscription(
         "history.record_on_event",
         "history",
         tuple(domain.RECORDED),
         recording.record_on_event,
         recording.kept,
+        deduplicates=True,
     )
     return Wired(subscriptions=(kept,))
 

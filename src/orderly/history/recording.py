@@ -23,8 +23,9 @@ def kept(message: Envelope) -> bool:
     return message.type in domain.RECORDED and bool(domain.order_ids(message.data))
 
 
-async def record_on_event(tx: Tx, message: Envelope) -> None:
-    """Keep the event once for each order it names; fold it into their live projections."""
+async def record_on_event(tx: Tx, message: Envelope) -> bool:
+    """Keep the event once for each order it names; fold it into their live projections.
+    Whether it was new (the event table is the consumer's inbox)."""
     fresh = []
     envelope = msgspec.to_builtins(message)
     now = utcnow()
@@ -43,10 +44,10 @@ async def record_on_event(tx: Tx, message: Envelope) -> None:
         )
         if added:
             fresh.append(order_id)
-    if message.type not in domain.FOLDED:
-        return
-    for order_id in fresh:
-        await project(tx, order_id, message.type, message.data, message.occurred_at)
+    if message.type in domain.FOLDED:
+        for order_id in fresh:
+            await project(tx, order_id, message.type, message.data, message.occurred_at)
+    return bool(fresh)
 
 
 async def generations(tx: Tx) -> dict[str, int]:

@@ -147,7 +147,7 @@ class Consumer:
             self._lag.set((utcnow() - messages[-1].occurred_at).total_seconds())
 
     async def _handle_all(self, tx: Tx, messages: list[Envelope]) -> list[bool]:
-        if tx.dialect != "postgresql" or len(messages) == 1:
+        if self.subscription.deduplicates or tx.dialect != "postgresql" or len(messages) == 1:
             return [await self.handle(tx, message) for message in messages]
         # one round trip claims the whole batch's inbox rows; the rest is as `handle` does
         rows = await tx.fetch_all(
@@ -200,6 +200,11 @@ class Consumer:
         """Run the handler unless the inbox has seen `message`; whether it ran."""
         if retry_id is not None:
             await tx.execute(_RETRY_DELETE, {"id": retry_id})
+        if self.subscription.deduplicates:  # the handler keeps its own record
+            new = bool(await self._run(tx, message))
+            if new and faults.ARMED:
+                faults.crash_at(f"during:{self.name}:{message.type}")
+            return new
         fresh = await tx.execute(
             _INBOX_INSERT, {"consumer": self.name, "message_id": message.id, "at": utcnow()}
         )
@@ -209,7 +214,7 @@ class Consumer:
                 faults.crash_at(f"during:{self.name}:{message.type}")
         return bool(fresh)
 
-    async def _run(self, tx: Tx, message: Envelope) -> None:
+    async def _run(self, tx: Tx, message: Envelope) -> bool | None:
         """The handler, with the message named in log lines and, when the message carries a
         trace, in a span under the one that published it."""
         named = HANDLING.set((message.id, message.correlation_id))
@@ -225,9 +230,8 @@ class Consumer:
                         "orderly.context": self.db.name,
                     },
                 ):
-                    await self.subscription.handler(tx, message)
-            else:
-                await self.subscription.handler(tx, message)
+                    return await self.subscription.handler(tx, message)
+            return await self.subscription.handler(tx, message)
         finally:
             HANDLING.reset(named)
 

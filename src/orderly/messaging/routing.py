@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from orderly.messaging.envelope import Envelope
 from orderly.storage import Tx
 
-Handler = Callable[[Tx, Envelope], Awaitable[None]]
+# (a handler that `deduplicates` answers whether the message was new to it)
+Handler = Callable[[Tx, Envelope], Awaitable[bool | None]]
 Delivery = Callable[[Envelope], Awaitable[None]]
 Concerns = Callable[[Envelope], bool]
 # topic → publishing context → routing keys (message types, or AMQP topic patterns)
@@ -21,6 +22,11 @@ class Subscription:
     with it: one it would leave as it is is acknowledged at once, without a transaction or
     an inbox row (an orchestrated order's `order.created` to the consumers its saga asks
     itself, say). The handler keeps the same check for the messages it is handed anyway.
+
+    `deduplicates` says that the handler itself keeps, in its own tables and transaction,
+    which messages it has taken in, and does nothing for one it has (history's event table,
+    keyed by message id), does nothing for one it has and answers whether it was new: the
+    consumer then writes no inbox row for it.
     """
 
     consumer: str
@@ -28,6 +34,7 @@ class Subscription:
     types: tuple[str, ...]
     handler: Handler = field(compare=False)
     concerns: Concerns | None = field(default=None, compare=False)
+    deduplicates: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
