@@ -135,11 +135,14 @@ class SqliteTx:
 
 
 class _Unit:
-    __slots__ = ("future", "work")
+    __slots__ = ("future", "span", "work")
 
-    def __init__(self, work: Work[Any], future: asyncio.Future[Any]) -> None:
+    def __init__(
+        self, work: Work[Any], future: asyncio.Future[Any], span: tracing.Span | None
+    ) -> None:
         self.work = work
         self.future = future
+        self.span = span
 
 
 class SqliteDatabase:
@@ -198,9 +201,8 @@ class SqliteDatabase:
         if self._closed:
             raise RuntimeError(f"database {self.name} is closed")
         future: asyncio.Future[T] = self._loop.create_future()
-        if tracing.ON:  # the writer's task runs `work`: it is handed the caller's span
-            work = tracing.bound(work)
-        self._pending.append(_Unit(work, future))
+        span = tracing.current() if tracing.ON else None
+        self._pending.append(_Unit(work, future, span))
         self._wake.set()
         return await future
 
@@ -340,6 +342,8 @@ class SqliteDatabase:
             tx = SqliteTx(conn)
             if isolated:
                 conn.execute("SAVEPOINT unit")
+            # the caller's span is current while its work runs in the writer's task
+            token = None if unit.span is None else tracing.enter(unit.span)
             try:
                 result = await unit.work(tx)
             except Exception as error:
@@ -349,6 +353,9 @@ class SqliteDatabase:
                 conn.execute("RELEASE unit")
                 outcomes.append((unit, None, error))
                 continue
+            finally:
+                if token is not None:
+                    tracing.leave(token)
             if isolated:
                 conn.execute("RELEASE unit")
             outcomes.append((unit, (result, tx), None))

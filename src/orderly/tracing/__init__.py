@@ -13,12 +13,12 @@ event loop.
 import functools
 import re
 import traceback
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from random import getrandbits
 from time import time_ns
-from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,9 +34,6 @@ _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f
 ON = False
 _spans: "Spans | None" = None
 _sample_below = 1 << 64  # a new trace is recorded when its id's low 64 bits are below this
-
-A = TypeVar("A")
-R = TypeVar("R")
 
 
 class SpanContext(NamedTuple):
@@ -293,12 +290,12 @@ def recorded(traceparent: str) -> bool:
 
 
 def headers(span: Span | None = None) -> tuple[str, str]:
-    """`span`'s (by default the current span's) `traceparent` and `tracestate`; empty when
-    there is none."""
+    """`span`'s (by default the current span's) `traceparent` and `tracestate`, for a
+    message or a request it sends (remembered, as `handed` does); empty when there is none."""
     found = _current.get() if span is None else span
     if found is None:
         return "", ""
-    return found.traceparent, found.tracestate
+    return handed(found)
 
 
 def ids() -> tuple[str, str] | None:
@@ -345,21 +342,19 @@ def child(name: str, attributes: dict[str, Value] | None = None) -> Iterator[Spa
         yield made
 
 
-def bound(work: Callable[[A], Awaitable[R]]) -> Callable[[A], Awaitable[R]]:
-    """`work`, run in the trace context current here wherever it is awaited: SQLite runs a
-    transaction's work in its writer's task, whose context is not the caller's."""
-    current = _current.get()
-    if current is None:
-        return work
+def current() -> Span | None:
+    """The span current here: a unit of work run by another task (SQLite's writer) carries
+    it there, and is run under it (`enter`, `leave`)."""
+    return _current.get()
 
-    async def in_context(argument: A) -> R:
-        token = _current.set(current)
-        try:
-            return await work(argument)
-        finally:
-            _current.reset(token)
 
-    return in_context
+def enter(span: Span) -> "Token[Span | None]":
+    """Make `span` current here, until `leave`."""
+    return _current.set(span)
+
+
+def leave(token: "Token[Span | None]") -> None:
+    _current.reset(token)
 
 
 def inject(carrier: MutableMapping[str, str]) -> None:

@@ -1,9 +1,10 @@
 """Where ended spans go: to an OTLP/HTTP collector (protobuf, the format every collector
 reads), to stdout as JSON lines, or to a list a test reads. `Spans` queues them as they end,
-and a task on the process's event loop encodes and sends them in batches, so that a request
-never waits on the collector and no thread contends with the loop for the interpreter (a
-thread of its own cost the checkout about a tenth of its rate). A collector that cannot keep
-up loses spans, never memory."""
+and a task on the process's event loop hands them on in batches, so that a request never
+waits on the collector and no thread contends with the loop for the interpreter (a thread of
+its own cost the checkout about a tenth of its rate). A server's OTLP batches are encoded and
+posted by a process of its own (`forwarding`), `Otlp` here. A collector that cannot keep up
+loses spans, never memory."""
 
 import asyncio
 import contextlib
@@ -159,8 +160,10 @@ class Spans:
 def for_mode(mode: str, otlp_endpoint: str) -> Exporter:
     if mode == "console":
         return Console(sys.stdout)
-    if mode == "otlp":
-        return Otlp(otlp_endpoint or _default_endpoint(), _default_headers())
+    if mode == "otlp":  # encoded and sent by a process of its own (`forwarding`)
+        from orderly.tracing.forwarding import Forwarding
+
+        return Forwarding(otlp_endpoint or _default_endpoint(), _default_headers())
     raise ValueError(f"unknown tracing mode {mode!r}")
 
 
@@ -195,6 +198,11 @@ class Otlp:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def send(self, spans: Sequence[Ended], service: str) -> None:
+        if os.environ.get("XP_PICKLE"):
+            import pickle
+
+            pickle.dumps(spans, protocol=5)
+            return
         parts = []
         for at in range(0, len(spans), CHUNK):  # a request's turn comes between two chunks
             parts.append(encode(spans[at : at + CHUNK], service))

@@ -1,0 +1,26 @@
+"""The process a server's spans are exported from (`tracing.forwarding`): it reads batches
+from its stdin and posts them to the collector until the pipe closes."""
+
+import asyncio
+import contextlib
+import os
+import signal
+
+import orjson
+
+from orderly.observability import configure_logging
+from orderly.tracing.forwarding import SETTINGS, forward
+
+
+def main() -> None:
+    configure_logging()
+    # The server's process group is signalled as it stops: this process goes on until the
+    # server has sent it the last spans and closed the pipe.
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, signal.SIG_IGN)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(forward(orjson.loads(os.environ.pop(SETTINGS))))
+
+
+if __name__ == "__main__":
+    main()
