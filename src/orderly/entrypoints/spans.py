@@ -4,7 +4,6 @@ from its stdin and posts them to the collector until the pipe closes."""
 import asyncio
 import contextlib
 import os
-import signal
 
 import orjson
 
@@ -14,10 +13,8 @@ from orderly.tracing.forwarding import SETTINGS, forward
 
 def main() -> None:
     configure_logging()
-    # The server's process group is signalled as it stops: this process goes on until the
-    # server has sent it the last spans and closed the pipe.
-    for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, signal.SIG_IGN)
+    # in a session of its own: it ends once the server has sent it the last spans and
+    # closed the pipe, or has died
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(forward(orjson.loads(os.environ.pop(SETTINGS))))
 

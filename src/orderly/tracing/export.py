@@ -198,11 +198,6 @@ class Otlp:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def send(self, spans: Sequence[Ended], service: str) -> None:
-        if os.environ.get("XP_PICKLE"):
-            import pickle
-
-            pickle.dumps(spans, protocol=5)
-            return
         parts = []
         for at in range(0, len(spans), CHUNK):  # a request's turn comes between two chunks
             parts.append(encode(spans[at : at + CHUNK], service))

@@ -54,17 +54,22 @@ class Forwarding:
     async def send(self, spans: Sequence[Ended], service: str) -> None:
         child = await self._running()
         if child is None or child.stdin is None:
-            self._drop(len(spans), "the span exporter process is not running")
+            # not started (again) yet: this batch is posted from here
+            await self.here.send(spans, service)
             return
         if child.stdin.transport.get_write_buffer_size() > PIPE_LIMIT:
             self._drop(len(spans), "the span exporter process is behind")
             return
-        frame = marshal.dumps((service, list(spans)))
+        try:
+            frame = marshal.dumps((service, list(spans)))
+        except ValueError:  # a value marshal does not write (a subclass of str, say)
+            await self.here.send(spans, service)
+            return
         child.stdin.write(len(frame).to_bytes(_LENGTH, "big") + frame)
 
     async def _running(self) -> asyncio.subprocess.Process | None:
         child = self._child
-        if child is not None and child.returncode is None:
+        if child is not None and _alive(child):
             return child
         if self._starting is None:
             self._starting = asyncio.Lock()
@@ -73,19 +78,24 @@ class Forwarding:
 
     async def _start(self) -> asyncio.subprocess.Process | None:
         child = self._child
-        if child is not None and child.returncode is None:
+        if child is not None and _alive(child):
             return child
         now = time.monotonic()
         if now - self._started < RESTART_AFTER:
             return None
         self._started = now
         if child is not None:
+            # what it was handed and had not posted is lost with it
             log.warning("span exporter process restarted", exit_code=child.returncode)
+            self._close_pipe(child)
         try:
+            # a session of its own: the signal a server's process group is stopped with
+            # does not cut it short; it ends once the pipe closes
             self._child = await asyncio.create_subprocess_exec(
                 *(sys.executable, "-m", "orderly.entrypoints.spans"),
                 stdin=asyncio.subprocess.PIPE,
                 env={**os.environ, SETTINGS: self._settings},
+                start_new_session=True,
             )
         except OSError as error:
             log.warning("span exporter process not started", error=repr(error))
@@ -115,8 +125,29 @@ class Forwarding:
 
     def shutdown(self) -> None:
         child, self._child = self._child, None
-        if child is not None and child.returncode is None and child.stdin is not None:
-            child.stdin.close()  # it sends what it has, and ends
+        if child is not None:
+            self._close_pipe(child)  # it sends what it has, and ends
+
+    @staticmethod
+    def _close_pipe(child: asyncio.subprocess.Process) -> None:
+        if child.stdin is None:
+            return
+        try:
+            child.stdin.close()
+        except RuntimeError:  # its event loop is closed: the pipe itself, then
+            pipe = child.stdin.transport.get_extra_info("pipe")
+            if pipe is not None:
+                pipe.close()
+
+
+def _alive(child: asyncio.subprocess.Process) -> bool:
+    """Whether `child` still reads what it is sent (its end of the pipe may be gone before
+    its exit is known here)."""
+    return (
+        child.returncode is None
+        and child.stdin is not None
+        and not child.stdin.transport.is_closing()
+    )
 
 
 async def forward(settings: dict[str, Any]) -> None:
