@@ -258,8 +258,9 @@ def _carries(topology: Topology, subscribed: str, message_type: str) -> bool:
 
 
 async def _events(connection: asyncpg.Connection, topology: Topology) -> list[Check]:
-    """Every published event taken, once, by every consumer it concerns (its inbox row, or
-    its dead letter); none left unpublished, none left waiting to be tried again."""
+    """Every published event taken, once, by every consumer it concerns (its inbox row, the
+    row of the table it keeps its own record in, or its dead letter); none left unpublished,
+    none left waiting to be tried again."""
     handled: set[tuple[str, str]] = set()
     lettered: set[tuple[str, str]] = set()
     unpublished: list[str] = []
@@ -273,6 +274,12 @@ async def _events(connection: asyncpg.Connection, topology: Topology) -> list[Ch
             f'SELECT consumer, message_id, type FROM "{schema}".message_retries'
         )
         retrying += [f"{row['consumer']} is still to retry {row['type']}" for row in rows]
+    for subscription in topology.subscriptions:
+        if subscription.deduplicates:  # what it took in is in its own table, not the inbox
+            table = subscription.deduplicates
+            for schema in await _schemas(connection, table):
+                rows = await connection.fetch(f'SELECT DISTINCT message_id FROM "{schema}".{table}')
+                handled |= {(subscription.consumer, row["message_id"]) for row in rows}
     missed: list[str] = []
     consumers: dict[str, list[Subscription]] = {}
     for schema in await _schemas(connection, "outbox"):

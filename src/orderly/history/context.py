@@ -15,7 +15,7 @@ def wire(settings: Settings) -> Wired:
         tuple(domain.RECORDED),
         recording.record_on_event,
         recording.kept,
-        deduplicates=True,
+        deduplicates=store.order_events.name,
     )
     return Wired(subscriptions=(kept,))
 

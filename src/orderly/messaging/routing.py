@@ -23,10 +23,10 @@ class Subscription:
     an inbox row (an orchestrated order's `order.created` to the consumers its saga asks
     itself, say). The handler keeps the same check for the messages it is handed anyway.
 
-    `deduplicates` says that the handler itself keeps, in its own tables and transaction,
-    which messages it has taken in, and does nothing for one it has (history's event table,
-    keyed by message id), does nothing for one it has and answers whether it was new: the
-    consumer then writes no inbox row for it.
+    `deduplicates` names the table (in the consumer's database, with a `message_id` column)
+    where the handler itself keeps, in the same transaction, what it took in (history's
+    `order_events`): it does nothing for a message it has and answers whether the message
+    was new, and the consumer writes no inbox row for it.
     """
 
     consumer: str
@@ -34,7 +34,7 @@ class Subscription:
     types: tuple[str, ...]
     handler: Handler = field(compare=False)
     concerns: Concerns | None = field(default=None, compare=False)
-    deduplicates: bool = field(default=False, compare=False)
+    deduplicates: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
