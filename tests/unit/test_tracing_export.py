@@ -6,6 +6,7 @@ import io
 import json
 import threading
 from collections.abc import Iterator, Sequence
+from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -14,6 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from orderly import tracing
 from orderly.tracing import Ended, Finished, export
 from orderly.tracing.export import AtOnce, Console, InMemory, Otlp, Spans
+from orderly.tracing.forwarding import Forwarding
 
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -112,6 +114,28 @@ async def test_spans_reach_an_otlp_collector_as_it_reads_them(collector: Collect
     assert {a.key: a.value.string_value for a in event.attributes}["exception.message"] == (
         "broker gone"
     )
+
+
+class Flow(StrEnum):
+    B2B = "b2b"
+
+
+async def test_a_batch_the_exporter_process_cannot_be_handed_is_posted_from_here(
+    collector: Collector,
+) -> None:
+    # a subclass of str is no value marshal writes: the batch is posted by this process
+    tracing.install(Forwarding(collector.url, {"x-api-key": "k"}), "orderly-sales")
+    try:
+        with tracing.span("POST /api/v1/orders", None, kind="server") as request:
+            request.set_attribute("orderly.channel", Flow.B2B)
+        await tracing.drain()
+    finally:
+        tracing.shutdown()
+
+    ((headers, _),) = collector.requests
+    assert headers["x-api-key"] == "k"
+    (span,) = collector.spans()
+    assert {a.key: a.value.string_value for a in span.attributes} == {"orderly.channel": "b2b"}  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("collector", [2], indirect=True)
