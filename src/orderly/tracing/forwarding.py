@@ -4,11 +4,12 @@ as protobuf and posts them to the collector (`export.Otlp`).
 
 Encoding a span and posting it from the event loop had been two fifths of what tracing cost
 a checkout (docs/performance.md, "Tracing"); `marshal` writes a span for the pipe in a tenth
-of the encoder's time, and the child's work runs on another core. The child's entry point is
-`orderly.entrypoints.spans`. The child ends when the
+of the encoder's time, and the child's work runs on another core. The child ends when the
 pipe does: once its parent has sent what was waiting as it stops, or when the parent dies.
-A child that died is started again with the next batch; while the pipe is full (a collector
-that cannot keep up), batches are dropped and counted, as the queue drops spans.
+A child that died is started again with the next batch, at most once a second; meanwhile,
+and for a batch marshal cannot write, the parent posts the batch itself. While the pipe is
+full (a collector that cannot keep up), batches are dropped and counted, as the queue drops
+spans.
 """
 
 import asyncio
