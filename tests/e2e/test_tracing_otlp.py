@@ -5,7 +5,6 @@ spans as the server stops."""
 import os
 import secrets
 import signal
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,20 +12,14 @@ import httpx
 import pytest
 
 from tests.e2e.server import TLS, Server, embedded
-from tests.unit.test_tracing_export import Collector
+from tests.otlp import Collector, serving
 from tests.waiting import eventually
 
 
 @pytest.fixture
 def collector() -> Iterator[Collector]:
-    made = Collector()
-    thread = threading.Thread(target=made.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving() as made:
         yield made
-    finally:
-        made.server.shutdown()
-        made.server.server_close()
 
 
 def exporters(server: Server) -> set[int]:

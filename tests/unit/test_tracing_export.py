@@ -4,10 +4,8 @@ them; batches from the exporting thread; head sampling; the console's lines."""
 import asyncio
 import io
 import json
-import threading
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -16,59 +14,15 @@ from orderly import tracing
 from orderly.tracing import Ended, Finished, export
 from orderly.tracing.export import AtOnce, Console, InMemory, Otlp, Spans
 from orderly.tracing.forwarding import Forwarding
+from tests.otlp import Collector, serving
 
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
-class Collector:
-    """An OTLP/HTTP endpoint: what each request carried, after refusing the first `refuse`
-    of them with 503."""
-
-    def __init__(self, refuse: int = 0) -> None:
-        self.requests: list[tuple[dict[str, str], ExportTraceServiceRequest]] = []
-        self.refused = 0
-        collector = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if collector.refused < refuse:
-                    collector.refused += 1
-                    self.send_response(503)
-                else:
-                    sent = ExportTraceServiceRequest.FromString(body)
-                    headers = {k.lower(): v for k, v in self.headers.items()}
-                    collector.requests.append((headers, sent))
-                    self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/traces"
-
-    def spans(self) -> list[object]:
-        return [
-            span
-            for _, request in self.requests
-            for resource in request.resource_spans
-            for scoped in resource.scope_spans
-            for span in scoped.spans
-        ]
-
-
 @pytest.fixture
 def collector(request: pytest.FixtureRequest) -> Iterator[Collector]:
-    made = Collector(refuse=getattr(request, "param", 0))
-    thread = threading.Thread(target=made.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(refuse=getattr(request, "param", 0)) as made:
         yield made
-    finally:
-        made.server.shutdown()
-        made.server.server_close()
 
 
 async def test_spans_reach_an_otlp_collector_as_it_reads_them(collector: Collector) -> None:
