@@ -144,7 +144,7 @@ lots_in_dcs = st.lists(
     ),
     min_size=1,
     max_size=6,
-    unique_by=lambda made: (made.dc, made.lot_number),
+    unique_by=lambda made: made.id,  # as in the database: a lot id names one lot, in one DC
 )
 soft_holds = st.lists(
     st.builds(
