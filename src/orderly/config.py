@@ -62,6 +62,9 @@ class Settings:
     cache_prefix: str = ""
     cache_ttl: float = 300.0
     cache_size: int = 10_000
+    # Seconds the product page's GraphQL answer is kept for its caller (docs/cache.md); 0:
+    # never kept. The product's, its WAC's and its stock's news drop it sooner.
+    page_cache_ttl: float = 2.0
     contexts: tuple[str, ...] = ALL_CONTEXTS
     # The BFFs this process serves (`ORDERLY_CONTEXTS` may name them among the contexts;
     # seed 002's ports, 3010 and 3011, when one is served alone), and the base URLs of the
@@ -344,6 +347,8 @@ class Settings:
             raise ConfigError("ORDERLY_CACHE_URL: redis://host:port/db, empty or off")
         if self.cache_ttl <= 0 or self.cache_size < 1:
             raise ConfigError("ORDERLY_CACHE_TTL must be positive, ORDERLY_CACHE_SIZE at least 1")
+        if not 0 <= self.page_cache_ttl <= self.cache_ttl:
+            raise ConfigError("ORDERLY_PAGE_CACHE_TTL: seconds, from 0 to ORDERLY_CACHE_TTL")
         self._validate_edge()
         self._validate_tracing()
         return self

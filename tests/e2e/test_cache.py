@@ -17,6 +17,7 @@ from tests.conftest import needs_services
 from tests.contract.test_cache import REDIS_URL, needs_redis
 from tests.e2e.conftest import Deployment, shared_deployment
 from tests.e2e.server import Server
+from tests.e2e.test_bff import bff_server
 from tests.e2e.test_checkout_b2c import place
 from tests.e2e.test_operations import metric
 from tests.e2e.test_seed001_flow import ADDRESS, create_product
@@ -24,11 +25,17 @@ from tests.services import unique
 from tests.waiting import eventually
 
 PAGE = "query($id: ID!) { product(id: $id) { id name listPrice } }"
+FULL_PAGE = (
+    "query($id: ID!) { product(id: $id) { id name listPrice price { amount source }"
+    " availability { atp } } }"
+)
 
 
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    with shared_deployment("embedded", tmp_path_factory.mktemp("cache")) as running:
+    # the product page's answers kept two minutes: one seen changed sooner was dropped by news
+    tmp = tmp_path_factory.mktemp("cache")
+    with shared_deployment("embedded", tmp, ORDERLY_PAGE_CACHE_TTL="120") as running:
         yield running
 
 
@@ -167,8 +174,87 @@ async def test_a_new_wac_shows_as_the_products_price_and_the_old_one_never_again
         await seen_changed(ops, product_id, "price", "12.50")
 
 
-async def page(client: httpx.AsyncClient, product_id: str) -> dict[str, Any]:
-    answer = await client.post("/graphql", json={"query": PAGE, "variables": {"id": product_id}})
+async def kept_page(
+    deployed: Deployment, client: httpx.AsyncClient, product_id: str, server: Server | None = None
+) -> Any:
+    """The product page as `client`'s caller reads it (from `server`, catalog's process if
+    none), once it reads its kept answer: the first read fills catalog's entry for the
+    product, the second keeps the answer (made with that entry), the third is answered
+    with it."""
+    server, operator = server or deployed.catalog, deployed.operator_token
+    seen = [await page(client, product_id, FULL_PAGE) for _ in range(2)]
+    hits = await counted(server, operator, "pages", "hit")
+    assert await page(client, product_id, FULL_PAGE) == seen[-1]
+    assert await counted(server, operator, "pages", "hit") == hits + 1
+    return seen[-1]
+
+
+async def test_the_product_page_is_kept_for_its_caller_and_no_other(
+    embedded: Deployment,
+) -> None:
+    # given a product page a customer has read until its kept answer answered it
+    product_id = await create_product(embedded, unique("CACHE"), 5)
+    server, operator = embedded.catalog, embedded.operator_token
+    first, second = embedded.customer(), embedded.customer()
+    async with server.client(first["token"]) as client:
+        seen = await kept_page(embedded, client, product_id)
+    assert seen["availability"]["atp"] == 5
+    assert seen["price"] == {"amount": "49.99", "source": "wac"}
+
+    # another customer's reads are its own, not the first one's answer: a miss, then kept
+    hits = await counted(server, operator, "pages", "hit")
+    async with server.client(second["token"]) as client:
+        assert await page(client, product_id, FULL_PAGE) == seen
+        assert await counted(server, operator, "pages", "hit") == hits
+        assert await page(client, product_id, FULL_PAGE) == seen
+        assert await counted(server, operator, "pages", "hit") == hits + 1
+
+
+async def test_the_product_page_shows_stock_and_a_wac_changed_once_their_news_is_heard(
+    embedded: Deployment,
+) -> None:
+    # given a product page answered from its kept answer (kept for two minutes)
+    product_id = await create_product(embedded, unique("CACHE"), 5)
+    customer, buyer = embedded.customer(), embedded.customer()
+    ops = embedded.operator_token
+    async with embedded.catalog.client(customer["token"]) as client:
+        assert (await kept_page(embedded, client, product_id))["availability"]["atp"] == 5
+
+        async def shown(field: str, part: str, value: object) -> None:
+            async def now() -> bool:
+                return (await page(client, product_id, FULL_PAGE))[field][part] == value
+
+            await eventually(now, within=15)
+
+        # when stock is received (inventory.received), it shows
+        async with embedded.inventory.client(ops) as stock:
+            receipt = {"quantity": 7, "lot": unique("LOT"), "expires_on": "2099-01-31"}
+            received = await stock.post(f"/api/v1/inventory/{product_id}/receipts", json=receipt)
+        assert received.status_code == 201, received.text
+        await shown("availability", "atp", 12)
+
+        # when another customer's order takes some (inventory.reserved), it shows
+        async with embedded.ordering.client(buyer["token"]) as orders:
+            body = {
+                "items": [{"product_id": product_id, "quantity": 3}],
+                "shipping_address": ADDRESS,
+            }
+            placed = await place(orders, body)
+        assert placed.status_code == 201, placed.text
+        await shown("availability", "atp", 9)
+
+        # when pricing sets a new WAC (price.wac_changed), the caller's price shows it
+        async with embedded.pricing.client(ops) as pricing:
+            wac = await pricing.put(f"/api/v1/prices/{product_id}/wac", json={"price": "12.50"})
+        assert wac.status_code == 204, wac.text
+        await shown("price", "amount", "12.50")
+
+
+async def page(
+    client: httpx.AsyncClient, product_id: str, query: str | None = None
+) -> dict[str, Any]:
+    body = {"query": query or PAGE, "variables": {"id": product_id}}
+    answer = await client.post("/graphql", json=body)
     assert answer.status_code == 200, answer.text
     found: dict[str, Any] = answer.json()["data"]["product"]
     return found
@@ -267,3 +353,40 @@ def test_a_server_whose_redis_cannot_be_reached_says_so_and_stops(tmp_path: Path
         RuntimeError, match=re.escape("cannot use the cache at redis://127.0.0.1:1/0")
     ):
         server.wait_ready()
+
+
+@needs_services
+@needs_redis
+@pytest.mark.distributed
+async def test_bff_webs_product_page_on_redis_shows_a_change_made_in_another_process_at_once(
+    replicas: Replicas, tmp_path: Path
+) -> None:
+    # given BFF-web in a process of its own, its answers in Redis (kept two minutes), and a
+    # product page answered from its kept answer
+    deployed = replicas.deployed
+    web = bff_server(deployed, tmp_path, "bff-web", ORDERLY_PAGE_CACHE_TTL="120")
+    try:
+        product_id = await create_product(deployed, unique("CACHE"), 5)
+        customer = deployed.customer()
+        async with web.client(customer["token"]) as client:
+            seen = await kept_page(deployed, client, product_id, web)
+            assert seen["availability"]["atp"] == 5
+
+            # when an operator renames it through catalog's process, the page shows it at once
+            async with deployed.catalog.client(deployed.operator_token) as ops:
+                renamed = await ops.patch(f"/api/v1/products/{product_id}", json={"name": "Re"})
+            assert renamed.status_code == 200, renamed.text
+            assert (await page(client, product_id, FULL_PAGE))["name"] == "Re"
+
+            # when stock is received through inventory's process, it shows once news is heard
+            async with deployed.inventory.client(deployed.operator_token) as stock:
+                receipt = {"quantity": 7, "lot": unique("LOT"), "expires_on": "2099-01-31"}
+                path = f"/api/v1/inventory/{product_id}/receipts"
+                assert (await stock.post(path, json=receipt)).status_code == 201
+
+            async def shown() -> bool:
+                return (await page(client, product_id, FULL_PAGE))["availability"]["atp"] == 12
+
+            await eventually(shown, within=15)
+    finally:
+        web.stop()

@@ -400,6 +400,11 @@ def _asked(info: Ctx, name: str) -> bool:
     )
 
 
+def known_product(ndc: str) -> str | None:
+    """The product an NDC (in the form asked) was found to name, if it was looked up."""
+    return _NDC_IDS.get(ndc)
+
+
 async def _product_id(info: Ctx, ndc: str) -> str | None:
     """The product an NDC (or GTIN) names: None if none does, or if it names several (a
     10-digit NDC may be read more than one way)."""

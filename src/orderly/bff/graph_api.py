@@ -9,9 +9,11 @@ from graphql import GraphQLError
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
-from strawberry.types import ExecutionContext
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from orderly.bff.answers import Answers
 from orderly.bff.graph import LIST_SIZES, GraphContext, Mutation, Query, Subscription
 from orderly.bff.graphql_limits import QueryLimits, extensions, refuse_batches
 from orderly.bff.port import Contexts
@@ -72,6 +74,35 @@ class _Router(GraphQLRouter[GraphContext, None]):
         body = super().decode_json(data)
         refuse_batches(body)  # 400 batch_not_allowed, a problem like any refusal
         return body
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: GraphContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """A product page's answer from the read cache when it has it (`answers`); else
+        executed, and kept if whole."""
+        answers: Answers | None = getattr(request.app.state, "answers", None)
+        query = request_data.query
+        if answers is None or not isinstance(query, str):
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        variables, operation = request_data.variables, request_data.operation_name
+        found, miss = await answers.find(context.caller, query, variables, operation)
+        if found is not None:
+            return ExecutionResult(data=found, errors=None)
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        data = result.data
+        if miss is not None and not result.errors and data and None not in data.values():
+            await answers.keep(miss, data)
+        return result
 
     async def on_ws_connect(self, context: GraphContext) -> UnsetType | dict[str, object] | None:
         """A WebSocket names its caller in its first message (`connection_init`'s payload,

@@ -8,6 +8,8 @@ from fastapi import Depends, FastAPI, Response
 
 from orderly import __version__, tracing
 from orderly.bff import graph_api, mobile_api, web_api, wiring
+from orderly.bff.answers import Answers
+from orderly.bff.graph import known_product
 from orderly.bootstrap import Runtime, context_specs
 from orderly.config import Settings, load_settings
 from orderly.entrypoints import admin, figures, openapi, problems, readiness, webapp
@@ -52,6 +54,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime = await Runtime.start(settings, run_migrations=settings.migrate_on_start)
         app.state.runtime = runtime
         app.state.bff = wiring.contexts(settings, runtime.databases, app)
+        app.state.answers = None
+        if app.state.bff is not None and runtime.cache is not None and settings.page_cache_ttl:
+            shared = runtime.product_cache is not None or bool(settings.cache_url)
+            app.state.answers = Answers(
+                runtime.cache, settings.page_cache_ttl, known_product, products_shared=shared
+            )
+            await app.state.answers.listen(runtime.transport)
         # What start-up built lives as long as the process: the collector need not walk it
         # again on every full collection (those pauses were the tail of request latency).
         gc.freeze()

@@ -38,9 +38,12 @@ class Cache(Protocol):
 
     async def lookup(self, keys: Sequence[str]) -> list[Lookup]: ...
 
-    async def fill(self, key: str, value: bytes, ticket: int, version: int = 0) -> bool:
-        """Keep `value` for `key` unless the key was invalidated since `ticket` was taken,
-        or `version` is below its floor; whether it was kept."""
+    async def fill(
+        self, key: str, value: bytes, ticket: int, version: int = 0, ttl: float | None = None
+    ) -> bool:
+        """Keep `value` for `key` (`ttl` seconds, or the cache's own) unless the key was
+        invalidated since `ticket` was taken, or `version` is below its floor; whether it
+        was kept."""
         ...
 
     async def invalidate(self, key: str, floor: int = 0) -> None:
@@ -78,13 +81,15 @@ class MemoryCache:
             found.append(Lookup(None if entry is None else entry[0], self._generation))
         return found
 
-    async def fill(self, key: str, value: bytes, ticket: int, version: int = 0) -> bool:
+    async def fill(
+        self, key: str, value: bytes, ticket: int, version: int = 0, ttl: float | None = None
+    ) -> bool:
         mark = self._marks.get(key)
         if mark is None and ticket < self._forgotten:
             return False
         if mark is not None and (mark[0] > ticket or version < mark[1]):
             return False
-        self._values[key] = (value, time.monotonic() + self._ttl)
+        self._values[key] = (value, time.monotonic() + (self._ttl if ttl is None else ttl))
         self._values.move_to_end(key)
         while len(self._values) > self._size:
             self._values.popitem(last=False)
@@ -153,8 +158,11 @@ class RedisCache:
         found = await self._redis.mget(names)
         return [Lookup(found[n], int(found[n + 1] or 0)) for n in range(0, len(found), 2)]
 
-    async def fill(self, key: str, value: bytes, ticket: int, version: int = 0) -> bool:
-        kept = await self._fill(keys=self._keys(key), args=[value, ticket, version, self._ttl_ms])
+    async def fill(
+        self, key: str, value: bytes, ticket: int, version: int = 0, ttl: float | None = None
+    ) -> bool:
+        ms = self._ttl_ms if ttl is None else max(int(ttl * 1000), 1)
+        kept = await self._fill(keys=self._keys(key), args=[value, ticket, version, ms])
         return bool(kept)
 
     async def invalidate(self, key: str, floor: int = 0) -> None:
