@@ -442,7 +442,15 @@ async def _bff(report: Report, services: bool) -> None:
         measured = (
             ("GraphQL product page", figures.page, "q/s"),
             ("GraphQL product page by NDC", figures.page_by_ndc, "q/s"),
+            ("GraphQL product page, never kept", figures.page_executed, "q/s"),
             ("REST order details", figures.details, "req/s"),
+        )
+        report.add(
+            f"GraphQL product page hit rate, {mode}",
+            figures.page_hit_rate * 100,
+            "%",
+            "every query a hit",
+            100.0,
         )
         for name, figure, unit in measured:
             # the bar for the product page: half the direct call's rate (not asserted)

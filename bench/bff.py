@@ -9,6 +9,11 @@ with stock and an NDC) and 50 of its own paid B2C orders: 32 clients send reques
 they are answered, spread over the products or the orders, after a warm-up of each target (the
 NDC page's warm-up looks every NDC up once: it is kept after that). Each target is measured
 `ROUNDS` times, in turn with the others, and its fastest round kept.
+
+BFF-web keeps the page's answer for its caller a moment (docs/cache.md): the page by id and
+by NDC are answered from the read cache once kept, and their hit rate over the timed queries
+is reported beside them; the page is also measured never kept (a directive on its root field
+makes BFF-web execute every such query), what each miss costs.
 """
 
 import asyncio
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.checkout import BENCH_POOL
 from tests.conftest import Backend
@@ -39,6 +45,9 @@ ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", 
 PAGE = "{ id name ndc listPrice price { amount source } availability { atp dcs { dc atp } } }"
 PAGE_BY_ID = f"query($id: ID!) {{ product(id: $id) {PAGE} }}"
 PAGE_BY_NDC = f"query($ndc: String!) {{ product(ndc: $ndc) {PAGE} }}"
+# The same page with a directive on its root field: BFF-web never keeps such an answer
+# (`bff/answers.py`), so each query is executed, as every miss is.
+PAGE_EXECUTED = f"query($id: ID!) {{ product(id: $id) @include(if: true) {PAGE} }}"
 
 # One request of a run: the session and the request's number (which product or order it reads).
 Request = Callable[[aiohttp.ClientSession, int], Awaitable[None]]
@@ -55,7 +64,9 @@ class Figures:
     direct: Rate  # GET /api/v1/products/{id} to catalog
     page: Rate  # GraphQL product page by id, on BFF-web
     page_by_ndc: Rate
+    page_executed: Rate  # the page, never answered from the read cache
     details: Rate  # REST order details, on BFF-web
+    page_hit_rate: float  # of the product page's timed queries, answered from the read cache
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ class Target:
     token: str
     products: list[tuple[str, str]]  # (id, NDC)
     orders: list[str]
+    operator: str  # who may read BFF-web's /metrics
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -123,12 +135,36 @@ def _requests(target: Target) -> dict[str, Request]:
     async def page_by_ndc(session: aiohttp.ClientSession, number: int) -> None:
         await graph(session, PAGE_BY_NDC, {"ndc": products[number % len(products)][1]})
 
+    async def page_executed(session: aiohttp.ClientSession, number: int) -> None:
+        await graph(session, PAGE_EXECUTED, {"id": products[number % len(products)][0]})
+
     async def details(session: aiohttp.ClientSession, number: int) -> None:
         url = f"{target.web_url}/api/v1/orders/{orders[number % len(orders)]}/details"
         async with session.get(url, headers=headers) as response:
             await _read(response)
 
-    return {"direct": direct, "page": page, "page_by_ndc": page_by_ndc, "details": details}
+    return {
+        "direct": direct,
+        "page": page,
+        "page_by_ndc": page_by_ndc,
+        "page_executed": page_executed,
+        "details": details,
+    }
+
+
+async def hits_and_misses(
+    session: aiohttp.ClientSession, url: str, operator: str, cache: str
+) -> tuple[float, float]:
+    """The read cache's hits and misses of `cache` so far, from the process at `url`."""
+    headers = {"Authorization": f"Bearer {operator}"}
+    async with session.get(f"{url}/metrics", headers=headers) as response:
+        exposition = (await _read(response)).decode()
+    counted = {"hit": 0.0, "miss": 0.0}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == "orderly_cache_requests_total" and sample.labels["cache"] == cache:
+                counted[sample.labels["outcome"]] += sample.value
+    return counted["hit"], counted["miss"]
 
 
 async def _whole(session: aiohttp.ClientSession, target: Target) -> None:
@@ -156,13 +192,18 @@ async def _run(target: Target, n: int) -> Figures:
         await _whole(session, target)
         requests = _requests(target)
         best: dict[str, Rate] = {}
+        looked = [0.0, 0.0]  # the page's hits and misses while timed
         for _ in range(ROUNDS):
             for name, request in requests.items():
                 await _measure(session, WARM_UP, request)
+                before = await hits_and_misses(session, target.web_url, target.operator, "pages")
                 measured = await _measure(session, n, request)
+                after = await hits_and_misses(session, target.web_url, target.operator, "pages")
+                if name in ("page", "page_by_ndc"):
+                    looked = [looked[0] + after[0] - before[0], looked[1] + after[1] - before[1]]
                 if name not in best or measured.rate > best[name].rate:
                     best[name] = measured
-    return Figures(**best)
+    return Figures(**best, page_hit_rate=looked[0] / sum(looked) if sum(looked) else 0.0)
 
 
 # The data: products with stock and an NDC, a customer's paid orders
@@ -229,7 +270,9 @@ async def _target(deployed: Deployment, web: Server) -> Target:
     customer = deployed.customer()
     products = await _products(deployed)
     orders = await _paid_orders(deployed.ordering, customer["token"], [p for p, _ in products])
-    return Target(deployed.catalog.url, web.url, customer["token"], products, orders)
+    return Target(
+        deployed.catalog.url, web.url, customer["token"], products, orders, deployed.operator_token
+    )
 
 
 async def embedded(n: int) -> Figures:

@@ -15,9 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from prometheus_client.parser import text_string_to_metric_families
 
-from bench.bff import CLIENTS, Rate, Request, _measure, _paid_orders, _products, _read
+from bench.bff import (
+    CLIENTS,
+    Rate,
+    Request,
+    _measure,
+    _paid_orders,
+    _products,
+    _read,
+    hits_and_misses,
+)
 from bench.checkout import BENCH_POOL
 from tests.conftest import Backend
 from tests.contract.test_cache import REDIS_URL
@@ -51,18 +59,6 @@ async def _orders_of_a_customer(deployed: Deployment) -> tuple[str, list[str]]:
     return token, await _paid_orders(deployed.ordering, token, products)
 
 
-async def _hits_and_misses(session: aiohttp.ClientSession, side: Side) -> tuple[float, float]:
-    headers = {"Authorization": f"Bearer {side.operator}"}
-    async with session.get(f"{side.server.url}/metrics", headers=headers) as response:
-        exposition = (await _read(response)).decode()
-    counted = {"hit": 0.0, "miss": 0.0}
-    for family in text_string_to_metric_families(exposition):
-        for sample in family.samples:
-            if sample.name == "orderly_cache_requests_total" and sample.labels["cache"] == "orders":
-                counted[sample.labels["outcome"]] += sample.value
-    return counted["hit"], counted["miss"]
-
-
 def _reading(side: Side) -> Request:
     headers = {"Authorization": f"Bearer {side.token}"}
 
@@ -81,9 +77,11 @@ async def _run(cached: Side, uncached: Side, n: int) -> Figures:
         hit_rate = 0.0
         for _ in range(ROUNDS):
             await _measure(session, WARM_UP, _reading(cached))
-            hits, misses = await _hits_and_misses(session, cached)
+            hits, misses = await hits_and_misses(
+                session, cached.server.url, cached.operator, "orders"
+            )
             measured = await _measure(session, n, _reading(cached))
-            after = await _hits_and_misses(session, cached)
+            after = await hits_and_misses(session, cached.server.url, cached.operator, "orders")
             if "cached" not in best or measured.rate > best["cached"].rate:
                 best["cached"] = measured
                 lookups = (after[0] - hits) + (after[1] - misses)
