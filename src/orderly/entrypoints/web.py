@@ -55,7 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = runtime
         app.state.bff = wiring.contexts(settings, runtime.databases, app)
         app.state.answers = None
-        if app.state.bff is not None and runtime.cache is not None and settings.page_cache_ttl:
+        # the product page's answers, where BFF-web serves `/graphql` (docs/cache.md)
+        if "bff-web" in settings.bffs and runtime.cache is not None and settings.page_cache_ttl:
             shared = runtime.product_cache is not None or bool(settings.cache_url)
             app.state.answers = Answers(
                 runtime.cache, settings.page_cache_ttl, known_product, products_shared=shared
