@@ -175,7 +175,8 @@ CONSUMER_LAG = Gauge(
 )
 CACHE_REQUESTS = Counter(
     "orderly_cache_requests_total",
-    "Lookups in the read cache, by what is cached (orders, products) and outcome (hit, miss)",
+    "Lookups in the read cache, by what is cached (orders, products, pages) and outcome"
+    " (hit, miss)",
     ["cache", "outcome"],
 )
 # Read from the databases each time /metrics is asked (entrypoints.figures): exact, whatever
