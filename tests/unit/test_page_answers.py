@@ -5,6 +5,8 @@ import pytest
 
 from orderly.bff.answers import named_products, plan, product_ids
 from orderly.config import ConfigError, load_settings
+from orderly.inventory.messages import InventoryReceived, InventoryReleased, Units
+from orderly.messaging.envelope import new_message
 
 NDCS = {"0002-8215-01": "P-NDC"}
 
@@ -64,10 +66,15 @@ def test_of_two_operations_the_one_named_is_planned() -> None:
 
 
 def test_news_names_its_product_and_its_items() -> None:
-    assert list(named_products({"productId": "P1", "dc": "MAIN"})) == ["P1"]
-    items = {"orderId": "O1", "items": [{"productId": "P2"}, {"productId": "P3"}]}
-    assert list(named_products(items)) == ["P2", "P3"]
-    assert list(named_products({"orderId": "O1"})) == []
+    received = InventoryReceived(product_id="P1", dc="MAIN", lot="L1", quantity=3, expires_on=None)
+    assert named_products(new_message(received, source="inventory")) == ["P1"]
+    lines = [Units(product_id="P2", quantity=1), Units(product_id="P3", quantity=2)]
+    released = InventoryReleased(reference="O1", reason="cancelled", items=lines)
+    assert named_products(new_message(released, source="inventory")) == ["P2", "P3"]
+    other = new_message(
+        InventoryReleased(reference="O1", reason="cancelled", items=[]), source="inventory"
+    )
+    assert named_products(other) == []
 
 
 def test_the_pages_seconds_are_at_most_the_caches() -> None:

@@ -20,7 +20,7 @@ whoever changed a product reads the page changed at once (docs/cache.md)."""
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -238,7 +238,7 @@ class Answers:
             log.warning("cache invalidation failed", cache="pages", error=type(error).__name__)
 
     async def forget_on_news(self, message: Envelope) -> None:
-        for product_id in set(named_products(message.data)):
+        for product_id in set(named_products(message)):
             await self.forget(product_id)
 
     async def listen(self, transport: Transport) -> None:
@@ -248,11 +248,16 @@ class Answers:
             await transport.listen(context, types, self.forget_on_news)
 
 
-def named_products(data: Mapping[str, Any]) -> Iterator[str]:
-    """The products a piece of news names: its `productId`, and its items' (messages carry
-    their fields in camelCase)."""
-    if isinstance(data.get("productId"), str):
-        yield data["productId"]
-    for item in data.get("items") or ():
-        if isinstance(item, Mapping) and isinstance(item.get("productId"), str):
-            yield item["productId"]
+def named_products(message: Envelope) -> list[str]:
+    """The products a piece of news names, read as its publisher declares it."""
+    if message.type == ProductUpdated.TYPE:
+        return [message.read(ProductUpdated).product_id]
+    if message.type == PriceWacChanged.TYPE:
+        return [message.read(PriceWacChanged).product_id]
+    if message.type == InventoryReceived.TYPE:
+        return [message.read(InventoryReceived).product_id]
+    if message.type == InventoryReserved.TYPE:
+        return [line.product_id for line in message.read(InventoryReserved).items]
+    if message.type == InventoryReleased.TYPE:
+        return [line.product_id for line in message.read(InventoryReleased).items]
+    return []
